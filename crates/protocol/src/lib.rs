@@ -1,1 +1,181 @@
+//! Sans-IO IKEv2 endpoints with MOBIKE (RFC 4555), in the style of quinn-proto.
+//!
+//! An [`Endpoint`] owns the IKE SAs of one node. It never touches a socket, a
+//! clock or an ambient random source: time comes in as an argument (virtual
+//! microseconds) and randomness from a ChaCha20 generator seeded by the caller.
+//!
+//! Inputs are `handle_*` calls: a datagram with its addresses
+//! ([`Endpoint::handle_datagram`]), a timer expiry ([`Endpoint::handle_timeout`]),
+//! or a command ([`Endpoint::connect`], [`Endpoint::handle_local_addresses`]).
+//!
+//! **Poll order.** After every `handle_*` call drain, in this order,
+//! [`Endpoint::poll_transmit`] (datagrams to send, with source and
+//! destination), [`Endpoint::poll_event`] (what happened, for the trace and the
+//! UI), then read [`Endpoint::poll_timeout`] (when to call `handle_timeout`
+//! next). Transmits are queued in the order the protocol made them.
 #![forbid(unsafe_code)]
+
+mod endpoint;
+mod sa;
+
+pub use endpoint::Endpoint;
+pub use sa::SaSnapshot;
+
+use mobike_wire::crypto::IkeKeys;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+
+/// Virtual time in microseconds.
+pub type Time = u64;
+/// One millisecond of [`Time`].
+pub const MS: Time = 1_000;
+/// One second of [`Time`].
+pub const SEC: Time = 1_000_000;
+
+/// The MOBIKE role (RFC 4555 §1.3): who initiated the IKE SA. It never
+/// changes; the exchange role changes with each exchange.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Initiator,
+    Responder,
+}
+
+/// Retransmission schedule (RFC 7296 §2.4: intervals MUST grow exponentially).
+/// The n-th retransmission waits `initial * factor^n`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retransmit {
+    /// Wait before the first retransmission.
+    pub initial: Time,
+    /// Growth per retransmission (2.0 doubles; strongSwan uses 1.8).
+    pub factor: f64,
+    /// Retransmissions before the IKE SA is given up (I-2.1-6).
+    pub tries: u32,
+}
+
+impl Retransmit {
+    /// Wait after send number `n` (0 = the original send).
+    pub fn timeout(&self, n: u32) -> Time {
+        let f = self.factor.max(1.0).powi(n as i32);
+        (self.initial as f64 * f).round() as Time
+    }
+}
+
+impl Default for Retransmit {
+    fn default() -> Self {
+        Retransmit {
+            initial: SEC,
+            factor: 2.0,
+            tries: 5,
+        }
+    }
+}
+
+/// The behaviours the RFCs leave open, per endpoint (DESIGN.md §2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Offer MOBIKE (N(MOBIKE_SUPPORTED) in IKE_AUTH, RFC 4555 §3.2).
+    pub mobike: bool,
+    pub retransmit: Retransmit,
+    /// Retransmissions on the current path before the initiator suspects it
+    /// and sends the request over every address pair (RFC 4555 §3.5 trigger
+    /// "retransmitted several times", §3.10 path testing).
+    pub probe_after: u32,
+    /// Idle time after which the initiator checks liveness with an
+    /// INFORMATIONAL request (RFC 7296 §2.4, RFC 4555 §3.12). `None`: never.
+    pub liveness_interval: Option<Time>,
+    /// NAT-keepalive interval when behind a NAT (RFC 3948 §4, default 20 s).
+    pub keepalive_interval: Time,
+    /// The responder checks a new initiator address with its own COOKIE2
+    /// exchange before moving IPsec SAs there (RFC 4555 §3.7, SHOULD).
+    pub return_routability: bool,
+    /// COOKIE2 length in octets (8..=64, RFC 4555 §4.2.5).
+    pub cookie2_len: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            mobike: true,
+            retransmit: Retransmit::default(),
+            probe_after: 2,
+            liveness_interval: Some(10 * SEC),
+            keepalive_interval: 20 * SEC,
+            return_routability: true,
+            cookie2_len: 16,
+        }
+    }
+}
+
+/// Who an endpoint is and what it shares with its peer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointConfig {
+    pub role: Role,
+    /// Our identity (ID type FQDN).
+    pub id: String,
+    /// The pre-shared key (AUTH method 2, RFC 7296 §2.15).
+    pub psk: Vec<u8>,
+    pub settings: Settings,
+}
+
+/// A UDP datagram to send: payload as it goes on the wire (with the non-ESP
+/// marker on port 4500).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub payload: Vec<u8>,
+}
+
+/// What an endpoint reports: state changes, decisions with the rule behind
+/// them, and rejected input with the reason.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// Keys of a new IKE SA (what charon logs and Wireshark's decryption
+    /// table needs).
+    KeysDerived {
+        spi_i: u64,
+        spi_r: u64,
+        keys: IkeKeys,
+    },
+    /// IKE_AUTH completed; MOBIKE is in effect if both sent MOBIKE_SUPPORTED.
+    Established { spi_i: u64, mobike: bool },
+    /// The IKE SA's address pair changed.
+    IkePathChanged {
+        spi_i: u64,
+        local: SocketAddr,
+        remote: SocketAddr,
+    },
+    /// The IPsec SAs now use this address pair (tunnel header addresses).
+    IpsecPathChanged {
+        spi_i: u64,
+        local: SocketAddr,
+        remote: SocketAddr,
+        udp_encap: bool,
+    },
+    /// NAT detection result (RFC 7296 §2.23).
+    NatDetection {
+        spi_i: u64,
+        local_behind_nat: bool,
+        peer_behind_nat: bool,
+    },
+    /// The peer's announced address set (RFC 4555 §3.4, §3.6).
+    PeerAddresses { spi_i: u64, addresses: Vec<IpAddr> },
+    /// A decision the protocol took, with the rule it follows.
+    Note {
+        spi_i: u64,
+        text: String,
+        rule: String,
+    },
+    /// Input that was not accepted, with the reason.
+    Rejected {
+        src: SocketAddr,
+        dst: SocketAddr,
+        reason: String,
+    },
+    /// The IKE SA is gone.
+    Deleted { spi_i: u64, reason: String },
+}

@@ -1,0 +1,1627 @@
+//! One IKE SA: IKE_SA_INIT, IKE_AUTH, and the MOBIKE procedures of RFC 4555
+//! on the established SA. Checklist ids refer to shared/spec/mobike-reference.md §2.14.
+
+use crate::{EndpointConfig, Event, Role, Time, Transmit};
+use mobike_wire::crypto::{self, IkeKeys, X25519};
+use mobike_wire::header::{Flags, Header};
+use mobike_wire::message::{self, Message, has_notify, notify_data};
+use mobike_wire::payload::{Identification, Notify, Payload, Proposal, TrafficSelector};
+use mobike_wire::registry::{ExchangeType, NotifyType, TransformType, transform_id};
+use mobike_wire::udp::{IKE_PORT, NATT_PORT, frame_ike};
+use rand_chacha::ChaCha20Rng;
+use rand_core::RngCore;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// Everything an SA needs from its endpoint while handling one input.
+pub(crate) struct Ctx<'a> {
+    pub now: Time,
+    pub config: &'a EndpointConfig,
+    pub local_addrs: &'a [IpAddr],
+    pub rng: &'a mut ChaCha20Rng,
+    pub out: &'a mut VecDeque<Transmit>,
+    pub events: &'a mut VecDeque<Event>,
+}
+
+impl Ctx<'_> {
+    fn random(&mut self, n: usize) -> Vec<u8> {
+        let mut v = vec![0u8; n];
+        self.rng.fill_bytes(&mut v);
+        v
+    }
+    fn nonzero_u64(&mut self) -> u64 {
+        loop {
+            let v = self.rng.next_u64();
+            if v != 0 {
+                return v;
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SaState {
+    /// Initiator: IKE_SA_INIT sent.
+    InitSent,
+    /// Responder: IKE_SA_INIT answered, waiting for IKE_AUTH.
+    InitDone,
+    /// Initiator: IKE_AUTH sent.
+    AuthSent,
+    Established,
+    Deleted,
+}
+
+/// What a request of ours is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ReqKind {
+    Init,
+    Auth,
+    /// An INFORMATIONAL liveness check (RFC 7296 §2.4), with NAT-D (RFC 4555 §3.8).
+    Liveness,
+    /// INFORMATIONAL with UPDATE_SA_ADDRESSES (RFC 4555 §3.5).
+    Update,
+    /// INFORMATIONAL with the address list only (RFC 4555 §3.6).
+    AddressList,
+    /// The responder's return routability check of a new initiator address
+    /// (RFC 4555 §3.7): an INFORMATIONAL with COOKIE2.
+    ReturnRoutability {
+        local: SocketAddr,
+        remote: SocketAddr,
+    },
+}
+
+impl ReqKind {
+    fn label(&self) -> &'static str {
+        match self {
+            ReqKind::Init => "IKE_SA_INIT",
+            ReqKind::Auth => "IKE_AUTH",
+            ReqKind::Liveness => "liveness check",
+            ReqKind::Update => "UPDATE_SA_ADDRESSES",
+            ReqKind::AddressList => "address list update",
+            ReqKind::ReturnRoutability { .. } => "return routability check",
+        }
+    }
+}
+
+/// A request waiting for its response (RFC 7296 §2.1: kept until answered).
+struct Request {
+    mid: u32,
+    kind: ReqKind,
+    /// The IKE message as first sent; retransmissions reuse it bit for bit (I-2.1-7).
+    bytes: Vec<u8>,
+    retransmissions: u32,
+    next_at: Time,
+    /// Sent over several address pairs (RFC 4555 §3.10 path testing).
+    probing: bool,
+    cookie2: Option<Vec<u8>>,
+    /// The SA's address generation when this request was made (B-3.5-6).
+    generation: u32,
+}
+
+/// The IKE SA's state as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SaSnapshot {
+    pub role: Role,
+    pub state: SaState,
+    pub spi_i: String,
+    pub spi_r: String,
+    pub mobike: bool,
+    /// The IKE SA's address pair.
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// The IPsec SAs' tunnel header addresses, once IKE_AUTH is done.
+    pub ipsec_local: Option<SocketAddr>,
+    pub ipsec_remote: Option<SocketAddr>,
+    pub udp_encap: bool,
+    pub own_addresses: Vec<IpAddr>,
+    pub peer_addresses: Vec<IpAddr>,
+    pub local_behind_nat: bool,
+    pub peer_behind_nat: bool,
+    pub pending_update: bool,
+    pub cookie2_outstanding: Option<String>,
+    pub window: u32,
+    /// The outstanding request: what, message ID, retransmissions, next retransmission.
+    pub outstanding: Option<OutstandingSnapshot>,
+    pub next_liveness: Option<Time>,
+    pub next_keepalive: Option<Time>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutstandingSnapshot {
+    pub what: String,
+    pub mid: u32,
+    pub retransmissions: u32,
+    pub next_retransmit: Time,
+    pub probing: bool,
+}
+
+pub(crate) struct IkeSa {
+    role: Role,
+    state: SaState,
+    spi_i: u64,
+    spi_r: u64,
+    dh: X25519,
+    ni: Vec<u8>,
+    nr: Vec<u8>,
+    keys: Option<IkeKeys>,
+    /// RealMessage1 / RealMessage2 for AUTH (RFC 7296 §2.15).
+    init_request: Vec<u8>,
+    init_response: Vec<u8>,
+    iv_counter: u64,
+    local: SocketAddr,
+    remote: SocketAddr,
+    ipsec: Option<(SocketAddr, SocketAddr)>,
+    udp_encap: bool,
+    peer_addrs: Vec<IpAddr>,
+    mobike: bool,
+    peer_natt: bool,
+    local_behind_nat: bool,
+    peer_behind_nat: bool,
+    /// The NAT_DETECTION_DESTINATION_IP value a liveness response should
+    /// carry if the NAT mapping is unchanged (RFC 4555 §3.8).
+    natd_baseline: Option<[u8; 20]>,
+    pending_update: bool,
+    generation: u32,
+    next_mid: u32,
+    expect_mid: u32,
+    outstanding: Option<Request>,
+    queue: VecDeque<ReqKind>,
+    last_response: Option<(u32, Vec<u8>)>,
+    /// The request `last_response` answers, to recognise retransmissions.
+    last_request: Vec<u8>,
+    last_rx: Time,
+    last_tx: Time,
+    liveness_interval: Option<Time>,
+    keepalive_interval: Time,
+    child_spi: u32,
+}
+
+fn natt(addr: IpAddr) -> SocketAddr {
+    SocketAddr::new(addr, NATT_PORT)
+}
+
+fn same_family(a: IpAddr, b: IpAddr) -> bool {
+    a.is_ipv4() == b.is_ipv4()
+}
+
+fn notify(kind: NotifyType, data: Vec<u8>) -> Payload {
+    Payload::Notify(Notify::new(kind, data))
+}
+
+fn any_ts() -> Vec<TrafficSelector> {
+    vec![TrafficSelector::range(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V4(Ipv4Addr::BROADCAST),
+    )]
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl IkeSa {
+    pub fn spi_i(&self) -> u64 {
+        self.spi_i
+    }
+    pub fn spi_r(&self) -> u64 {
+        self.spi_r
+    }
+
+    fn blank(ctx: &mut Ctx, role: Role, local: SocketAddr, remote: SocketAddr) -> IkeSa {
+        let secret: [u8; 32] = ctx.random(32).try_into().unwrap_or([1; 32]);
+        IkeSa {
+            role,
+            state: SaState::InitSent,
+            spi_i: 0,
+            spi_r: 0,
+            dh: X25519::from_seed(secret),
+            ni: Vec::new(),
+            nr: Vec::new(),
+            keys: None,
+            init_request: Vec::new(),
+            init_response: Vec::new(),
+            iv_counter: 0,
+            local,
+            remote,
+            ipsec: None,
+            udp_encap: false,
+            peer_addrs: vec![remote.ip()],
+            mobike: false,
+            peer_natt: false,
+            local_behind_nat: false,
+            peer_behind_nat: false,
+            natd_baseline: None,
+            pending_update: false,
+            generation: 0,
+            next_mid: 0,
+            expect_mid: 0,
+            outstanding: None,
+            queue: VecDeque::new(),
+            last_response: None,
+            last_request: Vec::new(),
+            last_rx: ctx.now,
+            last_tx: ctx.now,
+            liveness_interval: ctx.config.settings.liveness_interval,
+            keepalive_interval: ctx.config.settings.keepalive_interval,
+            child_spi: 0,
+        }
+    }
+
+    fn note(&self, ctx: &mut Ctx, text: impl Into<String>, rule: &str) {
+        ctx.events.push_back(Event::Note {
+            spi_i: self.spi_i,
+            text: text.into(),
+            rule: rule.to_string(),
+        });
+    }
+
+    fn reject(&self, ctx: &mut Ctx, src: SocketAddr, dst: SocketAddr, reason: impl Into<String>) {
+        ctx.events.push_back(Event::Rejected {
+            src,
+            dst,
+            reason: reason.into(),
+        });
+    }
+
+    // ----------------------------------------------------------------- setup
+
+    /// Initiator: builds and sends IKE_SA_INIT from the preferred address.
+    pub fn initiate(ctx: &mut Ctx, peer: IpAddr) -> Option<IkeSa> {
+        let Some(&local_ip) = ctx.local_addrs.iter().find(|a| same_family(**a, peer)) else {
+            ctx.events.push_back(Event::Note {
+                spi_i: 0,
+                text: format!("no local address to reach {peer}"),
+                rule: "RFC 4555 §3.1".into(),
+            });
+            return None;
+        };
+        let local = SocketAddr::new(local_ip, IKE_PORT);
+        let remote = SocketAddr::new(peer, IKE_PORT);
+        let mut sa = IkeSa::blank(ctx, Role::Initiator, local, remote);
+        sa.spi_i = ctx.nonzero_u64();
+        sa.ni = ctx.random(32);
+        let payloads = vec![
+            Payload::Sa(vec![Proposal::ike_default()]),
+            Payload::Ke {
+                group: transform_id::DH_CURVE25519,
+                data: sa.dh.public().to_vec(),
+            },
+            Payload::Nonce(sa.ni.clone()),
+            // RFC 7296 §2.23 (I-2.23-6): NAT-D after Ni, SPIr zero as in the header.
+            notify(
+                NotifyType::NAT_DETECTION_SOURCE_IP,
+                crypto::nat_detection_hash(sa.spi_i, 0, local).to_vec(),
+            ),
+            notify(
+                NotifyType::NAT_DETECTION_DESTINATION_IP,
+                crypto::nat_detection_hash(sa.spi_i, 0, remote).to_vec(),
+            ),
+        ];
+        let header = sa.header(ExchangeType::IKE_SA_INIT, 0, false);
+        let bytes = Message::emit_plain(header, &payloads);
+        sa.init_request = bytes.clone();
+        sa.next_mid = 1;
+        sa.start_request(ctx, ReqKind::Init, 0, bytes, None);
+        Some(sa)
+    }
+
+    /// Responder: answers a new IKE_SA_INIT request.
+    pub fn accept(
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        header: &Header,
+        bytes: &[u8],
+    ) -> Option<IkeSa> {
+        let msg = match Message::parse(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                ctx.events.push_back(Event::Rejected {
+                    src,
+                    dst,
+                    reason: format!("IKE_SA_INIT: {e}"),
+                });
+                return None;
+            }
+        };
+        let mut sa = IkeSa::blank(ctx, Role::Responder, dst, src);
+        sa.spi_i = header.spi_i;
+        let proposal_ok = msg.payloads.iter().any(|p| match p {
+            Payload::Sa(props) => props.iter().any(|pr| {
+                pr.transform(TransformType::ENCR)
+                    .is_some_and(|t| t.id == transform_id::ENCR_AES_GCM_16)
+                    && pr
+                        .transform(TransformType::PRF)
+                        .is_some_and(|t| t.id == transform_id::PRF_HMAC_SHA2_256)
+                    && pr
+                        .transform(TransformType::DH)
+                        .is_some_and(|t| t.id == transform_id::DH_CURVE25519)
+            }),
+            _ => false,
+        });
+        let ke = msg.payloads.iter().find_map(|p| match p {
+            Payload::Ke { group, data } if *group == transform_id::DH_CURVE25519 => {
+                Some(data.clone())
+            }
+            _ => None,
+        });
+        let ni = msg.payloads.iter().find_map(|p| match p {
+            Payload::Nonce(n) => Some(n.clone()),
+            _ => None,
+        });
+        let (Some(ke), Some(ni), true) = (ke, ni, proposal_ok) else {
+            sa.reject(
+                ctx,
+                src,
+                dst,
+                "IKE_SA_INIT without an acceptable SA, KE (group 31) or Ni",
+            );
+            return None;
+        };
+        sa.spi_r = ctx.nonzero_u64();
+        sa.ni = ni;
+        sa.nr = ctx.random(32);
+        let shared = match sa.dh.shared_secret(&ke) {
+            Ok(s) => s,
+            Err(e) => {
+                sa.reject(ctx, src, dst, format!("IKE_SA_INIT KE: {e}"));
+                return None;
+            }
+        };
+        let keys = match IkeKeys::derive(&sa.ni, &sa.nr, &shared, sa.spi_i, sa.spi_r, 16) {
+            Ok(k) => k,
+            Err(e) => {
+                sa.reject(ctx, src, dst, format!("key derivation: {e}"));
+                return None;
+            }
+        };
+        ctx.events.push_back(Event::KeysDerived {
+            spi_i: sa.spi_i,
+            spi_r: sa.spi_r,
+            keys: keys.clone(),
+        });
+        sa.keys = Some(keys);
+        // NAT detection with the request's SPIs (SPIr zero), RFC 7296 §2.23.
+        sa.peer_natt = has_notify(&msg.payloads, NotifyType::NAT_DETECTION_SOURCE_IP);
+        if sa.peer_natt {
+            sa.detect_nat(ctx, &msg.payloads, header.spi_i, 0, src, dst);
+        }
+        sa.init_request = bytes.to_vec();
+        sa.last_request = bytes.to_vec();
+        let payloads = vec![
+            Payload::Sa(vec![Proposal::ike_default()]),
+            Payload::Ke {
+                group: transform_id::DH_CURVE25519,
+                data: sa.dh.public().to_vec(),
+            },
+            Payload::Nonce(sa.nr.clone()),
+            notify(
+                NotifyType::NAT_DETECTION_SOURCE_IP,
+                crypto::nat_detection_hash(sa.spi_i, sa.spi_r, dst).to_vec(),
+            ),
+            notify(
+                NotifyType::NAT_DETECTION_DESTINATION_IP,
+                crypto::nat_detection_hash(sa.spi_i, sa.spi_r, src).to_vec(),
+            ),
+        ];
+        let resp = Message::emit_plain(sa.header(ExchangeType::IKE_SA_INIT, 0, true), &payloads);
+        sa.init_response = resp.clone();
+        sa.expect_mid = 1;
+        sa.state = SaState::InitDone;
+        sa.send_response(ctx, 0, resp, dst, src);
+        Some(sa)
+    }
+
+    /// Compares received NAT-D notifies with our own hashes (RFC 7296 §2.23):
+    /// no NAT_DETECTION_SOURCE_IP matches ⇒ the peer is behind a NAT; the
+    /// NAT_DETECTION_DESTINATION_IP does not match ⇒ we are.
+    fn detect_nat(
+        &mut self,
+        ctx: &mut Ctx,
+        payloads: &[Payload],
+        spi_i: u64,
+        spi_r: u64,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Option<[u8; 20]> {
+        let src_hash = crypto::nat_detection_hash(spi_i, spi_r, src);
+        let dst_hash = crypto::nat_detection_hash(spi_i, spi_r, dst);
+        let mut any_src = false;
+        let mut src_match = false;
+        let mut got_dst = None;
+        for n in payloads.iter().filter_map(Payload::as_notify) {
+            match n.kind {
+                NotifyType::NAT_DETECTION_SOURCE_IP => {
+                    any_src = true;
+                    src_match |= n.data == src_hash;
+                }
+                NotifyType::NAT_DETECTION_DESTINATION_IP => {
+                    got_dst = n.data.as_slice().try_into().ok();
+                }
+                _ => {}
+            }
+        }
+        let got_dst: [u8; 20] = got_dst?;
+        if !any_src {
+            return None;
+        }
+        let local = got_dst != dst_hash;
+        let peer = !src_match;
+        if local != self.local_behind_nat
+            || peer != self.peer_behind_nat
+            || self.state != SaState::Established
+        {
+            self.local_behind_nat = local;
+            self.peer_behind_nat = peer;
+            ctx.events.push_back(Event::NatDetection {
+                spi_i: self.spi_i,
+                local_behind_nat: local,
+                peer_behind_nat: peer,
+            });
+        }
+        Some(got_dst)
+    }
+
+    fn header(&self, exchange: ExchangeType, mid: u32, response: bool) -> Header {
+        Header {
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            next_payload: mobike_wire::PayloadType::None,
+            exchange,
+            // I flag: set by the original initiator (RFC 7296 §3.1).
+            flags: Flags::new(self.role == Role::Initiator, response),
+            message_id: mid,
+            length: 0,
+        }
+    }
+
+    fn my_key(&self) -> Option<&crypto::GcmKey> {
+        let k = self.keys.as_ref()?;
+        Some(if self.role == Role::Initiator {
+            &k.sk_ei
+        } else {
+            &k.sk_er
+        })
+    }
+
+    fn peer_key(&self) -> Option<&crypto::GcmKey> {
+        let k = self.keys.as_ref()?;
+        Some(if self.role == Role::Initiator {
+            &k.sk_er
+        } else {
+            &k.sk_ei
+        })
+    }
+
+    fn encrypt(
+        &mut self,
+        exchange: ExchangeType,
+        mid: u32,
+        response: bool,
+        inner: &[Payload],
+    ) -> Option<Vec<u8>> {
+        self.iv_counter += 1;
+        let iv = self.iv_counter.to_be_bytes();
+        let header = self.header(exchange, mid, response);
+        let key = self.my_key()?;
+        Message::emit_encrypted(header, inner, key, iv).ok()
+    }
+
+    // --------------------------------------------------------------- sending
+
+    fn transmit(&mut self, ctx: &mut Ctx, src: SocketAddr, dst: SocketAddr, ike: &[u8]) {
+        ctx.out.push_back(Transmit {
+            src,
+            dst,
+            payload: frame_ike(ike, src.port(), dst.port()),
+        });
+        self.last_tx = ctx.now;
+    }
+
+    fn start_request(
+        &mut self,
+        ctx: &mut Ctx,
+        kind: ReqKind,
+        mid: u32,
+        bytes: Vec<u8>,
+        cookie2: Option<Vec<u8>>,
+    ) {
+        let (src, dst) = match &kind {
+            ReqKind::ReturnRoutability { local, remote } => (*local, *remote),
+            _ => (self.local, self.remote),
+        };
+        self.transmit(ctx, src, dst, &bytes);
+        self.outstanding = Some(Request {
+            mid,
+            kind,
+            bytes,
+            retransmissions: 0,
+            next_at: ctx.now + ctx.config.settings.retransmit.timeout(0),
+            probing: false,
+            cookie2,
+            generation: self.generation,
+        });
+    }
+
+    fn send_response(
+        &mut self,
+        ctx: &mut Ctx,
+        mid: u32,
+        bytes: Vec<u8>,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) {
+        // RFC 7296 §2.11 (I-2.11-2, I-2.11-3): to where the request came
+        // from, from where it was received.
+        self.transmit(ctx, src, dst, &bytes);
+        self.last_response = Some((mid, bytes));
+    }
+
+    /// Queues an INFORMATIONAL request; window size 1 (RFC 7296 §2.3, I-2.3-2):
+    /// it goes out when nothing is outstanding.
+    fn queue(&mut self, ctx: &mut Ctx, kind: ReqKind) {
+        if !self.queue.contains(&kind) {
+            self.queue.push_back(kind);
+        }
+        self.send_queued(ctx);
+    }
+
+    fn send_queued(&mut self, ctx: &mut Ctx) {
+        while self.outstanding.is_none() && self.state == SaState::Established {
+            let Some(kind) = self.queue.pop_front() else {
+                return;
+            };
+            self.send_informational(ctx, kind);
+        }
+    }
+
+    fn natd_pair(&self, local: SocketAddr, remote: SocketAddr) -> [Payload; 2] {
+        [
+            notify(
+                NotifyType::NAT_DETECTION_SOURCE_IP,
+                crypto::nat_detection_hash(self.spi_i, self.spi_r, local).to_vec(),
+            ),
+            notify(
+                NotifyType::NAT_DETECTION_DESTINATION_IP,
+                crypto::nat_detection_hash(self.spi_i, self.spi_r, remote).to_vec(),
+            ),
+        ]
+    }
+
+    /// Our address list (RFC 4555 §3.4, §3.6): every usable address other
+    /// than the one in the IP header, or NO_ADDITIONAL_ADDRESSES.
+    fn address_list(&self, ctx: &Ctx) -> Vec<Payload> {
+        let others: Vec<Payload> = ctx
+            .local_addrs
+            .iter()
+            .filter(|a| **a != self.local.ip())
+            .map(|a| Payload::Notify(Notify::additional_address(*a)))
+            .collect();
+        if others.is_empty() {
+            vec![notify(NotifyType::NO_ADDITIONAL_ADDRESSES, vec![])]
+        } else {
+            others
+        }
+    }
+
+    fn send_informational(&mut self, ctx: &mut Ctx, kind: ReqKind) {
+        let mut inner = Vec::new();
+        let mut cookie2 = None;
+        match &kind {
+            ReqKind::Liveness => {
+                // RFC 4555 §3.8 (M-3.8-1, M-3.8-3): NAT-D in liveness checks
+                // so a changed NAT mapping shows.
+                if self.mobike && self.peer_natt {
+                    inner.extend(self.natd_pair(self.local, self.remote));
+                }
+            }
+            ReqKind::Update => {
+                // RFC 4555 §3.5 step 5: clears pending_update (B-3.5-5).
+                self.pending_update = false;
+                inner.push(notify(NotifyType::UPDATE_SA_ADDRESSES, vec![])); // B-3.5-7
+                if self.peer_natt {
+                    inner.extend(self.natd_pair(self.local, self.remote));
+                }
+                // RFC 4555 §3.7 (M-3.7-4, M-4.2.5-1): unpredictable COOKIE2, 8..64 octets.
+                let c = ctx.random(ctx.config.settings.cookie2_len.clamp(8, 64));
+                inner.push(notify(NotifyType::COOKIE2, c.clone()));
+                cookie2 = Some(c);
+                // M-3.6-1: the address list may ride along.
+                inner.extend(self.address_list(ctx));
+            }
+            ReqKind::AddressList => inner.extend(self.address_list(ctx)),
+            ReqKind::ReturnRoutability { .. } => {
+                let c = ctx.random(ctx.config.settings.cookie2_len.clamp(8, 64));
+                inner.push(notify(NotifyType::COOKIE2, c.clone()));
+                cookie2 = Some(c);
+            }
+            ReqKind::Init | ReqKind::Auth => return,
+        }
+        let mid = self.next_mid;
+        self.next_mid += 1;
+        let Some(bytes) = self.encrypt(ExchangeType::INFORMATIONAL, mid, false, &inner) else {
+            return;
+        };
+        self.start_request(ctx, kind, mid, bytes, cookie2);
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    pub fn next_timeout(&self) -> Option<Time> {
+        if self.state == SaState::Deleted {
+            return None;
+        }
+        [
+            self.outstanding.as_ref().map(|r| r.next_at),
+            self.liveness_due(),
+            self.keepalive_due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn liveness_due(&self) -> Option<Time> {
+        if self.role != Role::Initiator
+            || self.state != SaState::Established
+            || self.outstanding.is_some()
+        {
+            return None;
+        }
+        self.liveness_interval.map(|i| self.last_rx + i)
+    }
+
+    fn keepalive_due(&self) -> Option<Time> {
+        // RFC 3948 §4 (U-4-2), RFC 7296 §2.23 (I-2.23-8): the side behind a
+        // NAT sends keepalives when it has sent nothing for the interval.
+        if self.state == SaState::Established && self.local_behind_nat {
+            Some(self.last_tx + self.keepalive_interval)
+        } else {
+            None
+        }
+    }
+
+    pub fn handle_timeout(&mut self, ctx: &mut Ctx) {
+        if self.state == SaState::Deleted {
+            return;
+        }
+        if self
+            .outstanding
+            .as_ref()
+            .is_some_and(|r| r.next_at <= ctx.now)
+        {
+            self.retransmit(ctx);
+        }
+        if self.state == SaState::Deleted {
+            return;
+        }
+        if self.liveness_due().is_some_and(|t| t <= ctx.now) && self.queue.is_empty() {
+            self.send_informational(ctx, ReqKind::Liveness);
+        }
+        if self.keepalive_due().is_some_and(|t| t <= ctx.now) {
+            ctx.out.push_back(Transmit {
+                src: self.local,
+                dst: self.remote,
+                payload: mobike_wire::udp::KEEPALIVE.to_vec(),
+            });
+            self.last_tx = ctx.now;
+        }
+    }
+
+    /// Address pairs to test, the current one first (RFC 4555 §3.10):
+    /// every usable local address with every peer address of its family.
+    fn candidate_paths(&self, ctx: &Ctx) -> Vec<(SocketAddr, SocketAddr)> {
+        let mut v = vec![(self.local, self.remote)];
+        for l in ctx.local_addrs {
+            for r in &self.peer_addrs {
+                if !same_family(*l, *r) {
+                    continue;
+                }
+                let remote = if *r == self.remote.ip() {
+                    self.remote
+                } else {
+                    natt(*r)
+                };
+                let pair = (natt(*l), remote);
+                if !v.contains(&pair) {
+                    v.push(pair);
+                }
+            }
+        }
+        v
+    }
+
+    fn retransmit(&mut self, ctx: &mut Ctx) {
+        let Some(req) = self.outstanding.as_mut() else {
+            return;
+        };
+        let settings = &ctx.config.settings;
+        if req.retransmissions >= settings.retransmit.tries {
+            // RFC 7296 §2.1 (I-2.1-6): give up, delete the IKE SA.
+            let what = format!(
+                "no response to {} (message ID {}) after {} retransmissions",
+                req.kind.label(),
+                req.mid,
+                req.retransmissions
+            );
+            self.delete(ctx, what, "RFC 7296 §2.1, I-2.1-6");
+            return;
+        }
+        req.retransmissions += 1;
+        req.next_at = ctx.now + settings.retransmit.timeout(req.retransmissions);
+        let n = req.retransmissions;
+        let start_probing = self.role == Role::Initiator
+            && self.mobike
+            && self.state == SaState::Established
+            && n >= settings.probe_after;
+        let bytes = req.bytes.clone();
+        let fixed_path = match &req.kind {
+            ReqKind::ReturnRoutability { local, remote } => Some((*local, *remote)),
+            _ => None,
+        };
+        if start_probing && fixed_path.is_none() {
+            let first = !req.probing;
+            req.probing = true;
+            let paths = self.candidate_paths(ctx);
+            if first {
+                self.note(
+                    ctx,
+                    format!(
+                        "{n} retransmissions unanswered: testing {} address pairs with the same request",
+                        paths.len()
+                    ),
+                    "RFC 4555 §3.5, §3.10; RFC 7296 §2.1 (I-2.1-7)",
+                );
+            }
+            for (src, dst) in paths {
+                self.transmit(ctx, src, dst, &bytes);
+            }
+        } else {
+            // B-3.5-4: retransmissions go to the IKE SA's current addresses.
+            let (src, dst) = fixed_path.unwrap_or((self.local, self.remote));
+            self.transmit(ctx, src, dst, &bytes);
+        }
+    }
+
+    fn delete(&mut self, ctx: &mut Ctx, reason: String, rule: &str) {
+        self.state = SaState::Deleted;
+        self.outstanding = None;
+        self.queue.clear();
+        ctx.events.push_back(Event::Deleted {
+            spi_i: self.spi_i,
+            reason: format!("{reason} ({rule})"),
+        });
+    }
+
+    // ------------------------------------------------------------- addresses
+
+    /// RFC 4555 §3.5, initiator, once new addresses are chosen.
+    fn move_to(
+        &mut self,
+        ctx: &mut Ctx,
+        local: SocketAddr,
+        remote: SocketAddr,
+        why: &str,
+        rule: &str,
+    ) {
+        let old_remote = self.remote;
+        // Step 1: update the IKE SA, set pending_update (B-3.5-1).
+        self.local = local;
+        self.remote = remote;
+        self.generation += 1;
+        self.pending_update = true;
+        ctx.events.push_back(Event::IkePathChanged {
+            spi_i: self.spi_i,
+            local,
+            remote,
+        });
+        self.note(
+            ctx,
+            format!("{why}: IKE SA moves to {local} → {remote}"),
+            rule,
+        );
+        // Step 2 (B-3.5-2): the IPsec SAs follow at once, unless the
+        // responder's address is new to us: then the COOKIE2 in the update
+        // is the return routability check that must come first (§3.7).
+        if remote.ip() == old_remote.ip() {
+            self.set_ipsec(ctx, local, remote);
+        }
+        // Step 4 (B-3.5-4): an outstanding request is retransmitted to the
+        // new addresses now; a stale UPDATE's answer will be ignored (B-3.5-6).
+        if let Some(req) = &self.outstanding {
+            if !matches!(req.kind, ReqKind::ReturnRoutability { .. }) {
+                let bytes = req.bytes.clone();
+                self.transmit(ctx, local, remote, &bytes);
+            }
+        }
+        // Step 5: UPDATE_SA_ADDRESSES when the window allows.
+        self.queue(ctx, ReqKind::Update);
+    }
+
+    fn set_ipsec(&mut self, ctx: &mut Ctx, local: SocketAddr, remote: SocketAddr) {
+        let encap = self.local_behind_nat || self.peer_behind_nat;
+        if self.ipsec == Some((local, remote)) && self.udp_encap == encap {
+            return;
+        }
+        self.ipsec = Some((local, remote));
+        self.udp_encap = encap;
+        ctx.events.push_back(Event::IpsecPathChanged {
+            spi_i: self.spi_i,
+            local,
+            remote,
+            udp_encap: encap,
+        });
+    }
+
+    pub fn handle_local_addresses(&mut self, ctx: &mut Ctx, old: &[IpAddr]) {
+        if self.state == SaState::Deleted {
+            return;
+        }
+        if self.state != SaState::Established {
+            return;
+        }
+        if !self.mobike {
+            return;
+        }
+        let current_gone = !ctx.local_addrs.contains(&self.local.ip());
+        if self.role == Role::Initiator && current_gone {
+            let remote = self.remote;
+            match ctx
+                .local_addrs
+                .iter()
+                .find(|a| same_family(**a, remote.ip()))
+            {
+                Some(&new) => self.move_to(
+                    ctx,
+                    natt(new),
+                    remote,
+                    &format!("local address {} is gone", self.local.ip()),
+                    "RFC 4555 §3.5 (lower-layer trigger)",
+                ),
+                None => self.note(
+                    ctx,
+                    format!(
+                        "local address {} is gone and no other is usable",
+                        self.local.ip()
+                    ),
+                    "RFC 4555 §3.5",
+                ),
+            }
+            return;
+        }
+        if current_gone {
+            // The responder's own address vanished: RFC 4555 §3.6 (B-3.6-3)
+            // is not built yet; it keeps its address list as it was.
+            self.note(
+                ctx,
+                format!(
+                    "own address {} is gone (responder address change not modelled)",
+                    self.local.ip()
+                ),
+                "RFC 4555 §3.6",
+            );
+            return;
+        }
+        if old.iter().any(|a| !ctx.local_addrs.contains(a))
+            || ctx.local_addrs.iter().any(|a| !old.contains(a))
+        {
+            // RFC 4555 §3.6: tell the peer our new complete list.
+            self.queue(ctx, ReqKind::AddressList);
+        }
+    }
+
+    // -------------------------------------------------------------- receiving
+
+    pub fn handle(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        header: &Header,
+        bytes: &[u8],
+    ) {
+        if self.state == SaState::Deleted {
+            self.reject(ctx, src, dst, "message for a deleted IKE SA");
+            return;
+        }
+        if header.flags.response() {
+            self.handle_response(ctx, src, dst, header, bytes);
+        } else {
+            self.handle_request(ctx, src, dst, header, bytes);
+        }
+    }
+
+    fn handle_request(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        header: &Header,
+        bytes: &[u8],
+    ) {
+        // RFC 7296 §2.1 (I-2.1-1, I-2.1-2): a retransmitted request only
+        // makes us send the cached response again, to where it came from.
+        if let Some((mid, resp)) = &self.last_response {
+            if header.message_id == *mid && header.message_id + 1 == self.expect_mid {
+                let resp = resp.clone();
+                // A copy that is not bit for bit the request we answered
+                // must at least pass the integrity check before it may
+                // trigger anything (RFC 7296 §2.1).
+                if bytes != self.last_request.as_slice()
+                    && header.exchange != ExchangeType::IKE_SA_INIT
+                {
+                    if let Err(e) = self.open(bytes) {
+                        self.reject(ctx, src, dst, format!("{} request: {e}", header.exchange));
+                        return;
+                    }
+                }
+                self.transmit(ctx, dst, src, &resp);
+                return;
+            }
+        }
+        if header.message_id != self.expect_mid {
+            self.reject(
+                ctx,
+                src,
+                dst,
+                format!(
+                    "request with message ID {} while expecting {}",
+                    header.message_id, self.expect_mid
+                ),
+            );
+            return;
+        }
+        let inner = match self.open(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                self.reject(ctx, src, dst, format!("{} request: {e}", header.exchange));
+                return;
+            }
+        };
+        self.last_rx = ctx.now;
+        self.last_request = bytes.to_vec();
+        match header.exchange {
+            ExchangeType::IKE_AUTH
+                if self.role == Role::Responder && self.state == SaState::InitDone =>
+            {
+                self.handle_auth_request(ctx, src, dst, header, &inner);
+            }
+            ExchangeType::INFORMATIONAL if self.state == SaState::Established => {
+                self.handle_informational_request(ctx, src, dst, header, &inner);
+            }
+            other => self.reject(
+                ctx,
+                src,
+                dst,
+                format!("{other} request not expected in state {:?}", self.state),
+            ),
+        }
+    }
+
+    fn open(&self, bytes: &[u8]) -> Result<Vec<Payload>, mobike_wire::WireError> {
+        let key = self.peer_key().ok_or(mobike_wire::WireError::NoKeys)?;
+        message::decrypt(bytes, key)
+    }
+
+    fn handle_auth_request(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        header: &Header,
+        inner: &[Payload],
+    ) {
+        let Some(keys) = self.keys.clone() else {
+            return;
+        };
+        let idi = inner.iter().find_map(|p| match p {
+            Payload::IdI(id) => Some(id.clone()),
+            _ => None,
+        });
+        let auth = inner.iter().find_map(|p| match p {
+            Payload::Auth { method, data } => Some((*method, data.clone())),
+            _ => None,
+        });
+        let (Some(idi), Some((method, auth))) = (idi, auth) else {
+            self.reject(ctx, src, dst, "IKE_AUTH request without IDi or AUTH");
+            return;
+        };
+        let expected = crypto::psk_auth(
+            &ctx.config.psk,
+            &self.init_request,
+            &self.nr,
+            &keys.sk_pi,
+            &idi.body(),
+        );
+        self.expect_mid = header.message_id + 1;
+        if method != crypto::AUTH_SHARED_KEY_MIC || auth != expected {
+            let resp = self.encrypt(
+                ExchangeType::IKE_AUTH,
+                header.message_id,
+                true,
+                &[notify(NotifyType::AUTHENTICATION_FAILED, vec![])],
+            );
+            if let Some(resp) = resp {
+                self.send_response(ctx, header.message_id, resp, dst, src);
+            }
+            self.delete(
+                ctx,
+                format!("AUTH from {idi} did not verify"),
+                "RFC 7296 §2.15",
+            );
+            return;
+        }
+        // RFC 4555 §3.3 (B-3.3-1): the IKE SA's addresses come from the IP
+        // header of the first IKE_AUTH request.
+        self.local = dst;
+        self.remote = src;
+        // M-3.2-1; M-4.2.1-1: notify data is ignored on receipt.
+        let peer_mobike = has_notify(inner, NotifyType::MOBIKE_SUPPORTED);
+        self.mobike = peer_mobike && ctx.config.settings.mobike;
+        if self.mobike {
+            // RFC 4555 §3.4 (M-3.4-1, B-3.4-1): store the list, nothing else.
+            self.set_peer_addresses(ctx, src.ip(), inner);
+        }
+        self.child_spi = ctx.rng.next_u32() | 1;
+        let idr = Identification::fqdn(&ctx.config.id);
+        let my_auth = crypto::psk_auth(
+            &ctx.config.psk,
+            &self.init_response,
+            &self.ni,
+            &keys.sk_pr,
+            &idr.body(),
+        );
+        let mut out = vec![
+            Payload::IdR(idr),
+            Payload::Auth {
+                method: crypto::AUTH_SHARED_KEY_MIC,
+                data: my_auth.to_vec(),
+            },
+            Payload::Sa(vec![Proposal::esp_default(self.child_spi)]),
+            Payload::TsI(any_ts()),
+            Payload::TsR(any_ts()),
+        ];
+        if self.mobike {
+            out.push(notify(NotifyType::MOBIKE_SUPPORTED, vec![]));
+            out.extend(self.address_list(ctx));
+        }
+        if let Some(resp) = self.encrypt(ExchangeType::IKE_AUTH, header.message_id, true, &out) {
+            self.send_response(ctx, header.message_id, resp, dst, src);
+        }
+        self.establish(ctx);
+    }
+
+    fn establish(&mut self, ctx: &mut Ctx) {
+        self.state = SaState::Established;
+        ctx.events.push_back(Event::Established {
+            spi_i: self.spi_i,
+            mobike: self.mobike,
+        });
+        ctx.events.push_back(Event::IkePathChanged {
+            spi_i: self.spi_i,
+            local: self.local,
+            remote: self.remote,
+        });
+        // RFC 4555 §3.3: IPsec SA tunnel addresses come from the IKE SA.
+        self.set_ipsec(ctx, self.local, self.remote);
+        // §3.8 baseline: with no NAT found, a liveness response must show
+        // our own address in NAT_DETECTION_DESTINATION_IP. With a NAT, the
+        // port 500 mapping says nothing of the 4500 one, so the first
+        // liveness response sets the baseline.
+        if !self.local_behind_nat {
+            self.natd_baseline = Some(crypto::nat_detection_hash(
+                self.spi_i, self.spi_r, self.local,
+            ));
+        }
+    }
+
+    fn set_peer_addresses(&mut self, ctx: &mut Ctx, header_addr: IpAddr, inner: &[Payload]) {
+        let mut list = vec![header_addr];
+        for n in inner.iter().filter_map(Payload::as_notify) {
+            if let Some(a) = n.address() {
+                if !list.contains(&a) {
+                    list.push(a);
+                }
+            }
+        }
+        if list != self.peer_addrs {
+            self.peer_addrs = list.clone();
+            ctx.events.push_back(Event::PeerAddresses {
+                spi_i: self.spi_i,
+                addresses: list,
+            });
+        }
+    }
+
+    fn handle_informational_request(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        header: &Header,
+        inner: &[Payload],
+    ) {
+        let mid = header.message_id;
+        self.expect_mid = mid + 1;
+        let update = has_notify(inner, NotifyType::UPDATE_SA_ADDRESSES);
+        let has_natd = has_notify(inner, NotifyType::NAT_DETECTION_SOURCE_IP);
+        let has_list = inner.iter().any(|p| {
+            p.as_notify().is_some_and(|n| {
+                matches!(
+                    n.kind,
+                    NotifyType::ADDITIONAL_IP4_ADDRESS
+                        | NotifyType::ADDITIONAL_IP6_ADDRESS
+                        | NotifyType::NO_ADDITIONAL_ADDRESSES
+                )
+            })
+        });
+        let mut out = Vec::new();
+        // M-3.8-2: NAT-D in the request ⇒ NAT-D in the response, for the
+        // addresses this packet really used.
+        if has_natd && self.mobike {
+            out.extend(self.natd_pair(dst, src));
+        }
+        // M-3.7-5: COOKIE2 copied as it is.
+        if let Some(c) = notify_data(inner, NotifyType::COOKIE2) {
+            out.push(notify(NotifyType::COOKIE2, c.to_vec()));
+        }
+        if let Some(resp) = self.encrypt(ExchangeType::INFORMATIONAL, mid, true, &out) {
+            self.send_response(ctx, mid, resp, dst, src);
+        }
+        if !self.mobike {
+            return;
+        }
+        if has_list {
+            // B-3.6-1: the complete list replaces the old one, the IP header
+            // address always part of it.
+            self.set_peer_addresses(ctx, src.ip(), inner);
+        }
+        if update && self.role == Role::Responder {
+            self.handle_update_request(ctx, src, dst, inner);
+        } else if update {
+            self.note(
+                ctx,
+                "UPDATE_SA_ADDRESSES from the responder ignored",
+                "RFC 4555 §3.5",
+            );
+        } else if has_list
+            && self.role == Role::Initiator
+            && !self.peer_addrs.contains(&self.remote.ip())
+        {
+            // §3.5 trigger: the responder's list dropped the address in use.
+            let new_remote = natt(src.ip());
+            let local = self.local;
+            self.move_to(
+                ctx,
+                local,
+                new_remote,
+                &format!(
+                    "responder's address list no longer holds {}",
+                    self.remote.ip()
+                ),
+                "RFC 4555 §3.5 (re-evaluation trigger), §3.6",
+            );
+        }
+        // Otherwise (liveness, path test): no other action; the IKE SA does
+        // not move (M-3.8-6).
+    }
+
+    /// RFC 4555 §3.5, responder side of UPDATE_SA_ADDRESSES.
+    fn handle_update_request(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        inner: &[Payload],
+    ) {
+        // Step 4 (B-3.5-10): addresses from the IP header, not from payloads.
+        if (self.local, self.remote) != (dst, src) {
+            self.local = dst;
+            self.remote = src;
+            ctx.events.push_back(Event::IkePathChanged {
+                spi_i: self.spi_i,
+                local: dst,
+                remote: src,
+            });
+        }
+        if has_notify(inner, NotifyType::NAT_DETECTION_SOURCE_IP) {
+            // Step 8 / B-3.5-13: NAT-T on or off from this exchange's NAT-D.
+            self.detect_nat(ctx, inner, self.spi_i, self.spi_r, src, dst);
+        }
+        let target = (dst, src);
+        let moved = self.ipsec.map(|(_, r)| r) != Some(src);
+        if moved && ctx.config.settings.return_routability {
+            // Step 6 (M-3.7-1, M-3.7-3, B-3.5-12): check the new address
+            // with our own COOKIE2 before IPsec SAs move there.
+            self.note(
+                ctx,
+                format!("checking return routability of {src} before moving IPsec SAs"),
+                "RFC 4555 §3.7 (M-3.7-1)",
+            );
+            self.queue(
+                ctx,
+                ReqKind::ReturnRoutability {
+                    local: dst,
+                    remote: src,
+                },
+            );
+        } else {
+            // Step 7; M-3.7-2 when return routability is off.
+            self.set_ipsec(ctx, target.0, target.1);
+        }
+    }
+
+    fn handle_response(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        header: &Header,
+        bytes: &[u8],
+    ) {
+        let Some(req) = self.outstanding.as_ref() else {
+            self.reject(
+                ctx,
+                src,
+                dst,
+                format!("response {} with no request outstanding", header.message_id),
+            );
+            return;
+        };
+        if req.mid != header.message_id {
+            self.reject(
+                ctx,
+                src,
+                dst,
+                format!(
+                    "response with message ID {} while waiting for {}",
+                    header.message_id, req.mid
+                ),
+            );
+            return;
+        }
+        if header.exchange == ExchangeType::IKE_SA_INIT {
+            self.handle_init_response(ctx, src, dst, header, bytes);
+            return;
+        }
+        let inner = match self.open(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                self.reject(ctx, src, dst, format!("{} response: {e}", header.exchange));
+                return;
+            }
+        };
+        self.last_rx = ctx.now;
+        let Some(req) = self.outstanding.take() else {
+            return;
+        };
+        match req.kind.clone() {
+            ReqKind::Auth => self.handle_auth_response(ctx, src, dst, &inner),
+            ReqKind::Liveness => self.handle_liveness_response(ctx, src, dst, &req, &inner),
+            ReqKind::Update => self.handle_update_response(ctx, src, dst, &req, &inner),
+            ReqKind::AddressList => {}
+            ReqKind::ReturnRoutability { local, remote } => {
+                // M-3.7-6, M-3.7-7: the COOKIE2 must come back unchanged.
+                if notify_data(&inner, NotifyType::COOKIE2) != req.cookie2.as_deref() {
+                    self.delete(
+                        ctx,
+                        "COOKIE2 mismatch in return routability response".into(),
+                        "RFC 4555 §3.7, M-3.7-7",
+                    );
+                    return;
+                }
+                if (local, remote) == (self.local, self.remote) {
+                    self.set_ipsec(ctx, local, remote);
+                }
+            }
+            ReqKind::Init => {}
+        }
+        self.send_queued(ctx);
+    }
+
+    fn handle_init_response(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        header: &Header,
+        bytes: &[u8],
+    ) {
+        if self.state != SaState::InitSent || header.spi_r == 0 {
+            self.reject(ctx, src, dst, "unexpected IKE_SA_INIT response");
+            return;
+        }
+        let msg = match Message::parse(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.reject(ctx, src, dst, format!("IKE_SA_INIT response: {e}"));
+                return;
+            }
+        };
+        let ke = msg.payloads.iter().find_map(|p| match p {
+            Payload::Ke { group, data } if *group == transform_id::DH_CURVE25519 => {
+                Some(data.clone())
+            }
+            _ => None,
+        });
+        let nr = msg.payloads.iter().find_map(|p| match p {
+            Payload::Nonce(n) => Some(n.clone()),
+            _ => None,
+        });
+        let (Some(ke), Some(nr)) = (ke, nr) else {
+            self.reject(ctx, src, dst, "IKE_SA_INIT response without KE or Nr");
+            return;
+        };
+        let shared = match self.dh.shared_secret(&ke) {
+            Ok(s) => s,
+            Err(e) => {
+                self.reject(ctx, src, dst, format!("IKE_SA_INIT response KE: {e}"));
+                return;
+            }
+        };
+        self.spi_r = header.spi_r;
+        self.nr = nr;
+        let keys = match IkeKeys::derive(&self.ni, &self.nr, &shared, self.spi_i, self.spi_r, 16) {
+            Ok(k) => k,
+            Err(e) => {
+                self.reject(ctx, src, dst, format!("key derivation: {e}"));
+                return;
+            }
+        };
+        ctx.events.push_back(Event::KeysDerived {
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            keys: keys.clone(),
+        });
+        self.keys = Some(keys);
+        self.init_response = bytes.to_vec();
+        self.outstanding = None;
+        self.last_rx = ctx.now;
+        self.local = dst;
+        self.remote = src;
+        // I-2.23-9: NAT-D from the responder.
+        self.peer_natt = has_notify(&msg.payloads, NotifyType::NAT_DETECTION_SOURCE_IP);
+        if self.peer_natt {
+            self.detect_nat(ctx, &msg.payloads, self.spi_i, self.spi_r, src, dst);
+        }
+        // RFC 4555 §3.3 (M-3.3-1): with MOBIKE and NAT-T on both sides, move
+        // to port 4500 even without a NAT; I-2.23-2 with a NAT.
+        if self.peer_natt
+            && (ctx.config.settings.mobike || self.local_behind_nat || self.peer_behind_nat)
+        {
+            self.local = natt(self.local.ip());
+            self.remote = natt(self.remote.ip());
+        }
+        self.send_auth(ctx);
+    }
+
+    fn send_auth(&mut self, ctx: &mut Ctx) {
+        let Some(keys) = self.keys.clone() else {
+            return;
+        };
+        let idi = Identification::fqdn(&ctx.config.id);
+        let auth = crypto::psk_auth(
+            &ctx.config.psk,
+            &self.init_request,
+            &self.nr,
+            &keys.sk_pi,
+            &idi.body(),
+        );
+        self.child_spi = ctx.rng.next_u32() | 1;
+        let mut inner = vec![
+            Payload::IdI(idi),
+            Payload::Auth {
+                method: crypto::AUTH_SHARED_KEY_MIC,
+                data: auth.to_vec(),
+            },
+            Payload::Sa(vec![Proposal::esp_default(self.child_spi)]),
+            Payload::TsI(any_ts()),
+            Payload::TsR(any_ts()),
+        ];
+        if ctx.config.settings.mobike {
+            // M-3.2-1 and M-3.4-1.
+            inner.push(notify(NotifyType::MOBIKE_SUPPORTED, vec![]));
+            inner.extend(self.address_list(ctx));
+        }
+        let mid = self.next_mid;
+        self.next_mid += 1;
+        let Some(bytes) = self.encrypt(ExchangeType::IKE_AUTH, mid, false, &inner) else {
+            return;
+        };
+        self.state = SaState::AuthSent;
+        self.start_request(ctx, ReqKind::Auth, mid, bytes, None);
+    }
+
+    fn handle_auth_response(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        inner: &[Payload],
+    ) {
+        let Some(keys) = self.keys.clone() else {
+            return;
+        };
+        if has_notify(inner, NotifyType::AUTHENTICATION_FAILED) {
+            self.delete(
+                ctx,
+                "responder sent AUTHENTICATION_FAILED".into(),
+                "RFC 7296 §2.21.2",
+            );
+            return;
+        }
+        let idr = inner.iter().find_map(|p| match p {
+            Payload::IdR(id) => Some(id.clone()),
+            _ => None,
+        });
+        let auth = inner.iter().find_map(|p| match p {
+            Payload::Auth { data, .. } => Some(data.clone()),
+            _ => None,
+        });
+        let (Some(idr), Some(auth)) = (idr, auth) else {
+            self.delete(
+                ctx,
+                "IKE_AUTH response without IDr or AUTH".into(),
+                "RFC 7296 §1.2",
+            );
+            return;
+        };
+        let expected = crypto::psk_auth(
+            &ctx.config.psk,
+            &self.init_response,
+            &self.ni,
+            &keys.sk_pr,
+            &idr.body(),
+        );
+        if auth != expected {
+            self.delete(
+                ctx,
+                format!("AUTH from {idr} did not verify"),
+                "RFC 7296 §2.15",
+            );
+            return;
+        }
+        self.local = dst;
+        self.remote = src;
+        self.mobike = ctx.config.settings.mobike && has_notify(inner, NotifyType::MOBIKE_SUPPORTED);
+        if self.mobike {
+            self.set_peer_addresses(ctx, src.ip(), inner);
+        }
+        self.establish(ctx);
+    }
+
+    fn handle_liveness_response(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        req: &Request,
+        inner: &[Payload],
+    ) {
+        if (dst, src) != (self.local, self.remote) {
+            if req.probing && self.role == Role::Initiator {
+                // The pair that answered works (RFC 4555 §3.10). Its answer
+                // is no return routability proof (B-3.7-1): a new
+                // UPDATE_SA_ADDRESSES with COOKIE2 follows.
+                self.move_to(
+                    ctx,
+                    dst,
+                    src,
+                    "path test answered on another address pair",
+                    "RFC 4555 §3.5, §3.10, B-3.7-1",
+                );
+            }
+            return;
+        }
+        if !has_notify(inner, NotifyType::NAT_DETECTION_DESTINATION_IP) {
+            return;
+        }
+        let got: Option<[u8; 20]> = notify_data(inner, NotifyType::NAT_DETECTION_DESTINATION_IP)
+            .and_then(|d| d.try_into().ok());
+        match (self.natd_baseline, got) {
+            (Some(base), Some(got)) if base != got => {
+                // M-3.8-3, M-3.8-4: a changed mapping ⇒ UPDATE_SA_ADDRESSES.
+                self.note(
+                    ctx,
+                    "NAT_DETECTION_DESTINATION_IP differs from the last result: NAT mapping changed",
+                    "RFC 4555 §3.8 (M-3.8-4)",
+                );
+                self.pending_update = true;
+                self.generation += 1;
+                self.queue.push_back(ReqKind::Update);
+            }
+            (None, Some(got)) => self.natd_baseline = Some(got),
+            _ => {}
+        }
+    }
+
+    fn handle_update_response(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        req: &Request,
+        inner: &[Payload],
+    ) {
+        if req.generation != self.generation {
+            // B-3.5-6, B-3.5-14: an address change happened since; this
+            // answer is ignored and a new update is (or will be) sent.
+            self.note(
+                ctx,
+                "response to an outdated UPDATE_SA_ADDRESSES ignored",
+                "RFC 4555 §3.5 (B-3.5-14)",
+            );
+            return;
+        }
+        // M-3.7-6, M-3.7-7.
+        if notify_data(inner, NotifyType::COOKIE2) != req.cookie2.as_deref() {
+            self.delete(
+                ctx,
+                "COOKIE2 mismatch in UPDATE_SA_ADDRESSES response".into(),
+                "RFC 4555 §3.7, M-3.7-7",
+            );
+            return;
+        }
+        if (dst, src) != (self.local, self.remote) {
+            // Sent to several destinations: not a return routability proof (B-3.7-1).
+            self.move_to(
+                ctx,
+                dst,
+                src,
+                "update answered on another address pair",
+                "RFC 4555 §3.7 (B-3.7-1)",
+            );
+            return;
+        }
+        if has_notify(inner, NotifyType::UNACCEPTABLE_ADDRESSES) {
+            self.note(
+                ctx,
+                "responder refused the addresses; keeping the old IPsec path",
+                "RFC 4555 §3.5 (M-3.5-2)",
+            );
+            return;
+        }
+        if let Some(got) = self.detect_nat(ctx, inner, self.spi_i, self.spi_r, src, dst) {
+            self.natd_baseline = Some(got);
+        }
+        // Both sides enable or disable NAT-T from this exchange (B-3.5-13).
+        self.set_ipsec(ctx, dst, src);
+    }
+
+    pub fn snapshot(&self, own: &[IpAddr]) -> SaSnapshot {
+        SaSnapshot {
+            role: self.role,
+            state: self.state,
+            spi_i: format!("{:016x}", self.spi_i),
+            spi_r: format!("{:016x}", self.spi_r),
+            mobike: self.mobike,
+            local: self.local,
+            remote: self.remote,
+            ipsec_local: self.ipsec.map(|p| p.0),
+            ipsec_remote: self.ipsec.map(|p| p.1),
+            udp_encap: self.udp_encap,
+            own_addresses: own.to_vec(),
+            peer_addresses: self.peer_addrs.clone(),
+            local_behind_nat: self.local_behind_nat,
+            peer_behind_nat: self.peer_behind_nat,
+            pending_update: self.pending_update,
+            cookie2_outstanding: self
+                .outstanding
+                .as_ref()
+                .and_then(|r| r.cookie2.as_ref())
+                .map(|c| hex(c)),
+            window: 1,
+            outstanding: self.outstanding.as_ref().map(|r| OutstandingSnapshot {
+                what: r.kind.label().to_string(),
+                mid: r.mid,
+                retransmissions: r.retransmissions,
+                next_retransmit: r.next_at,
+                probing: r.probing,
+            }),
+            next_liveness: self.liveness_due(),
+            next_keepalive: self.keepalive_due(),
+        }
+    }
+}
