@@ -830,11 +830,11 @@ impl IkeSa {
         }
         // Step 4 (B-3.5-4): an outstanding request is retransmitted to the
         // new addresses now; a stale UPDATE's answer will be ignored (B-3.5-6).
-        if let Some(req) = &self.outstanding {
-            if !matches!(req.kind, ReqKind::ReturnRoutability { .. }) {
-                let bytes = req.bytes.clone();
-                self.transmit(ctx, local, remote, &bytes);
-            }
+        if let Some(req) = &self.outstanding
+            && !matches!(req.kind, ReqKind::ReturnRoutability { .. })
+        {
+            let bytes = req.bytes.clone();
+            self.transmit(ctx, local, remote, &bytes);
         }
         // Step 5: UPDATE_SA_ADDRESSES when the window allows.
         self.queue(ctx, ReqKind::Update);
@@ -943,23 +943,23 @@ impl IkeSa {
     ) {
         // RFC 7296 §2.1 (I-2.1-1, I-2.1-2): a retransmitted request only
         // makes us send the cached response again, to where it came from.
-        if let Some((mid, resp)) = &self.last_response {
-            if header.message_id == *mid && header.message_id + 1 == self.expect_mid {
-                let resp = resp.clone();
-                // A copy that is not bit for bit the request we answered
-                // must at least pass the integrity check before it may
-                // trigger anything (RFC 7296 §2.1).
-                if bytes != self.last_request.as_slice()
-                    && header.exchange != ExchangeType::IKE_SA_INIT
-                {
-                    if let Err(e) = self.open(bytes) {
-                        self.reject(ctx, src, dst, format!("{} request: {e}", header.exchange));
-                        return;
-                    }
-                }
-                self.transmit(ctx, dst, src, &resp);
+        if let Some((mid, resp)) = &self.last_response
+            && header.message_id == *mid
+            && header.message_id + 1 == self.expect_mid
+        {
+            let resp = resp.clone();
+            // A copy that is not bit for bit the request we answered must at
+            // least pass the integrity check before it may trigger anything
+            // (RFC 7296 §2.1).
+            if bytes != self.last_request.as_slice()
+                && header.exchange != ExchangeType::IKE_SA_INIT
+                && let Err(e) = self.open(bytes)
+            {
+                self.reject(ctx, src, dst, format!("{} request: {e}", header.exchange));
                 return;
             }
+            self.transmit(ctx, dst, src, &resp);
+            return;
         }
         if header.message_id != self.expect_mid {
             self.reject(
@@ -1120,10 +1120,10 @@ impl IkeSa {
     fn set_peer_addresses(&mut self, ctx: &mut Ctx, header_addr: IpAddr, inner: &[Payload]) {
         let mut list = vec![header_addr];
         for n in inner.iter().filter_map(Payload::as_notify) {
-            if let Some(a) = n.address() {
-                if !list.contains(&a) {
-                    list.push(a);
-                }
+            if let Some(a) = n.address()
+                && !list.contains(&a)
+            {
+                list.push(a);
             }
         }
         if list != self.peer_addrs {

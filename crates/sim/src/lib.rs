@@ -1,1 +1,17 @@
+//! A deterministic discrete-event network for the MOBIKE playground.
+//!
+//! Virtual time is an integer number of microseconds; the event queue orders
+//! by (time, sequence number), so equal times keep the order they were
+//! scheduled in. Every packet, drop (with its reason), NAT translation and
+//! protocol event goes into the append-only [`trace::Trace`], the single
+//! source of truth for every view. The [`scenario`] format (TOML) lives here.
 #![forbid(unsafe_code)]
+
+pub mod duration;
+pub mod scenario;
+pub mod trace;
+mod world;
+
+pub use scenario::{Scenario, ScenarioError};
+pub use trace::{Trace, TraceEvent, TraceKind};
+pub use world::{HostView, Intervention, LinkView, MappingView, NatView, World};

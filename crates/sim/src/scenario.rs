@@ -1,0 +1,499 @@
+//! The scenario format: TOML, versioned, read with serde. Unknown fields are
+//! errors, and every error names the line and column it is about.
+//!
+//! ```toml
+//! version = 1
+//! title = "..."
+//! seed = 7
+//! until = "40s"
+//! [internet]
+//! pos = [330, 150]
+//! [[host]]          # one per host: id, label, pos, role, peer, interfaces
+//! [[link]]          # id, label, delay, up
+//! [[nat]]           # id, label, public_address, link, pos
+//! [settings]        # protocol settings for every peer
+//! [[event]]         # at = "15s" and one action: break_link, restore_link, ...
+//! ```
+//! The full reference is docs/scenario-format.md.
+
+use crate::duration::Dur;
+use mobike_protocol::{Retransmit, Role, Settings};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::IpAddr;
+
+/// The format version this build reads.
+pub const VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Format version; must be 1.
+    pub version: u32,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random draw (SPIs, nonces, keys, COOKIE2).
+    #[serde(default)]
+    pub seed: u64,
+    /// How long the CLI runs it.
+    #[serde(default = "default_until")]
+    pub until: Dur,
+    #[serde(default)]
+    pub internet: InternetSpec,
+    #[serde(rename = "host")]
+    pub hosts: Vec<HostSpec>,
+    #[serde(rename = "link")]
+    pub links: Vec<LinkSpec>,
+    #[serde(default, rename = "nat")]
+    pub nats: Vec<NatSpec>,
+    #[serde(default)]
+    pub settings: SettingsSpec,
+    #[serde(default, rename = "event")]
+    pub timeline: Vec<TimelineEvent>,
+}
+
+fn default_until() -> Dur {
+    Dur(60_000_000)
+}
+
+/// Where the internet cloud is drawn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternetSpec {
+    pub pos: [f64; 2],
+}
+
+impl Default for InternetSpec {
+    fn default() -> Self {
+        InternetSpec {
+            pos: [350.0, 160.0],
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    pub id: String,
+    #[serde(default)]
+    pub label: String,
+    pub pos: [f64; 2],
+    pub role: Role,
+    /// IKE identity (FQDN); defaults to "<id>.example".
+    #[serde(default)]
+    pub identity: Option<String>,
+    /// Initiator: the responder address it connects to.
+    #[serde(default)]
+    pub peer: Option<IpAddr>,
+    /// Initiator: when it starts IKE_SA_INIT.
+    #[serde(default)]
+    pub start_at: Dur,
+    #[serde(rename = "interface")]
+    pub interfaces: Vec<InterfaceSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceSpec {
+    pub name: String,
+    #[serde(default)]
+    pub label: String,
+    pub address: IpAddr,
+    /// The link this interface attaches to.
+    pub link: String,
+    #[serde(default = "yes")]
+    pub up: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A link between a host interface and the internet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    pub id: String,
+    #[serde(default)]
+    pub label: String,
+    /// One-way delay.
+    pub delay: Dur,
+    #[serde(default = "yes")]
+    pub up: bool,
+}
+
+/// A NAT box (endpoint-independent mapping, address-dependent filtering:
+/// RFC 4787 "restricted cone"), placed on a link or kept aside.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatSpec {
+    pub id: String,
+    #[serde(default)]
+    pub label: String,
+    pub public_address: IpAddr,
+    /// The link it sits on (between the host and the internet); none = not in any path.
+    #[serde(default)]
+    pub link: Option<String>,
+    pub pos: [f64; 2],
+    /// Idle time after which a mapping expires (RFC 4787 REQ-5: at least 2 min).
+    #[serde(default = "default_mapping_timeout")]
+    pub mapping_timeout: Dur,
+}
+
+fn default_mapping_timeout() -> Dur {
+    Dur(300_000_000)
+}
+
+/// Protocol settings for both peers, with durations written as text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SettingsSpec {
+    pub psk: String,
+    pub mobike: bool,
+    pub retransmit_initial: Dur,
+    pub retransmit_factor: f64,
+    pub retransmit_tries: u32,
+    pub probe_after: u32,
+    /// "off" is written by leaving it out and setting `liveness = false`.
+    pub liveness: bool,
+    pub liveness_interval: Dur,
+    pub keepalive_interval: Dur,
+    pub return_routability: bool,
+}
+
+impl Default for SettingsSpec {
+    fn default() -> Self {
+        let s = Settings::default();
+        SettingsSpec {
+            psk: "mobike-playground".into(),
+            mobike: s.mobike,
+            retransmit_initial: Dur(s.retransmit.initial),
+            retransmit_factor: s.retransmit.factor,
+            retransmit_tries: s.retransmit.tries,
+            probe_after: s.probe_after,
+            liveness: s.liveness_interval.is_some(),
+            liveness_interval: Dur(s.liveness_interval.unwrap_or(10_000_000)),
+            keepalive_interval: Dur(s.keepalive_interval),
+            return_routability: s.return_routability,
+        }
+    }
+}
+
+impl SettingsSpec {
+    pub fn to_settings(&self) -> Settings {
+        Settings {
+            mobike: self.mobike,
+            retransmit: Retransmit {
+                initial: self.retransmit_initial.micros(),
+                factor: self.retransmit_factor,
+                tries: self.retransmit_tries,
+            },
+            probe_after: self.probe_after,
+            liveness_interval: self.liveness.then_some(self.liveness_interval.micros()),
+            keepalive_interval: self.keepalive_interval.micros(),
+            return_routability: self.return_routability,
+            ..Settings::default()
+        }
+    }
+}
+
+/// One thing that happens at a time: exactly one action field is set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineEvent {
+    pub at: Dur,
+    /// Break a link silently (packets vanish; nobody is told).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_link: Option<String>,
+    /// "host.interface": the interface goes down and the OS tells the IKE daemon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface_down: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface_up: Option<String>,
+    /// "nat" or "nat@link": take a NAT box out of its path, or put it on a link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub move_nat: Option<String>,
+}
+
+/// A scenario that could not be read, with where and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// 1-based line and column, when the error has a place.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "line {l}, column {c}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn from_toml(text: &str) -> Result<Scenario, ScenarioError> {
+        let s: Scenario = toml::from_str(text).map_err(|e| {
+            let (line, column) = match e.span() {
+                Some(span) => {
+                    let (l, c) = line_col(text, span.start);
+                    (Some(l), Some(c))
+                }
+                None => (None, None),
+            };
+            ScenarioError {
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        s.validate().map_err(|(what, message)| {
+            // Point at the first line that mentions the offending name.
+            let (line, column) = what
+                .and_then(|w| text.find(&format!("\"{w}\"")))
+                .map(|off| line_col(text, off))
+                .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+            ScenarioError {
+                line,
+                column,
+                message,
+            }
+        })?;
+        Ok(s)
+    }
+
+    /// Cross-reference checks serde cannot do. Returns the offending name
+    /// (to locate it) and a message that says how to fix it.
+    fn validate(&self) -> Result<(), (Option<String>, String)> {
+        if self.version != VERSION {
+            return Err((
+                None,
+                format!(
+                    "version {} is not supported: this build reads version {VERSION}",
+                    self.version
+                ),
+            ));
+        }
+        let link_ids: Vec<&str> = self.links.iter().map(|l| l.id.as_str()).collect();
+        let mut ids: Vec<&str> = Vec::new();
+        for id in self
+            .hosts
+            .iter()
+            .map(|h| h.id.as_str())
+            .chain(link_ids.iter().copied())
+            .chain(self.nats.iter().map(|n| n.id.as_str()))
+        {
+            if ids.contains(&id) {
+                return Err((
+                    Some(id.into()),
+                    format!("id {id:?} is used twice; ids must be unique"),
+                ));
+            }
+            ids.push(id);
+        }
+        let mut addrs: Vec<IpAddr> = Vec::new();
+        for h in &self.hosts {
+            if h.interfaces.is_empty() {
+                return Err((
+                    Some(h.id.clone()),
+                    format!("host {:?} needs at least one [[host.interface]]", h.id),
+                ));
+            }
+            if h.role == Role::Initiator && h.peer.is_none() {
+                return Err((
+                    Some(h.id.clone()),
+                    format!(
+                        "initiator {:?} needs `peer = \"<responder address>\"`",
+                        h.id
+                    ),
+                ));
+            }
+            for i in &h.interfaces {
+                if !link_ids.contains(&i.link.as_str()) {
+                    return Err((
+                        Some(i.link.clone()),
+                        format!(
+                            "interface {}.{} names link {:?}, which no [[link]] defines (links: {})",
+                            h.id,
+                            i.name,
+                            i.link,
+                            link_ids.join(", ")
+                        ),
+                    ));
+                }
+                if addrs.contains(&i.address) {
+                    return Err((None, format!("address {} is used twice", i.address)));
+                }
+                addrs.push(i.address);
+            }
+        }
+        for n in &self.nats {
+            if let Some(l) = &n.link
+                && !link_ids.contains(&l.as_str())
+            {
+                return Err((
+                    Some(l.clone()),
+                    format!("nat {:?} sits on unknown link {l:?}", n.id),
+                ));
+            }
+            if addrs.contains(&n.public_address) {
+                return Err((None, format!("address {} is used twice", n.public_address)));
+            }
+            addrs.push(n.public_address);
+        }
+        for e in &self.timeline {
+            e.action()
+                .map_err(|m| (None, format!("event at {}: {m}", e.at)))?;
+        }
+        Ok(())
+    }
+}
+
+impl TimelineEvent {
+    /// The one action of this event.
+    pub fn action(&self) -> Result<crate::world::Intervention, String> {
+        use crate::world::Intervention as I;
+        let mut found = Vec::new();
+        if let Some(l) = &self.break_link {
+            found.push(I::BreakLink(l.clone()));
+        }
+        if let Some(l) = &self.restore_link {
+            found.push(I::RestoreLink(l.clone()));
+        }
+        for (v, up) in [(&self.interface_down, false), (&self.interface_up, true)] {
+            if let Some(v) = v {
+                let (host, iface) = v.split_once('.').ok_or_else(|| {
+                    format!("write the interface as \"host.interface\", not {v:?}")
+                })?;
+                found.push(I::SetInterface {
+                    host: host.into(),
+                    interface: iface.into(),
+                    up,
+                });
+            }
+        }
+        if let Some(v) = &self.move_nat {
+            let (nat, link) = match v.split_once('@') {
+                Some((n, l)) => (n.to_string(), Some(l.to_string())),
+                None => (v.clone(), None),
+            };
+            found.push(I::PlaceNat { nat, link });
+        }
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err("no action: set one of break_link, restore_link, interface_down, interface_up, move_nat".into()),
+            _ => Err("more than one action: write one [[event]] per action".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+version = 1
+title = "t"
+[[host]]
+id = "a"
+pos = [0, 0]
+role = "initiator"
+peer = "203.0.113.1"
+[[host.interface]]
+name = "eth0"
+address = "192.0.2.1"
+link = "l1"
+[[host]]
+id = "b"
+pos = [1, 1]
+role = "responder"
+[[host.interface]]
+name = "eth0"
+address = "203.0.113.1"
+link = "l2"
+[[link]]
+id = "l1"
+delay = "5ms"
+[[link]]
+id = "l2"
+delay = "5ms"
+"#;
+
+    #[test]
+    fn minimal_scenario_reads() {
+        let s = Scenario::from_toml(MINIMAL).unwrap();
+        assert_eq!(s.hosts.len(), 2);
+        assert_eq!(s.links[0].delay, Dur(5000));
+        assert_eq!(s.until, Dur(60_000_000));
+    }
+
+    #[test]
+    fn unknown_field_is_an_error_with_line_and_column() {
+        let text = MINIMAL.replace(
+            "delay = \"5ms\"\n[[link]]",
+            "delay = \"5ms\"\ncolour = \"red\"\n[[link]]",
+        );
+        let e = Scenario::from_toml(&text).unwrap_err();
+        assert!(e.message.contains("colour"), "{e}");
+        assert_eq!(
+            e.line,
+            Some(text.lines().position(|l| l.starts_with("colour")).unwrap() + 1)
+        );
+        assert!(e.column.is_some());
+    }
+
+    #[test]
+    fn bad_duration_and_dangling_link_are_explained() {
+        let e = Scenario::from_toml(&MINIMAL.replacen("\"5ms\"", "\"5 parsecs\"", 1)).unwrap_err();
+        assert!(e.message.contains("unit"), "{e}");
+        assert!(e.line.is_some());
+        let e = Scenario::from_toml(&MINIMAL.replacen("link = \"l1\"", "link = \"wifi\"", 1))
+            .unwrap_err();
+        assert!(e.message.contains("no [[link]] defines"), "{e}");
+        assert!(e.line.is_some(), "{e}");
+    }
+
+    #[test]
+    fn timeline_event_needs_exactly_one_action() {
+        let text = format!("{MINIMAL}\n[[event]]\nat = \"1s\"\n");
+        let e = Scenario::from_toml(&text).unwrap_err();
+        assert!(e.message.contains("no action"), "{e}");
+        let text = format!(
+            "{MINIMAL}\n[[event]]\nat = \"1s\"\nbreak_link = \"l1\"\nrestore_link = \"l1\"\n"
+        );
+        assert!(
+            Scenario::from_toml(&text)
+                .unwrap_err()
+                .message
+                .contains("more than one")
+        );
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for text in [
+            "",
+            "version = ",
+            "[[host]]\nid = 3",
+            "\u{0}\u{1}",
+            "version = 2\ntitle=\"x\"\nhost=[]\nlink=[]",
+        ] {
+            assert!(Scenario::from_toml(text).is_err());
+        }
+    }
+}

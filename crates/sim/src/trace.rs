@@ -1,0 +1,91 @@
+//! The append-only record of a run: every packet sent, translated, delivered
+//! or dropped (with the reason), every protocol event and every change of the
+//! network. Views (charts, panels, exports) are derived from it.
+
+use mobike_protocol::{Event, Time};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+/// A packet's number in the trace, unique within a run.
+pub type PacketId = u64;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceEvent {
+    pub time: Time,
+    #[serde(flatten)]
+    pub kind: TraceKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TraceKind {
+    /// A host sent a UDP datagram (payload as on the wire, marker included).
+    Sent {
+        packet: PacketId,
+        node: String,
+        link: String,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: Vec<u8>,
+    },
+    /// A NAT box rewrote a packet's addresses.
+    Translated {
+        packet: PacketId,
+        nat: String,
+        src: SocketAddr,
+        dst: SocketAddr,
+    },
+    /// A packet reached a host.
+    Delivered {
+        packet: PacketId,
+        node: String,
+        src: SocketAddr,
+        dst: SocketAddr,
+    },
+    /// A packet was lost, and why.
+    Dropped {
+        packet: PacketId,
+        at: String,
+        reason: String,
+    },
+    /// What a host's IKE daemon reported.
+    Protocol { node: String, event: Event },
+    /// A link went up or down.
+    Link { link: String, up: bool },
+    /// An interface went up or down (announced to the IKE daemon).
+    Interface {
+        node: String,
+        interface: String,
+        up: bool,
+    },
+    /// A NAT box was put on a link or taken out of the path.
+    NatPlaced { nat: String, link: Option<String> },
+    /// A NAT created a mapping.
+    NatMapping {
+        nat: String,
+        internal: SocketAddr,
+        external: SocketAddr,
+    },
+    /// Something the user or the timeline did, in words.
+    Intervention { text: String, by_user: bool },
+}
+
+/// The trace of one run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    pub events: Vec<TraceEvent>,
+}
+
+impl Trace {
+    pub fn push(&mut self, time: Time, kind: TraceKind) {
+        self.events.push(TraceEvent { time, kind });
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
