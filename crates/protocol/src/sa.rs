@@ -819,7 +819,7 @@ impl IkeSa {
         });
         self.note(
             ctx,
-            format!("{why}: IKE SA moves to {local} → {remote}"),
+            format!("{why}: IKE SA moves to {local} -> {remote}"),
             rule,
         );
         // Step 2 (B-3.5-2): the IPsec SAs follow at once, unless the

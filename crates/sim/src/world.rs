@@ -438,8 +438,12 @@ impl World {
     fn after_host(&mut self, h: usize) {
         let now = self.now;
         let node = self.scenario.hosts[h].id.clone();
+        // The endpoint's transmits are taken first (its documented poll
+        // order) but its events are recorded before the packets: an event
+        // such as KeysDerived explains the packets sent with it.
+        let mut sends = Vec::new();
         while let Some(t) = self.hosts[h].endpoint.poll_transmit() {
-            self.send_from(h, t.src, t.dst, t.payload);
+            sends.push(t);
         }
         while let Some(e) = self.hosts[h].endpoint.poll_event() {
             self.trace.push(
@@ -449,6 +453,9 @@ impl World {
                     event: e,
                 },
             );
+        }
+        for t in sends {
+            self.send_from(h, t.src, t.dst, t.payload);
         }
         if let Some(t) = self.hosts[h].endpoint.poll_timeout() {
             let t = t.max(now);

@@ -1,0 +1,64 @@
+use std::process::Command;
+
+fn mobike(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mobike"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn run_prints_the_exchanges_of_the_default_scenario() {
+    let out = mobike(&["run", "examples/wifi-to-lte.toml"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "IKE_SA_INIT request #0",
+        "IKE_AUTH response #1",
+        "N(UPDATE_SA_ADDRESSES)",
+        "N(NAT_DETECTION_SOURCE_IP)",
+        "N(NAT_DETECTION_DESTINATION_IP)",
+        "N(COOKIE2)",
+    ] {
+        assert!(text.contains(needle), "missing {needle}");
+    }
+    // The UPDATE_SA_ADDRESSES travels in an INFORMATIONAL exchange.
+    let upd = text.find("N(UPDATE_SA_ADDRESSES)").unwrap();
+    let head = text[..upd].rfind("INFORMATIONAL request").unwrap();
+    assert!(upd - head < 200);
+}
+
+#[test]
+fn bad_file_is_a_clear_error_naming_the_place() {
+    let dir = std::env::temp_dir().join(format!("mobike-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "version = 1\ntitle = \"x\"\nbogus = 3\n").unwrap();
+    let out = mobike(&["run", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("bogus"), "{err}");
+    let out = mobike(&["run", "no/such/file.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn until_and_seed_options() {
+    let a = mobike(&[
+        "run",
+        "examples/wifi-to-lte.toml",
+        "--until",
+        "1s",
+        "--seed",
+        "3",
+    ]);
+    assert!(a.status.success());
+    let text = String::from_utf8(a.stdout).unwrap();
+    assert!(text.contains("IKE_AUTH"));
+    assert!(
+        !text.contains("UPDATE_SA_ADDRESSES"),
+        "the move happens after 12 s"
+    );
+}

@@ -1,0 +1,232 @@
+//! RFC-style ASCII charts, as in RFC 4555 §2.2 and RFC 7296 §1.2: messages
+//! from the left lane end in `-->`, messages from the right lane start with
+//! `<--`, payload lists are folded, and nothing is wider than 72 columns
+//! (RFC artwork).
+
+use crate::chart::{Chart, MessageRow, NoteKind, Row, What};
+use crate::fmt_time;
+
+/// Maximum line width.
+pub const WIDTH: usize = 72;
+/// Where right-lane messages start (the `<--`).
+const RIGHT: usize = 26;
+
+/// Folds `items` joined by ", " into lines no wider than `width`, the first
+/// line starting with `first`, continuation lines with `cont`.
+fn fold(items: &[String], first: &str, cont: &str, width: usize, tail: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for (i, item) in items.iter().enumerate() {
+        let last = i + 1 == items.len();
+        let piece = if last {
+            format!("{item}{tail}")
+        } else {
+            format!("{item},")
+        };
+        let sep = if empty { "" } else { " " };
+        if !empty && line.chars().count() + sep.len() + piece.chars().count() > width {
+            lines.push(line);
+            line = format!("{cont}{piece}");
+        } else {
+            line.push_str(sep);
+            line.push_str(&piece);
+        }
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
+fn wrap(text: &str, first: &str, cont: &str, width: usize) -> Vec<String> {
+    let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for w in words {
+        if !empty && line.chars().count() + 1 + w.chars().count() > width {
+            lines.push(line);
+            line = format!("{cont}{w}");
+        } else {
+            if !empty {
+                line.push(' ');
+            }
+            line.push_str(&w);
+        }
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
+/// Options for the ASCII chart.
+#[derive(Clone, Debug)]
+pub struct AsciiOptions {
+    /// Show NAT-keepalives.
+    pub keepalives: bool,
+    /// Show protocol notes (decisions with their rule).
+    pub notes: bool,
+}
+
+impl Default for AsciiOptions {
+    fn default() -> Self {
+        AsciiOptions {
+            keepalives: true,
+            notes: true,
+        }
+    }
+}
+
+fn message(m: &MessageRow, right: bool, out: &mut Vec<String>) {
+    let mut head = format!("{:>8}  {}", fmt_time(m.sent), m.title());
+    if m.retransmission {
+        head.push_str(" (retransmission)");
+    }
+    if m.lost.is_some() {
+        head.push_str(" [lost]");
+    }
+    out.push(head);
+    if let Some(reason) = &m.lost {
+        out.extend(wrap(
+            &format!("lost: {reason}"),
+            "          ",
+            "          ",
+            WIDTH,
+        ));
+    }
+    let items: Vec<String> = match &m.what {
+        What::Ike { items, .. } => items.clone(),
+        other => vec![match other {
+            What::Keepalive => "NAT-keepalive".into(),
+            What::Esp => "ESP".into(),
+            _ => "UDP".into(),
+        }],
+    };
+    let addr = format!("({} -> {})", m.src, m.dst);
+    // What a NAT changed on the way, in as few columns as it takes.
+    let mut seen = String::new();
+    if let Some((s, d)) = m.received_as {
+        if s != m.src {
+            seen = format!("[NAT: arrives from {s}]");
+        } else if d != m.dst {
+            seen = format!("[NAT: delivered to {d}]");
+        }
+    }
+    if right {
+        let pad = " ".repeat(RIGHT);
+        out.push(format!("{pad}<--  {addr}"));
+        if !seen.is_empty() {
+            out.push(format!("{pad}     {seen}"));
+        }
+        let first = format!("{pad}     ");
+        let cont = format!("{pad}          ");
+        out.extend(fold(&items, &first, &cont, WIDTH, ""));
+    } else {
+        out.push(format!("   {addr}"));
+        if !seen.is_empty() {
+            out.push(format!("   {seen}"));
+        }
+        out.extend(fold(&items, "   ", "        ", WIDTH - 5, "  -->"));
+    }
+}
+
+/// The chart as RFC-style text. The first lane is drawn on the left, every
+/// other lane on the right.
+pub fn render(chart: &Chart, opts: &AsciiOptions) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let left = chart
+        .lanes
+        .first()
+        .map(|l| format!("{} ({})", l.label, l.role))
+        .unwrap_or_default();
+    let right = chart
+        .lanes
+        .get(1)
+        .map(|l| format!("{} ({})", l.label, l.role))
+        .unwrap_or_default();
+    let gap = WIDTH
+        .saturating_sub(left.chars().count() + right.chars().count() + 3)
+        .max(1);
+    out.push(format!("   {left}{}{right}", " ".repeat(gap)));
+    out.push(format!("   {}", "-".repeat(WIDTH - 3)));
+    for row in &chart.rows {
+        match row {
+            Row::Message(m) => {
+                if !opts.keepalives && matches!(m.what, What::Keepalive) {
+                    continue;
+                }
+                out.push(String::new());
+                message(m, m.from != 0, &mut out);
+            }
+            Row::Note(n) => {
+                if n.kind == NoteKind::Protocol && !opts.notes {
+                    continue;
+                }
+                out.push(String::new());
+                let who = n
+                    .lane
+                    .and_then(|l| chart.lanes.get(l))
+                    .map(|l| format!("{}: ", l.label))
+                    .unwrap_or_default();
+                let mark = match n.kind {
+                    NoteKind::Network => "***",
+                    NoteKind::Protocol => "  *",
+                    NoteKind::Rejected => "  !",
+                };
+                let mut text = format!("{who}{}", n.text);
+                if let Some(rule) = &n.rule {
+                    text.push_str(&format!(" [{rule}]"));
+                }
+                let text = ascii_text(&text);
+                let first = format!("{:>8}  {mark} ", fmt_time(n.time));
+                out.extend(wrap(
+                    &text,
+                    &first,
+                    &" ".repeat(first.chars().count()),
+                    WIDTH,
+                ));
+            }
+        }
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
+/// RFC artwork is plain ASCII.
+fn ascii_text(s: &str) -> String {
+    s.replace('§', "Sec. ").replace('→', "->")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_respects_width_and_tail() {
+        let items: Vec<String> = [
+            "HDR",
+            "SK {N(UPDATE_SA_ADDRESSES)",
+            "N(NAT_DETECTION_SOURCE_IP)",
+            "N(NAT_DETECTION_DESTINATION_IP)",
+            "N(COOKIE2)}",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let lines = fold(&items, "   ", "        ", WIDTH - 5, "  -->");
+        assert!(lines.len() > 1);
+        assert!(
+            lines.iter().all(|l| l.chars().count() <= WIDTH),
+            "{lines:?}"
+        );
+        assert!(lines.last().unwrap().ends_with("N(COOKIE2)}  -->"));
+        assert!(lines[0].starts_with("   HDR, SK {N(UPDATE_SA_ADDRESSES),"));
+    }
+
+    #[test]
+    fn wrap_keeps_words() {
+        let l = wrap("one two three four five six", "> ", "  ", 12);
+        assert_eq!(l, vec!["> one two", "  three four", "  five six"]);
+    }
+}

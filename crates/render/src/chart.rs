@@ -1,0 +1,476 @@
+//! The message sequence chart model, derived from the trace: every IKE
+//! message is parsed from the bytes that were sent and, when protected,
+//! decrypted with the keys the trace recorded (as Wireshark would with a
+//! key log). So the chart shows what is on the wire, not what a sender meant.
+
+use mobike_protocol::{Event, Time};
+use mobike_sim::trace::PacketId;
+use mobike_sim::{Scenario, Trace, TraceKind};
+use mobike_wire::crypto::IkeKeys;
+use mobike_wire::message::{Message, decrypt, notation_items};
+use mobike_wire::payload::Payload;
+use mobike_wire::registry::ExchangeType;
+use mobike_wire::udp::{UdpPayload, classify};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+/// A vertical line of the chart: one host.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Lane {
+    pub node: String,
+    pub label: String,
+    pub role: String,
+}
+
+/// One datagram in the chart.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MessageRow {
+    pub packet: PacketId,
+    pub sent: Time,
+    /// When it reached the receiver; `None` if it was lost or is in flight.
+    pub arrived: Option<Time>,
+    pub from: usize,
+    /// The lane it was meant for, if any host owns the destination.
+    pub to: Option<usize>,
+    /// Addresses as sent.
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    /// Addresses as received, when a NAT rewrote them.
+    pub received_as: Option<(SocketAddr, SocketAddr)>,
+    pub what: What,
+    /// Lost, and why.
+    pub lost: Option<String>,
+    /// The same IKE octets were sent before (RFC 7296 §2.1).
+    pub retransmission: bool,
+    /// Datagram size in octets (UDP payload).
+    pub size: usize,
+}
+
+/// What a datagram carried.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum What {
+    Ike {
+        exchange: String,
+        mid: u32,
+        response: bool,
+        /// RFC notation, one item per payload; protected payloads appear
+        /// inside `SK {...}`.
+        items: Vec<String>,
+        /// The payloads inside SK, decrypted.
+        #[serde(skip)]
+        inner: Option<Vec<Payload>>,
+        /// Why the message could not be parsed or opened, if so.
+        error: Option<String>,
+    },
+    Keepalive,
+    Esp,
+    Other,
+}
+
+impl MessageRow {
+    /// "HDR, SK {N(UPDATE_SA_ADDRESSES), N(COOKIE2)}" etc.
+    pub fn notation(&self) -> String {
+        match &self.what {
+            What::Ike { items, .. } => items.join(", "),
+            What::Keepalive => "NAT-keepalive (0xFF)".into(),
+            What::Esp => "ESP".into(),
+            What::Other => "UDP".into(),
+        }
+    }
+
+    /// "IKE_AUTH request #1".
+    pub fn title(&self) -> String {
+        match &self.what {
+            What::Ike {
+                exchange,
+                mid,
+                response,
+                ..
+            } => format!(
+                "{exchange} {} #{mid}",
+                if *response { "response" } else { "request" }
+            ),
+            What::Keepalive => "NAT-keepalive".into(),
+            What::Esp => "ESP".into(),
+            What::Other => "UDP".into(),
+        }
+    }
+
+    pub fn is_ike(&self) -> bool {
+        matches!(self.what, What::Ike { .. })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteKind {
+    /// Something done to the network (timeline or user).
+    Network,
+    /// A protocol decision or state change.
+    Protocol,
+    /// A message that was not accepted.
+    Rejected,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NoteRow {
+    pub time: Time,
+    pub lane: Option<usize>,
+    pub text: String,
+    /// The rule behind it, e.g. "RFC 4555 §3.5".
+    pub rule: Option<String>,
+    pub kind: NoteKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "row", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // most rows are messages; boxing them buys nothing
+pub enum Row {
+    Message(MessageRow),
+    Note(NoteRow),
+}
+
+impl Row {
+    pub fn time(&self) -> Time {
+        match self {
+            Row::Message(m) => m.sent,
+            Row::Note(n) => n.time,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Chart {
+    pub lanes: Vec<Lane>,
+    pub rows: Vec<Row>,
+}
+
+impl Chart {
+    /// The chart of a whole trace.
+    pub fn build(scenario: &Scenario, trace: &Trace) -> Chart {
+        let mut b = ChartBuilder::new(scenario);
+        b.update(trace);
+        b.chart
+    }
+
+    pub fn messages(&self) -> impl Iterator<Item = &MessageRow> {
+        self.rows.iter().filter_map(|r| match r {
+            Row::Message(m) => Some(m),
+            _ => None,
+        })
+    }
+
+    pub fn message(&self, packet: PacketId) -> Option<&MessageRow> {
+        self.messages().find(|m| m.packet == packet)
+    }
+}
+
+/// Builds a chart incrementally as the trace grows (the page calls
+/// [`ChartBuilder::update`] after each simulation step).
+pub struct ChartBuilder {
+    pub chart: Chart,
+    done: usize,
+    keys: HashMap<u64, IkeKeys>,
+    row_of: HashMap<PacketId, usize>,
+    seen: HashMap<Vec<u8>, usize>,
+    owner: HashMap<IpAddr, usize>,
+    nat_lane: HashMap<IpAddr, usize>,
+}
+
+impl ChartBuilder {
+    pub fn new(scenario: &Scenario) -> ChartBuilder {
+        let lanes: Vec<Lane> = scenario
+            .hosts
+            .iter()
+            .map(|h| Lane {
+                node: h.id.clone(),
+                label: if h.label.is_empty() {
+                    h.id.clone()
+                } else {
+                    h.label.clone()
+                },
+                role: match h.role {
+                    mobike_protocol::Role::Initiator => "initiator".into(),
+                    mobike_protocol::Role::Responder => "responder".into(),
+                },
+            })
+            .collect();
+        let mut owner = HashMap::new();
+        for (i, h) in scenario.hosts.iter().enumerate() {
+            for f in &h.interfaces {
+                owner.insert(f.address, i);
+            }
+        }
+        // A NAT's public address belongs to the host behind it (on its link).
+        let mut nat_lane = HashMap::new();
+        for n in &scenario.nats {
+            for (i, h) in scenario.hosts.iter().enumerate() {
+                if h.interfaces
+                    .iter()
+                    .any(|f| Some(&f.link) == n.link.as_ref())
+                {
+                    nat_lane.insert(n.public_address, i);
+                }
+            }
+        }
+        ChartBuilder {
+            chart: Chart {
+                lanes,
+                rows: Vec::new(),
+            },
+            done: 0,
+            keys: HashMap::new(),
+            row_of: HashMap::new(),
+            seen: HashMap::new(),
+            owner,
+            nat_lane,
+        }
+    }
+
+    fn lane(&self, node: &str) -> usize {
+        self.chart
+            .lanes
+            .iter()
+            .position(|l| l.node == node)
+            .unwrap_or(0)
+    }
+
+    /// Consumes the trace events added since the last call.
+    pub fn update(&mut self, trace: &Trace) {
+        for e in &trace.events[self.done.min(trace.events.len())..] {
+            self.consume(e.time, &e.kind);
+        }
+        self.done = trace.events.len();
+    }
+
+    fn consume(&mut self, time: Time, kind: &TraceKind) {
+        match kind {
+            TraceKind::Sent {
+                packet,
+                node,
+                src,
+                dst,
+                payload,
+                ..
+            } => {
+                let from = self.lane(node);
+                let to = self
+                    .owner
+                    .get(&dst.ip())
+                    .or_else(|| self.nat_lane.get(&dst.ip()))
+                    .copied();
+                let (what, retransmission) = self.decode(payload, *src, *dst);
+                self.row_of.insert(*packet, self.chart.rows.len());
+                self.chart.rows.push(Row::Message(MessageRow {
+                    packet: *packet,
+                    sent: time,
+                    arrived: None,
+                    from,
+                    to,
+                    src: *src,
+                    dst: *dst,
+                    received_as: None,
+                    what,
+                    lost: None,
+                    retransmission,
+                    size: payload.len(),
+                }));
+            }
+            TraceKind::Translated {
+                packet, src, dst, ..
+            } => {
+                if let Some(Row::Message(m)) = self.row_mut(*packet) {
+                    m.received_as = Some((*src, *dst));
+                }
+            }
+            TraceKind::Delivered {
+                packet,
+                node,
+                src,
+                dst,
+            } => {
+                let lane = self.lane(node);
+                if let Some(Row::Message(m)) = self.row_mut(*packet) {
+                    m.arrived = Some(time);
+                    m.to = Some(lane);
+                    m.received_as = if (*src, *dst) != (m.src, m.dst) {
+                        Some((*src, *dst))
+                    } else {
+                        None
+                    };
+                }
+            }
+            TraceKind::Dropped { packet, reason, .. } => {
+                if let Some(Row::Message(m)) = self.row_mut(*packet) {
+                    m.lost = Some(reason.clone());
+                }
+            }
+            TraceKind::Protocol { node, event } => {
+                let lane = Some(self.lane(node));
+                let (text, rule, kind) = match event {
+                    Event::KeysDerived { spi_i, keys, .. } => {
+                        self.keys.entry(*spi_i).or_insert_with(|| keys.clone());
+                        return;
+                    }
+                    Event::Established { mobike, .. } => (
+                        format!(
+                            "IKE SA established, MOBIKE {}",
+                            if *mobike { "in use" } else { "not negotiated" }
+                        ),
+                        Some("RFC 4555 §3.2".to_string()),
+                        NoteKind::Protocol,
+                    ),
+                    Event::IkePathChanged { .. } | Event::PeerAddresses { .. } => return,
+                    Event::IpsecPathChanged {
+                        local,
+                        remote,
+                        udp_encap,
+                        ..
+                    } => (
+                        format!(
+                            "IPsec SAs: {local} <-> {remote}{}",
+                            if *udp_encap { ", UDP-encapsulated" } else { "" }
+                        ),
+                        Some("RFC 4555 §3.5".to_string()),
+                        NoteKind::Protocol,
+                    ),
+                    Event::NatDetection {
+                        local_behind_nat,
+                        peer_behind_nat,
+                        ..
+                    } => (
+                        match (local_behind_nat, peer_behind_nat) {
+                            (false, false) => "NAT detection: no NAT".to_string(),
+                            (true, false) => "NAT detection: I am behind a NAT".to_string(),
+                            (false, true) => "NAT detection: peer is behind a NAT".to_string(),
+                            (true, true) => "NAT detection: NATs on both sides".to_string(),
+                        },
+                        Some("RFC 7296 §2.23".to_string()),
+                        NoteKind::Protocol,
+                    ),
+                    Event::Note { text, rule, .. } => {
+                        (text.clone(), Some(rule.clone()), NoteKind::Protocol)
+                    }
+                    Event::Rejected { reason, src, .. } => (
+                        format!("rejected a message from {src}: {reason}"),
+                        None,
+                        NoteKind::Rejected,
+                    ),
+                    Event::Deleted { reason, .. } => (
+                        format!("IKE SA deleted: {reason}"),
+                        None,
+                        NoteKind::Protocol,
+                    ),
+                };
+                self.chart.rows.push(Row::Note(NoteRow {
+                    time,
+                    lane,
+                    text,
+                    rule,
+                    kind,
+                }));
+            }
+            TraceKind::Intervention { text, by_user } => {
+                self.chart.rows.push(Row::Note(NoteRow {
+                    time,
+                    lane: None,
+                    text: if *by_user {
+                        format!("{text} (by you)")
+                    } else {
+                        text.clone()
+                    },
+                    rule: None,
+                    kind: NoteKind::Network,
+                }));
+            }
+            TraceKind::Link { .. }
+            | TraceKind::Interface { .. }
+            | TraceKind::NatPlaced { .. }
+            | TraceKind::NatMapping { .. } => {}
+        }
+    }
+
+    fn row_mut(&mut self, packet: PacketId) -> Option<&mut Row> {
+        let i = *self.row_of.get(&packet)?;
+        self.chart.rows.get_mut(i)
+    }
+
+    fn decode(&mut self, payload: &[u8], src: SocketAddr, dst: SocketAddr) -> (What, bool) {
+        let ike = match classify(payload, src.port(), dst.port()) {
+            UdpPayload::Ike(b) => b,
+            UdpPayload::Keepalive => return (What::Keepalive, false),
+            UdpPayload::Esp(_) => return (What::Esp, false),
+            UdpPayload::Invalid => return (What::Other, false),
+        };
+        let count = self.seen.entry(ike.to_vec()).or_insert(0);
+        *count += 1;
+        let retransmission = *count > 1;
+        let msg = match Message::parse(ike) {
+            Ok(m) => m,
+            Err(e) => {
+                return (
+                    What::Ike {
+                        exchange: "?".into(),
+                        mid: 0,
+                        response: false,
+                        items: vec!["(unparsable)".into()],
+                        inner: None,
+                        error: Some(e.to_string()),
+                    },
+                    retransmission,
+                );
+            }
+        };
+        let h = msg.header;
+        let from_initiator = h.flags.initiator();
+        let (inner, error) = if msg.payloads.iter().any(|p| matches!(p, Payload::Sk { .. })) {
+            match self.keys.get(&h.spi_i) {
+                Some(k) => {
+                    let key = if from_initiator { &k.sk_ei } else { &k.sk_er };
+                    match decrypt(ike, key) {
+                        Ok(p) => (Some(p), None),
+                        Err(e) => (None, Some(e.to_string())),
+                    }
+                }
+                None => (None, Some("no keys for this IKE SA".into())),
+            }
+        } else {
+            (None, None)
+        };
+        let mut items = vec!["HDR".to_string()];
+        for p in &msg.payloads {
+            if let Payload::Sk { .. } = p {
+                match &inner {
+                    Some(inner) if inner.is_empty() => items.push("SK {}".into()),
+                    Some(inner) => {
+                        let mut it = notation_items(inner, from_initiator);
+                        let last = it.len() - 1;
+                        it[0] = format!("SK {{{}", it[0]);
+                        it[last].push('}');
+                        items.extend(it);
+                    }
+                    None => items.push("SK {...}".into()),
+                }
+            } else {
+                items.extend(notation_items(std::slice::from_ref(p), from_initiator));
+            }
+        }
+        let exchange = match h.exchange {
+            ExchangeType::Unknown(n) => format!("exchange {n}"),
+            e => e.to_string(),
+        };
+        (
+            What::Ike {
+                exchange,
+                mid: h.message_id,
+                response: h.flags.response(),
+                items,
+                inner,
+                error,
+            },
+            retransmission,
+        )
+    }
+}

@@ -1,0 +1,283 @@
+//! The message sequence chart as SVG: one vertical lane per host, sloped
+//! arrows from sender to receiver, lost messages ending in a cross,
+//! retransmissions dashed, notes across the chart. Each message is a
+//! `<g class="msg" data-packet="N">` so a page can make it clickable.
+
+use crate::chart::{Chart, MessageRow, NoteKind, Row, What};
+use crate::fmt_time;
+use mobike_sim::trace::PacketId;
+use std::fmt::Write;
+
+pub const WIDTH: f64 = 860.0;
+const TOP: f64 = 48.0;
+const MSG_H: f64 = 40.0;
+const NOTE_H: f64 = 22.0;
+const SLOPE: f64 = 14.0;
+const GUTTER: f64 = 78.0;
+
+/// Escapes text for SVG/XML content and attributes.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// x coordinate of each lane.
+pub fn lane_x(chart: &Chart) -> Vec<f64> {
+    let n = chart.lanes.len().max(1);
+    let (a, b) = (GUTTER + 90.0, WIDTH - 90.0);
+    (0..n)
+        .map(|i| {
+            if n == 1 {
+                (a + b) / 2.0
+            } else {
+                a + (b - a) * i as f64 / (n - 1) as f64
+            }
+        })
+        .collect()
+}
+
+/// Short label of a message for the arrow (the full notation is in the tooltip).
+fn short(m: &MessageRow) -> String {
+    let mut s = m.title();
+    if let What::Ike { items, .. } = &m.what {
+        let body: Vec<&str> = items.iter().skip(1).map(String::as_str).collect();
+        let mut text = body.join(", ");
+        for (long, abbr) in [
+            ("NAT_DETECTION_SOURCE_IP", "NAT_D_SRC"),
+            ("NAT_DETECTION_DESTINATION_IP", "NAT_D_DST"),
+        ] {
+            text = text.replace(long, abbr);
+        }
+        if text.chars().count() > 70 {
+            text = text.chars().take(68).collect::<String>() + "…";
+        }
+        if !text.is_empty() {
+            s = format!("{s}: {text}");
+        }
+    }
+    s
+}
+
+/// Options: which message is selected, whether keepalives are drawn.
+#[derive(Clone, Debug, Default)]
+pub struct SvgOptions {
+    pub selected: Option<PacketId>,
+    pub hide_keepalives: bool,
+    /// Omit the XML declaration and fixed size (for embedding in a page).
+    pub inline: bool,
+}
+
+/// The chart as an SVG document.
+pub fn render(chart: &Chart, opts: &SvgOptions) -> String {
+    let xs = lane_x(chart);
+    let mut body = String::new();
+    let mut y = TOP + 16.0;
+    for row in &chart.rows {
+        match row {
+            Row::Message(m) => {
+                if opts.hide_keepalives && matches!(m.what, What::Keepalive) {
+                    continue;
+                }
+                let x1 = xs.get(m.from).copied().unwrap_or(xs[0]);
+                let x2 =
+                    m.to.and_then(|t| xs.get(t).copied())
+                        .unwrap_or(if x1 < WIDTH / 2.0 { WIDTH - 20.0 } else { 20.0 });
+                let y1 = y + 18.0;
+                let y2 = y1 + SLOPE;
+                let mut class = String::from("msg");
+                if m.lost.is_some() {
+                    class.push_str(" lost");
+                }
+                if m.retransmission {
+                    class.push_str(" retx");
+                }
+                if matches!(m.what, What::Keepalive) {
+                    class.push_str(" keepalive");
+                }
+                if opts.selected == Some(m.packet) {
+                    class.push_str(" selected");
+                }
+                let tooltip = format!(
+                    "{} {} -> {}\n{}",
+                    fmt_time(m.sent),
+                    m.src,
+                    m.dst,
+                    m.notation()
+                );
+                let _ = write!(
+                    body,
+                    r#"<g class="{class}" data-packet="{}"><title>{}</title>"#,
+                    m.packet,
+                    esc(&tooltip)
+                );
+                let _ = write!(
+                    body,
+                    r#"<rect class="hit" x="{GUTTER}" y="{y}" width="{}" height="{MSG_H}"/>"#,
+                    WIDTH - GUTTER
+                );
+                let _ = write!(
+                    body,
+                    r#"<text class="t" x="{}" y="{}">{}</text>"#,
+                    GUTTER - 8.0,
+                    y1 + 4.0,
+                    fmt_time(m.sent)
+                );
+                let (ex, ey) = if m.lost.is_some() {
+                    ((x1 + x2) / 2.0, (y1 + y2) / 2.0)
+                } else {
+                    (x2, y2)
+                };
+                let _ = write!(body, r#"<line x1="{x1}" y1="{y1}" x2="{ex}" y2="{ey}"/>"#);
+                if m.lost.is_some() {
+                    let _ = write!(
+                        body,
+                        r#"<path class="x" d="M{} {} l10 10 M{} {} l-10 10"/>"#,
+                        ex - 5.0,
+                        ey - 5.0,
+                        ex + 5.0,
+                        ey - 5.0
+                    );
+                } else {
+                    let dir = if x2 >= x1 { -1.0 } else { 1.0 };
+                    let _ = write!(
+                        body,
+                        r#"<path class="head" d="M{x2} {y2} l{} -4 l0 8 z"/>"#,
+                        dir * 9.0
+                    );
+                }
+                let lx = (x1 + x2) / 2.0;
+                let _ = write!(
+                    body,
+                    r#"<text class="l" x="{lx}" y="{}">{}</text>"#,
+                    y1 - 5.0,
+                    esc(&short(m))
+                );
+                if let Some(reason) = &m.lost {
+                    let _ = write!(
+                        body,
+                        r#"<text class="why" x="{}" y="{}">{}</text>"#,
+                        ex + 10.0,
+                        ey + 12.0,
+                        esc(reason)
+                    );
+                } else if let Some((s, _)) = m.received_as {
+                    let _ = write!(
+                        body,
+                        r#"<text class="nat" x="{lx}" y="{}">via NAT, seen as {}</text>"#,
+                        y2 + 11.0,
+                        esc(&s.to_string())
+                    );
+                }
+                body.push_str("</g>");
+                y += MSG_H;
+            }
+            Row::Note(n) => {
+                let class = match n.kind {
+                    NoteKind::Network => "note network",
+                    NoteKind::Protocol => "note protocol",
+                    NoteKind::Rejected => "note rejected",
+                };
+                let x = n
+                    .lane
+                    .and_then(|l| xs.get(l).copied())
+                    .unwrap_or(WIDTH / 2.0);
+                let anchor = match n.lane {
+                    Some(0) => "start",
+                    None => "middle",
+                    Some(_) => "end",
+                };
+                let tx = match anchor {
+                    "start" => x + 8.0,
+                    "end" => x - 8.0,
+                    _ => x,
+                };
+                let mut text = n.text.clone();
+                if let Some(rule) = &n.rule {
+                    text.push_str(&format!(" [{rule}]"));
+                }
+                let _ = write!(
+                    body,
+                    r#"<g class="{class}"><text class="t" x="{}" y="{}">{}</text><text class="n" x="{tx}" y="{}" text-anchor="{anchor}">{}</text></g>"#,
+                    GUTTER - 8.0,
+                    y + 15.0,
+                    fmt_time(n.time),
+                    y + 15.0,
+                    esc(&text)
+                );
+                y += NOTE_H;
+            }
+        }
+    }
+    let height = y + 20.0;
+    let mut head = String::new();
+    for (i, l) in chart.lanes.iter().enumerate() {
+        let x = xs[i];
+        let _ = write!(
+            head,
+            r#"<line class="lane" x1="{x}" y1="{TOP}" x2="{x}" y2="{height}"/>"#
+        );
+        let _ = write!(
+            head,
+            r#"<text class="lh" x="{x}" y="20">{}</text><text class="lr" x="{x}" y="36">{}</text>"#,
+            esc(&l.label),
+            esc(&l.role)
+        );
+    }
+    let size = if opts.inline {
+        String::new()
+    } else {
+        format!(r#" width="{WIDTH}" height="{height}""#)
+    };
+    let decl = if opts.inline {
+        ""
+    } else {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    };
+    format!(
+        r#"{decl}<svg xmlns="http://www.w3.org/2000/svg" class="msc" viewBox="0 0 {WIDTH} {height}"{size}><style>{STYLE}</style>{head}{body}</svg>"#
+    )
+}
+
+const STYLE: &str = "\
+.msc{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:11px}\
+.msc .lane{stroke:#9aa4b1;stroke-width:1.5}\
+.msc .lh{font-weight:700;font-size:13px;text-anchor:middle;fill:#1d2733}\
+.msc .lr{text-anchor:middle;fill:#5b6675}\
+.msc .t{text-anchor:end;fill:#7a8491}\
+.msc .msg line{stroke:#1f5fae;stroke-width:1.6}\
+.msc .msg .head{fill:#1f5fae}\
+.msc .msg .l{text-anchor:middle;fill:#1d2733}\
+.msc .msg .hit{fill:transparent;cursor:pointer}\
+.msc .msg:hover .hit{fill:#eef4fb}\
+.msc .msg.selected .hit{fill:#dceafb}\
+.msc .msg.retx line{stroke-dasharray:5 3}\
+.msc .msg.lost line{stroke:#c2362f}\
+.msc .msg .x{stroke:#c2362f;stroke-width:2.2}\
+.msc .msg .why{fill:#c2362f}\
+.msc .msg .nat{text-anchor:middle;fill:#8a5a00}\
+.msc .msg.keepalive line{stroke:#8b95a3;stroke-dasharray:2 3}\
+.msc .msg.keepalive .head{fill:#8b95a3}\
+.msc .msg.keepalive .l{fill:#8b95a3}\
+.msc .note .n{fill:#3d6b35}\
+.msc .note.network .n{fill:#8a2be2;font-weight:700}\
+.msc .note.rejected .n{fill:#c2362f}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(esc("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
+    }
+}

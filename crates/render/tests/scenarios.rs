@@ -1,0 +1,125 @@
+//! Scenario tests: run a file from examples/, compare its ASCII chart with a
+//! reviewed golden file, and check that every message on the wire parses and
+//! decrypts. Set UPDATE_GOLDEN=1 to rewrite the golden files after a
+//! reviewed change.
+
+use mobike_render::ascii::{self, AsciiOptions, WIDTH};
+use mobike_render::chart::What;
+use mobike_render::{Chart, svg};
+use mobike_sim::{Scenario, TraceKind, World};
+use mobike_wire::message::{Message, decrypt};
+use mobike_wire::payload::Payload;
+
+fn run(name: &str) -> (Scenario, World) {
+    let path = format!("{}/../../examples/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    let s = Scenario::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut w = World::new(&s);
+    w.run_until(s.until.micros());
+    (s, w)
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = format!("{}/tests/golden/{name}.txt", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "chart differs from {path}; review and rerun with UPDATE_GOLDEN=1\n--- actual ---\n{actual}"
+    );
+}
+
+#[test]
+fn wifi_to_lte_chart_matches_golden() {
+    let (s, w) = run("wifi-to-lte");
+    let chart = Chart::build(&s, w.trace());
+    let text = ascii::render(&chart, &AsciiOptions::default());
+    assert!(
+        text.lines().all(|l| l.chars().count() <= WIDTH),
+        "RFC artwork width"
+    );
+    assert!(text.is_ascii());
+    golden("wifi-to-lte", &text);
+}
+
+#[test]
+fn every_message_parses_decrypts_and_re_emits_identically() {
+    let (s, w) = run("wifi-to-lte");
+    let chart = Chart::build(&s, w.trace());
+    let keys = w
+        .trace()
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            TraceKind::Protocol {
+                event: mobike_protocol::Event::KeysDerived { keys, .. },
+                ..
+            } => Some(keys.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let mut protected = 0;
+    for m in chart.messages() {
+        let What::Ike { error, inner, .. } = &m.what else {
+            continue;
+        };
+        assert_eq!(error, &None, "packet {} did not open", m.packet);
+        let bytes = w
+            .trace()
+            .events
+            .iter()
+            .find_map(|e| match &e.kind {
+                TraceKind::Sent {
+                    packet, payload, ..
+                } if *packet == m.packet => Some(payload.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let ike = strip_marker(&bytes, m.src.port(), m.dst.port());
+        let msg = Message::parse(ike).unwrap();
+        if let Some(inner) = inner {
+            // Re-encrypt the parsed inner payloads with the same key and IV:
+            // the result must be the very octets that were sent.
+            protected += 1;
+            let key = if msg.header.flags.initiator() {
+                &keys.sk_ei
+            } else {
+                &keys.sk_er
+            };
+            assert_eq!(&decrypt(ike, key).unwrap(), inner);
+            let Payload::Sk { body, .. } = msg.payloads.last().unwrap() else {
+                panic!()
+            };
+            let iv: [u8; 8] = body[..8].try_into().unwrap();
+            let again = Message::emit_encrypted(msg.header, inner, key, iv).unwrap();
+            assert_eq!(again, ike, "packet {}", m.packet);
+        } else {
+            let again = Message::emit_plain(msg.header, &msg.payloads);
+            assert_eq!(again, ike, "packet {}", m.packet);
+        }
+    }
+    assert!(protected >= 10, "only {protected} protected messages");
+}
+
+#[test]
+fn svg_chart_is_well_formed_enough() {
+    let (s, w) = run("wifi-to-lte");
+    let chart = Chart::build(&s, w.trace());
+    let text = svg::render(&chart, &svg::SvgOptions::default());
+    assert!(text.starts_with("<?xml"));
+    assert_eq!(
+        text.matches("<g class=\"msg").count(),
+        chart.messages().count()
+    );
+    assert_eq!(text.matches("<g ").count(), text.matches("</g>").count());
+    assert!(text.contains("UPDATE_SA_ADDRESSES"));
+    assert!(text.contains("class=\"msg lost"));
+}
+
+fn strip_marker(bytes: &[u8], sport: u16, dport: u16) -> &[u8] {
+    match mobike_wire::udp::classify(bytes, sport, dport) {
+        mobike_wire::udp::UdpPayload::Ike(b) => b,
+        other => panic!("not IKE: {other:?}"),
+    }
+}
