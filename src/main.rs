@@ -1,1 +1,3 @@
-fn main() {}
+fn main() {
+    yew::Renderer::<mobike_playground::App>::new().render();
+}

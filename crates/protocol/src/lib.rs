@@ -19,7 +19,7 @@ mod endpoint;
 mod sa;
 
 pub use endpoint::Endpoint;
-pub use sa::SaSnapshot;
+pub use sa::{OutstandingSnapshot, SaSnapshot, SaState};
 
 use mobike_wire::crypto::IkeKeys;
 use serde::{Deserialize, Serialize};

@@ -38,25 +38,15 @@ fn fold(items: &[String], first: &str, cont: &str, width: usize, tail: &str) -> 
     lines
 }
 
+/// Wraps `text` at spaces; the first line starts with `first`, the others
+/// with `cont` (both the same width).
 fn wrap(text: &str, first: &str, cont: &str, width: usize) -> Vec<String> {
-    let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
-    let mut lines = Vec::new();
-    let mut line = first.to_string();
-    let mut empty = true;
-    for w in words {
-        if !empty && line.chars().count() + 1 + w.chars().count() > width {
-            lines.push(line);
-            line = format!("{cont}{w}");
-        } else {
-            if !empty {
-                line.push(' ');
-            }
-            line.push_str(&w);
-        }
-        empty = false;
-    }
-    lines.push(line);
-    lines
+    let room = width.saturating_sub(first.chars().count()).max(10);
+    crate::wrap_words(text, room)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| format!("{}{l}", if i == 0 { first } else { cont }))
+        .collect()
 }
 
 /// Options for the ASCII chart.
@@ -103,15 +93,7 @@ fn message(m: &MessageRow, right: bool, out: &mut Vec<String>) {
         }],
     };
     let addr = format!("({} -> {})", m.src, m.dst);
-    // What a NAT changed on the way, in as few columns as it takes.
-    let mut seen = String::new();
-    if let Some((s, d)) = m.received_as {
-        if s != m.src {
-            seen = format!("[NAT: arrives from {s}]");
-        } else if d != m.dst {
-            seen = format!("[NAT: delivered to {d}]");
-        }
-    }
+    let seen = m.nat_note().map(|n| format!("[{n}]")).unwrap_or_default();
     if right {
         let pad = " ".repeat(RIGHT);
         out.push(format!("{pad}<--  {addr}"));

@@ -98,6 +98,19 @@ impl MessageRow {
         }
     }
 
+    /// What a NAT changed on the way: the source a request arrived from,
+    /// or where a response was delivered.
+    pub fn nat_note(&self) -> Option<String> {
+        let (s, d) = self.received_as?;
+        if s != self.src {
+            Some(format!("NAT: arrives from {s}"))
+        } else if d != self.dst {
+            Some(format!("NAT: delivered to {d}"))
+        } else {
+            None
+        }
+    }
+
     pub fn is_ike(&self) -> bool {
         matches!(self.what, What::Ike { .. })
     }

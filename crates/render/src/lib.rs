@@ -5,6 +5,7 @@
 
 pub mod ascii;
 pub mod chart;
+pub mod inspect;
 pub mod svg;
 pub mod topology;
 
@@ -13,4 +14,21 @@ pub use chart::{Chart, ChartBuilder, Lane, MessageRow, NoteKind, NoteRow, Row};
 /// "12.345s" for a time in microseconds.
 pub fn fmt_time(t: mobike_protocol::Time) -> String {
     format!("{}.{:03}s", t / 1_000_000, (t / 1_000) % 1_000)
+}
+
+/// Splits text into lines of at most `width` characters at spaces.
+pub(crate) fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for w in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + w.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(w);
+    }
+    lines.push(line);
+    lines
 }

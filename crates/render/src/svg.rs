@@ -14,6 +14,11 @@ const MSG_H: f64 = 40.0;
 const NOTE_H: f64 = 22.0;
 const SLOPE: f64 = 14.0;
 const GUTTER: f64 = 78.0;
+/// Height of each further line of a wrapped note.
+const LINE_H: f64 = 14.0;
+
+/// Extra height of a message row that carries a NAT annotation.
+const NAT_H: f64 = 12.0;
 
 /// Escapes text for SVG/XML content and attributes.
 pub fn esc(s: &str) -> String {
@@ -88,6 +93,7 @@ pub fn render(chart: &Chart, opts: &SvgOptions) -> String {
                 if opts.hide_keepalives && matches!(m.what, What::Keepalive) {
                     continue;
                 }
+                let mut extra = 0.0;
                 let x1 = xs.get(m.from).copied().unwrap_or(xs[0]);
                 let x2 =
                     m.to.and_then(|t| xs.get(t).copied())
@@ -122,8 +128,9 @@ pub fn render(chart: &Chart, opts: &SvgOptions) -> String {
                 );
                 let _ = write!(
                     body,
-                    r#"<rect class="hit" x="{GUTTER}" y="{y}" width="{}" height="{MSG_H}"/>"#,
-                    WIDTH - GUTTER
+                    r#"<rect class="hit" x="{GUTTER}" y="{y}" width="{}" height="{}"/>"#,
+                    WIDTH - GUTTER,
+                    MSG_H + if m.nat_note().is_some() { NAT_H } else { 0.0 }
                 );
                 let _ = write!(
                     body,
@@ -170,16 +177,17 @@ pub fn render(chart: &Chart, opts: &SvgOptions) -> String {
                         ey + 12.0,
                         esc(reason)
                     );
-                } else if let Some((s, _)) = m.received_as {
+                } else if let Some(note) = m.nat_note() {
                     let _ = write!(
                         body,
-                        r#"<text class="nat" x="{lx}" y="{}">via NAT, seen as {}</text>"#,
-                        y2 + 11.0,
-                        esc(&s.to_string())
+                        r#"<text class="nat" x="{lx}" y="{}">{}</text>"#,
+                        y2 + 13.0,
+                        esc(&note)
                     );
+                    extra = NAT_H;
                 }
                 body.push_str("</g>");
-                y += MSG_H;
+                y += MSG_H + extra;
             }
             Row::Note(n) => {
                 let class = match n.kind {
@@ -205,16 +213,28 @@ pub fn render(chart: &Chart, opts: &SvgOptions) -> String {
                 if let Some(rule) = &n.rule {
                     text.push_str(&format!(" [{rule}]"));
                 }
+                // Room for the text between its anchor and the far edge, in
+                // characters of the monospace font (about 6.6 units each).
+                let room = match anchor {
+                    "start" => WIDTH - tx - 10.0,
+                    "end" => tx - 10.0,
+                    _ => WIDTH - 20.0,
+                };
+                let lines = crate::wrap_words(&text, (room / 6.7).max(20.0) as usize);
                 let _ = write!(
                     body,
-                    r#"<g class="{class}"><text class="t" x="{}" y="{}">{}</text><text class="n" x="{tx}" y="{}" text-anchor="{anchor}">{}</text></g>"#,
+                    r#"<g class="{class}"><text class="t" x="{}" y="{}">{}</text><text class="n" x="{tx}" y="{}" text-anchor="{anchor}">"#,
                     GUTTER - 8.0,
                     y + 15.0,
                     fmt_time(n.time),
                     y + 15.0,
-                    esc(&text)
                 );
-                y += NOTE_H;
+                for (i, line) in lines.iter().enumerate() {
+                    let dy = if i == 0 { 0.0 } else { LINE_H };
+                    let _ = write!(body, r#"<tspan x="{tx}" dy="{dy}">{}</tspan>"#, esc(line));
+                }
+                body.push_str("</text></g>");
+                y += NOTE_H + LINE_H * (lines.len() as f64 - 1.0);
             }
         }
     }

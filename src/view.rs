@@ -1,0 +1,605 @@
+//! The page's components. They read the session and the render crate's view
+//! models and dispatch [`Action`]s; side effects (the animation interval,
+//! keyboard shortcuts) live in effects.
+
+use crate::session::{HOST_HALF_WIDTH, INTERFACE_GAP};
+use crate::{Action, Model};
+use gloo_events::EventListener;
+use gloo_timers::callback::Interval;
+use mobike_protocol::{SaSnapshot, SaState, Time};
+use mobike_render::chart::What;
+use mobike_render::{fmt_time, svg};
+use mobike_sim::TraceKind;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement, HtmlSelectElement, PointerEvent};
+use yew::prelude::*;
+
+type Handle = UseReducerHandle<Model>;
+
+/// Size of the topology drawing (its viewBox).
+const TOPO_W: f64 = 720.0;
+const TOPO_H: f64 = 330.0;
+/// Wall-clock milliseconds between animation ticks.
+const TICK_MS: u32 = 40;
+
+pub fn page(model: &Handle) -> Html {
+    html! { <Page model={model.clone()} /> }
+}
+
+#[derive(Properties, PartialEq)]
+struct Props {
+    model: Handle,
+}
+
+#[function_component(Page)]
+fn page_component(Props { model }: &Props) -> Html {
+    // Animation: while playing, tick the simulation.
+    {
+        let dispatcher = model.dispatcher();
+        use_effect_with(model.playing, move |playing| {
+            let interval = playing.then(|| {
+                Interval::new(TICK_MS, move || dispatcher.dispatch(Action::Tick(TICK_MS)))
+            });
+            move || drop(interval)
+        });
+    }
+    // Keyboard: Space plays/pauses, "." steps, "r" resets.
+    {
+        let dispatcher = model.dispatcher();
+        use_effect_with((), move |_| {
+            let listener = web_sys::window().and_then(|w| w.document()).map(|doc| {
+                EventListener::new(&doc, "keydown", move |e| {
+                    let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                        return;
+                    };
+                    let typing = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<Element>().ok())
+                        .is_some_and(|el| {
+                            matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA")
+                        });
+                    if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                        return;
+                    }
+                    match e.key().as_str() {
+                        " " => {
+                            e.prevent_default();
+                            dispatcher.dispatch(Action::TogglePlay);
+                        }
+                        "." => dispatcher.dispatch(Action::Step),
+                        "r" => dispatcher.dispatch(Action::Reset),
+                        _ => {}
+                    }
+                })
+            });
+            move || drop(listener)
+        });
+    }
+    let title = model.session.borrow().scenario.title.clone();
+    let description = model.session.borrow().scenario.description.clone();
+    html! {
+        <div class="app">
+            <header>
+                <h1>{"MOBIKE Playground"}</h1>
+                <span class="scenario-title">{title}</span>
+            </header>
+            <Toolbar model={model.clone()} />
+            <main>
+                <section class="left">
+                    <Topology model={model.clone()} />
+                    <p class="description">{description}</p>
+                    <NatPanels model={model.clone()} />
+                </section>
+                <section class="right">
+                    <StatePanels model={model.clone()} />
+                </section>
+            </main>
+            <section class="bottom">
+                <ChartView model={model.clone()} />
+                <Inspector model={model.clone()} />
+            </section>
+        </div>
+    }
+}
+
+#[function_component(Toolbar)]
+fn toolbar(Props { model }: &Props) -> Html {
+    let d = model.dispatcher();
+    let play = {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Action::TogglePlay))
+    };
+    let step = {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Action::Step))
+    };
+    let reset = {
+        let d = d.clone();
+        Callback::from(move |_| d.dispatch(Action::Reset))
+    };
+    let speed = {
+        let d = d.clone();
+        Callback::from(move |e: Event| {
+            if let Some(v) = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+                .and_then(|sel| sel.value().parse::<u32>().ok())
+            {
+                d.dispatch(Action::SetSpeed(v));
+            }
+        })
+    };
+    let now = model.session.borrow().now();
+    html! {
+        <div class="toolbar">
+            <button id="play" class={classes!("primary", model.playing.then_some("on"))} onclick={play}
+                title="Play or pause (Space)">
+                { if model.playing { "❚❚ Pause" } else { "▶ Play" } }
+            </button>
+            <button id="step" onclick={step} title="Run to the next event (.)">{"Step"}</button>
+            <button id="reset" onclick={reset} title="Start the scenario over (r)">{"Reset"}</button>
+            <label class="speed">{"Speed "}
+                <select id="speed" onchange={speed}>
+                    { for [1u32, 4, 16, 64].iter().map(|s| html! {
+                        <option value={s.to_string()} selected={model.speed == *s}>{format!("{s}×")}</option>
+                    }) }
+                </select>
+            </label>
+            <span id="clock" class="clock" data-us={now.to_string()}>{format!("t = {}", fmt_time(now))}</span>
+            <span class="hint">{"Click a link to break or restore it · drag the NAT box onto a link · click a message to inspect it"}</span>
+        </div>
+    }
+}
+
+#[derive(Clone, PartialEq)]
+struct DragState {
+    id: String,
+    /// Offset from the pointer to the node's centre.
+    offset: [f64; 2],
+}
+
+fn svg_point(svg: &NodeRef, e: &PointerEvent) -> Option<[f64; 2]> {
+    let el = svg.cast::<Element>()?;
+    let r = el.get_bounding_client_rect();
+    if r.width() <= 0.0 || r.height() <= 0.0 {
+        return None;
+    }
+    Some([
+        (e.client_x() as f64 - r.left()) * TOPO_W / r.width(),
+        (e.client_y() as f64 - r.top()) * TOPO_H / r.height(),
+    ])
+}
+
+#[function_component(Topology)]
+fn topology(Props { model }: &Props) -> Html {
+    let svg_ref = use_node_ref();
+    let drag = use_state(|| None::<DragState>);
+    let s = model.session.borrow();
+    let links = s.world.links();
+    let nats = s.world.nats();
+    let hosts = s.world.hosts();
+    let inet = s.layout.get("internet").copied().unwrap_or([360.0, 170.0]);
+    // Links that carry some IKE SA's current path.
+    let active: Vec<String> = s
+        .scenario
+        .hosts
+        .iter()
+        .zip(&hosts)
+        .flat_map(|(spec, h)| {
+            h.sas
+                .iter()
+                .filter(|sa| sa.state != SaState::Deleted)
+                .filter_map(move |sa| {
+                    spec.interfaces
+                        .iter()
+                        .find(|f| f.address == sa.local.ip())
+                        .map(|f| f.link.clone())
+                })
+        })
+        .collect();
+
+    let start_drag = |id: String, center: [f64; 2]| {
+        let drag = drag.clone();
+        let svg_ref = svg_ref.clone();
+        Callback::from(move |e: PointerEvent| {
+            e.prevent_default();
+            if let Some(p) = svg_point(&svg_ref, &e) {
+                if let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
+                    let _ = t.set_pointer_capture(e.pointer_id());
+                }
+                drag.set(Some(DragState {
+                    id: id.clone(),
+                    offset: [center[0] - p[0], center[1] - p[1]],
+                }));
+            }
+        })
+    };
+    let onpointermove = {
+        let drag = drag.clone();
+        let svg_ref = svg_ref.clone();
+        let d = model.dispatcher();
+        Callback::from(move |e: PointerEvent| {
+            if let (Some(st), Some(p)) = (&*drag, svg_point(&svg_ref, &e)) {
+                d.dispatch(Action::Drag(
+                    st.id.clone(),
+                    clamp([p[0] + st.offset[0], p[1] + st.offset[1]]),
+                ));
+            }
+        })
+    };
+    let onpointerup = {
+        let drag = drag.clone();
+        let svg_ref = svg_ref.clone();
+        let d = model.dispatcher();
+        Callback::from(move |e: PointerEvent| {
+            if let (Some(st), Some(p)) = (&*drag, svg_point(&svg_ref, &e)) {
+                d.dispatch(Action::Drop(
+                    st.id.clone(),
+                    clamp([p[0] + st.offset[0], p[1] + st.offset[1]]),
+                ));
+            }
+            drag.set(None);
+        })
+    };
+
+    let mut link_svg = Vec::new();
+    for l in &links {
+        let Some(a) = s.link_anchor(&l.id) else {
+            continue;
+        };
+        let nat = nats
+            .iter()
+            .find(|n| n.link.as_deref() == Some(l.id.as_str()));
+        let via = nat.and_then(|n| s.layout.get(&n.id).copied());
+        let points = match via {
+            Some(v) => format!(
+                "{},{} {},{} {},{}",
+                a[0], a[1], v[0], v[1], inet[0], inet[1]
+            ),
+            None => format!("{},{} {},{}", a[0], a[1], inet[0], inet[1]),
+        };
+        // The label and the break mark sit on the stretch nearest the
+        // internet, clear of the host box and the NAT box.
+        let from = via.unwrap_or(a);
+        let mid = [
+            from[0] + (inet[0] - from[0]) * 0.4,
+            from[1] + (inet[1] - from[1]) * 0.4,
+        ];
+        let d = model.dispatcher();
+        let id = l.id.clone();
+        let onclick = Callback::from(move |_| d.dispatch(Action::ToggleLink(id.clone())));
+        let class = classes!(
+            "link",
+            if l.up { "up" } else { "down" },
+            active.contains(&l.id).then_some("active")
+        );
+        let delay = format!("{} · {} ms", l.label, l.delay / 1000);
+        link_svg.push(html! {
+            <g class={class} id={format!("link-{}", l.id)} data-up={l.up.to_string()} onclick={onclick}>
+                <title>{ if l.up { format!("{}: click to break it", l.label) } else { format!("{}: broken, click to restore it", l.label) } }</title>
+                <polyline class="wire" points={points.clone()} />
+                <polyline class="hit" points={points} />
+                <text class="link-label" x={mid[0].to_string()} y={(mid[1] - 8.0).to_string()}>{delay}</text>
+                { if l.up { html!{} } else { html! {
+                    <path class="cut" d={format!("M{} {} l12 12 M{} {} l-12 12", mid[0]-6.0, mid[1]-6.0, mid[0]+6.0, mid[1]-6.0)} />
+                } } }
+            </g>
+        });
+    }
+
+    let mut host_svg = Vec::new();
+    for (spec, h) in s.scenario.hosts.iter().zip(&hosts) {
+        let p = s.layout.get(&spec.id).copied().unwrap_or(spec.pos);
+        let n = spec.interfaces.len().max(1) as f64;
+        let hgt = 44.0 + INTERFACE_GAP * n;
+        let top = p[1] - hgt / 2.0;
+        let onpointerdown = start_drag(spec.id.clone(), p);
+        let mut ifaces = Vec::new();
+        for (f, (name, label, addr, link, up)) in spec.interfaces.iter().zip(&h.interfaces) {
+            let Some(a) = s.link_anchor(link) else {
+                continue;
+            };
+            // The label sits inside the box, against the interface's dot.
+            let right = a[0] > p[0];
+            let tx = if right { a[0] - 9.0 } else { a[0] + 9.0 };
+            let anchor = if right { "end" } else { "start" };
+            let text = if label.is_empty() {
+                format!("{name} {addr}")
+            } else {
+                format!("{label} {addr}")
+            };
+            ifaces.push(html! {
+                <g class={classes!("iface", (!*up).then_some("down"))} id={format!("iface-{}-{}", spec.id, f.name)}>
+                    <circle cx={a[0].to_string()} cy={a[1].to_string()} r="5" />
+                    <text x={tx.to_string()} y={(a[1] + 4.0).to_string()} text-anchor={anchor}>{text}</text>
+                </g>
+            });
+        }
+        host_svg.push(html! {
+            <g class={classes!("host", spec.id.clone())} id={format!("host-{}", spec.id)}>
+                <rect class="box" x={(p[0] - HOST_HALF_WIDTH).to_string()} y={top.to_string()}
+                    width={(2.0 * HOST_HALF_WIDTH).to_string()} height={hgt.to_string()} rx="10"
+                    onpointerdown={onpointerdown} />
+                <text class="host-label" x={p[0].to_string()} y={(top + 18.0).to_string()}>{h.label.clone()}</text>
+                <text class="host-role" x={p[0].to_string()} y={(top + 31.0).to_string()}>{format!("{:?}", h.role).to_lowercase()}</text>
+                { for ifaces }
+            </g>
+        });
+    }
+
+    let mut nat_svg = Vec::new();
+    for n in &nats {
+        let p = s.layout.get(&n.id).copied().unwrap_or([0.0, 0.0]);
+        let onpointerdown = start_drag(n.id.clone(), p);
+        let placed = n.link.is_some();
+        nat_svg.push(html! {
+            <g class={classes!("nat", placed.then_some("placed"))} id={format!("nat-{}", n.id)}
+               data-link={n.link.clone().unwrap_or_default()} onpointerdown={onpointerdown}>
+                <title>{"Drag onto a link to put this NAT in its path; drag it away to take it out"}</title>
+                <rect x={(p[0] - 52.0).to_string()} y={(p[1] - 20.0).to_string()} width="104" height="40" rx="6" />
+                <text class="nat-label" x={p[0].to_string()} y={(p[1] - 4.0).to_string()}>{n.label.clone()}</text>
+                <text class="nat-addr" x={p[0].to_string()} y={(p[1] + 11.0).to_string()}>{n.public_address.to_string()}</text>
+            </g>
+        });
+    }
+
+    html! {
+        <svg ref={svg_ref} id="topology" class="topology" viewBox={format!("0 0 {TOPO_W} {TOPO_H}")}
+             onpointermove={onpointermove} onpointerup={onpointerup}>
+            { for link_svg }
+            // Drawn over the link ends, so links meet the cloud's edge.
+            <ellipse class="internet" cx={inet[0].to_string()} cy={inet[1].to_string()} rx="62" ry="36" />
+            <text class="internet-label" x={inet[0].to_string()} y={(inet[1] + 5.0).to_string()}>{"Internet"}</text>
+            { for host_svg }
+            { for nat_svg }
+        </svg>
+    }
+}
+
+fn clamp(p: [f64; 2]) -> [f64; 2] {
+    [
+        p[0].clamp(20.0, TOPO_W - 20.0),
+        p[1].clamp(20.0, TOPO_H - 20.0),
+    ]
+}
+
+fn fmt_in(t: Option<Time>, now: Time) -> String {
+    match t {
+        Some(t) if t >= now => format!("in {}", fmt_time(t - now)),
+        Some(_) => "due".into(),
+        None => "—".into(),
+    }
+}
+
+fn sa_rows(sa: &SaSnapshot, now: Time) -> Html {
+    let list = |v: &[std::net::IpAddr]| {
+        v.iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let ipsec = match (sa.ipsec_local, sa.ipsec_remote) {
+        (Some(l), Some(r)) => format!(
+            "{l} ⇄ {r}{}",
+            if sa.udp_encap { " (UDP-encap)" } else { "" }
+        ),
+        _ => "—".into(),
+    };
+    let nat = match (sa.local_behind_nat, sa.peer_behind_nat) {
+        (false, false) => "none".to_string(),
+        (true, false) => "I am behind a NAT".into(),
+        (false, true) => "peer is behind a NAT".into(),
+        (true, true) => "both behind NATs".into(),
+    };
+    let outstanding = match &sa.outstanding {
+        Some(o) => format!(
+            "{} #{}, {} retransmission{}{}, next {}",
+            o.what,
+            o.mid,
+            o.retransmissions,
+            if o.retransmissions == 1 { "" } else { "s" },
+            if o.probing { ", probing all paths" } else { "" },
+            fmt_in(Some(o.next_retransmit), now)
+        ),
+        None => "none".into(),
+    };
+    let row = |k: &str, key: &str, v: String| {
+        html! {
+            <tr data-key={key.to_string()}><th>{k.to_string()}</th><td>{v}</td></tr>
+        }
+    };
+    html! {
+        <>
+            { row("State", "state", format!("{:?}{}", sa.state, if sa.mobike { ", MOBIKE" } else { "" })) }
+            { row("IKE SA path", "path", format!("{} ⇄ {}", sa.local, sa.remote)) }
+            { row("IPsec SAs", "ipsec", ipsec) }
+            { row("Own addresses", "own", list(&sa.own_addresses)) }
+            { row("Peer addresses", "peer", list(&sa.peer_addresses)) }
+            { row("NAT detected", "nat", nat) }
+            { row("Pending update", "pending", if sa.pending_update { "yes".into() } else { "no".into() }) }
+            { row("COOKIE2 outstanding", "cookie2", sa.cookie2_outstanding.clone().unwrap_or_else(|| "—".into())) }
+            { row("Window", "window", sa.window.to_string()) }
+            { row("Outstanding request", "outstanding", outstanding) }
+            { row("Next liveness check", "liveness", fmt_in(sa.next_liveness, now)) }
+            { row("Next NAT-keepalive", "keepalive", fmt_in(sa.next_keepalive, now)) }
+        </>
+    }
+}
+
+#[function_component(StatePanels)]
+fn state_panels(Props { model }: &Props) -> Html {
+    let s = model.session.borrow();
+    let now = s.now();
+    html! {
+        <div class="panels">
+        { for s.world.hosts().into_iter().map(|h| {
+            let body = match h.sas.last() {
+                Some(sa) => sa_rows(sa, now),
+                None => html! { <tr><td colspan="2" class="muted">{"no IKE SA yet"}</td></tr> },
+            };
+            html! {
+                <div class="panel state" id={format!("state-{}", h.id)}>
+                    <h2>{h.label.clone()}<span class="role">{format!("{:?}", h.role).to_lowercase()}</span></h2>
+                    <table>{body}</table>
+                </div>
+            }
+        }) }
+        </div>
+    }
+}
+
+#[function_component(NatPanels)]
+fn nat_panels(Props { model }: &Props) -> Html {
+    let s = model.session.borrow();
+    html! {
+        <div class="nat-panels">
+        { for s.world.nats().into_iter().map(|n| {
+            let place = match &n.link {
+                Some(l) => format!("on link {l}"),
+                None => "not in any path".to_string(),
+            };
+            html! {
+                <div class="panel nat-table" id={format!("nat-table-{}", n.id)}>
+                    <h2>{format!("{} ({})", n.label, n.public_address)}<span class="role">{place}</span></h2>
+                    <table>
+                        <tr><th>{"inside"}</th><th>{"outside"}</th><th>{"allowed from"}</th><th>{"expires"}</th></tr>
+                        { for n.mappings.iter().map(|m| html! {
+                            <tr><td>{m.internal.to_string()}</td><td>{m.external.to_string()}</td>
+                                <td>{m.permits.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")}</td>
+                                <td>{format!("in {}", fmt_time(m.expires_in))}</td></tr>
+                        }) }
+                        { if n.mappings.is_empty() { html!{ <tr><td colspan="4" class="muted">{"no mappings"}</td></tr> } } else { html!{} } }
+                    </table>
+                </div>
+            }
+        }) }
+        </div>
+    }
+}
+
+#[function_component(ChartView)]
+fn chart_view(Props { model }: &Props) -> Html {
+    let div = use_node_ref();
+    let s = model.session.borrow();
+    let chart = s.chart();
+    let text = svg::render(
+        chart,
+        &svg::SvgOptions {
+            selected: model.selected,
+            hide_keepalives: false,
+            inline: true,
+        },
+    );
+    let rows = chart.rows.len();
+    // Keep the newest messages in view while the chart grows, unless the
+    // user scrolled up to read.
+    let stick = use_mut_ref(|| true);
+    {
+        let div = div.clone();
+        let stick = stick.clone();
+        use_effect_with(rows, move |_| {
+            if let Some(el) = div.cast::<HtmlElement>()
+                && *stick.borrow()
+            {
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
+    }
+    let onscroll = {
+        let div = div.clone();
+        Callback::from(move |_: Event| {
+            if let Some(el) = div.cast::<HtmlElement>() {
+                *stick.borrow_mut() =
+                    el.scroll_height() - el.scroll_top() - el.client_height() < 40;
+            }
+        })
+    };
+    let onclick = {
+        let d = model.dispatcher();
+        Callback::from(move |e: MouseEvent| {
+            let packet = e
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|el| el.closest("[data-packet]").ok().flatten())
+                .and_then(|g| g.get_attribute("data-packet"))
+                .and_then(|v| v.parse::<u64>().ok());
+            d.dispatch(Action::Select(packet));
+        })
+    };
+    html! {
+        <div class="chart-wrap">
+            <h2>{format!("Message sequence chart ({} messages)", chart.messages().count())}</h2>
+            <div id="chart" class="chart" ref={div} onclick={onclick} onscroll={onscroll}>
+                { Html::from_html_unchecked(AttrValue::from(text)) }
+            </div>
+        </div>
+    }
+}
+
+fn hex_dump(bytes: &[u8]) -> String {
+    bytes
+        .chunks(16)
+        .enumerate()
+        .map(|(i, c)| {
+            let hex: Vec<String> = c.iter().map(|b| format!("{b:02x}")).collect();
+            format!("{:04x}  {}", i * 16, hex.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[function_component(Inspector)]
+fn inspector(Props { model }: &Props) -> Html {
+    let s = model.session.borrow();
+    let Some(m) = model.selected.and_then(|p| s.chart().message(p)) else {
+        return html! {
+            <aside id="inspector" class="inspector empty">
+                <h2>{"Message"}</h2>
+                <p class="muted">{"Click a message in the chart to see its payloads and bytes."}</p>
+            </aside>
+        };
+    };
+    let bytes = s
+        .world
+        .trace()
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            TraceKind::Sent {
+                packet, payload, ..
+            } if *packet == m.packet => Some(payload.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let payloads: Vec<String> = match &m.what {
+        What::Ike {
+            inner: Some(inner), ..
+        } => inner.iter().map(mobike_render::inspect::describe).collect(),
+        What::Ike { error: Some(e), .. } => vec![format!("could not open: {e}")],
+        _ => Vec::new(),
+    };
+    html! {
+        <aside id="inspector" class="inspector">
+            <h2>{m.title()}</h2>
+            <dl>
+                <dt>{"sent"}</dt><dd>{format!("{} from {} to {}", fmt_time(m.sent), m.src, m.dst)}</dd>
+                { if let Some((a, b)) = m.received_as { html!{ <><dt>{"after NAT"}</dt><dd>{format!("{a} → {b}")}</dd></> } } else { html!{} } }
+                <dt>{"arrived"}</dt><dd>{ match (&m.lost, m.arrived) {
+                    (Some(r), _) => format!("lost: {r}"),
+                    (None, Some(t)) => fmt_time(t),
+                    (None, None) => "in flight".into(),
+                } }</dd>
+                <dt>{"size"}</dt><dd>{format!("{} octets{}", m.size, if m.retransmission { ", retransmission (same octets as before)" } else { "" })}</dd>
+            </dl>
+            <p class="notation">{m.notation()}</p>
+            { if payloads.is_empty() { html!{} } else { html! {
+                <>
+                <h3>{"Decrypted payloads"}</h3>
+                <ul class="payloads">{ for payloads.iter().map(|p| html!{ <li>{p.clone()}</li> }) }</ul>
+                </>
+            } } }
+            <h3>{"Datagram (UDP payload)"}</h3>
+            <pre class="hex">{hex_dump(&bytes)}</pre>
+        </aside>
+    }
+}

@@ -1,0 +1,25 @@
+// Takes a screenshot of the playground for a human to look at.
+//   node tools/shot.mjs URL OUT.png [play-ms] [speed]
+import { chromium } from 'playwright-core';
+const [url, out, playMs = '0', speed = '16'] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const page = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
+page.on('pageerror', (e) => console.error('page error:', e.message));
+await page.goto(url);
+await page.waitForSelector('#topology');
+if (Number(playMs) > 0) {
+  await page.selectOption('#speed', speed);
+  await page.click('#play');
+  await page.waitForTimeout(Number(playMs));
+  await page.click('#play');
+}
+if (process.env.CLICK) {
+  await page.click(`#chart g[data-packet="${process.env.CLICK}"] .hit`);
+  await page.waitForSelector('#inspector .hex');
+}
+await page.screenshot({ path: out, fullPage: process.env.FULL === '1' });
+await browser.close();
