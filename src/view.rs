@@ -4,7 +4,7 @@
 
 use crate::session::{HOST_HALF_WIDTH, INTERFACE_GAP};
 use crate::{Action, Model};
-use gloo_events::EventListener;
+use gloo_events::{EventListener, EventListenerOptions};
 use gloo_timers::callback::Interval;
 use mobike_protocol::{SaSnapshot, SaState, Time};
 use mobike_render::chart::What;
@@ -48,7 +48,9 @@ fn page_component(Props { model }: &Props) -> Html {
         let dispatcher = model.dispatcher();
         use_effect_with((), move |_| {
             let listener = web_sys::window().and_then(|w| w.document()).map(|doc| {
-                EventListener::new(&doc, "keydown", move |e| {
+                // Not passive: Space must not scroll the page.
+                let options = EventListenerOptions::enable_prevent_default();
+                EventListener::new_with_options(&doc, "keydown", options, move |e| {
                     let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
                         return;
                     };

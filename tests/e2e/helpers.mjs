@@ -1,0 +1,78 @@
+// Shared set-up for the browser tests: a static server for dist/ on a free
+// loopback port, and Debian's Chromium driven by playwright-core (which
+// downloads no browser of its own).
+import { createRequire } from 'node:module';
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(new URL('../../tools/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',
+  '.css': 'text/css', '.svg': 'image/svg+xml', '.toml': 'text/plain',
+};
+
+export async function serveDist() {
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const file = join(DIST, path.endsWith('/') ? `${path}index.html` : path);
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404);
+      res.end('not found');
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/// Opens the page and collects page errors; `errors` must stay empty.
+export async function open(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(url);
+  await page.waitForSelector('#topology .host');
+  return { page, errors };
+}
+
+/// Text of one row of a host's state panel.
+export function stateRow(page, host, key) {
+  return page.locator(`#state-${host} tr[data-key="${key}"] td`).textContent();
+}
+
+/// Virtual time on the clock, in seconds.
+export async function clock(page) {
+  return Number(await page.locator('#clock').getAttribute('data-us')) / 1e6;
+}
+
+/// Centre of an element's bounding box in page coordinates.
+export async function centre(locator) {
+  const b = await locator.boundingBox();
+  return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+}
+
+/// Plays at the given speed until `predicate` (run in the page) holds, then pauses.
+export async function playUntil(page, speed, predicate, arg) {
+  await page.selectOption('#speed', String(speed));
+  await page.click('#play');
+  await page.waitForFunction(predicate, arg, { timeout: 20000 });
+  await page.click('#play');
+}
