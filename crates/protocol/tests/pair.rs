@@ -128,19 +128,8 @@ impl Pair {
         self.now = until;
     }
 
-    /// Decrypted IKE messages in send order: (time, src, dst, exchange, mid, response, inner payloads).
-    fn messages(
-        &self,
-    ) -> Vec<(
-        Time,
-        SocketAddr,
-        SocketAddr,
-        ExchangeType,
-        u32,
-        bool,
-        Vec<Payload>,
-        bool,
-    )> {
+    /// Decrypted IKE messages in send order.
+    fn messages(&self) -> Vec<Msg> {
         let keys = self.keys.as_ref().unwrap();
         self.log
             .iter()
@@ -180,6 +169,19 @@ impl Pair {
         self.r.snapshots().remove(0)
     }
 }
+
+/// One IKE message as sent: (time, src, dst, exchange, mid, response,
+/// payloads (decrypted when protected), delivered).
+type Msg = (
+    Time,
+    SocketAddr,
+    SocketAddr,
+    ExchangeType,
+    u32,
+    bool,
+    Vec<Payload>,
+    bool,
+);
 
 fn has(p: &[Payload], kind: NotifyType) -> bool {
     mobike_wire::message::has_notify(p, kind)
