@@ -9,14 +9,20 @@
 
 pub mod crypto;
 pub mod error;
+pub mod esp;
 pub mod header;
+pub mod ip;
 pub mod message;
+pub mod notify;
 pub mod payload;
 pub mod registry;
+pub mod spans;
 pub mod udp;
 
 pub use error::{Result, WireError};
 pub use header::{Flags, Header};
 pub use message::{Message, Notation, decrypt};
+pub use notify::{GwIdentity, NotifyData};
 pub use payload::{Notify, Payload};
 pub use registry::{ExchangeType, NotifyType, PayloadType};
+pub use spans::{FieldSpan, message_spans};

@@ -85,17 +85,85 @@ impl Proposal {
 /// Identification payload contents (RFC 7296 §3.5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identification {
-    /// ID Type: 1 IPv4, 2 FQDN, 3 RFC822, 5 IPv6, 11 KEY_ID.
+    /// ID Type: 1 IPv4, 2 FQDN, 3 RFC822, 5 IPv6, 9 DER_ASN1_DN, 11 KEY_ID.
     pub id_type: u8,
     pub data: Vec<u8>,
 }
 
 impl Identification {
+    /// ID_IPV4_ADDR: a single four-octet IPv4 address (RFC 7296 §3.5).
+    pub const IPV4_ADDR: u8 = 1;
+    /// ID_FQDN: a fully qualified domain name string, no terminator.
     pub const FQDN: u8 = 2;
+    /// ID_RFC822_ADDR: an email address string, no terminator.
+    pub const RFC822_ADDR: u8 = 3;
+    /// ID_IPV6_ADDR: a single sixteen-octet IPv6 address.
+    pub const IPV6_ADDR: u8 = 5;
+    /// ID_DER_ASN1_DN: a DER encoded X.500 distinguished name.
+    pub const DER_ASN1_DN: u8 = 9;
+    /// ID_DER_ASN1_GN: a DER encoded X.509 GeneralName.
+    pub const DER_ASN1_GN: u8 = 10;
+    /// ID_KEY_ID: an opaque octet stream (vendor-specific information).
+    pub const KEY_ID: u8 = 11;
+
     pub fn fqdn(name: &str) -> Self {
         Identification {
             id_type: Self::FQDN,
             data: name.as_bytes().to_vec(),
+        }
+    }
+    /// ID_RFC822_ADDR, e.g. `user@example.org`.
+    pub fn rfc822(addr: &str) -> Self {
+        Identification {
+            id_type: Self::RFC822_ADDR,
+            data: addr.as_bytes().to_vec(),
+        }
+    }
+    /// ID_IPV4_ADDR or ID_IPV6_ADDR for `addr`.
+    pub fn ip(addr: IpAddr) -> Self {
+        match addr {
+            IpAddr::V4(a) => Identification {
+                id_type: Self::IPV4_ADDR,
+                data: a.octets().to_vec(),
+            },
+            IpAddr::V6(a) => Identification {
+                id_type: Self::IPV6_ADDR,
+                data: a.octets().to_vec(),
+            },
+        }
+    }
+    /// ID_KEY_ID with opaque `id` octets.
+    pub fn key_id(id: &[u8]) -> Self {
+        Identification {
+            id_type: Self::KEY_ID,
+            data: id.to_vec(),
+        }
+    }
+    /// The registry name of the ID Type (RFC 7296 §3.5), if known.
+    pub fn type_name(&self) -> Option<&'static str> {
+        Some(match self.id_type {
+            Self::IPV4_ADDR => "ID_IPV4_ADDR",
+            Self::FQDN => "ID_FQDN",
+            Self::RFC822_ADDR => "ID_RFC822_ADDR",
+            Self::IPV6_ADDR => "ID_IPV6_ADDR",
+            Self::DER_ASN1_DN => "ID_DER_ASN1_DN",
+            Self::DER_ASN1_GN => "ID_DER_ASN1_GN",
+            Self::KEY_ID => "ID_KEY_ID",
+            _ => return None,
+        })
+    }
+    /// The address of an ID_IPV4_ADDR / ID_IPV6_ADDR identity.
+    pub fn address(&self) -> Option<IpAddr> {
+        match self.id_type {
+            Self::IPV4_ADDR => {
+                let a: [u8; 4] = self.data.as_slice().try_into().ok()?;
+                Some(IpAddr::V4(Ipv4Addr::from(a)))
+            }
+            Self::IPV6_ADDR => {
+                let a: [u8; 16] = self.data.as_slice().try_into().ok()?;
+                Some(IpAddr::V6(Ipv6Addr::from(a)))
+            }
+            _ => None,
         }
     }
     /// The ID payload body after the generic header ("RestOfInitIDPayload",
@@ -105,19 +173,57 @@ impl Identification {
         b.extend_from_slice(&self.data);
         b
     }
-}
-
-impl fmt::Display for Identification {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.id_type {
-            2 | 3 => write!(f, "{}", String::from_utf8_lossy(&self.data)),
-            1 if self.data.len() == 4 => {
-                let a: [u8; 4] = self.data[..4].try_into().map_err(|_| fmt::Error)?;
-                write!(f, "{}", Ipv4Addr::from(a))
-            }
-            t => write!(f, "type {t}, {} octets", self.data.len()),
+    /// Parses an ID payload body. RFC 7296 §3.5: an ID_IPV4_ADDR is exactly
+    /// four octets and an ID_IPV6_ADDR sixteen; other lengths are rejected.
+    pub fn parse(body: &[u8]) -> Result<Identification> {
+        need("ID payload", body, 4)?;
+        let id = Identification {
+            id_type: body[0],
+            data: body[4..].to_vec(),
+        };
+        let want = match id.id_type {
+            Self::IPV4_ADDR => Some(4),
+            Self::IPV6_ADDR => Some(16),
+            _ => None,
+        };
+        match want {
+            Some(n) if id.data.len() != n => Err(WireError::BadLength {
+                what: "ID address",
+                value: id.data.len(),
+            }),
+            _ => Ok(id),
         }
     }
+}
+
+/// Shows the identity the way a peer would configure it: an address, a
+/// name, or the KEY_ID octets in hex (RFC 7296 §3.5 ID types).
+impl fmt::Display for Identification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(a) = self.address() {
+            return write!(f, "{a}");
+        }
+        match self.id_type {
+            Self::FQDN | Self::RFC822_ADDR => {
+                write!(f, "{}", String::from_utf8_lossy(&self.data))
+            }
+            Self::KEY_ID => write!(f, "KEY_ID {}", hex(&self.data)),
+            t => match self.type_name() {
+                Some(name) => write!(f, "{name}, {} octets", self.data.len()),
+                None => write!(f, "type {t}, {} octets", self.data.len()),
+            },
+        }
+    }
+}
+
+/// Lower-case hex of `b`, no separators.
+pub(crate) fn hex(b: &[u8]) -> String {
+    use fmt::Write;
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
 }
 
 /// A Notify payload (RFC 7296 §3.10).
@@ -198,6 +304,303 @@ impl TrafficSelector {
     }
 }
 
+/// A Delete payload (RFC 7296 §3.11): which SAs the sender has deleted.
+/// For the IKE SA itself the SPI Size is 0 and no SPIs follow (the SPIs are
+/// in the IKE header); for AH and ESP each SPI is four octets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delete {
+    pub protocol: ProtocolId,
+    /// SPI Size; every entry of `spis` has this length.
+    pub spi_size: u8,
+    pub spis: Vec<Vec<u8>>,
+}
+
+impl Delete {
+    /// Deletes the IKE SA the message belongs to (RFC 7296 §1.4.1).
+    pub fn ike() -> Self {
+        Delete {
+            protocol: ProtocolId::IKE,
+            spi_size: 0,
+            spis: Vec::new(),
+        }
+    }
+    /// Deletes ESP SAs by their inbound SPIs (RFC 7296 §1.4.1).
+    pub fn esp(spis: &[u32]) -> Self {
+        Delete {
+            protocol: ProtocolId::ESP,
+            spi_size: 4,
+            spis: spis.iter().map(|s| s.to_be_bytes().to_vec()).collect(),
+        }
+    }
+
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.push(self.protocol.value());
+        out.push(self.spi_size);
+        out.extend_from_slice(&(self.spis.len() as u16).to_be_bytes());
+        for spi in &self.spis {
+            out.extend_from_slice(spi);
+        }
+    }
+
+    /// Parses a Delete body. RFC 7296 §3.11: SPI Size MUST be zero for IKE
+    /// and four for AH and ESP; the SPIs fill the rest of the payload exactly.
+    pub fn parse(body: &[u8]) -> Result<Delete> {
+        need("Delete payload", body, 4)?;
+        let protocol = ProtocolId::from(body[0]);
+        let spi_size = body[1];
+        let num = u16::from_be_bytes([body[2], body[3]]) as usize;
+        let ok_size = match protocol {
+            ProtocolId::IKE => spi_size == 0,
+            ProtocolId::AH | ProtocolId::ESP => spi_size == 4,
+            ProtocolId::Unknown(_) => true,
+        };
+        if !ok_size {
+            return Err(WireError::BadLength {
+                what: "Delete SPI Size",
+                value: spi_size as usize,
+            });
+        }
+        let spis = &body[4..];
+        if spis.len() != num * spi_size as usize {
+            return Err(WireError::BadLength {
+                what: "Delete SPIs",
+                value: spis.len(),
+            });
+        }
+        let spis = if spi_size == 0 {
+            vec![Vec::new(); num]
+        } else {
+            spis.chunks(spi_size as usize).map(<[u8]>::to_vec).collect()
+        };
+        Ok(Delete {
+            protocol,
+            spi_size,
+            spis,
+        })
+    }
+}
+
+/// CFG Type of a Configuration payload (RFC 7296 §3.15).
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CfgType {
+    CFG_REQUEST,
+    CFG_REPLY,
+    CFG_SET,
+    CFG_ACK,
+    /// A code point this implementation does not name.
+    Unknown(u8),
+}
+
+impl From<u8> for CfgType {
+    fn from(v: u8) -> Self {
+        match v {
+            1 => CfgType::CFG_REQUEST,
+            2 => CfgType::CFG_REPLY,
+            3 => CfgType::CFG_SET,
+            4 => CfgType::CFG_ACK,
+            other => CfgType::Unknown(other),
+        }
+    }
+}
+
+impl CfgType {
+    /// The numeric code point.
+    pub fn value(self) -> u8 {
+        match self {
+            CfgType::CFG_REQUEST => 1,
+            CfgType::CFG_REPLY => 2,
+            CfgType::CFG_SET => 3,
+            CfgType::CFG_ACK => 4,
+            CfgType::Unknown(v) => v,
+        }
+    }
+}
+
+impl fmt::Display for CfgType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CfgType::CFG_REQUEST => f.write_str("CFG_REQUEST"),
+            CfgType::CFG_REPLY => f.write_str("CFG_REPLY"),
+            CfgType::CFG_SET => f.write_str("CFG_SET"),
+            CfgType::CFG_ACK => f.write_str("CFG_ACK"),
+            CfgType::Unknown(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// Configuration attribute types the playground decodes (RFC 7296 §3.15.1).
+pub mod cfg_attr {
+    pub const INTERNAL_IP4_ADDRESS: u16 = 1;
+    pub const INTERNAL_IP4_NETMASK: u16 = 2;
+    pub const INTERNAL_IP4_DNS: u16 = 3;
+    pub const INTERNAL_IP6_ADDRESS: u16 = 8;
+    pub const INTERNAL_IP6_DNS: u16 = 10;
+
+    /// The registry name of an attribute type, if known here.
+    pub fn name(kind: u16) -> Option<&'static str> {
+        Some(match kind {
+            INTERNAL_IP4_ADDRESS => "INTERNAL_IP4_ADDRESS",
+            INTERNAL_IP4_NETMASK => "INTERNAL_IP4_NETMASK",
+            INTERNAL_IP4_DNS => "INTERNAL_IP4_DNS",
+            INTERNAL_IP6_ADDRESS => "INTERNAL_IP6_ADDRESS",
+            INTERNAL_IP6_DNS => "INTERNAL_IP6_DNS",
+            _ => return None,
+        })
+    }
+}
+
+/// One configuration attribute (RFC 7296 §3.15.1). `None` is the empty
+/// value a CFG_REQUEST uses to ask for an attribute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CfgAttribute {
+    /// INTERNAL_IP4_ADDRESS (1): 0 or 4 octets.
+    InternalIp4Address(Option<Ipv4Addr>),
+    /// INTERNAL_IP4_NETMASK (2): 0 or 4 octets.
+    InternalIp4Netmask(Option<Ipv4Addr>),
+    /// INTERNAL_IP4_DNS (3): 0 or 4 octets.
+    InternalIp4Dns(Option<Ipv4Addr>),
+    /// INTERNAL_IP6_ADDRESS (8): 0 or 17 octets (address, prefix length).
+    InternalIp6Address(Option<(Ipv6Addr, u8)>),
+    /// INTERNAL_IP6_DNS (10): 0 or 16 octets.
+    InternalIp6Dns(Option<Ipv6Addr>),
+    /// Any other attribute type (15 bits), kept as octets.
+    Raw { kind: u16, value: Vec<u8> },
+}
+
+impl CfgAttribute {
+    /// The Attribute Type (15 bits).
+    pub fn kind(&self) -> u16 {
+        match self {
+            CfgAttribute::InternalIp4Address(_) => cfg_attr::INTERNAL_IP4_ADDRESS,
+            CfgAttribute::InternalIp4Netmask(_) => cfg_attr::INTERNAL_IP4_NETMASK,
+            CfgAttribute::InternalIp4Dns(_) => cfg_attr::INTERNAL_IP4_DNS,
+            CfgAttribute::InternalIp6Address(_) => cfg_attr::INTERNAL_IP6_ADDRESS,
+            CfgAttribute::InternalIp6Dns(_) => cfg_attr::INTERNAL_IP6_DNS,
+            CfgAttribute::Raw { kind, .. } => *kind & 0x7fff,
+        }
+    }
+
+    /// The attribute's value octets.
+    pub fn value(&self) -> Vec<u8> {
+        match self {
+            CfgAttribute::InternalIp4Address(a)
+            | CfgAttribute::InternalIp4Netmask(a)
+            | CfgAttribute::InternalIp4Dns(a) => a.map(|a| a.octets().to_vec()).unwrap_or_default(),
+            CfgAttribute::InternalIp6Address(a) => a
+                .map(|(a, prefix)| {
+                    let mut v = a.octets().to_vec();
+                    v.push(prefix);
+                    v
+                })
+                .unwrap_or_default(),
+            CfgAttribute::InternalIp6Dns(a) => a.map(|a| a.octets().to_vec()).unwrap_or_default(),
+            CfgAttribute::Raw { value, .. } => value.clone(),
+        }
+    }
+
+    /// Decodes one attribute from its type and value. The decoded types
+    /// must have one of the lengths RFC 7296 §3.15.1 allows.
+    pub fn from_parts(kind: u16, value: &[u8]) -> Result<CfgAttribute> {
+        let v4 = |what| -> Result<Option<Ipv4Addr>> {
+            match value.len() {
+                0 => Ok(None),
+                4 => Ok(Some(Ipv4Addr::new(value[0], value[1], value[2], value[3]))),
+                n => Err(WireError::BadLength { what, value: n }),
+            }
+        };
+        let v6 = |what, len: usize| -> Result<Option<Ipv6Addr>> {
+            match value.len() {
+                0 => Ok(None),
+                n if n == len => {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(&value[..16]);
+                    Ok(Some(Ipv6Addr::from(a)))
+                }
+                n => Err(WireError::BadLength { what, value: n }),
+            }
+        };
+        Ok(match kind & 0x7fff {
+            cfg_attr::INTERNAL_IP4_ADDRESS => {
+                CfgAttribute::InternalIp4Address(v4("INTERNAL_IP4_ADDRESS")?)
+            }
+            cfg_attr::INTERNAL_IP4_NETMASK => {
+                CfgAttribute::InternalIp4Netmask(v4("INTERNAL_IP4_NETMASK")?)
+            }
+            cfg_attr::INTERNAL_IP4_DNS => CfgAttribute::InternalIp4Dns(v4("INTERNAL_IP4_DNS")?),
+            cfg_attr::INTERNAL_IP6_ADDRESS => CfgAttribute::InternalIp6Address(
+                v6("INTERNAL_IP6_ADDRESS", 17)?.map(|a| (a, value[16])),
+            ),
+            cfg_attr::INTERNAL_IP6_DNS => CfgAttribute::InternalIp6Dns(v6("INTERNAL_IP6_DNS", 16)?),
+            other => CfgAttribute::Raw {
+                kind: other,
+                value: value.to_vec(),
+            },
+        })
+    }
+}
+
+impl fmt::Display for CfgAttribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match cfg_attr::name(self.kind()) {
+            Some(name) => f.write_str(name)?,
+            None => write!(f, "attribute {}", self.kind())?,
+        }
+        match self {
+            CfgAttribute::InternalIp4Address(Some(a))
+            | CfgAttribute::InternalIp4Netmask(Some(a))
+            | CfgAttribute::InternalIp4Dns(Some(a)) => write!(f, " = {a}"),
+            CfgAttribute::InternalIp6Address(Some((a, p))) => write!(f, " = {a}/{p}"),
+            CfgAttribute::InternalIp6Dns(Some(a)) => write!(f, " = {a}"),
+            CfgAttribute::Raw { value, .. } if !value.is_empty() => {
+                write!(f, " = {}", hex(value))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A Configuration payload (RFC 7296 §3.15): CFG Type and attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Configuration {
+    pub cfg_type: CfgType,
+    pub attributes: Vec<CfgAttribute>,
+}
+
+impl Configuration {
+    fn emit(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&[self.cfg_type.value(), 0, 0, 0]);
+        for a in &self.attributes {
+            let value = a.value();
+            // The first bit is reserved and sent as zero (RFC 7296 §3.15.1).
+            out.extend_from_slice(&a.kind().to_be_bytes());
+            out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+            out.extend_from_slice(&value);
+        }
+    }
+
+    /// Parses a CP body: CFG Type, three reserved octets, then attributes
+    /// (`R | Attribute Type(15) | Length(2) | Value`) filling it exactly.
+    pub fn parse(body: &[u8]) -> Result<Configuration> {
+        need("CP payload", body, 4)?;
+        let cfg_type = CfgType::from(body[0]);
+        let mut rest = &body[4..];
+        let mut attributes = Vec::new();
+        while !rest.is_empty() {
+            need("configuration attribute", rest, 4)?;
+            let kind = u16::from_be_bytes([rest[0], rest[1]]) & 0x7fff;
+            let len = u16::from_be_bytes([rest[2], rest[3]]) as usize;
+            need("configuration attribute value", rest, 4 + len)?;
+            attributes.push(CfgAttribute::from_parts(kind, &rest[4..4 + len])?);
+            rest = &rest[4 + len..];
+        }
+        Ok(Configuration {
+            cfg_type,
+            attributes,
+        })
+    }
+}
+
 /// A payload in parsed form. `Sk` holds the encrypted body as sent; its
 /// contents are opened with [`crate::message::decrypt`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,13 +620,28 @@ pub enum Payload {
     Notify(Notify),
     TsI(Vec<TrafficSelector>),
     TsR(Vec<TrafficSelector>),
+    /// Delete payload (RFC 7296 §3.11), notation `D`.
+    Delete(Delete),
+    /// Vendor ID payload (RFC 7296 §3.12), notation `V`: opaque octets.
+    Vendor(Vec<u8>),
+    /// Configuration payload (RFC 7296 §3.15), notation `CP(CFG_REQUEST)` etc.
+    Cp(Configuration),
+    /// Certificate Request payload (RFC 7296 §3.7): Cert Encoding and the
+    /// Certification Authority field, kept as octets.
+    CertReq {
+        encoding: u8,
+        data: Vec<u8>,
+    },
     /// Encrypted and Authenticated payload: the first inner payload's type and
     /// IV | ciphertext | ICV.
     Sk {
         first: PayloadType,
         body: Vec<u8>,
     },
-    /// A payload type we do not parse (non-critical), kept as bytes.
+    /// A payload type we do not parse, kept as bytes (RFC 7296 §2.5: an
+    /// unknown payload without the critical bit is skipped, not rejected).
+    /// `critical` is only ever true here for a type this crate names but
+    /// does not decode (CERT, EAP, SKF).
     Unknown {
         kind: PayloadType,
         critical: bool,
@@ -243,6 +661,10 @@ impl Payload {
             Payload::Notify(_) => PayloadType::N,
             Payload::TsI(_) => PayloadType::TSi,
             Payload::TsR(_) => PayloadType::TSr,
+            Payload::Delete(_) => PayloadType::D,
+            Payload::Vendor(_) => PayloadType::V,
+            Payload::Cp(_) => PayloadType::CP,
+            Payload::CertReq { .. } => PayloadType::CERTREQ,
             Payload::Sk { .. } => PayloadType::SK,
             Payload::Unknown { kind, .. } => *kind,
         }
@@ -279,6 +701,13 @@ impl Payload {
                 out.extend_from_slice(&n.data);
             }
             Payload::TsI(ts) | Payload::TsR(ts) => emit_ts(ts, out),
+            Payload::Delete(d) => d.emit(out),
+            Payload::Vendor(v) => out.extend_from_slice(v),
+            Payload::Cp(cp) => cp.emit(out),
+            Payload::CertReq { encoding, data } => {
+                out.push(*encoding);
+                out.extend_from_slice(data);
+            }
             Payload::Sk { body, .. } => out.extend_from_slice(body),
             Payload::Unknown { body, .. } => out.extend_from_slice(body),
         }
@@ -296,11 +725,7 @@ impl Payload {
                 }
             }
             PayloadType::IDi | PayloadType::IDr => {
-                need("ID payload", body, 4)?;
-                let id = Identification {
-                    id_type: body[0],
-                    data: body[4..].to_vec(),
-                };
+                let id = Identification::parse(body)?;
                 if kind == PayloadType::IDi {
                     Payload::IdI(id)
                 } else {
@@ -337,6 +762,16 @@ impl Payload {
             }
             PayloadType::TSi => Payload::TsI(parse_ts(body)?),
             PayloadType::TSr => Payload::TsR(parse_ts(body)?),
+            PayloadType::D => Payload::Delete(Delete::parse(body)?),
+            PayloadType::V => Payload::Vendor(body.to_vec()),
+            PayloadType::CP => Payload::Cp(Configuration::parse(body)?),
+            PayloadType::CERTREQ => {
+                need("CERTREQ payload", body, 1)?;
+                Payload::CertReq {
+                    encoding: body[0],
+                    data: body[1..].to_vec(),
+                }
+            }
             PayloadType::SK => {
                 return Err(WireError::Malformed(
                     "SK payload (parsed by the message layer)",
@@ -633,10 +1068,12 @@ pub fn parse_chain(first: PayloadType, bytes: &[u8]) -> Result<Vec<Payload>> {
 }
 
 /// RFC notation for one payload, as in RFC 7296 and RFC 4555 figures:
-/// `SA`, `KE`, `Ni`, `N(COOKIE2)`, `IDi`, `TSr`, `SK {...}`.
+/// `SA`, `KE`, `Ni`, `N(COOKIE2)`, `IDi`, `TSr`, `D`, `V`, `CP(CFG_REQUEST)`,
+/// `CERTREQ`, `SK {...}`.
 pub fn notation(p: &Payload, from_initiator: bool) -> String {
     match p {
         Payload::Notify(n) => format!("N({})", n.kind),
+        Payload::Cp(cp) => format!("CP({})", cp.cfg_type),
         Payload::Nonce(_) => (if from_initiator { "Ni" } else { "Nr" }).to_string(),
         Payload::Sk { .. } => "SK".to_string(),
         Payload::Unknown { kind, .. } => match kind.name() {
