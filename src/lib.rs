@@ -29,6 +29,8 @@ pub enum Action {
     /// A node was dropped there; NAT boxes land on (or off) links.
     Drop(String, [f64; 2]),
     Select(Option<u64>),
+    /// Show or hide ESP packets in the chart.
+    ToggleEsp,
 }
 
 /// Page state. The simulation lives behind a shared cell because it is far
@@ -41,6 +43,7 @@ pub struct Model {
     /// Virtual time per wall-clock time.
     pub speed: u32,
     pub selected: Option<u64>,
+    pub show_esp: bool,
 }
 
 impl PartialEq for Model {
@@ -49,6 +52,7 @@ impl PartialEq for Model {
             && self.playing == o.playing
             && self.speed == o.speed
             && self.selected == o.selected
+            && self.show_esp == o.show_esp
             && Rc::ptr_eq(&self.session, &o.session)
     }
 }
@@ -64,6 +68,7 @@ impl Reducible for Model {
         let mut playing = self.playing;
         let mut speed = self.speed;
         let mut selected = self.selected;
+        let mut show_esp = self.show_esp;
         let session = self.session.clone();
         {
             let mut s = session.borrow_mut();
@@ -98,6 +103,7 @@ impl Reducible for Model {
                     }
                 }
                 Action::Select(p) => selected = p,
+                Action::ToggleEsp => show_esp = !show_esp,
             }
         }
         Rc::new(Model {
@@ -106,6 +112,7 @@ impl Reducible for Model {
             playing,
             speed,
             selected,
+            show_esp,
         })
     }
 }
@@ -118,6 +125,7 @@ impl Model {
             playing: false,
             speed: 1,
             selected: None,
+            show_esp: false,
         }
     }
 }

@@ -90,7 +90,10 @@ fn page_component(Props { model }: &Props) -> Html {
                 <section class="left">
                     <Topology model={model.clone()} />
                     <p class="description">{description}</p>
-                    <NatPanels model={model.clone()} />
+                    <div class="side-by-side">
+                        <Traffic model={model.clone()} />
+                        <NatPanels model={model.clone()} />
+                    </div>
                 </section>
                 <section class="right">
                     <StatePanels model={model.clone()} />
@@ -450,6 +453,33 @@ fn state_panels(Props { model }: &Props) -> Html {
     }
 }
 
+#[function_component(Traffic)]
+fn traffic(Props { model }: &Props) -> Html {
+    let s = model.session.borrow();
+    let Some(ping) = &s.scenario.ping else {
+        return html! {};
+    };
+    let m = mobike_render::metrics::compute(s.world.trace());
+    let row = |k: &str, key: &str, v: String| {
+        html! {
+            <tr data-key={key.to_string()}><th>{k.to_string()}</th><td>{v}</td></tr>
+        }
+    };
+    html! {
+        <div class="panel traffic" id="traffic">
+            <h2>{"Ping through the tunnel"}<span class="role">{format!("{} → {}, every {}", ping.from, ping.to, ping.interval)}</span></h2>
+            <table>
+                { row("Requests sent", "sent", m.pings_sent.to_string()) }
+                { row("Answered", "answered", m.pings_answered.to_string()) }
+                { row("Lost", "lost", m.pings_lost.to_string()) }
+                { row("Longest gap", "gap", fmt_time(m.longest_gap)) }
+                { row("ESP packets lost", "esp-lost", format!("{} of {}", m.esp_lost, m.esp_packets)) }
+                { row("IKE messages", "ike", format!("{} ({} octets, {} lost)", m.ike_messages, m.ike_octets, m.ike_lost)) }
+            </table>
+        </div>
+    }
+}
+
 #[function_component(NatPanels)]
 fn nat_panels(Props { model }: &Props) -> Html {
     let s = model.session.borrow();
@@ -489,6 +519,7 @@ fn chart_view(Props { model }: &Props) -> Html {
         &svg::SvgOptions {
             selected: model.selected,
             hide_keepalives: false,
+            show_esp: model.show_esp,
             inline: true,
         },
     );
@@ -528,9 +559,18 @@ fn chart_view(Props { model }: &Props) -> Html {
             d.dispatch(Action::Select(packet));
         })
     };
+    let toggle_esp = {
+        let d = model.dispatcher();
+        Callback::from(move |_: Event| d.dispatch(Action::ToggleEsp))
+    };
+    let ike = chart.messages().filter(|m| m.is_ike()).count();
     html! {
         <div class="chart-wrap">
-            <h2>{format!("Message sequence chart ({} messages)", chart.messages().count())}</h2>
+            <div class="chart-head">
+                <h2>{format!("Message sequence chart ({ike} IKE messages)")}</h2>
+                <label><input id="show-esp" type="checkbox" checked={model.show_esp} onchange={toggle_esp} />
+                    {" show ESP (ping traffic)"}</label>
+            </div>
             <div id="chart" class="chart" ref={div} onclick={onclick} onscroll={onscroll}>
                 { Html::from_html_unchecked(AttrValue::from(text)) }
             </div>
@@ -548,6 +588,57 @@ fn hex_dump(bytes: &[u8]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Every field of an IKE message, outer and (decrypted) inner, from the
+/// real bytes.
+fn byte_table(
+    src: &std::net::SocketAddr,
+    dst: &std::net::SocketAddr,
+    datagram: &[u8],
+    key: &Option<mobike_wire::crypto::GcmKey>,
+) -> Html {
+    let mobike_wire::udp::UdpPayload::Ike(ike) =
+        mobike_wire::udp::classify(datagram, src.port(), dst.port())
+    else {
+        return html! {};
+    };
+    let view = match mobike_render::byteview::byte_view(ike, key.as_ref()) {
+        Ok(v) => v,
+        Err(e) => return html! { <p class="error">{format!("byte view: {e}")}</p> },
+    };
+    let table = |rows: &[mobike_render::byteview::ByteRow]| {
+        html! {
+            <table class="bytes">
+                { for rows.iter().map(|r| {
+                    let hex = if r.len > 12 {
+                        format!("{}… ({} octets)", r.hex.chars().take(35).collect::<String>(), r.len)
+                    } else {
+                        r.hex.clone()
+                    };
+                    html! {
+                        <tr title={r.meaning.clone()}>
+                            <td class="off">{format!("{:04x}", r.offset)}</td>
+                            <td class="field">{r.path.clone()}</td>
+                            <td class="val">{hex}</td>
+                            <td class="meaning">{r.meaning.clone()}</td>
+                        </tr>
+                    }
+                }) }
+            </table>
+        }
+    };
+    html! {
+        <>
+            <h3>{"Fields on the wire"}</h3>
+            { table(&view.outer) }
+            { match (&view.inner, &view.inner_error) {
+                (Some(inner), _) => html! { <><h3>{"Fields inside SK (decrypted)"}</h3>{ table(inner) }</> },
+                (None, Some(e)) => html! { <p class="muted">{format!("SK not opened: {e}")}</p> },
+                _ => html! {},
+            } }
+        </>
+    }
 }
 
 #[function_component(Inspector)]
@@ -573,6 +664,30 @@ fn inspector(Props { model }: &Props) -> Html {
             _ => None,
         })
         .unwrap_or_default();
+    // The SK key of the message's direction, from the keys the trace logged.
+    let key = match &m.what {
+        What::Ike { .. } => {
+            let ike = match mobike_wire::udp::classify(&bytes, m.src.port(), m.dst.port()) {
+                mobike_wire::udp::UdpPayload::Ike(b) => Some(b),
+                _ => None,
+            };
+            ike.and_then(|b| mobike_wire::Header::parse(b).ok())
+                .and_then(|h| {
+                    s.world.trace().events.iter().find_map(|e| match &e.kind {
+                        TraceKind::Protocol {
+                            event: mobike_protocol::Event::KeysDerived { spi_i, keys, .. },
+                            ..
+                        } if *spi_i == h.spi_i => Some(if h.flags.initiator() {
+                            keys.sk_ei.clone()
+                        } else {
+                            keys.sk_er.clone()
+                        }),
+                        _ => None,
+                    })
+                })
+        }
+        _ => None,
+    };
     let payloads: Vec<String> = match &m.what {
         What::Ike {
             inner: Some(inner), ..
@@ -600,6 +715,7 @@ fn inspector(Props { model }: &Props) -> Html {
                 <ul class="payloads">{ for payloads.iter().map(|p| html!{ <li>{p.clone()}</li> }) }</ul>
                 </>
             } } }
+            { byte_table(&m.src, &m.dst, &bytes, &key) }
             <h3>{"Datagram (UDP payload)"}</h3>
             <pre class="hex">{hex_dump(&bytes)}</pre>
         </aside>

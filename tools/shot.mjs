@@ -18,7 +18,8 @@ if (Number(playMs) > 0) {
   await page.click('#play');
 }
 if (process.env.CLICK) {
-  await page.click(`#chart g[data-packet="${process.env.CLICK}"] .hit`);
+  // CLICK: text of the chart message to select, e.g. "UPDATE_SA_ADDRESSES".
+  await page.locator('#chart g.msg', { hasText: process.env.CLICK }).first().locator('.hit').click();
   await page.waitForSelector('#inspector .hex');
 }
 await page.screenshot({ path: out, fullPage: process.env.FULL === '1' });

@@ -95,7 +95,7 @@ test('clicking a message shows its decrypted payloads and bytes; Reset starts ov
   const payloads = await inspector.locator('.payloads').textContent();
   assert.match(payloads, /IDi: laptop\.example/);
   assert.match(payloads, /N\(MOBIKE_SUPPORTED\)/);
-  assert.match(payloads, /N\(ADDITIONAL_IP4_ADDRESS\) \[16397\]: 10\.64\.0\.2/);
+  assert.match(payloads, /N\(ADDITIONAL_IP4_ADDRESS\) \[16397\] = 10\.64\.0\.2/);
   // Port 4500: the datagram starts with the non-ESP marker.
   assert.match(await inspector.locator('.hex').textContent(), /^0000 {2}00 00 00 00 /);
 

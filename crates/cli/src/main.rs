@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use mobike_render::ascii::{self, AsciiOptions};
-use mobike_render::{Chart, svg};
+use mobike_render::{Chart, metrics, pcap, svg};
 use mobike_sim::{Scenario, World};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +40,36 @@ enum Command {
         /// Write the chart as SVG to this file as well.
         #[arg(long)]
         svg: Option<PathBuf>,
+        /// Show the ESP packets (the ping traffic) in the chart.
+        #[arg(long)]
+        esp: bool,
+    },
+    /// Run a scenario and write it out: chart (ASCII, SVG), capture (pcap)
+    /// and the key files with which Wireshark decrypts it.
+    Export {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long)]
+        until: Option<String>,
+        /// Write the RFC-style ASCII chart here.
+        #[arg(long)]
+        ascii: Option<PathBuf>,
+        /// Write the chart as SVG here.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        /// Write the packets as a pcap file here.
+        #[arg(long)]
+        pcap: Option<PathBuf>,
+        /// The host whose interface the capture is taken at (default: the
+        /// first responder).
+        #[arg(long)]
+        capture_at: Option<String>,
+        /// Write `ikev2_decryption_table`, `esp_sa` and `preferences` into this
+        /// folder; run `WIRESHARK_CONFIG_DIR=DIR tshark -r OUT.pcap -V`.
+        #[arg(long)]
+        wireshark_dir: Option<PathBuf>,
     },
 }
 
@@ -52,6 +82,25 @@ fn load(file: &PathBuf, seed: Option<u64>) -> Result<Scenario, String> {
     Ok(s)
 }
 
+fn simulate(
+    file: &PathBuf,
+    seed: Option<u64>,
+    until: Option<String>,
+) -> Result<(Scenario, World), String> {
+    let s = load(file, seed)?;
+    let until = match until {
+        Some(u) => mobike_sim::duration::Dur::parse(&u)?.micros(),
+        None => s.until.micros(),
+    };
+    let mut world = World::new(&s);
+    world.run_until(until);
+    Ok((s, world))
+}
+
+fn write(path: &PathBuf, data: impl AsRef<[u8]>) -> Result<(), String> {
+    std::fs::write(path, data).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Run {
@@ -61,23 +110,66 @@ fn run(cli: Cli) -> Result<(), String> {
             no_keepalives,
             no_notes,
             svg: svg_out,
+            esp,
         } => {
-            let s = load(&file, seed)?;
-            let until = match until {
-                Some(u) => mobike_sim::duration::Dur::parse(&u)?.micros(),
-                None => s.until.micros(),
-            };
-            let mut world = World::new(&s);
-            world.run_until(until);
+            let (s, world) = simulate(&file, seed, until)?;
             let chart = Chart::build(&s, world.trace());
             let opts = AsciiOptions {
                 keepalives: !no_keepalives,
                 notes: !no_notes,
+                esp,
             };
             print!("{}", ascii::render(&chart, &opts));
+            println!();
+            print!("{}", metrics::compute(world.trace()).report());
             if let Some(path) = svg_out {
-                let text = svg::render(&chart, &svg::SvgOptions::default());
-                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+                write(&path, svg::render(&chart, &svg::SvgOptions::default()))?;
+            }
+            Ok(())
+        }
+        Command::Export {
+            file,
+            seed,
+            until,
+            ascii: ascii_out,
+            svg: svg_out,
+            pcap: pcap_out,
+            capture_at,
+            wireshark_dir,
+        } => {
+            let (s, world) = simulate(&file, seed, until)?;
+            let chart = Chart::build(&s, world.trace());
+            if let Some(path) = ascii_out {
+                write(&path, ascii::render(&chart, &AsciiOptions::default()))?;
+            }
+            if let Some(path) = svg_out {
+                write(&path, svg::render(&chart, &svg::SvgOptions::default()))?;
+            }
+            if let Some(path) = pcap_out {
+                let node = match capture_at {
+                    Some(n) => {
+                        if !s.hosts.iter().any(|h| h.id == n) {
+                            let ids: Vec<&str> = s.hosts.iter().map(|h| h.id.as_str()).collect();
+                            return Err(format!(
+                                "--capture-at {n:?}: no such host (hosts: {})",
+                                ids.join(", ")
+                            ));
+                        }
+                        n
+                    }
+                    None => s
+                        .hosts
+                        .iter()
+                        .find(|h| h.role == mobike_protocol::Role::Responder)
+                        .or(s.hosts.first())
+                        .map(|h| h.id.clone())
+                        .unwrap_or_default(),
+                };
+                write(&path, pcap::capture(world.trace(), &node))?;
+            }
+            if let Some(dir) = wireshark_dir {
+                pcap::write_wireshark_dir(&dir, world.trace())
+                    .map_err(|e| format!("{}: {e}", dir.display()))?;
             }
             Ok(())
         }

@@ -22,6 +22,7 @@ struct Shared {
     rng: ChaCha20Rng,
     out: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    data: VecDeque<Vec<u8>>,
 }
 
 impl Shared {
@@ -48,6 +49,7 @@ impl Endpoint {
                 rng: ChaCha20Rng::seed_from_u64(seed),
                 out: VecDeque::new(),
                 events: VecDeque::new(),
+                data: VecDeque::new(),
             },
             sas: Vec::new(),
         }
@@ -75,8 +77,10 @@ impl Endpoint {
             // RFC 3948 §2.3: keepalives are ignored, and never count as
             // liveness evidence (U-4-1).
             UdpPayload::Keepalive => return,
-            // The data plane is not modelled by the protocol engine.
-            UdpPayload::Esp(_) => return,
+            UdpPayload::Esp(esp) => {
+                self.handle_esp(now, src, dst, esp);
+                return;
+            }
             UdpPayload::Invalid => {
                 self.reject(
                     src,
@@ -120,6 +124,42 @@ impl Endpoint {
                 ),
             }),
         }
+    }
+
+    /// An ESP packet arrived (plain, or from a UDP datagram on port 4500).
+    pub fn handle_esp(&mut self, now: Time, src: SocketAddr, dst: SocketAddr, packet: &[u8]) {
+        let Ok(spi) = mobike_wire::esp::spi(packet) else {
+            self.reject(src, dst, "ESP packet shorter than its header");
+            return;
+        };
+        let mut ctx = self.shared.ctx(now);
+        match self.sas.iter_mut().find(|s| s.inbound_spi() == Some(spi)) {
+            Some(sa) => {
+                if let Some(inner) = sa.handle_esp(&mut ctx, src, dst, packet) {
+                    self.shared.data.push_back(inner);
+                }
+            }
+            None => ctx.events.push_back(Event::Rejected {
+                src,
+                dst,
+                reason: format!("ESP for unknown SPI {spi:08x}"),
+            }),
+        }
+    }
+
+    /// Sends an inner packet (tunnel mode) through the newest established
+    /// IKE SA's Child SA. Returns false when there is none.
+    pub fn send_data(&mut self, now: Time, inner: &[u8]) -> bool {
+        let mut ctx = self.shared.ctx(now);
+        self.sas
+            .iter_mut()
+            .rev()
+            .any(|sa| sa.send_esp(&mut ctx, inner))
+    }
+
+    /// Inner packets received through the tunnel, in arrival order.
+    pub fn poll_data(&mut self) -> Option<Vec<u8>> {
+        self.shared.data.pop_front()
     }
 
     /// Timers due at or before `now` fire.

@@ -127,6 +127,17 @@ pub struct Transmit {
     pub src: SocketAddr,
     pub dst: SocketAddr,
     pub payload: Vec<u8>,
+    /// UDP, or plain ESP (IP protocol 50; the ports are then 0).
+    pub protocol: IpProtocol,
+}
+
+/// The IP protocol of a [`Transmit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum IpProtocol {
+    #[default]
+    Udp,
+    Esp,
 }
 
 /// What an endpoint reports: state changes, decisions with the rule behind
@@ -140,6 +151,13 @@ pub enum Event {
         spi_i: u64,
         spi_r: u64,
         keys: IkeKeys,
+    },
+    /// The Child SA's ESP keys (RFC 7296 §2.17), one entry per direction:
+    /// (SPI, AES key followed by salt).
+    ChildSa {
+        spi_i: u64,
+        initiator_to_responder: (u32, mobike_wire::crypto::GcmKey),
+        responder_to_initiator: (u32, mobike_wire::crypto::GcmKey),
     },
     /// IKE_AUTH completed; MOBIKE is in effect if both sent MOBIKE_SUPPORTED.
     Established { spi_i: u64, mobike: bool },

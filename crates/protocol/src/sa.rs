@@ -1,8 +1,10 @@
 //! One IKE SA: IKE_SA_INIT, IKE_AUTH, and the MOBIKE procedures of RFC 4555
 //! on the established SA. Checklist ids refer to shared/spec/mobike-reference.md §2.14.
 
+use crate::IpProtocol;
 use crate::{EndpointConfig, Event, Role, Time, Transmit};
 use mobike_wire::crypto::{self, IkeKeys, X25519};
+use mobike_wire::esp::{self, EspSa};
 use mobike_wire::header::{Flags, Header};
 use mobike_wire::message::{self, Message, has_notify, notify_data};
 use mobike_wire::payload::{Identification, Notify, Payload, Proposal, TrafficSelector};
@@ -175,7 +177,16 @@ pub(crate) struct IkeSa {
     last_tx: Time,
     liveness_interval: Option<Time>,
     keepalive_interval: Time,
+    /// Our inbound Child SA SPI (in our SA payload) and the peer's.
     child_spi: u32,
+    peer_child_spi: u32,
+    esp_out: Option<EspSa>,
+    esp_in: Option<EspSa>,
+    esp_seq: u32,
+    /// Highest sequence number received and the 64-packet replay window
+    /// below it (RFC 4303 §3.4.3).
+    esp_highest: u32,
+    esp_window: u64,
 }
 
 fn natt(addr: IpAddr) -> SocketAddr {
@@ -195,6 +206,22 @@ fn any_ts() -> Vec<TrafficSelector> {
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V4(Ipv4Addr::BROADCAST),
     )]
+}
+
+/// The SPI of the ESP proposal in an SA payload.
+fn esp_spi(payloads: &[Payload]) -> Option<u32> {
+    payloads.iter().find_map(|p| match p {
+        Payload::Sa(props) => props.iter().find_map(|pr| {
+            (pr.protocol == mobike_wire::registry::ProtocolId::ESP)
+                .then(|| {
+                    <[u8; 4]>::try_from(pr.spi.as_slice())
+                        .ok()
+                        .map(u32::from_be_bytes)
+                })
+                .flatten()
+        }),
+        _ => None,
+    })
 }
 
 fn hex(b: &[u8]) -> String {
@@ -246,6 +273,12 @@ impl IkeSa {
             liveness_interval: ctx.config.settings.liveness_interval,
             keepalive_interval: ctx.config.settings.keepalive_interval,
             child_spi: 0,
+            peer_child_spi: 0,
+            esp_out: None,
+            esp_in: None,
+            esp_seq: 0,
+            esp_highest: 0,
+            esp_window: 0,
         }
     }
 
@@ -516,6 +549,7 @@ impl IkeSa {
             src,
             dst,
             payload: frame_ike(ike, src.port(), dst.port()),
+            protocol: IpProtocol::Udp,
         });
         self.last_tx = ctx.now;
     }
@@ -705,6 +739,7 @@ impl IkeSa {
                 src: self.local,
                 dst: self.remote,
                 payload: mobike_wire::udp::KEEPALIVE.to_vec(),
+                protocol: IpProtocol::Udp,
             });
             self.last_tx = ctx.now;
         }
@@ -1065,6 +1100,7 @@ impl IkeSa {
             self.set_peer_addresses(ctx, src.ip(), inner);
         }
         self.child_spi = ctx.rng.next_u32() | 1;
+        self.peer_child_spi = esp_spi(inner).unwrap_or(0);
         let idr = Identification::fqdn(&ctx.config.id);
         let my_auth = crypto::psk_auth(
             &ctx.config.psk,
@@ -1095,6 +1131,7 @@ impl IkeSa {
 
     fn establish(&mut self, ctx: &mut Ctx) {
         self.state = SaState::Established;
+        self.install_child_sa(ctx);
         ctx.events.push_back(Event::Established {
             spi_i: self.spi_i,
             mobike: self.mobike,
@@ -1115,6 +1152,124 @@ impl IkeSa {
                 self.spi_i, self.spi_r, self.local,
             ));
         }
+    }
+
+    /// KEYMAT for the Child SA made with IKE_AUTH (RFC 7296 §2.17): data from
+    /// the initiator travels under the responder's SPI with the first key.
+    fn install_child_sa(&mut self, ctx: &mut Ctx) {
+        let Some(keys) = &self.keys else { return };
+        if self.peer_child_spi == 0 {
+            return;
+        }
+        let Ok((i2r, r2i)) = esp::child_keys(&keys.sk_d, &self.ni, &self.nr, 16) else {
+            return;
+        };
+        let (i_spi, r_spi) = match self.role {
+            Role::Initiator => (self.child_spi, self.peer_child_spi),
+            Role::Responder => (self.peer_child_spi, self.child_spi),
+        };
+        let to_r = EspSa {
+            spi: r_spi,
+            key: i2r,
+        };
+        let to_i = EspSa {
+            spi: i_spi,
+            key: r2i,
+        };
+        ctx.events.push_back(Event::ChildSa {
+            spi_i: self.spi_i,
+            initiator_to_responder: (to_r.spi, to_r.key.clone()),
+            responder_to_initiator: (to_i.spi, to_i.key.clone()),
+        });
+        let (out, inb) = match self.role {
+            Role::Initiator => (to_r, to_i),
+            Role::Responder => (to_i, to_r),
+        };
+        self.esp_out = Some(out);
+        self.esp_in = Some(inb);
+    }
+
+    /// Our inbound ESP SPI.
+    pub fn inbound_spi(&self) -> Option<u32> {
+        self.esp_in.as_ref().map(|s| s.spi)
+    }
+
+    /// Sends an inner packet through the Child SA on the IPsec SAs' current
+    /// addresses: UDP-encapsulated on the IKE ports when NAT traversal is on
+    /// (RFC 3948 §2.1, U-2.1-1), plain ESP otherwise.
+    pub fn send_esp(&mut self, ctx: &mut Ctx, inner: &[u8]) -> bool {
+        if self.state != SaState::Established {
+            return false;
+        }
+        let (Some(out), Some((local, remote))) = (&self.esp_out, self.ipsec) else {
+            return false;
+        };
+        self.esp_seq = self.esp_seq.wrapping_add(1);
+        let Ok(packet) = out.seal(self.esp_seq, esp::NEXT_HEADER_IPV4, inner) else {
+            return false;
+        };
+        let t = if self.udp_encap {
+            Transmit {
+                src: local,
+                dst: remote,
+                payload: packet,
+                protocol: IpProtocol::Udp,
+            }
+        } else {
+            Transmit {
+                src: SocketAddr::new(local.ip(), 0),
+                dst: SocketAddr::new(remote.ip(), 0),
+                payload: packet,
+                protocol: IpProtocol::Esp,
+            }
+        };
+        ctx.out.push_back(t);
+        self.last_tx = ctx.now;
+        true
+    }
+
+    /// An ESP packet for our inbound SPI, plain or UDP-encapsulated (both
+    /// are accepted at any time, I-2.23-4, I-2.23-10). Returns the inner
+    /// packet. Replays and packets too old for the window are dropped.
+    pub fn handle_esp(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        packet: &[u8],
+    ) -> Option<Vec<u8>> {
+        let sa = self.esp_in.as_ref()?;
+        let plain = match sa.open(packet) {
+            Ok(p) => p,
+            Err(e) => {
+                self.reject(ctx, src, dst, format!("ESP: {e}"));
+                return None;
+            }
+        };
+        let seq = plain.seq;
+        if seq > self.esp_highest {
+            let shift = seq - self.esp_highest;
+            self.esp_window = if shift >= 64 {
+                0
+            } else {
+                self.esp_window << shift
+            };
+            self.esp_window |= 1;
+            self.esp_highest = seq;
+        } else {
+            let back = self.esp_highest - seq;
+            if back >= 64 || self.esp_window & (1 << back) != 0 {
+                self.reject(
+                    ctx,
+                    src,
+                    dst,
+                    format!("ESP sequence number {seq} replayed or too old"),
+                );
+                return None;
+            }
+            self.esp_window |= 1 << back;
+        }
+        Some(plain.payload)
     }
 
     fn set_peer_addresses(&mut self, ctx: &mut Ctx, header_addr: IpAddr, inner: &[Payload]) {
@@ -1485,6 +1640,7 @@ impl IkeSa {
         }
         self.local = dst;
         self.remote = src;
+        self.peer_child_spi = esp_spi(inner).unwrap_or(0);
         self.mobike = ctx.config.settings.mobike && has_notify(inner, NotifyType::MOBIKE_SUPPORTED);
         if self.mobike {
             self.set_peer_addresses(ctx, src.ip(), inner);

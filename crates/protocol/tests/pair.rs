@@ -358,3 +358,41 @@ fn same_seed_same_bytes() {
     let bytes = |p: &Pair| p.log.iter().map(|s| s.payload.clone()).collect::<Vec<_>>();
     assert_eq!(bytes(&a), bytes(&b));
 }
+
+#[test]
+fn esp_carries_data_both_ways_and_rejects_replays() {
+    use mobike_protocol::IpProtocol;
+    let mut p = established();
+    let ping = mobike_wire::ip::Ping {
+        src: "10.99.0.2".parse().unwrap(),
+        dst: "10.1.0.1".parse().unwrap(),
+        reply: false,
+        ident: 1,
+        seq: 1,
+    };
+    assert!(p.i.send_data(p.now, &ping.to_packet()));
+    let t = p.i.poll_transmit().unwrap();
+    // No NAT: plain ESP (IP protocol 50) even though IKE runs on 4500.
+    assert_eq!(t.protocol, IpProtocol::Esp);
+    assert_eq!((t.src.ip(), t.dst.ip()), (ip(I1), ip(R1)));
+    p.r.handle_esp(p.now, t.src, t.dst, &t.payload);
+    let inner = p.r.poll_data().expect("decrypted at the responder");
+    assert_eq!(mobike_wire::ip::Ping::parse(&inner).unwrap(), ping);
+    // The same packet again is a replay (RFC 4303 §3.4.3).
+    p.r.handle_esp(p.now, t.src, t.dst, &t.payload);
+    assert!(p.r.poll_data().is_none());
+    let mut rejected = false;
+    while let Some(e) = p.r.poll_event() {
+        rejected |= matches!(e, Event::Rejected { reason, .. } if reason.contains("replayed"));
+    }
+    assert!(rejected);
+    // And back.
+    assert!(p.r.send_data(p.now, &ping.reply().to_packet()));
+    let t = p.r.poll_transmit().unwrap();
+    p.i.handle_esp(p.now, t.src, t.dst, &t.payload);
+    assert!(
+        mobike_wire::ip::Ping::parse(&p.i.poll_data().unwrap())
+            .unwrap()
+            .reply
+    );
+}

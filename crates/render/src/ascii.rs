@@ -54,6 +54,8 @@ fn wrap(text: &str, first: &str, cont: &str, width: usize) -> Vec<String> {
 pub struct AsciiOptions {
     /// Show NAT-keepalives.
     pub keepalives: bool,
+    /// Show ESP packets (the ping traffic).
+    pub esp: bool,
     /// Show protocol notes (decisions with their rule).
     pub notes: bool,
 }
@@ -62,6 +64,7 @@ impl Default for AsciiOptions {
     fn default() -> Self {
         AsciiOptions {
             keepalives: true,
+            esp: false,
             notes: true,
         }
     }
@@ -88,7 +91,7 @@ fn message(m: &MessageRow, right: bool, out: &mut Vec<String>) {
         What::Ike { items, .. } => items.clone(),
         other => vec![match other {
             What::Keepalive => "NAT-keepalive".into(),
-            What::Esp => "ESP".into(),
+            What::Esp { .. } => m.notation(),
             _ => "UDP".into(),
         }],
     };
@@ -134,7 +137,9 @@ pub fn render(chart: &Chart, opts: &AsciiOptions) -> String {
     for row in &chart.rows {
         match row {
             Row::Message(m) => {
-                if !opts.keepalives && matches!(m.what, What::Keepalive) {
+                if (!opts.keepalives && matches!(m.what, What::Keepalive))
+                    || (!opts.esp && matches!(m.what, What::Esp { .. }))
+                {
                     continue;
                 }
                 out.push(String::new());

@@ -3,10 +3,12 @@
 //! decrypted with the keys the trace recorded (as Wireshark would with a
 //! key log). So the chart shows what is on the wire, not what a sender meant.
 
-use mobike_protocol::{Event, Time};
+use mobike_protocol::{Event, IpProtocol, Time};
 use mobike_sim::trace::PacketId;
 use mobike_sim::{Scenario, Trace, TraceKind};
-use mobike_wire::crypto::IkeKeys;
+use mobike_wire::crypto::{GcmKey, IkeKeys};
+use mobike_wire::esp::EspSa;
+use mobike_wire::ip::Ping;
 use mobike_wire::message::{Message, decrypt, notation_items};
 use mobike_wire::payload::Payload;
 use mobike_wire::registry::ExchangeType;
@@ -65,7 +67,15 @@ pub enum What {
         error: Option<String>,
     },
     Keepalive,
-    Esp,
+    /// An ESP packet: SPI, sequence number, what it carries once decrypted
+    /// with the Child SA keys from the trace, and whether it was
+    /// UDP-encapsulated.
+    Esp {
+        spi: u32,
+        seq: u32,
+        inner: Option<String>,
+        udp: bool,
+    },
     Other,
 }
 
@@ -75,7 +85,11 @@ impl MessageRow {
         match &self.what {
             What::Ike { items, .. } => items.join(", "),
             What::Keepalive => "NAT-keepalive (0xFF)".into(),
-            What::Esp => "ESP".into(),
+            What::Esp { inner, udp, .. } => format!(
+                "{}ESP {{{}}}",
+                if *udp { "UDP, " } else { "" },
+                inner.as_deref().unwrap_or("?")
+            ),
             What::Other => "UDP".into(),
         }
     }
@@ -93,7 +107,7 @@ impl MessageRow {
                 if *response { "response" } else { "request" }
             ),
             What::Keepalive => "NAT-keepalive".into(),
-            What::Esp => "ESP".into(),
+            What::Esp { spi, seq, .. } => format!("ESP SPI {spi:08x} seq {seq}"),
             What::Other => "UDP".into(),
         }
     }
@@ -186,6 +200,7 @@ pub struct ChartBuilder {
     pub chart: Chart,
     done: usize,
     keys: HashMap<u64, IkeKeys>,
+    esp_keys: HashMap<u32, GcmKey>,
     row_of: HashMap<PacketId, usize>,
     seen: HashMap<Vec<u8>, usize>,
     owner: HashMap<IpAddr, usize>,
@@ -235,6 +250,7 @@ impl ChartBuilder {
             },
             done: 0,
             keys: HashMap::new(),
+            esp_keys: HashMap::new(),
             row_of: HashMap::new(),
             seen: HashMap::new(),
             owner,
@@ -266,6 +282,7 @@ impl ChartBuilder {
                 src,
                 dst,
                 payload,
+                protocol,
                 ..
             } => {
                 let from = self.lane(node);
@@ -274,7 +291,11 @@ impl ChartBuilder {
                     .get(&dst.ip())
                     .or_else(|| self.nat_lane.get(&dst.ip()))
                     .copied();
-                let (what, retransmission) = self.decode(payload, *src, *dst);
+                let (what, retransmission) = if *protocol == IpProtocol::Esp {
+                    (self.decode_esp(payload, false), false)
+                } else {
+                    self.decode(payload, *src, *dst)
+                };
                 self.row_of.insert(*packet, self.chart.rows.len());
                 self.chart.rows.push(Row::Message(MessageRow {
                     packet: *packet,
@@ -335,6 +356,15 @@ impl ChartBuilder {
                         Some("RFC 4555 §3.2".to_string()),
                         NoteKind::Protocol,
                     ),
+                    Event::ChildSa {
+                        initiator_to_responder: (a, ka),
+                        responder_to_initiator: (b, kb),
+                        ..
+                    } => {
+                        self.esp_keys.insert(*a, ka.clone());
+                        self.esp_keys.insert(*b, kb.clone());
+                        return;
+                    }
                     Event::IkePathChanged { .. } | Event::PeerAddresses { .. } => return,
                     Event::IpsecPathChanged {
                         local,
@@ -399,6 +429,8 @@ impl ChartBuilder {
                 }));
             }
             TraceKind::Link { .. }
+            | TraceKind::PingSent { .. }
+            | TraceKind::PingReceived { .. }
             | TraceKind::Interface { .. }
             | TraceKind::NatPlaced { .. }
             | TraceKind::NatMapping { .. } => {}
@@ -410,11 +442,44 @@ impl ChartBuilder {
         self.chart.rows.get_mut(i)
     }
 
+    /// Opens an ESP packet with the Child SA keys the trace logged.
+    fn decode_esp(&self, packet: &[u8], udp: bool) -> What {
+        let spi = mobike_wire::esp::spi(packet).unwrap_or(0);
+        let seq = packet
+            .get(4..8)
+            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        let inner = self.esp_keys.get(&spi).map(|key| {
+            let sa = EspSa {
+                spi,
+                key: key.clone(),
+            };
+            match sa.open(packet) {
+                Ok(p) => match Ping::parse(&p.payload) {
+                    Ok(ping) => format!(
+                        "ICMP echo {} {} -> {} seq {}",
+                        if ping.reply { "reply" } else { "request" },
+                        ping.src,
+                        ping.dst,
+                        ping.seq
+                    ),
+                    Err(_) => format!("{} octets", p.payload.len()),
+                },
+                Err(e) => format!("does not open: {e}"),
+            }
+        });
+        What::Esp {
+            spi,
+            seq,
+            inner,
+            udp,
+        }
+    }
+
     fn decode(&mut self, payload: &[u8], src: SocketAddr, dst: SocketAddr) -> (What, bool) {
         let ike = match classify(payload, src.port(), dst.port()) {
             UdpPayload::Ike(b) => b,
             UdpPayload::Keepalive => return (What::Keepalive, false),
-            UdpPayload::Esp(_) => return (What::Esp, false),
+            UdpPayload::Esp(esp) => return (self.decode_esp(esp, true), false),
             UdpPayload::Invalid => return (What::Other, false),
         };
         let count = self.seen.entry(ike.to_vec()).or_insert(0);

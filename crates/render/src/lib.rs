@@ -4,8 +4,11 @@
 #![forbid(unsafe_code)]
 
 pub mod ascii;
+pub mod byteview;
 pub mod chart;
 pub mod inspect;
+pub mod metrics;
+pub mod pcap;
 pub mod svg;
 pub mod topology;
 

@@ -53,6 +53,17 @@ pub fn lane_x(chart: &Chart) -> Vec<f64> {
 
 /// Short label of a message for the arrow (the full notation is in the tooltip).
 fn short(m: &MessageRow) -> String {
+    if let What::Esp {
+        inner: Some(inner),
+        udp,
+        ..
+    } = &m.what
+    {
+        return format!(
+            "{}ESP: {inner}",
+            if *udp { "UDP-encapsulated " } else { "" }
+        );
+    }
     let mut s = m.title();
     if let What::Ike { items, .. } = &m.what {
         let body: Vec<&str> = items.iter().skip(1).map(String::as_str).collect();
@@ -78,6 +89,8 @@ fn short(m: &MessageRow) -> String {
 pub struct SvgOptions {
     pub selected: Option<PacketId>,
     pub hide_keepalives: bool,
+    /// Draw ESP packets (the ping traffic) too.
+    pub show_esp: bool,
     /// Omit the XML declaration and fixed size (for embedding in a page).
     pub inline: bool,
 }
@@ -90,7 +103,9 @@ pub fn render(chart: &Chart, opts: &SvgOptions) -> String {
     for row in &chart.rows {
         match row {
             Row::Message(m) => {
-                if opts.hide_keepalives && matches!(m.what, What::Keepalive) {
+                if (opts.hide_keepalives && matches!(m.what, What::Keepalive))
+                    || (!opts.show_esp && matches!(m.what, What::Esp { .. }))
+                {
                     continue;
                 }
                 let mut extra = 0.0;
@@ -109,6 +124,9 @@ pub fn render(chart: &Chart, opts: &SvgOptions) -> String {
                 }
                 if matches!(m.what, What::Keepalive) {
                     class.push_str(" keepalive");
+                }
+                if matches!(m.what, What::Esp { .. }) {
+                    class.push_str(" esp");
                 }
                 if opts.selected == Some(m.packet) {
                     class.push_str(" selected");
@@ -286,6 +304,9 @@ const STYLE: &str = "\
 .msc .msg .why{fill:#c2362f}\
 .msc .msg .nat{text-anchor:middle;fill:#8a5a00}\
 .msc .msg.keepalive line{stroke:#8b95a3;stroke-dasharray:2 3}\
+.msc .msg.esp line{stroke:#2e8540;stroke-width:1}\
+.msc .msg.esp .head{fill:#2e8540}\
+.msc .msg.esp .l{fill:#2e8540}\
 .msc .msg.keepalive .head{fill:#8b95a3}\
 .msc .msg.keepalive .l{fill:#8b95a3}\
 .msc .note .n{fill:#3d6b35}\

@@ -108,9 +108,29 @@ fn svg_chart_is_well_formed_enough() {
     let chart = Chart::build(&s, w.trace());
     let text = svg::render(&chart, &svg::SvgOptions::default());
     assert!(text.starts_with("<?xml"));
+    let drawn = chart
+        .messages()
+        .filter(|m| !matches!(m.what, What::Esp { .. }))
+        .count();
     assert_eq!(
         text.matches("<g class=\"msg").count(),
+        drawn,
+        "ESP is hidden by default"
+    );
+    let with_esp = svg::render(
+        &chart,
+        &svg::SvgOptions {
+            show_esp: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        with_esp.matches("<g class=\"msg").count(),
         chart.messages().count()
+    );
+    assert!(
+        with_esp.contains("ESP: ICMP echo request 10.99.0.2 -&gt; 10.1.0.1"),
+        "ESP opened with the trace's Child SA keys"
     );
     assert_eq!(text.matches("<g ").count(), text.matches("</g>").count());
     assert!(text.contains("UPDATE_SA_ADDRESSES"));

@@ -51,6 +51,28 @@ pub struct Scenario {
     pub settings: SettingsSpec,
     #[serde(default, rename = "event")]
     pub timeline: Vec<TimelineEvent>,
+    /// Ping traffic through the tunnel.
+    #[serde(default)]
+    pub ping: Option<PingSpec>,
+}
+
+/// ICMP echo requests from one host's inside address to another's, through
+/// the ESP tunnel, answered by the target host.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PingSpec {
+    /// Host id that sends the requests.
+    pub from: String,
+    /// Host id whose inside address is pinged.
+    pub to: String,
+    #[serde(default = "one_second")]
+    pub interval: Dur,
+    #[serde(default = "one_second")]
+    pub start: Dur,
+}
+
+fn one_second() -> Dur {
+    Dur(1_000_000)
 }
 
 fn default_until() -> Dur {
@@ -89,6 +111,10 @@ pub struct HostSpec {
     /// Initiator: when it starts IKE_SA_INIT.
     #[serde(default)]
     pub start_at: Dur,
+    /// The address inside the tunnel (pings come from and go to it);
+    /// default 10.99.0.x for initiators, 10.1.0.1 for responders.
+    #[serde(default)]
+    pub inner_address: Option<std::net::Ipv4Addr>,
     #[serde(rename = "interface")]
     pub interfaces: Vec<InterfaceSpec>,
 }

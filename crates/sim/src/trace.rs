@@ -2,7 +2,7 @@
 //! or dropped (with the reason), every protocol event and every change of the
 //! network. Views (charts, panels, exports) are derived from it.
 
-use mobike_protocol::{Event, Time};
+use mobike_protocol::{Event, IpProtocol, Time};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
@@ -27,6 +27,9 @@ pub enum TraceKind {
         src: SocketAddr,
         dst: SocketAddr,
         payload: Vec<u8>,
+        /// UDP, or plain ESP (ports 0).
+        #[serde(default)]
+        protocol: IpProtocol,
     },
     /// A NAT box rewrote a packet's addresses.
     Translated {
@@ -66,6 +69,16 @@ pub enum TraceKind {
         internal: SocketAddr,
         external: SocketAddr,
     },
+    /// The ping generator (or a host answering) sent an ICMP echo through
+    /// the tunnel; `carried` is false when no IPsec SA could take it.
+    PingSent {
+        node: String,
+        seq: u16,
+        reply: bool,
+        carried: bool,
+    },
+    /// A ping came out of the tunnel at a host.
+    PingReceived { node: String, seq: u16, reply: bool },
     /// Something the user or the timeline did, in words.
     Intervention { text: String, by_user: bool },
 }

@@ -8,11 +8,13 @@
 
 use crate::scenario::{NatSpec, Scenario};
 use crate::trace::{PacketId, Trace, TraceKind};
-use mobike_protocol::{Endpoint, EndpointConfig, Role, SaSnapshot, Time};
+use mobike_protocol::{Endpoint, EndpointConfig, IpProtocol, Role, SaSnapshot, Time};
+use mobike_wire::ip::Ping;
 use mobike_wire::udp::{IKE_PORT, NATT_PORT};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::net::Ipv4Addr;
 use std::net::{IpAddr, SocketAddr};
 
 /// A change to the network, by the timeline or by the user.
@@ -42,6 +44,7 @@ struct Packet {
     src: SocketAddr,
     dst: SocketAddr,
     payload: Vec<u8>,
+    protocol: IpProtocol,
 }
 
 #[derive(Clone, Debug)]
@@ -55,6 +58,11 @@ enum Ev {
     AtHost {
         link: usize,
         packet: Packet,
+    },
+    /// The ping generator's next request.
+    Ping {
+        host: usize,
+        seq: u16,
     },
     Timer {
         host: usize,
@@ -223,6 +231,11 @@ impl World {
                 w.schedule(h.start_at.micros(), Ev::Start { host: i });
             }
         }
+        if let Some(p) = &scenario.ping
+            && let Some(h) = scenario.hosts.iter().position(|x| x.id == p.from)
+        {
+            w.schedule(p.start.micros(), Ev::Ping { host: h, seq: 1 });
+        }
         for e in &scenario.timeline {
             if let Ok(action) = e.action() {
                 w.schedule(e.at.micros(), Ev::Scheduled(action));
@@ -290,8 +303,54 @@ impl World {
                 }
             }
             Ev::Scheduled(action) => self.apply_inner(action, false),
+            Ev::Ping { host, seq } => {
+                self.send_ping(host, seq);
+                if let Some(p) = &self.scenario.ping {
+                    let next = self.now + p.interval.micros();
+                    self.schedule(
+                        next,
+                        Ev::Ping {
+                            host,
+                            seq: seq.wrapping_add(1),
+                        },
+                    );
+                }
+            }
         }
         true
+    }
+
+    /// The ping generator: one echo request through the tunnel.
+    fn send_ping(&mut self, h: usize, seq: u16) {
+        let now = self.now;
+        let Some(p) = self.scenario.ping.clone() else {
+            return;
+        };
+        let to = self.scenario.hosts.iter().position(|x| x.id == p.to);
+        let (Some(src), Some(dst)) = (
+            self.inner_address(h),
+            to.and_then(|t| self.inner_address(t)),
+        ) else {
+            return;
+        };
+        let ping = Ping {
+            src,
+            dst,
+            reply: false,
+            ident: 0x4d42,
+            seq,
+        };
+        let carried = self.hosts[h].endpoint.send_data(now, &ping.to_packet());
+        self.trace.push(
+            now,
+            TraceKind::PingSent {
+                node: self.scenario.hosts[h].id.clone(),
+                seq,
+                reply: false,
+                carried,
+            },
+        );
+        self.after_host(h);
     }
 
     /// Applies a user's intervention now.
@@ -455,7 +514,35 @@ impl World {
             );
         }
         for t in sends {
-            self.send_from(h, t.src, t.dst, t.payload);
+            self.send_from(h, t.src, t.dst, t.payload, t.protocol);
+        }
+        // Inner packets out of the tunnel: pings to us are answered.
+        while let Some(inner) = self.hosts[h].endpoint.poll_data() {
+            let Ok(ping) = Ping::parse(&inner) else {
+                continue;
+            };
+            self.trace.push(
+                now,
+                TraceKind::PingReceived {
+                    node: node.clone(),
+                    seq: ping.seq,
+                    reply: ping.reply,
+                },
+            );
+            if !ping.reply && Some(ping.dst) == self.inner_address(h) {
+                let answer = ping.reply().to_packet();
+                let carried = self.hosts[h].endpoint.send_data(now, &answer);
+                self.trace.push(
+                    now,
+                    TraceKind::PingSent {
+                        node: node.clone(),
+                        seq: ping.seq,
+                        reply: true,
+                        carried,
+                    },
+                );
+                self.after_host(h);
+            }
         }
         if let Some(t) = self.hosts[h].endpoint.poll_timeout() {
             let t = t.max(now);
@@ -466,7 +553,23 @@ impl World {
         }
     }
 
-    fn send_from(&mut self, h: usize, src: SocketAddr, dst: SocketAddr, payload: Vec<u8>) {
+    /// The host's address inside the tunnel (what its pings come from).
+    fn inner_address(&self, h: usize) -> Option<Ipv4Addr> {
+        let spec = &self.scenario.hosts[h];
+        spec.inner_address.or(match spec.role {
+            Role::Initiator => Some(Ipv4Addr::new(10, 99, 0, 2 + h as u8)),
+            Role::Responder => Some(Ipv4Addr::new(10, 1, 0, 1)),
+        })
+    }
+
+    fn send_from(
+        &mut self,
+        h: usize,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: Vec<u8>,
+        protocol: IpProtocol,
+    ) {
         let now = self.now;
         self.next_packet += 1;
         let id = self.next_packet;
@@ -484,6 +587,7 @@ impl World {
                 src,
                 dst,
                 payload: payload.clone(),
+                protocol,
             },
         );
         let (Some(f), Some(link)) = (iface, link) else {
@@ -504,6 +608,7 @@ impl World {
             src,
             dst,
             payload,
+            protocol,
         };
         self.enter_link(link, packet, true);
     }
@@ -553,6 +658,18 @@ impl World {
             return;
         }
         if let Some(n) = self.nat_on(link) {
+            if packet.protocol == IpProtocol::Esp {
+                // A NAPT box rewrites ports; plain ESP has none, so it cannot
+                // pass (which is why NAT traversal encapsulates it in UDP).
+                let label = self.nat_label(n);
+                let id = self.scenario.nats[n].id.clone();
+                self.drop_packet(
+                    packet.id,
+                    &id,
+                    format!("NAT {label} cannot translate plain ESP (no ports)"),
+                );
+                return;
+            }
             packet.src = self.nat_outbound(n, packet.src, packet.dst);
             self.trace.push(
                 self.now,
@@ -651,7 +768,7 @@ impl World {
             );
             return;
         }
-        if !is_ike_port(packet.dst.port()) {
+        if packet.protocol == IpProtocol::Udp && !is_ike_port(packet.dst.port()) {
             self.drop_packet(
                 packet.id,
                 &node,
@@ -668,9 +785,11 @@ impl World {
                 dst: packet.dst,
             },
         );
-        self.hosts[h]
-            .endpoint
-            .handle_datagram(now, packet.src, packet.dst, &packet.payload);
+        let ep = &mut self.hosts[h].endpoint;
+        match packet.protocol {
+            IpProtocol::Udp => ep.handle_datagram(now, packet.src, packet.dst, &packet.payload),
+            IpProtocol::Esp => ep.handle_esp(now, packet.src, packet.dst, &packet.payload),
+        }
         self.after_host(h);
     }
 

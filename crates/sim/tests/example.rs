@@ -64,3 +64,82 @@ fn same_scenario_same_trace() {
     c.run_until(s.until.micros());
     assert_ne!(a.trace(), c.trace(), "the seed matters");
 }
+
+#[test]
+fn pings_are_lost_while_the_path_is_broken_and_flow_again_udp_encapsulated() {
+    use mobike_protocol::IpProtocol;
+    use mobike_wire::udp::{UdpPayload, classify};
+    let s = load("wifi-to-lte.toml");
+    let mut w = World::new(&s);
+    w.run_until(s.until.micros());
+    let mut answered_before = 0;
+    let mut answered_after = 0;
+    let mut encapsulated_after = 0;
+    for e in &w.trace().events {
+        match &e.kind {
+            TraceKind::PingReceived {
+                node, reply: true, ..
+            } if node == "laptop" => {
+                if e.time < 12_000_000 {
+                    answered_before += 1;
+                } else {
+                    answered_after += 1;
+                }
+            }
+            TraceKind::Sent {
+                node,
+                src,
+                dst,
+                payload,
+                protocol,
+                ..
+            } if node == "laptop" && e.time > 19_000_000 => {
+                if *protocol == IpProtocol::Udp
+                    && matches!(
+                        classify(payload, src.port(), dst.port()),
+                        UdpPayload::Esp(_)
+                    )
+                {
+                    encapsulated_after += 1;
+                }
+                assert_ne!(
+                    *protocol,
+                    IpProtocol::Esp,
+                    "behind the NAT ESP must be UDP-encapsulated"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(answered_before >= 10, "{answered_before}");
+    assert!(answered_after >= 5, "{answered_after}");
+    assert!(encapsulated_after >= 5);
+}
+
+#[test]
+fn a_nat_drops_plain_esp() {
+    let mut s = load("wifi-to-lte.toml");
+    // The NAT starts on the Wi-Fi path, unseen by IKE_SA_INIT's NAT detection
+    // only if it appears later; here it is there from the start, so NAT-T is
+    // on from the beginning and no plain ESP is ever sent into it.
+    s.nats[0].link = Some("wifi".into());
+    s.timeline.clear();
+    let mut w = World::new(&s);
+    w.run_until(3_000_000);
+    let laptop = &w.hosts()[0].sas[0];
+    assert!(laptop.local_behind_nat && laptop.udp_encap);
+    // Moved onto the path after setup, plain ESP meets it and is dropped.
+    let mut s = load("wifi-to-lte.toml");
+    s.timeline.clear();
+    let mut w = World::new(&s);
+    w.run_until(2_000_000);
+    w.apply(mobike_sim::Intervention::PlaceNat {
+        nat: "cgn".into(),
+        link: Some("wifi".into()),
+    });
+    w.run_until(4_000_000);
+    let dropped = w.trace().events.iter().any(|e| {
+        matches!(&e.kind, TraceKind::Dropped { reason, .. } if reason.contains("cannot translate plain ESP"))
+    });
+    assert!(dropped);
+}

@@ -1,0 +1,193 @@
+//! Export for Wireshark: the run as a pcap file captured at one node, and the
+//! key files with which Wireshark and tshark decrypt every IKE and ESP
+//! packet in it.
+//!
+//! Capture point: a node's own network interface. The capture holds what
+//! that node sent (at the time it sent it, addresses as it sent them) and
+//! what reached it (at arrival, addresses as they arrived, so NAT-translated
+//! where a NAT is on the way), like `tcpdump` on that host. Lost packets
+//! appear only at the node that sent them. The default is the responder,
+//! the gateway side, as in the strongSwan reference capture.
+
+use mobike_protocol::{Event, IpProtocol};
+use mobike_sim::{Trace, TraceKind};
+use mobike_wire::crypto::GcmKey;
+use mobike_wire::esp::IPPROTO_ESP;
+use mobike_wire::ip::{IPPROTO_UDP, ip_packet, udp_datagram};
+use mobike_wire::udp::{UdpPayload, classify};
+use pcap_file::DataLink;
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// One frame: raw IP (link type 101).
+fn frame(
+    src: SocketAddr,
+    dst: SocketAddr,
+    payload: &[u8],
+    protocol: IpProtocol,
+    id: u16,
+) -> Vec<u8> {
+    match protocol {
+        IpProtocol::Esp => ip_packet(src.ip(), dst.ip(), IPPROTO_ESP, id, payload),
+        IpProtocol::Udp => {
+            // RFC 3948 §2.1: UDP-encapsulated ESP over IPv4 carries a zero
+            // checksum; IKE gets a real one.
+            let esp = matches!(
+                classify(payload, src.port(), dst.port()),
+                UdpPayload::Esp(_)
+            );
+            let udp = udp_datagram(src, dst, payload, !esp);
+            ip_packet(src.ip(), dst.ip(), IPPROTO_UDP, id, &udp)
+        }
+    }
+}
+
+/// The packets `node` sent or received, as a pcap file.
+pub fn capture(trace: &Trace, node: &str) -> Vec<u8> {
+    let header = PcapHeader {
+        datalink: DataLink::RAW,
+        ..Default::default()
+    };
+    let mut sent: HashMap<u64, (&[u8], IpProtocol)> = HashMap::new();
+    let mut frames: Vec<(u64, Vec<u8>)> = Vec::new();
+    for e in &trace.events {
+        match &e.kind {
+            TraceKind::Sent {
+                packet,
+                node: n,
+                src,
+                dst,
+                payload,
+                protocol,
+                ..
+            } => {
+                sent.insert(*packet, (payload, *protocol));
+                if n == node {
+                    frames.push((
+                        e.time,
+                        frame(*src, *dst, payload, *protocol, *packet as u16),
+                    ));
+                }
+            }
+            TraceKind::Delivered {
+                packet,
+                node: n,
+                src,
+                dst,
+            } if n == node => {
+                if let Some((payload, protocol)) = sent.get(packet) {
+                    frames.push((
+                        e.time,
+                        frame(*src, *dst, payload, *protocol, *packet as u16),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut w = match PcapWriter::with_header(Vec::new(), header) {
+        Ok(w) => w,
+        Err(_) => return Vec::new(),
+    };
+    for (t, data) in &frames {
+        let p = PcapPacket::new(Duration::from_micros(*t), data.len() as u32, data);
+        if w.write_packet(&p).is_err() {
+            break;
+        }
+    }
+    w.into_writer()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn ike_cipher_name(k: &GcmKey) -> &'static str {
+    if k.key.len() == 32 {
+        "AES-GCM-256 with 16 octet ICV [RFC5282]"
+    } else {
+        "AES-GCM-128 with 16 octet ICV [RFC5282]"
+    }
+}
+
+/// Wireshark's `ikev2_decryption_table`: one line per IKE SA with SPIi,
+/// SPIr, SK_ei and SK_er (each AES key followed by its salt), the cipher,
+/// empty integrity keys and integrity "NONE" (AEAD).
+pub fn ikev2_decryption_table(trace: &Trace) -> String {
+    let mut out = String::new();
+    let mut seen = Vec::new();
+    for e in &trace.events {
+        if let TraceKind::Protocol {
+            event: Event::KeysDerived { spi_i, spi_r, keys },
+            ..
+        } = &e.kind
+        {
+            if seen.contains(&(*spi_i, *spi_r)) {
+                continue;
+            }
+            seen.push((*spi_i, *spi_r));
+            let _ = writeln!(
+                out,
+                "{spi_i:016x},{spi_r:016x},{},{},\"{}\",,,\"NONE [RFC4306]\"",
+                hex(&keys.sk_ei.keymat()),
+                hex(&keys.sk_er.keymat()),
+                ike_cipher_name(&keys.sk_ei)
+            );
+        }
+    }
+    out
+}
+
+/// Wireshark's `esp_sa`: one line per ESP SA, keyed by SPI with wildcard
+/// addresses so it still matches after MOBIKE moved the SA (and through
+/// NATs): protocol, source, destination, SPI, cipher, key+salt,
+/// authentication NULL (AEAD).
+pub fn esp_sa(trace: &Trace) -> String {
+    let mut out = String::new();
+    let mut seen = Vec::new();
+    for e in &trace.events {
+        if let TraceKind::Protocol {
+            event:
+                Event::ChildSa {
+                    initiator_to_responder,
+                    responder_to_initiator,
+                    ..
+                },
+            ..
+        } = &e.kind
+        {
+            for (spi, key) in [initiator_to_responder, responder_to_initiator] {
+                if seen.contains(spi) {
+                    continue;
+                }
+                seen.push(*spi);
+                let _ = writeln!(
+                    out,
+                    "\"IPv4\",\"*\",\"*\",\"0x{spi:08x}\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x{}\",\"NULL\",\"\"",
+                    hex(&key.keymat())
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Wireshark's `preferences` for the folder: ESP decryption is off by
+/// default and must be switched on for `esp_sa` to be used.
+pub const WIRESHARK_PREFERENCES: &str =
+    "# Written by the MOBIKE playground\nesp.enable_encryption_decode: TRUE\n";
+
+/// Writes `ikev2_decryption_table`, `esp_sa` and `preferences` into `dir`, so
+/// that `WIRESHARK_CONFIG_DIR=dir tshark -r capture.pcap` decrypts everything.
+pub fn write_wireshark_dir(dir: &std::path::Path, trace: &Trace) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join("ikev2_decryption_table"),
+        ikev2_decryption_table(trace),
+    )?;
+    std::fs::write(dir.join("esp_sa"), esp_sa(trace))?;
+    std::fs::write(dir.join("preferences"), WIRESHARK_PREFERENCES)
+}

@@ -1,0 +1,193 @@
+//! Wireshark agrees with us: every example is exported as a pcap (captured at
+//! each host) with the Wireshark key files, and tshark must decrypt every IKE
+//! message with a correct ICV, decode every ESP packet to the ping inside,
+//! find nothing malformed, and list the same notify types we sent.
+//!
+//! tshark comes from Debian's package (the README's test command installs
+//! it). Without it this test fails, naming what is missing.
+
+use mobike_protocol::{Event, IpProtocol};
+use mobike_render::pcap;
+use mobike_sim::{Scenario, TraceKind, World};
+use mobike_wire::crypto::IkeKeys;
+use mobike_wire::message::{Message, decrypt};
+use mobike_wire::payload::Payload;
+use mobike_wire::udp::{UdpPayload, classify};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn tshark(dir: &Path, pcap: &Path, args: &[&str]) -> String {
+    let out = Command::new("tshark")
+        .env("WIRESHARK_CONFIG_DIR", dir)
+        .arg("-r")
+        .arg(pcap)
+        .args(args)
+        .output()
+        .expect("tshark is not installed: run scripts/setup.sh --test (Debian package tshark)");
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Notify types of each IKE frame the capture at `node` holds, in order,
+/// decoded our way.
+fn our_notifies(trace: &mobike_sim::Trace, node: &str) -> Vec<(bool, Vec<u16>)> {
+    let mut keys: HashMap<u64, IkeKeys> = HashMap::new();
+    let mut sent: HashMap<u64, Vec<u8>> = HashMap::new();
+    let mut frames = Vec::new();
+    for e in &trace.events {
+        let bytes = match &e.kind {
+            TraceKind::Protocol {
+                event: Event::KeysDerived { spi_i, keys: k, .. },
+                ..
+            } => {
+                keys.entry(*spi_i).or_insert_with(|| k.clone());
+                continue;
+            }
+            TraceKind::Sent {
+                packet,
+                node: n,
+                src,
+                dst,
+                payload,
+                protocol,
+                ..
+            } => {
+                if *protocol == IpProtocol::Udp
+                    && let UdpPayload::Ike(b) = classify(payload, src.port(), dst.port())
+                {
+                    sent.insert(*packet, b.to_vec());
+                }
+                if n != node {
+                    continue;
+                }
+                sent.get(packet).cloned()
+            }
+            TraceKind::Delivered {
+                packet, node: n, ..
+            } if n == node => sent.get(packet).cloned(),
+            _ => continue,
+        };
+        let Some(b) = bytes else { continue };
+        let m = Message::parse(&b).unwrap();
+        let mut types: Vec<u16> = m.notifies().map(|n| n.kind.value()).collect();
+        let protected = m.payloads.iter().any(|p| matches!(p, Payload::Sk { .. }));
+        if protected {
+            let k = &keys[&m.header.spi_i];
+            let key = if m.header.flags.initiator() {
+                &k.sk_ei
+            } else {
+                &k.sk_er
+            };
+            types.extend(
+                decrypt(&b, key)
+                    .unwrap()
+                    .iter()
+                    .filter_map(Payload::as_notify)
+                    .map(|n| n.kind.value()),
+            );
+        }
+        frames.push((protected, types));
+    }
+    frames
+}
+
+#[test]
+fn tshark_decrypts_and_agrees_on_every_example() {
+    let base = std::env::temp_dir().join(format!("mobike-tshark-{}", std::process::id()));
+    let mut checked = 0;
+    for path in examples() {
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let s = Scenario::from_toml(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut w = World::new(&s);
+        w.run_until(s.until.micros());
+        let dir = base.join(&name);
+        pcap::write_wireshark_dir(&dir, w.trace()).unwrap();
+        for host in &s.hosts {
+            let file = dir.join(format!("{}.pcap", host.id));
+            std::fs::write(&file, pcap::capture(w.trace(), &host.id)).unwrap();
+            let ctx = format!("{name}, captured at {}", host.id);
+
+            let malformed = tshark(
+                &dir,
+                &file,
+                &["-Y", "_ws.malformed || _ws.expert.severity >= error"],
+            );
+            assert_eq!(
+                malformed.trim(),
+                "",
+                "{ctx}: tshark found malformed packets"
+            );
+
+            // Every protected IKE message: ICV correct.
+            let verbose = tshark(&dir, &file, &["-Y", "isakmp", "-V"]);
+            let icvs = verbose.matches("Integrity Checksum Data").count();
+            let ok = verbose
+                .lines()
+                .filter(|l| l.contains("Integrity Checksum Data") && l.ends_with("[correct]"))
+                .count();
+            assert_eq!(ok, icvs, "{ctx}: some ICVs are not [correct]");
+
+            // Notify types per IKE frame, tshark's view against ours.
+            let fields = tshark(
+                &dir,
+                &file,
+                &[
+                    "-Y",
+                    "isakmp",
+                    "-T",
+                    "fields",
+                    "-e",
+                    "isakmp.notify.msgtype",
+                ],
+            );
+            let theirs: Vec<Vec<u16>> = fields
+                .lines()
+                .map(|l| {
+                    l.split(',')
+                        .filter(|x| !x.is_empty())
+                        .map(|x| x.trim().parse().unwrap())
+                        .collect()
+                })
+                .collect();
+            let ours = our_notifies(w.trace(), &host.id);
+            let our_types: Vec<Vec<u16>> = ours.iter().map(|(_, t)| t.clone()).collect();
+            assert_eq!(theirs, our_types, "{ctx}: notify types differ");
+            let protected = ours.iter().filter(|(p, _)| *p).count();
+            assert_eq!(
+                ok, protected,
+                "{ctx}: every protected message checked, [correct]"
+            );
+
+            // Every ESP packet opens to the ping inside.
+            let undecoded = tshark(&dir, &file, &["-Y", "esp && !icmp"]);
+            assert_eq!(
+                undecoded.trim(),
+                "",
+                "{ctx}: ESP that tshark could not decrypt"
+            );
+            let pings = tshark(&dir, &file, &["-Y", "esp && icmp"]);
+            assert!(
+                s.ping.is_none() || pings.lines().count() > 0,
+                "{ctx}: no ping in the tunnel"
+            );
+            checked += ours.len();
+        }
+    }
+    assert!(checked > 0);
+}
