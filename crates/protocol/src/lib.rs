@@ -93,6 +93,34 @@ pub struct Settings {
     pub return_routability: bool,
     /// COOKIE2 length in octets (8..=64, RFC 4555 §4.2.5).
     pub cookie2_len: usize,
+    /// Send NAT detection payloads in IKE_SA_INIT (NAT traversal, RFC 7296
+    /// §2.23). Without NAT-T on both sides, NO_NATS_ALLOWED guards every
+    /// address update instead (RFC 4555 §3.9).
+    pub nat_traversal: bool,
+    /// Initiator: retransmit IKE_SA_INIT from each local address in turn,
+    /// with one NAT_DETECTION_SOURCE_IP per address (RFC 4555 §3.1 M-3.1-1,
+    /// RFC 7296 §2.23 I-2.23-7).
+    pub multi_source_init: bool,
+    /// Initiator: what to do when the responder's address list no longer
+    /// holds the address in use (RFC 4555 leaves it open, §3.5).
+    pub list_policy: ListPolicy,
+    /// Responder: addresses it refuses in UPDATE_SA_ADDRESSES (answered
+    /// with UNACCEPTABLE_ADDRESSES, RFC 4555 §3.5, B-3.5-9).
+    pub refuse_addresses: Vec<IpAddr>,
+}
+
+/// The initiator's reaction when the responder announces an address list
+/// without the address in use (the 2018 "responder MOBIKE" discussion).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ListPolicy {
+    /// Move the IKE SA to the address the list came from and run its own
+    /// UPDATE_SA_ADDRESSES with return routability (RFC 4555 §3.5, §3.7).
+    #[default]
+    Strict,
+    /// Follow at once: IKE and IPsec SAs move to the list's source address
+    /// without an update of our own (strongSwan; Kivinen's reading).
+    Follow,
 }
 
 impl Default for Settings {
@@ -105,6 +133,10 @@ impl Default for Settings {
             keepalive_interval: 20 * SEC,
             return_routability: true,
             cookie2_len: 16,
+            nat_traversal: true,
+            multi_source_init: true,
+            list_policy: ListPolicy::Strict,
+            refuse_addresses: Vec::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! on the established SA. Checklist ids refer to shared/spec/mobike-reference.md §2.14.
 
 use crate::IpProtocol;
-use crate::{EndpointConfig, Event, Role, Time, Transmit};
+use crate::{EndpointConfig, Event, ListPolicy, Role, Time, Transmit};
 use mobike_wire::crypto::{self, IkeKeys, X25519};
 use mobike_wire::esp::{self, EspSa};
 use mobike_wire::header::{Flags, Header};
@@ -158,7 +158,14 @@ pub(crate) struct IkeSa {
     udp_encap: bool,
     peer_addrs: Vec<IpAddr>,
     mobike: bool,
+    /// The peer sent NAT detection payloads in IKE_SA_INIT.
     peer_natt: bool,
+    /// NAT traversal is in effect: both sides sent NAT-D (RFC 7296 §2.23).
+    natt: bool,
+    /// The addresses before the last move, to fall back to (M-3.5-2).
+    previous_path: Option<(SocketAddr, SocketAddr)>,
+    /// UPDATE_SA_ADDRESSES retries after UNEXPECTED_NAT_DETECTED (M-3.9-3).
+    nat_retries: u32,
     local_behind_nat: bool,
     peer_behind_nat: bool,
     /// The NAT_DETECTION_DESTINATION_IP value a liveness response should
@@ -206,6 +213,26 @@ fn any_ts() -> Vec<TrafficSelector> {
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V4(Ipv4Addr::BROADCAST),
     )]
+}
+
+/// RFC 4555 §3.9 (M-3.9-2): a NO_NATS_ALLOWED that does not match the IP
+/// header shows an address translator on the way. Its contents are used for
+/// nothing but this comparison (M-3.9-5).
+fn nat_prohibition_violated(payloads: &[Payload], src: SocketAddr, dst: SocketAddr) -> bool {
+    payloads
+        .iter()
+        .filter_map(Payload::as_notify)
+        .filter(|n| n.kind == NotifyType::NO_NATS_ALLOWED)
+        .any(|n| match mobike_wire::notify::NotifyData::parse(n) {
+            Ok(mobike_wire::notify::NotifyData::NoNatsAllowed { src: s, dst: d }) => {
+                (s, d) != (src, dst)
+            }
+            _ => true,
+        })
+}
+
+fn no_nats_allowed(src: SocketAddr, dst: SocketAddr) -> Option<Payload> {
+    Notify::no_nats_allowed(src, dst).ok().map(Payload::Notify)
 }
 
 /// The SPI of the ESP proposal in an SA payload.
@@ -257,6 +284,9 @@ impl IkeSa {
             peer_addrs: vec![remote.ip()],
             mobike: false,
             peer_natt: false,
+            natt: false,
+            previous_path: None,
+            nat_retries: 0,
             local_behind_nat: false,
             peer_behind_nat: false,
             natd_baseline: None,
@@ -315,23 +345,39 @@ impl IkeSa {
         let mut sa = IkeSa::blank(ctx, Role::Initiator, local, remote);
         sa.spi_i = ctx.nonzero_u64();
         sa.ni = ctx.random(32);
-        let payloads = vec![
+        let mut payloads = vec![
             Payload::Sa(vec![Proposal::ike_default()]),
             Payload::Ke {
                 group: transform_id::DH_CURVE25519,
                 data: sa.dh.public().to_vec(),
             },
             Payload::Nonce(sa.ni.clone()),
-            // RFC 7296 §2.23 (I-2.23-6): NAT-D after Ni, SPIr zero as in the header.
-            notify(
-                NotifyType::NAT_DETECTION_SOURCE_IP,
-                crypto::nat_detection_hash(sa.spi_i, 0, local).to_vec(),
-            ),
-            notify(
+        ];
+        let settings = &ctx.config.settings;
+        if settings.nat_traversal {
+            // RFC 7296 §2.23 (I-2.23-6): NAT-D after Ni, SPIr zero as in the
+            // header. The request may go out from any of our addresses
+            // (M-3.1-1), so one NAT_DETECTION_SOURCE_IP per address (I-2.23-7).
+            let sources: Vec<IpAddr> = if settings.multi_source_init {
+                ctx.local_addrs
+                    .iter()
+                    .copied()
+                    .filter(|a| same_family(*a, peer))
+                    .collect()
+            } else {
+                vec![local_ip]
+            };
+            for a in sources {
+                payloads.push(notify(
+                    NotifyType::NAT_DETECTION_SOURCE_IP,
+                    crypto::nat_detection_hash(sa.spi_i, 0, SocketAddr::new(a, IKE_PORT)).to_vec(),
+                ));
+            }
+            payloads.push(notify(
                 NotifyType::NAT_DETECTION_DESTINATION_IP,
                 crypto::nat_detection_hash(sa.spi_i, 0, remote).to_vec(),
-            ),
-        ];
+            ));
+        }
         let header = sa.header(ExchangeType::IKE_SA_INIT, 0, false);
         let bytes = Message::emit_plain(header, &payloads);
         sa.init_request = bytes.clone();
@@ -418,27 +464,23 @@ impl IkeSa {
         sa.keys = Some(keys);
         // NAT detection with the request's SPIs (SPIr zero), RFC 7296 §2.23.
         sa.peer_natt = has_notify(&msg.payloads, NotifyType::NAT_DETECTION_SOURCE_IP);
-        if sa.peer_natt {
+        sa.natt = sa.peer_natt && ctx.config.settings.nat_traversal;
+        if sa.natt {
             sa.detect_nat(ctx, &msg.payloads, header.spi_i, 0, src, dst);
         }
         sa.init_request = bytes.to_vec();
         sa.last_request = bytes.to_vec();
-        let payloads = vec![
+        let mut payloads = vec![
             Payload::Sa(vec![Proposal::ike_default()]),
             Payload::Ke {
                 group: transform_id::DH_CURVE25519,
                 data: sa.dh.public().to_vec(),
             },
             Payload::Nonce(sa.nr.clone()),
-            notify(
-                NotifyType::NAT_DETECTION_SOURCE_IP,
-                crypto::nat_detection_hash(sa.spi_i, sa.spi_r, dst).to_vec(),
-            ),
-            notify(
-                NotifyType::NAT_DETECTION_DESTINATION_IP,
-                crypto::nat_detection_hash(sa.spi_i, sa.spi_r, src).to_vec(),
-            ),
         ];
+        if ctx.config.settings.nat_traversal {
+            payloads.extend(sa.natd_pair(dst, src));
+        }
         let resp = Message::emit_plain(sa.header(ExchangeType::IKE_SA_INIT, 0, true), &payloads);
         sa.init_response = resp.clone();
         sa.expect_mid = 1;
@@ -647,7 +689,7 @@ impl IkeSa {
             ReqKind::Liveness => {
                 // RFC 4555 §3.8 (M-3.8-1, M-3.8-3): NAT-D in liveness checks
                 // so a changed NAT mapping shows.
-                if self.mobike && self.peer_natt {
+                if self.mobike && self.natt {
                     inner.extend(self.natd_pair(self.local, self.remote));
                 }
             }
@@ -655,8 +697,12 @@ impl IkeSa {
                 // RFC 4555 §3.5 step 5: clears pending_update (B-3.5-5).
                 self.pending_update = false;
                 inner.push(notify(NotifyType::UPDATE_SA_ADDRESSES, vec![])); // B-3.5-7
-                if self.peer_natt {
+                if self.natt {
                     inner.extend(self.natd_pair(self.local, self.remote));
+                } else {
+                    // M-3.9-1: without NAT-T, every address update carries
+                    // the addresses it is sent from and to.
+                    inner.extend(no_nats_allowed(self.local, self.remote));
                 }
                 // RFC 4555 §3.7 (M-3.7-4, M-4.2.5-1): unpredictable COOKIE2, 8..64 octets.
                 let c = ctx.random(ctx.config.settings.cookie2_len.clamp(8, 64));
@@ -665,7 +711,12 @@ impl IkeSa {
                 // M-3.6-1: the address list may ride along.
                 inner.extend(self.address_list(ctx));
             }
-            ReqKind::AddressList => inner.extend(self.address_list(ctx)),
+            ReqKind::AddressList => {
+                inner.extend(self.address_list(ctx));
+                if !self.natt {
+                    inner.extend(no_nats_allowed(self.local, self.remote)); // M-3.9-1
+                }
+            }
             ReqKind::ReturnRoutability { .. } => {
                 let c = ctx.random(ctx.config.settings.cookie2_len.clamp(8, 64));
                 inner.push(notify(NotifyType::COOKIE2, c.clone()));
@@ -794,6 +845,20 @@ impl IkeSa {
         let bytes = req.bytes.clone();
         let fixed_path = match &req.kind {
             ReqKind::ReturnRoutability { local, remote } => Some((*local, *remote)),
+            // M-3.1-1: IKE_SA_INIT goes out from our addresses in turn, the
+            // same octets each time (I-2.1-7).
+            ReqKind::Init if ctx.config.settings.multi_source_init => {
+                let family: Vec<IpAddr> = ctx
+                    .local_addrs
+                    .iter()
+                    .copied()
+                    .filter(|a| same_family(*a, self.remote.ip()))
+                    .collect();
+                (!family.is_empty()).then(|| {
+                    let a = family[n as usize % family.len()];
+                    (SocketAddr::new(a, IKE_PORT), self.remote)
+                })
+            }
             _ => None,
         };
         if start_probing && fixed_path.is_none() {
@@ -842,6 +907,8 @@ impl IkeSa {
         rule: &str,
     ) {
         let old_remote = self.remote;
+        self.previous_path = Some((self.local, self.remote));
+        self.nat_retries = 0;
         // Step 1: update the IKE SA, set pending_update (B-3.5-1).
         self.local = local;
         self.remote = remote;
@@ -927,16 +994,43 @@ impl IkeSa {
             return;
         }
         if current_gone {
-            // The responder's own address vanished: RFC 4555 §3.6 (B-3.6-3)
-            // is not built yet; it keeps its address list as it was.
-            self.note(
-                ctx,
-                format!(
-                    "own address {} is gone (responder address change not modelled)",
-                    self.local.ip()
+            // The responder's own address is gone. It may move its IPsec SAs
+            // itself in this one case (B-3.5-15) and announces its new list
+            // from an address that works (§3.6, B-3.6-3); with no other
+            // address in the list, the initiator learns the old one is gone
+            // (the 2018 "responder MOBIKE" move, reference §6.2 S-R1).
+            let remote = self.remote;
+            match ctx
+                .local_addrs
+                .iter()
+                .find(|a| same_family(**a, remote.ip()))
+            {
+                Some(&new) => {
+                    let local = natt(new);
+                    self.previous_path = Some((self.local, self.remote));
+                    self.local = local;
+                    ctx.events.push_back(Event::IkePathChanged {
+                        spi_i: self.spi_i,
+                        local,
+                        remote,
+                    });
+                    self.note(
+                        ctx,
+                        format!("own address gone: announcing the new list from {new}"),
+                        "RFC 4555 §3.5 (B-3.5-15), §3.6 (B-3.6-3)",
+                    );
+                    self.set_ipsec(ctx, local, remote);
+                    self.queue(ctx, ReqKind::AddressList);
+                }
+                None => self.note(
+                    ctx,
+                    format!(
+                        "own address {} is gone and no other is usable",
+                        self.local.ip()
+                    ),
+                    "RFC 4555 §3.6",
                 ),
-                "RFC 4555 §3.6",
-            );
+            }
             return;
         }
         if old.iter().any(|a| !ctx.local_addrs.contains(a))
@@ -1085,6 +1179,24 @@ impl IkeSa {
                 ctx,
                 format!("AUTH from {idi} did not verify"),
                 "RFC 7296 §2.15",
+            );
+            return;
+        }
+        if !self.natt && nat_prohibition_violated(inner, src, dst) {
+            // M-3.9-2: answer to where the request came from, and do not
+            // set up the SA.
+            if let Some(resp) = self.encrypt(
+                ExchangeType::IKE_AUTH,
+                header.message_id,
+                true,
+                &[notify(NotifyType::UNEXPECTED_NAT_DETECTED, vec![])],
+            ) {
+                self.send_response(ctx, header.message_id, resp, dst, src);
+            }
+            self.delete(
+                ctx,
+                format!("NO_NATS_ALLOWED does not match {src} -> {dst}: an address translator is on the way"),
+                "RFC 4555 §3.9, M-3.9-2",
             );
             return;
         }
@@ -1312,10 +1424,27 @@ impl IkeSa {
                 )
             })
         });
+        // Refusals come before any state change: a translator where NATs are
+        // not allowed (M-3.9-2), or addresses our policy does not accept
+        // (B-3.5-9). The response goes to the request's source either way.
+        let refusal = if !self.mobike || !(update || has_list) {
+            None
+        } else if !self.natt && nat_prohibition_violated(inner, src, dst) {
+            Some(NotifyType::UNEXPECTED_NAT_DETECTED)
+        } else if update
+            && self.role == Role::Responder
+            && ctx.config.settings.refuse_addresses.contains(&src.ip())
+        {
+            Some(NotifyType::UNACCEPTABLE_ADDRESSES)
+        } else {
+            None
+        };
         let mut out = Vec::new();
-        // M-3.8-2: NAT-D in the request ⇒ NAT-D in the response, for the
-        // addresses this packet really used.
-        if has_natd && self.mobike {
+        if let Some(kind) = refusal {
+            out.push(notify(kind, vec![]));
+        } else if has_natd && self.mobike {
+            // M-3.8-2: NAT-D in the request ⇒ NAT-D in the response, for the
+            // addresses this packet really used.
             out.extend(self.natd_pair(dst, src));
         }
         // M-3.7-5: COOKIE2 copied as it is.
@@ -1324,6 +1453,18 @@ impl IkeSa {
         }
         if let Some(resp) = self.encrypt(ExchangeType::INFORMATIONAL, mid, true, &out) {
             self.send_response(ctx, mid, resp, dst, src);
+        }
+        if let Some(kind) = refusal {
+            self.note(
+                ctx,
+                format!("{kind} to the request from {src}: nothing changes"),
+                if kind == NotifyType::UNACCEPTABLE_ADDRESSES {
+                    "RFC 4555 §3.5, B-3.5-9"
+                } else {
+                    "RFC 4555 §3.9, M-3.9-2, M-3.9-5"
+                },
+            );
+            return;
         }
         if !self.mobike {
             return;
@@ -1346,18 +1487,41 @@ impl IkeSa {
             && !self.peer_addrs.contains(&self.remote.ip())
         {
             // §3.5 trigger: the responder's list dropped the address in use.
-            let new_remote = natt(src.ip());
-            let local = self.local;
-            self.move_to(
-                ctx,
-                local,
-                new_remote,
-                &format!(
-                    "responder's address list no longer holds {}",
-                    self.remote.ip()
-                ),
-                "RFC 4555 §3.5 (re-evaluation trigger), §3.6",
+            let why = format!(
+                "responder's address list no longer holds {}",
+                self.remote.ip()
             );
+            match ctx.config.settings.list_policy {
+                ListPolicy::Strict => {
+                    let local = self.local;
+                    self.move_to(
+                        ctx,
+                        local,
+                        natt(src.ip()),
+                        &why,
+                        "RFC 4555 §3.5 (re-evaluation trigger), §3.6; policy strict",
+                    );
+                }
+                ListPolicy::Follow => {
+                    // The request came from (src) to (dst), so that pair
+                    // works both ways: IKE and IPsec SAs follow at once.
+                    self.previous_path = Some((self.local, self.remote));
+                    self.local = dst;
+                    self.remote = src;
+                    self.generation += 1;
+                    ctx.events.push_back(Event::IkePathChanged {
+                        spi_i: self.spi_i,
+                        local: dst,
+                        remote: src,
+                    });
+                    self.note(
+                        ctx,
+                        format!("{why}: following to {src} at once"),
+                        "RFC 4555 §3.6; policy follow (as strongSwan)",
+                    );
+                    self.set_ipsec(ctx, dst, src);
+                }
+            }
         }
         // Otherwise (liveness, path test): no other action; the IKE SA does
         // not move (M-3.8-6).
@@ -1538,12 +1702,13 @@ impl IkeSa {
         self.remote = src;
         // I-2.23-9: NAT-D from the responder.
         self.peer_natt = has_notify(&msg.payloads, NotifyType::NAT_DETECTION_SOURCE_IP);
-        if self.peer_natt {
+        self.natt = self.peer_natt && ctx.config.settings.nat_traversal;
+        if self.natt {
             self.detect_nat(ctx, &msg.payloads, self.spi_i, self.spi_r, src, dst);
         }
         // RFC 4555 §3.3 (M-3.3-1): with MOBIKE and NAT-T on both sides, move
         // to port 4500 even without a NAT; I-2.23-2 with a NAT.
-        if self.peer_natt
+        if self.natt
             && (ctx.config.settings.mobike || self.local_behind_nat || self.peer_behind_nat)
         {
             self.local = natt(self.local.ip());
@@ -1579,6 +1744,10 @@ impl IkeSa {
             // M-3.2-1 and M-3.4-1.
             inner.push(notify(NotifyType::MOBIKE_SUPPORTED, vec![]));
             inner.extend(self.address_list(ctx));
+            if !self.natt {
+                // M-3.9-1: the first IKE_AUTH request, without NAT-T.
+                inner.extend(no_nats_allowed(self.local, self.remote));
+            }
         }
         let mid = self.next_mid;
         self.next_mid += 1;
@@ -1599,6 +1768,16 @@ impl IkeSa {
         let Some(keys) = self.keys.clone() else {
             return;
         };
+        if has_notify(inner, NotifyType::UNEXPECTED_NAT_DETECTED) {
+            // M-3.9-4 says to retry from a new IKE_SA_INIT; a retry is not
+            // built yet, so the attempt ends here.
+            self.delete(
+                ctx,
+                "responder found an address translator (UNEXPECTED_NAT_DETECTED)".into(),
+                "RFC 4555 §3.9, M-3.9-4",
+            );
+            return;
+        }
         if has_notify(inner, NotifyType::AUTHENTICATION_FAILED) {
             self.delete(
                 ctx,
@@ -1732,11 +1911,55 @@ impl IkeSa {
             return;
         }
         if has_notify(inner, NotifyType::UNACCEPTABLE_ADDRESSES) {
-            self.note(
-                ctx,
-                "responder refused the addresses; keeping the old IPsec path",
-                "RFC 4555 §3.5 (M-3.5-2)",
-            );
+            // M-3.5-2: of the three choices (other addresses, the old ones,
+            // disconnect) we go back to the addresses before the move if
+            // they are still ours; else the SA is closed.
+            match self.previous_path {
+                Some((l, r)) if ctx.local_addrs.contains(&l.ip()) => {
+                    self.local = l;
+                    self.remote = r;
+                    self.generation += 1;
+                    ctx.events.push_back(Event::IkePathChanged {
+                        spi_i: self.spi_i,
+                        local: l,
+                        remote: r,
+                    });
+                    self.note(
+                        ctx,
+                        format!("responder refused {dst}; back to {l} -> {r}"),
+                        "RFC 4555 §3.5, M-3.5-2",
+                    );
+                    self.set_ipsec(ctx, l, r);
+                }
+                _ => self.delete(
+                    ctx,
+                    format!("responder refused {dst} and the old addresses are gone"),
+                    "RFC 4555 §3.5, M-3.5-2",
+                ),
+            }
+            return;
+        }
+        if has_notify(inner, NotifyType::UNEXPECTED_NAT_DETECTED) {
+            // M-3.9-3: retry with new INFORMATIONAL requests, as often as a
+            // request would be retransmitted.
+            self.nat_retries += 1;
+            if self.nat_retries > ctx.config.settings.retransmit.tries {
+                self.delete(
+                    ctx,
+                    "UNEXPECTED_NAT_DETECTED on every retry".into(),
+                    "RFC 4555 §3.9, M-3.9-3",
+                );
+            } else {
+                self.note(
+                    ctx,
+                    format!(
+                        "UNEXPECTED_NAT_DETECTED: retry {} with a new request",
+                        self.nat_retries
+                    ),
+                    "RFC 4555 §3.9, M-3.9-3",
+                );
+                self.queue.push_back(ReqKind::Update);
+            }
             return;
         }
         if let Some(got) = self.detect_nat(ctx, inner, self.spi_i, self.spi_r, src, dst) {

@@ -32,6 +32,9 @@ struct Pair {
     r: Endpoint,
     /// Addresses whose packets vanish in both directions (a silent link failure).
     blackholed: BTreeSet<IpAddr>,
+    /// A basic NAT (address translator) in front of the initiator:
+    /// (inside address, outside address).
+    translate: Option<(IpAddr, IpAddr)>,
     delay: Time,
     in_flight: Vec<(Time, SocketAddr, SocketAddr, Vec<u8>)>,
     log: Vec<Sent>,
@@ -53,14 +56,30 @@ fn config(role: Role, id: &str) -> EndpointConfig {
 
 impl Pair {
     fn new() -> Pair {
+        Pair::with(Settings::default(), Settings::default(), &[I1, I2], &[R1])
+    }
+
+    /// Endpoints with these settings (liveness every 5 s) and addresses.
+    fn with(i: Settings, r: Settings, i_addrs: &[&str], r_addrs: &[&str]) -> Pair {
+        let cfg = |role, id: &str, mut s: Settings| {
+            let mut c = config(role, id);
+            s.liveness_interval = Some(5 * SEC);
+            c.settings = s;
+            c
+        };
         Pair {
             now: 0,
             i: Endpoint::new(
-                config(Role::Initiator, "laptop.example"),
-                vec![ip(I1), ip(I2)],
+                cfg(Role::Initiator, "laptop.example", i),
+                i_addrs.iter().map(|a| ip(a)).collect(),
                 1,
             ),
-            r: Endpoint::new(config(Role::Responder, "gw.example"), vec![ip(R1)], 2),
+            r: Endpoint::new(
+                cfg(Role::Responder, "gw.example", r),
+                r_addrs.iter().map(|a| ip(a)).collect(),
+                2,
+            ),
+            translate: None,
             blackholed: BTreeSet::new(),
             delay: 10 * MS,
             in_flight: Vec::new(),
@@ -115,7 +134,15 @@ impl Pair {
             self.now = t;
             if next_pkt == Some(t) {
                 let idx = self.in_flight.iter().position(|p| p.0 == t).unwrap();
-                let (_, src, dst, payload) = self.in_flight.remove(idx);
+                let (_, mut src, mut dst, payload) = self.in_flight.remove(idx);
+                if let Some((inside, outside)) = self.translate {
+                    if src.ip() == inside {
+                        src = SocketAddr::new(outside, src.port());
+                    }
+                    if dst.ip() == outside {
+                        dst = SocketAddr::new(inside, dst.port());
+                    }
+                }
                 let to_i = self.i.local_addresses().contains(&dst.ip());
                 let ep = if to_i { &mut self.i } else { &mut self.r };
                 ep.handle_datagram(t, src, dst, &payload);
@@ -394,5 +421,187 @@ fn esp_carries_data_both_ways_and_rejects_replays() {
         mobike_wire::ip::Ping::parse(&p.i.poll_data().unwrap())
             .unwrap()
             .reply
+    );
+}
+
+fn notes(p: &Pair, role: Role) -> Vec<String> {
+    p.events
+        .iter()
+        .filter(|(_, r, _)| *r == role)
+        .filter_map(|(_, _, e)| match e {
+            Event::Note { text, rule, .. } => Some(format!("{text} [{rule}]")),
+            Event::Deleted { reason, .. } => Some(format!("deleted: {reason}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn m_3_1_1_ike_sa_init_retransmitted_from_another_source_with_the_same_octets() {
+    let mut p = Pair::new();
+    p.blackholed.insert(ip(I1));
+    p.i.connect(0, ip(R1));
+    p.run(5 * SEC);
+    let inits: Vec<&Sent> = p
+        .log
+        .iter()
+        .filter(|s| s.dst.port() == 500 && s.src.port() == 500 && s.dst.ip() == ip(R1))
+        .collect();
+    assert!(inits.len() >= 2);
+    assert!(
+        inits.iter().all(|s| s.payload == inits[0].payload),
+        "I-2.1-7"
+    );
+    assert!(inits.iter().any(|s| s.src.ip() == ip(I2)));
+    // I-2.23-7: one NAT_DETECTION_SOURCE_IP per candidate source, so the
+    // responder sees no NAT although the request came from I2.
+    let m = Message::parse(&inits[0].payload).unwrap();
+    assert_eq!(
+        m.notifies()
+            .filter(|n| n.kind == NotifyType::NAT_DETECTION_SOURCE_IP)
+            .count(),
+        2
+    );
+    let (i, r) = (p.snap_i(), p.snap_r());
+    assert_eq!(i.state, mobike_protocol::SaState::Established);
+    assert!(!r.peer_behind_nat && !i.local_behind_nat);
+    // B-3.3-1: the IKE SA runs from the source that worked.
+    assert_eq!(r.remote.ip(), ip(I2));
+}
+
+#[test]
+fn m_3_9_no_nats_allowed_finds_a_translator_and_nothing_moves() {
+    let no_natt = Settings {
+        nat_traversal: false,
+        ..Settings::default()
+    };
+    let mut p = Pair::with(no_natt.clone(), no_natt, &[I1, I2], &[R1]);
+    p.i.connect(0, ip(R1));
+    p.run(SEC);
+    let msgs = p.messages();
+    assert!(!has(&msgs[0].6, NotifyType::NAT_DETECTION_SOURCE_IP));
+    // M-3.9-1: in the first IKE_AUTH request.
+    assert!(has(&msgs[2].6, NotifyType::NO_NATS_ALLOWED));
+    assert_eq!(msgs[2].1.port(), 500, "no NAT-T: IKE stays on port 500");
+    // A translator appears in front of I2, and the laptop moves there.
+    p.translate = Some((ip(I2), "198.51.100.99".parse().unwrap()));
+    let before = p.messages().len();
+    p.i.handle_local_addresses(p.now, vec![ip(I2)]);
+    p.run(20 * SEC);
+    let msgs = p.messages()[before..].to_vec();
+    let upd = &msgs[0];
+    assert!(
+        has(&upd.6, NotifyType::UPDATE_SA_ADDRESSES) && has(&upd.6, NotifyType::NO_NATS_ALLOWED)
+    );
+    // M-3.9-2: UNEXPECTED_NAT_DETECTED, sent to the translated source.
+    let resp = &msgs[1];
+    assert!(resp.5 && has(&resp.6, NotifyType::UNEXPECTED_NAT_DETECTED));
+    assert_eq!(resp.2.ip(), "198.51.100.99".parse::<IpAddr>().unwrap());
+    // M-3.9-3: retried with new requests.
+    let retries: Vec<u32> = msgs
+        .iter()
+        .filter(|m| !m.5 && has(&m.6, NotifyType::UPDATE_SA_ADDRESSES))
+        .map(|m| m.4)
+        .collect();
+    assert!(
+        retries.len() >= 3 && retries.windows(2).all(|w| w[1] > w[0]),
+        "{retries:?}"
+    );
+    // The responder never moved (M-3.9-5).
+    assert_eq!(p.snap_r().remote.ip(), ip(I1));
+    assert!(
+        notes(&p, Role::Responder)
+            .iter()
+            .any(|n| n.contains("M-3.9-2"))
+    );
+}
+
+#[test]
+fn b_3_5_9_unacceptable_addresses_and_m_3_5_2_fallback() {
+    let refuse = Settings {
+        refuse_addresses: vec![ip(I2)],
+        ..Settings::default()
+    };
+    let mut p = Pair::with(Settings::default(), refuse, &[I1, I2], &[R1]);
+    p.i.connect(0, ip(R1));
+    p.run(SEC);
+    // The laptop tries I2 (say, a path test chose it), the gateway refuses.
+    p.i.handle_local_addresses(p.now, vec![ip(I2), ip(I1)]);
+    let before = p.messages().len();
+    // Force a move to I2 as a lower layer would.
+    p.i.handle_local_addresses(p.now, vec![ip(I2)]);
+    p.i.handle_local_addresses(p.now, vec![ip(I2), ip(I1)]);
+    p.run(5 * SEC);
+    let msgs = p.messages()[before..].to_vec();
+    let resp = msgs
+        .iter()
+        .find(|m| m.5 && has(&m.6, NotifyType::UNACCEPTABLE_ADDRESSES))
+        .expect("UNACCEPTABLE_ADDRESSES response");
+    assert!(has(&resp.6, NotifyType::COOKIE2), "COOKIE2 still echoed");
+    let (i, r) = (p.snap_i(), p.snap_r());
+    assert_eq!(r.remote.ip(), ip(I1), "responder unchanged");
+    assert_eq!(i.local.ip(), ip(I1), "M-3.5-2: back to the old addresses");
+    assert_eq!(i.ipsec_local.map(|a| a.ip()), Some(ip(I1)));
+}
+
+fn responder_moves(policy: mobike_protocol::ListPolicy) -> Pair {
+    let i = Settings {
+        list_policy: policy,
+        ..Settings::default()
+    };
+    let mut p = Pair::with(i, Settings::default(), &[I1], &[R1, "203.0.113.20"]);
+    p.i.connect(0, ip(R1));
+    p.run(SEC);
+    assert_eq!(p.snap_i().peer_addresses, vec![ip(R1), ip("203.0.113.20")]);
+    // The gateway loses R1 (a cluster moving the client away from it).
+    p.r.handle_local_addresses(p.now, vec![ip("203.0.113.20")]);
+    p.run(4 * SEC);
+    p
+}
+
+#[test]
+fn responder_address_change_is_announced_from_the_new_address() {
+    let p = responder_moves(mobike_protocol::ListPolicy::Strict);
+    let r2: IpAddr = ip("203.0.113.20");
+    let msgs = p.messages();
+    let list = msgs
+        .iter()
+        .find(|m| !m.5 && m.1.ip() == r2 && has(&m.6, NotifyType::NO_ADDITIONAL_ADDRESSES))
+        .expect("B-3.6-3: the list update leaves from R2 with NO_ADDITIONAL_ADDRESSES");
+    assert_eq!(
+        list.4, 0,
+        "the responder's first own request has message ID 0"
+    );
+    // Strict: the initiator runs its own UPDATE_SA_ADDRESSES towards R2.
+    let upd = msgs
+        .iter()
+        .find(|m| !m.5 && has(&m.6, NotifyType::UPDATE_SA_ADDRESSES))
+        .expect("strict policy sends an update");
+    assert_eq!(upd.2.ip(), r2);
+    assert!(has(&upd.6, NotifyType::COOKIE2));
+    let (i, r) = (p.snap_i(), p.snap_r());
+    assert_eq!(i.remote.ip(), r2);
+    assert_eq!(i.ipsec_remote.map(|a| a.ip()), Some(r2));
+    assert_eq!(r.local.ip(), r2);
+    assert_eq!(i.peer_addresses, vec![r2]);
+}
+
+#[test]
+fn follow_policy_moves_at_once_without_an_update() {
+    let p = responder_moves(mobike_protocol::ListPolicy::Follow);
+    let r2: IpAddr = ip("203.0.113.20");
+    assert!(
+        !p.messages()
+            .iter()
+            .any(|m| has(&m.6, NotifyType::UPDATE_SA_ADDRESSES)),
+        "follow: no update of its own"
+    );
+    let i = p.snap_i();
+    assert_eq!(i.remote.ip(), r2);
+    assert_eq!(i.ipsec_remote.map(|a| a.ip()), Some(r2));
+    assert!(
+        notes(&p, Role::Initiator)
+            .iter()
+            .any(|n| n.contains("policy follow"))
     );
 }
