@@ -97,7 +97,18 @@ impl Endpoint {
                 return;
             }
         };
-        let ike = &ike[..header.length as usize];
+        if ike.len() != header.length as usize {
+            self.reject(
+                src,
+                dst,
+                &format!(
+                    "datagram holds {} octets, the IKE header says {}",
+                    ike.len(),
+                    header.length
+                ),
+            );
+            return;
+        }
         let is_init_request = header.exchange == ExchangeType::IKE_SA_INIT
             && !header.flags.response()
             && header.spi_r == 0;

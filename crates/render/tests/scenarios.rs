@@ -31,16 +31,28 @@ fn golden(name: &str, actual: &str) {
 }
 
 #[test]
-fn wifi_to_lte_chart_matches_golden() {
-    let (s, w) = run("wifi-to-lte");
-    let chart = Chart::build(&s, w.trace());
-    let text = ascii::render(&chart, &AsciiOptions::default());
-    assert!(
-        text.lines().all(|l| l.chars().count() <= WIDTH),
-        "RFC artwork width"
-    );
-    assert!(text.is_ascii());
-    golden("wifi-to-lte", &text);
+fn every_example_chart_matches_its_golden_file() {
+    let dir = format!("{}/../../examples", env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "toml").then(|| p.file_stem().unwrap().to_string_lossy().to_string())
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6, "{names:?}");
+    for name in names {
+        let (s, w) = run(&name);
+        let chart = Chart::build(&s, w.trace());
+        let text = ascii::render(&chart, &AsciiOptions::default());
+        assert!(
+            text.lines().all(|l| l.chars().count() <= WIDTH),
+            "{name}: RFC artwork width"
+        );
+        assert!(text.is_ascii(), "{name}: ASCII only");
+        golden(&name, &text);
+    }
 }
 
 #[test]

@@ -17,7 +17,7 @@
 //! The full reference is docs/scenario-format.md.
 
 use crate::duration::Dur;
-use mobike_protocol::{Retransmit, Role, Settings};
+use mobike_protocol::{ListPolicy, Retransmit, Role, Settings};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
@@ -186,6 +186,15 @@ pub struct SettingsSpec {
     pub liveness_interval: Dur,
     pub keepalive_interval: Dur,
     pub return_routability: bool,
+    /// NAT detection in IKE_SA_INIT; without it NO_NATS_ALLOWED is used.
+    pub nat_traversal: bool,
+    /// Retransmit IKE_SA_INIT from each local address in turn.
+    pub multi_source_init: bool,
+    /// "strict" or "follow": the initiator's answer to a responder address
+    /// list without the address in use.
+    pub list_policy: ListPolicy,
+    /// Addresses the responder refuses in UPDATE_SA_ADDRESSES.
+    pub refuse_addresses: Vec<IpAddr>,
 }
 
 impl Default for SettingsSpec {
@@ -202,6 +211,10 @@ impl Default for SettingsSpec {
             liveness_interval: Dur(s.liveness_interval.unwrap_or(10_000_000)),
             keepalive_interval: Dur(s.keepalive_interval),
             return_routability: s.return_routability,
+            nat_traversal: s.nat_traversal,
+            multi_source_init: s.multi_source_init,
+            list_policy: s.list_policy,
+            refuse_addresses: s.refuse_addresses,
         }
     }
 }
@@ -219,6 +232,10 @@ impl SettingsSpec {
             liveness_interval: self.liveness.then_some(self.liveness_interval.micros()),
             keepalive_interval: self.keepalive_interval.micros(),
             return_routability: self.return_routability,
+            nat_traversal: self.nat_traversal,
+            multi_source_init: self.multi_source_init,
+            list_policy: self.list_policy,
+            refuse_addresses: self.refuse_addresses.clone(),
             ..Settings::default()
         }
     }

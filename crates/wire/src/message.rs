@@ -21,7 +21,12 @@ impl Message {
     /// Length are an error, as are unknown critical payloads.
     pub fn parse(bytes: &[u8]) -> Result<Message> {
         let header = Header::parse(bytes)?;
-        let bytes = &bytes[..header.length as usize];
+        if bytes.len() != header.length as usize {
+            return Err(WireError::BadLength {
+                what: "octets after the IKE message's Length",
+                value: bytes.len() - header.length as usize,
+            });
+        }
         let body = &bytes[HEADER_LEN..];
         let raw = walk_chain(header.next_payload, body)?;
         let mut payloads = Vec::with_capacity(raw.len());
@@ -97,7 +102,12 @@ impl Message {
 /// decrypts, strips the padding and parses the inner payload chain.
 pub fn decrypt(bytes: &[u8], key: &GcmKey) -> Result<Vec<Payload>> {
     let header = Header::parse(bytes)?;
-    let bytes = &bytes[..header.length as usize];
+    if bytes.len() != header.length as usize {
+        return Err(WireError::BadLength {
+            what: "octets after the IKE message's Length",
+            value: bytes.len() - header.length as usize,
+        });
+    }
     let body = &bytes[HEADER_LEN..];
     let raw = walk_chain(header.next_payload, body)?;
     let sk = raw
@@ -266,6 +276,23 @@ mod tests {
         }
         let other = GcmKey::from_keymat(&[6u8; 20]).unwrap();
         assert_eq!(decrypt(&bytes, &other), Err(WireError::IcvMismatch));
+    }
+
+    #[test]
+    fn octets_after_the_length_are_an_error() {
+        let key = GcmKey::from_keymat(&[5u8; 20]).unwrap();
+        let mut bytes =
+            Message::emit_encrypted(hdr(ExchangeType::INFORMATIONAL, 2), &[], &key, [0; 8])
+                .unwrap();
+        bytes.extend_from_slice(&[1, 2, 3]);
+        assert!(matches!(
+            Message::parse(&bytes),
+            Err(WireError::BadLength { .. })
+        ));
+        assert!(matches!(
+            decrypt(&bytes, &key),
+            Err(WireError::BadLength { .. })
+        ));
     }
 
     #[test]
