@@ -31,6 +31,8 @@ pub enum Action {
     Select(Option<u64>),
     /// Show or hide ESP packets in the chart.
     ToggleEsp,
+    /// Open a built-in example (index into `session::EXAMPLES`).
+    LoadExample(usize),
 }
 
 /// Page state. The simulation lives behind a shared cell because it is far
@@ -104,6 +106,15 @@ impl Reducible for Model {
                 }
                 Action::Select(p) => selected = p,
                 Action::ToggleEsp => show_esp = !show_esp,
+                Action::LoadExample(i) => {
+                    if let Some(Ok(new)) =
+                        session::EXAMPLES.get(i).map(|(_, t)| Session::from_toml(t))
+                    {
+                        *s = new;
+                        playing = false;
+                        selected = None;
+                    }
+                }
             }
         }
         Rc::new(Model {

@@ -11,6 +11,44 @@ use std::collections::BTreeMap;
 /// The scenario the page opens with.
 pub const DEFAULT_SCENARIO: &str = include_str!("../examples/wifi-to-lte.toml");
 
+/// The built-in library: (file name, text), in the order the picker lists them.
+pub const EXAMPLES: &[(&str, &str)] = &[
+    ("wifi-to-lte", DEFAULT_SCENARIO),
+    (
+        "rfc4555-e1-mobility",
+        include_str!("../examples/rfc4555-e1-mobility.toml"),
+    ),
+    (
+        "rfc4555-e2-multihoming",
+        include_str!("../examples/rfc4555-e2-multihoming.toml"),
+    ),
+    (
+        "responder-moves-client",
+        include_str!("../examples/responder-moves-client.toml"),
+    ),
+    (
+        "responder-moves-client-follow",
+        include_str!("../examples/responder-moves-client-follow.toml"),
+    ),
+    (
+        "no-nats-allowed",
+        include_str!("../examples/no-nats-allowed.toml"),
+    ),
+];
+
+/// The titles of the built-in examples, read once.
+pub fn example_titles() -> &'static [String] {
+    static TITLES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    TITLES.get_or_init(|| {
+        EXAMPLES
+            .iter()
+            .map(|(name, text)| {
+                Scenario::from_toml(text).map_or_else(|_| name.to_string(), |s| s.title)
+            })
+            .collect()
+    })
+}
+
 /// How close (in drawing units) a dropped NAT box must be to a link to be
 /// put on it.
 pub const DROP_DISTANCE: f64 = 28.0;
@@ -173,6 +211,29 @@ mod tests {
             .messages()
             .filter(|m| matches!(&m.what, What::Ike { items, .. } if items.iter().any(|i| i.contains("UPDATE_SA_ADDRESSES"))))
             .count()
+    }
+
+    #[test]
+    fn every_built_in_example_loads_and_is_in_examples_dir() {
+        for (name, text) in EXAMPLES {
+            let s = Session::from_toml(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!s.scenario.title.is_empty());
+        }
+        let on_disk = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "toml")
+            })
+            .count();
+        assert_eq!(
+            on_disk,
+            EXAMPLES.len(),
+            "every file in examples/ is in the picker"
+        );
     }
 
     #[test]

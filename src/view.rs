@@ -135,8 +135,28 @@ fn toolbar(Props { model }: &Props) -> Html {
         })
     };
     let now = model.session.borrow().now();
+    let current = model.session.borrow().scenario.title.clone();
+    let pick = {
+        let d = d.clone();
+        Callback::from(move |e: Event| {
+            if let Some(i) = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+                .and_then(|sel| sel.value().parse::<usize>().ok())
+            {
+                d.dispatch(Action::LoadExample(i));
+            }
+        })
+    };
     html! {
         <div class="toolbar">
+            <label class="picker">{"Scenario "}
+                <select id="scenario" onchange={pick}>
+                    { for crate::session::example_titles().iter().enumerate().map(|(i, title)| html! {
+                        <option value={i.to_string()} selected={*title == current}>{title.clone()}</option>
+                    }) }
+                </select>
+            </label>
             <button id="play" class={classes!("primary", model.playing.then_some("on"))} onclick={play}
                 title="Play or pause (Space)">
                 { if model.playing { "❚❚ Pause" } else { "▶ Play" } }

@@ -108,3 +108,18 @@ test('clicking a message shows its decrypted payloads and bytes; Reset starts ov
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('the scenario picker opens another example from the library', async () => {
+  const { page, errors } = await open(browser, server.url);
+  const options = await page.locator('#scenario option').allTextContents();
+  assert.ok(options.length >= 6, `${options.length} examples`);
+  await page.selectOption('#scenario', { label: 'Responder moves the client (follow policy)' });
+  await page.waitForSelector('#host-gateway text.host-label');
+  assert.equal(await page.locator('#host-gateway .host-label').textContent(), 'Cluster');
+  assert.equal(await clock(page), 0);
+  await playUntil(page, 64, () => document.querySelector('#state-laptop tr[data-key="path"] td')
+    ?.textContent.endsWith('203.0.113.20:4500'));
+  assert.match(await page.locator('#chart').textContent(), /policy follow/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
