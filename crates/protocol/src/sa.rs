@@ -100,6 +100,9 @@ struct Request {
     cookie2: Option<Vec<u8>>,
     /// The SA's address generation when this request was made (B-3.5-6).
     generation: u32,
+    /// A return routability check moved to a newer address while waiting:
+    /// its answer proves nothing about either (B-3.7-1).
+    retargeted: bool,
 }
 
 /// The IKE SA's state as the UI shows it.
@@ -194,6 +197,12 @@ pub(crate) struct IkeSa {
     /// below it (RFC 4303 §3.4.3).
     esp_highest: u32,
     esp_window: u64,
+}
+
+/// The IKE port for an address of this SA: 4500 once NAT traversal moved
+/// the SA there (RFC 4555 §3.3), else 500 (with no non-ESP marker).
+fn ike_addr(natt: bool, addr: IpAddr) -> SocketAddr {
+    SocketAddr::new(addr, if natt { NATT_PORT } else { IKE_PORT })
 }
 
 fn natt(addr: IpAddr) -> SocketAddr {
@@ -618,6 +627,7 @@ impl IkeSa {
             probing: false,
             cookie2,
             generation: self.generation,
+            retargeted: false,
         });
     }
 
@@ -808,9 +818,9 @@ impl IkeSa {
                 let remote = if *r == self.remote.ip() {
                     self.remote
                 } else {
-                    natt(*r)
+                    ike_addr(self.natt, *r)
                 };
-                let pair = (natt(*l), remote);
+                let pair = (ike_addr(self.natt, *l), remote);
                 if !v.contains(&pair) {
                     v.push(pair);
                 }
@@ -977,7 +987,7 @@ impl IkeSa {
             {
                 Some(&new) => self.move_to(
                     ctx,
-                    natt(new),
+                    ike_addr(self.natt, new),
                     remote,
                     &format!("local address {} is gone", self.local.ip()),
                     "RFC 4555 §3.5 (lower-layer trigger)",
@@ -1006,7 +1016,7 @@ impl IkeSa {
                 .find(|a| same_family(**a, remote.ip()))
             {
                 Some(&new) => {
-                    let local = natt(new);
+                    let local = ike_addr(self.natt, new);
                     self.previous_path = Some((self.local, self.remote));
                     self.local = local;
                     ctx.events.push_back(Event::IkePathChanged {
@@ -1497,7 +1507,7 @@ impl IkeSa {
                     self.move_to(
                         ctx,
                         local,
-                        natt(src.ip()),
+                        ike_addr(self.natt, src.ip()),
                         &why,
                         "RFC 4555 §3.5 (re-evaluation trigger), §3.6; policy strict",
                     );
@@ -1550,6 +1560,23 @@ impl IkeSa {
             self.detect_nat(ctx, inner, self.spi_i, self.spi_r, src, dst);
         }
         let target = (dst, src);
+        // An older return routability check still waiting is for an address
+        // the initiator has left: drop a queued one, and send an
+        // outstanding one to the new address (message IDs must stay in
+        // sequence, B-3.5-4); its answer will not count (B-3.7-1).
+        self.queue
+            .retain(|k| !matches!(k, ReqKind::ReturnRoutability { .. }));
+        if let Some(req) = self.outstanding.as_mut()
+            && let ReqKind::ReturnRoutability { local, remote } = &mut req.kind
+            && (*local, *remote) != target
+        {
+            *local = dst;
+            *remote = src;
+            req.retargeted = true;
+            let bytes = req.bytes.clone();
+            self.transmit(ctx, dst, src, &bytes);
+            return;
+        }
         let moved = self.ipsec.map(|(_, r)| r) != Some(src);
         if moved && ctx.config.settings.return_routability {
             // Step 6 (M-3.7-1, M-3.7-3, B-3.5-12): check the new address
@@ -1620,7 +1647,31 @@ impl IkeSa {
             ReqKind::Auth => self.handle_auth_response(ctx, src, dst, &inner),
             ReqKind::Liveness => self.handle_liveness_response(ctx, src, dst, &req, &inner),
             ReqKind::Update => self.handle_update_response(ctx, src, dst, &req, &inner),
-            ReqKind::AddressList => {}
+            ReqKind::AddressList => {
+                if req.probing && self.role == Role::Initiator {
+                    if (dst, src) != (self.local, self.remote) {
+                        // The pair that answered works; the update that
+                        // follows carries the list again (M-3.6-1).
+                        self.move_to(
+                            ctx,
+                            dst,
+                            src,
+                            "address list update answered on another address pair",
+                            "RFC 4555 §3.6 (M-3.6-2), §3.10",
+                        );
+                    } else {
+                        // M-3.6-2: sent from several source addresses, so
+                        // the peer may have taken the list with another
+                        // one in the IP header: send it again, once.
+                        self.note(
+                            ctx,
+                            "the list went out from several addresses: sending it again",
+                            "RFC 4555 §3.6, M-3.6-2",
+                        );
+                        self.queue.push_back(ReqKind::AddressList);
+                    }
+                }
+            }
             ReqKind::ReturnRoutability { local, remote } => {
                 // M-3.7-6, M-3.7-7: the COOKIE2 must come back unchanged.
                 if notify_data(&inner, NotifyType::COOKIE2) != req.cookie2.as_deref() {
@@ -1631,7 +1682,15 @@ impl IkeSa {
                     );
                     return;
                 }
-                if (local, remote) == (self.local, self.remote) {
+                if req.retargeted {
+                    // It went to an older address too (B-3.7-1): no proof
+                    // for the current one; check again.
+                    let (l, r) = (self.local, self.remote);
+                    self.queue.push_back(ReqKind::ReturnRoutability {
+                        local: l,
+                        remote: r,
+                    });
+                } else if (local, remote) == (self.local, self.remote) {
                     self.set_ipsec(ctx, local, remote);
                 }
             }
