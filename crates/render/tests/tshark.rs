@@ -123,19 +123,14 @@ fn tshark_decrypts_and_agrees_on_every_example() {
             std::fs::write(&file, pcap::capture(w.trace(), &host.id)).unwrap();
             let ctx = format!("{name}, captured at {}", host.id);
 
-            let malformed = tshark(
-                &dir,
-                &file,
-                &["-Y", "_ws.malformed || _ws.expert.severity >= error"],
-            );
-            assert_eq!(
-                malformed.trim(),
-                "",
+            // One full decode and one field listing per capture.
+            let verbose = tshark(&dir, &file, &["-V"]);
+            assert!(
+                !verbose.contains("Malformed Packet") && !verbose.contains("[Expert Info (Error"),
                 "{ctx}: tshark found malformed packets"
             );
 
             // Every protected IKE message: ICV correct.
-            let verbose = tshark(&dir, &file, &["-Y", "isakmp", "-V"]);
             let icvs = verbose.matches("Integrity Checksum Data").count();
             let ok = verbose
                 .lines()
@@ -175,17 +170,12 @@ fn tshark_decrypts_and_agrees_on_every_example() {
             );
 
             // Every ESP packet opens to the ping inside.
-            let undecoded = tshark(&dir, &file, &["-Y", "esp && !icmp"]);
-            assert_eq!(
-                undecoded.trim(),
-                "",
-                "{ctx}: ESP that tshark could not decrypt"
-            );
-            let pings = tshark(&dir, &file, &["-Y", "esp && icmp"]);
-            assert!(
-                s.ping.is_none() || pings.lines().count() > 0,
-                "{ctx}: no ping in the tunnel"
-            );
+            let esp = verbose.matches("\nEncapsulating Security Payload").count();
+            let icmp = verbose
+                .matches("\nInternet Control Message Protocol")
+                .count();
+            assert_eq!(esp, icmp, "{ctx}: ESP that tshark could not decrypt");
+            assert!(s.ping.is_none() || icmp > 0, "{ctx}: no ping in the tunnel");
             checked += ours.len();
         }
     }

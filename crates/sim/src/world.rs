@@ -164,6 +164,11 @@ pub struct World {
     trace: Trace,
 }
 
+/// A node's label, or its id when it has none.
+fn label_or_id(label: &str, id: &str) -> String {
+    if label.is_empty() { id } else { label }.to_string()
+}
+
 fn is_ike_port(p: u16) -> bool {
     p == IKE_PORT || p == NATT_PORT
 }
@@ -467,20 +472,12 @@ impl World {
 
     fn link_label(&self, i: usize) -> String {
         let l = &self.scenario.links[i];
-        if l.label.is_empty() {
-            l.id.clone()
-        } else {
-            l.label.clone()
-        }
+        label_or_id(&l.label, &l.id)
     }
 
     fn nat_label(&self, n: usize) -> String {
         let s: &NatSpec = &self.scenario.nats[n];
-        if s.label.is_empty() {
-            s.id.clone()
-        } else {
-            s.label.clone()
-        }
+        label_or_id(&s.label, &s.id)
     }
 
     fn usable_addresses(&self, h: usize) -> Vec<IpAddr> {
@@ -866,11 +863,7 @@ impl World {
             .zip(&self.hosts)
             .map(|(s, h)| HostView {
                 id: s.id.clone(),
-                label: if s.label.is_empty() {
-                    s.id.clone()
-                } else {
-                    s.label.clone()
-                },
+                label: label_or_id(&s.label, &s.id),
                 role: s.role,
                 interfaces: s
                     .interfaces
@@ -898,11 +891,7 @@ impl World {
             .zip(&self.link_up)
             .map(|(l, up)| LinkView {
                 id: l.id.clone(),
-                label: if l.label.is_empty() {
-                    l.id.clone()
-                } else {
-                    l.label.clone()
-                },
+                label: label_or_id(&l.label, &l.id),
                 up: *up,
                 delay: l.delay.micros(),
             })
@@ -916,11 +905,7 @@ impl World {
             .zip(&self.nats)
             .map(|(s, n)| NatView {
                 id: s.id.clone(),
-                label: if s.label.is_empty() {
-                    s.id.clone()
-                } else {
-                    s.label.clone()
-                },
+                label: label_or_id(&s.label, &s.id),
                 public_address: s.public_address,
                 link: n.link.map(|l| self.scenario.links[l].id.clone()),
                 mappings: n

@@ -98,9 +98,12 @@ impl Message {
     }
 }
 
-/// Opens the SK payload of the protected message `bytes`: verifies the ICV,
-/// decrypts, strips the padding and parses the inner payload chain.
-pub fn decrypt(bytes: &[u8], key: &GcmKey) -> Result<Vec<Payload>> {
+/// Opens the SK payload of the protected message `bytes`: checks the length,
+/// verifies the ICV with AAD = the octets from the IKE header to the end of
+/// the SK generic header (RFC 5282 §5.1) and decrypts. Returns the first
+/// inner payload type and the whole plaintext, Padding and Pad Length
+/// included (the byte view shows them).
+pub fn open_sk(bytes: &[u8], key: &GcmKey) -> Result<(PayloadType, Vec<u8>)> {
     let header = Header::parse(bytes)?;
     if bytes.len() != header.length as usize {
         return Err(WireError::BadLength {
@@ -130,6 +133,13 @@ pub fn decrypt(bytes: &[u8], key: &GcmKey) -> Result<Vec<Payload>> {
     icv.copy_from_slice(&sk_body[ct_end..]);
     let mut plain = sk_body[GCM_IV_LEN..ct_end].to_vec();
     key.open(&iv, &bytes[..aad_end], &mut plain, &icv)?;
+    Ok((sk.next, plain))
+}
+
+/// Opens the SK payload of the protected message `bytes` ([`open_sk`]),
+/// strips the padding and parses the inner payload chain.
+pub fn decrypt(bytes: &[u8], key: &GcmKey) -> Result<Vec<Payload>> {
+    let (first, mut plain) = open_sk(bytes, key)?;
     let pad_len = *plain
         .last()
         .ok_or(WireError::Malformed("empty SK plaintext"))? as usize;
@@ -140,7 +150,7 @@ pub fn decrypt(bytes: &[u8], key: &GcmKey) -> Result<Vec<Payload>> {
         });
     }
     plain.truncate(plain.len() - pad_len - 1);
-    parse_chain(sk.next, &plain)
+    parse_chain(first, &plain)
 }
 
 /// RFC notation for a message: `HDR, SA, KE, Ni, N(...)` or

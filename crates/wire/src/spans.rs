@@ -14,9 +14,7 @@ use crate::crypto::{GCM_ICV_LEN, GCM_IV_LEN, GcmKey};
 use crate::error::{Result, WireError};
 use crate::header::{Flags, HEADER_LEN, Header};
 use crate::notify::NotifyData;
-use crate::payload::{
-    CfgAttribute, CfgType, GENERIC_HEADER_LEN, Identification, cfg_attr, hex, walk_chain,
-};
+use crate::payload::{CfgAttribute, CfgType, GENERIC_HEADER_LEN, Identification, cfg_attr, hex};
 use crate::registry::{ExchangeType, NotifyType, PayloadType, ProtocolId, TransformType};
 use core::ops::Range;
 use std::collections::HashMap;
@@ -132,36 +130,9 @@ pub fn plaintext_spans(
     Ok(sp.out)
 }
 
-/// Opens the SK payload of `bytes` as [`crate::message::decrypt`] does
-/// (AAD = the octets from the IKE header up to the end of the SK generic
-/// header, RFC 5282 §5.1) and returns the first inner payload type and the
-/// whole plaintext, Padding and Pad Length included.
+/// Opens the SK payload of `bytes`: see [`crate::message::open_sk`].
 pub fn decrypt_plaintext(bytes: &[u8], key: &GcmKey) -> Result<(PayloadType, Vec<u8>)> {
-    let header = Header::parse(bytes)?;
-    let bytes = &bytes[..header.length as usize];
-    let body = &bytes[HEADER_LEN..];
-    let raw = walk_chain(header.next_payload, body)?;
-    let sk = raw
-        .iter()
-        .find(|r| r.kind == PayloadType::SK)
-        .ok_or(WireError::Malformed("message without SK payload"))?;
-    let aad_end = HEADER_LEN + sk.range.start + GENERIC_HEADER_LEN;
-    let sk_body = &bytes[aad_end..HEADER_LEN + sk.range.end];
-    if sk_body.len() < GCM_IV_LEN + GCM_ICV_LEN + 1 {
-        return Err(WireError::Truncated {
-            what: "SK payload",
-            need: GCM_IV_LEN + GCM_ICV_LEN + 1,
-            have: sk_body.len(),
-        });
-    }
-    let mut iv = [0u8; GCM_IV_LEN];
-    iv.copy_from_slice(&sk_body[..GCM_IV_LEN]);
-    let ct_end = sk_body.len() - GCM_ICV_LEN;
-    let mut icv = [0u8; GCM_ICV_LEN];
-    icv.copy_from_slice(&sk_body[ct_end..]);
-    let mut plain = sk_body[GCM_IV_LEN..ct_end].to_vec();
-    key.open(&iv, &bytes[..aad_end], &mut plain, &icv)?;
-    Ok((sk.next, plain))
+    crate::message::open_sk(bytes, key)
 }
 
 /// Walks the data and records leaf fields in order.
