@@ -69,7 +69,10 @@ export async function centre(locator) {
   return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
 }
 
-/// Plays at the given speed until `predicate` (run in the page) holds, then pauses.
+/// Plays at the given speed until `predicate` (run in the page) holds, then
+/// pauses. Each animation tick advances a fixed 40 ms × speed of virtual
+/// time, so a slow machine only makes the test slower: at speed 1 the pause
+/// lands a few ticks (tenths of a virtual second) after the predicate held.
 export async function playUntil(page, speed, predicate, arg) {
   await page.selectOption('#speed', String(speed));
   await page.click('#play');

@@ -19,7 +19,7 @@ const established = () => document.querySelector('#state-laptop tr[data-key="sta
 
 test('clicking the Wi-Fi link breaks it; UPDATE_SA_ADDRESSES appears and the laptop moves to LTE', async () => {
   const { page, errors } = await open(browser, server.url);
-  await playUntil(page, 16, established);
+  await playUntil(page, 1, established);
   assert.match(await stateRow(page, 'laptop', 'path'), /^192\.0\.2\.10:4500/);
   const clickedAt = await clock(page);
   assert.ok(clickedAt < 5, `paused at ${clickedAt}s, before the first liveness check`);
@@ -29,6 +29,8 @@ test('clicking the Wi-Fi link breaks it; UPDATE_SA_ADDRESSES appears and the lap
   assert.match(await page.locator('#chart').textContent(), /break link Wi-Fi \(by you\)/);
 
   // Space is the play/pause shortcut.
+  await page.selectOption('#speed', '16');
+  await page.locator('#speed').evaluate((e) => e.blur());
   await page.keyboard.press('Space');
   await page.waitForFunction(() => [...document.querySelectorAll('#chart g.msg')]
     .some((g) => g.textContent.includes('UPDATE_SA_ADDRESSES')), null, { timeout: 20000 });
@@ -48,7 +50,7 @@ test('clicking the Wi-Fi link breaks it; UPDATE_SA_ADDRESSES appears and the lap
 
 test('dragging the NAT box onto the Wi-Fi link puts it in the path, and off again takes it out', async () => {
   const { page, errors } = await open(browser, server.url);
-  await playUntil(page, 16, established);
+  await playUntil(page, 1, established);
   assert.equal(await stateRow(page, 'laptop', 'nat'), 'none');
 
   // Drag the NAT box from the LTE link to the middle of the Wi-Fi link.
@@ -88,7 +90,7 @@ test('dragging the NAT box onto the Wi-Fi link puts it in the path, and off agai
 
 test('clicking a message shows its decrypted payloads and bytes; Reset starts over', async () => {
   const { page, errors } = await open(browser, server.url);
-  await playUntil(page, 16, established);
+  await playUntil(page, 1, established);
   await page.locator('#chart g.msg', { hasText: 'IKE_AUTH request' }).locator('.hit').click();
   const inspector = page.locator('#inspector');
   assert.match(await inspector.locator('h2').textContent(), /IKE_AUTH request #1/);
