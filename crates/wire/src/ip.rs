@@ -144,6 +144,12 @@ impl Ping {
             return Err(WireError::Malformed("inner packet is not IPv4 ICMP"));
         }
         let ihl = (p[0] & 0x0f) as usize * 4;
+        if ihl < 20 {
+            return Err(WireError::BadLength {
+                what: "IPv4 header length",
+                value: ihl,
+            });
+        }
         need("ICMP header", p, ihl + 8)?;
         let icmp = &p[ihl..];
         let reply = match icmp[0] {
@@ -213,5 +219,9 @@ mod tests {
         assert_eq!(Ping::parse(&p.to_packet()).unwrap(), p);
         assert!(Ping::parse(&p.reply().to_packet()).unwrap().reply);
         assert!(Ping::parse(&[0x45; 10]).is_err());
+        // A header length below 5 words is malformed (found by fuzzing).
+        let mut short = p.to_packet();
+        short[0] = 0x41;
+        assert!(matches!(Ping::parse(&short), Err(WireError::BadLength { .. })));
     }
 }
