@@ -222,6 +222,9 @@ mod tests {
         // A header length below 5 words is malformed (found by fuzzing).
         let mut short = p.to_packet();
         short[0] = 0x41;
-        assert!(matches!(Ping::parse(&short), Err(WireError::BadLength { .. })));
+        assert!(matches!(
+            Ping::parse(&short),
+            Err(WireError::BadLength { .. })
+        ));
     }
 }
