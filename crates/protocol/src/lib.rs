@@ -78,7 +78,12 @@ impl Default for Retransmit {
 pub struct Settings {
     /// Offer MOBIKE (N(MOBIKE_SUPPORTED) in IKE_AUTH, RFC 4555 §3.2).
     pub mobike: bool,
+    /// Retransmission of requests this endpoint starts as initiator.
     pub retransmit: Retransmit,
+    /// Retransmission of requests the responder starts (return routability,
+    /// address lists): RFC 4555 §3.11 (M-3.11-1) asks for long timeouts,
+    /// at least 5 minutes; the default keeps trying for 8.5 minutes.
+    pub responder_retransmit: Retransmit,
     /// Retransmissions on the current path before the initiator suspects it
     /// and sends the request over every address pair (RFC 4555 §3.5 trigger
     /// "retransmitted several times", §3.10 path testing).
@@ -128,6 +133,11 @@ impl Default for Settings {
         Settings {
             mobike: true,
             retransmit: Retransmit::default(),
+            responder_retransmit: Retransmit {
+                initial: SEC,
+                factor: 2.0,
+                tries: 9,
+            },
             probe_after: 2,
             liveness_interval: Some(10 * SEC),
             keepalive_interval: 20 * SEC,

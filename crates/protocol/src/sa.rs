@@ -244,6 +244,15 @@ fn no_nats_allowed(src: SocketAddr, dst: SocketAddr) -> Option<Payload> {
     Notify::no_nats_allowed(src, dst).ok().map(Payload::Notify)
 }
 
+/// The retransmission schedule of our requests: the responder's is long
+/// (RFC 4555 §3.11, M-3.11-1).
+fn schedule(role: Role, settings: &crate::Settings) -> &crate::Retransmit {
+    match role {
+        Role::Initiator => &settings.retransmit,
+        Role::Responder => &settings.responder_retransmit,
+    }
+}
+
 /// The SPI of the ESP proposal in an SA payload.
 fn esp_spi(payloads: &[Payload]) -> Option<u32> {
     payloads.iter().find_map(|p| match p {
@@ -623,7 +632,7 @@ impl IkeSa {
             kind,
             bytes,
             retransmissions: 0,
-            next_at: ctx.now + ctx.config.settings.retransmit.timeout(0),
+            next_at: ctx.now + schedule(self.role, &ctx.config.settings).timeout(0),
             probing: false,
             cookie2,
             generation: self.generation,
@@ -834,7 +843,8 @@ impl IkeSa {
             return;
         };
         let settings = &ctx.config.settings;
-        if req.retransmissions >= settings.retransmit.tries {
+        let schedule = schedule(self.role, settings);
+        if req.retransmissions >= schedule.tries {
             // RFC 7296 §2.1 (I-2.1-6): give up, delete the IKE SA.
             let what = format!(
                 "no response to {} (message ID {}) after {} retransmissions",
@@ -846,7 +856,7 @@ impl IkeSa {
             return;
         }
         req.retransmissions += 1;
-        req.next_at = ctx.now + settings.retransmit.timeout(req.retransmissions);
+        req.next_at = ctx.now + schedule.timeout(req.retransmissions);
         let n = req.retransmissions;
         let start_probing = self.role == Role::Initiator
             && self.mobike

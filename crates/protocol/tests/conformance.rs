@@ -844,6 +844,35 @@ fn b_3_6_3_responder_announces_its_list_from_an_address_that_works() {
     assert_eq!(n.snap(Role::Initiator).remote.ip(), ip(R2));
 }
 
+#[test]
+fn m_3_11_1_responder_keeps_retransmitting_for_at_least_five_minutes() {
+    // The responder's own request (a list update after it lost R1) goes to
+    // an initiator address that has gone silent.
+    let mut n = Net::established(&[I1], &[R1, R2]);
+    n.blackholed.insert(ip(I1));
+    let start = n.now;
+    n.r.handle_local_addresses(n.now, vec![ip(R2)]);
+    n.run(start + 1100 * SEC);
+    let sends: Vec<Time> = responder_requests(&n.messages())
+        .iter()
+        .map(|m| m.at)
+        .collect();
+    let last = *sends.last().expect("the list update was sent");
+    assert!(
+        last - start >= 300 * SEC,
+        "last retransmission after {} s",
+        (last - start) / SEC
+    );
+    assert!(
+        sends.windows(2).skip(1).all(|w| w[1] - w[0] > 0),
+        "exponential"
+    );
+    let (gave_up, _) = n
+        .deleted(Role::Responder)
+        .unwrap_or_else(|| panic!("gives up in the end (I-2.1-6): {sends:?}\n{}", trace(&n)));
+    assert!(gave_up - start >= 300 * SEC);
+}
+
 // ============================================================ RFC 4555 §3.7
 
 #[test]
