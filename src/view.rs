@@ -9,7 +9,6 @@ use gloo_timers::callback::Interval;
 use mobike_protocol::{SaSnapshot, SaState, Time};
 use mobike_render::chart::What;
 use mobike_render::{fmt_time, svg};
-use mobike_sim::TraceKind;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlSelectElement, PointerEvent};
 use yew::prelude::*;
@@ -675,14 +674,8 @@ fn inspector(Props { model }: &Props) -> Html {
     let bytes = s
         .world
         .trace()
-        .events
-        .iter()
-        .find_map(|e| match &e.kind {
-            TraceKind::Sent {
-                packet, payload, ..
-            } if *packet == m.packet => Some(payload.clone()),
-            _ => None,
-        })
+        .sent_payload(m.packet)
+        .map(<[u8]>::to_vec)
         .unwrap_or_default();
     // The SK key of the message's direction, from the keys the trace logged.
     let key = match &m.what {
@@ -693,16 +686,11 @@ fn inspector(Props { model }: &Props) -> Html {
             };
             ike.and_then(|b| mobike_wire::Header::parse(b).ok())
                 .and_then(|h| {
-                    s.world.trace().events.iter().find_map(|e| match &e.kind {
-                        TraceKind::Protocol {
-                            event: mobike_protocol::Event::KeysDerived { spi_i, keys, .. },
-                            ..
-                        } if *spi_i == h.spi_i => Some(if h.flags.initiator() {
-                            keys.sk_ei.clone()
-                        } else {
-                            keys.sk_er.clone()
-                        }),
-                        _ => None,
+                    let keys = s.world.trace().ike_keys(h.spi_i)?;
+                    Some(if h.flags.initiator() {
+                        keys.sk_ei.clone()
+                    } else {
+                        keys.sk_er.clone()
                     })
                 })
         }

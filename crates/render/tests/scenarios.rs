@@ -77,17 +77,7 @@ fn every_message_parses_decrypts_and_re_emits_identically() {
             continue;
         };
         assert_eq!(error, &None, "packet {} did not open", m.packet);
-        let bytes = w
-            .trace()
-            .events
-            .iter()
-            .find_map(|e| match &e.kind {
-                TraceKind::Sent {
-                    packet, payload, ..
-                } if *packet == m.packet => Some(payload.clone()),
-                _ => None,
-            })
-            .unwrap();
+        let bytes = w.trace().sent_payload(m.packet).unwrap().to_vec();
         let ike = strip_marker(&bytes, m.src.port(), m.dst.port());
         let msg = Message::parse(ike).unwrap();
         if let Some(inner) = inner {

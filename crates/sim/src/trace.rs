@@ -94,6 +94,27 @@ impl Trace {
         self.events.push(TraceEvent { time, kind });
     }
 
+    /// The datagram a packet carried when it was sent.
+    pub fn sent_payload(&self, id: PacketId) -> Option<&[u8]> {
+        self.events.iter().find_map(|e| match &e.kind {
+            TraceKind::Sent {
+                packet, payload, ..
+            } if *packet == id => Some(payload.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// The keys logged for an IKE SA (by its initiator SPI).
+    pub fn ike_keys(&self, spi_i: u64) -> Option<&mobike_wire::crypto::IkeKeys> {
+        self.events.iter().find_map(|e| match &e.kind {
+            TraceKind::Protocol {
+                event: Event::KeysDerived { spi_i: s, keys, .. },
+                ..
+            } if *s == spi_i => Some(keys),
+            _ => None,
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.events.len()
     }
