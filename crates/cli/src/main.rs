@@ -44,6 +44,13 @@ enum Command {
         #[arg(long)]
         esp: bool,
     },
+    /// Check the expectations ([[expect]]) of scenario files: exit status 1
+    /// and a list when one fails.
+    Check {
+        /// Scenario files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Run a scenario and write it out: chart (ASCII, SVG), capture (pcap)
     /// and the key files with which Wireshark decrypts it.
     Export {
@@ -101,8 +108,34 @@ fn write(path: &PathBuf, data: impl AsRef<[u8]>) -> Result<(), String> {
     std::fs::write(path, data).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli) -> Result<bool, String> {
     match cli.command {
+        Command::Check { files } => {
+            let mut all_ok = true;
+            for file in &files {
+                let s = load(file, None)?;
+                let outcomes = mobike_render::check::check(&s);
+                if outcomes.is_empty() {
+                    println!("{}: no expectations", file.display());
+                    continue;
+                }
+                let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+                println!(
+                    "{}: {} of {} expectations hold",
+                    file.display(),
+                    outcomes.len() - failed,
+                    outcomes.len()
+                );
+                for o in &outcomes {
+                    match &o.failure {
+                        None => println!("  ok    #{} {}", o.index, o.what),
+                        Some(why) => println!("  FAIL  #{} {}: {why}", o.index, o.what),
+                    }
+                }
+                all_ok &= failed == 0;
+            }
+            Ok(all_ok)
+        }
         Command::Run {
             file,
             seed,
@@ -125,7 +158,7 @@ fn run(cli: Cli) -> Result<(), String> {
             if let Some(path) = svg_out {
                 write(&path, svg::render(&chart, &svg::SvgOptions::default()))?;
             }
-            Ok(())
+            Ok(true)
         }
         Command::Export {
             file,
@@ -171,14 +204,15 @@ fn run(cli: Cli) -> Result<(), String> {
                 pcap::write_wireshark_dir(&dir, world.trace())
                     .map_err(|e| format!("{}: {e}", dir.display()))?;
             }
-            Ok(())
+            Ok(true)
         }
     }
 }
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("mobike: {e}");
             ExitCode::from(2)

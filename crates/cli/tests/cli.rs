@@ -62,3 +62,40 @@ fn until_and_seed_options() {
         "the move happens after 12 s"
     );
 }
+
+#[test]
+fn check_passes_the_examples_and_fails_a_wrong_expectation() {
+    let out = mobike(&[
+        "check",
+        "examples/wifi-to-lte.toml",
+        "examples/rfc4555-e1-mobility.toml",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("6 of 6 expectations hold"), "{text}");
+    let dir = std::env::temp_dir().join(format!("mobike-cli-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    let base = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/wifi-to-lte.toml"
+    ))
+    .unwrap();
+    std::fs::write(
+        &bad,
+        base + "\n[[expect]]\nhost = \"laptop\"\nstate = \"deleted\"\n",
+    )
+    .unwrap();
+    let out = mobike(&["check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("FAIL  #7 laptop, state deleted: state is established"),
+        "{text}"
+    );
+}

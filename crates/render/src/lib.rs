@@ -6,6 +6,7 @@
 pub mod ascii;
 pub mod byteview;
 pub mod chart;
+pub mod check;
 pub mod inspect;
 pub mod metrics;
 pub mod pcap;

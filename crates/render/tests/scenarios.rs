@@ -145,3 +145,62 @@ fn strip_marker(bytes: &[u8], sport: u16, dport: u16) -> &[u8] {
         other => panic!("not IKE: {other:?}"),
     }
 }
+
+#[test]
+fn every_example_meets_its_expectations() {
+    let dir = format!("{}/../../examples", env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let s = Scenario::from_toml(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(
+            s.expectations.len() >= 3,
+            "{}: too few expectations",
+            path.display()
+        );
+        for o in mobike_render::check::check(&s) {
+            assert_eq!(
+                o.failure,
+                None,
+                "{} #{} {}",
+                path.display(),
+                o.index,
+                o.what
+            );
+        }
+    }
+}
+
+#[test]
+fn a_wrong_expectation_fails_and_says_what_was_found() {
+    let path = format!(
+        "{}/../../examples/wifi-to-lte.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap()
+        + "\n[[expect]]\nhost = \"laptop\"\nike_local = \"192.0.2.10\"\n\n[[expect]]\nmessage = \"N(REDIRECT)\"\n\n[[expect]]\nhost = \"laptop\"\nmessage = \"N(COOKIE2)\"\nseen = false\n";
+    let s = Scenario::from_toml(&text).unwrap();
+    let outcomes = mobike_render::check::check(&s);
+    let n = outcomes.len();
+    assert_eq!(
+        outcomes[n - 3].failure.as_deref(),
+        Some("IKE SA local address is 10.64.0.2:4500")
+    );
+    assert!(
+        outcomes[n - 2]
+            .failure
+            .as_deref()
+            .unwrap()
+            .contains("no message with N(REDIRECT)")
+    );
+    assert!(
+        outcomes[n - 1]
+            .failure
+            .as_deref()
+            .unwrap()
+            .contains("was sent at 18.254s")
+    );
+    assert!(outcomes[..n - 3].iter().all(|o| o.failure.is_none()));
+}

@@ -54,6 +54,55 @@ pub struct Scenario {
     /// Ping traffic through the tunnel.
     #[serde(default)]
     pub ping: Option<PingSpec>,
+    /// What must be true: checked by `mobike check` and the test suite.
+    #[serde(default, rename = "expect")]
+    pub expectations: Vec<Expectation>,
+}
+
+/// One thing that must hold. A state check names a `host` and is evaluated
+/// `at` a time (default: the end of the run); a message check looks for a
+/// message whose RFC notation contains `message`, sent by `host` if given,
+/// within `after`..`before`; metric bounds apply to the whole run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// What this checks, in words (shown by `mobike check`).
+    #[serde(default)]
+    pub what: String,
+    #[serde(default)]
+    pub at: Option<Dur>,
+    #[serde(default)]
+    pub host: Option<String>,
+    /// SA state: "established", "deleted", ...
+    #[serde(default)]
+    pub state: Option<String>,
+    /// The IKE SA's local / remote address.
+    #[serde(default)]
+    pub ike_local: Option<IpAddr>,
+    #[serde(default)]
+    pub ike_remote: Option<IpAddr>,
+    /// The IPsec SAs' remote address.
+    #[serde(default)]
+    pub ipsec_remote: Option<IpAddr>,
+    #[serde(default)]
+    pub udp_encap: Option<bool>,
+    /// This host found itself behind a NAT.
+    #[serde(default)]
+    pub behind_nat: Option<bool>,
+    /// A message whose notation contains this text, e.g. "N(UPDATE_SA_ADDRESSES)".
+    #[serde(default)]
+    pub message: Option<String>,
+    /// `false`: the message must never be sent (in the window).
+    #[serde(default)]
+    pub seen: Option<bool>,
+    #[serde(default)]
+    pub after: Option<Dur>,
+    #[serde(default)]
+    pub before: Option<Dur>,
+    #[serde(default)]
+    pub pings_lost_at_most: Option<u32>,
+    #[serde(default)]
+    pub pings_answered_at_least: Option<u32>,
 }
 
 /// ICMP echo requests from one host's inside address to another's, through

@@ -1,0 +1,227 @@
+//! A scenario's expectations, checked against a run: state at a time,
+//! messages seen or not, ping bounds (`mobike check` and the test suite).
+
+use crate::chart::{Chart, What};
+use crate::fmt_time;
+use crate::metrics;
+use mobike_sim::scenario::Expectation;
+use mobike_sim::{Scenario, World};
+
+/// The outcome of one expectation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// 1-based position in the file.
+    pub index: usize,
+    pub what: String,
+    /// `None` when it held; otherwise what was found instead.
+    pub failure: Option<String>,
+}
+
+fn describe(e: &Expectation) -> String {
+    if !e.what.is_empty() {
+        return e.what.clone();
+    }
+    let mut parts = Vec::new();
+    if let Some(h) = &e.host {
+        parts.push(h.clone());
+    }
+    if let Some(m) = &e.message {
+        parts.push(format!(
+            "{} {m}",
+            if e.seen == Some(false) {
+                "never sends"
+            } else {
+                "sends"
+            }
+        ));
+    }
+    if let Some(s) = &e.state {
+        parts.push(format!("state {s}"));
+    }
+    for (name, v) in [
+        ("IKE local", e.ike_local),
+        ("IKE remote", e.ike_remote),
+        ("IPsec remote", e.ipsec_remote),
+    ] {
+        if let Some(a) = v {
+            parts.push(format!("{name} {a}"));
+        }
+    }
+    if let Some(b) = e.udp_encap {
+        parts.push(format!("UDP encapsulation {b}"));
+    }
+    if let Some(b) = e.behind_nat {
+        parts.push(format!("behind a NAT {b}"));
+    }
+    if let Some(n) = e.pings_lost_at_most {
+        parts.push(format!("at most {n} pings lost"));
+    }
+    if let Some(n) = e.pings_answered_at_least {
+        parts.push(format!("at least {n} pings answered"));
+    }
+    if let Some(t) = e.at {
+        parts.push(format!("at {t}"));
+    }
+    parts.join(", ")
+}
+
+fn check_state(world: &World, e: &Expectation, failures: &mut Vec<String>) {
+    let Some(host) = &e.host else { return };
+    let hosts = world.hosts();
+    let Some(h) = hosts.iter().find(|x| &x.id == host) else {
+        failures.push(format!("no host {host}"));
+        return;
+    };
+    let Some(sa) = h.sas.last() else {
+        if e.state.is_some() || e.ike_local.is_some() || e.ike_remote.is_some() {
+            failures.push(format!("{host} has no IKE SA"));
+        }
+        return;
+    };
+    let mut want = |name: &str, ok: bool, got: String| {
+        if !ok {
+            failures.push(format!("{name} is {got}"));
+        }
+    };
+    if let Some(s) = &e.state {
+        let got = serde_json_like(&sa.state);
+        want("state", &got == s, got.clone());
+    }
+    if let Some(a) = e.ike_local {
+        want(
+            "IKE SA local address",
+            sa.local.ip() == a,
+            sa.local.to_string(),
+        );
+    }
+    if let Some(a) = e.ike_remote {
+        want(
+            "IKE SA remote address",
+            sa.remote.ip() == a,
+            sa.remote.to_string(),
+        );
+    }
+    if let Some(a) = e.ipsec_remote {
+        let got = sa.ipsec_remote.map(|r| r.ip());
+        want(
+            "IPsec SA remote address",
+            got == Some(a),
+            sa.ipsec_remote.map_or("none".into(), |r| r.to_string()),
+        );
+    }
+    if let Some(b) = e.udp_encap {
+        want(
+            "UDP encapsulation",
+            sa.udp_encap == b,
+            sa.udp_encap.to_string(),
+        );
+    }
+    if let Some(b) = e.behind_nat {
+        want(
+            "behind a NAT",
+            sa.local_behind_nat == b,
+            sa.local_behind_nat.to_string(),
+        );
+    }
+}
+
+/// The state's name as written in scenario files ("established").
+fn serde_json_like(state: &mobike_protocol::SaState) -> String {
+    format!("{state:?}")
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            let lower = c.to_ascii_lowercase();
+            if c.is_ascii_uppercase() && i > 0 {
+                vec!['_', lower]
+            } else {
+                vec![lower]
+            }
+        })
+        .collect()
+}
+
+fn check_message(scenario: &Scenario, chart: &Chart, e: &Expectation, failures: &mut Vec<String>) {
+    let Some(text) = &e.message else { return };
+    let lane = e
+        .host
+        .as_ref()
+        .and_then(|h| scenario.hosts.iter().position(|x| &x.id == h));
+    let after = e.after.map_or(0, |d| d.micros());
+    let before = e.before.map_or(u64::MAX, |d| d.micros());
+    let found = chart.messages().find(|m| {
+        matches!(m.what, What::Ike { .. })
+            && lane.is_none_or(|l| m.from == l)
+            && m.sent >= after
+            && m.sent <= before
+            && m.notation().contains(text.as_str())
+    });
+    match (found, e.seen != Some(false)) {
+        (None, true) => failures.push(format!("no message with {text} was sent in that window")),
+        (Some(m), false) => {
+            failures.push(format!("{} was sent at {}", m.title(), fmt_time(m.sent)))
+        }
+        _ => {}
+    }
+}
+
+/// Runs the scenario and checks every expectation.
+pub fn check(scenario: &Scenario) -> Vec<Outcome> {
+    let end = scenario.until.micros();
+    let mut order: Vec<usize> = (0..scenario.expectations.len()).collect();
+    order.sort_by_key(|&i| scenario.expectations[i].at.map_or(end, |d| d.micros()));
+    let mut world = World::new(scenario);
+    let mut failures: Vec<Vec<String>> = vec![Vec::new(); scenario.expectations.len()];
+    for &i in &order {
+        let e = &scenario.expectations[i];
+        let at = e.at.map_or(end, |d| d.micros());
+        world.run_until(at.max(world.now()));
+        check_state(&world, e, &mut failures[i]);
+    }
+    world.run_until(end.max(world.now()));
+    let chart = Chart::build(scenario, world.trace());
+    let m = metrics::compute(world.trace());
+    for (i, e) in scenario.expectations.iter().enumerate() {
+        check_message(scenario, &chart, e, &mut failures[i]);
+        if let Some(max) = e.pings_lost_at_most
+            && m.pings_lost > max
+        {
+            failures[i].push(format!("{} pings lost (at most {max})", m.pings_lost));
+        }
+        if let Some(min) = e.pings_answered_at_least
+            && m.pings_answered < min
+        {
+            failures[i].push(format!(
+                "{} pings answered (at least {min})",
+                m.pings_answered
+            ));
+        }
+    }
+    scenario
+        .expectations
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Outcome {
+            index: i + 1,
+            what: describe(e),
+            failure: (!failures[i].is_empty()).then(|| failures[i].join("; ")),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_match_the_scenario_spelling() {
+        assert_eq!(
+            serde_json_like(&mobike_protocol::SaState::Established),
+            "established"
+        );
+        assert_eq!(
+            serde_json_like(&mobike_protocol::SaState::InitSent),
+            "init_sent"
+        );
+    }
+}
