@@ -253,6 +253,19 @@ fn schedule(role: Role, settings: &crate::Settings) -> &crate::Retransmit {
     }
 }
 
+/// The group 31 key exchange data and the nonce of an IKE_SA_INIT message.
+fn ke_and_nonce(payloads: &[Payload]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    let ke = payloads.iter().find_map(|p| match p {
+        Payload::Ke { group, data } if *group == transform_id::DH_CURVE25519 => Some(data.clone()),
+        _ => None,
+    });
+    let nonce = payloads.iter().find_map(|p| match p {
+        Payload::Nonce(n) => Some(n.clone()),
+        _ => None,
+    });
+    (ke, nonce)
+}
+
 /// The SPI of the ESP proposal in an SA payload.
 fn esp_spi(payloads: &[Payload]) -> Option<u32> {
     payloads.iter().find_map(|p| match p {
@@ -438,16 +451,7 @@ impl IkeSa {
             }),
             _ => false,
         });
-        let ke = msg.payloads.iter().find_map(|p| match p {
-            Payload::Ke { group, data } if *group == transform_id::DH_CURVE25519 => {
-                Some(data.clone())
-            }
-            _ => None,
-        });
-        let ni = msg.payloads.iter().find_map(|p| match p {
-            Payload::Nonce(n) => Some(n.clone()),
-            _ => None,
-        });
+        let (ke, ni) = ke_and_nonce(&msg.payloads);
         let (Some(ke), Some(ni), true) = (ke, ni, proposal_ok) else {
             sa.reject(
                 ctx,
@@ -1728,16 +1732,7 @@ impl IkeSa {
                 return;
             }
         };
-        let ke = msg.payloads.iter().find_map(|p| match p {
-            Payload::Ke { group, data } if *group == transform_id::DH_CURVE25519 => {
-                Some(data.clone())
-            }
-            _ => None,
-        });
-        let nr = msg.payloads.iter().find_map(|p| match p {
-            Payload::Nonce(n) => Some(n.clone()),
-            _ => None,
-        });
+        let (ke, nr) = ke_and_nonce(&msg.payloads);
         let (Some(ke), Some(nr)) = (ke, nr) else {
             self.reject(ctx, src, dst, "IKE_SA_INIT response without KE or Nr");
             return;

@@ -136,10 +136,9 @@ pub fn open_sk(bytes: &[u8], key: &GcmKey) -> Result<(PayloadType, Vec<u8>)> {
     Ok((sk.next, plain))
 }
 
-/// Opens the SK payload of the protected message `bytes` ([`open_sk`]),
-/// strips the padding and parses the inner payload chain.
-pub fn decrypt(bytes: &[u8], key: &GcmKey) -> Result<Vec<Payload>> {
-    let (first, mut plain) = open_sk(bytes, key)?;
+/// Where the inner payloads of an SK plaintext end: before the Padding and
+/// the Pad Length octet (RFC 7296 §3.14), which must fit.
+pub fn payloads_len(plain: &[u8]) -> Result<usize> {
     let pad_len = *plain
         .last()
         .ok_or(WireError::Malformed("empty SK plaintext"))? as usize;
@@ -149,7 +148,14 @@ pub fn decrypt(bytes: &[u8], key: &GcmKey) -> Result<Vec<Payload>> {
             value: pad_len,
         });
     }
-    plain.truncate(plain.len() - pad_len - 1);
+    Ok(plain.len() - pad_len - 1)
+}
+
+/// Opens the SK payload of the protected message `bytes` ([`open_sk`]),
+/// strips the padding and parses the inner payload chain.
+pub fn decrypt(bytes: &[u8], key: &GcmKey) -> Result<Vec<Payload>> {
+    let (first, mut plain) = open_sk(bytes, key)?;
+    plain.truncate(payloads_len(&plain)?);
     parse_chain(first, &plain)
 }
 

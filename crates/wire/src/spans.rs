@@ -104,16 +104,8 @@ pub fn plaintext_spans(
     plain: &[u8],
     from_initiator: bool,
 ) -> Result<Vec<FieldSpan>> {
-    let pad_len = *plain
-        .last()
-        .ok_or(WireError::Malformed("empty SK plaintext"))? as usize;
-    if pad_len + 1 > plain.len() {
-        return Err(WireError::BadLength {
-            what: "SK Pad Length",
-            value: pad_len,
-        });
-    }
-    let payloads_end = plain.len() - pad_len - 1;
+    let payloads_end = crate::message::payloads_len(plain)?;
+    let pad_len = plain.len() - payloads_end - 1;
     let mut sp = Spanner {
         data: plain,
         base: 0,
