@@ -1,4 +1,4 @@
-use crate::sa::{Ctx, IkeSa, SaSnapshot};
+use crate::sa::{Action, Ctx, IkeSa, InitOptions, SaSnapshot};
 use crate::{EndpointConfig, Event, Role, Time, Transmit};
 use mobike_wire::header::Header;
 use mobike_wire::registry::ExchangeType;
@@ -8,11 +8,35 @@ use rand_core::SeedableRng;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
+/// Redirect loop protection (RFC 5685; strongSwan's and libreswan's
+/// MAX_REDIRECTS and REDIRECT_LOOP_DETECT_PERIOD): at most this many
+/// redirects are followed within [`REDIRECT_LOOP_PERIOD`].
+pub const MAX_REDIRECTS: usize = 5;
+/// See [`MAX_REDIRECTS`]: 300 s.
+pub const REDIRECT_LOOP_PERIOD: Time = 300 * crate::SEC;
+
+/// Lower-layer hints an OS or the network may give the IKE daemon. None of
+/// them is authenticated, so none moves an SA by itself (RFC 4555 §3.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "hint", rename_all = "snake_case")]
+pub enum Hint {
+    /// An ICMP error (e.g. destination unreachable) about packets to `peer`.
+    Icmp { peer: IpAddr },
+    /// The peer reported INVALID_SPI, or someone reported unwanted traffic
+    /// from us (RFC 4555 §5.3).
+    InvalidSpi { peer: IpAddr },
+    /// The link changed in a way that may have changed our NAT mapping
+    /// (e.g. a Wi-Fi re-association).
+    NatMappingSuspected,
+}
+
 /// The IKE daemon of one node: its IKE SAs, its addresses and its seeded
 /// random generator. See the crate docs for the poll order.
 pub struct Endpoint {
     shared: Shared,
     sas: Vec<IkeSa>,
+    /// When we followed redirects, for loop protection.
+    redirects: Vec<Time>,
 }
 
 /// What every IKE SA of the endpoint uses while it handles an input.
@@ -23,6 +47,7 @@ struct Shared {
     out: VecDeque<Transmit>,
     events: VecDeque<Event>,
     data: VecDeque<Vec<u8>>,
+    actions: Vec<Action>,
 }
 
 impl Shared {
@@ -34,6 +59,7 @@ impl Shared {
             rng: &mut self.rng,
             out: &mut self.out,
             events: &mut self.events,
+            actions: &mut self.actions,
         }
     }
 }
@@ -50,8 +76,10 @@ impl Endpoint {
                 out: VecDeque::new(),
                 events: VecDeque::new(),
                 data: VecDeque::new(),
+                actions: Vec::new(),
             },
             sas: Vec::new(),
+            redirects: Vec::new(),
         }
     }
 
@@ -65,9 +93,109 @@ impl Endpoint {
 
     /// Initiator: starts an IKE SA with `peer` (IKE_SA_INIT on port 500).
     pub fn connect(&mut self, now: Time, peer: IpAddr) {
-        if let Some(sa) = IkeSa::initiate(&mut self.shared.ctx(now), peer) {
+        let opts = InitOptions::to(peer);
+        if let Some(sa) = IkeSa::initiate(&mut self.shared.ctx(now), peer, opts) {
             self.sas.push(sa);
         }
+    }
+
+    /// What the SAs asked of the endpoint while handling an input: new IKE
+    /// SAs (after a redirect or a refused IKE_AUTH) and deletions of
+    /// replaced ones.
+    fn run_actions(&mut self, now: Time) {
+        while !self.shared.actions.is_empty() {
+            let actions = std::mem::take(&mut self.shared.actions);
+            for a in actions {
+                match a {
+                    Action::Initiate(opts) => {
+                        if opts.redirected_from.is_some() {
+                            self.redirects
+                                .retain(|t| now.saturating_sub(*t) < REDIRECT_LOOP_PERIOD);
+                            if self.redirects.len() >= MAX_REDIRECTS {
+                                self.shared.events.push_back(Event::Note {
+                                    spi_i: opts.replaces.unwrap_or(0),
+                                    text: format!(
+                                        "not following the redirect to {}: {MAX_REDIRECTS} redirects within {} s (a loop)",
+                                        opts.peer,
+                                        REDIRECT_LOOP_PERIOD / crate::SEC
+                                    ),
+                                    rule: "RFC 5685 (redirect loop detection)".into(),
+                                });
+                                continue;
+                            }
+                            self.redirects.push(now);
+                        }
+                        let peer = opts.peer;
+                        if let Some(sa) = IkeSa::initiate(&mut self.shared.ctx(now), peer, opts) {
+                            self.sas.push(sa);
+                        }
+                    }
+                    Action::Delete { spi_i, reason } => {
+                        let mut ctx = self.shared.ctx(now);
+                        if let Some(sa) = self.sas.iter_mut().find(|s| s.spi_i() == spi_i) {
+                            sa.start_delete(&mut ctx, &reason);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Responder: moves one IKE SA to another of our addresses by sending
+    /// the peer an address list from `to` that holds only `to` (responder
+    /// MOBIKE by plain RFC 4555, reference §6.2 S-R1). Returns false when
+    /// there is no such established SA or `to` is not ours.
+    pub fn move_peer(&mut self, now: Time, spi_i: u64, to: IpAddr) -> bool {
+        let mut ctx = self.shared.ctx(now);
+        let done = self
+            .sas
+            .iter_mut()
+            .find(|s| s.spi_i() == spi_i)
+            .is_some_and(|sa| sa.move_self(&mut ctx, to));
+        self.run_actions(now);
+        done
+    }
+
+    /// Responder: tells the client of an established IKE SA to go to
+    /// another gateway (RFC 5685, REDIRECT in an INFORMATIONAL request).
+    pub fn redirect(&mut self, now: Time, spi_i: u64, to: IpAddr) -> bool {
+        let mut ctx = self.shared.ctx(now);
+        let done = self
+            .sas
+            .iter_mut()
+            .find(|s| s.spi_i() == spi_i)
+            .is_some_and(|sa| sa.redirect(&mut ctx, to));
+        self.run_actions(now);
+        done
+    }
+
+    /// Deletes an established IKE SA with an INFORMATIONAL Delete exchange
+    /// (RFC 7296 §1.4.1).
+    pub fn delete(&mut self, now: Time, spi_i: u64) {
+        self.shared.actions.push(Action::Delete {
+            spi_i,
+            reason: "deleted by the user".into(),
+        });
+        self.run_actions(now);
+    }
+
+    /// A lower-layer hint (RFC 4555 §3.5: only a hint; M-3.5-1, M-5.3-1,
+    /// M-3.8-5).
+    pub fn handle_hint(&mut self, now: Time, hint: Hint) {
+        let mut ctx = self.shared.ctx(now);
+        for sa in &mut self.sas {
+            sa.handle_hint(&mut ctx, hint);
+        }
+        self.run_actions(now);
+    }
+
+    /// IKE SPIs (initiator's) of the established IKE SAs, oldest first.
+    pub fn established(&self) -> Vec<u64> {
+        self.sas
+            .iter()
+            .filter(|s| s.is_established())
+            .map(|s| s.spi_i())
+            .collect()
     }
 
     /// A UDP datagram arrived for one of our addresses on an IKE port.
@@ -135,6 +263,7 @@ impl Endpoint {
                 ),
             }),
         }
+        self.run_actions(now);
     }
 
     /// An ESP packet arrived (plain, or from a UDP datagram on port 4500).
@@ -179,6 +308,7 @@ impl Endpoint {
         for sa in &mut self.sas {
             sa.handle_timeout(&mut ctx);
         }
+        self.run_actions(now);
     }
 
     /// The node's usable addresses changed (the OS announced it). Order is
@@ -192,6 +322,7 @@ impl Endpoint {
         for sa in &mut self.sas {
             sa.handle_local_addresses(&mut ctx, &old);
         }
+        self.run_actions(now);
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {

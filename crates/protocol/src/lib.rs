@@ -18,7 +18,7 @@
 mod endpoint;
 mod sa;
 
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, Hint};
 pub use sa::{OutstandingSnapshot, SaSnapshot, SaState};
 
 use mobike_wire::crypto::IkeKeys;
@@ -112,6 +112,58 @@ pub struct Settings {
     /// Responder: addresses it refuses in UPDATE_SA_ADDRESSES (answered
     /// with UNACCEPTABLE_ADDRESSES, RFC 4555 §3.5, B-3.5-9).
     pub refuse_addresses: Vec<IpAddr>,
+    /// Initiator: once path testing starts, re-send on this schedule instead
+    /// of `retransmit` (strongSwan: every 2.5 s, 10 probes). `None`: keep the
+    /// normal schedule.
+    pub probe: Option<Retransmit>,
+    /// Initiator: test every address pair every this often even while the
+    /// current path works (RFC 4555 §3.10, M-3.10-1, MAY). `None`: never.
+    pub path_test_interval: Option<Time>,
+    /// Treat inbound ESP on the IPsec SA's own addresses as proof of
+    /// liveness, so no liveness check is sent while traffic flows (RFC 7296
+    /// §2.4). ESP from other addresses never counts (M-3.12-2).
+    pub esp_liveness: bool,
+    /// Initiator: a hint that the NAT mapping changed sends
+    /// UPDATE_SA_ADDRESSES at once, without a liveness check first (RFC 4555
+    /// §3.8, M-3.8-5, MAY), and UDP encapsulation starts before the update
+    /// (B-3.5-3).
+    pub update_on_nat_hint: bool,
+    /// Our receive window (RFC 7296 §2.3). Above 1 it is announced with
+    /// N(SET_WINDOW_SIZE) in IKE_AUTH; the peer may then keep that many
+    /// requests outstanding. We keep as many outstanding as the peer allows.
+    pub window_size: u32,
+    /// Redirect (RFC 5685). Initiator: send REDIRECT_SUPPORTED in
+    /// IKE_SA_INIT and follow REDIRECT. Responder: may redirect only peers
+    /// that said they support it. Off by default, as RFC 4555's figures.
+    pub redirect: bool,
+    /// Responder: new clients whose IKE_SA_INIT arrives at another address
+    /// than this one are redirected to it in the IKE_SA_INIT response.
+    pub redirect_on_init: Option<IpAddr>,
+    /// Responder: as `redirect_on_init`, but in the IKE_AUTH response, after
+    /// authentication.
+    pub redirect_on_auth: Option<IpAddr>,
+    /// Responder: when its own address move (an address list sent from the
+    /// new address) goes unanswered, what to do.
+    pub move_fallback: MoveFallback,
+    /// Responder: unanswered retransmissions from the new address before
+    /// `move_fallback` applies.
+    pub move_fallback_after: u32,
+}
+
+/// The responder's reaction when a request it sends from a new address of
+/// its own is not answered, e.g. because the initiator's NAT has no filter
+/// entry for that address (reference §6.2 S-R2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveFallback {
+    /// Retransmit the same request from the old address if it is still ours
+    /// (RFC 7296 §2.1 allows other IP headers, I-2.1-7), then send the full
+    /// list again from there (M-3.6-2) so the initiator can probe the new one.
+    #[default]
+    AddOldBack,
+    /// Keep retransmitting from the new address until the initiator's own
+    /// probe opens its NAT's filter for it.
+    KeepRetransmitting,
 }
 
 /// The initiator's reaction when the responder announces an address list
@@ -147,6 +199,62 @@ impl Default for Settings {
             multi_source_init: true,
             list_policy: ListPolicy::Strict,
             refuse_addresses: Vec::new(),
+            probe: None,
+            path_test_interval: None,
+            esp_liveness: false,
+            update_on_nat_hint: false,
+            window_size: 1,
+            redirect: false,
+            redirect_on_init: None,
+            redirect_on_auth: None,
+            move_fallback: MoveFallback::AddOldBack,
+            move_fallback_after: 2,
+        }
+    }
+}
+
+impl Settings {
+    /// Names of the timer presets, for [`Settings::preset`].
+    pub const PRESETS: [&'static str; 3] = ["rfc", "strongswan", "libreswan"];
+
+    /// Defaults modelled on an implementation (reference §1.11, §8):
+    /// - `rfc`: the defaults (1 s doubling, 5 retransmissions; liveness every
+    ///   10 s; return routability; strict list policy).
+    /// - `strongswan`: 4 s × 1.8ⁿ, 5 retransmissions (gives up after about
+    ///   165 s); path probing every 2.5 s, 10 probes; no liveness checks
+    ///   (dpd_delay 0); no responder return routability; follows a responder
+    ///   address list at once.
+    /// - `libreswan`: 0.5 s doubling until 30 s have passed.
+    pub fn preset(name: &str) -> Option<Settings> {
+        let d = Settings::default();
+        match name {
+            "rfc" => Some(d),
+            "strongswan" => Some(Settings {
+                retransmit: Retransmit {
+                    initial: 4 * SEC,
+                    factor: 1.8,
+                    tries: 5,
+                },
+                probe: Some(Retransmit {
+                    initial: 2_500 * MS,
+                    factor: 1.0,
+                    tries: 10,
+                }),
+                probe_after: 1,
+                liveness_interval: None,
+                return_routability: false,
+                list_policy: ListPolicy::Follow,
+                ..d
+            }),
+            "libreswan" => Some(Settings {
+                retransmit: Retransmit {
+                    initial: 500 * MS,
+                    factor: 2.0,
+                    tries: 5,
+                },
+                ..d
+            }),
+            _ => None,
         }
     }
 }
@@ -238,4 +346,28 @@ pub enum Event {
     },
     /// The IKE SA is gone.
     Deleted { spi_i: u64, reason: String },
+    /// pending_update set or cleared (RFC 4555 §3.5 steps 1 and 5).
+    PendingUpdate { spi_i: u64, pending: bool },
+    /// A request went out or was retransmitted: what it is, its message ID,
+    /// how many retransmissions so far and when the next one is due.
+    RequestSent {
+        spi_i: u64,
+        what: String,
+        mid: u32,
+        retransmission: u32,
+        next_at: Time,
+        probing: bool,
+        /// The COOKIE2 it carries, in hex.
+        cookie2: Option<String>,
+    },
+    /// The request with this message ID was answered (or given up).
+    RequestDone { spi_i: u64, mid: u32 },
+    /// The peer's window (N(SET_WINDOW_SIZE), RFC 7296 §2.3).
+    PeerWindow { spi_i: u64, size: u32 },
+    /// The gateway told us to go elsewhere (RFC 5685).
+    Redirected {
+        spi_i: u64,
+        to: IpAddr,
+        during: String,
+    },
 }

@@ -24,6 +24,37 @@ pub(crate) struct Ctx<'a> {
     pub rng: &'a mut ChaCha20Rng,
     pub out: &'a mut VecDeque<Transmit>,
     pub events: &'a mut VecDeque<Event>,
+    pub actions: &'a mut Vec<Action>,
+}
+
+/// How a new IKE SA comes about.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct InitOptions {
+    pub peer: IpAddr,
+    /// The gateway that redirected us here (RFC 5685 REDIRECTED_FROM).
+    pub redirected_from: Option<IpAddr>,
+    /// The IKE SA this one replaces: deleted once this one is up.
+    pub replaces: Option<u64>,
+    /// Attempt number after UNEXPECTED_NAT_DETECTED in IKE_AUTH (M-3.9-4).
+    pub attempt: u32,
+}
+
+impl InitOptions {
+    pub fn to(peer: IpAddr) -> Self {
+        InitOptions {
+            peer,
+            redirected_from: None,
+            replaces: None,
+            attempt: 0,
+        }
+    }
+}
+
+/// What an SA asks of its endpoint (it cannot make or find other SAs).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Action {
+    Initiate(InitOptions),
+    Delete { spi_i: u64, reason: String },
 }
 
 impl Ctx<'_> {
@@ -72,6 +103,20 @@ enum ReqKind {
         local: SocketAddr,
         remote: SocketAddr,
     },
+    /// A liveness check with COOKIE2 after a report of unwanted traffic
+    /// (RFC 4555 §5.3, M-5.3-1).
+    LivenessRr,
+    /// A liveness check sent over every address pair while the current one
+    /// works (RFC 4555 §3.10, M-3.10-1).
+    PathTest,
+    /// INFORMATIONAL with Delete of the IKE SA (RFC 7296 §1.4.1).
+    Delete {
+        reason: String,
+    },
+    /// Responder: INFORMATIONAL with N(REDIRECT) (RFC 5685).
+    Redirect {
+        to: IpAddr,
+    },
 }
 
 impl ReqKind {
@@ -83,6 +128,10 @@ impl ReqKind {
             ReqKind::Update => "UPDATE_SA_ADDRESSES",
             ReqKind::AddressList => "address list update",
             ReqKind::ReturnRoutability { .. } => "return routability check",
+            ReqKind::LivenessRr => "liveness check with COOKIE2",
+            ReqKind::PathTest => "path test",
+            ReqKind::Delete { .. } => "Delete",
+            ReqKind::Redirect { .. } => "REDIRECT",
         }
     }
 }
@@ -103,6 +152,10 @@ struct Request {
     /// A return routability check moved to a newer address while waiting:
     /// its answer proves nothing about either (B-3.7-1).
     retargeted: bool,
+    /// Sends since path testing started (for `Settings::probe`).
+    probes: u32,
+    /// It went out from more than one of our addresses (M-3.6-2).
+    multi_source: bool,
 }
 
 /// The IKE SA's state as the UI shows it.
@@ -131,6 +184,12 @@ pub struct SaSnapshot {
     pub outstanding: Option<OutstandingSnapshot>,
     pub next_liveness: Option<Time>,
     pub next_keepalive: Option<Time>,
+    /// Requests waiting for the window, in order.
+    pub queued: Vec<String>,
+    /// The peer supports Redirect (RFC 5685).
+    pub redirect_supported: bool,
+    /// A responder's own move in progress: the address it left.
+    pub moving_from: Option<SocketAddr>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -197,6 +256,24 @@ pub(crate) struct IkeSa {
     /// below it (RFC 4303 §3.4.3).
     esp_highest: u32,
     esp_window: u64,
+    /// The peer sent REDIRECT_SUPPORTED or REDIRECTED_FROM (RFC 5685).
+    peer_redirect: bool,
+    redirected_from: Option<IpAddr>,
+    /// The IKE SA this one replaces (after a redirect), deleted once this
+    /// one is established.
+    replaces: Option<u64>,
+    /// IKE_SA_INIT attempt after UNEXPECTED_NAT_DETECTED (M-3.9-4).
+    attempt: u32,
+    /// Responder: our own move in progress, the address we left.
+    moved_from: Option<SocketAddr>,
+    /// Responder: the list to announce during a deliberate move.
+    announce_only: Option<Vec<IpAddr>>,
+    /// The peer's window (SET_WINDOW_SIZE), 1 until it says otherwise.
+    peer_window: u32,
+    /// ESP seen from addresses other than the IPsec SA's (M-3.12-1), noted once.
+    esp_mismatch: Option<(SocketAddr, SocketAddr)>,
+    last_path_test: Time,
+    path_test_interval: Option<Time>,
 }
 
 /// The IKE port for an address of this SA: 4500 once NAT traversal moved
@@ -340,6 +417,30 @@ impl IkeSa {
             esp_seq: 0,
             esp_highest: 0,
             esp_window: 0,
+            peer_redirect: false,
+            redirected_from: None,
+            replaces: None,
+            attempt: 0,
+            moved_from: None,
+            announce_only: None,
+            peer_window: 1,
+            esp_mismatch: None,
+            last_path_test: ctx.now,
+            path_test_interval: ctx.config.settings.path_test_interval,
+        }
+    }
+
+    pub fn is_established(&self) -> bool {
+        self.state == SaState::Established
+    }
+
+    fn set_pending(&mut self, ctx: &mut Ctx, pending: bool) {
+        if self.pending_update != pending {
+            self.pending_update = pending;
+            ctx.events.push_back(Event::PendingUpdate {
+                spi_i: self.spi_i,
+                pending,
+            });
         }
     }
 
@@ -362,8 +463,16 @@ impl IkeSa {
     // ----------------------------------------------------------------- setup
 
     /// Initiator: builds and sends IKE_SA_INIT from the preferred address.
-    pub fn initiate(ctx: &mut Ctx, peer: IpAddr) -> Option<IkeSa> {
-        let Some(&local_ip) = ctx.local_addrs.iter().find(|a| same_family(**a, peer)) else {
+    pub fn initiate(ctx: &mut Ctx, peer: IpAddr, opts: InitOptions) -> Option<IkeSa> {
+        let family: Vec<IpAddr> = ctx
+            .local_addrs
+            .iter()
+            .copied()
+            .filter(|a| same_family(*a, peer))
+            .collect();
+        // A retry after UNEXPECTED_NAT_DETECTED starts from the next of our
+        // addresses (M-3.9-4).
+        let Some(&local_ip) = family.get(opts.attempt as usize % family.len().max(1)) else {
             ctx.events.push_back(Event::Note {
                 spi_i: 0,
                 text: format!("no local address to reach {peer}"),
@@ -374,6 +483,9 @@ impl IkeSa {
         let local = SocketAddr::new(local_ip, IKE_PORT);
         let remote = SocketAddr::new(peer, IKE_PORT);
         let mut sa = IkeSa::blank(ctx, Role::Initiator, local, remote);
+        sa.redirected_from = opts.redirected_from;
+        sa.replaces = opts.replaces;
+        sa.attempt = opts.attempt;
         sa.spi_i = ctx.nonzero_u64();
         sa.ni = ctx.random(32);
         let mut payloads = vec![
@@ -408,6 +520,34 @@ impl IkeSa {
                 NotifyType::NAT_DETECTION_DESTINATION_IP,
                 crypto::nat_detection_hash(sa.spi_i, 0, remote).to_vec(),
             ));
+        }
+        if settings.redirect {
+            // RFC 5685: REDIRECTED_FROM replaces REDIRECT_SUPPORTED after a
+            // redirect.
+            match opts.redirected_from {
+                Some(gw) => {
+                    if let Ok(n) = Notify::redirected_from(gw.into()) {
+                        payloads.push(Payload::Notify(n));
+                    }
+                }
+                None => payloads.push(Payload::Notify(Notify::redirect_supported())),
+            }
+        }
+        if let Some(from) = opts.redirected_from {
+            sa.note(
+                ctx,
+                format!("redirected by {from}: new IKE SA with {peer}"),
+                "RFC 5685 (REDIRECTED_FROM)",
+            );
+        } else if opts.attempt > 0 {
+            sa.note(
+                ctx,
+                format!(
+                    "new IKE_SA_INIT (attempt {}) from {local_ip} after UNEXPECTED_NAT_DETECTED",
+                    opts.attempt + 1
+                ),
+                "RFC 4555 §3.9, M-3.9-4",
+            );
         }
         let header = sa.header(ExchangeType::IKE_SA_INIT, 0, false);
         let bytes = Message::emit_plain(header, &payloads);
@@ -461,6 +601,44 @@ impl IkeSa {
             );
             return None;
         };
+        sa.peer_redirect = has_notify(&msg.payloads, NotifyType::REDIRECT_SUPPORTED)
+            || has_notify(&msg.payloads, NotifyType::REDIRECTED_FROM);
+        if let Some(Ok(mobike_wire::notify::NotifyData::RedirectedFrom(gw))) = msg
+            .payloads
+            .iter()
+            .filter_map(Payload::as_notify)
+            .find(|n| n.kind == NotifyType::REDIRECTED_FROM)
+            .map(mobike_wire::notify::NotifyData::parse)
+        {
+            sa.note(
+                ctx,
+                format!("client was redirected here by {gw}"),
+                "RFC 5685 (REDIRECTED_FROM)",
+            );
+        }
+        let settings = &ctx.config.settings;
+        if let Some(gw) = settings.redirect_on_init
+            && settings.redirect
+            && sa.peer_redirect
+            && gw != dst.ip()
+        {
+            // RFC 5685: a notify-only response with our SPI zero; the
+            // Nonce Data is the client's Ni, so an off-path attacker cannot
+            // forge it. No state is kept.
+            if let Ok(n) = Notify::redirect(gw.into(), Some(&ni)) {
+                let resp = Message::emit_plain(
+                    sa.header(ExchangeType::IKE_SA_INIT, 0, true),
+                    &[Payload::Notify(n)],
+                );
+                sa.note(
+                    ctx,
+                    format!("redirecting the new client {src} to {gw} in IKE_SA_INIT"),
+                    "RFC 5685 (redirect during IKE_SA_INIT)",
+                );
+                sa.transmit(ctx, dst, src, &resp);
+            }
+            return None;
+        }
         sa.spi_r = ctx.nonzero_u64();
         sa.ni = ni;
         sa.nr = ctx.random(32);
@@ -631,7 +809,7 @@ impl IkeSa {
             _ => (self.local, self.remote),
         };
         self.transmit(ctx, src, dst, &bytes);
-        self.outstanding = Some(Request {
+        let req = Request {
             mid,
             kind,
             bytes,
@@ -641,6 +819,22 @@ impl IkeSa {
             cookie2,
             generation: self.generation,
             retargeted: false,
+            probes: 0,
+            multi_source: false,
+        };
+        self.report_request(ctx, &req);
+        self.outstanding = Some(req);
+    }
+
+    fn report_request(&self, ctx: &mut Ctx, req: &Request) {
+        ctx.events.push_back(Event::RequestSent {
+            spi_i: self.spi_i,
+            what: req.kind.label().to_string(),
+            mid: req.mid,
+            retransmission: req.retransmissions,
+            next_at: req.next_at,
+            probing: req.probing,
+            cookie2: req.cookie2.as_deref().map(hex),
         });
     }
 
@@ -692,8 +886,10 @@ impl IkeSa {
     /// Our address list (RFC 4555 §3.4, §3.6): every usable address other
     /// than the one in the IP header, or NO_ADDITIONAL_ADDRESSES.
     fn address_list(&self, ctx: &Ctx) -> Vec<Payload> {
-        let others: Vec<Payload> = ctx
-            .local_addrs
+        // A responder moving its peer on purpose announces only the
+        // address it moves to (reference §6.2 S-R1).
+        let addrs = self.announce_only.as_deref().unwrap_or(ctx.local_addrs);
+        let others: Vec<Payload> = addrs
             .iter()
             .filter(|a| **a != self.local.ip())
             .map(|a| Payload::Notify(Notify::additional_address(*a)))
@@ -709,16 +905,32 @@ impl IkeSa {
         let mut inner = Vec::new();
         let mut cookie2 = None;
         match &kind {
-            ReqKind::Liveness => {
+            ReqKind::Liveness | ReqKind::PathTest => {
                 // RFC 4555 §3.8 (M-3.8-1, M-3.8-3): NAT-D in liveness checks
                 // so a changed NAT mapping shows.
                 if self.mobike && self.natt {
                     inner.extend(self.natd_pair(self.local, self.remote));
                 }
             }
+            ReqKind::LivenessRr => {
+                if self.mobike && self.natt {
+                    inner.extend(self.natd_pair(self.local, self.remote));
+                }
+                // M-5.3-1: the COOKIE2 makes it a return routability test.
+                let c = ctx.random(ctx.config.settings.cookie2_len.clamp(8, 64));
+                inner.push(notify(NotifyType::COOKIE2, c.clone()));
+                cookie2 = Some(c);
+            }
+            ReqKind::Delete { .. } => {
+                inner.push(Payload::Delete(mobike_wire::payload::Delete::ike()));
+            }
+            ReqKind::Redirect { to } => match Notify::redirect((*to).into(), None) {
+                Ok(n) => inner.push(Payload::Notify(n)),
+                Err(_) => return,
+            },
             ReqKind::Update => {
                 // RFC 4555 §3.5 step 5: clears pending_update (B-3.5-5).
-                self.pending_update = false;
+                self.set_pending(ctx, false);
                 inner.push(notify(NotifyType::UPDATE_SA_ADDRESSES, vec![])); // B-3.5-7
                 if self.natt {
                     inner.extend(self.natd_pair(self.local, self.remote));
@@ -752,7 +964,20 @@ impl IkeSa {
         let Some(bytes) = self.encrypt(ExchangeType::INFORMATIONAL, mid, false, &inner) else {
             return;
         };
-        self.start_request(ctx, kind, mid, bytes, cookie2);
+        let path_test = kind == ReqKind::PathTest;
+        self.start_request(ctx, kind, mid, bytes.clone(), cookie2);
+        if path_test {
+            // M-3.10-1: the same request over every other address pair too.
+            self.last_path_test = ctx.now;
+            let paths = self.candidate_paths(ctx);
+            for (src, dst) in paths.iter().skip(1) {
+                self.transmit(ctx, *src, *dst, &bytes);
+            }
+            if let Some(r) = self.outstanding.as_mut() {
+                r.probing = true;
+                r.multi_source = paths.iter().any(|(l, _)| *l != self.local);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- timers
@@ -765,6 +990,7 @@ impl IkeSa {
             self.outstanding.as_ref().map(|r| r.next_at),
             self.liveness_due(),
             self.keepalive_due(),
+            self.path_test_due(),
         ]
         .into_iter()
         .flatten()
@@ -779,6 +1005,18 @@ impl IkeSa {
             return None;
         }
         self.liveness_interval.map(|i| self.last_rx + i)
+    }
+
+    /// M-3.10-1: periodic path testing while the current path works.
+    fn path_test_due(&self) -> Option<Time> {
+        if self.role != Role::Initiator
+            || self.state != SaState::Established
+            || !self.mobike
+            || self.outstanding.is_some()
+        {
+            return None;
+        }
+        self.path_test_interval.map(|i| self.last_path_test + i)
     }
 
     fn keepalive_due(&self) -> Option<Time> {
@@ -804,6 +1042,9 @@ impl IkeSa {
         }
         if self.state == SaState::Deleted {
             return;
+        }
+        if self.path_test_due().is_some_and(|t| t <= ctx.now) && self.queue.is_empty() {
+            self.send_informational(ctx, ReqKind::PathTest);
         }
         if self.liveness_due().is_some_and(|t| t <= ctx.now) && self.queue.is_empty() {
             self.send_informational(ctx, ReqKind::Liveness);
@@ -848,7 +1089,12 @@ impl IkeSa {
         };
         let settings = &ctx.config.settings;
         let schedule = schedule(self.role, settings);
-        if req.retransmissions >= schedule.tries {
+        let probe = settings.probe.as_ref().filter(|_| req.probing);
+        let exhausted = match probe {
+            Some(p) => req.probes >= p.tries,
+            None => req.retransmissions >= schedule.tries,
+        };
+        if exhausted {
             // RFC 7296 §2.1 (I-2.1-6): give up, delete the IKE SA.
             let what = format!(
                 "no response to {} (message ID {}) after {} retransmissions",
@@ -866,6 +1112,24 @@ impl IkeSa {
             && self.mobike
             && self.state == SaState::Established
             && n >= settings.probe_after;
+        if start_probing && let Some(p) = &settings.probe {
+            // strongSwan's probing: a fixed schedule of its own.
+            if req.probing {
+                req.probes += 1;
+            }
+            req.next_at = ctx.now + p.timeout(req.probes);
+        }
+        // The responder's own move went unanswered (reference §6.2 S-R2).
+        let fall_back = self.role == Role::Responder
+            && req.kind == ReqKind::AddressList
+            && n > settings.move_fallback_after
+            && settings.move_fallback == crate::MoveFallback::AddOldBack
+            && self
+                .moved_from
+                .is_some_and(|old| ctx.local_addrs.contains(&old.ip()));
+        if fall_back {
+            req.multi_source = true;
+        }
         let bytes = req.bytes.clone();
         let fixed_path = match &req.kind {
             ReqKind::ReturnRoutability { local, remote } => Some((*local, *remote)),
@@ -885,10 +1149,32 @@ impl IkeSa {
             }
             _ => None,
         };
+        if fall_back && let Some(old) = self.moved_from.take() {
+            let new = self.local;
+            self.local = old;
+            self.announce_only = None;
+            ctx.events.push_back(Event::IkePathChanged {
+                spi_i: self.spi_i,
+                local: old,
+                remote: self.remote,
+            });
+            self.note(
+                ctx,
+                format!(
+                    "no answer from {}: adding {} back and retransmitting from it",
+                    new.ip(),
+                    old.ip()
+                ),
+                "reference §6.2 S-R2 fallback A; RFC 7296 §2.1 (I-2.1-7)",
+            );
+        }
+        let req = self.outstanding.as_mut().expect("outstanding request");
         if start_probing && fixed_path.is_none() {
             let first = !req.probing;
             req.probing = true;
             let paths = self.candidate_paths(ctx);
+            let req = self.outstanding.as_mut().expect("outstanding request");
+            req.multi_source |= paths.iter().any(|(l, _)| l.ip() != self.local.ip());
             if first {
                 self.note(
                     ctx,
@@ -906,6 +1192,9 @@ impl IkeSa {
             // B-3.5-4: retransmissions go to the IKE SA's current addresses.
             let (src, dst) = fixed_path.unwrap_or((self.local, self.remote));
             self.transmit(ctx, src, dst, &bytes);
+        }
+        if let Some(r) = self.outstanding.as_ref() {
+            self.report_request(ctx, r);
         }
     }
 
@@ -937,7 +1226,7 @@ impl IkeSa {
         self.local = local;
         self.remote = remote;
         self.generation += 1;
-        self.pending_update = true;
+        self.set_pending(ctx, true);
         ctx.events.push_back(Event::IkePathChanged {
             spi_i: self.spi_i,
             local,
@@ -979,6 +1268,184 @@ impl IkeSa {
             remote,
             udp_encap: encap,
         });
+    }
+
+    /// A lower-layer hint: never a reason to move by itself (RFC 4555 §3.5).
+    pub fn handle_hint(&mut self, ctx: &mut Ctx, hint: crate::Hint) {
+        if self.role != Role::Initiator || self.state != SaState::Established {
+            return;
+        }
+        let ours = |p: IpAddr| p == self.remote.ip() || self.peer_addrs.contains(&p);
+        match hint {
+            crate::Hint::Icmp { peer } if ours(peer) => {
+                self.note(
+                    ctx,
+                    format!("ICMP error about {peer}: only a hint, checking liveness"),
+                    "RFC 4555 §3.5 (M-3.5-1)",
+                );
+                self.queue(ctx, ReqKind::Liveness);
+            }
+            crate::Hint::InvalidSpi { peer } if ours(peer) => {
+                self.note(
+                    ctx,
+                    format!("report of unwanted traffic to {peer}: liveness check with COOKIE2"),
+                    "RFC 4555 §5.3 (M-5.3-1)",
+                );
+                self.queue(ctx, ReqKind::LivenessRr);
+            }
+            crate::Hint::NatMappingSuspected if self.mobike && self.natt => {
+                if ctx.config.settings.update_on_nat_hint {
+                    // B-3.5-3: UDP encapsulation on before the update, so
+                    // the IPsec traffic already passes a NAT.
+                    if !self.local_behind_nat {
+                        self.local_behind_nat = true;
+                        ctx.events.push_back(Event::NatDetection {
+                            spi_i: self.spi_i,
+                            local_behind_nat: true,
+                            peer_behind_nat: self.peer_behind_nat,
+                        });
+                        if let Some((l, r)) = self.ipsec {
+                            self.set_ipsec(ctx, l, r);
+                        }
+                    }
+                    self.note(
+                        ctx,
+                        "NAT mapping change suspected: UPDATE_SA_ADDRESSES at once, UDP encapsulation on",
+                        "RFC 4555 §3.8 (M-3.8-5), §3.5 (B-3.5-3)",
+                    );
+                    self.set_pending(ctx, true);
+                    self.generation += 1;
+                    self.queue(ctx, ReqKind::Update);
+                } else {
+                    self.note(
+                        ctx,
+                        "NAT mapping change suspected: liveness check with NAT detection",
+                        "RFC 4555 §3.8 (M-3.8-1)",
+                    );
+                    self.queue(ctx, ReqKind::Liveness);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Responder: move the peer to our address `to` on purpose (reference
+    /// §6.2 S-R1): an address list holding only `to`, sent from `to`.
+    pub fn move_self(&mut self, ctx: &mut Ctx, to: IpAddr) -> bool {
+        if self.role != Role::Responder
+            || self.state != SaState::Established
+            || !self.mobike
+            || !ctx.local_addrs.contains(&to)
+            || to == self.local.ip()
+            || !same_family(to, self.remote.ip())
+        {
+            return false;
+        }
+        let local = ike_addr(self.natt, to);
+        self.moved_from = Some(self.local);
+        self.previous_path = Some((self.local, self.remote));
+        self.local = local;
+        self.announce_only = Some(vec![to]);
+        ctx.events.push_back(Event::IkePathChanged {
+            spi_i: self.spi_i,
+            local,
+            remote: self.remote,
+        });
+        self.note(
+            ctx,
+            format!("moving the client to {to}: an address list of {to} alone, sent from {to}"),
+            "RFC 4555 §3.6 (B-3.6-3); responder MOBIKE (reference §6.2 S-R1)",
+        );
+        self.queue(ctx, ReqKind::AddressList);
+        true
+    }
+
+    /// Responder: REDIRECT the client of this established SA (RFC 5685).
+    pub fn redirect(&mut self, ctx: &mut Ctx, to: IpAddr) -> bool {
+        if self.role != Role::Responder
+            || self.state != SaState::Established
+            || !self.peer_redirect
+            || !ctx.config.settings.redirect
+        {
+            return false;
+        }
+        self.queue(ctx, ReqKind::Redirect { to });
+        true
+    }
+
+    /// Delete this IKE SA with an INFORMATIONAL exchange (RFC 7296 §1.4.1).
+    pub fn start_delete(&mut self, ctx: &mut Ctx, reason: &str) {
+        if self.state != SaState::Established {
+            return;
+        }
+        self.queue.clear();
+        self.queue(
+            ctx,
+            ReqKind::Delete {
+                reason: reason.to_string(),
+            },
+        );
+    }
+
+    /// Follows RFC 5685's REDIRECT to `gw`: a new IKE SA there.
+    fn follow_redirect(
+        &mut self,
+        ctx: &mut Ctx,
+        gw: &mobike_wire::notify::GwIdentity,
+        during: &str,
+        replaces: Option<u64>,
+    ) -> bool {
+        let Some(to) = gw.address() else {
+            self.note(
+                ctx,
+                format!("cannot follow the redirect to {gw}: no name resolution here"),
+                "RFC 5685",
+            );
+            return false;
+        };
+        ctx.events.push_back(Event::Redirected {
+            spi_i: self.spi_i,
+            to,
+            during: during.to_string(),
+        });
+        ctx.actions.push(Action::Initiate(InitOptions {
+            peer: to,
+            redirected_from: Some(self.remote.ip()),
+            replaces,
+            attempt: 0,
+        }));
+        true
+    }
+
+    /// RFC 7296 §2.23 (I-2.23-11): without MOBIKE, a host that is not
+    /// behind a NAT follows a NATed peer's new address and port, taken from
+    /// a new authenticated message. With MOBIKE it never does (M-3.8-6).
+    fn follow_nat_rebinding(&mut self, ctx: &mut Ctx, src: SocketAddr) {
+        if self.mobike
+            || !self.natt
+            || self.state != SaState::Established
+            || self.local_behind_nat
+            || !self.peer_behind_nat
+            || src == self.remote
+        {
+            return;
+        }
+        self.note(
+            ctx,
+            format!(
+                "no MOBIKE: following the peer from {} to {src}",
+                self.remote
+            ),
+            "RFC 7296 §2.23 (I-2.23-11)",
+        );
+        self.remote = src;
+        ctx.events.push_back(Event::IkePathChanged {
+            spi_i: self.spi_i,
+            local: self.local,
+            remote: src,
+        });
+        let local = self.local;
+        self.set_ipsec(ctx, local, src);
     }
 
     pub fn handle_local_addresses(&mut self, ctx: &mut Ctx, old: &[IpAddr]) {
@@ -1135,6 +1602,7 @@ impl IkeSa {
         };
         self.last_rx = ctx.now;
         self.last_request = bytes.to_vec();
+        self.follow_nat_rebinding(ctx, src);
         match header.exchange {
             ExchangeType::IKE_AUTH
                 if self.role == Role::Responder && self.state == SaState::InitDone =>
@@ -1224,6 +1692,43 @@ impl IkeSa {
             );
             return;
         }
+        let settings = &ctx.config.settings;
+        if let Some(gw) = settings.redirect_on_auth
+            && settings.redirect
+            && self.peer_redirect
+            && gw != dst.ip()
+        {
+            // RFC 5685: after authentication, IDr and AUTH with REDIRECT and
+            // no Child SA; the client starts over with the new gateway.
+            let idr = Identification::fqdn(&ctx.config.id);
+            let my_auth = crypto::psk_auth(
+                &ctx.config.psk,
+                &self.init_response,
+                &self.ni,
+                &keys.sk_pr,
+                &idr.body(),
+            );
+            let mut out = vec![
+                Payload::IdR(idr),
+                Payload::Auth {
+                    method: crypto::AUTH_SHARED_KEY_MIC,
+                    data: my_auth.to_vec(),
+                },
+            ];
+            if let Ok(n) = Notify::redirect(gw.into(), None) {
+                out.push(Payload::Notify(n));
+            }
+            if let Some(resp) = self.encrypt(ExchangeType::IKE_AUTH, header.message_id, true, &out)
+            {
+                self.send_response(ctx, header.message_id, resp, dst, src);
+            }
+            self.delete(
+                ctx,
+                format!("client {src} redirected to {gw} in IKE_AUTH, no Child SA"),
+                "RFC 5685 (redirect during IKE_AUTH)",
+            );
+            return;
+        }
         // RFC 4555 §3.3 (B-3.3-1): the IKE SA's addresses come from the IP
         // header of the first IKE_AUTH request.
         self.local = dst;
@@ -1267,6 +1772,14 @@ impl IkeSa {
 
     fn establish(&mut self, ctx: &mut Ctx) {
         self.state = SaState::Established;
+        if let Some(old) = self.replaces {
+            // RFC 5685: the SA with the gateway that redirected us goes
+            // once the new one is up.
+            ctx.actions.push(Action::Delete {
+                spi_i: old,
+                reason: format!("replaced by the IKE SA with {}", self.remote.ip()),
+            });
+        }
         self.install_child_sa(ctx);
         ctx.events.push_back(Event::Established {
             spi_i: self.spi_i,
@@ -1382,6 +1895,33 @@ impl IkeSa {
                 return None;
             }
         };
+        // M-3.12-1: compare the packet's addresses with the IPsec SA's. A
+        // packet from elsewhere is delivered (both sides may briefly
+        // disagree during a move) but is no liveness evidence (M-3.12-2).
+        let expected = self
+            .ipsec
+            .is_some_and(|(l, r)| l.ip() == dst.ip() && r.ip() == src.ip());
+        if expected {
+            self.esp_mismatch = None;
+            if ctx.config.settings.esp_liveness {
+                self.last_rx = ctx.now;
+            }
+        } else if self.esp_mismatch != Some((src, dst)) {
+            self.esp_mismatch = Some((src, dst));
+            if let Some((l, r)) = self.ipsec {
+                self.note(
+                    ctx,
+                    format!(
+                        "ESP from {} to {}, but the IPsec SA uses {} -> {}: not taken as liveness evidence",
+                        src.ip(),
+                        dst.ip(),
+                        r.ip(),
+                        l.ip()
+                    ),
+                    "RFC 4555 §3.12 (M-3.12-1, M-3.12-2)",
+                );
+            }
+        }
         let seq = plain.seq;
         if seq > self.esp_highest {
             let shift = seq - self.esp_highest;
@@ -1436,6 +1976,43 @@ impl IkeSa {
     ) {
         let mid = header.message_id;
         self.expect_mid = mid + 1;
+        if inner.iter().any(|p| {
+            matches!(p, Payload::Delete(d) if d.protocol == mobike_wire::registry::ProtocolId::IKE)
+        }) {
+            // RFC 7296 §1.4.1: an empty response, and the IKE SA is gone.
+            if let Some(resp) = self.encrypt(ExchangeType::INFORMATIONAL, mid, true, &[]) {
+                self.send_response(ctx, mid, resp, dst, src);
+            }
+            self.delete(
+                ctx,
+                "the peer deleted the IKE SA".into(),
+                "RFC 7296 §1.4.1",
+            );
+            return;
+        }
+        if let Some(n) = inner
+            .iter()
+            .filter_map(Payload::as_notify)
+            .find(|n| n.kind == NotifyType::REDIRECT)
+        {
+            if let Some(resp) = self.encrypt(ExchangeType::INFORMATIONAL, mid, true, &[]) {
+                self.send_response(ctx, mid, resp, dst, src);
+            }
+            match mobike_wire::notify::NotifyData::parse(n) {
+                Ok(mobike_wire::notify::NotifyData::Redirect { gw, .. })
+                    if self.role == Role::Initiator && ctx.config.settings.redirect =>
+                {
+                    let me = self.spi_i;
+                    self.follow_redirect(ctx, &gw, "INFORMATIONAL", Some(me));
+                }
+                _ => self.note(
+                    ctx,
+                    "REDIRECT ignored: only the original responder may redirect, and only a peer that supports it",
+                    "RFC 5685",
+                ),
+            }
+            return;
+        }
         let update = has_notify(inner, NotifyType::UPDATE_SA_ADDRESSES);
         let has_natd = has_notify(inner, NotifyType::NAT_DETECTION_SOURCE_IP);
         let has_list = inner.iter().any(|p| {
@@ -1621,12 +2198,20 @@ impl IkeSa {
         header: &Header,
         bytes: &[u8],
     ) {
+        let late = header.message_id < self.next_mid;
         let Some(req) = self.outstanding.as_ref() else {
             self.reject(
                 ctx,
                 src,
                 dst,
-                format!("response {} with no request outstanding", header.message_id),
+                if late {
+                    format!(
+                        "late copy of the response {}: already answered, discarded",
+                        header.message_id
+                    )
+                } else {
+                    format!("response {} with no request outstanding", header.message_id)
+                },
             );
             return;
         };
@@ -1657,33 +2242,76 @@ impl IkeSa {
         let Some(req) = self.outstanding.take() else {
             return;
         };
+        ctx.events.push_back(Event::RequestDone {
+            spi_i: self.spi_i,
+            mid: req.mid,
+        });
+        self.follow_nat_rebinding(ctx, src);
         match req.kind.clone() {
             ReqKind::Auth => self.handle_auth_response(ctx, src, dst, &inner),
-            ReqKind::Liveness => self.handle_liveness_response(ctx, src, dst, &req, &inner),
+            ReqKind::Liveness | ReqKind::PathTest => {
+                self.handle_liveness_response(ctx, src, dst, &req, &inner)
+            }
+            ReqKind::LivenessRr => {
+                // M-3.7-6, M-3.7-7 as for any COOKIE2.
+                if notify_data(&inner, NotifyType::COOKIE2) != req.cookie2.as_deref() {
+                    self.delete(
+                        ctx,
+                        "COOKIE2 mismatch in liveness check response".into(),
+                        "RFC 4555 §3.7, §5.3, M-3.7-7",
+                    );
+                    return;
+                }
+                self.handle_liveness_response(ctx, src, dst, &req, &inner)
+            }
             ReqKind::Update => self.handle_update_response(ctx, src, dst, &req, &inner),
+            ReqKind::Delete { reason } => {
+                self.delete(ctx, reason, "RFC 7296 §1.4.1");
+                return;
+            }
+            ReqKind::Redirect { to } => self.note(
+                ctx,
+                format!("client acknowledged the redirect to {to}"),
+                "RFC 5685",
+            ),
             ReqKind::AddressList => {
-                if req.probing && self.role == Role::Initiator {
-                    if (dst, src) != (self.local, self.remote) {
-                        // The pair that answered works; the update that
-                        // follows carries the list again (M-3.6-1).
-                        self.move_to(
-                            ctx,
-                            dst,
-                            src,
-                            "address list update answered on another address pair",
-                            "RFC 4555 §3.6 (M-3.6-2), §3.10",
-                        );
-                    } else {
-                        // M-3.6-2: sent from several source addresses, so
-                        // the peer may have taken the list with another
-                        // one in the IP header: send it again, once.
-                        self.note(
-                            ctx,
-                            "the list went out from several addresses: sending it again",
-                            "RFC 4555 §3.6, M-3.6-2",
-                        );
-                        self.queue.push_back(ReqKind::AddressList);
-                    }
+                if self.role == Role::Responder
+                    && self.moved_from.is_some()
+                    && (dst, src) == (self.local, self.remote)
+                {
+                    // Our own move was answered on the new pair: that
+                    // pair works both ways, the IPsec SAs follow.
+                    self.moved_from = None;
+                    self.note(
+                        ctx,
+                        format!("client answered at {}: IPsec SAs move there", dst.ip()),
+                        "reference §6.2 S-R1",
+                    );
+                    self.set_ipsec(ctx, dst, src);
+                }
+                if req.probing
+                    && self.role == Role::Initiator
+                    && (dst, src) != (self.local, self.remote)
+                {
+                    // The pair that answered works; the update that
+                    // follows carries the list again (M-3.6-1).
+                    self.move_to(
+                        ctx,
+                        dst,
+                        src,
+                        "address list update answered on another address pair",
+                        "RFC 4555 §3.6 (M-3.6-2), §3.10",
+                    );
+                } else if req.multi_source {
+                    // M-3.6-2: sent from several source addresses, so
+                    // the peer may have taken the list with another
+                    // one in the IP header: send it again, once.
+                    self.note(
+                        ctx,
+                        "the list went out from several addresses: sending it again",
+                        "RFC 4555 §3.6, M-3.6-2",
+                    );
+                    self.queue.push_back(ReqKind::AddressList);
                 }
             }
             ReqKind::ReturnRoutability { local, remote } => {
@@ -1721,10 +2349,6 @@ impl IkeSa {
         header: &Header,
         bytes: &[u8],
     ) {
-        if self.state != SaState::InitSent || header.spi_r == 0 {
-            self.reject(ctx, src, dst, "unexpected IKE_SA_INIT response");
-            return;
-        }
         let msg = match Message::parse(bytes) {
             Ok(m) => m,
             Err(e) => {
@@ -1732,6 +2356,20 @@ impl IkeSa {
                 return;
             }
         };
+        if self.state == SaState::InitSent
+            && let Some(n) = msg
+                .payloads
+                .iter()
+                .filter_map(Payload::as_notify)
+                .find(|n| n.kind == NotifyType::REDIRECT)
+        {
+            self.handle_init_redirect(ctx, src, dst, n);
+            return;
+        }
+        if self.state != SaState::InitSent || header.spi_r == 0 {
+            self.reject(ctx, src, dst, "unexpected IKE_SA_INIT response");
+            return;
+        }
         let (ke, nr) = ke_and_nonce(&msg.payloads);
         let (Some(ke), Some(nr)) = (ke, nr) else {
             self.reject(ctx, src, dst, "IKE_SA_INIT response without KE or Nr");
@@ -1761,6 +2399,10 @@ impl IkeSa {
         self.keys = Some(keys);
         self.init_response = bytes.to_vec();
         self.outstanding = None;
+        ctx.events.push_back(Event::RequestDone {
+            spi_i: self.spi_i,
+            mid: 0,
+        });
         self.last_rx = ctx.now;
         self.local = dst;
         self.remote = src;
@@ -1779,6 +2421,52 @@ impl IkeSa {
             self.remote = natt(self.remote.ip());
         }
         self.send_auth(ctx);
+    }
+
+    /// RFC 5685: REDIRECT in the IKE_SA_INIT response. It is not
+    /// authenticated; its Nonce Data must be our Ni, which only someone on
+    /// the path saw.
+    fn handle_init_redirect(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        n: &Notify,
+    ) {
+        if !ctx.config.settings.redirect {
+            self.reject(
+                ctx,
+                src,
+                dst,
+                "REDIRECT in IKE_SA_INIT, but we did not send REDIRECT_SUPPORTED",
+            );
+            return;
+        }
+        match mobike_wire::notify::NotifyData::parse(n) {
+            Ok(mobike_wire::notify::NotifyData::Redirect { gw, nonce }) => {
+                if nonce.as_deref() != Some(self.ni.as_slice()) {
+                    self.reject(
+                        ctx,
+                        src,
+                        dst,
+                        "REDIRECT whose Nonce Data is not our Ni: ignored (RFC 5685)",
+                    );
+                    return;
+                }
+                ctx.events.push_back(Event::RequestDone {
+                    spi_i: self.spi_i,
+                    mid: 0,
+                });
+                if self.follow_redirect(ctx, &gw, "IKE_SA_INIT", self.replaces) {
+                    self.delete(
+                        ctx,
+                        format!("redirected to {gw} in IKE_SA_INIT"),
+                        "RFC 5685 (redirect during IKE_SA_INIT)",
+                    );
+                }
+            }
+            Ok(_) | Err(_) => self.reject(ctx, src, dst, "malformed REDIRECT in IKE_SA_INIT"),
+        }
     }
 
     fn send_auth(&mut self, ctx: &mut Ctx) {
@@ -1833,11 +2521,28 @@ impl IkeSa {
             return;
         };
         if has_notify(inner, NotifyType::UNEXPECTED_NAT_DETECTED) {
-            // M-3.9-4 says to retry from a new IKE_SA_INIT; a retry is not
-            // built yet, so the attempt ends here.
+            // M-3.9-4: retry from a new IKE_SA_INIT (from our next address),
+            // as many times as a request is retransmitted.
+            let attempt = self.attempt + 1;
+            let retry = attempt <= ctx.config.settings.retransmit.tries;
+            if retry {
+                ctx.actions.push(Action::Initiate(InitOptions {
+                    peer: self.remote.ip(),
+                    redirected_from: self.redirected_from,
+                    replaces: self.replaces,
+                    attempt,
+                }));
+            }
             self.delete(
                 ctx,
-                "responder found an address translator (UNEXPECTED_NAT_DETECTED)".into(),
+                format!(
+                    "responder found an address translator (UNEXPECTED_NAT_DETECTED){}",
+                    if retry {
+                        ", retrying with a new IKE_SA_INIT"
+                    } else {
+                        ", no retries left"
+                    }
+                ),
                 "RFC 4555 §3.9, M-3.9-4",
             );
             return;
@@ -1879,6 +2584,30 @@ impl IkeSa {
                 format!("AUTH from {idr} did not verify"),
                 "RFC 7296 §2.15",
             );
+            return;
+        }
+        if let Some(n) = inner
+            .iter()
+            .filter_map(Payload::as_notify)
+            .find(|n| n.kind == NotifyType::REDIRECT)
+        {
+            match mobike_wire::notify::NotifyData::parse(n) {
+                Ok(mobike_wire::notify::NotifyData::Redirect { gw, .. })
+                    if ctx.config.settings.redirect =>
+                {
+                    self.follow_redirect(ctx, &gw, "IKE_AUTH", self.replaces);
+                    self.delete(
+                        ctx,
+                        format!("redirected to {gw} in IKE_AUTH"),
+                        "RFC 5685 (redirect during IKE_AUTH)",
+                    );
+                }
+                _ => self.delete(
+                    ctx,
+                    "IKE_AUTH response with a REDIRECT we cannot follow".into(),
+                    "RFC 5685",
+                ),
+            }
             return;
         }
         self.local = dst;
@@ -1927,7 +2656,7 @@ impl IkeSa {
                     "NAT_DETECTION_DESTINATION_IP differs from the last result: NAT mapping changed",
                     "RFC 4555 §3.8 (M-3.8-4)",
                 );
-                self.pending_update = true;
+                self.set_pending(ctx, true);
                 self.generation += 1;
                 self.queue.push_back(ReqKind::Update);
             }
@@ -2055,7 +2784,7 @@ impl IkeSa {
                 .as_ref()
                 .and_then(|r| r.cookie2.as_ref())
                 .map(|c| hex(c)),
-            window: 1,
+            window: self.peer_window,
             outstanding: self.outstanding.as_ref().map(|r| OutstandingSnapshot {
                 what: r.kind.label().to_string(),
                 mid: r.mid,
@@ -2065,6 +2794,9 @@ impl IkeSa {
             }),
             next_liveness: self.liveness_due(),
             next_keepalive: self.keepalive_due(),
+            queued: self.queue.iter().map(|k| k.label().to_string()).collect(),
+            redirect_supported: self.peer_redirect,
+            moving_from: self.moved_from,
         }
     }
 }

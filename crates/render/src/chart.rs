@@ -365,7 +365,17 @@ impl ChartBuilder {
                         self.esp_keys.insert(*b, kb.clone());
                         return;
                     }
-                    Event::IkePathChanged { .. } | Event::PeerAddresses { .. } => return,
+                    Event::IkePathChanged { .. }
+                    | Event::PeerAddresses { .. }
+                    | Event::PendingUpdate { .. }
+                    | Event::RequestSent { .. }
+                    | Event::RequestDone { .. }
+                    | Event::PeerWindow { .. } => return,
+                    Event::Redirected { to, during, .. } => (
+                        format!("redirected to {to} (REDIRECT in {during})"),
+                        Some("RFC 5685".to_string()),
+                        NoteKind::Protocol,
+                    ),
                     Event::IpsecPathChanged {
                         local,
                         remote,

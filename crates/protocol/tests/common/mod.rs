@@ -314,6 +314,9 @@ pub struct Net {
     pub log: Vec<Sent>,
     pub events: Vec<(Time, Role, Event)>,
     pub keys: Option<IkeKeys>,
+    /// The keys of every IKE SA, by SPIi (after a redirect or a retry
+    /// there are several).
+    pub all_keys: Vec<(u64, IkeKeys)>,
     /// Inner packets each side received through its Child SA.
     pub data_i: Vec<Vec<u8>>,
     pub data_r: Vec<Vec<u8>>,
@@ -347,6 +350,7 @@ impl Net {
             log: Vec::new(),
             events: Vec::new(),
             keys: None,
+            all_keys: Vec::new(),
             data_i: Vec::new(),
             data_r: Vec::new(),
         }
@@ -399,8 +403,9 @@ impl Net {
     pub fn drain(&mut self) {
         for role in [Role::Initiator, Role::Responder] {
             while let Some(e) = self.ep(role).poll_event() {
-                if let Event::KeysDerived { keys, .. } = &e {
+                if let Event::KeysDerived { keys, spi_i, .. } = &e {
                     self.keys = Some(keys.clone());
+                    self.all_keys.push((*spi_i, keys.clone()));
                 }
                 self.events.push((self.now, role, e));
             }
@@ -639,7 +644,13 @@ impl Net {
                 let (payloads, decrypted) = if m.header.exchange == ExchangeType::IKE_SA_INIT {
                     (m.payloads.clone(), true)
                 } else {
-                    match self.keys.as_ref().map(|k| {
+                    let keys = self
+                        .all_keys
+                        .iter()
+                        .rev()
+                        .find(|(spi, _)| *spi == m.header.spi_i)
+                        .map(|(_, k)| k);
+                    match keys.map(|k| {
                         decrypt(
                             b,
                             if m.header.flags.initiator() {
