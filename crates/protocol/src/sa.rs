@@ -179,8 +179,11 @@ pub struct SaSnapshot {
     pub peer_behind_nat: bool,
     pub pending_update: bool,
     pub cookie2_outstanding: Option<String>,
+    /// The peer's window: how many requests we may have outstanding.
     pub window: u32,
-    /// The outstanding request: what, message ID, retransmissions, next retransmission.
+    /// How many of our requests are outstanding now.
+    pub in_flight: u32,
+    /// The oldest outstanding request: what, message ID, retransmissions, next retransmission.
     pub outstanding: Option<OutstandingSnapshot>,
     pub next_liveness: Option<Time>,
     pub next_keepalive: Option<Time>,
@@ -236,12 +239,21 @@ pub(crate) struct IkeSa {
     pending_update: bool,
     generation: u32,
     next_mid: u32,
+    /// The lowest message ID of the peer's we have not answered yet.
     expect_mid: u32,
-    outstanding: Option<Request>,
+    /// Our requests waiting for their responses, oldest first: at most the
+    /// peer's window (RFC 7296 §2.3, I-2.3-3, I-2.3-5).
+    outstanding: Vec<Request>,
     queue: VecDeque<ReqKind>,
-    last_response: Option<(u32, Vec<u8>)>,
-    /// The request `last_response` answers, to recognise retransmissions.
-    last_request: Vec<u8>,
+    /// Responses we sent, with the request each answers (to recognise
+    /// retransmissions): the last `window_size` of them (I-2.3-6).
+    answered: std::collections::BTreeMap<u32, (Vec<u8>, Vec<u8>)>,
+    /// The request being handled, stored with its response.
+    current_request: Vec<u8>,
+    /// Newest UPDATE_SA_ADDRESSES and address list request handled
+    /// (B-3.5-8, B-3.6-2).
+    newest_update: Option<u32>,
+    newest_list: Option<u32>,
     last_rx: Time,
     last_tx: Time,
     liveness_interval: Option<Time>,
@@ -359,6 +371,13 @@ fn esp_spi(payloads: &[Payload]) -> Option<u32> {
     })
 }
 
+/// N(SET_WINDOW_SIZE) when our window is above the default 1 (RFC 7296
+/// §2.3).
+fn set_window_size(ctx: &Ctx) -> Option<Payload> {
+    let w = ctx.config.settings.window_size;
+    (w > 1).then(|| notify(NotifyType::SET_WINDOW_SIZE, w.to_be_bytes().to_vec()))
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -402,10 +421,12 @@ impl IkeSa {
             generation: 0,
             next_mid: 0,
             expect_mid: 0,
-            outstanding: None,
+            outstanding: Vec::new(),
             queue: VecDeque::new(),
-            last_response: None,
-            last_request: Vec::new(),
+            answered: std::collections::BTreeMap::new(),
+            current_request: Vec::new(),
+            newest_update: None,
+            newest_list: None,
             last_rx: ctx.now,
             last_tx: ctx.now,
             liveness_interval: ctx.config.settings.liveness_interval,
@@ -432,6 +453,22 @@ impl IkeSa {
 
     pub fn is_established(&self) -> bool {
         self.state == SaState::Established
+    }
+
+    /// The peer's N(SET_WINDOW_SIZE) (RFC 7296 §2.3, I-2.3-3).
+    fn take_peer_window(&mut self, ctx: &mut Ctx, inner: &[Payload]) {
+        if let Some(d) = notify_data(inner, NotifyType::SET_WINDOW_SIZE)
+            && let Ok(b) = <[u8; 4]>::try_from(d)
+        {
+            let size = u32::from_be_bytes(b).max(1);
+            if size != self.peer_window {
+                self.peer_window = size;
+                ctx.events.push_back(Event::PeerWindow {
+                    spi_i: self.spi_i,
+                    size,
+                });
+            }
+        }
     }
 
     fn set_pending(&mut self, ctx: &mut Ctx, pending: bool) {
@@ -669,7 +706,7 @@ impl IkeSa {
             sa.detect_nat(ctx, &msg.payloads, header.spi_i, 0, src, dst);
         }
         sa.init_request = bytes.to_vec();
-        sa.last_request = bytes.to_vec();
+        sa.current_request = bytes.to_vec();
         let mut payloads = vec![
             Payload::Sa(vec![Proposal::ike_default()]),
             Payload::Ke {
@@ -683,7 +720,6 @@ impl IkeSa {
         }
         let resp = Message::emit_plain(sa.header(ExchangeType::IKE_SA_INIT, 0, true), &payloads);
         sa.init_response = resp.clone();
-        sa.expect_mid = 1;
         sa.state = SaState::InitDone;
         sa.send_response(ctx, 0, resp, dst, src);
         Some(sa)
@@ -823,7 +859,7 @@ impl IkeSa {
             multi_source: false,
         };
         self.report_request(ctx, &req);
-        self.outstanding = Some(req);
+        self.outstanding.push(req);
     }
 
     fn report_request(&self, ctx: &mut Ctx, req: &Request) {
@@ -849,7 +885,26 @@ impl IkeSa {
         // RFC 7296 §2.11 (I-2.11-2, I-2.11-3): to where the request came
         // from, from where it was received.
         self.transmit(ctx, src, dst, &bytes);
-        self.last_response = Some((mid, bytes));
+        // I-2.3-6: keep the responses of the last `window` requests.
+        let req = std::mem::take(&mut self.current_request);
+        self.answered.insert(mid, (req, bytes));
+        while self.answered.contains_key(&self.expect_mid) {
+            self.expect_mid += 1;
+        }
+        let keep = ctx.config.settings.window_size.max(1);
+        let low = self.expect_mid.saturating_sub(keep);
+        self.answered.retain(|m, _| *m >= low);
+    }
+
+    /// How many requests we may have outstanding: 1 until IKE_AUTH is done
+    /// (I-2.3-1), then the peer's window (I-2.3-3, I-2.3-5).
+    fn window_open(&self) -> bool {
+        let limit = if self.state == SaState::Established {
+            self.peer_window.max(1)
+        } else {
+            1
+        };
+        (self.outstanding.len() as u32) < limit
     }
 
     /// Queues an INFORMATIONAL request; window size 1 (RFC 7296 §2.3, I-2.3-2):
@@ -862,7 +917,7 @@ impl IkeSa {
     }
 
     fn send_queued(&mut self, ctx: &mut Ctx) {
-        while self.outstanding.is_none() && self.state == SaState::Established {
+        while self.window_open() && self.state == SaState::Established {
             let Some(kind) = self.queue.pop_front() else {
                 return;
             };
@@ -973,7 +1028,7 @@ impl IkeSa {
             for (src, dst) in paths.iter().skip(1) {
                 self.transmit(ctx, *src, *dst, &bytes);
             }
-            if let Some(r) = self.outstanding.as_mut() {
+            if let Some(r) = self.outstanding.last_mut() {
                 r.probing = true;
                 r.multi_source = paths.iter().any(|(l, _)| *l != self.local);
             }
@@ -987,7 +1042,7 @@ impl IkeSa {
             return None;
         }
         [
-            self.outstanding.as_ref().map(|r| r.next_at),
+            self.outstanding.iter().map(|r| r.next_at).min(),
             self.liveness_due(),
             self.keepalive_due(),
             self.path_test_due(),
@@ -1000,7 +1055,7 @@ impl IkeSa {
     fn liveness_due(&self) -> Option<Time> {
         if self.role != Role::Initiator
             || self.state != SaState::Established
-            || self.outstanding.is_some()
+            || !self.outstanding.is_empty()
         {
             return None;
         }
@@ -1012,7 +1067,7 @@ impl IkeSa {
         if self.role != Role::Initiator
             || self.state != SaState::Established
             || !self.mobike
-            || self.outstanding.is_some()
+            || !self.outstanding.is_empty()
         {
             return None;
         }
@@ -1033,12 +1088,16 @@ impl IkeSa {
         if self.state == SaState::Deleted {
             return;
         }
-        if self
+        let due: Vec<u32> = self
             .outstanding
-            .as_ref()
-            .is_some_and(|r| r.next_at <= ctx.now)
-        {
-            self.retransmit(ctx);
+            .iter()
+            .filter(|r| r.next_at <= ctx.now)
+            .map(|r| r.mid)
+            .collect();
+        for mid in due {
+            if self.state != SaState::Deleted {
+                self.retransmit(ctx, mid);
+            }
         }
         if self.state == SaState::Deleted {
             return;
@@ -1083,10 +1142,11 @@ impl IkeSa {
         v
     }
 
-    fn retransmit(&mut self, ctx: &mut Ctx) {
-        let Some(req) = self.outstanding.as_mut() else {
+    fn retransmit(&mut self, ctx: &mut Ctx, mid: u32) {
+        let Some(i) = self.outstanding.iter().position(|r| r.mid == mid) else {
             return;
         };
+        let req = &mut self.outstanding[i];
         let settings = &ctx.config.settings;
         let schedule = schedule(self.role, settings);
         let probe = settings.probe.as_ref().filter(|_| req.probing);
@@ -1168,12 +1228,12 @@ impl IkeSa {
                 "reference §6.2 S-R2 fallback A; RFC 7296 §2.1 (I-2.1-7)",
             );
         }
-        let req = self.outstanding.as_mut().expect("outstanding request");
+        let req = &mut self.outstanding[i];
         if start_probing && fixed_path.is_none() {
             let first = !req.probing;
             req.probing = true;
             let paths = self.candidate_paths(ctx);
-            let req = self.outstanding.as_mut().expect("outstanding request");
+            let req = &mut self.outstanding[i];
             req.multi_source |= paths.iter().any(|(l, _)| l.ip() != self.local.ip());
             if first {
                 self.note(
@@ -1193,14 +1253,14 @@ impl IkeSa {
             let (src, dst) = fixed_path.unwrap_or((self.local, self.remote));
             self.transmit(ctx, src, dst, &bytes);
         }
-        if let Some(r) = self.outstanding.as_ref() {
+        if let Some(r) = self.outstanding.get(i) {
             self.report_request(ctx, r);
         }
     }
 
     fn delete(&mut self, ctx: &mut Ctx, reason: String, rule: &str) {
         self.state = SaState::Deleted;
-        self.outstanding = None;
+        self.outstanding.clear();
         self.queue.clear();
         ctx.events.push_back(Event::Deleted {
             spi_i: self.spi_i,
@@ -1245,10 +1305,13 @@ impl IkeSa {
         }
         // Step 4 (B-3.5-4): an outstanding request is retransmitted to the
         // new addresses now; a stale UPDATE's answer will be ignored (B-3.5-6).
-        if let Some(req) = &self.outstanding
-            && !matches!(req.kind, ReqKind::ReturnRoutability { .. })
-        {
-            let bytes = req.bytes.clone();
+        let resend: Vec<Vec<u8>> = self
+            .outstanding
+            .iter()
+            .filter(|r| !matches!(r.kind, ReqKind::ReturnRoutability { .. }))
+            .map(|r| r.bytes.clone())
+            .collect();
+        for bytes in resend {
             self.transmit(ctx, local, remote, &bytes);
         }
         // Step 5: UPDATE_SA_ADDRESSES when the window allows.
@@ -1563,15 +1626,12 @@ impl IkeSa {
     ) {
         // RFC 7296 §2.1 (I-2.1-1, I-2.1-2): a retransmitted request only
         // makes us send the cached response again, to where it came from.
-        if let Some((mid, resp)) = &self.last_response
-            && header.message_id == *mid
-            && header.message_id + 1 == self.expect_mid
-        {
+        if let Some((req, resp)) = self.answered.get(&header.message_id) {
             let resp = resp.clone();
             // A copy that is not bit for bit the request we answered must at
             // least pass the integrity check before it may trigger anything
             // (RFC 7296 §2.1).
-            if bytes != self.last_request.as_slice()
+            if bytes != req.as_slice()
                 && header.exchange != ExchangeType::IKE_SA_INIT
                 && let Err(e) = self.open(bytes)
             {
@@ -1581,15 +1641,33 @@ impl IkeSa {
             self.transmit(ctx, dst, src, &resp);
             return;
         }
-        if header.message_id != self.expect_mid {
+        // Our receive window (RFC 7296 §2.3): the lowest unanswered ID and
+        // the window_size - 1 after it.
+        let window = if self.state == SaState::Established {
+            ctx.config.settings.window_size.max(1)
+        } else {
+            1
+        };
+        if header.message_id < self.expect_mid
+            || header.message_id >= self.expect_mid.saturating_add(window)
+        {
             self.reject(
                 ctx,
                 src,
                 dst,
-                format!(
-                    "request with message ID {} while expecting {}",
-                    header.message_id, self.expect_mid
-                ),
+                if window == 1 {
+                    format!(
+                        "request with message ID {} while expecting {}",
+                        header.message_id, self.expect_mid
+                    )
+                } else {
+                    format!(
+                        "request with message ID {} outside our window {}..{}",
+                        header.message_id,
+                        self.expect_mid,
+                        self.expect_mid + window - 1
+                    )
+                },
             );
             return;
         }
@@ -1601,7 +1679,7 @@ impl IkeSa {
             }
         };
         self.last_rx = ctx.now;
-        self.last_request = bytes.to_vec();
+        self.current_request = bytes.to_vec();
         self.follow_nat_rebinding(ctx, src);
         match header.exchange {
             ExchangeType::IKE_AUTH
@@ -1656,7 +1734,6 @@ impl IkeSa {
             &keys.sk_pi,
             &idi.body(),
         );
-        self.expect_mid = header.message_id + 1;
         if method != crypto::AUTH_SHARED_KEY_MIC || auth != expected {
             let resp = self.encrypt(
                 ExchangeType::IKE_AUTH,
@@ -1760,6 +1837,8 @@ impl IkeSa {
             Payload::TsI(any_ts()),
             Payload::TsR(any_ts()),
         ];
+        out.extend(set_window_size(ctx));
+        self.take_peer_window(ctx, inner);
         if self.mobike {
             out.push(notify(NotifyType::MOBIKE_SUPPORTED, vec![]));
             out.extend(self.address_list(ctx));
@@ -1975,7 +2054,6 @@ impl IkeSa {
         inner: &[Payload],
     ) {
         let mid = header.message_id;
-        self.expect_mid = mid + 1;
         if inner.iter().any(|p| {
             matches!(p, Payload::Delete(d) if d.protocol == mobike_wire::registry::ProtocolId::IKE)
         }) {
@@ -2070,12 +2148,33 @@ impl IkeSa {
         if !self.mobike {
             return;
         }
-        if has_list {
+        let older_list = has_list && self.newest_list.is_some_and(|m| mid < m);
+        if has_list && !older_list {
             // B-3.6-1: the complete list replaces the old one, the IP header
             // address always part of it.
+            self.newest_list = Some(mid);
             self.set_peer_addresses(ctx, src.ip(), inner);
+        } else if older_list {
+            // B-3.6-2: with a window above 1 an older list can arrive after
+            // a newer one; it is answered and otherwise ignored.
+            self.note(
+                ctx,
+                format!(
+                    "address list in request {mid} is older than the one already taken: ignored"
+                ),
+                "RFC 4555 §3.6 (B-3.6-2)",
+            );
         }
-        if update && self.role == Role::Responder {
+        let older_update = update && self.newest_update.is_some_and(|m| mid < m);
+        if update && self.role == Role::Responder && older_update {
+            // B-3.5-8: answered as usual, but nothing moves.
+            self.note(
+                ctx,
+                format!("UPDATE_SA_ADDRESSES {mid} is older than one already handled: no action"),
+                "RFC 4555 §3.5 (B-3.5-8)",
+            );
+        } else if update && self.role == Role::Responder {
+            self.newest_update = Some(mid);
             self.handle_update_request(ctx, src, dst, inner);
         } else if update {
             self.note(
@@ -2157,7 +2256,10 @@ impl IkeSa {
         // sequence, B-3.5-4); its answer will not count (B-3.7-1).
         self.queue
             .retain(|k| !matches!(k, ReqKind::ReturnRoutability { .. }));
-        if let Some(req) = self.outstanding.as_mut()
+        if let Some(req) = self
+            .outstanding
+            .iter_mut()
+            .find(|r| matches!(r.kind, ReqKind::ReturnRoutability { .. }))
             && let ReqKind::ReturnRoutability { local, remote } = &mut req.kind
             && (*local, *remote) != target
         {
@@ -2199,34 +2301,26 @@ impl IkeSa {
         bytes: &[u8],
     ) {
         let late = header.message_id < self.next_mid;
-        let Some(req) = self.outstanding.as_ref() else {
+        let Some(pos) = self
+            .outstanding
+            .iter()
+            .position(|r| r.mid == header.message_id)
+        else {
             self.reject(
                 ctx,
                 src,
                 dst,
                 if late {
                     format!(
-                        "late copy of the response {}: already answered, discarded",
+                        "late copy of the response {}: already answered or given up, discarded",
                         header.message_id
                     )
                 } else {
-                    format!("response {} with no request outstanding", header.message_id)
+                    format!("response {} to a request we never sent", header.message_id)
                 },
             );
             return;
         };
-        if req.mid != header.message_id {
-            self.reject(
-                ctx,
-                src,
-                dst,
-                format!(
-                    "response with message ID {} while waiting for {}",
-                    header.message_id, req.mid
-                ),
-            );
-            return;
-        }
         if header.exchange == ExchangeType::IKE_SA_INIT {
             self.handle_init_response(ctx, src, dst, header, bytes);
             return;
@@ -2239,9 +2333,7 @@ impl IkeSa {
             }
         };
         self.last_rx = ctx.now;
-        let Some(req) = self.outstanding.take() else {
-            return;
-        };
+        let req = self.outstanding.remove(pos);
         ctx.events.push_back(Event::RequestDone {
             spi_i: self.spi_i,
             mid: req.mid,
@@ -2398,7 +2490,7 @@ impl IkeSa {
         });
         self.keys = Some(keys);
         self.init_response = bytes.to_vec();
-        self.outstanding = None;
+        self.outstanding.clear();
         ctx.events.push_back(Event::RequestDone {
             spi_i: self.spi_i,
             mid: 0,
@@ -2492,6 +2584,7 @@ impl IkeSa {
             Payload::TsI(any_ts()),
             Payload::TsR(any_ts()),
         ];
+        inner.extend(set_window_size(ctx));
         if ctx.config.settings.mobike {
             // M-3.2-1 and M-3.4-1.
             inner.push(notify(NotifyType::MOBIKE_SUPPORTED, vec![]));
@@ -2612,6 +2705,7 @@ impl IkeSa {
         }
         self.local = dst;
         self.remote = src;
+        self.take_peer_window(ctx, inner);
         self.peer_child_spi = esp_spi(inner).unwrap_or(0);
         self.mobike = ctx.config.settings.mobike && has_notify(inner, NotifyType::MOBIKE_SUPPORTED);
         if self.mobike {
@@ -2781,11 +2875,12 @@ impl IkeSa {
             pending_update: self.pending_update,
             cookie2_outstanding: self
                 .outstanding
-                .as_ref()
-                .and_then(|r| r.cookie2.as_ref())
+                .iter()
+                .find_map(|r| r.cookie2.as_ref())
                 .map(|c| hex(c)),
             window: self.peer_window,
-            outstanding: self.outstanding.as_ref().map(|r| OutstandingSnapshot {
+            in_flight: self.outstanding.len() as u32,
+            outstanding: self.outstanding.first().map(|r| OutstandingSnapshot {
                 what: r.kind.label().to_string(),
                 mid: r.mid,
                 retransmissions: r.retransmissions,
