@@ -236,6 +236,8 @@ pub(crate) struct IkeSa {
     /// The NAT_DETECTION_DESTINATION_IP value a liveness response should
     /// carry if the NAT mapping is unchanged (RFC 4555 §3.8).
     natd_baseline: Option<[u8; 20]>,
+    /// The NAT_DETECTION_DESTINATION_IP of the IKE_SA_INIT response.
+    natd_init: Option<[u8; 20]>,
     pending_update: bool,
     generation: u32,
     next_mid: u32,
@@ -417,6 +419,7 @@ impl IkeSa {
             local_behind_nat: false,
             peer_behind_nat: false,
             natd_baseline: None,
+            natd_init: None,
             pending_update: false,
             generation: 0,
             next_mid: 0,
@@ -1632,7 +1635,7 @@ impl IkeSa {
             // least pass the integrity check before it may trigger anything
             // (RFC 7296 §2.1).
             if bytes != req.as_slice()
-                && header.exchange != ExchangeType::IKE_SA_INIT
+                && (header.exchange != ExchangeType::IKE_SA_INIT || header.message_id != 0)
                 && let Err(e) = self.open(bytes)
             {
                 self.reject(ctx, src, dst, format!("{} request: {e}", header.exchange));
@@ -1879,6 +1882,14 @@ impl IkeSa {
             self.natd_baseline = Some(crypto::nat_detection_hash(
                 self.spi_i, self.spi_r, self.local,
             ));
+        } else if self.role == Role::Initiator {
+            // Behind a NAT the IKE_SA_INIT result is the one to compare
+            // with (RFC 4555 §3.8, M-3.8-4), so that a mapping that changes
+            // before the first liveness check is noticed too. It was taken
+            // on port 500, so the first check after the float to 4500
+            // differs and costs one update that changes nothing if the
+            // mapping held.
+            self.natd_baseline = self.natd_init;
         }
     }
 
@@ -2502,7 +2513,7 @@ impl IkeSa {
         self.peer_natt = has_notify(&msg.payloads, NotifyType::NAT_DETECTION_SOURCE_IP);
         self.natt = self.peer_natt && ctx.config.settings.nat_traversal;
         if self.natt {
-            self.detect_nat(ctx, &msg.payloads, self.spi_i, self.spi_r, src, dst);
+            self.natd_init = self.detect_nat(ctx, &msg.payloads, self.spi_i, self.spi_r, src, dst);
         }
         // RFC 4555 §3.3 (M-3.3-1): with MOBIKE and NAT-T on both sides, move
         // to port 4500 even without a NAT; I-2.23-2 with a NAT.
@@ -2745,11 +2756,13 @@ impl IkeSa {
         match (self.natd_baseline, got) {
             (Some(base), Some(got)) if base != got => {
                 // M-3.8-3, M-3.8-4: a changed mapping ⇒ UPDATE_SA_ADDRESSES.
-                self.note(
-                    ctx,
-                    "NAT_DETECTION_DESTINATION_IP differs from the last result: NAT mapping changed",
-                    "RFC 4555 §3.8 (M-3.8-4)",
-                );
+                let text = if Some(base) == self.natd_init {
+                    "NAT_DETECTION_DESTINATION_IP differs from the IKE_SA_INIT result (port 500, before the float to 4500): the mapping may have changed, updating"
+                } else {
+                    "NAT_DETECTION_DESTINATION_IP differs from the last result: NAT mapping changed"
+                };
+                self.note(ctx, text, "RFC 4555 §3.8 (M-3.8-4)");
+                self.natd_baseline = Some(got);
                 self.set_pending(ctx, true);
                 self.generation += 1;
                 self.queue.push_back(ReqKind::Update);
