@@ -892,3 +892,77 @@ fn short(e: &Event) -> String {
         other => format!("{other:?}"),
     }
 }
+
+// ------------------------------------------ attackers (tests/security.rs, tests/props.rs)
+
+/// An off-path attacker's address: owned by neither endpoint, so what is
+/// sent there is logged and lost.
+pub const ATTACKER: &str = "192.0.2.66";
+/// A third party's address (RFC 4555 §5.2 "third-party bombing"): owned by
+/// neither endpoint; it never answers.
+pub const VICTIM: &str = "198.51.100.99";
+
+/// The established IKE SA's SPIs, from the IKE_AUTH request.
+pub fn ike_sa_spis(net: &Net) -> (u64, u64) {
+    let m = net
+        .messages()
+        .into_iter()
+        .find(|m| m.exchange() == ExchangeType::IKE_AUTH)
+        .expect("IKE_AUTH");
+    (m.header.spi_i, m.header.spi_r)
+}
+
+/// The message ID of the next new request `to` expects from its peer: one
+/// past the highest request ID the peer has sent so far (RFC 7296 §2.2).
+pub fn next_request_mid(net: &Net, to: Role) -> u32 {
+    let from = match to {
+        Role::Initiator => Role::Responder,
+        Role::Responder => Role::Initiator,
+    };
+    net.messages()
+        .iter()
+        .filter(|m| m.from == Some(from) && m.is_request())
+        .map(|m| m.mid() + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The header of a request on the IKE SA as `from` would send it.
+pub fn request_header(spis: (u64, u64), from: Role, exchange: ExchangeType, mid: u32) -> Header {
+    Header {
+        spi_i: spis.0,
+        spi_r: spis.1,
+        next_payload: PayloadType::None,
+        exchange,
+        flags: mobike_wire::header::Flags::new(from == Role::Initiator, false),
+        message_id: mid,
+        length: 0,
+    }
+}
+
+/// A key that is not the IKE SA's: what an attacker who does not know SK_e*
+/// seals its forgeries with.
+pub fn wrong_key() -> GcmKey {
+    GcmKey::from_keymat(&[0x42; 20]).unwrap()
+}
+
+/// Datagrams sent by `role` (not injected) towards `addr`: (IKE count, ESP
+/// count, octets of both). What a host at `addr` would receive.
+pub fn sent_towards(net: &Net, role: Role, addr: IpAddr) -> (usize, usize, usize) {
+    let mut ike = 0;
+    let mut esp = 0;
+    let mut octets = 0;
+    for s in net
+        .log
+        .iter()
+        .filter(|s| s.from == Some(role) && s.dst.ip() == addr)
+    {
+        if s.is_esp() {
+            esp += 1;
+        } else {
+            ike += 1;
+        }
+        octets += s.payload.len();
+    }
+    (ike, esp, octets)
+}
