@@ -8,10 +8,14 @@
 #![forbid(unsafe_code)]
 
 pub mod duration;
+pub mod link;
+pub mod nat;
 pub mod scenario;
 pub mod trace;
 mod world;
 
+pub use link::Direction;
+pub use nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset, Permit};
 pub use scenario::{Scenario, ScenarioError};
 pub use trace::{Trace, TraceEvent, TraceKind};
 pub use world::{HostView, Intervention, LinkView, MappingView, NatView, World};
