@@ -5,6 +5,11 @@
 //! scheduled in. Every packet, drop (with its reason), NAT translation and
 //! protocol event goes into the append-only [`trace::Trace`], the single
 //! source of truth for every view. The [`scenario`] format (TOML) lives here.
+//!
+//! Links ([`link`]) carry each direction separately and may lose, duplicate
+//! or delay packets, drawing only from per-link ChaCha20 streams of the
+//! scenario seed; NAT boxes ([`nat`]) map, filter, time out, hairpin,
+//! reboot and change address as RFC 4787 describes.
 #![forbid(unsafe_code)]
 
 pub mod duration;

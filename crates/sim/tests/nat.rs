@@ -664,3 +664,24 @@ fn mapping_table_view_counts_down() {
     assert_eq!(at(&w).len(), 1, "the 500 mapping is gone");
     assert_eq!(w.nats()[0].behaviour.to_string(), "EIM, ADF, 2min");
 }
+
+/// Reference D8 / S-R3 when the mapping changes before the laptop's first
+/// liveness check: its keepalive opens a new mapping with a new port (no
+/// port preservation), and RFC 4555 §3.8 (M-3.8-4) asks the initiator to
+/// compare NAT_DETECTION_DESTINATION_IP with the value from the previous
+/// UPDATE_SA_ADDRESSES or IKE_SA_INIT response. The engine instead takes
+/// its baseline from the first liveness response when behind a NAT, which
+/// here already describes the new port, so the change goes unnoticed and
+/// the gateway's ESP keeps going to the dead port.
+#[test]
+#[ignore = "protocol engine: behind a NAT the NAT-D baseline is the first liveness response"]
+fn a_mapping_that_changes_before_the_first_liveness_check_is_still_found() {
+    let text = behind_nat(
+        "preset = \"short_timer\"\nport_preservation = false\nport_range = [40000, 40099]",
+        "[settings]\nliveness_interval = \"45s\"\nkeepalive_interval = \"40s\"\n",
+    );
+    let w = run(&text, 60 * SEC);
+    let made = mappings_made(&w);
+    assert_eq!(made.last().unwrap().2, ep("198.51.100.1:40002"), "{made:?}");
+    assert_eq!(sa(&w, 1).ipsec_remote, Some(ep("198.51.100.1:40002")));
+}
