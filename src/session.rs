@@ -34,6 +34,22 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "no-nats-allowed",
         include_str!("../examples/no-nats-allowed.toml"),
     ),
+    (
+        "nat-rebinding",
+        include_str!("../examples/nat-rebinding.toml"),
+    ),
+    (
+        "nat-mapping-timeout",
+        include_str!("../examples/nat-mapping-timeout.toml"),
+    ),
+    (
+        "nat-keepalives",
+        include_str!("../examples/nat-keepalives.toml"),
+    ),
+    (
+        "link-one-way",
+        include_str!("../examples/link-one-way.toml"),
+    ),
 ];
 
 /// The titles of the built-in examples, read once.

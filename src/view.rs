@@ -511,7 +511,7 @@ fn nat_panels(Props { model }: &Props) -> Html {
             };
             html! {
                 <div class="panel nat-table" id={format!("nat-table-{}", n.id)}>
-                    <h2>{format!("{} ({})", n.label, n.public_address)}<span class="role">{place}</span></h2>
+                    <h2>{format!("{} ({})", n.label, n.public_address)}<span class="role">{format!("{place}; {}", n.behaviour)}</span></h2>
                     <table>
                         <tr><th>{"inside"}</th><th>{"outside"}</th><th>{"allowed from"}</th><th>{"expires"}</th></tr>
                         { for n.mappings.iter().map(|m| html! {

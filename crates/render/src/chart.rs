@@ -205,6 +205,8 @@ pub struct ChartBuilder {
     seen: HashMap<Vec<u8>, usize>,
     owner: HashMap<IpAddr, usize>,
     nat_lane: HashMap<IpAddr, usize>,
+    /// A NAT's lane by its id, for when its public address changes.
+    nat_lane_by_id: HashMap<String, usize>,
 }
 
 impl ChartBuilder {
@@ -233,6 +235,7 @@ impl ChartBuilder {
         }
         // A NAT's public address belongs to the host behind it (on its link).
         let mut nat_lane = HashMap::new();
+        let mut nat_lane_by_id = HashMap::new();
         for n in &scenario.nats {
             for (i, h) in scenario.hosts.iter().enumerate() {
                 if h.interfaces
@@ -240,6 +243,7 @@ impl ChartBuilder {
                     .any(|f| Some(&f.link) == n.link.as_ref())
                 {
                     nat_lane.insert(n.public_address, i);
+                    nat_lane_by_id.insert(n.id.clone(), i);
                 }
             }
         }
@@ -255,6 +259,7 @@ impl ChartBuilder {
             seen: HashMap::new(),
             owner,
             nat_lane,
+            nat_lane_by_id,
         }
     }
 
@@ -438,12 +443,21 @@ impl ChartBuilder {
                     kind: NoteKind::Network,
                 }));
             }
+            TraceKind::NatAddress { nat, address } => {
+                if let Some(&lane) = self.nat_lane_by_id.get(nat) {
+                    self.nat_lane.insert(*address, lane);
+                }
+            }
             TraceKind::Link { .. }
             | TraceKind::PingSent { .. }
             | TraceKind::PingReceived { .. }
             | TraceKind::Interface { .. }
             | TraceKind::NatPlaced { .. }
-            | TraceKind::NatMapping { .. } => {}
+            | TraceKind::NatMapping { .. }
+            | TraceKind::NatMappingExpired { .. }
+            | TraceKind::NatRebooted { .. }
+            | TraceKind::Address { .. }
+            | TraceKind::Duplicated { .. } => {}
         }
     }
 

@@ -5,13 +5,22 @@
 //! scheduled in. Every packet, drop (with its reason), NAT translation and
 //! protocol event goes into the append-only [`trace::Trace`], the single
 //! source of truth for every view. The [`scenario`] format (TOML) lives here.
+//!
+//! Links ([`link`]) carry each direction separately and may lose, duplicate
+//! or delay packets, drawing only from per-link ChaCha20 streams of the
+//! scenario seed; NAT boxes ([`nat`]) map, filter, time out, hairpin,
+//! reboot and change address as RFC 4787 describes.
 #![forbid(unsafe_code)]
 
 pub mod duration;
+pub mod link;
+pub mod nat;
 pub mod scenario;
 pub mod trace;
 mod world;
 
+pub use link::Direction;
+pub use nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset, Permit};
 pub use scenario::{Scenario, ScenarioError};
 pub use trace::{Trace, TraceEvent, TraceKind};
 pub use world::{HostView, Intervention, LinkView, MappingView, NatView, World};

@@ -9,14 +9,16 @@
 //! [internet]
 //! pos = [330, 150]
 //! [[host]]          # one per host: id, label, pos, role, peer, interfaces
-//! [[link]]          # id, label, delay, up
-//! [[nat]]           # id, label, public_address, link, pos
-//! [settings]        # protocol settings for every peer
-//! [[event]]         # at = "15s" and one action: break_link, restore_link, ...
+//! [[link]]          # id, label, delay, jitter, loss, duplicate, up
+//! [[nat]]           # id, label, public_address, link, pos, preset, mapping, filtering, ...
+//! [settings]        # protocol settings for every peer ([host.settings] overrides per host)
+//! [[event]]         # at = "15s" and one action: break_link, restore_link, nat_reboot, ...
 //! ```
 //! The full reference is docs/scenario-format.md.
 
 use crate::duration::Dur;
+use crate::link::Direction;
+use crate::nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset};
 use mobike_protocol::{ListPolicy, Retransmit, Role, Settings};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -166,6 +168,20 @@ pub struct HostSpec {
     pub inner_address: Option<std::net::Ipv4Addr>,
     #[serde(rename = "interface")]
     pub interfaces: Vec<InterfaceSpec>,
+    /// `[host.settings]`: this host's exceptions to the global `[settings]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<HostSettingsSpec>,
+}
+
+impl HostSpec {
+    /// The settings this host runs with: the global ones with its own
+    /// exceptions applied.
+    pub fn settings(&self, global: &SettingsSpec) -> SettingsSpec {
+        match &self.settings {
+            Some(o) => o.over(global),
+            None => global.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -194,12 +210,25 @@ pub struct LinkSpec {
     pub label: String,
     /// One-way delay.
     pub delay: Dur,
+    /// Extra delay drawn uniformly from 0..=jitter for each packet (so
+    /// packets may overtake each other).
+    #[serde(default)]
+    pub jitter: Dur,
+    /// Probability (0..=1) that a packet entering the link is lost.
+    #[serde(default)]
+    pub loss: f64,
+    /// Probability (0..=1) that a packet arrives twice.
+    #[serde(default)]
+    pub duplicate: f64,
+    /// Both directions start up (`false`: both broken).
     #[serde(default = "yes")]
     pub up: bool,
 }
 
-/// A NAT box (endpoint-independent mapping, address-dependent filtering:
-/// RFC 4787 "restricted cone"), placed on a link or kept aside.
+/// A NAT box (RFC 4787 behaviours, reference §7), placed on a link or kept
+/// aside. Without a preset or overrides it is endpoint-independent mapping,
+/// address-dependent filtering ("restricted cone"), 5 min, port
+/// preservation, hairpinning.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NatSpec {
@@ -211,13 +240,58 @@ pub struct NatSpec {
     #[serde(default)]
     pub link: Option<String>,
     pub pos: [f64; 2],
-    /// Idle time after which a mapping expires (RFC 4787 REQ-5: at least 2 min).
-    #[serde(default = "default_mapping_timeout")]
-    pub mapping_timeout: Dur,
+    /// A row of the reference's §7.3 table; the fields below override it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<NatPreset>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<MappingBehaviour>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtering: Option<Filtering>,
+    /// Idle time after which a mapping expires (RFC 4787 REQ-5: at least
+    /// 2 min, 5 min RECOMMENDED; shorter is allowed here, for demos).
+    #[serde(default, alias = "timeout", skip_serializing_if = "Option::is_none")]
+    pub mapping_timeout: Option<Dur>,
+    /// Inbound packets refresh the mapping timer too (REQ-6a).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_refresh: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_preservation: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hairpinning: Option<bool>,
+    /// `[first, last]`: where ports come from without port preservation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_range: Option<[u16; 2]>,
 }
 
-fn default_mapping_timeout() -> Dur {
-    Dur(300_000_000)
+impl NatSpec {
+    /// The preset (or the default) with this NAT's overrides.
+    pub fn behaviour(&self) -> NatBehaviour {
+        let mut b = self
+            .preset
+            .map_or_else(NatBehaviour::default, |p| p.behaviour());
+        if let Some(m) = self.mapping {
+            b.mapping = m;
+        }
+        if let Some(f) = self.filtering {
+            b.filtering = f;
+        }
+        if let Some(t) = self.mapping_timeout {
+            b.timeout = t.micros();
+        }
+        if let Some(v) = self.inbound_refresh {
+            b.inbound_refresh = v;
+        }
+        if let Some(v) = self.port_preservation {
+            b.port_preservation = v;
+        }
+        if let Some(v) = self.hairpinning {
+            b.hairpinning = v;
+        }
+        if let Some([lo, hi]) = self.port_range {
+            b.port_range = (lo, hi);
+        }
+        b
+    }
 }
 
 /// Protocol settings for both peers, with durations written as text.
@@ -290,6 +364,55 @@ impl SettingsSpec {
     }
 }
 
+/// Declares [`HostSettingsSpec`]: one optional field per field of
+/// [`SettingsSpec`], and the code that lays them over the global ones. The
+/// list must name every field (a destructuring below fails to compile
+/// otherwise), so a new setting cannot be forgotten per host.
+macro_rules! host_settings {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        /// `[host.settings]`: any field of `[settings]`, for one host only.
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct HostSettingsSpec {
+            $(
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        impl HostSettingsSpec {
+            /// `global` with this host's exceptions.
+            pub fn over(&self, global: &SettingsSpec) -> SettingsSpec {
+                let SettingsSpec { $($field: _),* } = global;
+                let mut s = global.clone();
+                $(
+                    if let Some(v) = &self.$field {
+                        s.$field = v.clone();
+                    }
+                )*
+                s
+            }
+        }
+    };
+}
+
+host_settings!(
+    psk: String,
+    mobike: bool,
+    retransmit_initial: Dur,
+    retransmit_factor: f64,
+    retransmit_tries: u32,
+    probe_after: u32,
+    liveness: bool,
+    liveness_interval: Dur,
+    keepalive_interval: Dur,
+    return_routability: bool,
+    nat_traversal: bool,
+    multi_source_init: bool,
+    list_policy: ListPolicy,
+    refuse_addresses: Vec<IpAddr>,
+);
+
 /// One thing that happens at a time: exactly one action field is set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -308,6 +431,29 @@ pub struct TimelineEvent {
     /// "nat" or "nat@link": take a NAT box out of its path, or put it on a link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub move_nat: Option<String>,
+    /// A NAT reboots: every mapping is lost; new ones get new ports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat_reboot: Option<String>,
+    /// A NAT gets a new public `address` (its mappings keep their ports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat_address_change: Option<String>,
+    /// "host.interface" gains `address`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_address: Option<String>,
+    /// "host.interface" loses `address` (default: its configured one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_address: Option<String>,
+    /// With break_link / restore_link: only this direction ("up" = from the
+    /// host towards the internet, "down" = towards the host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    /// With nat_address_change, add_address and remove_address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    /// With add_address / remove_address: the OS tells the IKE daemon at
+    /// once (default), or (`false`) the change goes unannounced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce: Option<bool>,
 }
 
 /// A scenario that could not be read, with where and how to fix it.
@@ -448,11 +594,118 @@ impl Scenario {
             }
             addrs.push(n.public_address);
         }
+        for l in &self.links {
+            for (name, p) in [("loss", l.loss), ("duplicate", l.duplicate)] {
+                if !(0.0..=1.0).contains(&p) {
+                    return Err((
+                        Some(l.id.clone()),
+                        format!(
+                            "link {:?}: {name} = {p} is not a probability (write 0.0 to 1.0, e.g. 0.1 for 10 %)",
+                            l.id
+                        ),
+                    ));
+                }
+            }
+        }
+        for n in &self.nats {
+            if let Some([lo, hi]) = n.port_range
+                && (lo == 0 || lo > hi)
+            {
+                return Err((
+                    Some(n.id.clone()),
+                    format!(
+                        "nat {:?}: port_range [{lo}, {hi}] must be [first, last] with 0 < first <= last",
+                        n.id
+                    ),
+                ));
+            }
+        }
+        let nat_ids: Vec<&str> = self.nats.iter().map(|n| n.id.as_str()).collect();
         for e in &self.timeline {
-            e.action()
-                .map_err(|m| (None, format!("event at {}: {m}", e.at)))?;
+            let at = |m: String| (None, format!("event at {}: {m}", e.at));
+            let action = e.action().map_err(at)?;
+            self.check_names(&action, &link_ids, &nat_ids, &addrs)
+                .map_err(|(what, m)| (what, format!("event at {}: {m}", e.at)))?;
+            if let crate::world::Intervention::ChangeNatAddress { address, .. }
+            | crate::world::Intervention::AddAddress { address, .. } = action
+            {
+                if addrs.contains(&address) {
+                    return Err(at(format!("address {address} is used twice")));
+                }
+                addrs.push(address);
+            }
         }
         Ok(())
+    }
+
+    /// The names an event refers to must exist.
+    fn check_names(
+        &self,
+        action: &crate::world::Intervention,
+        links: &[&str],
+        nats: &[&str],
+        addrs: &[IpAddr],
+    ) -> Result<(), (Option<String>, String)> {
+        use crate::world::Intervention as I;
+        let link = |l: &String| {
+            if links.contains(&l.as_str()) {
+                Ok(())
+            } else {
+                Err((
+                    Some(l.clone()),
+                    format!("no [[link]] has id {l:?} (links: {})", links.join(", ")),
+                ))
+            }
+        };
+        let nat = |n: &String| {
+            if nats.contains(&n.as_str()) {
+                Ok(())
+            } else {
+                Err((
+                    Some(n.clone()),
+                    format!("no [[nat]] has id {n:?} (NATs: {})", nats.join(", ")),
+                ))
+            }
+        };
+        let iface = |h: &String, f: &String| {
+            let host = self.hosts.iter().find(|x| &x.id == h);
+            match host.map(|x| x.interfaces.iter().any(|i| &i.name == f)) {
+                Some(true) => Ok(()),
+                _ => Err((
+                    None,
+                    format!("no host {h:?} with an interface {f:?} (write \"host.interface\")"),
+                )),
+            }
+        };
+        match action {
+            I::BreakLink(l) | I::RestoreLink(l) | I::SetLinkDirection { link: l, .. } => link(l),
+            I::RebootNat(n) | I::ChangeNatAddress { nat: n, .. } => nat(n),
+            I::PlaceNat { nat: n, link: l } => {
+                nat(n)?;
+                l.as_ref().map_or(Ok(()), link)
+            }
+            I::SetInterface {
+                host, interface, ..
+            } => iface(host, interface),
+            I::AddAddress {
+                host, interface, ..
+            } => iface(host, interface),
+            I::RemoveAddress {
+                host,
+                interface,
+                address,
+                ..
+            } => {
+                iface(host, interface)?;
+                match address {
+                    Some(a) if !addrs.contains(a) => Err((
+                        None,
+                        format!("remove_address: {a} is not an address of the scenario"),
+                    )),
+                    _ => Ok(()),
+                }
+            }
+        }
     }
 }
 
@@ -461,11 +714,18 @@ impl TimelineEvent {
     pub fn action(&self) -> Result<crate::world::Intervention, String> {
         use crate::world::Intervention as I;
         let mut found = Vec::new();
-        if let Some(l) = &self.break_link {
-            found.push(I::BreakLink(l.clone()));
-        }
-        if let Some(l) = &self.restore_link {
-            found.push(I::RestoreLink(l.clone()));
+        for (v, up) in [(&self.break_link, false), (&self.restore_link, true)] {
+            if let Some(l) = v {
+                found.push(match (self.direction, up) {
+                    (None, false) => I::BreakLink(l.clone()),
+                    (None, true) => I::RestoreLink(l.clone()),
+                    (Some(direction), up) => I::SetLinkDirection {
+                        link: l.clone(),
+                        direction,
+                        up,
+                    },
+                });
+            }
         }
         for (v, up) in [(&self.interface_down, false), (&self.interface_up, true)] {
             if let Some(v) = v {
@@ -486,11 +746,63 @@ impl TimelineEvent {
             };
             found.push(I::PlaceNat { nat, link });
         }
-        match found.len() {
-            1 => Ok(found.remove(0)),
-            0 => Err("no action: set one of break_link, restore_link, interface_down, interface_up, move_nat".into()),
-            _ => Err("more than one action: write one [[event]] per action".into()),
+        if let Some(n) = &self.nat_reboot {
+            found.push(I::RebootNat(n.clone()));
         }
+        if let Some(n) = &self.nat_address_change {
+            let address = self
+                .address
+                .ok_or("nat_address_change needs `address = \"<the NAT's new public address>\"`")?;
+            found.push(I::ChangeNatAddress {
+                nat: n.clone(),
+                address,
+            });
+        }
+        for (v, add) in [(&self.add_address, true), (&self.remove_address, false)] {
+            if let Some(v) = v {
+                let (host, iface) = v.split_once('.').ok_or_else(|| {
+                    format!("write the interface as \"host.interface\", not {v:?}")
+                })?;
+                let announce = self.announce.unwrap_or(true);
+                found.push(if add {
+                    I::AddAddress {
+                        host: host.into(),
+                        interface: iface.into(),
+                        address: self
+                            .address
+                            .ok_or("add_address needs `address = \"<the new address>\"`")?,
+                        announce,
+                    }
+                } else {
+                    I::RemoveAddress {
+                        host: host.into(),
+                        interface: iface.into(),
+                        address: self.address,
+                        announce,
+                    }
+                });
+            }
+        }
+        let one = match found.len() {
+            1 => found.remove(0),
+            0 => return Err("no action: set one of break_link, restore_link, interface_down, interface_up, move_nat, nat_reboot, nat_address_change, add_address, remove_address".into()),
+            _ => return Err("more than one action: write one [[event]] per action".into()),
+        };
+        // The modifiers only go with the actions they modify.
+        let links = self.break_link.is_some() || self.restore_link.is_some();
+        let addresses = self.add_address.is_some() || self.remove_address.is_some();
+        if self.direction.is_some() && !links {
+            return Err("`direction` goes only with break_link or restore_link".into());
+        }
+        if self.address.is_some() && !addresses && self.nat_address_change.is_none() {
+            return Err(
+                "`address` goes only with nat_address_change, add_address or remove_address".into(),
+            );
+        }
+        if self.announce.is_some() && !addresses {
+            return Err("`announce` goes only with add_address or remove_address".into());
+        }
+        Ok(one)
     }
 }
 

@@ -2,9 +2,10 @@
 //! or dropped (with the reason), every protocol event and every change of the
 //! network. Views (charts, panels, exports) are derived from it.
 
+use crate::link::Direction;
 use mobike_protocol::{Event, IpProtocol, Time};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// A packet's number in the trace, unique within a run.
 pub type PacketId = u64;
@@ -53,8 +54,19 @@ pub enum TraceKind {
     },
     /// What a host's IKE daemon reported.
     Protocol { node: String, event: Event },
-    /// A link went up or down.
-    Link { link: String, up: bool },
+    /// A link went up or down: both directions, or only `direction`.
+    Link {
+        link: String,
+        up: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        direction: Option<Direction>,
+    },
+    /// A link delivered a second copy of `packet`, numbered `copy`.
+    Duplicated {
+        packet: PacketId,
+        copy: PacketId,
+        link: String,
+    },
     /// An interface went up or down (announced to the IKE daemon).
     Interface {
         node: String,
@@ -68,6 +80,26 @@ pub enum TraceKind {
         nat: String,
         internal: SocketAddr,
         external: SocketAddr,
+    },
+    /// A NAT mapping's timer ran out (RFC 4787 §4.3): nothing more comes in
+    /// through it; the inside's next packet makes a new one.
+    NatMappingExpired {
+        nat: String,
+        internal: SocketAddr,
+        external: SocketAddr,
+    },
+    /// A NAT rebooted and lost every mapping.
+    NatRebooted { nat: String, mappings_lost: usize },
+    /// A NAT's public address changed.
+    NatAddress { nat: String, address: IpAddr },
+    /// An interface gained or lost an address; `announced`: the OS told the
+    /// IKE daemon.
+    Address {
+        node: String,
+        interface: String,
+        address: IpAddr,
+        present: bool,
+        announced: bool,
     },
     /// The ping generator (or a host answering) sent an ICMP echo through
     /// the tunnel; `carried` is false when no IPsec SA could take it.

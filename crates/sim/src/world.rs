@@ -5,7 +5,11 @@
 //! NAT on that link, if any, translates it on the way), then the internet
 //! routes it by destination address to the link that owns it (a host
 //! interface address or a NAT's public address) and it crosses that link.
+//! Each crossing may lose, duplicate or delay a packet (link.rs); each NAT
+//! translates and filters per RFC 4787 (nat.rs).
 
+use crate::link::{Crossing, Direction, LinkState};
+use crate::nat::{NatBehaviour, NatBox, Permit};
 use crate::scenario::{NatSpec, Scenario};
 use crate::trace::{PacketId, Trace, TraceKind};
 use mobike_protocol::{Endpoint, EndpointConfig, IpProtocol, Role, SaSnapshot, Time};
@@ -21,9 +25,40 @@ use std::net::{IpAddr, SocketAddr};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case")]
 pub enum Intervention {
-    /// Packets on the link vanish from now on; nobody is told.
+    /// Packets on the link vanish from now on, both ways; nobody is told.
     BreakLink(String),
     RestoreLink(String),
+    /// One direction of a link fails (`up: false`) or recovers: a one-way
+    /// failure. [`Direction::Up`] is from the host towards the internet.
+    SetLinkDirection {
+        link: String,
+        direction: Direction,
+        up: bool,
+    },
+    /// The NAT reboots: every mapping is lost (RFC 4555 §3.8's case).
+    RebootNat(String),
+    /// The NAT's public address changes; its mappings keep their ports.
+    ChangeNatAddress {
+        nat: String,
+        address: IpAddr,
+    },
+    /// An interface gains an address. `announce`: the OS tells the IKE
+    /// daemon at once; otherwise the address works but the daemon does
+    /// not know it.
+    AddAddress {
+        host: String,
+        interface: String,
+        address: IpAddr,
+        announce: bool,
+    },
+    /// An interface loses an address (`None`: the one the scenario gave
+    /// it). Unannounced, the daemon keeps using it and its packets vanish.
+    RemoveAddress {
+        host: String,
+        interface: String,
+        address: Option<IpAddr>,
+        announce: bool,
+    },
     /// The interface goes down or up and the OS tells the IKE daemon.
     SetInterface {
         host: String,
@@ -67,6 +102,11 @@ enum Ev {
     Timer {
         host: usize,
     },
+    /// Mapping `id` of NAT `nat` may have run out.
+    NatExpiry {
+        nat: usize,
+        id: u64,
+    },
     Start {
         host: usize,
     },
@@ -99,20 +139,17 @@ impl Ord for Queued {
 struct Host {
     endpoint: Endpoint,
     iface_up: Vec<bool>,
+    /// Per interface: its addresses, the configured one first. A removed
+    /// address stays listed (not present) so packets still sent from or to
+    /// it can be dropped with a reason.
+    addrs: Vec<Vec<Addr>>,
     timer_at: Option<Time>,
 }
 
-struct Mapping {
-    internal: SocketAddr,
-    external_port: u16,
-    /// Remote addresses the inside has sent to (address-dependent filtering).
-    permits: Vec<IpAddr>,
-    expires: Time,
-}
-
-struct Nat {
-    link: Option<usize>,
-    mappings: Vec<Mapping>,
+#[derive(Clone, Copy, Debug)]
+struct Addr {
+    ip: IpAddr,
+    present: bool,
 }
 
 /// A host as the UI shows it.
@@ -122,6 +159,9 @@ pub struct HostView {
     pub label: String,
     pub role: Role,
     pub interfaces: Vec<(String, String, IpAddr, String, bool)>,
+    /// Every address an interface has had: (interface, address, present).
+    /// Added addresses appear here; removed ones stay, not present.
+    pub addresses: Vec<(String, IpAddr, bool)>,
     pub sas: Vec<SaSnapshot>,
 }
 
@@ -129,15 +169,28 @@ pub struct HostView {
 pub struct LinkView {
     pub id: String,
     pub label: String,
+    /// Both directions work.
     pub up: bool,
+    /// From the host towards the internet.
+    pub uplink: bool,
+    /// From the internet towards the host.
+    pub downlink: bool,
     pub delay: Time,
+    pub jitter: Time,
+    pub loss: f64,
+    pub duplicate: f64,
 }
 
+/// One row of a NAT's mapping table.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MappingView {
     pub internal: SocketAddr,
     pub external: SocketAddr,
-    pub permits: Vec<IpAddr>,
+    /// The destination the mapping is for (address-dependent and
+    /// address-and-port-dependent mapping); `None` for every destination.
+    pub remote: Option<SocketAddr>,
+    /// Who may send in through it (by the NAT's filtering).
+    pub permits: Vec<Permit>,
     /// Remaining lifetime.
     pub expires_in: Time,
 }
@@ -146,8 +199,10 @@ pub struct MappingView {
 pub struct NatView {
     pub id: String,
     pub label: String,
+    /// The current public address.
     pub public_address: IpAddr,
     pub link: Option<String>,
+    pub behaviour: NatBehaviour,
     pub mappings: Vec<MappingView>,
 }
 
@@ -158,8 +213,8 @@ pub struct World {
     seq: u64,
     queue: BinaryHeap<Reverse<Queued>>,
     hosts: Vec<Host>,
-    link_up: Vec<bool>,
-    nats: Vec<Nat>,
+    links: Vec<LinkState>,
+    nats: Vec<NatBox>,
     next_packet: PacketId,
     trace: Trace,
 }
@@ -176,20 +231,21 @@ fn is_ike_port(p: u16) -> bool {
 impl World {
     /// Builds the network of a scenario at time 0 with its timeline queued.
     pub fn new(scenario: &Scenario) -> World {
-        let settings = scenario.settings.to_settings();
         let hosts = scenario
             .hosts
             .iter()
             .enumerate()
             .map(|(i, h)| {
+                // The global settings with this host's exceptions.
+                let spec = h.settings(&scenario.settings);
                 let config = EndpointConfig {
                     role: h.role,
                     id: h
                         .identity
                         .clone()
                         .unwrap_or_else(|| format!("{}.example", h.id)),
-                    psk: scenario.settings.psk.as_bytes().to_vec(),
-                    settings: settings.clone(),
+                    psk: spec.psk.as_bytes().to_vec(),
+                    settings: spec.to_settings(),
                 };
                 let addrs = h
                     .interfaces
@@ -205,6 +261,16 @@ impl World {
                 Host {
                     endpoint: Endpoint::new(config, addrs, seed),
                     iface_up: h.interfaces.iter().map(|f| f.up).collect(),
+                    addrs: h
+                        .interfaces
+                        .iter()
+                        .map(|f| {
+                            vec![Addr {
+                                ip: f.address,
+                                present: true,
+                            }]
+                        })
+                        .collect(),
                     timer_at: None,
                 }
             })
@@ -212,12 +278,12 @@ impl World {
         let nats = scenario
             .nats
             .iter()
-            .map(|n| Nat {
-                link: n
+            .map(|n| {
+                let link = n
                     .link
                     .as_ref()
-                    .and_then(|l| scenario.links.iter().position(|x| &x.id == l)),
-                mappings: Vec::new(),
+                    .and_then(|l| scenario.links.iter().position(|x| &x.id == l));
+                NatBox::new(n.behaviour(), n.public_address, link)
             })
             .collect();
         let mut w = World {
@@ -226,7 +292,12 @@ impl World {
             seq: 0,
             queue: BinaryHeap::new(),
             hosts,
-            link_up: scenario.links.iter().map(|l| l.up).collect(),
+            links: scenario
+                .links
+                .iter()
+                .enumerate()
+                .map(|(i, l)| LinkState::new(l, i, scenario.seed))
+                .collect(),
             nats,
             next_packet: 0,
             trace: Trace::default(),
@@ -308,6 +379,13 @@ impl World {
                 }
             }
             Ev::Scheduled(action) => self.apply_inner(action, false),
+            Ev::NatExpiry { nat, id } => {
+                self.nat_expire(nat);
+                // Refreshed meanwhile: look again when the new timer runs out.
+                if let Some(t) = self.nats[nat].expiry_of(id) {
+                    self.schedule(t, Ev::NatExpiry { nat, id });
+                }
+            }
             Ev::Ping { host, seq } => {
                 self.send_ping(host, seq);
                 if let Some(p) = &self.scenario.ping {
@@ -373,10 +451,13 @@ impl World {
             Intervention::BreakLink(l) | Intervention::RestoreLink(l) => {
                 let up = matches!(action, Intervention::RestoreLink(_));
                 let Some(i) = self.link_index(l) else { return };
-                if self.link_up[i] == up {
+                let mut changed = false;
+                for d in Direction::both() {
+                    changed |= self.links[i].set(d, up);
+                }
+                if !changed {
                     return;
                 }
-                self.link_up[i] = up;
                 let label = self.link_label(i);
                 self.trace.push(
                     now,
@@ -390,8 +471,124 @@ impl World {
                     TraceKind::Link {
                         link: l.clone(),
                         up,
+                        direction: None,
                     },
                 );
+            }
+            Intervention::SetLinkDirection {
+                link,
+                direction,
+                up,
+            } => {
+                let Some(i) = self.link_index(link) else {
+                    return;
+                };
+                if !self.links[i].set(*direction, *up) {
+                    return;
+                }
+                let label = self.link_label(i);
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!(
+                            "{} link {label}, {direction} only",
+                            if *up { "restore" } else { "break" }
+                        ),
+                        by_user,
+                    },
+                );
+                self.trace.push(
+                    now,
+                    TraceKind::Link {
+                        link: link.clone(),
+                        up: *up,
+                        direction: Some(*direction),
+                    },
+                );
+            }
+            Intervention::RebootNat(nat) => {
+                let Some(n) = self.nat_index(nat) else { return };
+                let lost = self.nats[n].reboot(now);
+                let label = self.nat_label(n);
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!(
+                            "NAT {label} reboots: {} mapping{} lost",
+                            lost.len(),
+                            if lost.len() == 1 { "" } else { "s" }
+                        ),
+                        by_user,
+                    },
+                );
+                self.trace.push(
+                    now,
+                    TraceKind::NatRebooted {
+                        nat: nat.clone(),
+                        mappings_lost: lost.len(),
+                    },
+                );
+            }
+            Intervention::ChangeNatAddress { nat, address } => {
+                let Some(n) = self.nat_index(nat) else { return };
+                if self.nats[n].public == *address {
+                    return;
+                }
+                self.nats[n].public = *address;
+                let label = self.nat_label(n);
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!("NAT {label}'s public address becomes {address}"),
+                        by_user,
+                    },
+                );
+                self.trace.push(
+                    now,
+                    TraceKind::NatAddress {
+                        nat: nat.clone(),
+                        address: *address,
+                    },
+                );
+            }
+            Intervention::AddAddress {
+                host,
+                interface,
+                address,
+                announce,
+            } => {
+                let Some((h, f)) = self.interface_index(host, interface) else {
+                    return;
+                };
+                let addrs = &mut self.hosts[h].addrs[f];
+                match addrs.iter_mut().find(|a| a.ip == *address) {
+                    Some(a) if a.present => return,
+                    Some(a) => a.present = true,
+                    None => addrs.push(Addr {
+                        ip: *address,
+                        present: true,
+                    }),
+                }
+                self.address_changed(h, f, *address, true, *announce, by_user);
+            }
+            Intervention::RemoveAddress {
+                host,
+                interface,
+                address,
+                announce,
+            } => {
+                let Some((h, f)) = self.interface_index(host, interface) else {
+                    return;
+                };
+                let address = address.unwrap_or(self.scenario.hosts[h].interfaces[f].address);
+                let Some(a) = self.hosts[h].addrs[f]
+                    .iter_mut()
+                    .find(|a| a.ip == address && a.present)
+                else {
+                    return;
+                };
+                a.present = false;
+                self.address_changed(h, f, address, false, *announce, by_user);
             }
             Intervention::SetInterface {
                 host,
@@ -448,7 +645,7 @@ impl World {
                 }
                 // A NAT taken out (or moved) forgets its mappings.
                 self.nats[n].link = li;
-                self.nats[n].mappings.clear();
+                self.nats[n].clear();
                 let text = match li {
                     Some(i) => format!(
                         "put NAT {} on link {}",
@@ -470,6 +667,65 @@ impl World {
         }
     }
 
+    fn nat_index(&self, id: &str) -> Option<usize> {
+        self.scenario.nats.iter().position(|x| x.id == id)
+    }
+
+    fn interface_index(&self, host: &str, interface: &str) -> Option<(usize, usize)> {
+        let h = self.scenario.hosts.iter().position(|x| x.id == host)?;
+        let f = self.scenario.hosts[h]
+            .interfaces
+            .iter()
+            .position(|x| x.name == interface)?;
+        Some((h, f))
+    }
+
+    /// Records an address added or removed and, when the OS announces it,
+    /// tells the IKE daemon the new list (RFC 4555 §3.5's trigger).
+    fn address_changed(
+        &mut self,
+        h: usize,
+        f: usize,
+        address: IpAddr,
+        present: bool,
+        announce: bool,
+        by_user: bool,
+    ) {
+        let now = self.now;
+        let node = self.scenario.hosts[h].id.clone();
+        let interface = self.scenario.hosts[h].interfaces[f].name.clone();
+        self.trace.push(
+            now,
+            TraceKind::Intervention {
+                text: format!(
+                    "{node}.{interface} {} {address}{}",
+                    if present { "gains" } else { "loses" },
+                    if announce {
+                        ""
+                    } else {
+                        " (the IKE daemon is not told)"
+                    }
+                ),
+                by_user,
+            },
+        );
+        self.trace.push(
+            now,
+            TraceKind::Address {
+                node,
+                interface,
+                address,
+                present,
+                announced: announce,
+            },
+        );
+        if announce {
+            let addrs = self.usable_addresses(h);
+            self.hosts[h].endpoint.handle_local_addresses(now, addrs);
+            self.after_host(h);
+        }
+    }
+
     fn link_label(&self, i: usize) -> String {
         let l = &self.scenario.links[i];
         label_or_id(&l.label, &l.id)
@@ -480,14 +736,25 @@ impl World {
         label_or_id(&s.label, &s.id)
     }
 
+    /// The addresses of the interfaces that are up, in interface order.
     fn usable_addresses(&self, h: usize) -> Vec<IpAddr> {
-        self.scenario.hosts[h]
-            .interfaces
+        let host = &self.hosts[h];
+        host.addrs
             .iter()
-            .zip(&self.hosts[h].iface_up)
+            .zip(&host.iface_up)
             .filter(|(_, up)| **up)
-            .map(|(f, _)| f.address)
+            .flat_map(|(a, _)| a.iter().filter(|a| a.present).map(|a| a.ip))
             .collect()
+    }
+
+    /// The host and interface an address belongs (or belonged) to.
+    fn owner_of(&self, ip: IpAddr) -> Option<(usize, usize, bool)> {
+        self.hosts.iter().enumerate().find_map(|(h, host)| {
+            host.addrs
+                .iter()
+                .enumerate()
+                .find_map(|(f, a)| a.iter().find(|a| a.ip == ip).map(|a| (h, f, a.present)))
+        })
     }
 
     /// Collects what a host's endpoint produced and re-arms its timer.
@@ -571,7 +838,8 @@ impl World {
         self.next_packet += 1;
         let id = self.next_packet;
         let spec = &self.scenario.hosts[h];
-        let iface = spec.interfaces.iter().position(|f| f.address == src.ip());
+        let owned = self.owner_of(src.ip()).filter(|(o, _, _)| *o == h);
+        let iface = owned.map(|(_, f, _)| f);
         let link = iface.and_then(|f| self.link_index(&spec.interfaces[f].link));
         self.trace.push(
             now,
@@ -587,7 +855,7 @@ impl World {
                 protocol,
             },
         );
-        let (Some(f), Some(link)) = (iface, link) else {
+        let (Some((_, f, present)), Some(link)) = (owned, link) else {
             self.drop_packet(
                 id,
                 &spec.id.clone(),
@@ -595,9 +863,18 @@ impl World {
             );
             return;
         };
+        let name = format!("{}.{}", spec.id, spec.interfaces[f].name);
         if !self.hosts[h].iface_up[f] {
-            let name = format!("{}.{}", spec.id, spec.interfaces[f].name);
             self.drop_packet(id, &name.clone(), format!("interface {name} is down"));
+            return;
+        }
+        if !present {
+            // Removed without telling the daemon: it still sends from it.
+            self.drop_packet(
+                id,
+                &name.clone(),
+                format!("address {} is no longer on {name}", src.ip()),
+            );
             return;
         }
         let packet = Packet {
@@ -610,23 +887,57 @@ impl World {
         self.enter_link(link, packet, true);
     }
 
+    /// The packet starts across `link`: towards the internet (`outbound`)
+    /// or towards the host. The link decides whether it is lost, how long
+    /// it takes and whether a second copy follows.
     fn enter_link(&mut self, link: usize, packet: Packet, outbound: bool) {
-        if !self.link_up[link] {
-            let label = self.link_label(link);
-            self.drop_packet(
-                packet.id,
-                &self.scenario.links[link].id.clone(),
-                format!("link {label} is broken"),
-            );
-            return;
-        }
-        let at = self.now + self.scenario.links[link].delay.micros();
-        let ev = if outbound {
-            Ev::AtInternet { link, packet }
+        let direction = if outbound {
+            Direction::Up
         } else {
-            Ev::AtHost { link, packet }
+            Direction::Down
         };
-        self.schedule(at, ev);
+        let label = self.link_label(link);
+        let link_id = self.scenario.links[link].id.clone();
+        let delays = match self.links[link].cross(direction) {
+            Crossing::Broken => {
+                let reason = if self.links[link].is_up(Direction::Up)
+                    || self.links[link].is_up(Direction::Down)
+                {
+                    format!("link {label} is broken ({direction} only)")
+                } else {
+                    format!("link {label} is broken")
+                };
+                self.drop_packet(packet.id, &link_id, reason);
+                return;
+            }
+            Crossing::Lost => {
+                self.drop_packet(packet.id, &link_id, format!("loss on link {label}"));
+                return;
+            }
+            Crossing::Arrives(d) => d,
+        };
+        for (i, delay) in delays.into_iter().enumerate() {
+            let mut p = packet.clone();
+            if i > 0 {
+                // The copy is a packet of its own in the trace.
+                self.next_packet += 1;
+                p.id = self.next_packet;
+                self.trace.push(
+                    self.now,
+                    TraceKind::Duplicated {
+                        packet: packet.id,
+                        copy: p.id,
+                        link: link_id.clone(),
+                    },
+                );
+            }
+            let ev = if outbound {
+                Ev::AtInternet { link, packet: p }
+            } else {
+                Ev::AtHost { link, packet: p }
+            };
+            self.schedule(self.now + delay, ev);
+        }
     }
 
     fn drop_packet(&mut self, packet: PacketId, at: &str, reason: String) {
@@ -644,22 +955,31 @@ impl World {
         self.nats.iter().position(|n| n.link == Some(link))
     }
 
+    /// The packet reached the far end of a link in `direction`: drop it if
+    /// that direction broke while it was on the way.
+    fn survived(&mut self, link: usize, direction: Direction, packet: PacketId) -> bool {
+        if self.links[link].is_up(direction) {
+            return true;
+        }
+        let label = self.link_label(link);
+        self.drop_packet(
+            packet,
+            &self.scenario.links[link].id.clone(),
+            format!("link {label} broke while the packet was on it"),
+        );
+        false
+    }
+
     fn at_internet(&mut self, link: usize, mut packet: Packet) {
-        if !self.link_up[link] {
-            let label = self.link_label(link);
-            self.drop_packet(
-                packet.id,
-                &self.scenario.links[link].id.clone(),
-                format!("link {label} broke while the packet was on it"),
-            );
+        if !self.survived(link, Direction::Up, packet.id) {
             return;
         }
         if let Some(n) = self.nat_on(link) {
+            let label = self.nat_label(n);
+            let id = self.scenario.nats[n].id.clone();
             if packet.protocol == IpProtocol::Esp {
                 // A NAPT box rewrites ports; plain ESP has none, so it cannot
                 // pass (which is why NAT traversal encapsulates it in UDP).
-                let label = self.nat_label(n);
-                let id = self.scenario.nats[n].id.clone();
                 self.drop_packet(
                     packet.id,
                     &id,
@@ -667,33 +987,46 @@ impl World {
                 );
                 return;
             }
-            packet.src = self.nat_outbound(n, packet.src, packet.dst);
+            match self.nat_outbound(n, packet.src, packet.dst) {
+                Ok(src) => packet.src = src,
+                Err(reason) => {
+                    self.drop_packet(packet.id, &id, format!("NAT {label}: {reason}"));
+                    return;
+                }
+            }
             self.trace.push(
                 self.now,
                 TraceKind::Translated {
                     packet: packet.id,
-                    nat: self.scenario.nats[n].id.clone(),
+                    nat: id.clone(),
                     src: packet.src,
                     dst: packet.dst,
                 },
             );
+            if packet.dst.ip() == self.nats[n].public && !self.nats[n].behaviour.hairpinning {
+                self.drop_packet(
+                    packet.id,
+                    &id,
+                    format!(
+                        "NAT {label} does not hairpin: {} is its own outside address (RFC 4787 §6)",
+                        packet.dst
+                    ),
+                );
+                return;
+            }
         }
         // Route by destination: a host interface or a NAT's public address.
+        // (A NAT's own address comes back down its link: hairpinning, with
+        // the sender's outside address as the source, REQ-9a.)
         let dst = packet.dst.ip();
         let to = self
-            .scenario
-            .hosts
-            .iter()
-            .flat_map(|h| h.interfaces.iter())
-            .find(|f| f.address == dst)
-            .and_then(|f| self.link_index(&f.link))
+            .owner_of(dst)
+            .and_then(|(h, f, _)| self.link_index(&self.scenario.hosts[h].interfaces[f].link))
             .or_else(|| {
-                self.scenario
-                    .nats
+                self.nats
                     .iter()
-                    .zip(&self.nats)
-                    .find(|(s, _)| s.public_address == dst)
-                    .and_then(|(_, n)| n.link)
+                    .find(|n| n.public == dst)
+                    .and_then(|n| n.link)
             });
         match to {
             Some(l) => self.enter_link(l, packet, false),
@@ -703,18 +1036,25 @@ impl World {
 
     fn at_host(&mut self, link: usize, mut packet: Packet) {
         let now = self.now;
-        if !self.link_up[link] {
-            let label = self.link_label(link);
-            self.drop_packet(
-                packet.id,
-                &self.scenario.links[link].id.clone(),
-                format!("link {label} broke while the packet was on it"),
-            );
+        if !self.survived(link, Direction::Down, packet.id) {
             return;
         }
-        if let Some(n) = self.nat_on(link)
-            && packet.dst.ip() == self.scenario.nats[n].public_address
-        {
+        if let Some(n) = self.nat_on(link) {
+            let id = self.scenario.nats[n].id.clone();
+            let label = self.nat_label(n);
+            if packet.dst.ip() != self.nats[n].public {
+                // Behind a NAT only its public address is reachable.
+                self.drop_packet(
+                    packet.id,
+                    &id,
+                    format!(
+                        "NAT {label}: {} is behind it; from outside only {} is reachable",
+                        packet.dst.ip(),
+                        self.nats[n].public
+                    ),
+                );
+                return;
+            }
             match self.nat_inbound(n, packet.src, packet.dst) {
                 Ok(internal) => {
                     packet.dst = internal;
@@ -722,32 +1062,23 @@ impl World {
                         now,
                         TraceKind::Translated {
                             packet: packet.id,
-                            nat: self.scenario.nats[n].id.clone(),
+                            nat: id,
                             src: packet.src,
                             dst: packet.dst,
                         },
                     );
                 }
                 Err(reason) => {
-                    let id = self.scenario.nats[n].id.clone();
-                    self.drop_packet(packet.id, &id, reason);
+                    self.drop_packet(packet.id, &id, format!("NAT {label}: {reason}"));
                     return;
                 }
             }
         }
         let link_id = self.scenario.links[link].id.clone();
         let found = self
-            .scenario
-            .hosts
-            .iter()
-            .enumerate()
-            .find_map(|(h, spec)| {
-                spec.interfaces
-                    .iter()
-                    .position(|f| f.address == packet.dst.ip() && f.link == link_id)
-                    .map(|f| (h, f))
-            });
-        let Some((h, f)) = found else {
+            .owner_of(packet.dst.ip())
+            .filter(|(h, f, _)| self.scenario.hosts[*h].interfaces[*f].link == link_id);
+        let Some((h, f, present)) = found else {
             self.drop_packet(
                 packet.id,
                 &link_id,
@@ -756,12 +1087,20 @@ impl World {
             return;
         };
         let node = self.scenario.hosts[h].id.clone();
+        let name = format!("{node}.{}", self.scenario.hosts[h].interfaces[f].name);
         if !self.hosts[h].iface_up[f] {
-            let name = format!("{node}.{}", self.scenario.hosts[h].interfaces[f].name);
             self.drop_packet(
                 packet.id,
                 &name.clone(),
                 format!("interface {name} is down"),
+            );
+            return;
+        }
+        if !present {
+            self.drop_packet(
+                packet.id,
+                &name.clone(),
+                format!("address {} is no longer on {name}", packet.dst.ip()),
             );
             return;
         }
@@ -790,69 +1129,58 @@ impl World {
         self.after_host(h);
     }
 
-    /// Endpoint-independent mapping with port preservation where free
-    /// (RFC 4787 REQ-1, §4.2.1); the timer is refreshed by outbound traffic
-    /// (REQ-6).
-    fn nat_outbound(&mut self, n: usize, src: SocketAddr, dst: SocketAddr) -> SocketAddr {
+    /// Removes the NAT's expired mappings, each an event in the trace.
+    fn nat_expire(&mut self, n: usize) {
         let now = self.now;
-        let public = self.scenario.nats[n].public_address;
-        let timeout = self.scenario.nats[n].mapping_timeout.micros();
-        let nat = &mut self.nats[n];
-        nat.mappings.retain(|m| m.expires > now);
-        if let Some(m) = nat.mappings.iter_mut().find(|m| m.internal == src) {
-            m.expires = now + timeout;
-            if !m.permits.contains(&dst.ip()) {
-                m.permits.push(dst.ip());
-            }
-            return SocketAddr::new(public, m.external_port);
+        let public = self.nats[n].public;
+        for m in self.nats[n].expire(now) {
+            // Each mapping has its check queued at its expiry, so this
+            // runs at that very time.
+            self.trace.push(
+                now,
+                TraceKind::NatMappingExpired {
+                    nat: self.scenario.nats[n].id.clone(),
+                    internal: m.internal,
+                    external: SocketAddr::new(public, m.external_port),
+                },
+            );
         }
-        let mut port = src.port();
-        while nat.mappings.iter().any(|m| m.external_port == port) {
-            port = if port == u16::MAX { 1024 } else { port + 1 };
-        }
-        nat.mappings.push(Mapping {
-            internal: src,
-            external_port: port,
-            permits: vec![dst.ip()],
-            expires: now + timeout,
-        });
-        let external = SocketAddr::new(public, port);
-        self.trace.push(
-            now,
-            TraceKind::NatMapping {
-                nat: self.scenario.nats[n].id.clone(),
-                internal: src,
-                external,
-            },
-        );
-        external
     }
 
-    /// Address-dependent filtering (RFC 4787 §5): only from addresses the
-    /// inside has sent to.
+    /// Translates an outbound packet's source (RFC 4787 §4); a new mapping
+    /// goes into the trace and gets its expiry check queued.
+    fn nat_outbound(
+        &mut self,
+        n: usize,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Result<SocketAddr, String> {
+        self.nat_expire(n);
+        let out = self.nats[n].outbound(self.now, src, dst)?;
+        if let Some((id, expires)) = out.created {
+            self.trace.push(
+                self.now,
+                TraceKind::NatMapping {
+                    nat: self.scenario.nats[n].id.clone(),
+                    internal: src,
+                    external: out.src,
+                },
+            );
+            self.schedule(expires, Ev::NatExpiry { nat: n, id });
+        }
+        Ok(out.src)
+    }
+
+    /// Finds the inside endpoint for an inbound packet, if the filter lets
+    /// it in (RFC 4787 §5).
     fn nat_inbound(
         &mut self,
         n: usize,
         src: SocketAddr,
         dst: SocketAddr,
     ) -> Result<SocketAddr, String> {
-        let now = self.now;
-        let label = self.nat_label(n);
-        let nat = &mut self.nats[n];
-        let Some(m) = nat
-            .mappings
-            .iter()
-            .find(|m| m.external_port == dst.port() && m.expires > now)
-        else {
-            return Err(format!("NAT {label}: no mapping for port {}", dst.port()));
-        };
-        if !m.permits.contains(&src.ip()) {
-            return Err(format!(
-                "NAT {label}: filtered, the inside never sent to {}",
-                src.ip()
-            ));
-        }
-        Ok(m.internal)
+        self.nat_expire(n);
+        self.nats[n].inbound(self.now, src, dst)
     }
 
     /// Hosts with their interfaces and IKE SA state, for the UI.
@@ -879,6 +1207,12 @@ impl World {
                         )
                     })
                     .collect(),
+                addresses: s
+                    .interfaces
+                    .iter()
+                    .zip(&h.addrs)
+                    .flat_map(|(f, a)| a.iter().map(|a| (f.name.clone(), a.ip, a.present)))
+                    .collect(),
                 sas: h.endpoint.snapshots(),
             })
             .collect()
@@ -888,16 +1222,26 @@ impl World {
         self.scenario
             .links
             .iter()
-            .zip(&self.link_up)
-            .map(|(l, up)| LinkView {
-                id: l.id.clone(),
-                label: label_or_id(&l.label, &l.id),
-                up: *up,
-                delay: l.delay.micros(),
+            .zip(&self.links)
+            .map(|(l, st)| {
+                let (uplink, downlink) = (st.is_up(Direction::Up), st.is_up(Direction::Down));
+                LinkView {
+                    id: l.id.clone(),
+                    label: label_or_id(&l.label, &l.id),
+                    up: uplink && downlink,
+                    uplink,
+                    downlink,
+                    delay: st.delay,
+                    jitter: st.jitter,
+                    loss: st.loss,
+                    duplicate: st.duplicate,
+                }
             })
             .collect()
     }
 
+    /// Each NAT with its behaviour and mapping table as of now: every live
+    /// mapping with who may send in and how long it has left.
     pub fn nats(&self) -> Vec<NatView> {
         self.scenario
             .nats
@@ -906,16 +1250,18 @@ impl World {
             .map(|(s, n)| NatView {
                 id: s.id.clone(),
                 label: label_or_id(&s.label, &s.id),
-                public_address: s.public_address,
+                public_address: n.public,
                 link: n.link.map(|l| self.scenario.links[l].id.clone()),
+                behaviour: n.behaviour,
                 mappings: n
-                    .mappings
+                    .mappings()
                     .iter()
                     .filter(|m| m.expires > self.now)
                     .map(|m| MappingView {
                         internal: m.internal,
-                        external: SocketAddr::new(s.public_address, m.external_port),
-                        permits: m.permits.clone(),
+                        external: SocketAddr::new(n.public, m.external_port),
+                        remote: m.remote,
+                        permits: n.permits(m),
                         expires_in: m.expires - self.now,
                     })
                     .collect(),

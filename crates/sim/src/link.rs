@@ -1,0 +1,130 @@
+//! Links: each direction up or down on its own, a delay with optional
+//! jitter, and seeded random loss and duplication.
+//!
+//! Every random draw comes from the link's own ChaCha20 stream, derived from
+//! the scenario seed and the link's position in the file, and a draw is
+//! made only for a property that is switched on. So the same file and seed
+//! give the same trace, and a lossless link never draws at all (files
+//! without loss behave exactly as before loss existed).
+
+use crate::scenario::LinkSpec;
+use mobike_protocol::Time;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One direction of a link. Links join a host interface (or a NAT on it)
+/// to the internet, so the directions are named as an access link's are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Uplink: from the host (and its NAT) towards the internet.
+    #[serde(alias = "uplink")]
+    Up,
+    /// Downlink: from the internet towards the host.
+    #[serde(alias = "downlink")]
+    Down,
+}
+
+impl Direction {
+    pub fn both() -> [Direction; 2] {
+        [Direction::Up, Direction::Down]
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Direction::Up => 0,
+            Direction::Down => 1,
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Up => "uplink",
+            Direction::Down => "downlink",
+        })
+    }
+}
+
+/// What happens to a packet that enters a link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Crossing {
+    /// The direction is down.
+    Broken,
+    /// Random loss.
+    Lost,
+    /// It arrives after each of these delays: one, or two when duplicated.
+    Arrives(Vec<Time>),
+}
+
+/// A link's state while the world runs.
+#[derive(Clone, Debug)]
+pub struct LinkState {
+    up: [bool; 2],
+    pub delay: Time,
+    pub jitter: Time,
+    pub loss: f64,
+    pub duplicate: f64,
+    rng: ChaCha20Rng,
+}
+
+impl LinkState {
+    /// `index` is the link's position in the file; `seed` the scenario's.
+    pub fn new(spec: &LinkSpec, index: usize, seed: u64) -> LinkState {
+        // A stream apart from the hosts' (world.rs uses the same golden-ratio
+        // spread with small offsets).
+        let stream = seed
+            .wrapping_mul(0xD1B5_4A32_D192_ED03)
+            .wrapping_add(0x4C49_4E4B_0000_0000 + index as u64);
+        LinkState {
+            up: [spec.up, spec.up],
+            delay: spec.delay.micros(),
+            jitter: spec.jitter.micros(),
+            loss: spec.loss,
+            duplicate: spec.duplicate,
+            rng: ChaCha20Rng::seed_from_u64(stream),
+        }
+    }
+
+    pub fn is_up(&self, d: Direction) -> bool {
+        self.up[d.index()]
+    }
+
+    /// Sets a direction; returns false when it already was so.
+    pub fn set(&mut self, d: Direction, up: bool) -> bool {
+        std::mem::replace(&mut self.up[d.index()], up) != up
+    }
+
+    /// A uniform draw in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn one_delay(&mut self) -> Time {
+        if self.jitter == 0 {
+            return self.delay;
+        }
+        let extra = (self.unit() * (self.jitter + 1) as f64) as Time;
+        self.delay + extra.min(self.jitter)
+    }
+
+    /// Decides a packet's fate as it enters in direction `d`: loss is drawn
+    /// first, then duplication, then each copy's jitter.
+    pub fn cross(&mut self, d: Direction) -> Crossing {
+        if !self.is_up(d) {
+            return Crossing::Broken;
+        }
+        if self.loss > 0.0 && self.unit() < self.loss {
+            return Crossing::Lost;
+        }
+        let copies = if self.duplicate > 0.0 && self.unit() < self.duplicate {
+            2
+        } else {
+            1
+        };
+        Crossing::Arrives((0..copies).map(|_| self.one_delay()).collect())
+    }
+}

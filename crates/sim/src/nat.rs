@@ -1,0 +1,570 @@
+//! NAT boxes with the behaviours of RFC 4787 (reference §7): mapping
+//! (§4.1), port assignment (§4.2.1), mapping timer and refresh (§4.3),
+//! filtering (§5) and hairpinning (§6), plus the two things that happen to
+//! real NATs in the middle of a MOBIKE session: a reboot (every mapping lost)
+//! and a new public address.
+//!
+//! A [`NatBox`] is plain data with pure methods taking the time as an
+//! argument; the world calls it and records what it did in the trace.
+
+use mobike_protocol::Time;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+/// RFC 4787 §4.1: what a mapping is keyed on besides the inside endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MappingBehaviour {
+    /// One external endpoint per inside X:x, whatever the destination
+    /// (REQ-1: a NAT MUST behave like this).
+    #[serde(alias = "eim", alias = "endpoint-independent")]
+    EndpointIndependent,
+    /// A new mapping per destination address Y.
+    #[serde(alias = "adm", alias = "address-dependent")]
+    AddressDependent,
+    /// A new mapping per destination address and port Y:y ("symmetric").
+    #[serde(alias = "apdm", alias = "address-and-port-dependent")]
+    AddressAndPortDependent,
+}
+
+/// RFC 4787 §5: which outside endpoints may send in through a mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Filtering {
+    /// Anyone, while the mapping lives.
+    #[serde(alias = "eif", alias = "endpoint-independent")]
+    EndpointIndependent,
+    /// Only addresses the inside has sent to (any port).
+    #[serde(alias = "adf", alias = "address-dependent")]
+    AddressDependent,
+    /// Only address:port pairs the inside has sent to.
+    #[serde(alias = "apdf", alias = "address-and-port-dependent")]
+    AddressAndPortDependent,
+}
+
+impl MappingBehaviour {
+    /// RFC 4787's abbreviation.
+    pub fn short(self) -> &'static str {
+        match self {
+            MappingBehaviour::EndpointIndependent => "EIM",
+            MappingBehaviour::AddressDependent => "ADM",
+            MappingBehaviour::AddressAndPortDependent => "APDM",
+        }
+    }
+}
+
+impl Filtering {
+    /// RFC 4787's abbreviation.
+    pub fn short(self) -> &'static str {
+        match self {
+            Filtering::EndpointIndependent => "EIF",
+            Filtering::AddressDependent => "ADF",
+            Filtering::AddressAndPortDependent => "APDF",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Filtering::EndpointIndependent => "endpoint-independent",
+            Filtering::AddressDependent => "address-dependent",
+            Filtering::AddressAndPortDependent => "address-and-port-dependent",
+        }
+    }
+}
+
+/// The presets of the reference's §7.3 table. Names are written in
+/// snake_case like every other value of the format; the reference's
+/// hyphenated spellings are accepted too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NatPreset {
+    /// EIM + EIF, 5 min ("full cone").
+    #[serde(alias = "full-cone")]
+    FullCone,
+    /// EIM + ADF, 5 min ("restricted cone"; RFC 4555 §2.3's example).
+    #[serde(alias = "restricted-cone")]
+    RestrictedCone,
+    /// EIM + APDF, 5 min ("port restricted cone").
+    #[serde(alias = "port-restricted")]
+    PortRestricted,
+    /// APDM + APDF, 5 min: violates REQ-1; for failure demos.
+    Symmetric,
+    /// EIM + ADF with a 30 s timer: violates REQ-5; drives the reference's
+    /// E7 and S-R3 (a mapping that dies between keepalives).
+    #[serde(alias = "short-timer")]
+    ShortTimer,
+}
+
+/// RFC 4787 REQ-5: a UDP mapping timer MUST NOT expire in less than 2 min.
+pub const RFC4787_MIN_TIMEOUT: Time = 120_000_000;
+/// RFC 4787 REQ-5: the RECOMMENDED default, 5 min.
+pub const DEFAULT_TIMEOUT: Time = 300_000_000;
+
+/// Everything that decides how a NAT box treats a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NatBehaviour {
+    pub mapping: MappingBehaviour,
+    pub filtering: Filtering,
+    /// Idle time after which a mapping expires (RFC 4787 §4.3).
+    pub timeout: Time,
+    /// Inbound packets that pass the filter refresh the timer too (REQ-6a,
+    /// MAY); outbound packets always do (REQ-6).
+    pub inbound_refresh: bool,
+    /// Try the inside port as the outside port first (§4.2.1); off: ports
+    /// come one after another from `port_range`.
+    pub port_preservation: bool,
+    /// A packet from the inside to one of this NAT's outside endpoints is
+    /// turned around (§6, REQ-9), with the sender's outside endpoint as the
+    /// source (REQ-9a). Off: it is dropped.
+    pub hairpinning: bool,
+    /// Ports the allocator hands out when it does not preserve the port,
+    /// first to last.
+    pub port_range: (u16, u16),
+}
+
+impl Default for NatBehaviour {
+    /// What a `[[nat]]` without a preset does (and what every NAT did before
+    /// presets existed): EIM, ADF, 5 min, port preservation, hairpinning.
+    fn default() -> Self {
+        NatBehaviour {
+            mapping: MappingBehaviour::EndpointIndependent,
+            filtering: Filtering::AddressDependent,
+            timeout: DEFAULT_TIMEOUT,
+            inbound_refresh: false,
+            port_preservation: true,
+            hairpinning: true,
+            port_range: (1024, u16::MAX),
+        }
+    }
+}
+
+impl NatPreset {
+    /// The preset's behaviour (reference §7.3); fields the table does not
+    /// name keep the defaults.
+    pub fn behaviour(self) -> NatBehaviour {
+        use Filtering as F;
+        use MappingBehaviour as M;
+        let (mapping, filtering, timeout) = match self {
+            NatPreset::FullCone => (
+                M::EndpointIndependent,
+                F::EndpointIndependent,
+                DEFAULT_TIMEOUT,
+            ),
+            NatPreset::RestrictedCone => {
+                (M::EndpointIndependent, F::AddressDependent, DEFAULT_TIMEOUT)
+            }
+            NatPreset::PortRestricted => (
+                M::EndpointIndependent,
+                F::AddressAndPortDependent,
+                DEFAULT_TIMEOUT,
+            ),
+            NatPreset::Symmetric => (
+                M::AddressAndPortDependent,
+                F::AddressAndPortDependent,
+                DEFAULT_TIMEOUT,
+            ),
+            NatPreset::ShortTimer => (M::EndpointIndependent, F::AddressDependent, 30_000_000),
+        };
+        NatBehaviour {
+            mapping,
+            filtering,
+            timeout,
+            ..NatBehaviour::default()
+        }
+    }
+}
+
+impl fmt::Display for NatBehaviour {
+    /// "EIM, ADF, 5min" and the exceptions to the defaults.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}, {}, {}",
+            self.mapping.short(),
+            self.filtering.short(),
+            crate::duration::Dur(self.timeout)
+        )?;
+        if self.inbound_refresh {
+            f.write_str(", inbound refresh")?;
+        }
+        if !self.port_preservation {
+            f.write_str(", no port preservation")?;
+        }
+        if !self.hairpinning {
+            f.write_str(", no hairpinning")?;
+        }
+        Ok(())
+    }
+}
+
+/// One translation entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NatMapping {
+    /// Unique within the box, so a queued expiry check finds its mapping.
+    pub id: u64,
+    pub internal: SocketAddr,
+    /// The destination the mapping was made for (ADM: its address counts,
+    /// APDM: address and port); `None` under EIM.
+    pub remote: Option<SocketAddr>,
+    pub external_port: u16,
+    /// Outside endpoints the inside has sent to through this mapping.
+    pub sent_to: Vec<SocketAddr>,
+    pub expires: Time,
+}
+
+/// Who may send in through a mapping, as the NAT panel shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permit {
+    Anyone,
+    Address(IpAddr),
+    Endpoint(SocketAddr),
+}
+
+impl fmt::Display for Permit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Permit::Anyone => f.write_str("anyone"),
+            Permit::Address(a) => write!(f, "{a}"),
+            Permit::Endpoint(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// What an outbound packet did to the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outbound {
+    /// The packet's new source.
+    pub src: SocketAddr,
+    /// Set when the packet made a new mapping: its id and expiry.
+    pub created: Option<(u64, Time)>,
+}
+
+/// A NAT box's state.
+#[derive(Clone, Debug)]
+pub struct NatBox {
+    pub behaviour: NatBehaviour,
+    /// The outside address (changes with `nat_address_change`).
+    pub public: IpAddr,
+    /// The link it sits on, by index.
+    pub link: Option<usize>,
+    mappings: Vec<NatMapping>,
+    next_id: u64,
+    /// The allocator's cursor in `port_range` (no port preservation).
+    next_port: u16,
+    /// Ports mapped before a reboot: never handed out again, so every
+    /// mapping made after a reboot has a new outside port (the reference's
+    /// §7.2: "change port allocator base").
+    retired: Vec<u16>,
+    /// Why the last mapping on a port went away, for drop reasons.
+    gone: Vec<(u16, String)>,
+}
+
+impl NatBox {
+    pub fn new(behaviour: NatBehaviour, public: IpAddr, link: Option<usize>) -> NatBox {
+        NatBox {
+            behaviour,
+            public,
+            link,
+            mappings: Vec::new(),
+            next_id: 0,
+            next_port: behaviour.port_range.0,
+            retired: Vec::new(),
+            gone: Vec::new(),
+        }
+    }
+
+    /// The live mappings (expired ones are removed by [`NatBox::expire`]).
+    pub fn mappings(&self) -> &[NatMapping] {
+        &self.mappings
+    }
+
+    /// Who may send in through `m`.
+    pub fn permits(&self, m: &NatMapping) -> Vec<Permit> {
+        let mut out: Vec<Permit> = Vec::new();
+        for e in &m.sent_to {
+            let p = match self.behaviour.filtering {
+                Filtering::EndpointIndependent => Permit::Anyone,
+                Filtering::AddressDependent => Permit::Address(e.ip()),
+                Filtering::AddressAndPortDependent => Permit::Endpoint(*e),
+            };
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    fn matches(&self, m: &NatMapping, src: SocketAddr, dst: SocketAddr) -> bool {
+        m.internal == src
+            && match self.behaviour.mapping {
+                MappingBehaviour::EndpointIndependent => true,
+                MappingBehaviour::AddressDependent => m.remote.map(|r| r.ip()) == Some(dst.ip()),
+                MappingBehaviour::AddressAndPortDependent => m.remote == Some(dst),
+            }
+    }
+
+    /// Removes every mapping whose timer ran out by `now`, returning them.
+    pub fn expire(&mut self, now: Time) -> Vec<NatMapping> {
+        let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.mappings)
+            .into_iter()
+            .partition(|m| m.expires <= now);
+        self.mappings = keep;
+        for m in &gone {
+            let why = format!(
+                "its mapping for {} expired at {}",
+                m.internal,
+                crate::duration::Dur(m.expires)
+            );
+            self.note_gone(m.external_port, why);
+        }
+        gone
+    }
+
+    /// When mapping `id` expires, if it still exists.
+    pub fn expiry_of(&self, id: u64) -> Option<Time> {
+        self.mappings.iter().find(|m| m.id == id).map(|m| m.expires)
+    }
+
+    fn note_gone(&mut self, port: u16, why: String) {
+        self.gone.retain(|(p, _)| *p != port);
+        self.gone.push((port, why));
+    }
+
+    fn port_free(&self, p: u16) -> bool {
+        !self.mappings.iter().any(|m| m.external_port == p) && !self.retired.contains(&p)
+    }
+
+    /// RFC 4787 §4.2.1: preserve the port where free, else another one;
+    /// never a port bound to a different inside endpoint (REQ-3, no
+    /// overloading). Deterministic: the first free port in a fixed order.
+    fn allocate(&mut self, inside_port: u16) -> Option<u16> {
+        if self.behaviour.port_preservation {
+            let mut port = inside_port;
+            for _ in 0..=u16::MAX {
+                if port != 0 && self.port_free(port) {
+                    return Some(port);
+                }
+                port = if port == u16::MAX { 1024 } else { port + 1 };
+            }
+            return None;
+        }
+        let (lo, hi) = self.behaviour.port_range;
+        let span = u32::from(hi.saturating_sub(lo)) + 1;
+        let mut port = self.next_port.clamp(lo, hi.max(lo));
+        for _ in 0..span {
+            let next = if port >= hi { lo } else { port + 1 };
+            if port != 0 && self.port_free(port) {
+                self.next_port = next;
+                return Some(port);
+            }
+            port = next;
+        }
+        None
+    }
+
+    /// An inside packet `src -> dst` leaves: find or make its mapping
+    /// (REQ-1 / §4.1 by the mapping behaviour), note the destination for the
+    /// filter and refresh the timer (REQ-6). Err: no port is free.
+    pub fn outbound(
+        &mut self,
+        now: Time,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Result<Outbound, String> {
+        self.expire(now);
+        let timeout = self.behaviour.timeout;
+        if let Some(i) = self.mappings.iter().position(|m| self.matches(m, src, dst)) {
+            let m = &mut self.mappings[i];
+            m.expires = now + timeout;
+            if !m.sent_to.contains(&dst) {
+                m.sent_to.push(dst);
+            }
+            return Ok(Outbound {
+                src: SocketAddr::new(self.public, m.external_port),
+                created: None,
+            });
+        }
+        let port = self.allocate(src.port()).ok_or_else(|| {
+            let (lo, hi) = self.behaviour.port_range;
+            format!("no free outside port (range {lo}-{hi})")
+        })?;
+        self.next_id += 1;
+        let id = self.next_id;
+        self.mappings.push(NatMapping {
+            id,
+            internal: src,
+            remote: match self.behaviour.mapping {
+                MappingBehaviour::EndpointIndependent => None,
+                _ => Some(dst),
+            },
+            external_port: port,
+            sent_to: vec![dst],
+            expires: now + timeout,
+        });
+        Ok(Outbound {
+            src: SocketAddr::new(self.public, port),
+            created: Some((id, now + timeout)),
+        })
+    }
+
+    /// An outside packet `src -> dst` (dst = our public address) arrives:
+    /// find the mapping of its port and apply the filter (§5). Passing
+    /// packets refresh the timer when inbound refresh is on (REQ-6a).
+    /// Err: why it was dropped, without the NAT's name.
+    pub fn inbound(
+        &mut self,
+        now: Time,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Result<SocketAddr, String> {
+        self.expire(now);
+        let filtering = self.behaviour.filtering;
+        let Some(m) = self
+            .mappings
+            .iter_mut()
+            .find(|m| m.external_port == dst.port())
+        else {
+            let mut reason = format!("no mapping for port {}", dst.port());
+            if let Some((_, why)) = self.gone.iter().find(|(p, _)| *p == dst.port()) {
+                reason = format!("{reason} ({why})");
+            }
+            return Err(reason);
+        };
+        let allowed = match filtering {
+            Filtering::EndpointIndependent => true,
+            Filtering::AddressDependent => m.sent_to.iter().any(|e| e.ip() == src.ip()),
+            Filtering::AddressAndPortDependent => m.sent_to.contains(&src),
+        };
+        if !allowed {
+            return Err(match filtering {
+                // The wording of the one behaviour the simulator had before
+                // presets, kept so existing traces stay the same.
+                Filtering::AddressDependent => {
+                    format!("filtered, the inside never sent to {}", src.ip())
+                }
+                _ => format!(
+                    "filtered ({}), the inside never sent to {src}",
+                    filtering.words()
+                ),
+            });
+        }
+        if self.behaviour.inbound_refresh {
+            m.expires = now + self.behaviour.timeout;
+        }
+        Ok(m.internal)
+    }
+
+    /// Power cycle: every mapping is lost, and the ports they used are not
+    /// handed out again. Returns the lost mappings.
+    pub fn reboot(&mut self, now: Time) -> Vec<NatMapping> {
+        let lost = std::mem::take(&mut self.mappings);
+        for m in &lost {
+            self.retired.push(m.external_port);
+            let why = format!(
+                "its mapping for {} was lost when the NAT rebooted at {}",
+                m.internal,
+                crate::duration::Dur(now)
+            );
+            self.note_gone(m.external_port, why);
+        }
+        lost
+    }
+
+    /// Taken out of a path or moved: forgets its mappings (no reasons kept;
+    /// nothing can reach it there).
+    pub fn clear(&mut self) {
+        self.mappings.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    fn nat(b: NatBehaviour) -> NatBox {
+        NatBox::new(b, "198.51.100.1".parse().unwrap(), Some(0))
+    }
+
+    #[test]
+    fn preset_table_matches_reference_7_3() {
+        use Filtering as F;
+        use MappingBehaviour as M;
+        for (p, m, f, t) in [
+            (
+                NatPreset::FullCone,
+                M::EndpointIndependent,
+                F::EndpointIndependent,
+                300,
+            ),
+            (
+                NatPreset::RestrictedCone,
+                M::EndpointIndependent,
+                F::AddressDependent,
+                300,
+            ),
+            (
+                NatPreset::PortRestricted,
+                M::EndpointIndependent,
+                F::AddressAndPortDependent,
+                300,
+            ),
+            (
+                NatPreset::Symmetric,
+                M::AddressAndPortDependent,
+                F::AddressAndPortDependent,
+                300,
+            ),
+            (
+                NatPreset::ShortTimer,
+                M::EndpointIndependent,
+                F::AddressDependent,
+                30,
+            ),
+        ] {
+            let b = p.behaviour();
+            assert_eq!(
+                (b.mapping, b.filtering, b.timeout),
+                (m, f, t * 1_000_000),
+                "{p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn allocator_without_preservation_walks_its_range_and_skips_used_ports() {
+        let mut n = nat(NatBehaviour {
+            port_preservation: false,
+            mapping: MappingBehaviour::AddressAndPortDependent,
+            port_range: (5000, 5002),
+            ..Default::default()
+        });
+        let x = ep("10.0.0.2:4500");
+        let ports: Vec<_> = ["203.0.113.1:1", "203.0.113.1:2", "203.0.113.1:3"]
+            .iter()
+            .map(|d| n.outbound(0, x, ep(d)).unwrap().src.port())
+            .collect();
+        assert_eq!(ports, [5000, 5001, 5002]);
+        assert!(n.outbound(0, x, ep("203.0.113.1:4")).is_err(), "range full");
+    }
+
+    #[test]
+    fn display_names_the_behaviour() {
+        let b = NatPreset::Symmetric.behaviour();
+        assert_eq!(b.to_string(), "APDM, APDF, 5min");
+        let b = NatBehaviour {
+            port_preservation: false,
+            inbound_refresh: true,
+            ..NatPreset::ShortTimer.behaviour()
+        };
+        assert_eq!(
+            b.to_string(),
+            "EIM, ADF, 30s, inbound refresh, no port preservation"
+        );
+    }
+}

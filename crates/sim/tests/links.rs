@@ -1,0 +1,410 @@
+//! Links and hosts: one-way failures, seeded loss, duplication and jitter,
+//! addresses added and removed with and without telling the IKE daemon, and
+//! per-host settings.
+
+mod common;
+use common::*;
+use mobike_sim::{Scenario, TraceKind, World};
+
+/// A laptop with Wi-Fi (192.0.2.10) and LTE (198.18.0.2), no NAT, and a
+/// gateway (203.0.113.10). `wifi` is extra lines for the Wi-Fi [[link]].
+fn two_paths(wifi: &str, rest: &str) -> String {
+    format!(
+        r#"
+version = 1
+title = "test"
+seed = 5
+until = "40s"
+
+[[host]]
+id = "laptop"
+pos = [100, 100]
+role = "initiator"
+peer = "203.0.113.10"
+start_at = "100ms"
+[[host.interface]]
+name = "wlan0"
+address = "192.0.2.10"
+link = "wifi"
+[[host.interface]]
+name = "wwan0"
+address = "198.18.0.2"
+link = "lte"
+
+[[host]]
+id = "gateway"
+pos = [600, 100]
+role = "responder"
+[[host.interface]]
+name = "eth0"
+address = "203.0.113.10"
+link = "uplink"
+
+[[link]]
+id = "wifi"
+delay = "5ms"
+{wifi}
+[[link]]
+id = "lte"
+delay = "30ms"
+[[link]]
+id = "uplink"
+delay = "2ms"
+
+[settings]
+liveness_interval = "5s"
+
+{rest}
+"#
+    )
+}
+
+fn message_sent(w: &World, node: &str, after: u64, part: &str) -> Option<u64> {
+    // The trace has the raw bytes; the protocol's notes say what it did.
+    w.trace().events.iter().find_map(|e| match &e.kind {
+        TraceKind::Protocol { node: n, event } if n == node && e.time >= after => {
+            format!("{event:?}").contains(part).then_some(e.time)
+        }
+        _ => None,
+    })
+}
+
+// --- One-way failures ---
+
+#[test]
+fn a_downlink_failure_lets_requests_through_and_loses_the_answers() {
+    let text = two_paths(
+        "",
+        "[[event]]\nat = \"3s\"\nbreak_link = \"wifi\"\ndirection = \"down\"\n",
+    );
+    let w = run(&text, 20 * SEC);
+    // The gateway keeps getting the laptop's liveness checks over Wi-Fi...
+    let heard: Vec<_> = delivered(&w, "gateway")
+        .into_iter()
+        .filter(|(t, src, _)| *t > 3 * SEC && src.ip().to_string() == "192.0.2.10")
+        .collect();
+    assert!(heard.len() >= 3, "{heard:?}");
+    // ...but every answer dies on the way down.
+    let lost = drops(&w, "link wifi is broken (downlink only)");
+    assert_eq!(lost.len(), heard.len(), "{lost:?}");
+    // The laptop's path test finds LTE and moves there.
+    assert_eq!(sa(&w, 0).local.ip().to_string(), "198.18.0.2");
+    assert_eq!(sa(&w, 1).remote.ip().to_string(), "198.18.0.2");
+    let links = w.links();
+    let wifi = links.iter().find(|l| l.id == "wifi").unwrap();
+    assert!(wifi.uplink && !wifi.downlink && !wifi.up);
+}
+
+#[test]
+fn an_uplink_failure_loses_the_requests_before_the_gateway_sees_them() {
+    let text = two_paths(
+        "",
+        "[[event]]\nat = \"3s\"\nbreak_link = \"wifi\"\ndirection = \"up\"\n",
+    );
+    let w = run(&text, 20 * SEC);
+    assert!(
+        delivered(&w, "gateway")
+            .iter()
+            .all(|(t, src, _)| *t < 3 * SEC || src.ip().to_string() != "192.0.2.10")
+    );
+    assert!(!drops(&w, "link wifi is broken (uplink only)").is_empty());
+    assert!(drops(&w, "downlink only").is_empty());
+    assert_eq!(sa(&w, 0).local.ip().to_string(), "198.18.0.2");
+}
+
+#[test]
+fn restoring_one_direction_and_breaking_both_are_recorded() {
+    let text = two_paths(
+        "",
+        "[[event]]\nat = \"3s\"\nbreak_link = \"wifi\"\ndirection = \"down\"\n\
+         [[event]]\nat = \"4s\"\nrestore_link = \"wifi\"\ndirection = \"downlink\"\n\
+         [[event]]\nat = \"5s\"\nbreak_link = \"wifi\"\n",
+    );
+    let w = run(&text, 6 * SEC);
+    let notes: Vec<String> = w
+        .trace()
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::Intervention { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "break link wifi, downlink only",
+            "restore link wifi, downlink only",
+            "break link wifi"
+        ]
+    );
+}
+
+// --- Loss, duplication, jitter ---
+
+fn lossy(seed: u64) -> World {
+    let text = two_paths(
+        "loss = 0.2\nduplicate = 0.2\njitter = \"4ms\"",
+        "[ping]\nfrom = \"laptop\"\nto = \"gateway\"\ninterval = \"500ms\"\n",
+    )
+    .replace("seed = 5", &format!("seed = {seed}"));
+    run(&text, 30 * SEC)
+}
+
+/// Which packets the Wi-Fi link lost (by number) and which it duplicated.
+fn fate(w: &World) -> (Vec<u64>, Vec<u64>) {
+    let mut lost = Vec::new();
+    let mut dup = Vec::new();
+    for e in &w.trace().events {
+        match &e.kind {
+            TraceKind::Dropped { packet, reason, .. } if reason == "loss on link wifi" => {
+                lost.push(*packet)
+            }
+            TraceKind::Duplicated { packet, link, .. } if link == "wifi" => dup.push(*packet),
+            _ => {}
+        }
+    }
+    (lost, dup)
+}
+
+#[test]
+fn loss_and_duplication_are_drawn_from_the_seed() {
+    let a = lossy(1);
+    let b = lossy(1);
+    assert_eq!(a.trace(), b.trace(), "same file, same seed: same trace");
+    let (lost, dup) = fate(&a);
+    assert!(lost.len() >= 5 && dup.len() >= 5, "{lost:?} {dup:?}");
+    let c = lossy(2);
+    assert_ne!(fate(&a), fate(&c), "another seed loses other packets");
+    // Only the lossy link loses anything.
+    assert!(
+        drops(&a, "loss on link")
+            .iter()
+            .all(|(_, r)| r == "loss on link wifi")
+    );
+}
+
+#[test]
+fn a_duplicate_is_a_packet_of_its_own_that_arrives_too() {
+    let w = lossy(1);
+    let mut delivered_copies = 0;
+    for e in &w.trace().events {
+        if let TraceKind::Duplicated { packet, copy, .. } = &e.kind {
+            assert!(copy > packet);
+            let fates = w.trace().events.iter().filter(|x| match &x.kind {
+                TraceKind::Delivered { packet, .. } | TraceKind::Dropped { packet, .. } => {
+                    packet == copy
+                }
+                _ => false,
+            });
+            assert!(fates.count() <= 1);
+            if w.trace()
+                .events
+                .iter()
+                .any(|x| matches!(&x.kind, TraceKind::Delivered { packet, .. } if packet == copy))
+            {
+                delivered_copies += 1;
+            }
+        }
+    }
+    assert!(delivered_copies > 0);
+}
+
+#[test]
+fn jitter_spreads_the_delay_within_its_bound() {
+    let text = two_paths(
+        "",
+        "[ping]\nfrom = \"laptop\"\nto = \"gateway\"\ninterval = \"500ms\"\n",
+    )
+    .replace("delay = \"2ms\"", "delay = \"2ms\"\njitter = \"4ms\"");
+    let w = run(&text, 10 * SEC);
+    let mut sent = std::collections::HashMap::new();
+    let mut delays = std::collections::BTreeSet::new();
+    for e in &w.trace().events {
+        match &e.kind {
+            TraceKind::Sent { packet, .. } => {
+                sent.insert(*packet, e.time);
+            }
+            TraceKind::Delivered { packet, .. } => {
+                delays.insert(e.time - sent[packet]);
+            }
+            _ => {}
+        }
+    }
+    // Wi-Fi 5 ms + uplink 2..=6 ms, and some spread.
+    assert!(delays.len() > 3, "{delays:?}");
+    assert!(
+        delays.iter().all(|d| (7_000..=11_000).contains(d)),
+        "{delays:?}"
+    );
+    assert!(drops(&w, "").is_empty(), "jitter loses nothing");
+}
+
+#[test]
+fn a_lossless_file_draws_nothing_so_adding_loss_elsewhere_changes_nothing_here() {
+    // Loss on the LTE link, which carries nothing: the trace is the same
+    // as without it.
+    let plain = run(&two_paths("", ""), 20 * SEC);
+    let text = two_paths("", "").replace("delay = \"30ms\"", "delay = \"30ms\"\nloss = 0.5");
+    let lossy_lte = run(&text, 20 * SEC);
+    assert_eq!(plain.trace(), lossy_lte.trace());
+}
+
+// --- Addresses ---
+
+#[test]
+fn an_announced_removal_moves_the_sa_at_once() {
+    let text = two_paths(
+        "",
+        "[[event]]\nat = \"7s\"\nremove_address = \"laptop.wlan0\"\nannounce = true\n",
+    );
+    let w = run(&text, 10 * SEC);
+    let moved = message_sent(&w, "laptop", 7 * SEC, "IkePathChanged").unwrap();
+    assert_eq!(moved, 7 * SEC, "the daemon is told and moves at once");
+    assert!(drops(&w, "no longer on").is_empty());
+    assert_eq!(sa(&w, 1).remote.ip().to_string(), "198.18.0.2");
+    let view = &w.hosts()[0].addresses;
+    assert!(
+        view.iter()
+            .any(|(f, a, present)| f == "wlan0" && a.to_string() == "192.0.2.10" && !present)
+    );
+}
+
+#[test]
+fn a_silent_removal_black_holes_the_address_until_the_path_test() {
+    let text = two_paths(
+        "",
+        "[[event]]\nat = \"7s\"\nremove_address = \"laptop.wlan0\"\nannounce = false\n",
+    );
+    let w = run(&text, 30 * SEC);
+    // The daemon keeps sending from the vanished address.
+    let lost = drops(&w, "address 192.0.2.10 is no longer on laptop.wlan0");
+    assert!(lost.len() >= 3, "{lost:?}");
+    let moved = message_sent(&w, "laptop", 7 * SEC, "IkePathChanged").unwrap();
+    assert!(
+        moved > 10 * SEC,
+        "found only by the liveness check, at {moved}"
+    );
+    assert_eq!(sa(&w, 0).local.ip().to_string(), "198.18.0.2");
+    assert_eq!(sa(&w, 1).remote.ip().to_string(), "198.18.0.2");
+}
+
+#[test]
+fn an_added_address_is_used_only_once_announced() {
+    for announce in [false, true] {
+        let text = two_paths(
+            "",
+            &format!(
+                "[[event]]\nat = \"3s\"\nadd_address = \"laptop.wlan0\"\naddress = \"192.0.2.11\"\nannounce = {announce}\n\
+                 [[event]]\nat = \"4s\"\nremove_address = \"laptop.wlan0\"\naddress = \"192.0.2.10\"\nannounce = {announce}\n\
+                 [[event]]\nat = \"4s\"\nremove_address = \"laptop.wwan0\"\nannounce = {announce}\n"
+            ),
+        );
+        let w = run(&text, 30 * SEC);
+        let from_new = w.trace().events.iter().any(|e| {
+            matches!(&e.kind, TraceKind::Sent { src, .. } if src.ip().to_string() == "192.0.2.11")
+        });
+        assert_eq!(from_new, announce, "announce = {announce}");
+        if announce {
+            assert_eq!(sa(&w, 1).remote.ip().to_string(), "192.0.2.11");
+        }
+    }
+}
+
+// --- Per-host settings ---
+
+#[test]
+fn host_settings_override_the_global_ones_for_that_host_only() {
+    // Global liveness 5 s; the laptop checks every 2 s.
+    let text = two_paths("", "").replacen(
+        "link = \"lte\"\n",
+        "link = \"lte\"\n[host.settings]\nliveness_interval = \"2s\"\npsk = \"mobike-playground\"\n",
+        1,
+    );
+    let s = Scenario::from_toml(&text).unwrap();
+    assert_eq!(
+        s.hosts[0].settings(&s.settings).liveness_interval.micros(),
+        2 * SEC
+    );
+    assert_eq!(
+        s.hosts[1].settings(&s.settings).liveness_interval.micros(),
+        5 * SEC
+    );
+    let w = run(&text, 5 * SEC);
+    let checks = w
+        .trace()
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(&e.kind, TraceKind::Sent { node, payload, .. } if node == "laptop" && payload.len() > 100)
+                && e.time > SEC
+        })
+        .count();
+    assert_eq!(checks, 2, "liveness checks at about 2 s and 4 s");
+}
+
+#[test]
+fn a_psk_set_for_one_host_only_breaks_authentication() {
+    let text = two_paths("", "").replacen(
+        "link = \"uplink\"\n",
+        "link = \"uplink\"\n[host.settings]\npsk = \"something else\"\n",
+        1,
+    );
+    let w = run(&text, 3 * SEC);
+    assert_ne!(sa(&w, 0).state, mobike_protocol::SaState::Established);
+}
+
+#[test]
+fn unknown_host_setting_is_an_error_with_its_line() {
+    let text = two_paths("", "").replacen(
+        "link = \"uplink\"\n",
+        "link = \"uplink\"\n[host.settings]\nliveliness = true\n",
+        1,
+    );
+    let e = Scenario::from_toml(&text).unwrap_err();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("liveliness"))
+        .unwrap()
+        + 1;
+    assert_eq!(e.line, Some(line), "{e}");
+    assert!(e.message.contains("liveliness"), "{e}");
+}
+
+// --- Event errors ---
+
+#[test]
+fn event_modifiers_and_names_are_checked() {
+    for (event, part) in [
+        (
+            "interface_down = \"laptop.wlan0\"\ndirection = \"up\"",
+            "`direction` goes only with",
+        ),
+        (
+            "break_link = \"wifi\"\ndirection = \"sideways\"",
+            "unknown variant",
+        ),
+        ("nat_reboot = \"home\"", "no [[nat]] has id \"home\""),
+        ("break_link = \"wlan\"", "no [[link]] has id \"wlan\""),
+        ("add_address = \"laptop.wlan0\"", "needs `address"),
+        (
+            "break_link = \"wifi\"\nannounce = false",
+            "`announce` goes only with",
+        ),
+        (
+            "remove_address = \"laptop.eth9\"",
+            "no host \"laptop\" with an interface \"eth9\"",
+        ),
+        (
+            "add_address = \"laptop.wlan0\"\naddress = \"203.0.113.10\"",
+            "used twice",
+        ),
+    ] {
+        let text = two_paths("", &format!("[[event]]\nat = \"1s\"\n{event}\n"));
+        let e = Scenario::from_toml(&text).unwrap_err();
+        assert!(e.message.contains(part), "{event}: {e}");
+    }
+    let text = two_paths("loss = 1.5", "");
+    let e = Scenario::from_toml(&text).unwrap_err();
+    assert!(e.message.contains("not a probability"), "{e}");
+}
