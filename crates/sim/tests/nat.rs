@@ -674,7 +674,6 @@ fn mapping_table_view_counts_down() {
 /// here already describes the new port, so the change goes unnoticed and
 /// the gateway's ESP keeps going to the dead port.
 #[test]
-#[ignore = "protocol engine: behind a NAT the NAT-D baseline is the first liveness response"]
 fn a_mapping_that_changes_before_the_first_liveness_check_is_still_found() {
     let text = behind_nat(
         "preset = \"short_timer\"\nport_preservation = false\nport_range = [40000, 40099]",
