@@ -8,6 +8,15 @@ use rand_core::SeedableRng;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
+/// The IPv4 source (offset 12) or destination (16) of an inner packet.
+fn inner_addr(packet: &[u8], offset: usize) -> Option<IpAddr> {
+    if packet.first()? >> 4 != 4 {
+        return None;
+    }
+    let b: [u8; 4] = packet.get(offset..offset + 4)?.try_into().ok()?;
+    Some(IpAddr::from(b))
+}
+
 /// Redirect loop protection (RFC 5685; strongSwan's and libreswan's
 /// MAX_REDIRECTS and REDIRECT_LOOP_DETECT_PERIOD): at most this many
 /// redirects are followed within [`REDIRECT_LOOP_PERIOD`].
@@ -37,6 +46,10 @@ pub struct Endpoint {
     sas: Vec<IkeSa>,
     /// When we followed redirects, for loop protection.
     redirects: Vec<Time>,
+    /// Inner source address -> IKE SA (by SPIi) it last came through: a
+    /// gateway with many clients sends each one's traffic through its own
+    /// SA (the route a virtual IP would install).
+    routes: std::collections::BTreeMap<IpAddr, u64>,
 }
 
 /// What every IKE SA of the endpoint uses while it handles an input.
@@ -80,6 +93,7 @@ impl Endpoint {
             },
             sas: Vec::new(),
             redirects: Vec::new(),
+            routes: std::collections::BTreeMap::new(),
         }
     }
 
@@ -276,6 +290,9 @@ impl Endpoint {
         match self.sas.iter_mut().find(|s| s.inbound_spi() == Some(spi)) {
             Some(sa) => {
                 if let Some(inner) = sa.handle_esp(&mut ctx, src, dst, packet) {
+                    if let Some(from) = inner_addr(&inner, 12) {
+                        self.routes.insert(from, sa.spi_i());
+                    }
                     self.shared.data.push_back(inner);
                 }
             }
@@ -287,10 +304,20 @@ impl Endpoint {
         }
     }
 
-    /// Sends an inner packet (tunnel mode) through the newest established
-    /// IKE SA's Child SA. Returns false when there is none.
+    /// Sends an inner packet (tunnel mode) through the Child SA of the IKE
+    /// SA its destination was last heard from, or else of the newest
+    /// established IKE SA. Returns false when there is none.
     pub fn send_data(&mut self, now: Time, inner: &[u8]) -> bool {
         let mut ctx = self.shared.ctx(now);
+        if let Some(spi) = inner_addr(inner, 16).and_then(|d| self.routes.get(&d))
+            && let Some(sa) = self
+                .sas
+                .iter_mut()
+                .rev()
+                .find(|s| s.spi_i() == *spi && s.is_established())
+        {
+            return sa.send_esp(&mut ctx, inner);
+        }
         self.sas
             .iter_mut()
             .rev()

@@ -159,6 +159,7 @@ pub fn render(chart: &Chart, opts: &AsciiOptions) -> String {
                     NoteKind::Network => "***",
                     NoteKind::Protocol => "  *",
                     NoteKind::Rejected => "  !",
+                    NoteKind::Narration => ">>>",
                 };
                 let mut text = format!("{who}{}", n.text);
                 if let Some(rule) = &n.rule {

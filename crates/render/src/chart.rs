@@ -139,6 +139,8 @@ pub enum NoteKind {
     Protocol,
     /// A message that was not accepted.
     Rejected,
+    /// A narration step of the scenario (`[[step]]`).
+    Narration,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -207,6 +209,10 @@ pub struct ChartBuilder {
     nat_lane: HashMap<IpAddr, usize>,
     /// A NAT's lane by its id, for when its public address changes.
     nat_lane_by_id: HashMap<String, usize>,
+    /// Narration steps, the next one to show, and the rows already looked at.
+    steps: Vec<mobike_sim::scenario::Step>,
+    next_step: usize,
+    narrated: usize,
 }
 
 impl ChartBuilder {
@@ -260,6 +266,82 @@ impl ChartBuilder {
             owner,
             nat_lane,
             nat_lane_by_id,
+            steps: scenario.steps.clone(),
+            next_step: 0,
+            narrated: 0,
+        }
+    }
+
+    /// How many narration steps have been shown.
+    pub fn steps_shown(&self) -> usize {
+        self.next_step
+    }
+
+    /// Shows the narration steps whose moment has come with the rows
+    /// added since the last call (a step waits for the one before it).
+    fn narrate(&mut self) {
+        while self.next_step < self.steps.len() {
+            let step = &self.steps[self.next_step];
+            let unconditional = step.at.is_none() && step.message.is_none() && step.note.is_none();
+            let mut fire = None;
+            if unconditional {
+                fire = Some(
+                    self.chart.rows[..self.narrated]
+                        .last()
+                        .map_or(0, |r| r.time()),
+                );
+            } else {
+                while self.narrated < self.chart.rows.len() {
+                    let row = &self.chart.rows[self.narrated];
+                    self.narrated += 1;
+                    if self.step_matches(self.next_step, row) {
+                        fire = Some(row.time());
+                        break;
+                    }
+                }
+            }
+            let Some(time) = fire else { return };
+            let text = self.steps[self.next_step].text.clone();
+            self.next_step += 1;
+            self.chart.rows.push(Row::Note(NoteRow {
+                time,
+                lane: None,
+                text,
+                rule: None,
+                kind: NoteKind::Narration,
+            }));
+            // The step's own row is not looked at again.
+            self.narrated = self.narrated.max(self.chart.rows.len());
+        }
+    }
+
+    fn step_matches(&self, k: usize, row: &Row) -> bool {
+        let step = &self.steps[k];
+        if let Some(at) = step.at
+            && row.time() < at.micros()
+        {
+            return false;
+        }
+        let host_lane = step.host.as_deref().map(|h| self.lane(h));
+        match row {
+            Row::Message(m) => {
+                let Some(want) = &step.message else {
+                    return step.note.is_none();
+                };
+                let response = matches!(m.what, What::Ike { response: true, .. });
+                m.notation().contains(want.as_str())
+                    && host_lane.is_none_or(|l| l == m.from)
+                    && step.response.is_none_or(|r| r == response)
+            }
+            Row::Note(n) => {
+                if n.kind == NoteKind::Narration {
+                    return false;
+                }
+                let Some(want) = &step.note else {
+                    return step.message.is_none();
+                };
+                n.text.contains(want.as_str()) && host_lane.is_none_or(|l| n.lane == Some(l))
+            }
         }
     }
 
@@ -277,6 +359,7 @@ impl ChartBuilder {
             self.consume(e.time, &e.kind);
         }
         self.done = trace.events.len();
+        self.narrate();
     }
 
     fn consume(&mut self, time: Time, kind: &TraceKind) {

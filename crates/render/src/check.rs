@@ -65,13 +65,39 @@ fn describe(e: &Expectation) -> String {
     parts.join(", ")
 }
 
+/// Whether a host id matches an expectation's `host`: an id, or a prefix
+/// ending in `*` ("client-*" for every copy of a host with `count`).
+fn host_matches(pattern: &str, id: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => id.starts_with(prefix),
+        None => id == pattern,
+    }
+}
+
 fn check_state(world: &World, e: &Expectation, failures: &mut Vec<String>) {
-    let Some(host) = &e.host else { return };
+    let Some(pattern) = &e.host else { return };
     let hosts = world.hosts();
-    let Some(h) = hosts.iter().find(|x| &x.id == host) else {
-        failures.push(format!("no host {host}"));
+    let matching: Vec<_> = hosts
+        .iter()
+        .filter(|x| host_matches(pattern, &x.id))
+        .collect();
+    if matching.is_empty() {
+        failures.push(format!("no host {pattern}"));
         return;
-    };
+    }
+    for h in matching {
+        let mut own = Vec::new();
+        check_host(h, e, &mut own);
+        if pattern.ends_with('*') {
+            failures.extend(own.into_iter().map(|f| format!("{}: {f}", h.id)));
+        } else {
+            failures.extend(own);
+        }
+    }
+}
+
+fn check_host(h: &mobike_sim::HostView, e: &Expectation, failures: &mut Vec<String>) {
+    let host = &h.id;
     let Some(sa) = h.sas.last() else {
         if e.state.is_some() || e.ike_local.is_some() || e.ike_remote.is_some() {
             failures.push(format!("{host} has no IKE SA"));
@@ -143,15 +169,20 @@ fn serde_json_like(state: &mobike_protocol::SaState) -> String {
 
 fn check_message(scenario: &Scenario, chart: &Chart, e: &Expectation, failures: &mut Vec<String>) {
     let Some(text) = &e.message else { return };
-    let lane = e
-        .host
-        .as_ref()
-        .and_then(|h| scenario.hosts.iter().position(|x| &x.id == h));
+    let lanes: Option<Vec<usize>> = e.host.as_ref().map(|h| {
+        scenario
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| host_matches(h, &x.id))
+            .map(|(i, _)| i)
+            .collect()
+    });
     let after = e.after.map_or(0, |d| d.micros());
     let before = e.before.map_or(u64::MAX, |d| d.micros());
     let found = chart.messages().find(|m| {
         matches!(m.what, What::Ike { .. })
-            && lane.is_none_or(|l| m.from == l)
+            && lanes.as_ref().is_none_or(|l| l.contains(&m.from))
             && m.sent >= after
             && m.sent <= before
             && m.notation().contains(text.as_str())
@@ -197,7 +228,7 @@ pub fn check(scenario: &Scenario) -> Vec<Outcome> {
             ));
         }
     }
-    scenario
+    let mut out: Vec<Outcome> = scenario
         .expectations
         .iter()
         .enumerate()
@@ -206,7 +237,21 @@ pub fn check(scenario: &Scenario) -> Vec<Outcome> {
             what: describe(e),
             failure: (!failures[i].is_empty()).then(|| failures[i].join("; ")),
         })
-        .collect()
+        .collect();
+    // Every narration step must be reached, or the lesson stops halfway.
+    let shown = chart
+        .rows
+        .iter()
+        .filter(|r| matches!(r, crate::chart::Row::Note(n) if n.kind == crate::chart::NoteKind::Narration))
+        .count();
+    for (k, step) in scenario.steps.iter().enumerate() {
+        out.push(Outcome {
+            index: scenario.expectations.len() + k + 1,
+            what: format!("narration step {}: {}", k + 1, step.text),
+            failure: (k >= shown).then(|| "never shown: its moment never came".to_string()),
+        });
+    }
+    out
 }
 
 #[cfg(test)]

@@ -212,6 +212,7 @@ pub fn render(chart: &Chart, opts: &SvgOptions) -> String {
                     NoteKind::Network => "note network",
                     NoteKind::Protocol => "note protocol",
                     NoteKind::Rejected => "note rejected",
+                    NoteKind::Narration => "note narration",
                 };
                 let x = n
                     .lane

@@ -23,4 +23,4 @@ pub use link::Direction;
 pub use nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset, Permit};
 pub use scenario::{Scenario, ScenarioError};
 pub use trace::{Trace, TraceEvent, TraceKind};
-pub use world::{HostView, Intervention, LinkView, MappingView, NatView, World};
+pub use world::{HostView, Intervention, LinkView, MappingView, MoveBy, NatView, World};

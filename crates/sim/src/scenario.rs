@@ -19,7 +19,7 @@
 use crate::duration::Dur;
 use crate::link::Direction;
 use crate::nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset};
-use mobike_protocol::{ListPolicy, Retransmit, Role, Settings};
+use mobike_protocol::{ListPolicy, MoveFallback, Retransmit, Role, Settings};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
@@ -50,7 +50,7 @@ pub struct Scenario {
     #[serde(default, rename = "nat")]
     pub nats: Vec<NatSpec>,
     #[serde(default)]
-    pub settings: SettingsSpec,
+    pub settings: SettingsLayer,
     #[serde(default, rename = "event")]
     pub timeline: Vec<TimelineEvent>,
     /// Ping traffic through the tunnel.
@@ -59,6 +59,32 @@ pub struct Scenario {
     /// What must be true: checked by `mobike check` and the test suite.
     #[serde(default, rename = "expect")]
     pub expectations: Vec<Expectation>,
+    /// Narration: `[[step]]` texts, each shown when its moment comes.
+    #[serde(default, rename = "step", skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+}
+
+/// One narration step: its text appears at `at`, or when the first message
+/// or note matching `message` / `note` (from `host`, a request or a
+/// `response`) happens after the previous step. With neither, right after
+/// the previous step.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Dur>,
+    /// Text the message's notation contains, e.g. "N(UPDATE_SA_ADDRESSES)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<bool>,
+    /// Text a protocol note or intervention contains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The sending host (messages) or the host of the note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// One thing that must hold. A state check names a `host` and is evaluated
@@ -112,7 +138,8 @@ pub struct Expectation {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PingSpec {
-    /// Host id that sends the requests.
+    /// Host id that sends the requests; "*" for every initiator; the id of
+    /// a host entry with `count` for each of its copies.
     pub from: String,
     /// Host id whose inside address is pinged.
     pub to: String,
@@ -170,16 +197,27 @@ pub struct HostSpec {
     pub interfaces: Vec<InterfaceSpec>,
     /// `[host.settings]`: this host's exceptions to the global `[settings]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<HostSettingsSpec>,
+    pub settings: Option<SettingsLayer>,
+    /// Many alike hosts from one entry: ids "<id>-1" … "<id>-<count>",
+    /// each interface address counted up by one per copy, positions in
+    /// columns of ten (the clients of a cluster, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
 }
 
 impl HostSpec {
-    /// The settings this host runs with: the global ones with its own
-    /// exceptions applied.
-    pub fn settings(&self, global: &SettingsSpec) -> SettingsSpec {
-        match &self.settings {
-            Some(o) => o.over(global),
-            None => global.clone(),
+    /// The settings this host runs with: its preset (or the global one, or
+    /// the defaults), then the global fields, then its own.
+    pub fn settings(&self, global: &SettingsLayer) -> SettingsSpec {
+        let own = self.settings.as_ref();
+        let preset = own
+            .and_then(|o| o.preset.as_deref())
+            .or(global.preset.as_deref());
+        let base = SettingsLayer::base(preset).unwrap_or_default();
+        let s = global.over(&base);
+        match own {
+            Some(o) => o.over(&s),
+            None => s,
         }
     }
 }
@@ -195,6 +233,22 @@ pub struct InterfaceSpec {
     pub link: String,
     #[serde(default = "yes")]
     pub up: bool,
+}
+
+fn label_or(label: &str, id: &str) -> String {
+    if label.is_empty() { id } else { label }.to_string()
+}
+
+/// `a` counted up by `k`.
+fn offset(a: IpAddr, k: u32) -> Option<IpAddr> {
+    match a {
+        IpAddr::V4(v) => u32::from(v)
+            .checked_add(k)
+            .map(|x| IpAddr::V4(std::net::Ipv4Addr::from(x))),
+        IpAddr::V6(v) => u128::from(v)
+            .checked_add(k as u128)
+            .map(|x| IpAddr::V6(std::net::Ipv6Addr::from(x))),
+    }
 }
 
 fn yes() -> bool {
@@ -294,21 +348,31 @@ impl NatSpec {
     }
 }
 
-/// Protocol settings for both peers, with durations written as text.
+/// The protocol settings one host runs with (resolved from the preset, the
+/// global `[settings]` and its own `[host.settings]`), durations as text.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct SettingsSpec {
     pub psk: String,
     pub mobike: bool,
     pub retransmit_initial: Dur,
     pub retransmit_factor: f64,
     pub retransmit_tries: u32,
+    /// The responder's own requests (RFC 4555 §3.11 asks for minutes).
+    pub responder_retransmit_initial: Dur,
+    pub responder_retransmit_factor: f64,
+    pub responder_retransmit_tries: u32,
     pub probe_after: u32,
+    /// Once path testing starts, re-send every `probe_interval`, at most
+    /// `probe_tries` times (strongSwan: 2.5 s, 10). Off: the normal schedule.
+    pub probe_interval: Option<Dur>,
+    pub probe_tries: u32,
     /// "off" is written by leaving it out and setting `liveness = false`.
     pub liveness: bool,
     pub liveness_interval: Dur,
     pub keepalive_interval: Dur,
     pub return_routability: bool,
+    pub cookie2_len: usize,
     /// NAT detection in IKE_SA_INIT; without it NO_NATS_ALLOWED is used.
     pub nat_traversal: bool,
     /// Retransmit IKE_SA_INIT from each local address in turn.
@@ -318,31 +382,67 @@ pub struct SettingsSpec {
     pub list_policy: ListPolicy,
     /// Addresses the responder refuses in UPDATE_SA_ADDRESSES.
     pub refuse_addresses: Vec<IpAddr>,
+    /// Test every address pair this often while the current one works.
+    pub path_test_interval: Option<Dur>,
+    /// Inbound ESP on the IPsec SA's addresses counts as liveness.
+    pub esp_liveness: bool,
+    /// A NAT-change hint sends UPDATE_SA_ADDRESSES at once.
+    pub update_on_nat_hint: bool,
+    /// Our receive window (N(SET_WINDOW_SIZE) above 1).
+    pub window_size: u32,
+    /// RFC 5685 Redirect support.
+    pub redirect: bool,
+    /// Responder: redirect new clients in IKE_SA_INIT / IKE_AUTH to here.
+    pub redirect_on_init: Option<IpAddr>,
+    pub redirect_on_auth: Option<IpAddr>,
+    /// Responder: "add_old_back" or "keep_retransmitting" when its own move
+    /// goes unanswered, after `move_fallback_after` retransmissions.
+    pub move_fallback: MoveFallback,
+    pub move_fallback_after: u32,
 }
 
 impl Default for SettingsSpec {
     fn default() -> Self {
-        let s = Settings::default();
+        SettingsSpec::from_settings(&Settings::default())
+    }
+}
+
+impl SettingsSpec {
+    /// The spec of engine settings (a preset, or the defaults).
+    pub fn from_settings(s: &Settings) -> SettingsSpec {
         SettingsSpec {
             psk: "mobike-playground".into(),
             mobike: s.mobike,
             retransmit_initial: Dur(s.retransmit.initial),
             retransmit_factor: s.retransmit.factor,
             retransmit_tries: s.retransmit.tries,
+            responder_retransmit_initial: Dur(s.responder_retransmit.initial),
+            responder_retransmit_factor: s.responder_retransmit.factor,
+            responder_retransmit_tries: s.responder_retransmit.tries,
             probe_after: s.probe_after,
+            probe_interval: s.probe.as_ref().map(|p| Dur(p.initial)),
+            probe_tries: s.probe.as_ref().map_or(10, |p| p.tries),
             liveness: s.liveness_interval.is_some(),
             liveness_interval: Dur(s.liveness_interval.unwrap_or(10_000_000)),
             keepalive_interval: Dur(s.keepalive_interval),
             return_routability: s.return_routability,
+            cookie2_len: s.cookie2_len,
             nat_traversal: s.nat_traversal,
             multi_source_init: s.multi_source_init,
             list_policy: s.list_policy,
-            refuse_addresses: s.refuse_addresses,
+            refuse_addresses: s.refuse_addresses.clone(),
+            path_test_interval: s.path_test_interval.map(Dur),
+            esp_liveness: s.esp_liveness,
+            update_on_nat_hint: s.update_on_nat_hint,
+            window_size: s.window_size,
+            redirect: s.redirect,
+            redirect_on_init: s.redirect_on_init,
+            redirect_on_auth: s.redirect_on_auth,
+            move_fallback: s.move_fallback,
+            move_fallback_after: s.move_fallback_after,
         }
     }
-}
 
-impl SettingsSpec {
     pub fn to_settings(&self) -> Settings {
         Settings {
             mobike: self.mobike,
@@ -351,40 +451,64 @@ impl SettingsSpec {
                 factor: self.retransmit_factor,
                 tries: self.retransmit_tries,
             },
+            responder_retransmit: Retransmit {
+                initial: self.responder_retransmit_initial.micros(),
+                factor: self.responder_retransmit_factor,
+                tries: self.responder_retransmit_tries,
+            },
             probe_after: self.probe_after,
+            probe: self.probe_interval.map(|d| Retransmit {
+                initial: d.micros(),
+                factor: 1.0,
+                tries: self.probe_tries,
+            }),
             liveness_interval: self.liveness.then_some(self.liveness_interval.micros()),
             keepalive_interval: self.keepalive_interval.micros(),
             return_routability: self.return_routability,
+            cookie2_len: self.cookie2_len,
             nat_traversal: self.nat_traversal,
             multi_source_init: self.multi_source_init,
             list_policy: self.list_policy,
             refuse_addresses: self.refuse_addresses.clone(),
-            ..Settings::default()
+            path_test_interval: self.path_test_interval.map(|d| d.micros()),
+            esp_liveness: self.esp_liveness,
+            update_on_nat_hint: self.update_on_nat_hint,
+            window_size: self.window_size.max(1),
+            redirect: self.redirect,
+            redirect_on_init: self.redirect_on_init,
+            redirect_on_auth: self.redirect_on_auth,
+            move_fallback: self.move_fallback,
+            move_fallback_after: self.move_fallback_after,
         }
     }
 }
 
-/// Declares [`HostSettingsSpec`]: one optional field per field of
-/// [`SettingsSpec`], and the code that lays them over the global ones. The
-/// list must name every field (a destructuring below fails to compile
-/// otherwise), so a new setting cannot be forgotten per host.
-macro_rules! host_settings {
+/// Declares [`SettingsLayer`]: a `preset` and one optional field per field
+/// of [`SettingsSpec`], and the code that lays them over resolved settings.
+/// The list must name every field (a destructuring below fails to compile
+/// otherwise), so a new setting cannot be forgotten.
+macro_rules! settings_layer {
     ($($field:ident: $ty:ty),* $(,)?) => {
-        /// `[host.settings]`: any field of `[settings]`, for one host only.
+        /// `[settings]` (every host) or `[host.settings]` (one host): a
+        /// timer preset and any fields that differ from it.
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
         #[serde(deny_unknown_fields)]
-        pub struct HostSettingsSpec {
+        pub struct SettingsLayer {
+            /// "rfc" (the defaults), "strongswan" or "libreswan"
+            /// (mobike_protocol::Settings::preset).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub preset: Option<String>,
             $(
                 #[serde(default, skip_serializing_if = "Option::is_none")]
                 pub $field: Option<$ty>,
             )*
         }
 
-        impl HostSettingsSpec {
-            /// `global` with this host's exceptions.
-            pub fn over(&self, global: &SettingsSpec) -> SettingsSpec {
-                let SettingsSpec { $($field: _),* } = global;
-                let mut s = global.clone();
+        impl SettingsLayer {
+            /// `base` with this layer's fields.
+            pub fn over(&self, base: &SettingsSpec) -> SettingsSpec {
+                let SettingsSpec { $($field: _),* } = base;
+                let mut s = base.clone();
                 $(
                     if let Some(v) = &self.$field {
                         s.$field = v.clone();
@@ -396,22 +520,57 @@ macro_rules! host_settings {
     };
 }
 
-host_settings!(
+settings_layer!(
     psk: String,
     mobike: bool,
     retransmit_initial: Dur,
     retransmit_factor: f64,
     retransmit_tries: u32,
+    responder_retransmit_initial: Dur,
+    responder_retransmit_factor: f64,
+    responder_retransmit_tries: u32,
     probe_after: u32,
+    probe_interval: Option<Dur>,
+    probe_tries: u32,
     liveness: bool,
     liveness_interval: Dur,
     keepalive_interval: Dur,
     return_routability: bool,
+    cookie2_len: usize,
     nat_traversal: bool,
     multi_source_init: bool,
     list_policy: ListPolicy,
     refuse_addresses: Vec<IpAddr>,
+    path_test_interval: Option<Dur>,
+    esp_liveness: bool,
+    update_on_nat_hint: bool,
+    window_size: u32,
+    redirect: bool,
+    redirect_on_init: Option<IpAddr>,
+    redirect_on_auth: Option<IpAddr>,
+    move_fallback: MoveFallback,
+    move_fallback_after: u32,
 );
+
+/// The HostSettingsSpec of earlier builds is the same layer.
+pub type HostSettingsSpec = SettingsLayer;
+
+impl SettingsLayer {
+    /// The preset's engine settings, checked.
+    fn base(name: Option<&str>) -> Result<SettingsSpec, String> {
+        match name {
+            None => Ok(SettingsSpec::default()),
+            Some(n) => Settings::preset(n)
+                .map(|s| SettingsSpec::from_settings(&s))
+                .ok_or_else(|| {
+                    format!(
+                        "unknown settings preset {n:?}; use one of {}",
+                        Settings::PRESETS.join(", ")
+                    )
+                }),
+        }
+    }
+}
 
 /// One thing that happens at a time: exactly one action field is set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -454,6 +613,36 @@ pub struct TimelineEvent {
     /// once (default), or (`false`) the change goes unannounced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub announce: Option<bool>,
+    /// The balancer of a cluster (a responder host) moves clients `to` one
+    /// of its addresses, `by` "mobike" (responder MOBIKE, an address list
+    /// from there) or "redirect" (RFC 5685); `count` of them (default all),
+    /// only those now on `from` if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub move_clients: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<crate::world::MoveBy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<IpAddr>,
+    /// An attacker host sends `target` (a responder host) a forged
+    /// UPDATE_SA_ADDRESSES for its newest IKE SA from the attacker's own
+    /// address: sealed with a key it guesses, or (`replay = true`) the last
+    /// real one it saw, replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spoof_update: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<bool>,
+    /// A lower-layer hint to a host's IKE daemon: "icmp", "invalid_spi" or
+    /// "nat_changed" (RFC 4555 §3.5, §3.8, §5.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// A scenario that could not be read, with where and how to fix it.
@@ -486,7 +675,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn from_toml(text: &str) -> Result<Scenario, ScenarioError> {
-        let s: Scenario = toml::from_str(text).map_err(|e| {
+        let mut s: Scenario = toml::from_str(text).map_err(|e| {
             let (line, column) = match e.span() {
                 Some(span) => {
                     let (l, c) = line_col(text, span.start);
@@ -499,6 +688,11 @@ impl Scenario {
                 column,
                 message: e.message().trim().to_string(),
             }
+        })?;
+        s.expand_counts().map_err(|message| ScenarioError {
+            line: None,
+            column: None,
+            message,
         })?;
         s.validate().map_err(|(what, message)| {
             // Point at the first line that mentions the offending name.
@@ -515,6 +709,42 @@ impl Scenario {
         Ok(s)
     }
 
+    /// Replaces each host entry with a `count` by its copies.
+    fn expand_counts(&mut self) -> Result<(), String> {
+        let mut hosts = Vec::new();
+        for h in std::mem::take(&mut self.hosts) {
+            let Some(n) = h.count else {
+                hosts.push(h);
+                continue;
+            };
+            if n == 0 || n > 5000 {
+                return Err(format!(
+                    "host {:?}: count must be between 1 and 5000, not {n}",
+                    h.id
+                ));
+            }
+            for k in 0..n {
+                let mut c = h.clone();
+                c.count = None;
+                c.id = format!("{}-{}", h.id, k + 1);
+                c.label = format!("{} {}", label_or(&h.label, &h.id), k + 1);
+                c.identity = h.identity.as_ref().map(|i| format!("{}-{}", i, k + 1));
+                c.pos = [
+                    h.pos[0] + (k / 10) as f64 * 36.0,
+                    h.pos[1] + (k % 10) as f64 * 26.0,
+                ];
+                for f in &mut c.interfaces {
+                    f.address = offset(f.address, k).ok_or_else(|| {
+                        format!("host {:?}: {} + {k} is not an address", h.id, f.address)
+                    })?;
+                }
+                hosts.push(c);
+            }
+        }
+        self.hosts = hosts;
+        Ok(())
+    }
+
     /// Cross-reference checks serde cannot do. Returns the offending name
     /// (to locate it) and a message that says how to fix it.
     fn validate(&self) -> Result<(), (Option<String>, String)> {
@@ -526,6 +756,11 @@ impl Scenario {
                     self.version
                 ),
             ));
+        }
+        for layer in std::iter::once(&self.settings)
+            .chain(self.hosts.iter().filter_map(|h| h.settings.as_ref()))
+        {
+            SettingsLayer::base(layer.preset.as_deref()).map_err(|e| (layer.preset.clone(), e))?;
         }
         let link_ids: Vec<&str> = self.links.iter().map(|l| l.id.as_str()).collect();
         let mut ids: Vec<&str> = Vec::new();
@@ -705,6 +940,39 @@ impl Scenario {
                     _ => Ok(()),
                 }
             }
+            I::MoveClients { host, to, .. } => {
+                let h = self.hosts.iter().find(|x| &x.id == host);
+                match h {
+                    Some(h) if h.role == Role::Responder => {
+                        if h.interfaces.iter().any(|f| f.address == *to) {
+                            Ok(())
+                        } else {
+                            Err((
+                                Some(host.clone()),
+                                format!("move_clients: {to} is not an address of {host:?}"),
+                            ))
+                        }
+                    }
+                    _ => Err((None, format!("move_clients: no responder host {host:?}"))),
+                }
+            }
+            I::SpoofUpdate {
+                attacker, target, ..
+            } => {
+                for h in [attacker, target] {
+                    if !self.hosts.iter().any(|x| &x.id == h) {
+                        return Err((None, format!("spoof_update: no host {h:?}")));
+                    }
+                }
+                Ok(())
+            }
+            I::Hint { host, .. } => {
+                if self.hosts.iter().any(|x| &x.id == host) {
+                    Ok(())
+                } else {
+                    Err((None, format!("hint: no host {host:?}")))
+                }
+            }
         }
     }
 }
@@ -783,9 +1051,57 @@ impl TimelineEvent {
                 });
             }
         }
+        if let Some(h) = &self.move_clients {
+            found.push(I::MoveClients {
+                host: h.clone(),
+                to: self
+                    .to
+                    .ok_or("move_clients needs `to = \"<an address of the cluster>\"`")?,
+                by: self.by.unwrap_or_default(),
+                count: self.count,
+                from: self.from,
+            });
+        }
+        if let Some(a) = &self.spoof_update {
+            found.push(I::SpoofUpdate {
+                attacker: a.clone(),
+                target: self
+                    .target
+                    .clone()
+                    .ok_or("spoof_update needs `target = \"<responder host>\"`")?,
+                replay: self.replay.unwrap_or(false),
+            });
+        }
+        if let Some(h) = &self.hint {
+            let host = self
+                .host
+                .clone()
+                .ok_or("hint needs `host = \"<host id>\"`")?;
+            let kind = match h.as_str() {
+                "icmp" | "invalid_spi" | "nat_changed" => h.clone(),
+                other => {
+                    return Err(format!(
+                        "unknown hint {other:?}; use \"icmp\", \"invalid_spi\" or \"nat_changed\""
+                    ));
+                }
+            };
+            found.push(I::Hint { host, kind });
+        }
+        let cluster = self.move_clients.is_some();
+        if (self.to.is_some() || self.by.is_some() || self.count.is_some() || self.from.is_some())
+            && !cluster
+        {
+            return Err("`to`, `by`, `count` and `from` go only with move_clients".into());
+        }
+        if (self.target.is_some() || self.replay.is_some()) && self.spoof_update.is_none() {
+            return Err("`target` and `replay` go only with spoof_update".into());
+        }
+        if self.host.is_some() && self.hint.is_none() {
+            return Err("`host` goes only with hint".into());
+        }
         let one = match found.len() {
             1 => found.remove(0),
-            0 => return Err("no action: set one of break_link, restore_link, interface_down, interface_up, move_nat, nat_reboot, nat_address_change, add_address, remove_address".into()),
+            0 => return Err("no action: set one of break_link, restore_link, interface_down, interface_up, move_nat, nat_reboot, nat_address_change, add_address, remove_address, move_clients, spoof_update, hint".into()),
             _ => return Err("more than one action: write one [[event]] per action".into()),
         };
         // The modifiers only go with the actions they modify.

@@ -147,6 +147,54 @@ impl Trace {
         })
     }
 
+    /// The IKE messages (without the non-ESP marker) of an IKE SA that
+    /// were sent, oldest first, with their headers.
+    fn ike_sent(&self, spi_i: u64) -> impl Iterator<Item = (mobike_wire::header::Header, &[u8])> {
+        self.events.iter().filter_map(move |e| match &e.kind {
+            TraceKind::Sent {
+                payload, src, dst, ..
+            } => match mobike_wire::udp::classify(payload, src.port(), dst.port()) {
+                mobike_wire::udp::UdpPayload::Ike(b) => mobike_wire::header::Header::parse(b)
+                    .ok()
+                    .filter(|h| h.spi_i == spi_i)
+                    .map(|h| (h, b)),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// The newest UPDATE_SA_ADDRESSES request of an IKE SA, as captured
+    /// (an attacker on the path can replay it).
+    pub fn last_update_request(&self, spi_i: u64) -> Option<Vec<u8>> {
+        let keys = self.ike_keys(spi_i)?;
+        self.ike_sent(spi_i)
+            .filter(|(h, _)| {
+                h.flags.initiator()
+                    && !h.flags.response()
+                    && h.exchange == mobike_wire::registry::ExchangeType::INFORMATIONAL
+            })
+            .filter(|(_, b)| {
+                mobike_wire::message::decrypt(b, &keys.sk_ei).is_ok_and(|p| {
+                    mobike_wire::message::has_notify(
+                        &p,
+                        mobike_wire::registry::NotifyType::UPDATE_SA_ADDRESSES,
+                    )
+                })
+            })
+            .last()
+            .map(|(_, b)| b.to_vec())
+    }
+
+    /// The message ID the initiator of an IKE SA would use next.
+    pub fn next_initiator_mid(&self, spi_i: u64) -> u32 {
+        self.ike_sent(spi_i)
+            .filter(|(h, _)| h.flags.initiator() && !h.flags.response())
+            .map(|(h, _)| h.message_id + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
     pub fn len(&self) -> usize {
         self.events.len()
     }

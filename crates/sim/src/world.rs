@@ -71,6 +71,39 @@ pub enum Intervention {
         nat: String,
         link: Option<String>,
     },
+    /// A cluster's balancer moves clients to another of its addresses.
+    MoveClients {
+        host: String,
+        to: IpAddr,
+        by: MoveBy,
+        count: Option<u32>,
+        from: Option<IpAddr>,
+    },
+    /// An attacker sends a forged or replayed UPDATE_SA_ADDRESSES to the
+    /// target's newest IKE SA, from the attacker's own address.
+    SpoofUpdate {
+        attacker: String,
+        target: String,
+        replay: bool,
+    },
+    /// A lower-layer hint to a host's IKE daemon ("icmp", "invalid_spi",
+    /// "nat_changed").
+    Hint {
+        host: String,
+        kind: String,
+    },
+}
+
+/// How a balancer moves a client (reference §5.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveBy {
+    /// Responder MOBIKE: an address list holding only the new address,
+    /// sent from it (reference §6.2 S-R1).
+    #[default]
+    Mobike,
+    /// RFC 5685 REDIRECT in an INFORMATIONAL: the client builds a new IKE SA.
+    Redirect,
 }
 
 #[derive(Clone, Debug)]
@@ -307,10 +340,27 @@ impl World {
                 w.schedule(h.start_at.micros(), Ev::Start { host: i });
             }
         }
-        if let Some(p) = &scenario.ping
-            && let Some(h) = scenario.hosts.iter().position(|x| x.id == p.from)
-        {
-            w.schedule(p.start.micros(), Ev::Ping { host: h, seq: 1 });
+        if let Some(p) = &scenario.ping {
+            let prefix = format!("{}-", p.from);
+            let from: Vec<usize> = scenario
+                .hosts
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| {
+                    x.id == p.from
+                        || (p.from == "*" && x.role == Role::Initiator)
+                        || x.id
+                            .strip_prefix(&prefix)
+                            .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            // Several senders are spread over the interval.
+            let n = from.len().max(1) as u64;
+            for (k, h) in from.into_iter().enumerate() {
+                let at = p.start.micros() + p.interval.micros() * k as u64 / n;
+                w.schedule(at, Ev::Ping { host: h, seq: 1 });
+            }
         }
         for e in &scenario.timeline {
             if let Ok(action) = e.action() {
@@ -664,7 +714,162 @@ impl World {
                     },
                 );
             }
+            Intervention::MoveClients {
+                host,
+                to,
+                by,
+                count,
+                from,
+            } => {
+                let (host, to, by, count, from) = (host.clone(), *to, *by, *count, *from);
+                let Some(h) = self.scenario.hosts.iter().position(|x| x.id == host) else {
+                    return;
+                };
+                let chosen: Vec<u64> = self.hosts[h]
+                    .endpoint
+                    .snapshots()
+                    .into_iter()
+                    .filter(|s| {
+                        s.role == Role::Responder
+                            && s.state == mobike_protocol::SaState::Established
+                            && s.local.ip() != to
+                            && from.is_none_or(|f| s.local.ip() == f)
+                    })
+                    .filter_map(|s| u64::from_str_radix(&s.spi_i, 16).ok())
+                    .take(count.map_or(usize::MAX, |c| c as usize))
+                    .collect();
+                let how = match by {
+                    MoveBy::Mobike => "responder MOBIKE",
+                    MoveBy::Redirect => "Redirect",
+                };
+                let label = label_or_id(&self.scenario.hosts[h].label, &host);
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!(
+                            "{label}: the balancer moves {} client{} to {to} by {how}",
+                            chosen.len(),
+                            if chosen.len() == 1 { "" } else { "s" }
+                        ),
+                        by_user,
+                    },
+                );
+                for spi in chosen {
+                    match by {
+                        MoveBy::Mobike => self.hosts[h].endpoint.move_peer(now, spi, to),
+                        MoveBy::Redirect => self.hosts[h].endpoint.redirect(now, spi, to),
+                    };
+                }
+                self.after_host(h);
+            }
+            Intervention::SpoofUpdate {
+                attacker,
+                target,
+                replay,
+            } => {
+                let (attacker, target, replay) = (attacker.clone(), target.clone(), *replay);
+                self.spoof_update(&attacker, &target, replay, by_user)
+            }
+            Intervention::Hint { host, kind } => {
+                let (host, kind) = (host.clone(), kind.clone());
+                let Some(h) = self.scenario.hosts.iter().position(|x| x.id == host) else {
+                    return;
+                };
+                let peer = self.hosts[h]
+                    .endpoint
+                    .snapshots()
+                    .last()
+                    .map(|s| s.remote.ip());
+                let hint = match (kind.as_str(), peer) {
+                    ("icmp", Some(peer)) => mobike_protocol::Hint::Icmp { peer },
+                    ("invalid_spi", Some(peer)) => mobike_protocol::Hint::InvalidSpi { peer },
+                    ("nat_changed", _) => mobike_protocol::Hint::NatMappingSuspected,
+                    _ => return,
+                };
+                let label = label_or_id(&self.scenario.hosts[h].label, &host);
+                let what = match kind.as_str() {
+                    "icmp" => "an ICMP error",
+                    "invalid_spi" => "an INVALID_SPI report",
+                    _ => "a hint that its NAT mapping may have changed",
+                };
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!("{label} gets {what}"),
+                        by_user,
+                    },
+                );
+                self.hosts[h].endpoint.handle_hint(now, hint);
+                self.after_host(h);
+            }
         }
+    }
+
+    /// The attacker's forged or replayed UPDATE_SA_ADDRESSES (RFC 4555
+    /// §5.1): it knows the SPIs (it is on the path) but not the keys.
+    fn spoof_update(&mut self, attacker: &str, target: &str, replay: bool, by_user: bool) {
+        let now = self.now;
+        let (Some(a), Some(t)) = (
+            self.scenario.hosts.iter().position(|x| x.id == attacker),
+            self.scenario.hosts.iter().position(|x| x.id == target),
+        ) else {
+            return;
+        };
+        let Some(src_ip) = self.usable_addresses(a).first().copied() else {
+            return;
+        };
+        let Some(sa) = self.hosts[t].endpoint.snapshots().into_iter().last() else {
+            return;
+        };
+        let spi_i = u64::from_str_radix(&sa.spi_i, 16).unwrap_or(0);
+        let spi_r = u64::from_str_radix(&sa.spi_r, 16).unwrap_or(0);
+        let dst = sa.local;
+        let src = SocketAddr::new(src_ip, dst.port());
+        let ike = if replay {
+            // The newest UPDATE_SA_ADDRESSES the initiator sent, as captured.
+            let Some(bytes) = self.trace.last_update_request(spi_i) else {
+                return;
+            };
+            bytes
+        } else {
+            use mobike_wire::header::{Flags, Header};
+            use mobike_wire::registry::{ExchangeType, NotifyType};
+            let header = Header {
+                spi_i,
+                spi_r,
+                next_payload: mobike_wire::PayloadType::None,
+                exchange: ExchangeType::INFORMATIONAL,
+                flags: Flags::new(true, false),
+                message_id: self.trace.next_initiator_mid(spi_i),
+                length: 0,
+            };
+            let inner = [mobike_wire::Payload::Notify(
+                mobike_wire::payload::Notify::new(NotifyType::UPDATE_SA_ADDRESSES, vec![]),
+            )];
+            // A key of its own: without SK_ei it cannot make a valid ICV.
+            let key = mobike_wire::crypto::GcmKey {
+                key: vec![0x66; 16],
+                salt: [0x66; 4],
+            };
+            match mobike_wire::message::Message::emit_encrypted(header, &inner, &key, [7; 8]) {
+                Ok(b) => b,
+                Err(_) => return,
+            }
+        };
+        let label = label_or_id(&self.scenario.hosts[a].label, attacker);
+        self.trace.push(
+            now,
+            TraceKind::Intervention {
+                text: format!(
+                    "{label} sends {} UPDATE_SA_ADDRESSES from {src_ip} to {}",
+                    if replay { "a replayed" } else { "a forged" },
+                    dst
+                ),
+                by_user,
+            },
+        );
+        let payload = mobike_wire::udp::frame_ike(&ike, src.port(), dst.port());
+        self.send_from(a, src, dst, payload, IpProtocol::Udp);
     }
 
     fn nat_index(&self, id: &str) -> Option<usize> {
@@ -821,7 +1026,10 @@ impl World {
     fn inner_address(&self, h: usize) -> Option<Ipv4Addr> {
         let spec = &self.scenario.hosts[h];
         spec.inner_address.or(match spec.role {
-            Role::Initiator => Some(Ipv4Addr::new(10, 99, 0, 2 + h as u8)),
+            // 10.99.0.2, 10.99.0.3, ... (10.99.4.0 for the 1023rd host).
+            Role::Initiator => Some(Ipv4Addr::from(
+                u32::from(Ipv4Addr::new(10, 99, 0, 2)) + h as u32,
+            )),
             Role::Responder => Some(Ipv4Addr::new(10, 1, 0, 1)),
         })
     }
