@@ -310,8 +310,6 @@ impl ChartBuilder {
                 rule: None,
                 kind: NoteKind::Narration,
             }));
-            // The step's own row is not looked at again.
-            self.narrated = self.narrated.max(self.chart.rows.len());
         }
     }
 
@@ -357,9 +355,12 @@ impl ChartBuilder {
     pub fn update(&mut self, trace: &Trace) {
         for e in &trace.events[self.done.min(trace.events.len())..] {
             self.consume(e.time, &e.kind);
+            // Narration goes right after the row that brings it.
+            if self.next_step < self.steps.len() {
+                self.narrate();
+            }
         }
         self.done = trace.events.len();
-        self.narrate();
     }
 
     fn consume(&mut self, time: Time, kind: &TraceKind) {
