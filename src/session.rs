@@ -31,6 +31,30 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../examples/responder-moves-client-follow.toml"),
     ),
     (
+        "responder-move-fallback-old-address",
+        include_str!("../examples/responder-move-fallback-old-address.toml"),
+    ),
+    (
+        "responder-move-keep-retransmitting",
+        include_str!("../examples/responder-move-keep-retransmitting.toml"),
+    ),
+    (
+        "responder-move-nat-presets",
+        include_str!("../examples/responder-move-nat-presets.toml"),
+    ),
+    (
+        "cluster-20-mobike",
+        include_str!("../examples/cluster-20-mobike.toml"),
+    ),
+    (
+        "cluster-20-redirect",
+        include_str!("../examples/cluster-20-redirect.toml"),
+    ),
+    (
+        "attacker-spoofed-update",
+        include_str!("../examples/attacker-spoofed-update.toml"),
+    ),
+    (
         "no-nats-allowed",
         include_str!("../examples/no-nats-allowed.toml"),
     ),

@@ -156,6 +156,8 @@ struct Request {
     probes: u32,
     /// It went out from more than one of our addresses (M-3.6-2).
     multi_source: bool,
+    /// The address it first went out from.
+    first_src: IpAddr,
 }
 
 /// The IKE SA's state as the UI shows it.
@@ -860,6 +862,7 @@ impl IkeSa {
             retargeted: false,
             probes: 0,
             multi_source: false,
+            first_src: src.ip(),
         };
         self.report_request(ctx, &req);
         self.outstanding.push(req);
@@ -1255,6 +1258,11 @@ impl IkeSa {
             // B-3.5-4: retransmissions go to the IKE SA's current addresses.
             let (src, dst) = fixed_path.unwrap_or((self.local, self.remote));
             self.transmit(ctx, src, dst, &bytes);
+            if let Some(r) = self.outstanding.get_mut(i)
+                && r.first_src != src.ip()
+            {
+                r.multi_source = true;
+            }
         }
         if let Some(r) = self.outstanding.get(i) {
             self.report_request(ctx, r);
@@ -2246,6 +2254,23 @@ impl IkeSa {
         dst: SocketAddr,
         inner: &[Payload],
     ) {
+        if let Some(old) = self.moved_from
+            && dst.ip() != self.local.ip()
+        {
+            // The initiator decides the addresses (RFC 4555 §3.5): its
+            // update to another of ours ends our own move.
+            self.moved_from = None;
+            self.announce_only = None;
+            self.note(
+                ctx,
+                format!(
+                    "the client's update chose {}: our move from {} ends",
+                    dst.ip(),
+                    old.ip()
+                ),
+                "RFC 4555 §3.5",
+            );
+        }
         // Step 4 (B-3.5-10): addresses from the IP header, not from payloads.
         if (self.local, self.remote) != (dst, src) {
             self.local = dst;
@@ -2379,7 +2404,7 @@ impl IkeSa {
             ),
             ReqKind::AddressList => {
                 if self.role == Role::Responder
-                    && self.moved_from.is_some()
+                    && self.moved_from.is_some_and(|old| old.ip() != dst.ip())
                     && (dst, src) == (self.local, self.remote)
                 {
                     // Our own move was answered on the new pair: that

@@ -94,6 +94,11 @@ pub enum NatPreset {
     /// E7 and S-R3 (a mapping that dies between keepalives).
     #[serde(alias = "short-timer")]
     ShortTimer,
+    /// A carrier-grade NAT (RFC 6888): EIM as RFC 4787 REQ-1 asks, APDF,
+    /// the RFC 4787 minimum timer of 2 min, no port preservation (ports
+    /// from the operator's pool), no hairpinning.
+    #[serde(alias = "carrier-grade")]
+    CarrierGrade,
 }
 
 /// RFC 4787 REQ-5: a UDP mapping timer MUST NOT expire in less than 2 min.
@@ -165,6 +170,16 @@ impl NatPreset {
                 DEFAULT_TIMEOUT,
             ),
             NatPreset::ShortTimer => (M::EndpointIndependent, F::AddressDependent, 30_000_000),
+            NatPreset::CarrierGrade => {
+                return NatBehaviour {
+                    mapping: M::EndpointIndependent,
+                    filtering: F::AddressAndPortDependent,
+                    timeout: RFC4787_MIN_TIMEOUT,
+                    port_preservation: false,
+                    hairpinning: false,
+                    ..NatBehaviour::default()
+                };
+            }
         };
         NatBehaviour {
             mapping,

@@ -328,21 +328,32 @@ fn presets_and_overrides_read_from_the_file() {
     assert!(b.inbound_refresh && !b.port_preservation && !b.hairpinning);
     assert_eq!(b.port_range, (5000, 5100));
     assert_eq!(NatPreset::ShortTimer.behaviour().timeout, 30 * SEC);
+    let cgn = NatPreset::CarrierGrade.behaviour();
+    assert_eq!(
+        (cgn.mapping, cgn.filtering, cgn.timeout),
+        (
+            MappingBehaviour::EndpointIndependent,
+            Filtering::AddressAndPortDependent,
+            120 * SEC
+        )
+    );
+    assert!(!cgn.port_preservation && !cgn.hairpinning);
 }
 
 #[test]
 fn a_bad_preset_names_the_allowed_values_and_where() {
-    let e = parsed_behaviour("preset = \"carrier_grade\"").unwrap_err();
+    let e = parsed_behaviour("preset = \"cgnat\"").unwrap_err();
     for name in [
         "full_cone",
         "restricted_cone",
         "port_restricted",
         "symmetric",
         "short_timer",
+        "carrier_grade",
     ] {
         assert!(e.contains(name), "{e}");
     }
-    let text = behind_nat("preset = \"carrier_grade\"", "");
+    let text = behind_nat("preset = \"cgnat\"", "");
     let line = text.lines().position(|l| l.starts_with("preset")).unwrap() + 1;
     assert!(e.starts_with(&format!("line {line}, column")), "{e}");
     let e = parsed_behaviour("filtering = \"strict\"").unwrap_err();
