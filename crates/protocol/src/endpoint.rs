@@ -41,6 +41,7 @@ pub enum Hint {
 
 /// The IKE daemon of one node: its IKE SAs, its addresses and its seeded
 /// random generator. See the crate docs for the poll order.
+#[derive(Clone)]
 pub struct Endpoint {
     shared: Shared,
     sas: Vec<IkeSa>,
@@ -53,6 +54,7 @@ pub struct Endpoint {
 }
 
 /// What every IKE SA of the endpoint uses while it handles an input.
+#[derive(Clone)]
 struct Shared {
     config: EndpointConfig,
     local_addrs: Vec<IpAddr>,

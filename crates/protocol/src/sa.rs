@@ -137,6 +137,7 @@ impl ReqKind {
 }
 
 /// A request waiting for its response (RFC 7296 §2.1: kept until answered).
+#[derive(Clone)]
 struct Request {
     mid: u32,
     kind: ReqKind,
@@ -206,6 +207,7 @@ pub struct OutstandingSnapshot {
     pub probing: bool,
 }
 
+#[derive(Clone)]
 pub(crate) struct IkeSa {
     role: Role,
     state: SaState,

@@ -146,6 +146,7 @@ enum Ev {
     Scheduled(Intervention),
 }
 
+#[derive(Clone)]
 struct Queued {
     time: Time,
     seq: u64,
@@ -169,6 +170,7 @@ impl Ord for Queued {
     }
 }
 
+#[derive(Clone)]
 struct Host {
     endpoint: Endpoint,
     iface_up: Vec<bool>,
@@ -240,6 +242,7 @@ pub struct NatView {
 }
 
 /// A running scenario.
+#[derive(Clone)]
 pub struct World {
     scenario: Scenario,
     now: Time,

@@ -408,3 +408,22 @@ fn event_modifiers_and_names_are_checked() {
     let e = Scenario::from_toml(&text).unwrap_err();
     assert!(e.message.contains("not a probability"), "{e}");
 }
+
+/// Checkpoints for time travel: a cloned world goes on exactly as the
+/// original would (same trace), and cloning does not disturb the original.
+#[test]
+fn a_cloned_world_continues_exactly_like_the_original() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/wifi-to-lte.toml"
+    ))
+    .unwrap();
+    let s = mobike_sim::Scenario::from_toml(&text).unwrap();
+    let mut a = mobike_sim::World::new(&s);
+    a.run_until(9_000_000);
+    let mut b = a.clone();
+    a.run_until(30_000_000);
+    b.run_until(30_000_000);
+    assert_eq!(a.trace(), b.trace());
+    assert!(a.trace().len() > 100);
+}

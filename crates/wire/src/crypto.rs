@@ -205,6 +205,7 @@ impl IkeKeys {
 
 /// An x25519 key pair for D-H group 31, made from 32 octets of the caller's
 /// (seeded) randomness.
+#[derive(Clone)]
 pub struct X25519 {
     secret: x25519_dalek::StaticSecret,
 }
