@@ -605,3 +605,48 @@ fn follow_policy_moves_at_once_without_an_update() {
             .any(|n| n.contains("policy follow"))
     );
 }
+
+/// Issue 4, "events and snapshots": a move reads as a story in the event
+/// stream — the path change, pending_update set, the UPDATE request with its
+/// COOKIE2 and retransmission timer, its answer, pending_update cleared, the
+/// IPsec SAs following — and the snapshot shows the same state at each step.
+#[test]
+fn a_move_is_told_by_events_in_order_and_mirrored_by_snapshots() {
+    let mut p = established();
+    let start = p.events.len();
+    p.i.handle_local_addresses(p.now, vec![ip(I2)]);
+    let s = p.i.snapshots().remove(0);
+    // Steps 1 and 5 of §3.5 happen in one go here (the window is free):
+    // pending_update was set and is already cleared by the UPDATE going out.
+    assert!(!s.pending_update);
+    assert_eq!(
+        s.outstanding.as_ref().map(|o| o.what.as_str()),
+        Some("UPDATE_SA_ADDRESSES")
+    );
+    assert!(s.cookie2_outstanding.is_some());
+    p.run(p.now + SEC);
+    let evs: Vec<Event> = p.events[start..]
+        .iter()
+        .filter(|(_, r, _)| *r == Role::Initiator)
+        .map(|(_, _, e)| e.clone())
+        .collect();
+    let pos = |f: &dyn Fn(&Event) -> bool| evs.iter().position(|e| f(e)).expect("event");
+    let path = pos(&|e| matches!(e, Event::IkePathChanged { .. }));
+    let pending = pos(&|e| matches!(e, Event::PendingUpdate { pending: true, .. }));
+    let sent = pos(&|e| {
+        matches!(e, Event::RequestSent { what, cookie2: Some(_), retransmission: 0, .. }
+            if what == "UPDATE_SA_ADDRESSES")
+    });
+    let cleared = pos(&|e| matches!(e, Event::PendingUpdate { pending: false, .. }));
+    let done = pos(&|e| matches!(e, Event::RequestDone { .. }));
+    let ipsec = pos(&|e| matches!(e, Event::IpsecPathChanged { .. }));
+    assert!(path < sent && pending < sent && sent < done, "{evs:#?}");
+    assert!(
+        cleared <= sent,
+        "step 5 clears pending_update as the update goes out"
+    );
+    assert!(ipsec < done, "the initiator's IPsec SAs move at step 2");
+    let s = p.i.snapshots().remove(0);
+    assert!(!s.pending_update && s.outstanding.is_none() && s.cookie2_outstanding.is_none());
+    assert_eq!(s.in_flight, 0);
+}
