@@ -1,9 +1,10 @@
 //! `mobike`: run MOBIKE playground scenarios from the command line.
 #![forbid(unsafe_code)]
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use mobike_protocol::Time;
 use mobike_render::ascii::{self, AsciiOptions};
-use mobike_render::{Chart, metrics, pcap, svg};
+use mobike_render::{Chart, json, mermaid, metrics, pcap, svg};
 use mobike_sim::{Scenario, World};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,30 +20,77 @@ struct Cli {
     command: Command,
 }
 
+/// What the charts show (ASCII, SVG and Mermaid alike).
+#[derive(Args, Clone, Copy)]
+struct ChartArgs {
+    /// Leave out NAT-keepalives.
+    #[arg(long)]
+    no_keepalives: bool,
+    /// Leave out protocol notes (decisions and the rules behind them).
+    #[arg(long)]
+    no_notes: bool,
+    /// Show the ESP packets (the ping traffic) in the chart.
+    #[arg(long)]
+    esp: bool,
+}
+
+impl ChartArgs {
+    fn ascii(self) -> AsciiOptions {
+        AsciiOptions {
+            keepalives: !self.no_keepalives,
+            notes: !self.no_notes,
+            esp: self.esp,
+        }
+    }
+
+    fn svg(self) -> svg::SvgOptions {
+        svg::SvgOptions {
+            hide_keepalives: self.no_keepalives,
+            show_esp: self.esp,
+            ..Default::default()
+        }
+    }
+}
+
+/// Which run, and for how long.
+#[derive(Args)]
+struct RunArgs {
+    /// The scenario file (TOML).
+    file: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Run until this time instead of the scenario's `until` (e.g. "30s").
+    #[arg(long)]
+    until: Option<String>,
+}
+
+/// Files the chart and the run can be written to.
+#[derive(Args)]
+struct ChartFiles {
+    /// Write the chart as SVG here.
+    #[arg(long, value_name = "OUT")]
+    svg: Option<PathBuf>,
+    /// Write the chart as a Mermaid sequenceDiagram here.
+    #[arg(long, value_name = "OUT")]
+    mermaid: Option<PathBuf>,
+    /// Write the run (rows, figures, final SA state) as JSON here
+    /// (docs/json-export.md).
+    #[arg(long, value_name = "OUT")]
+    json: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and print its message sequence chart (RFC-style ASCII).
+    /// Run a scenario and print its message sequence chart (RFC-style
+    /// ASCII) and the run's figures.
     Run {
-        /// The scenario file (TOML).
-        file: PathBuf,
-        /// Override the scenario's seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Run until this time instead of the scenario's `until` (e.g. "30s").
-        #[arg(long)]
-        until: Option<String>,
-        /// Leave out NAT-keepalives.
-        #[arg(long)]
-        no_keepalives: bool,
-        /// Leave out protocol notes (decisions and the rules behind them).
-        #[arg(long)]
-        no_notes: bool,
-        /// Write the chart as SVG to this file as well.
-        #[arg(long)]
-        svg: Option<PathBuf>,
-        /// Show the ESP packets (the ping traffic) in the chart.
-        #[arg(long)]
-        esp: bool,
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        chart: ChartArgs,
+        #[command(flatten)]
+        files: ChartFiles,
     },
     /// Check the expectations ([[expect]]) of scenario files: exit status 1
     /// and a list when one fails.
@@ -51,23 +99,21 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Run a scenario and write it out: chart (ASCII, SVG), capture (pcap)
-    /// and the key files with which Wireshark decrypts it.
+    /// Run a scenario and write it out: chart (ASCII, SVG, Mermaid), the run
+    /// as JSON, capture (pcap) and the key files with which Wireshark
+    /// decrypts it.
     Export {
-        /// The scenario file (TOML).
-        file: PathBuf,
-        #[arg(long)]
-        seed: Option<u64>,
-        #[arg(long)]
-        until: Option<String>,
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        chart: ChartArgs,
         /// Write the RFC-style ASCII chart here.
-        #[arg(long)]
+        #[arg(long, value_name = "OUT")]
         ascii: Option<PathBuf>,
-        /// Write the chart as SVG here.
-        #[arg(long)]
-        svg: Option<PathBuf>,
+        #[command(flatten)]
+        files: ChartFiles,
         /// Write the packets as a pcap file here.
-        #[arg(long)]
+        #[arg(long, value_name = "OUT")]
         pcap: Option<PathBuf>,
         /// The host whose interface the capture is taken at (default: the
         /// first responder).
@@ -80,6 +126,14 @@ enum Command {
     },
 }
 
+/// A finished run.
+struct Ran {
+    scenario: Scenario,
+    world: World,
+    until: Time,
+    chart: Chart,
+}
+
 fn load(file: &PathBuf, seed: Option<u64>) -> Result<Scenario, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let mut s = Scenario::from_toml(&text).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -89,19 +143,23 @@ fn load(file: &PathBuf, seed: Option<u64>) -> Result<Scenario, String> {
     Ok(s)
 }
 
-fn simulate(
-    file: &PathBuf,
-    seed: Option<u64>,
-    until: Option<String>,
-) -> Result<(Scenario, World), String> {
-    let s = load(file, seed)?;
-    let until = match until {
-        Some(u) => mobike_sim::duration::Dur::parse(&u)?.micros(),
-        None => s.until.micros(),
+fn simulate(args: &RunArgs) -> Result<Ran, String> {
+    let scenario = load(&args.file, args.seed)?;
+    let until = match &args.until {
+        Some(u) => mobike_sim::duration::Dur::parse(u)
+            .map_err(|e| format!("--until {u:?}: {e}"))?
+            .micros(),
+        None => scenario.until.micros(),
     };
-    let mut world = World::new(&s);
+    let mut world = World::new(&scenario);
     world.run_until(until);
-    Ok((s, world))
+    let chart = Chart::build(&scenario, world.trace());
+    Ok(Ran {
+        scenario,
+        world,
+        until,
+        chart,
+    })
 }
 
 fn write(path: &PathBuf, data: impl AsRef<[u8]>) -> Result<(), String> {
@@ -136,48 +194,29 @@ fn run(cli: Cli) -> Result<bool, String> {
             }
             Ok(all_ok)
         }
-        Command::Run {
-            file,
-            seed,
-            until,
-            no_keepalives,
-            no_notes,
-            svg: svg_out,
-            esp,
-        } => {
-            let (s, world) = simulate(&file, seed, until)?;
-            let chart = Chart::build(&s, world.trace());
-            let opts = AsciiOptions {
-                keepalives: !no_keepalives,
-                notes: !no_notes,
-                esp,
-            };
-            print!("{}", ascii::render(&chart, &opts));
+        Command::Run { run, chart, files } => {
+            let ran = simulate(&run)?;
+            print!("{}", ascii::render(&ran.chart, &chart.ascii()));
             println!();
-            print!("{}", metrics::compute(world.trace()).report());
-            if let Some(path) = svg_out {
-                write(&path, svg::render(&chart, &svg::SvgOptions::default()))?;
-            }
+            print!("{}", metrics::compute(ran.world.trace()).report());
+            write_files(&ran, chart, &files)?;
             Ok(true)
         }
         Command::Export {
-            file,
-            seed,
-            until,
+            run,
+            chart,
             ascii: ascii_out,
-            svg: svg_out,
+            files,
             pcap: pcap_out,
             capture_at,
             wireshark_dir,
         } => {
-            let (s, world) = simulate(&file, seed, until)?;
-            let chart = Chart::build(&s, world.trace());
+            let ran = simulate(&run)?;
+            let s = &ran.scenario;
             if let Some(path) = ascii_out {
-                write(&path, ascii::render(&chart, &AsciiOptions::default()))?;
+                write(&path, ascii::render(&ran.chart, &chart.ascii()))?;
             }
-            if let Some(path) = svg_out {
-                write(&path, svg::render(&chart, &svg::SvgOptions::default()))?;
-            }
+            write_files(&ran, chart, &files)?;
             if let Some(path) = pcap_out {
                 let node = match capture_at {
                     Some(n) => {
@@ -198,15 +237,36 @@ fn run(cli: Cli) -> Result<bool, String> {
                         .map(|h| h.id.clone())
                         .unwrap_or_default(),
                 };
-                write(&path, pcap::capture(world.trace(), &node))?;
+                write(&path, pcap::capture(ran.world.trace(), &node))?;
             }
             if let Some(dir) = wireshark_dir {
-                pcap::write_wireshark_dir(&dir, world.trace())
+                pcap::write_wireshark_dir(&dir, ran.world.trace())
                     .map_err(|e| format!("{}: {e}", dir.display()))?;
             }
             Ok(true)
         }
     }
+}
+
+/// Writes the SVG, Mermaid and JSON files asked for.
+fn write_files(ran: &Ran, chart: ChartArgs, files: &ChartFiles) -> Result<(), String> {
+    if let Some(path) = &files.svg {
+        write(path, svg::render(&ran.chart, &chart.svg()))?;
+    }
+    if let Some(path) = &files.mermaid {
+        write(
+            path,
+            mermaid::render(&ran.chart, &ran.scenario.title, &chart.ascii()),
+        )?;
+    }
+    if let Some(path) = &files.json {
+        let m = metrics::compute(ran.world.trace());
+        write(
+            path,
+            json::render(&ran.scenario, &ran.world, &ran.chart, &m, ran.until),
+        )?;
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -99,3 +99,96 @@ fn check_passes_the_examples_and_fails_a_wrong_expectation() {
         "{text}"
     );
 }
+
+fn temp_dir(what: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mobike-cli-{what}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn export_mermaid_and_json_with_seed_and_until() {
+    let dir = temp_dir("export");
+    let mmd = dir.join("run.mmd");
+    let json = dir.join("run.json");
+    let out = mobike(&[
+        "export",
+        "examples/wifi-to-lte.toml",
+        "--mermaid",
+        mmd.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--seed",
+        "3",
+        "--until",
+        "20s",
+        "--esp",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = std::fs::read_to_string(&mmd).unwrap();
+    assert!(m.contains("\nsequenceDiagram\n"), "{m}");
+    assert!(m.contains("participant laptop as Laptop (initiator)"));
+    assert!(m.contains("laptop-xgateway: "), "a lost request");
+    assert!(m.contains("N(UPDATE_SA_ADDRESSES)"));
+    assert!(m.contains("ICMP echo request"), "--esp shows the pings");
+    let j = std::fs::read_to_string(&json).unwrap();
+    assert!(j.contains("\"seed\": 3"), "--seed is in the document");
+    assert!(
+        j.contains("\"until\": 20000000"),
+        "--until is in the document"
+    );
+    assert!(j.contains("\"format\": \"mobike-playground-run\""));
+
+    // Without --esp (and with --no-keepalives) no ESP arrow.
+    let out = mobike(&[
+        "export",
+        "examples/wifi-to-lte.toml",
+        "--mermaid",
+        mmd.to_str().unwrap(),
+        "--no-keepalives",
+    ]);
+    assert!(out.status.success());
+    let m = std::fs::read_to_string(&mmd).unwrap();
+    assert!(!m.contains("ICMP echo"));
+}
+
+#[test]
+fn run_writes_mermaid_and_json_too_and_prints_the_figures() {
+    let dir = temp_dir("run");
+    let mmd = dir.join("run.mmd");
+    let json = dir.join("run.json");
+    let out = mobike(&[
+        "run",
+        "examples/wifi-to-lte.toml",
+        "--mermaid",
+        mmd.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--until",
+        "10s",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\nclient "), "{text}");
+    assert!(text.contains("\nhost "), "{text}");
+    assert!(text.contains("\ntotal "), "{text}");
+    assert!(text.lines().all(|l| l.len() <= 72), "{text}");
+    assert!(
+        std::fs::read_to_string(&mmd)
+            .unwrap()
+            .contains("sequenceDiagram")
+    );
+    assert!(
+        std::fs::read_to_string(&json)
+            .unwrap()
+            .contains("\"until\": 10000000")
+    );
+    // A bad --until is a clear error.
+    let out = mobike(&["run", "examples/wifi-to-lte.toml", "--until", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("--until"));
+}

@@ -87,31 +87,46 @@ fn message(m: &MessageRow, right: bool, out: &mut Vec<String>) {
             WIDTH,
         ));
     }
-    let items: Vec<String> = match &m.what {
-        What::Ike { items, .. } => items.clone(),
-        other => vec![match other {
-            What::Keepalive => "NAT-keepalive".into(),
-            What::Esp { .. } => m.notation(),
-            _ => "UDP".into(),
-        }],
-    };
     let addr = format!("({} -> {})", m.src, m.dst);
     let seen = m.nat_note().map(|n| format!("[{n}]")).unwrap_or_default();
-    if right {
+    // IKE payload lists fold at item boundaries; anything else (an ESP
+    // packet's decrypted ping, IPv6 addresses) wraps at spaces.
+    let (first, cont, width, tail, arrow) = if right {
         let pad = " ".repeat(RIGHT);
-        out.push(format!("{pad}<--  {addr}"));
-        if !seen.is_empty() {
-            out.push(format!("{pad}     {seen}"));
-        }
-        let first = format!("{pad}     ");
-        let cont = format!("{pad}          ");
-        out.extend(fold(&items, &first, &cont, WIDTH, ""));
+        (
+            format!("{pad}     "),
+            format!("{pad}          "),
+            WIDTH,
+            "",
+            format!("{pad}<--  "),
+        )
     } else {
-        out.push(format!("   {addr}"));
-        if !seen.is_empty() {
-            out.push(format!("   {seen}"));
+        (
+            "   ".to_string(),
+            "        ".to_string(),
+            WIDTH - 5,
+            "  -->",
+            "   ".to_string(),
+        )
+    };
+    out.extend(wrap(&addr, &arrow, &first, WIDTH));
+    if !seen.is_empty() {
+        out.extend(wrap(&seen, &first, &first, WIDTH));
+    }
+    match &m.what {
+        What::Ike { items, .. } => out.extend(fold(items, &first, &cont, width, tail)),
+        other => {
+            let text = match other {
+                What::Keepalive => "NAT-keepalive".to_string(),
+                What::Esp { .. } => m.notation(),
+                _ => "UDP".to_string(),
+            };
+            let mut lines = wrap(&text, &first, &cont, width);
+            if let Some(last) = lines.last_mut() {
+                last.push_str(tail);
+            }
+            out.extend(lines);
         }
-        out.extend(fold(&items, "   ", "        ", WIDTH - 5, "  -->"));
     }
 }
 

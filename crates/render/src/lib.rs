@@ -1,6 +1,7 @@
 //! Pure functions from a trace (and its scenario) to view models and text:
 //! the message sequence chart ([`chart`]), RFC-style ASCII ([`ascii`]), SVG
-//! ([`svg`]) and topology geometry ([`topology`]). Nothing here knows the web.
+//! ([`svg`]), Mermaid ([`mermaid`]), a JSON document of the run ([`json`]),
+//! the run's figures ([`metrics`]) and topology geometry ([`topology`]). Nothing here knows the web.
 #![forbid(unsafe_code)]
 
 pub mod ascii;
@@ -8,6 +9,8 @@ pub mod byteview;
 pub mod chart;
 pub mod check;
 pub mod inspect;
+pub mod json;
+pub mod mermaid;
 pub mod metrics;
 pub mod pcap;
 pub mod svg;

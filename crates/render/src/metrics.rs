@@ -1,11 +1,24 @@
-//! Figures of a run, from its trace: ping traffic through the tunnel (sent,
-//! answered, lost, the longest outage), ESP and IKE packets and octets.
+//! Figures of a run, from its trace alone: ping traffic through the tunnel
+//! (sent, answered, lost, the longest outage), ESP and IKE packets and
+//! octets, for the whole run, per client and per host, and for each trigger
+//! (an intervention of the timeline or the user) how long each client took
+//! to have a working path again.
+//!
+//! A *client* is a host that sent an IKE_SA_INIT request (the original
+//! initiator of an IKE SA, RFC 7296 §2.2); every ESP packet belongs to the
+//! client of the IKE SA whose Child SA carries it, whichever side sent it.
 
-use mobike_protocol::Time;
+use mobike_protocol::{Event, IpProtocol, Time};
 use mobike_sim::{Trace, TraceKind};
+use mobike_wire::header::HeaderPacket;
+use mobike_wire::registry::ExchangeType;
 use mobike_wire::udp::{UdpPayload, classify};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+
+/// Pings sent later than this before the end of the trace may still be on
+/// their way: they count neither as answered nor as lost.
+const IN_FLIGHT: Time = 1_000_000;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Metrics {
@@ -15,9 +28,7 @@ pub struct Metrics {
     pub pings_lost: u32,
     /// Requests sent while no IPsec SA existed to carry them.
     pub pings_not_carried: u32,
-    /// The longest time between the send times of two consecutive answered
-    /// requests (the ping interval when nothing is lost; more during an
-    /// outage), in microseconds.
+    /// The longest outage of any client: see [`ClientMetrics::longest_gap`].
     pub longest_gap: Time,
     pub esp_packets: u32,
     pub esp_lost: u32,
@@ -25,111 +36,495 @@ pub struct Metrics {
     pub ike_octets: u64,
     pub ike_lost: u32,
     pub keepalives: u32,
+    /// Each client, in the order of its first IKE_SA_INIT request.
+    pub clients: Vec<ClientMetrics>,
+    /// What each host sent, in the order of its first packet.
+    pub hosts: Vec<HostMetrics>,
+    /// Each intervention, with each client's time to a working path.
+    pub triggers: Vec<Trigger>,
+}
+
+/// One client's traffic.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ClientMetrics {
+    pub node: String,
+    pub pings_sent: u32,
+    pub pings_answered: u32,
+    pub pings_lost: u32,
+    pub pings_not_carried: u32,
+    /// The longest outage: the longest time between the send times of two
+    /// consecutive answered requests (the ping interval when nothing is
+    /// lost), counting from the first request and up to the end of the run.
+    /// Microseconds.
+    pub longest_gap: Time,
+    /// ESP packets of this client's Child SAs, both directions.
+    pub esp_packets: u32,
+    pub esp_lost: u32,
+}
+
+/// What one host sent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct HostMetrics {
+    pub node: String,
+    /// IKE messages sent (retransmissions included) and their octets (the
+    /// IKE message, without the non-ESP marker).
+    pub ike_messages: u32,
+    pub ike_octets: u64,
+    /// Of those, lost on the way.
+    pub ike_lost: u32,
+    pub esp_packets: u32,
+    pub esp_lost: u32,
+    pub keepalives: u32,
+}
+
+/// An intervention and what it cost each client.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Trigger {
+    pub time: Time,
+    pub text: String,
+    pub by_user: bool,
+    pub recoveries: Vec<Recovery>,
+}
+
+/// How long after a trigger a client had a working path again.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Recovery {
+    pub client: String,
+    /// From the trigger until the IPsec SAs of the client's IKE SA had moved
+    /// on both ends: the later of the first `IpsecPathChanged` after the
+    /// trigger at the client and at its peer (RFC 4555 §3.5). `None`: they
+    /// did not both move.
+    pub path_changed_after: Option<Time>,
+    /// From the trigger until the first reply to a ping sent at or after it
+    /// came back to the client. `None`: none came.
+    pub ping_answered_after: Option<Time>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Ike,
+    Esp,
+    Keepalive,
+    Other,
+}
+
+/// One echo request of the ping generator.
+struct PingRecord {
+    /// The host that sent it (the client, or its peer pinging the client).
+    node: String,
+    sent: Time,
+    carried: bool,
+    /// The client whose tunnel carried it, once known.
+    client: Option<usize>,
+    /// When the reply came back.
+    answered: Option<Time>,
 }
 
 /// Computes the figures of a trace. A request counts as answered when its
-/// reply came back to the host that sent it.
+/// reply came back to the host that sent it. A ping belongs to the client
+/// that sent it, or, when a client's peer sends it, to the client whose
+/// Child SA carried it (the ESP packet the sender emits at the same
+/// instant), so the outage is the client's whichever side pings.
 pub fn compute(trace: &Trace) -> Metrics {
     let mut m = Metrics::default();
-    let mut requests: BTreeMap<u16, Time> = BTreeMap::new();
-    let mut answered: BTreeMap<u16, Time> = BTreeMap::new();
-    let mut kind_of: HashMap<u64, u8> = HashMap::new(); // 0 IKE, 1 ESP, 2 keepalive
+    let mut kind_of: HashMap<u64, (Kind, usize, Option<usize>)> = HashMap::new();
+    let mut hosts: Vec<HostMetrics> = Vec::new();
+    let mut clients: Vec<ClientMetrics> = Vec::new();
+    let mut pings: Vec<PingRecord> = Vec::new();
+    // The latest request of each (sender, seq).
+    let mut ping_of: HashMap<(String, u16), usize> = HashMap::new();
+    // The client of the last ESP packet each host sent.
+    let mut last_client: HashMap<String, usize> = HashMap::new();
+    // IKE SA (initiator SPI) -> client; ESP SPI -> IKE SA.
+    let mut client_of_sa: HashMap<u64, usize> = HashMap::new();
+    let mut sa_of_esp: HashMap<u32, u64> = HashMap::new();
+    // Per IKE SA: (node, time) of each IpsecPathChanged.
+    let mut path_changes: HashMap<u64, Vec<(String, Time)>> = HashMap::new();
+    let mut interventions: Vec<(Time, String, bool)> = Vec::new();
+
+    fn index<T>(
+        v: &mut Vec<T>,
+        node: &str,
+        name: impl Fn(&T) -> &str,
+        new: impl Fn() -> T,
+    ) -> usize {
+        match v.iter().position(|x| name(x) == node) {
+            Some(i) => i,
+            None => {
+                v.push(new());
+                v.len() - 1
+            }
+        }
+    }
+    let client_index = |clients: &mut Vec<ClientMetrics>, node: &str| {
+        index(
+            clients,
+            node,
+            |c| &c.node,
+            || ClientMetrics {
+                node: node.to_string(),
+                ..Default::default()
+            },
+        )
+    };
+
     for e in &trace.events {
         match &e.kind {
             TraceKind::PingSent {
+                node,
                 seq,
                 reply: false,
                 carried,
-                ..
             } => {
-                m.pings_sent += 1;
-                requests.insert(*seq, e.time);
-                if !carried {
-                    m.pings_not_carried += 1;
-                }
+                let client = clients.iter().position(|c| &c.node == node);
+                ping_of.insert((node.clone(), *seq), pings.len());
+                pings.push(PingRecord {
+                    node: node.clone(),
+                    sent: e.time,
+                    carried: *carried,
+                    client,
+                    answered: None,
+                });
             }
             TraceKind::PingReceived {
-                seq, reply: true, ..
+                node,
+                seq,
+                reply: true,
             } => {
-                if let Some(t) = requests.get(seq) {
-                    answered.entry(*seq).or_insert(*t);
+                if let Some(&i) = ping_of.get(&(node.clone(), *seq)) {
+                    pings[i].answered.get_or_insert(e.time);
                 }
             }
             TraceKind::Sent {
                 packet,
+                node,
                 src,
                 dst,
                 payload,
                 protocol,
                 ..
             } => {
-                let k = if *protocol == mobike_protocol::IpProtocol::Esp {
-                    1
+                let h = index(
+                    &mut hosts,
+                    node,
+                    |h| &h.node,
+                    || HostMetrics {
+                        node: node.clone(),
+                        ..Default::default()
+                    },
+                );
+                let mut esp: Option<&[u8]> = None;
+                let kind = if *protocol == IpProtocol::Esp {
+                    esp = Some(payload);
+                    Kind::Esp
                 } else {
                     match classify(payload, src.port(), dst.port()) {
                         UdpPayload::Ike(b) => {
-                            m.ike_messages += 1;
-                            m.ike_octets += b.len() as u64;
-                            0
+                            hosts[h].ike_messages += 1;
+                            hosts[h].ike_octets += b.len() as u64;
+                            if let Ok(hdr) = HeaderPacket::new_checked(b)
+                                && hdr.exchange() == ExchangeType::IKE_SA_INIT
+                                && !hdr.flags().response()
+                            {
+                                let c = client_index(&mut clients, node);
+                                client_of_sa.insert(hdr.spi_i(), c);
+                            }
+                            Kind::Ike
                         }
-                        UdpPayload::Esp(_) => 1,
+                        UdpPayload::Esp(b) => {
+                            esp = Some(b);
+                            Kind::Esp
+                        }
                         UdpPayload::Keepalive => {
-                            m.keepalives += 1;
-                            2
+                            hosts[h].keepalives += 1;
+                            Kind::Keepalive
                         }
-                        UdpPayload::Invalid => 3,
+                        UdpPayload::Invalid => Kind::Other,
                     }
                 };
-                if k == 1 {
-                    m.esp_packets += 1;
+                let mut client = None;
+                if let Some(b) = esp {
+                    hosts[h].esp_packets += 1;
+                    client = mobike_wire::esp::spi(b)
+                        .ok()
+                        .and_then(|spi| sa_of_esp.get(&spi))
+                        .and_then(|sa| client_of_sa.get(sa))
+                        .copied();
+                    if let Some(c) = client {
+                        clients[c].esp_packets += 1;
+                        last_client.insert(node.clone(), c);
+                        // The request the sender just handed to this SA.
+                        for p in pings.iter_mut().rev() {
+                            if p.sent != e.time {
+                                break;
+                            }
+                            if &p.node == node && p.client.is_none() {
+                                p.client = Some(c);
+                            }
+                        }
+                    }
                 }
-                kind_of.insert(*packet, k);
+                kind_of.insert(*packet, (kind, h, client));
             }
-            TraceKind::Dropped { packet, .. } => match kind_of.get(packet) {
-                Some(0) => m.ike_lost += 1,
-                Some(1) => m.esp_lost += 1,
+            TraceKind::Dropped { packet, .. } => {
+                if let Some(&(kind, h, client)) = kind_of.get(packet) {
+                    match kind {
+                        Kind::Ike => hosts[h].ike_lost += 1,
+                        Kind::Esp => {
+                            hosts[h].esp_lost += 1;
+                            if let Some(c) = client {
+                                clients[c].esp_lost += 1;
+                            }
+                        }
+                        Kind::Keepalive | Kind::Other => {}
+                    }
+                }
+            }
+            TraceKind::Protocol { node, event } => match event {
+                Event::ChildSa {
+                    spi_i,
+                    initiator_to_responder: (a, _),
+                    responder_to_initiator: (b, _),
+                } => {
+                    sa_of_esp.insert(*a, *spi_i);
+                    sa_of_esp.insert(*b, *spi_i);
+                }
+                Event::IpsecPathChanged { spi_i, .. } => {
+                    path_changes
+                        .entry(*spi_i)
+                        .or_default()
+                        .push((node.clone(), e.time));
+                }
                 _ => {}
             },
+            TraceKind::Intervention { text, by_user } => {
+                interventions.push((e.time, text.clone(), *by_user));
+            }
             _ => {}
         }
     }
-    m.pings_answered = answered.len() as u32;
-    // Requests sent in the last second may still be on their way.
-    let end = trace.events.last().map_or(0, |e| e.time);
-    m.pings_lost = requests
-        .iter()
-        .filter(|(s, t)| !answered.contains_key(s) && **t + 1_000_000 < end)
-        .count() as u32;
-    let mut times: Vec<Time> = answered.values().copied().collect();
-    times.sort_unstable();
-    let first = requests.values().next().copied();
-    let mut prev = first;
-    for t in times.iter().copied().chain(std::iter::once(end)) {
-        if let Some(p) = prev {
-            m.longest_gap = m.longest_gap.max(t.saturating_sub(p));
+
+    // Requests no SA carried: the client the sender's tunnel last served,
+    // the only client, or the sender itself.
+    for p in &mut pings {
+        if p.client.is_none() {
+            p.client = Some(match last_client.get(&p.node) {
+                Some(&c) => c,
+                None if clients.len() == 1 => 0,
+                None => client_index(&mut clients, &p.node),
+            });
         }
-        prev = Some(t);
     }
+
+    let end = trace.events.last().map_or(0, |e| e.time);
+    let mut replies: Vec<Vec<(Time, Time)>> = vec![Vec::new(); clients.len()];
+    for (i, c) in clients.iter_mut().enumerate() {
+        let mine = pings.iter().filter(|p| p.client == Some(i));
+        let mut first = None;
+        let mut answered: Vec<Time> = Vec::new();
+        for p in mine {
+            c.pings_sent += 1;
+            first = Some(first.map_or(p.sent, |f: Time| f.min(p.sent)));
+            if !p.carried {
+                c.pings_not_carried += 1;
+            }
+            match p.answered {
+                Some(got) => {
+                    c.pings_answered += 1;
+                    answered.push(p.sent);
+                    replies[i].push((p.sent, got));
+                }
+                None if p.sent + IN_FLIGHT < end => c.pings_lost += 1,
+                None => {}
+            }
+        }
+        answered.sort_unstable();
+        let mut prev = first;
+        for t in answered.into_iter().chain(std::iter::once(end)) {
+            if let Some(pr) = prev {
+                c.longest_gap = c.longest_gap.max(t.saturating_sub(pr));
+            }
+            prev = Some(t);
+        }
+    }
+
+    m.triggers = interventions
+        .into_iter()
+        .map(|(time, text, by_user)| Trigger {
+            time,
+            text,
+            by_user,
+            recoveries: clients
+                .iter()
+                .enumerate()
+                .map(|(c, client)| Recovery {
+                    client: client.node.clone(),
+                    path_changed_after: path_changed_after(
+                        time,
+                        &client.node,
+                        client_of_sa
+                            .iter()
+                            .filter(|(_, cc)| **cc == c)
+                            .filter_map(|(sa, _)| path_changes.get(sa)),
+                    ),
+                    ping_answered_after: replies[c]
+                        .iter()
+                        .filter(|(sent, _)| *sent >= time)
+                        .map(|(_, got)| got - time)
+                        .min(),
+                })
+                .collect(),
+        })
+        .collect();
+
+    for c in &clients {
+        m.pings_sent += c.pings_sent;
+        m.pings_answered += c.pings_answered;
+        m.pings_lost += c.pings_lost;
+        m.pings_not_carried += c.pings_not_carried;
+        m.longest_gap = m.longest_gap.max(c.longest_gap);
+    }
+    for h in &hosts {
+        m.esp_packets += h.esp_packets;
+        m.esp_lost += h.esp_lost;
+        m.ike_messages += h.ike_messages;
+        m.ike_octets += h.ike_octets;
+        m.ike_lost += h.ike_lost;
+        m.keepalives += h.keepalives;
+    }
+    m.clients = clients;
+    m.hosts = hosts;
     m
 }
 
+/// The earliest time after `t` at which some IKE SA of `client` had seen
+/// an IpsecPathChanged after `t` at the client and at another host.
+fn path_changed_after<'a>(
+    t: Time,
+    client: &str,
+    sas: impl Iterator<Item = &'a Vec<(String, Time)>>,
+) -> Option<Time> {
+    sas.filter_map(|changes| {
+        let mine = changes
+            .iter()
+            .filter(|(n, at)| n == client && *at >= t)
+            .map(|(_, at)| *at)
+            .min()?;
+        let peer = changes
+            .iter()
+            .filter(|(n, at)| n != client && *at >= t)
+            .map(|(_, at)| *at)
+            .min()?;
+        Some(mine.max(peer) - t)
+    })
+    .min()
+}
+
+/// "+1.234s", or "-" for nothing.
+fn after(t: Option<Time>) -> String {
+    t.map_or("-".into(), |t| format!("+{}", crate::fmt_time(t)))
+}
+
 impl Metrics {
-    /// A short report for the command line.
+    /// A compact report for the command line (at most 72 columns): one
+    /// table per client, per host, and per trigger.
     pub fn report(&self) -> String {
-        format!(
-            "pings: {} sent, {} answered, {} lost, {} with no IPsec SA; longest gap between answered pings {}\n\
-             ESP: {} packets, {} lost; IKE: {} messages ({} octets), {} lost; {} NAT-keepalives\n",
-            self.pings_sent,
-            self.pings_answered,
-            self.pings_lost,
-            self.pings_not_carried,
-            crate::fmt_time(self.longest_gap),
-            self.esp_packets,
-            self.esp_lost,
+        let mut out = String::new();
+        let mut line = |s: String| {
+            out.push_str(s.trim_end());
+            out.push('\n');
+        };
+        if !self.clients.is_empty() {
+            line(format!(
+                "{:<16} {:>6} {:>6} {:>5} {:>6} {:>10} {:>6} {:>5}",
+                "client", "pings", "answ.", "lost", "no SA", "outage", "ESP", "lost"
+            ));
+            for c in &self.clients {
+                line(format!(
+                    "{:<16} {:>6} {:>6} {:>5} {:>6} {:>10} {:>6} {:>5}",
+                    clip(&c.node, 16),
+                    c.pings_sent,
+                    c.pings_answered,
+                    c.pings_lost,
+                    c.pings_not_carried,
+                    crate::fmt_time(c.longest_gap),
+                    c.esp_packets,
+                    c.esp_lost
+                ));
+            }
+            line(String::new());
+        }
+        line(format!(
+            "{:<16} {:>8} {:>8} {:>5} {:>6} {:>5} {:>10}",
+            "host", "IKE sent", "octets", "lost", "ESP", "lost", "keepalives"
+        ));
+        let row = |name: &str, ike: u32, oct: u64, il: u32, esp: u32, el: u32, ka: u32| {
+            format!(
+                "{:<16} {:>8} {:>8} {:>5} {:>6} {:>5} {:>10}",
+                clip(name, 16),
+                ike,
+                oct,
+                il,
+                esp,
+                el,
+                ka
+            )
+        };
+        for h in &self.hosts {
+            line(row(
+                &h.node,
+                h.ike_messages,
+                h.ike_octets,
+                h.ike_lost,
+                h.esp_packets,
+                h.esp_lost,
+                h.keepalives,
+            ));
+        }
+        line(row(
+            "total",
             self.ike_messages,
             self.ike_octets,
             self.ike_lost,
-            self.keepalives
-        )
+            self.esp_packets,
+            self.esp_lost,
+            self.keepalives,
+        ));
+        if self.triggers.iter().any(|t| !t.recoveries.is_empty()) {
+            line(String::new());
+            line(format!(
+                "{:<8}  {:<30} {:<12} {:>9} {:>8}",
+                "trigger", "", "client", "SAs moved", "ping ok"
+            ));
+            for t in &self.triggers {
+                for (i, r) in t.recoveries.iter().enumerate() {
+                    let (when, what) = if i == 0 {
+                        (crate::fmt_time(t.time), clip(&t.text, 30))
+                    } else {
+                        (String::new(), String::new())
+                    };
+                    line(format!(
+                        "{:>8}  {:<30} {:<12} {:>9} {:>8}",
+                        when,
+                        what,
+                        clip(&r.client, 12),
+                        after(r.path_changed_after),
+                        after(r.ping_answered_after)
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// At most `n` characters, with "~" at the end when cut.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut c: String = s.chars().take(n - 1).collect();
+        c.push('~');
+        c
     }
 }
