@@ -74,6 +74,30 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "link-one-way",
         include_str!("../examples/link-one-way.toml"),
     ),
+    (
+        "nat-change-before-first-check",
+        include_str!("../examples/nat-change-before-first-check.toml"),
+    ),
+    (
+        "additional-address-probing",
+        include_str!("../examples/additional-address-probing.toml"),
+    ),
+    (
+        "all-paths-dead",
+        include_str!("../examples/all-paths-dead.toml"),
+    ),
+    (
+        "init-multiple-sources",
+        include_str!("../examples/init-multiple-sources.toml"),
+    ),
+    (
+        "update-restarted",
+        include_str!("../examples/update-restarted.toml"),
+    ),
+    (
+        "strongswan-timers",
+        include_str!("../examples/strongswan-timers.toml"),
+    ),
 ];
 
 /// The titles of the built-in examples, read once.
