@@ -183,7 +183,8 @@ fn a_wrong_expectation_fails_and_says_what_was_found() {
         + "\n[[expect]]\nhost = \"laptop\"\nike_local = \"192.0.2.10\"\n\n[[expect]]\nmessage = \"N(REDIRECT)\"\n\n[[expect]]\nhost = \"laptop\"\nmessage = \"N(COOKIE2)\"\nseen = false\n";
     let s = Scenario::from_toml(&text).unwrap();
     let outcomes = mobike_render::check::check(&s);
-    let n = outcomes.len();
+    // Expectations first, then one outcome per narration step.
+    let n = s.expectations.len();
     assert_eq!(
         outcomes[n - 3].failure.as_deref(),
         Some("IKE SA local address is 10.64.0.2:4500")
@@ -203,4 +204,5 @@ fn a_wrong_expectation_fails_and_says_what_was_found() {
             .contains("was sent at 18.254s")
     );
     assert!(outcomes[..n - 3].iter().all(|o| o.failure.is_none()));
+    assert!(outcomes[n..].iter().all(|o| o.failure.is_none()), "narration shown");
 }
