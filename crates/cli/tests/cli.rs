@@ -77,7 +77,7 @@ fn check_passes_the_examples_and_fails_a_wrong_expectation() {
         String::from_utf8_lossy(&out.stdout)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("6 of 6 expectations hold"), "{text}");
+    assert!(text.contains("13 of 13 expectations hold"), "{text}");
     let dir = std::env::temp_dir().join(format!("mobike-cli-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.toml");
