@@ -765,6 +765,23 @@ impl IkeSa {
         if !any_src {
             return None;
         }
+        // A request retransmitted unchanged to another of our addresses
+        // still carries NAT-D for the first one (RFC 7296 §2.1 keeps the
+        // octets): that is no NAT (reference §9).
+        let stale = got_dst != dst_hash
+            && ctx.local_addrs.iter().any(|a| {
+                *a != dst.ip()
+                    && got_dst
+                        == crypto::nat_detection_hash(spi_i, spi_r, SocketAddr::new(*a, dst.port()))
+            });
+        if stale {
+            self.note(
+                ctx,
+                "NAT_DETECTION_DESTINATION_IP names another of our addresses: a request re-sent to a new destination, not a NAT",
+                "RFC 7296 §2.1, §2.23",
+            );
+            return None;
+        }
         let local = got_dst != dst_hash;
         let peer = !src_match;
         if local != self.local_behind_nat
@@ -1247,7 +1264,8 @@ impl IkeSa {
                 self.note(
                     ctx,
                     format!(
-                        "{n} retransmissions unanswered: testing {} address pairs with the same request",
+                        "{n} {} unanswered: testing {} address pairs with the same request",
+                        if n == 1 { "send" } else { "sends" },
                         paths.len()
                     ),
                     "RFC 4555 §3.5, §3.10; RFC 7296 §2.1 (I-2.1-7)",
@@ -1586,7 +1604,28 @@ impl IkeSa {
                         format!("own address gone: announcing the new list from {new}"),
                         "RFC 4555 §3.5 (B-3.5-15), §3.6 (B-3.6-3)",
                     );
-                    self.set_ipsec(ctx, local, remote);
+                    // Only our own side moves: the IPsec SAs keep the peer
+                    // address they have (a newer one may still be under
+                    // its return routability check, M-3.7-3).
+                    let peer = self.ipsec.map_or(remote, |(_, r)| r);
+                    self.set_ipsec(ctx, local, peer);
+                    // Requests waiting for an answer leave from an address
+                    // we still have (RFC 7296 §2.1 allows another header).
+                    let mut resend = Vec::new();
+                    for r in &mut self.outstanding {
+                        if let ReqKind::ReturnRoutability {
+                            local: l,
+                            remote: to,
+                        } = &mut r.kind
+                            && !ctx.local_addrs.contains(&l.ip())
+                        {
+                            *l = local;
+                            resend.push((*to, r.bytes.clone()));
+                        }
+                    }
+                    for (to, bytes) in resend {
+                        self.transmit(ctx, local, to, &bytes);
+                    }
                     self.queue(ctx, ReqKind::AddressList);
                 }
                 None => self.note(
@@ -2309,7 +2348,13 @@ impl IkeSa {
             return;
         }
         let moved = self.ipsec.map(|(_, r)| r) != Some(src);
-        if moved && ctx.config.settings.return_routability {
+        let checking = self
+            .outstanding
+            .iter()
+            .any(|r| matches!(r.kind, ReqKind::ReturnRoutability { remote, .. } if remote == src));
+        if moved && checking {
+            // The check of this very address is under way.
+        } else if moved && ctx.config.settings.return_routability {
             // Step 6 (M-3.7-1, M-3.7-3, B-3.5-12): check the new address
             // with our own COOKIE2 before IPsec SAs move there.
             self.note(
@@ -2764,7 +2809,25 @@ impl IkeSa {
             if req.probing && self.role == Role::Initiator {
                 // The pair that answered works (RFC 4555 §3.10). Its answer
                 // is no return routability proof (B-3.7-1): a new
-                // UPDATE_SA_ADDRESSES with COOKIE2 follows.
+                // UPDATE_SA_ADDRESSES with COOKIE2 follows. Its NAT-D tells
+                // whether that path has a NAT, so UDP encapsulation is
+                // right before the IPsec SAs move (B-3.5-3). The
+                // request's own NAT-D described the old pair, so only our
+                // side can be judged from it.
+                if self.mobike && self.natt {
+                    let dst_hash = crypto::nat_detection_hash(self.spi_i, self.spi_r, dst);
+                    if let Some(got) = notify_data(inner, NotifyType::NAT_DETECTION_DESTINATION_IP)
+                        && got.len() == 20
+                        && (got != dst_hash) != self.local_behind_nat
+                    {
+                        self.local_behind_nat = got != dst_hash;
+                        ctx.events.push_back(Event::NatDetection {
+                            spi_i: self.spi_i,
+                            local_behind_nat: self.local_behind_nat,
+                            peer_behind_nat: self.peer_behind_nat,
+                        });
+                    }
+                }
                 self.move_to(
                     ctx,
                     dst,

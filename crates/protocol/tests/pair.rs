@@ -630,7 +630,7 @@ fn a_move_is_told_by_events_in_order_and_mirrored_by_snapshots() {
         .filter(|(_, r, _)| *r == Role::Initiator)
         .map(|(_, _, e)| e.clone())
         .collect();
-    let pos = |f: &dyn Fn(&Event) -> bool| evs.iter().position(|e| f(e)).expect("event");
+    let pos = |f: &dyn Fn(&Event) -> bool| evs.iter().position(f).expect("event");
     let path = pos(&|e| matches!(e, Event::IkePathChanged { .. }));
     let pending = pos(&|e| matches!(e, Event::PendingUpdate { pending: true, .. }));
     let sent = pos(&|e| {

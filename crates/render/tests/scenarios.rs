@@ -204,5 +204,8 @@ fn a_wrong_expectation_fails_and_says_what_was_found() {
             .contains("was sent at 18.254s")
     );
     assert!(outcomes[..n - 3].iter().all(|o| o.failure.is_none()));
-    assert!(outcomes[n..].iter().all(|o| o.failure.is_none()), "narration shown");
+    assert!(
+        outcomes[n..].iter().all(|o| o.failure.is_none()),
+        "narration shown"
+    );
 }

@@ -155,7 +155,11 @@ fn tshark_decrypts_and_agrees_on_every_example() {
                 .lines()
                 .filter(|l| l.contains("Integrity Checksum Data: ") && l.ends_with("[correct]"))
                 .count();
-            assert_eq!(ok + forged, icvs, "{ctx}: ICVs [correct] but for the forgeries");
+            assert_eq!(
+                ok + forged,
+                icvs,
+                "{ctx}: ICVs [correct] but for the forgeries"
+            );
 
             // Notify types per IKE frame, tshark's view against ours.
             let fields = tshark(
@@ -198,9 +202,7 @@ fn tshark_decrypts_and_agrees_on_every_example() {
                 .count();
             assert_eq!(esp, icmp, "{ctx}: ESP that tshark could not decrypt");
             let pings_here = s.ping.as_ref().is_some_and(|p| {
-                host.id == p.to
-                    || host.id == p.from
-                    || host.id.starts_with(&format!("{}-", p.from))
+                host.id == p.to || host.id == p.from || host.id.starts_with(&format!("{}-", p.from))
             });
             assert!(!pings_here || icmp > 0, "{ctx}: no ping in the tunnel");
             checked += ours.len();

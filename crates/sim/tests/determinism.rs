@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 /// SHA-256 of the trace of examples/wifi-to-lte.toml at its seed (7) and
 /// `until` (25 s), serialised with serde_json.
-const WIFI_TO_LTE: &str = "e9affab6113b09ec97b2eb1292124ce64a2f51350bd500788d24a3e4c767d648";
+const WIFI_TO_LTE: &str = "c5a1baa7a036a9e629b440c90bdd9b027558f4cf2f26fd0ab79b2d6d6c0dfd6b";
 
 fn examples() -> Vec<(String, Scenario)> {
     let dir = format!("{}/../../examples", env!("CARGO_MANIFEST_DIR"));
