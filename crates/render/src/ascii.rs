@@ -70,15 +70,23 @@ impl Default for AsciiOptions {
     }
 }
 
-fn message(m: &MessageRow, right: bool, out: &mut Vec<String>) {
-    let mut head = format!("{:>8}  {}", fmt_time(m.sent), m.title());
+fn message(m: &MessageRow, right: bool, who: Option<String>, out: &mut Vec<String>) {
+    let mut title = m.title();
     if m.retransmission {
-        head.push_str(" (retransmission)");
+        title.push_str(" (retransmission)");
     }
     if m.lost.is_some() {
-        head.push_str(" [lost]");
+        title.push_str(" [lost]");
     }
-    out.push(head);
+    let time = format!("{:>8}", fmt_time(m.sent));
+    match who {
+        Some(w) if time.len() + w.chars().count() + title.len() + 4 > WIDTH => {
+            out.push(format!("{time}  {w}:"));
+            out.push(format!("          {title}"));
+        }
+        Some(w) => out.push(format!("{time}  {w}: {title}")),
+        None => out.push(format!("{time}  {title}")),
+    }
     if let Some(reason) = &m.lost {
         out.extend(wrap(
             &format!("lost: {reason}"),
@@ -130,20 +138,39 @@ fn message(m: &MessageRow, right: bool, out: &mut Vec<String>) {
     }
 }
 
-/// The chart as RFC-style text. The first lane is drawn on the left, every
-/// other lane on the right.
+/// One side's heading: the lane, or how many lanes of that role there are.
+fn side_heading(chart: &Chart, right_side: &[bool], right: bool) -> String {
+    let lanes: Vec<_> = chart
+        .lanes
+        .iter()
+        .zip(right_side)
+        .filter(|(_, r)| **r == right)
+        .map(|(l, _)| l)
+        .collect();
+    match lanes.as_slice() {
+        [] => String::new(),
+        [l] => format!("{} ({})", l.label, l.role),
+        [l, m] => format!("{}, {} ({}s)", l.label, m.label, l.role),
+        more => format!("{} {}s", more.len(), more[0].role),
+    }
+}
+
+/// The chart as RFC-style text. With two lanes, the first is drawn on the
+/// left and the other on the right. With more, initiators are on the left
+/// and responders on the right, and each message names its sender and
+/// receiver; a message between two lanes of the right side is drawn from
+/// the left.
 pub fn render(chart: &Chart, opts: &AsciiOptions) -> String {
     let mut out: Vec<String> = Vec::new();
-    let left = chart
+    let many = chart.lanes.len() > 2;
+    let right_side: Vec<bool> = chart
         .lanes
-        .first()
-        .map(|l| format!("{} ({})", l.label, l.role))
-        .unwrap_or_default();
-    let right = chart
-        .lanes
-        .get(1)
-        .map(|l| format!("{} ({})", l.label, l.role))
-        .unwrap_or_default();
+        .iter()
+        .enumerate()
+        .map(|(i, l)| if many { l.role == "responder" } else { i != 0 })
+        .collect();
+    let left = side_heading(chart, &right_side, false);
+    let right = side_heading(chart, &right_side, true);
     let gap = WIDTH
         .saturating_sub(left.chars().count() + right.chars().count() + 3)
         .max(1);
@@ -158,7 +185,17 @@ pub fn render(chart: &Chart, opts: &AsciiOptions) -> String {
                     continue;
                 }
                 out.push(String::new());
-                message(m, m.from != 0, &mut out);
+                let from_right = right_side.get(m.from).copied().unwrap_or(false);
+                let to_right = m.to.and_then(|t| right_side.get(t).copied());
+                let right = from_right && to_right != Some(true);
+                let who = many.then(|| {
+                    let name = |i: usize| chart.lanes.get(i).map_or("?", |l| l.label.as_str());
+                    match m.to {
+                        Some(t) => format!("{} -> {}", name(m.from), name(t)),
+                        None => format!("{} ->", name(m.from)),
+                    }
+                });
+                message(m, right, who, &mut out);
             }
             Row::Note(n) => {
                 if n.kind == NoteKind::Protocol && !opts.notes {
