@@ -51,6 +51,13 @@ pub struct Endpoint {
     /// gateway with many clients sends each one's traffic through its own
     /// SA (the route a virtual IP would install).
     routes: std::collections::BTreeMap<IpAddr, u64>,
+    /// Each SA's next timer as of the last input, and the earliest of
+    /// them: a gateway with a thousand SAs need not ask each one after
+    /// every packet.
+    due: Vec<Option<Time>>,
+    earliest: Option<Time>,
+    /// SAs an input touched (their timers must be read again).
+    dirty: Vec<usize>,
 }
 
 /// What every IKE SA of the endpoint uses while it handles an input.
@@ -96,7 +103,31 @@ impl Endpoint {
             sas: Vec::new(),
             redirects: Vec::new(),
             routes: std::collections::BTreeMap::new(),
+            due: Vec::new(),
+            earliest: None,
+            dirty: Vec::new(),
         }
+    }
+
+    /// Reads the timers of the SAs the last input touched again.
+    fn settle(&mut self) {
+        if self.due.len() < self.sas.len() {
+            self.dirty.extend(self.due.len()..self.sas.len());
+            self.due.resize(self.sas.len(), None);
+        }
+        if self.dirty.is_empty() {
+            return;
+        }
+        for i in std::mem::take(&mut self.dirty) {
+            if let Some(sa) = self.sas.get(i) {
+                self.due[i] = sa.next_timeout();
+            }
+        }
+        self.earliest = self.due.iter().flatten().min().copied();
+    }
+
+    fn touch_all(&mut self) {
+        self.dirty.extend(0..self.sas.len());
     }
 
     pub fn config(&self) -> &EndpointConfig {
@@ -113,6 +144,7 @@ impl Endpoint {
         if let Some(sa) = IkeSa::initiate(&mut self.shared.ctx(now), peer, opts) {
             self.sas.push(sa);
         }
+        self.settle();
     }
 
     /// What the SAs asked of the endpoint while handling an input: new IKE
@@ -148,13 +180,15 @@ impl Endpoint {
                     }
                     Action::Delete { spi_i, reason } => {
                         let mut ctx = self.shared.ctx(now);
-                        if let Some(sa) = self.sas.iter_mut().find(|s| s.spi_i() == spi_i) {
-                            sa.start_delete(&mut ctx, &reason);
+                        if let Some(i) = self.sas.iter().position(|s| s.spi_i() == spi_i) {
+                            self.sas[i].start_delete(&mut ctx, &reason);
+                            self.dirty.push(i);
                         }
                     }
                 }
             }
         }
+        self.settle();
     }
 
     /// Responder: moves one IKE SA to another of our addresses by sending
@@ -163,11 +197,11 @@ impl Endpoint {
     /// there is no such established SA or `to` is not ours.
     pub fn move_peer(&mut self, now: Time, spi_i: u64, to: IpAddr) -> bool {
         let mut ctx = self.shared.ctx(now);
-        let done = self
-            .sas
-            .iter_mut()
-            .find(|s| s.spi_i() == spi_i)
-            .is_some_and(|sa| sa.move_self(&mut ctx, to));
+        let Some(i) = self.sas.iter().position(|s| s.spi_i() == spi_i) else {
+            return false;
+        };
+        let done = self.sas[i].move_self(&mut ctx, to);
+        self.dirty.push(i);
         self.run_actions(now);
         done
     }
@@ -176,11 +210,11 @@ impl Endpoint {
     /// another gateway (RFC 5685, REDIRECT in an INFORMATIONAL request).
     pub fn redirect(&mut self, now: Time, spi_i: u64, to: IpAddr) -> bool {
         let mut ctx = self.shared.ctx(now);
-        let done = self
-            .sas
-            .iter_mut()
-            .find(|s| s.spi_i() == spi_i)
-            .is_some_and(|sa| sa.redirect(&mut ctx, to));
+        let Some(i) = self.sas.iter().position(|s| s.spi_i() == spi_i) else {
+            return false;
+        };
+        let done = self.sas[i].redirect(&mut ctx, to);
+        self.dirty.push(i);
         self.run_actions(now);
         done
     }
@@ -202,6 +236,7 @@ impl Endpoint {
         for sa in &mut self.sas {
             sa.handle_hint(&mut ctx, hint);
         }
+        self.touch_all();
         self.run_actions(now);
     }
 
@@ -264,7 +299,10 @@ impl Endpoint {
         match found {
             // Includes a retransmitted IKE_SA_INIT, answered from the cache
             // (RFC 7296 §2.1).
-            Some(i) => self.sas[i].handle(&mut ctx, src, dst, &header, ike),
+            Some(i) => {
+                self.sas[i].handle(&mut ctx, src, dst, &header, ike);
+                self.dirty.push(i);
+            }
             None if is_init_request && ctx.config.role == Role::Responder => {
                 if let Some(sa) = IkeSa::accept(&mut ctx, src, dst, &header, ike) {
                     self.sas.push(sa);
@@ -289,7 +327,11 @@ impl Endpoint {
             return;
         };
         let mut ctx = self.shared.ctx(now);
-        match self.sas.iter_mut().find(|s| s.inbound_spi() == Some(spi)) {
+        let found = self.sas.iter().position(|s| s.inbound_spi() == Some(spi));
+        if let Some(i) = found {
+            self.dirty.push(i);
+        }
+        match found.map(|i| &mut self.sas[i]) {
             Some(sa) => {
                 if let Some(inner) = sa.handle_esp(&mut ctx, src, dst, packet) {
                     if let Some(from) = inner_addr(&inner, 12) {
@@ -304,6 +346,7 @@ impl Endpoint {
                 reason: format!("ESP for unknown SPI {spi:08x}"),
             }),
         }
+        self.settle();
     }
 
     /// Sends an inner packet (tunnel mode) through the Child SA of the IKE
@@ -311,19 +354,25 @@ impl Endpoint {
     /// established IKE SA. Returns false when there is none.
     pub fn send_data(&mut self, now: Time, inner: &[u8]) -> bool {
         let mut ctx = self.shared.ctx(now);
-        if let Some(spi) = inner_addr(inner, 16).and_then(|d| self.routes.get(&d))
-            && let Some(sa) = self
-                .sas
-                .iter_mut()
+        let routed = inner_addr(inner, 16)
+            .and_then(|d| self.routes.get(&d))
+            .and_then(|spi| {
+                self.sas
+                    .iter()
+                    .rposition(|s| s.spi_i() == *spi && s.is_established())
+            });
+        let sent = match routed {
+            Some(i) => self.sas[i].send_esp(&mut ctx, inner).then_some(i),
+            None => (0..self.sas.len())
                 .rev()
-                .find(|s| s.spi_i() == *spi && s.is_established())
-        {
-            return sa.send_esp(&mut ctx, inner);
+                .find(|&i| self.sas[i].send_esp(&mut ctx, inner)),
+        };
+        if let Some(i) = sent {
+            // Sending resets the keepalive timer.
+            self.dirty.push(i);
+            self.settle();
         }
-        self.sas
-            .iter_mut()
-            .rev()
-            .any(|sa| sa.send_esp(&mut ctx, inner))
+        sent.is_some()
     }
 
     /// Inner packets received through the tunnel, in arrival order.
@@ -333,10 +382,15 @@ impl Endpoint {
 
     /// Timers due at or before `now` fire.
     pub fn handle_timeout(&mut self, now: Time) {
+        self.settle();
+        let due: Vec<usize> = (0..self.sas.len())
+            .filter(|&i| self.due[i].is_some_and(|t| t <= now))
+            .collect();
         let mut ctx = self.shared.ctx(now);
-        for sa in &mut self.sas {
-            sa.handle_timeout(&mut ctx);
+        for &i in &due {
+            self.sas[i].handle_timeout(&mut ctx);
         }
+        self.dirty.extend(due);
         self.run_actions(now);
     }
 
@@ -351,6 +405,7 @@ impl Endpoint {
         for sa in &mut self.sas {
             sa.handle_local_addresses(&mut ctx, &old);
         }
+        self.touch_all();
         self.run_actions(now);
     }
 
@@ -364,7 +419,7 @@ impl Endpoint {
 
     /// The earliest timer of any IKE SA.
     pub fn poll_timeout(&self) -> Option<Time> {
-        self.sas.iter().filter_map(|s| s.next_timeout()).min()
+        self.earliest
     }
 
     /// Serializable state of every IKE SA, for the UI.

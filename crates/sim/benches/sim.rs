@@ -9,6 +9,11 @@
 //!   virtual time. (The scenario format has one ping generator, so one
 //!   client pings; the others carry IKE traffic only.)
 //!
+//! - a load-sharing cluster with two nodes and 1,000 clients behind a
+//!   carrier-grade NAT for one hour of virtual time: NAT keepalives every
+//!   20 s, liveness checks every 60 s, and one mass move of every client to
+//!   the second node by responder MOBIKE at 30 min (`cluster-1000-1h`).
+//!
 //! Run with `cargo bench -p mobike-sim`; criterion's options follow `--`,
 //! e.g. `cargo bench -p mobike-sim -- --measurement-time 10`. Each bench
 //! prints the number of events per run once; criterion reports the time
@@ -116,6 +121,84 @@ start = "2s"
     Scenario::from_toml(&t).expect("the generated scenario parses")
 }
 
+/// The cluster of examples/cluster-20-mobike.toml scaled to `clients`
+/// clients behind one carrier-grade NAT, for `minutes` of virtual time,
+/// with one mass move halfway.
+fn cluster(clients: u32, minutes: u32) -> Scenario {
+    let t = format!(
+        r#"
+version = 1
+title = "Cluster with {clients} clients"
+seed = 5
+until = "{minutes}min"
+
+[[host]]
+id = "client"
+pos = [40, 40]
+role = "initiator"
+peer = "198.51.100.1"
+start_at = "100ms"
+count = {clients}
+[[host.interface]]
+name = "eth0"
+address = "10.64.0.10"
+link = "access"
+
+[[host]]
+id = "cluster"
+pos = [660, 170]
+role = "responder"
+[[host.interface]]
+name = "node1"
+address = "198.51.100.1"
+link = "node1"
+[[host.interface]]
+name = "node2"
+address = "198.51.100.2"
+link = "node2"
+
+[[link]]
+id = "access"
+delay = "15ms"
+jitter = "5ms"
+
+[[link]]
+id = "node1"
+delay = "1ms"
+
+[[link]]
+id = "node2"
+delay = "1ms"
+
+[[nat]]
+id = "cgn"
+public_address = "100.64.0.1"
+link = "access"
+pos = [200, 170]
+preset = "carrier_grade"
+port_range = [1024, 65535]
+
+[settings]
+psk = "bench"
+liveness_interval = "60s"
+keepalive_interval = "20s"
+
+[ping]
+from = "client-1"
+to = "cluster"
+interval = "1s"
+
+[[event]]
+at = "{half}s"
+move_clients = "cluster"
+to = "198.51.100.2"
+by = "mobike"
+"#,
+        half = u64::from(minutes) * 30
+    );
+    Scenario::from_toml(&t).expect("the generated cluster parses")
+}
+
 /// Runs to the scenario's end, one event at a time; returns the number of
 /// events processed.
 fn run(s: &Scenario) -> u64 {
@@ -160,6 +243,7 @@ fn bench(c: &mut Criterion, name: &str, s: &Scenario) {
 fn benches(c: &mut Criterion) {
     bench(c, "wifi-to-lte", &wifi_to_lte());
     bench(c, "50-clients-10min", &many_clients(50, 10));
+    bench(c, "cluster-1000-1h", &cluster(1000, 60));
 }
 
 criterion_group! {

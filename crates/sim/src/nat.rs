@@ -274,6 +274,9 @@ pub struct NatBox {
     retired: Vec<u16>,
     /// Why the last mapping on a port went away, for drop reasons.
     gone: Vec<(u16, String)>,
+    /// No mapping expires before this (a lower bound: refreshes only move
+    /// expiries later), so most calls of `expire` need no scan.
+    earliest: Time,
 }
 
 impl NatBox {
@@ -287,6 +290,7 @@ impl NatBox {
             next_port: behaviour.port_range.0,
             retired: Vec::new(),
             gone: Vec::new(),
+            earliest: Time::MAX,
         }
     }
 
@@ -322,10 +326,19 @@ impl NatBox {
 
     /// Removes every mapping whose timer ran out by `now`, returning them.
     pub fn expire(&mut self, now: Time) -> Vec<NatMapping> {
+        if now < self.earliest {
+            return Vec::new();
+        }
         let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.mappings)
             .into_iter()
             .partition(|m| m.expires <= now);
         self.mappings = keep;
+        self.earliest = self
+            .mappings
+            .iter()
+            .map(|m| m.expires)
+            .min()
+            .unwrap_or(Time::MAX);
         for m in &gone {
             let why = format!(
                 "its mapping for {} expired at {}",
@@ -407,6 +420,7 @@ impl NatBox {
         })?;
         self.next_id += 1;
         let id = self.next_id;
+        self.earliest = 0;
         self.mappings.push(NatMapping {
             id,
             internal: src,

@@ -253,6 +253,8 @@ pub struct World {
     nats: Vec<NatBox>,
     next_packet: PacketId,
     trace: Trace,
+    /// Address -> (host, interface) that have (or had) it, in order.
+    owners: std::collections::HashMap<IpAddr, Vec<(usize, usize)>>,
 }
 
 /// A node's label, or its id when it has none.
@@ -337,7 +339,13 @@ impl World {
             nats,
             next_packet: 0,
             trace: Trace::default(),
+            owners: std::collections::HashMap::new(),
         };
+        for (h, spec) in scenario.hosts.iter().enumerate() {
+            for (f, i) in spec.interfaces.iter().enumerate() {
+                w.owners.entry(i.address).or_default().push((h, f));
+            }
+        }
         for (i, h) in scenario.hosts.iter().enumerate() {
             if h.role == Role::Initiator {
                 w.schedule(h.start_at.micros(), Ev::Start { host: i });
@@ -617,10 +625,15 @@ impl World {
                 match addrs.iter_mut().find(|a| a.ip == *address) {
                     Some(a) if a.present => return,
                     Some(a) => a.present = true,
-                    None => addrs.push(Addr {
-                        ip: *address,
-                        present: true,
-                    }),
+                    None => {
+                        addrs.push(Addr {
+                            ip: *address,
+                            present: true,
+                        });
+                        let o = self.owners.entry(*address).or_default();
+                        o.push((h, f));
+                        o.sort_unstable();
+                    }
                 }
                 self.address_changed(h, f, *address, true, *announce, by_user);
             }
@@ -955,14 +968,12 @@ impl World {
             .collect()
     }
 
-    /// The host and interface an address belongs (or belonged) to.
+    /// The host and interface an address belongs (or belonged) to: the
+    /// first in scenario order.
     fn owner_of(&self, ip: IpAddr) -> Option<(usize, usize, bool)> {
-        self.hosts.iter().enumerate().find_map(|(h, host)| {
-            host.addrs
-                .iter()
-                .enumerate()
-                .find_map(|(f, a)| a.iter().find(|a| a.ip == ip).map(|a| (h, f, a.present)))
-        })
+        let &(h, f) = self.owners.get(&ip)?.first()?;
+        let present = self.hosts[h].addrs[f].iter().find(|a| a.ip == ip)?.present;
+        Some((h, f, present))
     }
 
     /// Collects what a host's endpoint produced and re-arms its timer.
