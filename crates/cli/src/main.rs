@@ -92,6 +92,16 @@ enum Command {
         #[command(flatten)]
         files: ChartFiles,
     },
+    /// Run several scenarios and print their figures side by side (e.g.
+    /// a cluster moving its clients by responder MOBIKE and by Redirect).
+    Compare {
+        /// Scenario files (TOML), two or more.
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+        /// Override every scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Check the expectations ([[expect]]) of scenario files: exit status 1
     /// and a list when one fails.
     Check {
@@ -194,6 +204,21 @@ fn run(cli: Cli) -> Result<bool, String> {
             }
             Ok(all_ok)
         }
+        Command::Compare { files, seed } => {
+            let mut cols = Vec::new();
+            for file in &files {
+                let s = load(file, seed)?;
+                let mut w = World::new(&s);
+                w.run_until(s.until.micros());
+                let name = file.file_stem().map_or_else(
+                    || file.display().to_string(),
+                    |n| n.to_string_lossy().into(),
+                );
+                cols.push((name, metrics::compute(w.trace())));
+            }
+            print!("{}", compare_table(&cols));
+            Ok(true)
+        }
         Command::Run { run, chart, files } => {
             let ran = simulate(&run)?;
             print!("{}", ascii::render(&ran.chart, &chart.ascii()));
@@ -246,6 +271,67 @@ fn run(cli: Cli) -> Result<bool, String> {
             Ok(true)
         }
     }
+}
+
+/// The figures of several runs, a column each.
+fn compare_table(cols: &[(String, metrics::Metrics)]) -> String {
+    let fmt_t = |t: Option<Time>| t.map_or("-".to_string(), mobike_render::fmt_time);
+    // The slowest client's recovery after the first trigger.
+    let worst = |m: &metrics::Metrics, f: fn(&metrics::Recovery) -> Option<Time>| {
+        m.triggers.first().and_then(|t| {
+            let all: Vec<Option<Time>> = t.recoveries.iter().map(f).collect();
+            if all.iter().any(Option::is_none) {
+                None
+            } else {
+                all.into_iter().flatten().max()
+            }
+        })
+    };
+    type Row = (&'static str, fn(&metrics::Metrics) -> String);
+    let rows: Vec<Row> = vec![
+        ("clients", |m| m.clients.len().to_string()),
+        ("IKE messages", |m| m.ike_messages.to_string()),
+        ("IKE octets", |m| m.ike_octets.to_string()),
+        ("IKE lost", |m| m.ike_lost.to_string()),
+        ("pings sent", |m| m.pings_sent.to_string()),
+        ("pings answered", |m| m.pings_answered.to_string()),
+        ("pings lost", |m| m.pings_lost.to_string()),
+        ("ESP packets", |m| m.esp_packets.to_string()),
+        ("ESP lost", |m| m.esp_lost.to_string()),
+        ("longest outage", |m| mobike_render::fmt_time(m.longest_gap)),
+        ("keepalives", |m| m.keepalives.to_string()),
+    ];
+    let width = cols.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(12);
+    let mut out = format!("{:<28}", "");
+    for (n, _) in cols {
+        out.push_str(&format!("{n:>w$}  ", w = width));
+    }
+    out.push('\n');
+    for (label, f) in rows {
+        out.push_str(&format!("{label:<28}"));
+        for (_, m) in cols {
+            out.push_str(&format!("{:>w$}  ", f(m), w = width));
+        }
+        out.push('\n');
+    }
+    for (label, f) in [
+        (
+            "slowest: SAs moved after",
+            (|r: &metrics::Recovery| r.path_changed_after)
+                as fn(&metrics::Recovery) -> Option<Time>,
+        ),
+        ("slowest: ping ok after", |r: &metrics::Recovery| {
+            r.ping_answered_after
+        }),
+    ] {
+        out.push_str(&format!("{label:<28}"));
+        for (_, m) in cols {
+            out.push_str(&format!("{:>w$}  ", fmt_t(worst(m, f)), w = width));
+        }
+        out.push('\n');
+    }
+    out.push_str("(\"slowest\": the last client to recover after the first timeline event)\n");
+    out
 }
 
 /// Writes the SVG, Mermaid and JSON files asked for.

@@ -192,3 +192,37 @@ fn run_writes_mermaid_and_json_too_and_prints_the_figures() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8(out.stderr).unwrap().contains("--until"));
 }
+
+#[test]
+fn compare_puts_the_cluster_runs_side_by_side() {
+    let out = mobike(&[
+        "compare",
+        "examples/cluster-20-mobike.toml",
+        "examples/cluster-20-redirect.toml",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let row = |label: &str| -> Vec<u64> {
+        text.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no row {label}: {text}"))[label.len()..]
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect()
+    };
+    assert_eq!(row("clients"), vec![20, 20]);
+    // Redirect builds a new IKE SA per client and deletes the old one:
+    // more messages and octets than responder MOBIKE's one or two exchanges.
+    let msgs = row("IKE messages");
+    assert!(msgs[1] > msgs[0], "{text}");
+    // Setup is 4 messages a client in both; the move 4 (list + update)
+    // against 8 (redirect, IKE_SA_INIT, IKE_AUTH, Delete).
+    assert_eq!(msgs, vec![20 * 8, 20 * 12]);
+    assert_eq!(row("pings lost"), vec![0, 0]);
+    // One file is no comparison.
+    assert!(
+        !mobike(&["compare", "examples/cluster-20-mobike.toml"])
+            .status
+            .success()
+    );
+}
