@@ -147,6 +147,22 @@ impl Endpoint {
         self.settle();
     }
 
+    /// Initiator: starts an IKE SA with the first of several addresses of
+    /// one responder; when IKE_SA_INIT goes unanswered there (after
+    /// `probe_after` retransmissions), a new IKE_SA_INIT goes to the next
+    /// (RFC 4555 §3.1: one per destination, with NAT detection for it).
+    pub fn connect_any(&mut self, now: Time, peers: &[IpAddr]) {
+        let Some((&first, rest)) = peers.split_first() else {
+            return;
+        };
+        let mut opts = InitOptions::to(first);
+        opts.next_peers = rest.to_vec();
+        if let Some(sa) = IkeSa::initiate(&mut self.shared.ctx(now), first, opts) {
+            self.sas.push(sa);
+        }
+        self.settle();
+    }
+
     /// What the SAs asked of the endpoint while handling an input: new IKE
     /// SAs (after a redirect or a refused IKE_AUTH) and deletions of
     /// replaced ones.

@@ -37,6 +37,9 @@ pub(crate) struct InitOptions {
     pub replaces: Option<u64>,
     /// Attempt number after UNEXPECTED_NAT_DETECTED in IKE_AUTH (M-3.9-4).
     pub attempt: u32,
+    /// Other addresses of the same responder, tried in turn with a new
+    /// IKE_SA_INIT each when this one goes unanswered (RFC 4555 §3.1).
+    pub next_peers: Vec<IpAddr>,
 }
 
 impl InitOptions {
@@ -46,6 +49,7 @@ impl InitOptions {
             redirected_from: None,
             replaces: None,
             attempt: 0,
+            next_peers: Vec::new(),
         }
     }
 }
@@ -282,6 +286,8 @@ pub(crate) struct IkeSa {
     replaces: Option<u64>,
     /// IKE_SA_INIT attempt after UNEXPECTED_NAT_DETECTED (M-3.9-4).
     attempt: u32,
+    /// Responder addresses still to try (RFC 4555 §3.1).
+    next_peers: Vec<IpAddr>,
     /// Responder: our own move in progress, the address we left.
     moved_from: Option<SocketAddr>,
     /// Responder: the list to announce during a deliberate move.
@@ -449,6 +455,7 @@ impl IkeSa {
             redirected_from: None,
             replaces: None,
             attempt: 0,
+            next_peers: Vec::new(),
             moved_from: None,
             announce_only: None,
             peer_window: 1,
@@ -530,6 +537,7 @@ impl IkeSa {
         sa.redirected_from = opts.redirected_from;
         sa.replaces = opts.replaces;
         sa.attempt = opts.attempt;
+        sa.next_peers = opts.next_peers.clone();
         sa.spi_i = ctx.nonzero_u64();
         sa.ni = ctx.random(32);
         let mut payloads = vec![
@@ -1204,6 +1212,26 @@ impl IkeSa {
             }
             req.next_at = ctx.now + p.timeout(req.probes);
         }
+        // RFC 4555 §3.1: another destination needs an IKE_SA_INIT of its
+        // own (its NAT detection names the destination), not this one re-sent.
+        if req.kind == ReqKind::Init && n > settings.probe_after && !self.next_peers.is_empty() {
+            let next = self.next_peers.remove(0);
+            let from = self.remote.ip();
+            ctx.actions.push(Action::Initiate(InitOptions {
+                peer: next,
+                redirected_from: self.redirected_from,
+                replaces: self.replaces,
+                attempt: 0,
+                next_peers: std::mem::take(&mut self.next_peers),
+            }));
+            self.delete(
+                ctx,
+                format!("no answer from {from}: a new IKE_SA_INIT to {next}"),
+                "RFC 4555 §3.1 (one IKE_SA_INIT per destination)",
+            );
+            return;
+        }
+        let req = &mut self.outstanding[i];
         // The responder's own move went unanswered (reference §6.2 S-R2).
         let fall_back = self.role == Role::Responder
             && req.kind == ReqKind::AddressList
@@ -1507,6 +1535,7 @@ impl IkeSa {
             redirected_from: Some(self.remote.ip()),
             replaces,
             attempt: 0,
+            next_peers: Vec::new(),
         }));
         true
     }
@@ -2707,6 +2736,7 @@ impl IkeSa {
                     redirected_from: self.redirected_from,
                     replaces: self.replaces,
                     attempt,
+                    next_peers: self.next_peers.clone(),
                 }));
             }
             self.delete(

@@ -2759,3 +2759,45 @@ fn m_3_8_4_mapping_change_before_the_first_liveness_check_is_noticed() {
     n.run(n.now + SEC);
     assert_eq!(n.data_i.len(), 1);
 }
+
+#[test]
+fn m_3_1_1_another_destination_gets_a_new_ike_sa_init() {
+    // The reference's §6.2 S-R4 note: IKE_SA_INIT is re-sent unchanged over
+    // other sources, but each destination needs one of its own, because the
+    // NAT_DETECTION_DESTINATION_IP names the destination.
+    let mut n = Net::new(&[I1], &[R1, R2]);
+    n.blackholed.insert(ip(R1));
+    n.i.connect_any(n.now, &[ip(R1), ip(R2)]);
+    n.drain();
+    n.run(20 * SEC);
+    let inits: Vec<Msg> = n
+        .messages()
+        .into_iter()
+        .filter(|m| m.exchange() == ExchangeType::IKE_SA_INIT && m.is_request())
+        .collect();
+    let to_r1: Vec<&Msg> = inits.iter().filter(|m| m.dst.ip() == ip(R1)).collect();
+    let to_r2: Vec<&Msg> = inits.iter().filter(|m| m.dst.ip() == ip(R2)).collect();
+    assert!(to_r1.len() >= 3, "retransmitted to R1 first: {}", trace(&n));
+    assert!(
+        to_r1.iter().all(|m| m.ike == to_r1[0].ike),
+        "unchanged (I-2.1-7)"
+    );
+    let second = to_r2.first().expect("a new IKE_SA_INIT to R2");
+    assert_ne!(second.header.spi_i, to_r1[0].header.spi_i, "a new IKE SA");
+    let dst_hash = nat_detection_hash(second.header.spi_i, 0, sa(R2, 500)).to_vec();
+    assert_eq!(
+        second.data(NotifyType::NAT_DETECTION_DESTINATION_IP),
+        Some(dst_hash.as_slice()),
+        "its NAT detection names R2"
+    );
+    let up =
+        n.i.snapshots()
+            .into_iter()
+            .find(|s| s.state == SaState::Established)
+            .expect("established with R2");
+    assert_eq!(up.remote.ip(), ip(R2));
+    assert!(
+        n.deleted(Role::Initiator)
+            .is_some_and(|(_, why)| why.contains("a new IKE_SA_INIT to 203.0.113.20"))
+    );
+}

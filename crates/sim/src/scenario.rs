@@ -186,6 +186,10 @@ pub struct HostSpec {
     /// Initiator: the responder address it connects to.
     #[serde(default)]
     pub peer: Option<IpAddr>,
+    /// Initiator: more addresses of the same responder, tried in turn with
+    /// a new IKE_SA_INIT each when `peer` does not answer (RFC 4555 §3.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback_peers: Vec<IpAddr>,
     /// Initiator: when it starts IKE_SA_INIT.
     #[serde(default)]
     pub start_at: Dur,

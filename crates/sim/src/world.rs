@@ -433,9 +433,13 @@ impl World {
                 }
             }
             Ev::Start { host } => {
-                if let Some(peer) = self.scenario.hosts[host].peer {
+                let spec = &self.scenario.hosts[host];
+                if let Some(peer) = spec.peer {
+                    let peers: Vec<IpAddr> = std::iter::once(peer)
+                        .chain(spec.fallback_peers.iter().copied())
+                        .collect();
                     let now = self.now;
-                    self.hosts[host].endpoint.connect(now, peer);
+                    self.hosts[host].endpoint.connect_any(now, &peers);
                     self.after_host(host);
                 }
             }
