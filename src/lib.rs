@@ -52,8 +52,12 @@ pub enum Action {
     DismissNotice,
     /// Lesson mode: pause whenever a new narration step appears.
     ToggleLesson,
+    /// Close the share link's panel (the URL keeps the link).
+    CloseShare,
     /// Show this host's full state panel (big scenarios).
     FocusHost(String),
+    /// Start over with another seed.
+    SetSeed(u64),
 }
 
 /// An error the page shows until dismissed: what failed, why, and for a
@@ -100,6 +104,8 @@ pub struct Model {
     /// The share link's hash, once the user asked for one (or the page
     /// was opened with one); the URL hash follows it.
     pub share: Option<String>,
+    /// The share link's panel is open (after the user asked for a link).
+    pub share_open: bool,
     /// The host whose full state panel is shown when there are many.
     pub focus: Option<String>,
 }
@@ -115,6 +121,7 @@ impl PartialEq for Model {
             && self.notice == o.notice
             && self.error == o.error
             && self.share == o.share
+            && self.share_open == o.share_open
             && self.focus == o.focus
             && Rc::ptr_eq(&self.session, &o.session)
     }
@@ -152,6 +159,7 @@ impl Reducible for Model {
             notice: self.notice.clone(),
             error: self.error.clone(),
             share: self.share.clone(),
+            share_open: self.share_open,
             focus: self.focus.clone(),
         };
         let session = self.session.clone();
@@ -213,7 +221,11 @@ impl Reducible for Model {
                 let t = s.now().saturating_add_signed(d);
                 s.seek(t);
             }
-            Action::Share => next.share = Some(share::encode(&s)),
+            Action::Share => {
+                next.share = Some(share::encode(&s));
+                next.share_open = true;
+            }
+            Action::CloseShare => next.share_open = false,
             Action::OpenHash(hash) => match share::decode(&hash) {
                 Ok(Some(shared)) => {
                     *s = shared.into_session();
@@ -241,6 +253,15 @@ impl Reducible for Model {
             Action::DismissNotice => next.notice = None,
             Action::ToggleLesson => next.lesson = !next.lesson,
             Action::FocusHost(h) => next.focus = Some(h),
+            Action::SetSeed(seed) => {
+                if seed != s.scenario.seed {
+                    s.set_seed(seed);
+                    next.playing = false;
+                    next.selected = None;
+                    next.notice = None;
+                    next.share = None;
+                }
+            }
         }
         if let Some(f) = fork {
             next.notice = Some(fork_notice(&f));
@@ -263,6 +284,7 @@ impl Model {
             notice: None,
             error: None,
             share: None,
+            share_open: false,
             focus: None,
         }
     }
@@ -273,6 +295,7 @@ impl Model {
         self.selected = None;
         self.notice = None;
         self.share = None;
+        self.share_open = false;
         self.focus = None;
         self.error = None;
     }

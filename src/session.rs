@@ -223,7 +223,13 @@ fn initial_layout(scenario: &Scenario, groups: &[HostGroup]) -> BTreeMap<String,
     let mut layout = BTreeMap::new();
     layout.insert("internet".to_string(), scenario.internet.pos);
     for h in &scenario.hosts {
-        layout.insert(h.id.clone(), h.pos);
+        // The whole box inside the drawing.
+        let half = (44.0 + INTERFACE_GAP * h.interfaces.len().max(1) as f64) / 2.0;
+        let pos = [
+            h.pos[0].clamp(HOST_HALF_WIDTH + 2.0, TOPO_W - HOST_HALF_WIDTH - 2.0),
+            h.pos[1].clamp(half + 2.0, TOPO_H - half - 2.0),
+        ];
+        layout.insert(h.id.clone(), pos);
     }
     for n in &scenario.nats {
         layout.insert(n.id.clone(), n.pos);

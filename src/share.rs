@@ -264,6 +264,58 @@ pub fn action_from_json(v: serde_json::Value) -> Result<Intervention, String> {
     }
 }
 
+/// An intervention in words, for the timeline's marks.
+pub fn describe(a: &Intervention) -> String {
+    match a {
+        Intervention::BreakLink(l) => format!("break link {l}"),
+        Intervention::RestoreLink(l) => format!("restore link {l}"),
+        Intervention::SetLinkDirection {
+            link,
+            direction,
+            up,
+        } => format!(
+            "{} link {link}, {direction} only",
+            if *up { "restore" } else { "break" }
+        ),
+        Intervention::RebootNat(n) => format!("reboot NAT {n}"),
+        Intervention::ChangeNatAddress { nat, address } => {
+            format!("NAT {nat}'s address becomes {address}")
+        }
+        Intervention::AddAddress {
+            host,
+            interface,
+            address,
+            ..
+        } => format!("add {address} to {host}.{interface}"),
+        Intervention::RemoveAddress {
+            host,
+            interface,
+            address,
+            ..
+        } => match address {
+            Some(a) => format!("remove {a} from {host}.{interface}"),
+            None => format!("remove {host}.{interface}'s address"),
+        },
+        Intervention::SetInterface {
+            host,
+            interface,
+            up,
+        } => format!("{host}.{interface} {}", if *up { "up" } else { "down" }),
+        Intervention::PlaceNat { nat, link: Some(l) } => format!("put NAT {nat} on link {l}"),
+        Intervention::PlaceNat { nat, link: None } => format!("take NAT {nat} out of the path"),
+        Intervention::MoveClients { host, to, .. } => format!("{host} moves clients to {to}"),
+        Intervention::SpoofUpdate {
+            attacker,
+            target,
+            replay,
+        } => format!(
+            "{attacker} sends a {} update to {target}",
+            if *replay { "replayed" } else { "forged" }
+        ),
+        Intervention::Hint { host, kind } => format!("hint {kind} to {host}"),
+    }
+}
+
 /// At most 40 characters of something a link said, for an error message.
 fn short(s: &str) -> String {
     s.chars().take(40).collect()
