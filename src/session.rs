@@ -101,6 +101,26 @@ pub fn example_titles() -> &'static [String] {
 pub const DROP_DISTANCE: f64 = 28.0;
 /// Half the width of a host box in the topology drawing.
 pub const HOST_HALF_WIDTH: f64 = 88.0;
+
+/// Half the width of this host's box: wider than [`HOST_HALF_WIDTH`] when an
+/// interface's label and address need it (11 px monospace, 6.7 px a
+/// character, room for the dot).
+pub fn host_half_width(h: &mobike_sim::scenario::HostSpec) -> f64 {
+    let longest = h
+        .interfaces
+        .iter()
+        .map(|f| {
+            let name = if f.label.is_empty() {
+                &f.name
+            } else {
+                &f.label
+            };
+            name.chars().count() + 1 + f.address.to_string().len()
+        })
+        .max()
+        .unwrap_or(0);
+    (longest as f64 * 6.7 / 2.0 + 14.0).clamp(HOST_HALF_WIDTH, 160.0)
+}
 /// Vertical distance between a host's interfaces.
 pub const INTERFACE_GAP: f64 = 30.0;
 /// Size of the topology drawing (its viewBox).
@@ -226,7 +246,7 @@ fn initial_layout(scenario: &Scenario, groups: &[HostGroup]) -> BTreeMap<String,
         // The whole box inside the drawing.
         let half = (44.0 + INTERFACE_GAP * h.interfaces.len().max(1) as f64) / 2.0;
         let pos = [
-            h.pos[0].clamp(HOST_HALF_WIDTH + 2.0, TOPO_W - HOST_HALF_WIDTH - 2.0),
+            h.pos[0].clamp(host_half_width(h) + 2.0, TOPO_W - host_half_width(h) - 2.0),
             h.pos[1].clamp(half + 2.0, TOPO_H - half - 2.0),
         ];
         layout.insert(h.id.clone(), pos);
@@ -552,7 +572,7 @@ impl Session {
                     let p = self.layout.get(&h.id).copied().unwrap_or(h.pos);
                     let side = if inet[0] >= p[0] { 1.0 } else { -1.0 };
                     // Interfaces fan out vertically below the host's name.
-                    return Some([p[0] + side * HOST_HALF_WIDTH, p[1] + 10.0 + offset]);
+                    return Some([p[0] + side * host_half_width(h), p[1] + 10.0 + offset]);
                 }
             }
         }

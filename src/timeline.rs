@@ -51,7 +51,7 @@ impl Checkpoints {
     /// held; thins out the older ones when over budget.
     pub fn add(&mut self, world: &World, applied: usize) {
         let time = world.now();
-        if time % self.every != 0 {
+        if !time.is_multiple_of(self.every) {
             return;
         }
         let at = match self.list.binary_search_by_key(&time, |c| c.time) {
@@ -85,15 +85,15 @@ impl Checkpoints {
         let mut k = 0;
         self.list.retain(|c| {
             k += 1;
-            k == 1 || c.time % every == 0
+            k == 1 || c.time.is_multiple_of(every)
         });
         // Irregular times (from before a fork) may all survive that: then
         // drop every other one by position.
         if self.list.len() > MAX_CHECKPOINTS {
-            let mut k = 0;
+            let mut k: usize = 0;
             self.list.retain(|_| {
                 k += 1;
-                k == 1 || k % 2 == 0
+                k == 1 || k.is_multiple_of(2)
             });
         }
     }

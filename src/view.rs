@@ -3,7 +3,7 @@
 //! keyboard shortcuts) live in effects.
 
 use crate::session::{
-    CHIP_H, CHIP_W, EXAMPLES, HOST_HALF_WIDTH, INTERFACE_GAP, Source, TOPO_H, TOPO_W,
+    CHIP_H, CHIP_W, EXAMPLES, INTERFACE_GAP, Source, TOPO_H, TOPO_W, host_half_width,
 };
 use crate::{Action, ErrorNote, Model};
 use gloo_events::{EventListener, EventListenerOptions};
@@ -120,7 +120,12 @@ fn page_component(Props { model }: &Props) -> Html {
                 <section class="left">
                     <Topology model={model.clone()} />
                     <p class="hint">{"Click a link to break or restore it · drag the NAT box onto a link · drag the time slider to go back; a change there starts a new timeline · click a message to inspect it"}</p>
-                    <p class="description">{description}</p>
+                    <div class="description">
+                        // Scenario files wrap their text by hand; blank lines part paragraphs.
+                        { for description.split("\n\n").filter(|p| !p.trim().is_empty()).map(|p| html! {
+                            <p>{p.split_whitespace().collect::<Vec<_>>().join(" ")}</p>
+                        }) }
+                    </div>
                     <div class="side-by-side">
                         <Traffic model={model.clone()} />
                         <NatPanels model={model.clone()} />
@@ -640,11 +645,13 @@ fn topology(Props { model }: &Props) -> Html {
         };
         // The label and the break mark sit on the stretch nearest the
         // internet, clear of the host box and the NAT box.
+        // Halfway along the part outside the internet's ellipse (62 by 36).
         let from = via.unwrap_or(a);
-        let mid = [
-            from[0] + (inet[0] - from[0]) * 0.4,
-            from[1] + (inet[1] - from[1]) * 0.4,
-        ];
+        let (dx, dy) = (inet[0] - from[0], inet[1] - from[1]);
+        let len = dx.hypot(dy).max(1.0);
+        let r = 1.0 / ((dx / len / 62.0).powi(2) + (dy / len / 36.0).powi(2)).sqrt();
+        let f = ((len - r).max(0.0) / 2.0 / len).clamp(0.1, 0.5);
+        let mid = [from[0] + dx * f, from[1] + dy * f];
         let d = model.dispatcher();
         let id = l.id.clone();
         let onclick = Callback::from(move |_| d.dispatch(Action::ToggleLink(id.clone())));
@@ -654,12 +661,20 @@ fn topology(Props { model }: &Props) -> Html {
             active.contains(&l.id).then_some("active")
         );
         let delay = format!("{} · {} ms", l.label, l.delay / 1000);
+        // Labels of a host's links would sit on top of each other near the
+        // host: its lowest link gets its label under the line (unless the
+        // line is steep: a label under it would sit on it).
+        let below = dy.abs() < 0.6 * dx.abs()
+            && s.scenario.hosts.iter().any(|h| {
+                h.interfaces.len() > 1 && h.interfaces.last().is_some_and(|f| f.link == l.id)
+            });
+        let label_y = if below { mid[1] + 16.0 } else { mid[1] - 8.0 };
         link_svg.push(html! {
             <g class={class} id={format!("link-{}", l.id)} data-up={l.up.to_string()} onclick={onclick}>
                 <title>{ if l.up { format!("{}: click to break it", l.label) } else { format!("{}: broken, click to restore it", l.label) } }</title>
                 <polyline class="wire" points={points.clone()} />
                 <polyline class="hit" points={points} />
-                <text class="link-label" x={mid[0].to_string()} y={(mid[1] - 8.0).to_string()}>{delay}</text>
+                <text class="link-label" x={mid[0].to_string()} y={label_y.to_string()}>{delay}</text>
                 { if l.up { html!{} } else { html! {
                     <path class="cut" d={format!("M{} {} l12 12 M{} {} l-12 12", mid[0]-6.0, mid[1]-6.0, mid[0]+6.0, mid[1]-6.0)} />
                 } } }
@@ -700,8 +715,8 @@ fn topology(Props { model }: &Props) -> Html {
         }
         host_svg.push(html! {
             <g class={classes!("host", spec.id.clone())} id={format!("host-{}", spec.id)}>
-                <rect class="box" x={(p[0] - HOST_HALF_WIDTH).to_string()} y={top.to_string()}
-                    width={(2.0 * HOST_HALF_WIDTH).to_string()} height={hgt.to_string()} rx="10"
+                <rect class="box" x={(p[0] - host_half_width(spec)).to_string()} y={top.to_string()}
+                    width={(2.0 * host_half_width(spec)).to_string()} height={hgt.to_string()} rx="10"
                     onpointerdown={onpointerdown} />
                 <text class="host-label" x={p[0].to_string()} y={(top + 18.0).to_string()}>{h.label.clone()}</text>
                 <text class="host-role" x={p[0].to_string()} y={(top + 31.0).to_string()}>{format!("{:?}", h.role).to_lowercase()}</text>
