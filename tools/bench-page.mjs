@@ -1,8 +1,10 @@
 // A timed run of the page in headless Chromium (figures for the notes, not a test):
-//   node tools/bench-page.mjs URL
-// Reports: time to first render, and wall-clock per animation tick while
-// playing the default scenario at 64x (ticks are 40 ms apart when the page
-// keeps up), and how long 300 Step clicks take.
+//   node tools/bench-page.mjs URL            e.g. URL#v=1&ex=cluster-20-mobike
+// Reports: time to first render; wall-clock to play 60 s of virtual time at
+// 64x (ideal 937 ms: ticks are 40 ms apart when the page keeps up) and the
+// mean wall-clock per tick; the mean time of a jump back with the time
+// slider (rebuild from a checkpoint, replay, redraw) and forward again; the
+// page's DOM size; and how long 300 Step clicks take.
 import { chromium } from 'playwright-core';
 const url = process.argv[2] ?? 'http://127.0.0.1:8099/';
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
@@ -13,17 +15,38 @@ const t0 = Date.now();
 await page.goto(url);
 await page.waitForSelector('#topology .host');
 const firstRender = Date.now() - t0;
+const us = () => page.locator('#clock').getAttribute('data-us').then(Number);
 await page.selectOption('#speed', '64');
 const start = Date.now();
 await page.click('#play');
-await page.waitForFunction(() => Number(document.querySelector('#clock').dataset.us) >= 60e6, null, { timeout: 120000 });
+await page.waitForFunction(() => Number(document.querySelector('#clock').dataset.us) >= 60e6, null, { timeout: 300000 });
 await page.click('#play');
 const wall = Date.now() - start;
+const virtual = await us();
+// 64x: 2.56 s of virtual time per 40 ms tick.
+const ticks = virtual / 2.56e6;
 const rows = await page.locator('#chart g.msg').count();
+const domNodes = await page.evaluate(() => document.getElementsByTagName('*').length);
+// Jumps with the slider: each waits until the clock shows the moment.
+const seek = async (ms) => {
+  const s0 = Date.now();
+  await page.locator('#scrubber').fill(String(ms));
+  await page.waitForFunction((ms) => Number(document.querySelector('#clock').dataset.us) === ms * 1000, ms);
+  return Date.now() - s0;
+};
+const back = [];
+const fwd = [];
+for (const ms of [52000, 31000, 7300, 44000, 18000]) {
+  back.push(await seek(ms));
+  fwd.push(await seek(60000));
+}
+const mean = (v) => Math.round(v.reduce((a, b) => a + b, 0) / v.length);
 await page.click('#reset');
 const s0 = Date.now();
 for (let i = 0; i < 300; i++) await page.click('#step');
 const steps = Date.now() - s0;
 console.log(JSON.stringify({ firstRenderMs: firstRender, play60sVirtualAt64x_ms: wall,
-  idealMs: 60000 / 64, chartRows: rows, steps300_ms: steps }));
+  idealMs: 60000 / 64, msPerTick: Math.round(wall / ticks), chartRows: rows, domNodes,
+  seekBackMeanMs: mean(back), seekBackMaxMs: Math.max(...back), seekForwardToEndMeanMs: mean(fwd),
+  steps300_ms: steps }));
 await browser.close();

@@ -1,5 +1,8 @@
 // Takes a screenshot of the playground for a human to look at.
 //   node tools/shot.mjs URL OUT.png [play-ms] [speed]
+// Optional, in this order after playing: FILE=path (open it as a scenario
+// file), SEEK=ms (move the time slider there), TAP=selector (click it, e.g.
+// "#link-wifi .hit"), SHARE=1 (click Share), CLICK=text (select a message).
 import { chromium } from 'playwright-core';
 const [url, out, playMs = '0', speed = '16'] = process.argv.slice(2);
 const browser = await chromium.launch({
@@ -17,6 +20,10 @@ if (Number(playMs) > 0) {
   await page.waitForTimeout(Number(playMs));
   await page.click('#play');
 }
+if (process.env.FILE) await page.setInputFiles('#open-file', process.env.FILE);
+if (process.env.SEEK) await page.locator('#scrubber').fill(process.env.SEEK);
+if (process.env.TAP) await page.click(process.env.TAP);
+if (process.env.SHARE) await page.click('#share');
 if (process.env.CLICK) {
   // CLICK: text of the chart message to select, e.g. "UPDATE_SA_ADDRESSES".
   await page.locator('#chart g.msg', { hasText: process.env.CLICK }).first().locator('.hit').click();

@@ -1,0 +1,69 @@
+// Opening a scenario file from disk: a good one replaces the scenario, a
+// bad one shows where it is wrong and the current run goes on.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { serveDist, launch, open, clock, playUntil } from './helpers.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await serveDist();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const example = (name) => readFile(new URL(`../../examples/${name}.toml`, import.meta.url), 'utf8');
+
+test('a valid file becomes the scenario, listed as "(from file)"', async () => {
+  const { page, errors } = await open(browser, server.url);
+  await playUntil(page, 4, () => Number(document.querySelector('#clock').dataset.us) >= 1e6);
+  const text = (await example('wifi-to-lte')).replace(/^title = .*$/m, 'title = "My own roaming lab"');
+  await page.setInputFiles('#open-file', { name: 'lab.toml', mimeType: 'text/plain', buffer: Buffer.from(text) });
+  await page.waitForFunction(() => document.querySelector('.scenario-title').textContent === 'My own roaming lab');
+  assert.equal(await clock(page), 0);
+  assert.equal(await page.locator('#scenario option:checked').textContent(), '(from file) My own roaming lab');
+  assert.equal(await page.locator('#error-panel').count(), 0);
+  await playUntil(page, 16, () => document.querySelector('#state-laptop tr[data-key="state"] td')?.textContent.startsWith('Established'));
+  // Its share link carries the whole text.
+  await page.click('#share');
+  assert.match(await page.locator('#share-link').inputValue(), /#v=1&scn=[A-Za-z0-9_-]+&seed=7&t=/);
+  const { page: other } = await open(browser, await page.locator('#share-link').inputValue());
+  assert.equal(await other.locator('.scenario-title').textContent(), 'My own roaming lab');
+  await other.close();
+  // Back to a built-in example.
+  await page.selectOption('#scenario', { label: 'Laptop roams from Wi-Fi to LTE behind a carrier NAT' });
+  assert.equal(await page.locator('#scenario option', { hasText: '(from file)' }).count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a file with a syntax error shows line, column and the line itself; the run goes on', async () => {
+  const { page, errors } = await open(browser, server.url);
+  await playUntil(page, 4, () => Number(document.querySelector('#clock').dataset.us) >= 2e6);
+  const at = await clock(page);
+  const lines = (await example('wifi-to-lte')).split('\n');
+  const bad = lines.findIndex((l) => l === '[[link]]');
+  lines[bad] = '[[link]';
+  await page.setInputFiles('#open-file', { name: 'broken.toml', mimeType: 'text/plain', buffer: Buffer.from(lines.join('\n')) });
+  await page.waitForSelector('#error-panel');
+  assert.match(await page.locator('#error-panel strong').textContent(), /Could not open broken\.toml; the current scenario keeps running/);
+  assert.match(await page.locator('#error-message').textContent(), new RegExp(`^line ${bad + 1}, column \\d+: `));
+  assert.match(await page.locator('#error-panel .excerpt').textContent(), /\[\[link\]\n\s+\^/);
+  assert.equal(await page.locator('.scenario-title').textContent(), 'Laptop roams from Wi-Fi to LTE behind a carrier NAT');
+  assert.equal(await clock(page), at, 'the current run is untouched');
+
+  // A field the format does not know: named, with its place.
+  const text = (await example('wifi-to-lte')).replace('seed = 7', 'seed = 7\ncolour = "blue"');
+  await page.setInputFiles('#open-file', { name: 'extra.toml', mimeType: 'text/plain', buffer: Buffer.from(text) });
+  await page.waitForFunction(() => document.querySelector('#error-message')?.textContent.includes('colour'));
+  assert.match(await page.locator('#error-message').textContent(), /^line \d+, column 1: unknown field `colour`/);
+  await page.click('#error-panel .dismiss');
+  assert.equal(await page.locator('#error-panel').count(), 0);
+  await playUntil(page, 4, () => Number(document.querySelector('#clock').dataset.us) >= 3e6);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
