@@ -198,6 +198,7 @@ impl Chart {
 
 /// Builds a chart incrementally as the trace grows (the page calls
 /// [`ChartBuilder::update`] after each simulation step).
+#[derive(Clone)]
 pub struct ChartBuilder {
     pub chart: Chart,
     done: usize,

@@ -214,10 +214,11 @@ pub fn render(chart: &Chart, opts: &SvgOptions) -> String {
                     NoteKind::Rejected => "note rejected",
                     NoteKind::Narration => "note narration",
                 };
+                // Lane-less notes are centred right of the time gutter.
                 let x = n
                     .lane
                     .and_then(|l| xs.get(l).copied())
-                    .unwrap_or(WIDTH / 2.0);
+                    .unwrap_or((GUTTER + WIDTH) / 2.0);
                 let anchor = match n.lane {
                     Some(0) => "start",
                     None => "middle",
@@ -237,7 +238,7 @@ pub fn render(chart: &Chart, opts: &SvgOptions) -> String {
                 let room = match anchor {
                     "start" => WIDTH - tx - 10.0,
                     "end" => tx - 10.0,
-                    _ => WIDTH - 20.0,
+                    _ => WIDTH - GUTTER - 20.0,
                 };
                 let lines = crate::wrap_words(&text, (room / 6.7).max(20.0) as usize);
                 let _ = write!(
