@@ -1,25 +1,16 @@
 // Opening a scenario file from disk: a good one replaces the scenario, a
 // bad one shows where it is wrong and the current run goes on.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { serveDist, launch, open, clock, playUntil } from './helpers.mjs';
+import { useBrowser, open, clock, playUntil } from './helpers.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 const example = (name) => readFile(new URL(`../../examples/${name}.toml`, import.meta.url), 'utf8');
 
 test('a valid file becomes the scenario, listed as "(from file)"', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(env.browser, env.server.url);
   await playUntil(page, 4, () => Number(document.querySelector('#clock').dataset.us) >= 1e6);
   const text = (await example('wifi-to-lte')).replace(/^title = .*$/m, 'title = "My own roaming lab"');
   await page.setInputFiles('#open-file', { name: 'lab.toml', mimeType: 'text/plain', buffer: Buffer.from(text) });
@@ -31,7 +22,7 @@ test('a valid file becomes the scenario, listed as "(from file)"', async () => {
   // Its share link carries the whole text.
   await page.click('#share');
   assert.match(await page.locator('#share-link').inputValue(), /#v=1&scn=[A-Za-z0-9_-]+&seed=7&t=/);
-  const { page: other } = await open(browser, await page.locator('#share-link').inputValue());
+  const { page: other } = await open(env.browser, await page.locator('#share-link').inputValue());
   assert.equal(await other.locator('.scenario-title').textContent(), 'My own roaming lab');
   await other.close();
   // Back to a built-in example.
@@ -42,7 +33,7 @@ test('a valid file becomes the scenario, listed as "(from file)"', async () => {
 });
 
 test('a file with a syntax error shows line, column and the line itself; the run goes on', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(env.browser, env.server.url);
   await playUntil(page, 4, () => Number(document.querySelector('#clock').dataset.us) >= 2e6);
   const at = await clock(page);
   const lines = (await example('wifi-to-lte')).split('\n');

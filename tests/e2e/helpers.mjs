@@ -1,6 +1,7 @@
 // Shared set-up for the browser tests: a static server for dist/ on a free
 // loopback port, and Debian's Chromium driven by playwright-core (which
 // downloads no browser of its own).
+import { before, after } from 'node:test';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -43,6 +44,22 @@ export async function launch() {
 }
 
 /// Opens the page and collects page errors; `errors` must stay empty.
+/// One static server and one browser for a test file: registers the
+/// before/after hooks and returns an object whose `server` and `browser`
+/// are set once the tests run.
+export function useBrowser() {
+  const env = { server: undefined, browser: undefined };
+  before(async () => {
+    env.server = await serveDist();
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
+}
+
 export async function open(browser, url) {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   const errors = [];

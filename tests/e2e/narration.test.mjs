@@ -1,21 +1,12 @@
 // Narration steps and lesson mode; a 20-client cluster stays readable.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launch, open, playUntil } from './helpers.mjs';
+import { useBrowser, open, playUntil } from './helpers.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 test('narration shows the current step; lesson mode pauses at each new one', async () => {
-  const { page, errors } = await open(browser, `${server.url}#v=1&ex=attacker-spoofed-update`);
+  const { page, errors } = await open(env.browser, `${env.server.url}#v=1&ex=attacker-spoofed-update`);
   assert.match(await page.locator('#narration-step').textContent(), /^\d+ steps$/);
   const n = Number((await page.locator('#narration-step').textContent()).split(' ')[0]);
   await page.check('#lesson');
@@ -45,7 +36,7 @@ test('narration shows the current step; lesson mode pauses at each new one', asy
 });
 
 test('the 20-client cluster: one box with a chip per client, one compact table, a full panel for the chosen client', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(env.browser, env.server.url);
   await page.selectOption('#scenario', { label: 'Cluster moves 20 clients by responder MOBIKE' });
   await page.waitForSelector('#group-box-client');
   assert.equal(await page.locator('#group-box-client .chip').count(), 20);

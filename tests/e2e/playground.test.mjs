@@ -1,24 +1,15 @@
 // End-to-end tests of the playground in headless Chromium: what a user does
 // (click, drag, keyboard) and what the page then shows.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launch, open, stateRow, clock, centre, playUntil } from './helpers.mjs';
+import { useBrowser, open, stateRow, clock, centre, playUntil } from './helpers.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 const established = () => document.querySelector('#state-laptop tr[data-key="state"] td')?.textContent.startsWith('Established');
 
 test('clicking the Wi-Fi link breaks it; UPDATE_SA_ADDRESSES appears and the laptop moves to LTE', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(env.browser, env.server.url);
   await playUntil(page, 1, established);
   assert.match(await stateRow(page, 'laptop', 'path'), /^192\.0\.2\.10:4500/);
   const clickedAt = await clock(page);
@@ -49,7 +40,7 @@ test('clicking the Wi-Fi link breaks it; UPDATE_SA_ADDRESSES appears and the lap
 });
 
 test('dragging the NAT box onto the Wi-Fi link puts it in the path, and off again takes it out', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(env.browser, env.server.url);
   await playUntil(page, 1, established);
   assert.equal(await stateRow(page, 'laptop', 'nat'), 'none');
 
@@ -89,7 +80,7 @@ test('dragging the NAT box onto the Wi-Fi link puts it in the path, and off agai
 });
 
 test('clicking a message shows its decrypted payloads and bytes; Reset starts over', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(env.browser, env.server.url);
   await playUntil(page, 1, established);
   await page.locator('#chart g.msg', { hasText: 'IKE_AUTH request' }).locator('.hit').click();
   const inspector = page.locator('#inspector');
@@ -112,7 +103,7 @@ test('clicking a message shows its decrypted payloads and bytes; Reset starts ov
 });
 
 test('the scenario picker opens another example from the library', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(env.browser, env.server.url);
   const options = await page.locator('#scenario option').allTextContents();
   assert.ok(options.length >= 6, `${options.length} examples`);
   await page.selectOption('#scenario', { label: 'Responder moves the client (follow policy)' });

@@ -1,26 +1,17 @@
 // Share links: a link replays the run exactly in a new page; a broken one
 // shows what is wrong and the page still works.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateRawSync } from 'node:zlib';
-import { serveDist, launch, open, clock, playUntil } from './helpers.mjs';
+import { useBrowser, open, clock, playUntil } from './helpers.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 const rowTexts = (page) => page.locator('#chart g.msg, #chart g.note').allTextContents();
 const b64url = (text) => deflateRawSync(Buffer.from(text)).toString('base64url');
 
 test('Share puts a link in the URL; opened in a new page it shows the same chart at the same time', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(env.browser, env.server.url);
   await playUntil(page, 4, () => Number(document.querySelector('#clock').dataset.us) >= 3e6);
   await page.click('#link-wifi .hit');
   await playUntil(page, 16, () => Number(document.querySelector('#clock').dataset.us) >= 9e6);
@@ -38,7 +29,7 @@ test('Share puts a link in the URL; opened in a new page it shows the same chart
   assert.match(link, /#v=1&ex=wifi-to-lte&seed=7&t=12500000&run=/);
   assert.equal(new URL(page.url()).hash, new URL(link).hash, 'the address bar has the link');
 
-  const { page: other, errors: otherErrors } = await open(browser, link);
+  const { page: other, errors: otherErrors } = await open(env.browser, link);
   assert.equal(await clock(other), at);
   assert.deepEqual(await rowTexts(other), rows);
   assert.equal(await other.locator('#nat-table-cgn').textContent(), nat);
@@ -57,7 +48,7 @@ test('Share puts a link in the URL; opened in a new page it shows the same chart
 
 test('a broken share link names what is wrong and the default scenario still runs', async () => {
   const run = b64url(JSON.stringify({ log: [[1000000, { do: 'break_link', link: 'wifi' }], [2000000, { do: 'break_link', link: 'wlan' }]] }));
-  const { page, errors } = await open(browser, `${server.url}#v=1&ex=wifi-to-lte&seed=7&t=3000000&run=${run}`);
+  const { page, errors } = await open(env.browser, `${env.server.url}#v=1&ex=wifi-to-lte&seed=7&t=3000000&run=${run}`);
   assert.equal(await page.locator('#error-message').textContent(), 'share link: intervention 2: unknown link "wlan"');
   assert.match(await page.locator('#error-panel').textContent(), /could not be opened/);
   assert.equal(await page.locator('.scenario-title').textContent(), 'Laptop roams from Wi-Fi to LTE behind a carrier NAT');
@@ -73,7 +64,7 @@ test('a broken share link names what is wrong and the default scenario still run
     ['#v=1&ex=wifi-to-lte&run=%%%', 'share link: the run data (run) is not valid base64url'],
     [`#v=1&scn=${b64url('version = 1\ntitle = [\n')}`, 'share link: scenario: line 2'],
   ]) {
-    const { page: p, errors: e } = await open(browser, `${server.url}${hash}`);
+    const { page: p, errors: e } = await open(env.browser, `${env.server.url}${hash}`);
     assert.ok((await p.locator('#error-message').textContent()).startsWith(want), hash);
     assert.ok(await p.locator('#topology .host').count() > 0);
     assert.deepEqual(e, []);

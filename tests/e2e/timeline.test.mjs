@@ -1,19 +1,10 @@
 // Time travel in the browser: the scrubber shows any moment, and a change
 // made there forks the timeline (RaftScope).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launch, open, clock, playUntil } from './helpers.mjs';
+import { useBrowser, open, clock, playUntil } from './helpers.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 /// Times (s) of every message row in the chart.
 const rowTimes = (page) => page.locator('#chart g.msg text.t').evaluateAll((ts) => ts.map((t) => parseFloat(t.textContent)));
@@ -21,7 +12,7 @@ const rowTimes = (page) => page.locator('#chart g.msg text.t').evaluateAll((ts) 
 const rowTexts = (page) => page.locator('#chart g.msg, #chart g.note').allTextContents();
 
 test('the scrubber goes back in time: clock, chart and state panels show that moment', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(env.browser, env.server.url);
   await playUntil(page, 16, () => Number(document.querySelector('#clock').dataset.us) >= 22e6);
   const end = await clock(page);
   const rowsAtEnd = (await rowTimes(page)).length;
@@ -64,7 +55,7 @@ test('the scrubber goes back in time: clock, chart and state panels show that mo
 });
 
 test('clicking a link while viewing the past forks the timeline; later rows differ', async () => {
-  const { page, errors } = await open(browser, server.url);
+  const { page, errors } = await open(env.browser, env.server.url);
   await playUntil(page, 16, () => Number(document.querySelector('#clock').dataset.us) >= 22e6);
   const before = await rowTexts(page);
   const updateBefore = page.locator('#chart g.msg', { hasText: 'UPDATE_SA_ADDRESSES' }).first();

@@ -1858,21 +1858,7 @@ impl IkeSa {
         {
             // RFC 5685: after authentication, IDr and AUTH with REDIRECT and
             // no Child SA; the client starts over with the new gateway.
-            let idr = Identification::fqdn(&ctx.config.id);
-            let my_auth = crypto::psk_auth(
-                &ctx.config.psk,
-                &self.init_response,
-                &self.ni,
-                &keys.sk_pr,
-                &idr.body(),
-            );
-            let mut out = vec![
-                Payload::IdR(idr),
-                Payload::Auth {
-                    method: crypto::AUTH_SHARED_KEY_MIC,
-                    data: my_auth.to_vec(),
-                },
-            ];
+            let mut out = self.idr_and_auth(ctx, &keys);
             if let Ok(n) = Notify::redirect(gw.into(), None) {
                 out.push(Payload::Notify(n));
             }
@@ -1900,24 +1886,12 @@ impl IkeSa {
         }
         self.child_spi = ctx.rng.next_u32() | 1;
         self.peer_child_spi = esp_spi(inner).unwrap_or(0);
-        let idr = Identification::fqdn(&ctx.config.id);
-        let my_auth = crypto::psk_auth(
-            &ctx.config.psk,
-            &self.init_response,
-            &self.ni,
-            &keys.sk_pr,
-            &idr.body(),
-        );
-        let mut out = vec![
-            Payload::IdR(idr),
-            Payload::Auth {
-                method: crypto::AUTH_SHARED_KEY_MIC,
-                data: my_auth.to_vec(),
-            },
+        let mut out = self.idr_and_auth(ctx, &keys);
+        out.extend([
             Payload::Sa(vec![Proposal::esp_default(self.child_spi)]),
             Payload::TsI(any_ts()),
             Payload::TsR(any_ts()),
-        ];
+        ]);
         out.extend(set_window_size(ctx));
         self.take_peer_window(ctx, inner);
         if self.mobike {
@@ -1928,6 +1902,26 @@ impl IkeSa {
             self.send_response(ctx, header.message_id, resp, dst, src);
         }
         self.establish(ctx);
+    }
+
+    /// The responder's IDr and AUTH (PSK, RFC 7296 §2.15) over its
+    /// IKE_SA_INIT response and the initiator's nonce.
+    fn idr_and_auth(&self, ctx: &Ctx, keys: &IkeKeys) -> Vec<Payload> {
+        let idr = Identification::fqdn(&ctx.config.id);
+        let my_auth = crypto::psk_auth(
+            &ctx.config.psk,
+            &self.init_response,
+            &self.ni,
+            &keys.sk_pr,
+            &idr.body(),
+        );
+        vec![
+            Payload::IdR(idr),
+            Payload::Auth {
+                method: crypto::AUTH_SHARED_KEY_MIC,
+                data: my_auth.to_vec(),
+            },
+        ]
     }
 
     fn establish(&mut self, ctx: &mut Ctx) {

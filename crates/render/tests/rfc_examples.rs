@@ -32,6 +32,7 @@ const R2: &str = "198.51.100.20";
 
 /// One line of a figure: sender, addresses, exchange, message ID, flags,
 /// payloads (SK contents after "SK").
+#[derive(Clone)]
 struct Line {
     by_initiator: bool,
     src: (&'static str, u16),
@@ -144,15 +145,10 @@ fn check(line_no: usize, want: &Line, got: &MessageRow, w: &World, initiator_lan
     assert_eq!(actual, expected, "{what}: payloads");
 }
 
-/// The IKE message rows of the chart, in order.
-fn ike_rows(chart: &Chart) -> Vec<&MessageRow> {
-    chart.messages().filter(|m| m.is_ike()).collect()
-}
-
-#[test]
-fn rfc4555_e1_mobility_line_by_line() {
-    let (_, w, chart) = run("rfc4555-e1-mobility");
-    let figure = [
+/// Lines 1-4 of both figures: IKE_SA_INIT and IKE_AUTH between I1 and R1,
+/// with the responder's IKE_AUTH payloads given.
+fn setup(auth_response: &'static str) -> [Line; 4] {
+    [
         l(
             true,
             (I1, 500),
@@ -187,8 +183,21 @@ fn rfc4555_e1_mobility_line_by_line() {
             "IKE_AUTH",
             1,
             0x20,
-            "SK IDr AUTH SA TSi TSr N(MOBIKE_SUPPORTED)",
+            auth_response,
         ),
+    ]
+}
+
+/// The IKE message rows of the chart, in order.
+fn ike_rows(chart: &Chart) -> Vec<&MessageRow> {
+    chart.messages().filter(|m| m.is_ike()).collect()
+}
+
+#[test]
+fn rfc4555_e1_mobility_line_by_line() {
+    let (_, w, chart) = run("rfc4555-e1-mobility");
+    let mut figure = setup("SK IDr AUTH SA TSi TSr N(MOBIKE_SUPPORTED)").to_vec();
+    figure.extend([
         // The initiator's address changes I1 -> I2.
         l(
             true,
@@ -227,7 +236,7 @@ fn rfc4555_e1_mobility_line_by_line() {
             0x28,
             "SK N(COOKIE2)",
         ),
-    ];
+    ]);
     let rows = ike_rows(&chart);
     let lane = 0;
     for (k, want) in figure.iter().enumerate() {
@@ -256,43 +265,9 @@ fn rfc4555_e1_mobility_line_by_line() {
 fn rfc4555_e2_multihoming_line_by_line() {
     let (_, w, chart) = run("rfc4555-e2-multihoming");
     let rows = ike_rows(&chart);
-    let head = [
-        l(
-            true,
-            (I1, 500),
-            (R1, 500),
-            "IKE_SA_INIT",
-            0,
-            0x08,
-            const_format("SA KE Ni", NATD),
-        ),
-        l(
-            false,
-            (R1, 500),
-            (I1, 500),
-            "IKE_SA_INIT",
-            0,
-            0x20,
-            const_format("SA KE Nr", NATD),
-        ),
-        l(
-            true,
-            (I1, 4500),
-            (R1, 4500),
-            "IKE_AUTH",
-            1,
-            0x08,
-            "SK IDi AUTH SA TSi TSr N(MOBIKE_SUPPORTED)",
-        ),
-        l(
-            false,
-            (R1, 4500),
-            (I1, 4500),
-            "IKE_AUTH",
-            1,
-            0x20,
-            "SK IDr AUTH SA TSi TSr N(MOBIKE_SUPPORTED) N(ADDITIONAL_IP4_ADDRESS)",
-        ),
+    let mut head =
+        setup("SK IDr AUTH SA TSi TSr N(MOBIKE_SUPPORTED) N(ADDITIONAL_IP4_ADDRESS)").to_vec();
+    head.extend([
         // The current pair is suspected: liveness check, retransmitted, lost.
         l(
             true,
@@ -312,7 +287,7 @@ fn rfc4555_e2_multihoming_line_by_line() {
             0x08,
             "SK N(NAT_DETECTION_SOURCE_IP) N(NAT_DETECTION_DESTINATION_IP)",
         ),
-    ];
+    ]);
     for (k, want) in head.iter().enumerate() {
         check(k + 1, want, rows[k], &w, 0);
     }
