@@ -531,9 +531,13 @@ impl Session {
     pub fn toggle_link(&mut self, link: &str) -> Option<Fork> {
         let up = self.world.links().iter().any(|l| l.id == link && l.up);
         let action = if up {
-            Intervention::BreakLink(link.to_string())
+            Intervention::BreakLink {
+                link: link.to_string(),
+            }
         } else {
-            Intervention::RestoreLink(link.to_string())
+            Intervention::RestoreLink {
+                link: link.to_string(),
+            }
         };
         self.apply(action)
     }
@@ -840,7 +844,7 @@ mod tests {
         assert_eq!(a.log().len(), 2);
         assert_eq!(
             a.log()[1],
-            (first + SEC, Intervention::BreakLink("lte".into()))
+            (first + SEC, Intervention::BreakLink { link: "lte".into() })
         );
         assert!(a.checkpoint_times().iter().all(|&t| t <= first + SEC));
         assert_eq!(a.horizon(), first + SEC);

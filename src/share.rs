@@ -226,49 +226,23 @@ fn decode_inner(hash: &str) -> Result<Option<Shared>, String> {
     }))
 }
 
-/// The actions serde cannot write with the `do` tag of [`Intervention`]
-/// (a tagged newtype variant holding a string), written as structs.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
-enum Named {
-    BreakLink { link: String },
-    RestoreLink { link: String },
-    RebootNat { nat: String },
-}
-
 /// An intervention as JSON: `{"do": "break_link", "link": "wifi"}`,
-/// `{"do": "place_nat", "nat": "cgn", "link": "wifi"}`, …
+/// `{"do": "place_nat", "nat": "cgn", "link": "wifi"}`, … (the serde form
+/// of [`Intervention`]).
 pub fn action_to_json(a: &Intervention) -> serde_json::Value {
-    let named = match a {
-        Intervention::BreakLink(link) => Named::BreakLink { link: link.clone() },
-        Intervention::RestoreLink(link) => Named::RestoreLink { link: link.clone() },
-        Intervention::RebootNat(nat) => Named::RebootNat { nat: nat.clone() },
-        // Struct variants serialize with the tag; this cannot fail.
-        other => return serde_json::to_value(other).unwrap_or_default(),
-    };
-    serde_json::to_value(named).unwrap_or_default()
+    serde_json::to_value(a).unwrap_or_default()
 }
 
 /// Reads what [`action_to_json`] wrote.
 pub fn action_from_json(v: serde_json::Value) -> Result<Intervention, String> {
-    let tag = v.get("do").and_then(|t| t.as_str()).unwrap_or_default();
-    if matches!(tag, "break_link" | "restore_link" | "reboot_nat") {
-        let named: Named = serde_json::from_value(v).map_err(|e| e.to_string())?;
-        Ok(match named {
-            Named::BreakLink { link } => Intervention::BreakLink(link),
-            Named::RestoreLink { link } => Intervention::RestoreLink(link),
-            Named::RebootNat { nat } => Intervention::RebootNat(nat),
-        })
-    } else {
-        serde_json::from_value(v).map_err(|e| e.to_string())
-    }
+    serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
 /// An intervention in words, for the timeline's marks.
 pub fn describe(a: &Intervention) -> String {
     match a {
-        Intervention::BreakLink(l) => format!("break link {l}"),
-        Intervention::RestoreLink(l) => format!("restore link {l}"),
+        Intervention::BreakLink { link: l } => format!("break link {l}"),
+        Intervention::RestoreLink { link: l } => format!("restore link {l}"),
         Intervention::SetLinkDirection {
             link,
             direction,
@@ -277,7 +251,7 @@ pub fn describe(a: &Intervention) -> String {
             "{} link {link}, {direction} only",
             if *up { "restore" } else { "break" }
         ),
-        Intervention::RebootNat(n) => format!("reboot NAT {n}"),
+        Intervention::RebootNat { nat: n } => format!("reboot NAT {n}"),
         Intervention::ChangeNatAddress { nat, address } => {
             format!("NAT {nat}'s address becomes {address}")
         }
@@ -357,9 +331,11 @@ pub fn check(scenario: &Scenario, action: &Intervention) -> Result<(), String> {
         }
     };
     match action {
-        Intervention::BreakLink(l) | Intervention::RestoreLink(l) => link(l),
+        Intervention::BreakLink { link: l } | Intervention::RestoreLink { link: l } => link(l),
         Intervention::SetLinkDirection { link: l, .. } => link(l),
-        Intervention::RebootNat(n) | Intervention::ChangeNatAddress { nat: n, .. } => nat(n),
+        Intervention::RebootNat { nat: n } | Intervention::ChangeNatAddress { nat: n, .. } => {
+            nat(n)
+        }
         Intervention::AddAddress {
             host: h,
             interface: f,
@@ -404,7 +380,7 @@ mod tests {
         s.advance(2 * SEC);
         s.toggle_link("wifi");
         s.advance(SEC);
-        s.apply(Intervention::RebootNat("cgn".into()));
+        s.apply(Intervention::RebootNat { nat: "cgn".into() });
         s.apply(Intervention::PlaceNat {
             nat: "cgn".into(),
             link: Some("wifi".into()),
@@ -458,9 +434,13 @@ mod tests {
     #[test]
     fn interventions_as_json_round_trip() {
         for a in [
-            Intervention::BreakLink("wifi".into()),
-            Intervention::RestoreLink("wifi".into()),
-            Intervention::RebootNat("cgn".into()),
+            Intervention::BreakLink {
+                link: "wifi".into(),
+            },
+            Intervention::RestoreLink {
+                link: "wifi".into(),
+            },
+            Intervention::RebootNat { nat: "cgn".into() },
             Intervention::PlaceNat {
                 nat: "cgn".into(),
                 link: None,
@@ -474,7 +454,10 @@ mod tests {
             assert_eq!(action_from_json(v).unwrap(), a);
         }
         assert_eq!(
-            action_to_json(&Intervention::BreakLink("wifi".into())).to_string(),
+            action_to_json(&Intervention::BreakLink {
+                link: "wifi".into()
+            })
+            .to_string(),
             r#"{"do":"break_link","link":"wifi"}"#
         );
     }

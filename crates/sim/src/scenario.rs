@@ -917,8 +917,10 @@ impl Scenario {
             }
         };
         match action {
-            I::BreakLink(l) | I::RestoreLink(l) | I::SetLinkDirection { link: l, .. } => link(l),
-            I::RebootNat(n) | I::ChangeNatAddress { nat: n, .. } => nat(n),
+            I::BreakLink { link: l }
+            | I::RestoreLink { link: l }
+            | I::SetLinkDirection { link: l, .. } => link(l),
+            I::RebootNat { nat: n } | I::ChangeNatAddress { nat: n, .. } => nat(n),
             I::PlaceNat { nat: n, link: l } => {
                 nat(n)?;
                 l.as_ref().map_or(Ok(()), link)
@@ -989,8 +991,8 @@ impl TimelineEvent {
         for (v, up) in [(&self.break_link, false), (&self.restore_link, true)] {
             if let Some(l) = v {
                 found.push(match (self.direction, up) {
-                    (None, false) => I::BreakLink(l.clone()),
-                    (None, true) => I::RestoreLink(l.clone()),
+                    (None, false) => I::BreakLink { link: l.clone() },
+                    (None, true) => I::RestoreLink { link: l.clone() },
                     (Some(direction), up) => I::SetLinkDirection {
                         link: l.clone(),
                         direction,
@@ -1019,7 +1021,7 @@ impl TimelineEvent {
             found.push(I::PlaceNat { nat, link });
         }
         if let Some(n) = &self.nat_reboot {
-            found.push(I::RebootNat(n.clone()));
+            found.push(I::RebootNat { nat: n.clone() });
         }
         if let Some(n) = &self.nat_address_change {
             let address = self

@@ -23,11 +23,15 @@ use std::net::{IpAddr, SocketAddr};
 
 /// A change to the network, by the timeline or by the user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "do", rename_all = "snake_case")]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Intervention {
     /// Packets on the link vanish from now on, both ways; nobody is told.
-    BreakLink(String),
-    RestoreLink(String),
+    BreakLink {
+        link: String,
+    },
+    RestoreLink {
+        link: String,
+    },
     /// One direction of a link fails (`up: false`) or recovers: a one-way
     /// failure. [`Direction::Up`] is from the host towards the internet.
     SetLinkDirection {
@@ -36,7 +40,9 @@ pub enum Intervention {
         up: bool,
     },
     /// The NAT reboots: every mapping is lost (RFC 4555 §3.8's case).
-    RebootNat(String),
+    RebootNat {
+        nat: String,
+    },
     /// The NAT's public address changes; its mappings keep their ports.
     ChangeNatAddress {
         nat: String,
@@ -513,8 +519,8 @@ impl World {
     fn apply_inner(&mut self, action: Intervention, by_user: bool) {
         let now = self.now;
         match &action {
-            Intervention::BreakLink(l) | Intervention::RestoreLink(l) => {
-                let up = matches!(action, Intervention::RestoreLink(_));
+            Intervention::BreakLink { link: l } | Intervention::RestoreLink { link: l } => {
+                let up = matches!(action, Intervention::RestoreLink { .. });
                 let Some(i) = self.link_index(l) else { return };
                 let mut changed = false;
                 for d in Direction::both() {
@@ -571,7 +577,7 @@ impl World {
                     },
                 );
             }
-            Intervention::RebootNat(nat) => {
+            Intervention::RebootNat { nat } => {
                 let Some(n) = self.nat_index(nat) else { return };
                 let lost = self.nats[n].reboot(now);
                 let label = self.nat_label(n);
