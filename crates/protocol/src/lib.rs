@@ -128,6 +128,10 @@ pub struct Settings {
     /// §3.8, M-3.8-5, MAY), and UDP encapsulation starts before the update
     /// (B-3.5-3).
     pub update_on_nat_hint: bool,
+    /// NAT detection in every liveness check (RFC 4555 §3.8), or (`false`,
+    /// as strongSwan) only while we are behind a NAT: a NAT that appears on
+    /// a path that had none then goes unseen until something else fails.
+    pub liveness_natd_always: bool,
     /// Our receive window (RFC 7296 §2.3). Above 1 it is announced with
     /// N(SET_WINDOW_SIZE) in IKE_AUTH; the peer may then keep that many
     /// requests outstanding. We keep as many outstanding as the peer allows.
@@ -203,6 +207,7 @@ impl Default for Settings {
             path_test_interval: None,
             esp_liveness: false,
             update_on_nat_hint: false,
+            liveness_natd_always: true,
             window_size: 1,
             redirect: false,
             redirect_on_init: None,
@@ -222,8 +227,9 @@ impl Settings {
     ///   10 s; return routability; strict list policy).
     /// - `strongswan`: 4 s × 1.8ⁿ, 5 retransmissions (gives up after about
     ///   165 s); path probing every 2.5 s, 10 probes; no liveness checks
-    ///   (dpd_delay 0); no responder return routability; follows a responder
-    ///   address list at once.
+    ///   (dpd_delay 0), and NAT detection in them only behind a NAT; no
+    ///   responder return routability; follows a responder address list at
+    ///   once.
     /// - `libreswan`: 0.5 s doubling until 30 s have passed.
     pub fn preset(name: &str) -> Option<Settings> {
         let d = Settings::default();
@@ -242,6 +248,7 @@ impl Settings {
                 }),
                 probe_after: 1,
                 liveness_interval: None,
+                liveness_natd_always: false,
                 return_routability: false,
                 list_policy: ListPolicy::Follow,
                 ..d

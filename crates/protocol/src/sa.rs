@@ -996,7 +996,10 @@ impl IkeSa {
             ReqKind::Liveness | ReqKind::PathTest => {
                 // RFC 4555 §3.8 (M-3.8-1, M-3.8-3): NAT-D in liveness checks
                 // so a changed NAT mapping shows.
-                if self.mobike && self.natt {
+                if self.mobike
+                    && self.natt
+                    && (ctx.config.settings.liveness_natd_always || self.local_behind_nat)
+                {
                     inner.extend(self.natd_pair(self.local, self.remote));
                 }
             }

@@ -392,6 +392,8 @@ pub struct SettingsSpec {
     pub esp_liveness: bool,
     /// A NAT-change hint sends UPDATE_SA_ADDRESSES at once.
     pub update_on_nat_hint: bool,
+    /// NAT detection in every liveness check, or only behind a NAT.
+    pub liveness_natd_always: bool,
     /// Our receive window (N(SET_WINDOW_SIZE) above 1).
     pub window_size: u32,
     /// RFC 5685 Redirect support.
@@ -438,6 +440,7 @@ impl SettingsSpec {
             path_test_interval: s.path_test_interval.map(Dur),
             esp_liveness: s.esp_liveness,
             update_on_nat_hint: s.update_on_nat_hint,
+            liveness_natd_always: s.liveness_natd_always,
             window_size: s.window_size,
             redirect: s.redirect,
             redirect_on_init: s.redirect_on_init,
@@ -477,6 +480,7 @@ impl SettingsSpec {
             path_test_interval: self.path_test_interval.map(|d| d.micros()),
             esp_liveness: self.esp_liveness,
             update_on_nat_hint: self.update_on_nat_hint,
+            liveness_natd_always: self.liveness_natd_always,
             window_size: self.window_size.max(1),
             redirect: self.redirect,
             redirect_on_init: self.redirect_on_init,
@@ -548,6 +552,7 @@ settings_layer!(
     path_test_interval: Option<Dur>,
     esp_liveness: bool,
     update_on_nat_hint: bool,
+    liveness_natd_always: bool,
     window_size: u32,
     redirect: bool,
     redirect_on_init: Option<IpAddr>,
