@@ -60,6 +60,18 @@ pub struct AsciiOptions {
     pub notes: bool,
 }
 
+impl AsciiOptions {
+    /// Whether a message of this kind is drawn (keepalives and ESP are
+    /// optional).
+    pub fn shows(&self, what: &What) -> bool {
+        match what {
+            What::Keepalive => self.keepalives,
+            What::Esp { .. } => self.esp,
+            _ => true,
+        }
+    }
+}
+
 impl Default for AsciiOptions {
     fn default() -> Self {
         AsciiOptions {
@@ -179,9 +191,7 @@ pub fn render(chart: &Chart, opts: &AsciiOptions) -> String {
     for row in &chart.rows {
         match row {
             Row::Message(m) => {
-                if (!opts.keepalives && matches!(m.what, What::Keepalive))
-                    || (!opts.esp && matches!(m.what, What::Esp { .. }))
-                {
+                if !opts.shows(&m.what) {
                     continue;
                 }
                 out.push(String::new());

@@ -198,9 +198,7 @@ pub fn render(chart: &Chart, title: &str, opts: &MermaidOptions) -> String {
     for row in &chart.rows {
         match row {
             Row::Message(m) => {
-                if (!opts.keepalives && matches!(m.what, What::Keepalive))
-                    || (!opts.esp && matches!(m.what, What::Esp { .. }))
-                {
+                if !opts.shows(&m.what) {
                     continue;
                 }
                 message(m, &ids, &mut out);
