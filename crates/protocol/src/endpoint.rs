@@ -140,11 +140,7 @@ impl Endpoint {
 
     /// Initiator: starts an IKE SA with `peer` (IKE_SA_INIT on port 500).
     pub fn connect(&mut self, now: Time, peer: IpAddr) {
-        let opts = InitOptions::to(peer);
-        if let Some(sa) = IkeSa::initiate(&mut self.shared.ctx(now), peer, opts) {
-            self.sas.push(sa);
-        }
-        self.settle();
+        self.connect_any(now, &[peer]);
     }
 
     /// Initiator: starts an IKE SA with the first of several addresses of

@@ -796,15 +796,20 @@ impl IkeSa {
             || peer != self.peer_behind_nat
             || self.state != SaState::Established
         {
-            self.local_behind_nat = local;
-            self.peer_behind_nat = peer;
-            ctx.events.push_back(Event::NatDetection {
-                spi_i: self.spi_i,
-                local_behind_nat: local,
-                peer_behind_nat: peer,
-            });
+            self.set_nat(ctx, local, peer);
         }
         Some(got_dst)
+    }
+
+    /// Records and reports what NAT detection found (RFC 7296 §2.23).
+    fn set_nat(&mut self, ctx: &mut Ctx, local: bool, peer: bool) {
+        self.local_behind_nat = local;
+        self.peer_behind_nat = peer;
+        ctx.events.push_back(Event::NatDetection {
+            spi_i: self.spi_i,
+            local_behind_nat: local,
+            peer_behind_nat: peer,
+        });
     }
 
     fn header(&self, exchange: ExchangeType, mid: u32, response: bool) -> Header {
@@ -1423,12 +1428,8 @@ impl IkeSa {
                     // B-3.5-3: UDP encapsulation on before the update, so
                     // the IPsec traffic already passes a NAT.
                     if !self.local_behind_nat {
-                        self.local_behind_nat = true;
-                        ctx.events.push_back(Event::NatDetection {
-                            spi_i: self.spi_i,
-                            local_behind_nat: true,
-                            peer_behind_nat: self.peer_behind_nat,
-                        });
+                        let peer = self.peer_behind_nat;
+                        self.set_nat(ctx, true, peer);
                         if let Some((l, r)) = self.ipsec {
                             self.set_ipsec(ctx, l, r);
                         }
@@ -2847,12 +2848,8 @@ impl IkeSa {
                         && got.len() == 20
                         && (got != dst_hash) != self.local_behind_nat
                     {
-                        self.local_behind_nat = got != dst_hash;
-                        ctx.events.push_back(Event::NatDetection {
-                            spi_i: self.spi_i,
-                            local_behind_nat: self.local_behind_nat,
-                            peer_behind_nat: self.peer_behind_nat,
-                        });
+                        let peer = self.peer_behind_nat;
+                        self.set_nat(ctx, got != dst_hash, peer);
                     }
                 }
                 self.move_to(
