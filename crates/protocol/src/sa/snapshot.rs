@@ -1,0 +1,88 @@
+use super::*;
+
+/// The IKE SA's state as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SaSnapshot {
+    pub role: Role,
+    pub state: SaState,
+    pub spi_i: String,
+    pub spi_r: String,
+    pub mobike: bool,
+    /// The IKE SA's address pair.
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// The IPsec SAs' tunnel header addresses, once IKE_AUTH is done.
+    pub ipsec_local: Option<SocketAddr>,
+    pub ipsec_remote: Option<SocketAddr>,
+    pub udp_encap: bool,
+    pub own_addresses: Vec<IpAddr>,
+    pub peer_addresses: Vec<IpAddr>,
+    pub local_behind_nat: bool,
+    pub peer_behind_nat: bool,
+    pub pending_update: bool,
+    pub cookie2_outstanding: Option<String>,
+    /// The peer's window: how many requests we may have outstanding.
+    pub window: u32,
+    /// How many of our requests are outstanding now.
+    pub in_flight: u32,
+    /// The oldest outstanding request: what, message ID, retransmissions, next retransmission.
+    pub outstanding: Option<OutstandingSnapshot>,
+    pub next_liveness: Option<Time>,
+    pub next_keepalive: Option<Time>,
+    /// Requests waiting for the window, in order.
+    pub queued: Vec<String>,
+    /// The peer supports Redirect (RFC 5685).
+    pub redirect_supported: bool,
+    /// A responder's own move in progress: the address it left.
+    pub moving_from: Option<SocketAddr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutstandingSnapshot {
+    pub what: String,
+    pub mid: u32,
+    pub retransmissions: u32,
+    pub next_retransmit: Time,
+    pub probing: bool,
+}
+
+impl IkeSa {
+    pub fn snapshot(&self, own: &[IpAddr]) -> SaSnapshot {
+        SaSnapshot {
+            role: self.role,
+            state: self.state,
+            spi_i: format!("{:016x}", self.spi_i),
+            spi_r: format!("{:016x}", self.spi_r),
+            mobike: self.mobike,
+            local: self.local,
+            remote: self.remote,
+            ipsec_local: self.ipsec.map(|p| p.0),
+            ipsec_remote: self.ipsec.map(|p| p.1),
+            udp_encap: self.udp_encap,
+            own_addresses: own.to_vec(),
+            peer_addresses: self.peer_addrs.clone(),
+            local_behind_nat: self.local_behind_nat,
+            peer_behind_nat: self.peer_behind_nat,
+            pending_update: self.pending_update,
+            cookie2_outstanding: self
+                .outstanding
+                .iter()
+                .find_map(|r| r.cookie2.as_ref())
+                .map(|c| hex(c)),
+            window: self.peer_window,
+            in_flight: self.outstanding.len() as u32,
+            outstanding: self.outstanding.first().map(|r| OutstandingSnapshot {
+                what: r.kind.label().to_string(),
+                mid: r.mid,
+                retransmissions: r.retransmissions,
+                next_retransmit: r.next_at,
+                probing: r.probing,
+            }),
+            next_liveness: self.liveness_due(),
+            next_keepalive: self.keepalive_due(),
+            queued: self.queue.iter().map(|k| k.label().to_string()).collect(),
+            redirect_supported: self.peer_redirect,
+            moving_from: self.moved_from,
+        }
+    }
+}
