@@ -1,3 +1,4 @@
+use crate::reason::{LocalDelete, Note, Rejection};
 use crate::sa::{Action, Ctx, IkeSa, InitOptions, SaSnapshot};
 use crate::{EndpointConfig, Event, Role, Time, Transmit};
 use mobike_wire::header::Header;
@@ -5,7 +6,7 @@ use mobike_wire::registry::ExchangeType;
 use mobike_wire::udp::{self, UdpPayload};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 /// The IPv4 source (offset 12) or destination (16) of an inner packet.
@@ -44,7 +45,16 @@ pub enum Hint {
 #[derive(Clone)]
 pub struct Endpoint {
     shared: Shared,
+    /// Every IKE SA, oldest first; deleted ones stay for the panels.
     sas: Vec<IkeSa>,
+    /// Live IKE SAs by initiator SPI (indices into `sas`; more than one
+    /// only if two peers chose the same SPI).
+    by_spi: BTreeMap<u64, Vec<usize>>,
+    /// Deleted IKE SAs by initiator SPI, to say why their messages are
+    /// refused.
+    deleted: BTreeMap<u64, usize>,
+    /// Live Child SAs by our inbound ESP SPI.
+    by_esp_spi: BTreeMap<u32, usize>,
     /// When we followed redirects, for loop protection.
     redirects: Vec<Time>,
     /// Inner source address -> IKE SA (by SPIi) it last came through: a
@@ -101,6 +111,9 @@ impl Endpoint {
                 actions: Vec::new(),
             },
             sas: Vec::new(),
+            by_spi: BTreeMap::new(),
+            deleted: BTreeMap::new(),
+            by_esp_spi: BTreeMap::new(),
             redirects: Vec::new(),
             routes: std::collections::BTreeMap::new(),
             due: Vec::new(),
@@ -118,16 +131,56 @@ impl Endpoint {
         if self.dirty.is_empty() {
             return;
         }
+        let settings = &self.shared.config.settings;
         for i in std::mem::take(&mut self.dirty) {
             if let Some(sa) = self.sas.get(i) {
-                self.due[i] = sa.next_timeout();
+                self.due[i] = sa.next_timeout(settings);
             }
         }
         self.earliest = self.due.iter().flatten().min().copied();
     }
 
+    /// SA `i` handled an input: its timers are read again and its place in
+    /// the lookup maps follows its state (a deleted SA leaves them).
+    fn touch(&mut self, i: usize) {
+        self.dirty.push(i);
+        let Some(sa) = self.sas.get(i) else { return };
+        let spi = sa.spi_i();
+        if sa.is_deleted() {
+            if let Some(v) = self.by_spi.get_mut(&spi) {
+                v.retain(|&k| k != i);
+                if v.is_empty() {
+                    self.by_spi.remove(&spi);
+                }
+            }
+            self.by_esp_spi.retain(|_, k| *k != i);
+            self.deleted.insert(spi, i);
+            return;
+        }
+        let v = self.by_spi.entry(spi).or_default();
+        if !v.contains(&i) {
+            v.push(i);
+        }
+        if let Some(esp) = sa.inbound_spi() {
+            self.by_esp_spi.insert(esp, i);
+        }
+    }
+
     fn touch_all(&mut self) {
-        self.dirty.extend(0..self.sas.len());
+        for i in 0..self.sas.len() {
+            self.touch(i);
+        }
+    }
+
+    /// Adds a new IKE SA.
+    fn push(&mut self, sa: IkeSa) {
+        self.sas.push(sa);
+        self.touch(self.sas.len() - 1);
+    }
+
+    /// The live IKE SA with this initiator SPI (the newest if two share it).
+    fn live(&self, spi_i: u64) -> Option<usize> {
+        self.by_spi.get(&spi_i)?.last().copied()
     }
 
     pub fn config(&self) -> &EndpointConfig {
@@ -152,9 +205,9 @@ impl Endpoint {
             return;
         };
         let mut opts = InitOptions::to(first);
-        opts.next_peers = rest.to_vec();
-        if let Some(sa) = IkeSa::initiate(&mut self.shared.ctx(now), first, opts) {
-            self.sas.push(sa);
+        opts.origin.next_peers = rest.to_vec();
+        if let Some(sa) = IkeSa::initiate(&mut self.shared.ctx(now), opts) {
+            self.push(sa);
         }
         self.settle();
     }
@@ -168,33 +221,29 @@ impl Endpoint {
             for a in actions {
                 match a {
                     Action::Initiate(opts) => {
-                        if opts.redirected_from.is_some() {
+                        if opts.origin.redirected_from.is_some() {
                             self.redirects
                                 .retain(|t| now.saturating_sub(*t) < REDIRECT_LOOP_PERIOD);
                             if self.redirects.len() >= MAX_REDIRECTS {
-                                self.shared.events.push_back(Event::Note {
-                                    spi_i: opts.replaces.unwrap_or(0),
-                                    text: format!(
-                                        "not following the redirect to {}: {MAX_REDIRECTS} redirects within {} s (a loop)",
-                                        opts.peer,
-                                        REDIRECT_LOOP_PERIOD / crate::SEC
-                                    ),
-                                    rule: "RFC 5685 (redirect loop detection)".into(),
-                                });
+                                let note = Note::RedirectLoop {
+                                    to: opts.peer,
+                                    max: MAX_REDIRECTS,
+                                    period_s: REDIRECT_LOOP_PERIOD / crate::SEC,
+                                };
+                                let spi = opts.origin.replaces.unwrap_or(0);
+                                self.shared.ctx(now).note(spi, note);
                                 continue;
                             }
                             self.redirects.push(now);
                         }
-                        let peer = opts.peer;
-                        if let Some(sa) = IkeSa::initiate(&mut self.shared.ctx(now), peer, opts) {
-                            self.sas.push(sa);
+                        if let Some(sa) = IkeSa::initiate(&mut self.shared.ctx(now), opts) {
+                            self.push(sa);
                         }
                     }
                     Action::Delete { spi_i, reason } => {
-                        let mut ctx = self.shared.ctx(now);
-                        if let Some(i) = self.sas.iter().position(|s| s.spi_i() == spi_i) {
-                            self.sas[i].start_delete(&mut ctx, &reason);
-                            self.dirty.push(i);
+                        if let Some(i) = self.live(spi_i) {
+                            self.sas[i].start_delete(&mut self.shared.ctx(now), reason);
+                            self.touch(i);
                         }
                     }
                 }
@@ -208,12 +257,11 @@ impl Endpoint {
     /// MOBIKE by plain RFC 4555, reference §6.2 S-R1). Returns false when
     /// there is no such established SA or `to` is not ours.
     pub fn move_peer(&mut self, now: Time, spi_i: u64, to: IpAddr) -> bool {
-        let mut ctx = self.shared.ctx(now);
-        let Some(i) = self.sas.iter().position(|s| s.spi_i() == spi_i) else {
+        let Some(i) = self.live(spi_i) else {
             return false;
         };
-        let done = self.sas[i].move_self(&mut ctx, to);
-        self.dirty.push(i);
+        let done = self.sas[i].move_self(&mut self.shared.ctx(now), to);
+        self.touch(i);
         self.run_actions(now);
         done
     }
@@ -221,12 +269,11 @@ impl Endpoint {
     /// Responder: tells the client of an established IKE SA to go to
     /// another gateway (RFC 5685, REDIRECT in an INFORMATIONAL request).
     pub fn redirect(&mut self, now: Time, spi_i: u64, to: IpAddr) -> bool {
-        let mut ctx = self.shared.ctx(now);
-        let Some(i) = self.sas.iter().position(|s| s.spi_i() == spi_i) else {
+        let Some(i) = self.live(spi_i) else {
             return false;
         };
-        let done = self.sas[i].redirect(&mut ctx, to);
-        self.dirty.push(i);
+        let done = self.sas[i].redirect(&mut self.shared.ctx(now), to);
+        self.touch(i);
         self.run_actions(now);
         done
     }
@@ -236,7 +283,7 @@ impl Endpoint {
     pub fn delete(&mut self, now: Time, spi_i: u64) {
         self.shared.actions.push(Action::Delete {
             spi_i,
-            reason: "deleted by the user".into(),
+            reason: LocalDelete::ByUser,
         });
         self.run_actions(now);
     }
@@ -273,61 +320,55 @@ impl Endpoint {
                 return;
             }
             UdpPayload::Invalid => {
-                self.reject(
-                    src,
-                    dst,
-                    "datagram on port 4500 is neither IKE, ESP nor a keepalive",
-                );
+                self.reject(src, dst, Rejection::NotIkeOrEsp);
                 return;
             }
         };
         let header = match Header::parse(ike) {
             Ok(h) => h,
             Err(e) => {
-                self.reject(src, dst, &format!("IKE header: {e}"));
+                self.reject(src, dst, Rejection::Header(e));
                 return;
             }
         };
         if ike.len() != header.length as usize {
-            self.reject(
-                src,
-                dst,
-                &format!(
-                    "datagram holds {} octets, the IKE header says {}",
-                    ike.len(),
-                    header.length
-                ),
-            );
+            let octets = ike.len();
+            let header = header.length;
+            self.reject(src, dst, Rejection::Length { octets, header });
             return;
         }
         let is_init_request = header.exchange == ExchangeType::IKE_SA_INIT
             && !header.flags.response()
             && header.spi_r == 0;
-        let found = self.sas.iter().position(|s| {
-            s.spi_i() == header.spi_i
-                && (header.spi_r == 0 || s.spi_r() == 0 || s.spi_r() == header.spi_r)
-        });
+        // Both SPIs must match, except where one is not known yet.
+        let matches = |s: &IkeSa| header.spi_r == 0 || s.spi_r() == 0 || s.spi_r() == header.spi_r;
+        let found = self
+            .by_spi
+            .get(&header.spi_i)
+            .and_then(|v| v.iter().copied().find(|&i| matches(&self.sas[i])))
+            .or_else(|| {
+                self.deleted
+                    .get(&header.spi_i)
+                    .copied()
+                    .filter(|&i| matches(&self.sas[i]))
+            });
         let mut ctx = self.shared.ctx(now);
         match found {
             // Includes a retransmitted IKE_SA_INIT, answered from the cache
-            // (RFC 7296 §2.1).
+            // (RFC 7296 §2.1), and a message for a deleted SA, refused.
             Some(i) => {
                 self.sas[i].handle(&mut ctx, src, dst, &header, ike);
-                self.dirty.push(i);
+                self.touch(i);
             }
             None if is_init_request && ctx.config.role == Role::Responder => {
                 if let Some(sa) = IkeSa::accept(&mut ctx, src, dst, &header, ike) {
-                    self.sas.push(sa);
+                    self.push(sa);
                 }
             }
-            None => ctx.events.push_back(Event::Rejected {
-                src,
-                dst,
-                reason: format!(
-                    "no IKE SA with SPIs {:016x}/{:016x}",
-                    header.spi_i, header.spi_r
-                ),
-            }),
+            None => {
+                let (spi_i, spi_r) = (header.spi_i, header.spi_r);
+                ctx.reject(src, dst, Rejection::UnknownSpis { spi_i, spi_r });
+            }
         }
         self.run_actions(now);
     }
@@ -335,29 +376,21 @@ impl Endpoint {
     /// An ESP packet arrived (plain, or from a UDP datagram on port 4500).
     pub fn handle_esp(&mut self, now: Time, src: SocketAddr, dst: SocketAddr, packet: &[u8]) {
         let Ok(spi) = mobike_wire::esp::spi(packet) else {
-            self.reject(src, dst, "ESP packet shorter than its header");
+            self.reject(src, dst, Rejection::EspTooShort);
             return;
         };
-        let mut ctx = self.shared.ctx(now);
-        let found = self.sas.iter().position(|s| s.inbound_spi() == Some(spi));
-        if let Some(i) = found {
-            self.dirty.push(i);
-        }
-        match found.map(|i| &mut self.sas[i]) {
-            Some(sa) => {
-                if let Some(inner) = sa.handle_esp(&mut ctx, src, dst, packet) {
-                    if let Some(from) = inner_addr(&inner, 12) {
-                        self.routes.insert(from, sa.spi_i());
-                    }
-                    self.shared.data.push_back(inner);
-                }
+        let Some(&i) = self.by_esp_spi.get(&spi) else {
+            self.reject(src, dst, Rejection::UnknownEspSpi { spi });
+            return;
+        };
+        let sa = &mut self.sas[i];
+        if let Some(inner) = sa.handle_esp(&mut self.shared.ctx(now), src, dst, packet) {
+            if let Some(from) = inner_addr(&inner, 12) {
+                self.routes.insert(from, sa.spi_i());
             }
-            None => ctx.events.push_back(Event::Rejected {
-                src,
-                dst,
-                reason: format!("ESP for unknown SPI {spi:08x}"),
-            }),
+            self.shared.data.push_back(inner);
         }
+        self.touch(i);
         self.settle();
     }
 
@@ -365,14 +398,16 @@ impl Endpoint {
     /// SA its destination was last heard from, or else of the newest
     /// established IKE SA. Returns false when there is none.
     pub fn send_data(&mut self, now: Time, inner: &[u8]) -> bool {
-        let mut ctx = self.shared.ctx(now);
         let routed = inner_addr(inner, 16)
             .and_then(|d| self.routes.get(&d))
-            .and_then(|spi| {
-                self.sas
-                    .iter()
-                    .rposition(|s| s.spi_i() == *spi && s.is_established())
+            .and_then(|spi| self.by_spi.get(spi))
+            .and_then(|v| {
+                v.iter()
+                    .rev()
+                    .copied()
+                    .find(|&i| self.sas[i].is_established())
             });
+        let mut ctx = self.shared.ctx(now);
         let sent = match routed {
             Some(i) => self.sas[i].send_esp(&mut ctx, inner).then_some(i),
             None => (0..self.sas.len())
@@ -381,7 +416,7 @@ impl Endpoint {
         };
         if let Some(i) = sent {
             // Sending resets the keepalive timer.
-            self.dirty.push(i);
+            self.touch(i);
             self.settle();
         }
         sent.is_some()
@@ -402,7 +437,9 @@ impl Endpoint {
         for &i in &due {
             self.sas[i].handle_timeout(&mut ctx);
         }
-        self.dirty.extend(due);
+        for i in due {
+            self.touch(i);
+        }
         self.run_actions(now);
     }
 
@@ -436,17 +473,14 @@ impl Endpoint {
 
     /// Serializable state of every IKE SA, for the UI.
     pub fn snapshots(&self) -> Vec<SaSnapshot> {
+        let settings = &self.shared.config.settings;
         self.sas
             .iter()
-            .map(|s| s.snapshot(&self.shared.local_addrs))
+            .map(|s| s.snapshot(&self.shared.local_addrs, settings))
             .collect()
     }
 
-    fn reject(&mut self, src: SocketAddr, dst: SocketAddr, reason: &str) {
-        self.shared.events.push_back(Event::Rejected {
-            src,
-            dst,
-            reason: reason.to_string(),
-        });
+    fn reject(&mut self, src: SocketAddr, dst: SocketAddr, reason: Rejection) {
+        self.shared.ctx(0).reject(src, dst, reason);
     }
 }

@@ -16,9 +16,11 @@
 #![forbid(unsafe_code)]
 
 mod endpoint;
+pub mod reason;
 mod sa;
 
 pub use endpoint::{Endpoint, Hint};
+pub use reason::{DeleteReason, LocalDelete, MoveReason, Note, Rejection, Rule};
 pub use sa::{OutstandingSnapshot, SaSnapshot, SaState};
 
 use mobike_wire::crypto::IkeKeys;

@@ -1,4 +1,11 @@
+//! Address lists (RFC 4555 §3.4, §3.6): ours in IKE_AUTH and whenever our
+//! addresses change, the peer's taken as a whole; a local address that
+//! goes away (the §3.5 trigger); and the responder moving its client on
+//! purpose with a list of one address (reference §6.2 S-R1).
+
 use super::*;
+use crate::ListPolicy;
+use crate::reason::MoveReason;
 
 impl IkeSa {
     /// Our address list (RFC 4555 §3.4, §3.6): every usable address other
@@ -6,7 +13,10 @@ impl IkeSa {
     pub(super) fn address_list(&self, ctx: &Ctx) -> Vec<Payload> {
         // A responder moving its peer on purpose announces only the
         // address it moves to (reference §6.2 S-R1).
-        let addrs = self.announce_only.as_deref().unwrap_or(ctx.local_addrs);
+        let addrs = self
+            .est()
+            .and_then(|e| e.announce_only.as_deref())
+            .unwrap_or(ctx.local_addrs);
         let others: Vec<Payload> = addrs
             .iter()
             .filter(|a| **a != self.local.ip())
@@ -19,142 +29,17 @@ impl IkeSa {
         }
     }
 
-    /// Responder: move the peer to our address `to` on purpose (reference
-    /// §6.2 S-R1): an address list holding only `to`, sent from `to`.
-    pub fn move_self(&mut self, ctx: &mut Ctx, to: IpAddr) -> bool {
-        if self.role != Role::Responder
-            || self.state != SaState::Established
-            || !self.mobike
-            || !ctx.local_addrs.contains(&to)
-            || to == self.local.ip()
-            || !same_family(to, self.remote.ip())
-        {
-            return false;
+    /// An INFORMATIONAL request with our address list only.
+    pub(super) fn address_list_payloads(&self, ctx: &Ctx) -> Vec<Payload> {
+        let mut inner = self.address_list(ctx);
+        if !self.nat.natt {
+            inner.extend(nat::no_nats_allowed(self.local, self.remote)); // M-3.9-1
         }
-        let local = ike_addr(self.natt, to);
-        self.moved_from = Some(self.local);
-        self.previous_path = Some((self.local, self.remote));
-        self.local = local;
-        self.announce_only = Some(vec![to]);
-        ctx.events.push_back(Event::IkePathChanged {
-            spi_i: self.spi_i,
-            local,
-            remote: self.remote,
-        });
-        self.note(
-            ctx,
-            format!("moving the client to {to}: an address list of {to} alone, sent from {to}"),
-            "RFC 4555 §3.6 (B-3.6-3); responder MOBIKE (reference §6.2 S-R1)",
-        );
-        self.queue(ctx, ReqKind::AddressList);
-        true
+        inner
     }
 
-    pub fn handle_local_addresses(&mut self, ctx: &mut Ctx, old: &[IpAddr]) {
-        if self.state == SaState::Deleted {
-            return;
-        }
-        if self.state != SaState::Established {
-            return;
-        }
-        if !self.mobike {
-            return;
-        }
-        let current_gone = !ctx.local_addrs.contains(&self.local.ip());
-        if self.role == Role::Initiator && current_gone {
-            let remote = self.remote;
-            match ctx
-                .local_addrs
-                .iter()
-                .find(|a| same_family(**a, remote.ip()))
-            {
-                Some(&new) => self.move_to(
-                    ctx,
-                    ike_addr(self.natt, new),
-                    remote,
-                    &format!("local address {} is gone", self.local.ip()),
-                    "RFC 4555 §3.5 (lower-layer trigger)",
-                ),
-                None => self.note(
-                    ctx,
-                    format!(
-                        "local address {} is gone and no other is usable",
-                        self.local.ip()
-                    ),
-                    "RFC 4555 §3.5",
-                ),
-            }
-            return;
-        }
-        if current_gone {
-            // The responder's own address is gone. It may move its IPsec SAs
-            // itself in this one case (B-3.5-15) and announces its new list
-            // from an address that works (§3.6, B-3.6-3); with no other
-            // address in the list, the initiator learns the old one is gone
-            // (the 2018 "responder MOBIKE" move, reference §6.2 S-R1).
-            let remote = self.remote;
-            match ctx
-                .local_addrs
-                .iter()
-                .find(|a| same_family(**a, remote.ip()))
-            {
-                Some(&new) => {
-                    let local = ike_addr(self.natt, new);
-                    self.previous_path = Some((self.local, self.remote));
-                    self.local = local;
-                    ctx.events.push_back(Event::IkePathChanged {
-                        spi_i: self.spi_i,
-                        local,
-                        remote,
-                    });
-                    self.note(
-                        ctx,
-                        format!("own address gone: announcing the new list from {new}"),
-                        "RFC 4555 §3.5 (B-3.5-15), §3.6 (B-3.6-3)",
-                    );
-                    // Only our own side moves: the IPsec SAs keep the peer
-                    // address they have (a newer one may still be under
-                    // its return routability check, M-3.7-3).
-                    let peer = self.ipsec.map_or(remote, |(_, r)| r);
-                    self.set_ipsec(ctx, local, peer);
-                    // Requests waiting for an answer leave from an address
-                    // we still have (RFC 7296 §2.1 allows another header).
-                    let mut resend = Vec::new();
-                    for r in &mut self.outstanding {
-                        if let ReqKind::ReturnRoutability {
-                            local: l,
-                            remote: to,
-                        } = &mut r.kind
-                            && !ctx.local_addrs.contains(&l.ip())
-                        {
-                            *l = local;
-                            resend.push((*to, r.bytes.clone()));
-                        }
-                    }
-                    for (to, bytes) in resend {
-                        self.transmit(ctx, local, to, &bytes);
-                    }
-                    self.queue(ctx, ReqKind::AddressList);
-                }
-                None => self.note(
-                    ctx,
-                    format!(
-                        "own address {} is gone and no other is usable",
-                        self.local.ip()
-                    ),
-                    "RFC 4555 §3.6",
-                ),
-            }
-            return;
-        }
-        if old.iter().any(|a| !ctx.local_addrs.contains(a))
-            || ctx.local_addrs.iter().any(|a| !old.contains(a))
-        {
-            // RFC 4555 §3.6: tell the peer our new complete list.
-            self.queue(ctx, ReqKind::AddressList);
-        }
-    }
-
+    /// The peer's complete list replaces the old one, the IP header's
+    /// address always part of it (B-3.6-1).
     pub(super) fn set_peer_addresses(
         &mut self,
         ctx: &mut Ctx,
@@ -171,10 +56,239 @@ impl IkeSa {
         }
         if list != self.peer_addrs {
             self.peer_addrs = list.clone();
-            ctx.events.push_back(Event::PeerAddresses {
+            ctx.event(Event::PeerAddresses {
                 spi_i: self.spi_i,
                 addresses: list,
             });
         }
+    }
+
+    /// An address list in request `mid`: taken unless a newer one was
+    /// (B-3.6-2: with a window above 1 an older list can arrive after a
+    /// newer one; it is answered and otherwise ignored).
+    pub(super) fn take_address_list(
+        &mut self,
+        ctx: &mut Ctx,
+        mid: u32,
+        src: SocketAddr,
+        inner: &[Payload],
+    ) {
+        let Some(e) = self.est_mut() else { return };
+        if e.newest_list.is_some_and(|m| mid < m) {
+            self.note(ctx, Note::OlderList { mid });
+            return;
+        }
+        e.newest_list = Some(mid);
+        self.set_peer_addresses(ctx, src.ip(), inner);
+    }
+
+    /// Initiator: the responder's new list (from `src` to `dst`) no longer
+    /// holds the address in use: the §3.5 trigger, handled by policy.
+    pub(super) fn peer_list_changed(&mut self, ctx: &mut Ctx, src: SocketAddr, dst: SocketAddr) {
+        if self.role != Role::Initiator || self.peer_addrs.contains(&self.remote.ip()) {
+            return;
+        }
+        let why = MoveReason::PeerListDropped {
+            address: self.remote.ip(),
+        };
+        match ctx.config.settings.list_policy {
+            ListPolicy::Strict => {
+                let local = self.local;
+                let remote = ike_addr(self.nat.natt, src.ip());
+                self.move_to(ctx, local, remote, why);
+            }
+            ListPolicy::Follow => {
+                // The request came from (src) to (dst), so that pair works
+                // both ways: IKE and IPsec SAs follow at once.
+                let old = (self.local, self.remote);
+                let Some(e) = self.est_mut() else { return };
+                e.previous_path = Some(old);
+                e.generation += 1;
+                self.local = dst;
+                self.remote = src;
+                ctx.event(Event::IkePathChanged {
+                    spi_i: self.spi_i,
+                    local: dst,
+                    remote: src,
+                });
+                self.note(ctx, Note::FollowingList { why, to: src });
+                self.set_ipsec(ctx, dst, src);
+            }
+        }
+    }
+
+    /// The answer to our address list update.
+    pub(super) fn handle_address_list_response(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        probing: bool,
+        multi_source: bool,
+    ) {
+        let on_pair = (dst, src) == (self.local, self.remote);
+        if self.role == Role::Responder && on_pair {
+            let Some(e) = self.est_mut() else { return };
+            if e.moved_from.is_some_and(|old| old.ip() != dst.ip()) {
+                // Our own move was answered on the new pair: that pair works
+                // both ways, the IPsec SAs follow.
+                e.moved_from = None;
+                self.note(ctx, Note::MoveAnswered { at: dst.ip() });
+                self.set_ipsec(ctx, dst, src);
+            }
+        }
+        if probing && self.role == Role::Initiator && !on_pair {
+            // The pair that answered works; the update that follows carries
+            // the list again (M-3.6-1).
+            self.move_to(ctx, dst, src, MoveReason::ListAnsweredElsewhere);
+        } else if multi_source {
+            // M-3.6-2: sent from several source addresses, so the peer may
+            // have taken the list with another one in the IP header: send
+            // it again, once.
+            self.note(ctx, Note::ListAgain);
+            self.window.queue.push_back(Job::AddressList);
+        }
+    }
+
+    /// Responder: move the peer to our address `to` on purpose (reference
+    /// §6.2 S-R1): an address list holding only `to`, sent from `to`.
+    pub fn move_self(&mut self, ctx: &mut Ctx, to: IpAddr) -> bool {
+        if self.role != Role::Responder
+            || !self.mobike()
+            || !ctx.local_addrs.contains(&to)
+            || to == self.local.ip()
+            || !same_family(to, self.remote.ip())
+        {
+            return false;
+        }
+        let local = ike_addr(self.nat.natt, to);
+        let old = (self.local, self.remote);
+        let Some(e) = self.est_mut() else {
+            return false;
+        };
+        e.moved_from = Some(old.0);
+        e.previous_path = Some(old);
+        e.announce_only = Some(vec![to]);
+        self.local = local;
+        ctx.event(Event::IkePathChanged {
+            spi_i: self.spi_i,
+            local,
+            remote: self.remote,
+        });
+        self.note(ctx, Note::MovingClient { to });
+        self.queue(ctx, Job::AddressList);
+        true
+    }
+
+    /// Responder: our own move (an address list sent from the new address)
+    /// went unanswered `sends` times, e.g. because the initiator's NAT has
+    /// no filter entry for that address (reference §6.2 S-R2). With
+    /// fallback "add_old_back" the same request is re-sent from the old
+    /// address if it is still ours (RFC 7296 §2.1 allows other IP headers,
+    /// I-2.1-7). Returns whether it fell back.
+    pub(super) fn fall_back_from_move(&mut self, ctx: &mut Ctx, i: usize, sends: u32) -> bool {
+        let settings = &ctx.config.settings;
+        if self.role != Role::Responder
+            || self.window.outstanding[i].task != Task::AddressList
+            || sends <= settings.move_fallback_after
+            || settings.move_fallback != crate::MoveFallback::AddOldBack
+        {
+            return false;
+        }
+        let new = self.local;
+        let Some(e) = self.est_mut() else {
+            return false;
+        };
+        let Some(old) = e
+            .moved_from
+            .filter(|old| ctx.local_addrs.contains(&old.ip()))
+        else {
+            return false;
+        };
+        e.moved_from = None;
+        e.announce_only = None;
+        self.local = old;
+        ctx.event(Event::IkePathChanged {
+            spi_i: self.spi_i,
+            local: old,
+            remote: self.remote,
+        });
+        let (new, old) = (new.ip(), old.ip());
+        self.note(ctx, Note::MoveFallback { new, old });
+        true
+    }
+
+    /// Our addresses changed (`old` were the addresses before).
+    pub fn handle_local_addresses(&mut self, ctx: &mut Ctx, old: &[IpAddr]) {
+        if !self.mobike() {
+            return;
+        }
+        let current_gone = !ctx.local_addrs.contains(&self.local.ip());
+        if current_gone && self.role == Role::Initiator {
+            self.local_address_gone(ctx);
+        } else if current_gone {
+            self.own_address_gone(ctx);
+        } else if old.iter().any(|a| !ctx.local_addrs.contains(a))
+            || ctx.local_addrs.iter().any(|a| !old.contains(a))
+        {
+            // RFC 4555 §3.6: tell the peer our new complete list.
+            self.queue(ctx, Job::AddressList);
+        }
+    }
+
+    /// Initiator: the address in use is gone (RFC 4555 §3.5's lower-layer
+    /// trigger): move to another of the peer's family.
+    fn local_address_gone(&mut self, ctx: &mut Ctx) {
+        let remote = self.remote;
+        let address = self.local.ip();
+        match ctx
+            .local_addrs
+            .iter()
+            .find(|a| same_family(**a, remote.ip()))
+        {
+            Some(&new) => {
+                let local = ike_addr(self.nat.natt, new);
+                self.move_to(ctx, local, remote, MoveReason::LocalAddressGone { address });
+            }
+            None => self.note(ctx, Note::NoUsableAddress { address }),
+        }
+    }
+
+    /// Responder: our own address is gone. We may move our IPsec SAs
+    /// ourselves in this one case (B-3.5-15) and announce the new list from
+    /// an address that works (§3.6, B-3.6-3); with no other address in the
+    /// list, the initiator learns the old one is gone (the 2018 "responder
+    /// MOBIKE" move, reference §6.2 S-R1).
+    fn own_address_gone(&mut self, ctx: &mut Ctx) {
+        let remote = self.remote;
+        let Some(&new) = ctx
+            .local_addrs
+            .iter()
+            .find(|a| same_family(**a, remote.ip()))
+        else {
+            let address = self.local.ip();
+            self.note(ctx, Note::NoUsableOwnAddress { address });
+            return;
+        };
+        let local = ike_addr(self.nat.natt, new);
+        let old = (self.local, self.remote);
+        let Some(e) = self.est_mut() else { return };
+        e.previous_path = Some(old);
+        // Only our own side moves: the IPsec SAs keep the peer address they
+        // have (a newer one may still be under its return routability
+        // check, M-3.7-3).
+        let peer = e.ipsec.1;
+        self.local = local;
+        ctx.event(Event::IkePathChanged {
+            spi_i: self.spi_i,
+            local,
+            remote,
+        });
+        self.note(ctx, Note::OwnAddressGone { from: new });
+        self.set_ipsec(ctx, local, peer);
+        // Requests waiting for an answer leave from an address we still
+        // have (RFC 7296 §2.1 allows another header).
+        self.resend_return_routability_from(ctx, local);
+        self.queue(ctx, Job::AddressList);
     }
 }

@@ -1,46 +1,57 @@
+//! Redirect (RFC 5685): a gateway sends its client elsewhere, in
+//! IKE_SA_INIT, in IKE_AUTH or (here) in an INFORMATIONAL on an
+//! established SA; the client follows with a new IKE SA that replaces the
+//! old one.
+
 use super::*;
+use mobike_wire::notify::{GwIdentity, NotifyData};
 
 impl IkeSa {
     /// Responder: REDIRECT the client of this established SA (RFC 5685).
     pub fn redirect(&mut self, ctx: &mut Ctx, to: IpAddr) -> bool {
         if self.role != Role::Responder
-            || self.state != SaState::Established
+            || !self.is_established()
             || !self.peer_redirect
             || !ctx.config.settings.redirect
         {
             return false;
         }
-        self.queue(ctx, ReqKind::Redirect { to });
+        self.queue(ctx, Job::Redirect { to });
         true
     }
 
-    /// Follows RFC 5685's REDIRECT to `gw`: a new IKE SA there.
+    /// The INFORMATIONAL request's N(REDIRECT).
+    pub(super) fn redirect_payloads(&self, to: IpAddr) -> Option<Vec<Payload>> {
+        Notify::redirect(to.into(), None)
+            .ok()
+            .map(|n| vec![Payload::Notify(n)])
+    }
+
+    /// Follows RFC 5685's REDIRECT to `gw`: a new IKE SA there. Returns
+    /// false when `gw` is a name (there is no resolver here).
     pub(super) fn follow_redirect(
         &mut self,
         ctx: &mut Ctx,
-        gw: &mobike_wire::notify::GwIdentity,
+        gw: &GwIdentity,
         during: &str,
         replaces: Option<u64>,
     ) -> bool {
         let Some(to) = gw.address() else {
-            self.note(
-                ctx,
-                format!("cannot follow the redirect to {gw}: no name resolution here"),
-                "RFC 5685",
-            );
+            self.note(ctx, Note::CannotResolve { gw: gw.clone() });
             return false;
         };
-        ctx.events.push_back(Event::Redirected {
+        ctx.event(Event::Redirected {
             spi_i: self.spi_i,
             to,
             during: during.to_string(),
         });
         ctx.actions.push(Action::Initiate(InitOptions {
             peer: to,
-            redirected_from: Some(self.remote.ip()),
-            replaces,
-            attempt: 0,
-            next_peers: Vec::new(),
+            origin: Origin {
+                redirected_from: Some(self.remote.ip()),
+                replaces,
+                ..Origin::default()
+            },
         }));
         true
     }
@@ -54,40 +65,28 @@ impl IkeSa {
         src: SocketAddr,
         dst: SocketAddr,
         n: &Notify,
+        ni: &[u8],
+        replaces: Option<u64>,
     ) {
         if !ctx.config.settings.redirect {
-            self.reject(
-                ctx,
-                src,
-                dst,
-                "REDIRECT in IKE_SA_INIT, but we did not send REDIRECT_SUPPORTED",
-            );
+            ctx.reject(src, dst, Rejection::RedirectNotOffered);
             return;
         }
-        match mobike_wire::notify::NotifyData::parse(n) {
-            Ok(mobike_wire::notify::NotifyData::Redirect { gw, nonce }) => {
-                if nonce.as_deref() != Some(self.ni.as_slice()) {
-                    self.reject(
-                        ctx,
-                        src,
-                        dst,
-                        "REDIRECT whose Nonce Data is not our Ni: ignored (RFC 5685)",
-                    );
+        match NotifyData::parse(n) {
+            Ok(NotifyData::Redirect { gw, nonce }) => {
+                if nonce.as_deref() != Some(ni) {
+                    ctx.reject(src, dst, Rejection::RedirectNonce);
                     return;
                 }
-                ctx.events.push_back(Event::RequestDone {
+                ctx.event(Event::RequestDone {
                     spi_i: self.spi_i,
                     mid: 0,
                 });
-                if self.follow_redirect(ctx, &gw, "IKE_SA_INIT", self.replaces) {
-                    self.delete(
-                        ctx,
-                        format!("redirected to {gw} in IKE_SA_INIT"),
-                        "RFC 5685 (redirect during IKE_SA_INIT)",
-                    );
+                if self.follow_redirect(ctx, &gw, "IKE_SA_INIT", replaces) {
+                    self.delete(ctx, DeleteReason::RedirectedInInit { gw });
                 }
             }
-            Ok(_) | Err(_) => self.reject(ctx, src, dst, "malformed REDIRECT in IKE_SA_INIT"),
+            Ok(_) | Err(_) => ctx.reject(src, dst, Rejection::RedirectMalformed),
         }
     }
 }

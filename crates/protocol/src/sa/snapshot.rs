@@ -1,3 +1,6 @@
+//! The IKE SA as the UI shows it: every field a state panel draws, read
+//! from the state the protocol holds.
+
 use super::*;
 
 /// The IKE SA's state as the UI shows it.
@@ -47,42 +50,50 @@ pub struct OutstandingSnapshot {
 }
 
 impl IkeSa {
-    pub fn snapshot(&self, own: &[IpAddr]) -> SaSnapshot {
+    /// The established state, also of an SA deleted after it was
+    /// established (its last state stays for the panels).
+    fn last_established(&self) -> Option<&Established> {
+        match &self.life {
+            Lifecycle::Established(e) => Some(e),
+            Lifecycle::Deleted(last) => last.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn snapshot(&self, own: &[IpAddr], settings: &crate::Settings) -> SaSnapshot {
+        let e = self.last_established();
+        let w = &self.window;
         SaSnapshot {
             role: self.role,
-            state: self.state,
+            state: self.state(),
             spi_i: format!("{:016x}", self.spi_i),
             spi_r: format!("{:016x}", self.spi_r),
-            mobike: self.mobike,
+            mobike: e.is_some_and(|e| e.mobike),
             local: self.local,
             remote: self.remote,
-            ipsec_local: self.ipsec.map(|p| p.0),
-            ipsec_remote: self.ipsec.map(|p| p.1),
-            udp_encap: self.udp_encap,
+            ipsec_local: e.map(|e| e.ipsec.0),
+            ipsec_remote: e.map(|e| e.ipsec.1),
+            udp_encap: e.is_some_and(|e| e.udp_encap),
             own_addresses: own.to_vec(),
             peer_addresses: self.peer_addrs.clone(),
-            local_behind_nat: self.local_behind_nat,
-            peer_behind_nat: self.peer_behind_nat,
-            pending_update: self.pending_update,
-            cookie2_outstanding: self
-                .outstanding
-                .iter()
-                .find_map(|r| r.cookie2.as_ref())
-                .map(|c| hex(c)),
-            window: self.peer_window,
-            in_flight: self.outstanding.len() as u32,
-            outstanding: self.outstanding.first().map(|r| OutstandingSnapshot {
-                what: r.kind.label().to_string(),
+            local_behind_nat: self.nat.local_behind_nat,
+            peer_behind_nat: self.nat.peer_behind_nat,
+            pending_update: e.is_some_and(|e| e.pending_update),
+            cookie2_outstanding: w.outstanding.iter().find_map(|r| r.task.cookie2()).map(hex),
+            window: w.peer_window,
+            in_flight: w.outstanding.len() as u32,
+            outstanding: w.outstanding.first().map(|r| OutstandingSnapshot {
+                what: r.task.label().to_string(),
                 mid: r.mid,
                 retransmissions: r.retransmissions,
                 next_retransmit: r.next_at,
-                probing: r.probing,
+                probing: r.probing.is_some(),
             }),
-            next_liveness: self.liveness_due(),
-            next_keepalive: self.keepalive_due(),
-            queued: self.queue.iter().map(|k| k.label().to_string()).collect(),
+            next_liveness: self.liveness_due(settings),
+            next_keepalive: self.keepalive_due(settings),
+            queued: w.queue.iter().map(|j| j.label().to_string()).collect(),
             redirect_supported: self.peer_redirect,
-            moving_from: self.moved_from,
+            moving_from: e.and_then(|e| e.moved_from),
         }
     }
 }

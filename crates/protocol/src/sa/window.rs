@@ -1,51 +1,162 @@
-use super::*;
+//! Message IDs, the request window and retransmission (RFC 7296 §2.1,
+//! §2.3): our requests are kept until answered and re-sent bit for bit
+//! (I-2.1-7) on a growing schedule until the SA is given up (I-2.1-6); the
+//! peer's requests are answered once and the answers cached for its
+//! retransmissions (I-2.1-1, I-2.3-6).
 
-/// What a request of ours is for.
+use super::*;
+use mobike_wire::message::notify_data;
+use std::collections::BTreeMap;
+
+/// Our side of the IKE SA's exchanges.
+#[derive(Clone)]
+pub(super) struct Window {
+    pub(super) next_mid: u32,
+    /// The lowest message ID of the peer's we have not answered yet.
+    pub(super) expect_mid: u32,
+    /// Our requests waiting for their responses, oldest first: at most the
+    /// peer's window (RFC 7296 §2.3, I-2.3-3, I-2.3-5).
+    pub(super) outstanding: Vec<Request>,
+    /// Requests waiting for the window, in order.
+    pub(super) queue: VecDeque<Job>,
+    /// Responses we sent, with the request each answers (to recognise
+    /// retransmissions): the last `window_size` of them (I-2.3-6).
+    pub(super) answered: BTreeMap<u32, (Vec<u8>, Vec<u8>)>,
+    /// The request being handled, stored with its response.
+    pub(super) current_request: Vec<u8>,
+    /// The peer's window (SET_WINDOW_SIZE), 1 until it says otherwise.
+    pub(super) peer_window: u32,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            next_mid: 0,
+            expect_mid: 0,
+            outstanding: Vec::new(),
+            queue: VecDeque::new(),
+            answered: BTreeMap::new(),
+            current_request: Vec::new(),
+            peer_window: 1,
+        }
+    }
+}
+
+impl Window {
+    /// Nothing outstanding or queued stays (the SA is gone).
+    pub(super) fn clear(&mut self) {
+        self.outstanding.clear();
+        self.queue.clear();
+    }
+
+    pub(super) fn find(&self, mid: u32) -> Option<usize> {
+        self.outstanding.iter().position(|r| r.mid == mid)
+    }
+}
+
+/// An INFORMATIONAL request waiting for the window: what it is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum ReqKind {
-    Init,
-    Auth,
-    /// An INFORMATIONAL liveness check (RFC 7296 §2.4), with NAT-D (RFC 4555 §3.8).
+pub(super) enum Job {
+    /// A liveness check (RFC 7296 §2.4), with NAT-D (RFC 4555 §3.8).
     Liveness,
-    /// INFORMATIONAL with UPDATE_SA_ADDRESSES (RFC 4555 §3.5).
+    /// A liveness check with COOKIE2 after a report of unwanted traffic
+    /// (RFC 4555 §5.3, M-5.3-1).
+    LivenessRr,
+    /// A liveness check over every address pair while the current one
+    /// works (RFC 4555 §3.10, M-3.10-1).
+    PathTest,
+    /// UPDATE_SA_ADDRESSES (RFC 4555 §3.5).
     Update,
-    /// INFORMATIONAL with the address list only (RFC 4555 §3.6).
+    /// The address list only (RFC 4555 §3.6).
     AddressList,
     /// The responder's return routability check of a new initiator address
-    /// (RFC 4555 §3.7): an INFORMATIONAL with COOKIE2.
+    /// (RFC 4555 §3.7).
     ReturnRoutability {
         local: SocketAddr,
         remote: SocketAddr,
     },
-    /// A liveness check with COOKIE2 after a report of unwanted traffic
-    /// (RFC 4555 §5.3, M-5.3-1).
-    LivenessRr,
-    /// A liveness check sent over every address pair while the current one
-    /// works (RFC 4555 §3.10, M-3.10-1).
+    /// Delete of the IKE SA (RFC 7296 §1.4.1).
+    Delete(LocalDelete),
+    /// Responder: N(REDIRECT) (RFC 5685).
+    Redirect { to: IpAddr },
+}
+
+/// An outstanding request's own state (what strongSwan calls a task).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Task {
+    Init,
+    Auth,
+    Liveness,
     PathTest,
-    /// INFORMATIONAL with Delete of the IKE SA (RFC 7296 §1.4.1).
-    Delete {
-        reason: String,
+    LivenessRr {
+        cookie2: Vec<u8>,
     },
-    /// Responder: INFORMATIONAL with N(REDIRECT) (RFC 5685).
+    Update {
+        cookie2: Vec<u8>,
+        /// The SA's address generation when it was made (B-3.5-6).
+        generation: u32,
+    },
+    AddressList,
+    ReturnRoutability {
+        local: SocketAddr,
+        remote: SocketAddr,
+        cookie2: Vec<u8>,
+        /// Moved to a newer address while waiting: its answer proves
+        /// nothing about either (B-3.7-1).
+        retargeted: bool,
+    },
+    Delete(LocalDelete),
     Redirect {
         to: IpAddr,
     },
 }
 
-impl ReqKind {
+impl Job {
     pub(super) fn label(&self) -> &'static str {
         match self {
-            ReqKind::Init => "IKE_SA_INIT",
-            ReqKind::Auth => "IKE_AUTH",
-            ReqKind::Liveness => "liveness check",
-            ReqKind::Update => "UPDATE_SA_ADDRESSES",
-            ReqKind::AddressList => "address list update",
-            ReqKind::ReturnRoutability { .. } => "return routability check",
-            ReqKind::LivenessRr => "liveness check with COOKIE2",
-            ReqKind::PathTest => "path test",
-            ReqKind::Delete { .. } => "Delete",
-            ReqKind::Redirect { .. } => "REDIRECT",
+            Job::Liveness => "liveness check",
+            Job::LivenessRr => "liveness check with COOKIE2",
+            Job::PathTest => "path test",
+            Job::Update => "UPDATE_SA_ADDRESSES",
+            Job::AddressList => "address list update",
+            Job::ReturnRoutability { .. } => "return routability check",
+            Job::Delete(_) => "Delete",
+            Job::Redirect { .. } => "REDIRECT",
+        }
+    }
+}
+
+impl Task {
+    pub(super) fn label(&self) -> &'static str {
+        match self {
+            Task::Init => "IKE_SA_INIT",
+            Task::Auth => "IKE_AUTH",
+            Task::Liveness => "liveness check",
+            Task::LivenessRr { .. } => "liveness check with COOKIE2",
+            Task::PathTest => "path test",
+            Task::Update { .. } => "UPDATE_SA_ADDRESSES",
+            Task::AddressList => "address list update",
+            Task::ReturnRoutability { .. } => "return routability check",
+            Task::Delete(_) => "Delete",
+            Task::Redirect { .. } => "REDIRECT",
+        }
+    }
+
+    /// The COOKIE2 it carries (RFC 4555 §3.7).
+    pub(super) fn cookie2(&self) -> Option<&[u8]> {
+        match self {
+            Task::LivenessRr { cookie2 }
+            | Task::Update { cookie2, .. }
+            | Task::ReturnRoutability { cookie2, .. } => Some(cookie2),
+            _ => None,
+        }
+    }
+
+    /// A return routability check goes only to the pair it checks.
+    pub(super) fn fixed_path(&self) -> Option<(SocketAddr, SocketAddr)> {
+        match self {
+            Task::ReturnRoutability { local, remote, .. } => Some((*local, *remote)),
+            _ => None,
         }
     }
 }
@@ -54,25 +165,27 @@ impl ReqKind {
 #[derive(Clone)]
 pub(super) struct Request {
     pub(super) mid: u32,
-    pub(super) kind: ReqKind,
+    pub(super) task: Task,
     /// The IKE message as first sent; retransmissions reuse it bit for bit (I-2.1-7).
     pub(super) bytes: Vec<u8>,
     pub(super) retransmissions: u32,
     pub(super) next_at: Time,
-    /// Sent over several address pairs (RFC 4555 §3.10 path testing).
-    pub(super) probing: bool,
-    pub(super) cookie2: Option<Vec<u8>>,
-    /// The SA's address generation when this request was made (B-3.5-6).
-    pub(super) generation: u32,
-    /// A return routability check moved to a newer address while waiting:
-    /// its answer proves nothing about either (B-3.7-1).
-    pub(super) retargeted: bool,
-    /// Sends since path testing started (for `Settings::probe`).
-    pub(super) probes: u32,
+    /// Path testing (RFC 4555 §3.10): sent over several address pairs; the
+    /// number is the sends since it started (for `Settings::probe`).
+    pub(super) probing: Option<u32>,
     /// It went out from more than one of our addresses (M-3.6-2).
     pub(super) multi_source: bool,
     /// The address it first went out from.
     pub(super) first_src: IpAddr,
+}
+
+/// The retransmission schedule of our requests: the responder's is long
+/// (RFC 4555 §3.11, M-3.11-1).
+pub(super) fn schedule(role: Role, settings: &crate::Settings) -> &crate::Retransmit {
+    match role {
+        Role::Initiator => &settings.retransmit,
+        Role::Responder => &settings.responder_retransmit,
+    }
 }
 
 impl IkeSa {
@@ -82,9 +195,9 @@ impl IkeSa {
             && let Ok(b) = <[u8; 4]>::try_from(d)
         {
             let size = u32::from_be_bytes(b).max(1);
-            if size != self.peer_window {
-                self.peer_window = size;
-                ctx.events.push_back(Event::PeerWindow {
+            if size != self.window.peer_window {
+                self.window.peer_window = size;
+                ctx.event(Event::PeerWindow {
                     spi_i: self.spi_i,
                     size,
                 });
@@ -92,49 +205,44 @@ impl IkeSa {
         }
     }
 
-    pub(super) fn start_request(
-        &mut self,
-        ctx: &mut Ctx,
-        kind: ReqKind,
-        mid: u32,
-        bytes: Vec<u8>,
-        cookie2: Option<Vec<u8>>,
-    ) {
-        let (src, dst) = match &kind {
-            ReqKind::ReturnRoutability { local, remote } => (*local, *remote),
-            _ => (self.local, self.remote),
-        };
+    /// N(SET_WINDOW_SIZE) when our window is above the default 1 (RFC 7296
+    /// §2.3).
+    pub(super) fn set_window_size(ctx: &Ctx) -> Option<Payload> {
+        let w = ctx.config.settings.window_size;
+        (w > 1).then(|| notify(NotifyType::SET_WINDOW_SIZE, w.to_be_bytes().to_vec()))
+    }
+
+    /// Sends a new request and keeps it until it is answered.
+    pub(super) fn start_request(&mut self, ctx: &mut Ctx, task: Task, mid: u32, bytes: Vec<u8>) {
+        let (src, dst) = task.fixed_path().unwrap_or((self.local, self.remote));
         self.transmit(ctx, src, dst, &bytes);
         let req = Request {
             mid,
-            kind,
+            task,
             bytes,
             retransmissions: 0,
             next_at: ctx.now + schedule(self.role, &ctx.config.settings).timeout(0),
-            probing: false,
-            cookie2,
-            generation: self.generation,
-            retargeted: false,
-            probes: 0,
+            probing: None,
             multi_source: false,
             first_src: src.ip(),
         };
         self.report_request(ctx, &req);
-        self.outstanding.push(req);
+        self.window.outstanding.push(req);
     }
 
     pub(super) fn report_request(&self, ctx: &mut Ctx, req: &Request) {
-        ctx.events.push_back(Event::RequestSent {
+        ctx.event(Event::RequestSent {
             spi_i: self.spi_i,
-            what: req.kind.label().to_string(),
+            what: req.task.label().to_string(),
             mid: req.mid,
             retransmission: req.retransmissions,
             next_at: req.next_at,
-            probing: req.probing,
-            cookie2: req.cookie2.as_deref().map(hex),
+            probing: req.probing.is_some(),
+            cookie2: req.task.cookie2().map(hex),
         });
     }
 
+    /// Answers the request being handled and caches the answer.
     pub(super) fn send_response(
         &mut self,
         ctx: &mut Ctx,
@@ -147,201 +255,213 @@ impl IkeSa {
         // from, from where it was received.
         self.transmit(ctx, src, dst, &bytes);
         // I-2.3-6: keep the responses of the last `window` requests.
-        let req = std::mem::take(&mut self.current_request);
-        self.answered.insert(mid, (req, bytes));
-        while self.answered.contains_key(&self.expect_mid) {
-            self.expect_mid += 1;
+        let w = &mut self.window;
+        let req = std::mem::take(&mut w.current_request);
+        w.answered.insert(mid, (req, bytes));
+        while w.answered.contains_key(&w.expect_mid) {
+            w.expect_mid += 1;
         }
         let keep = ctx.config.settings.window_size.max(1);
-        let low = self.expect_mid.saturating_sub(keep);
-        self.answered.retain(|m, _| *m >= low);
+        let low = w.expect_mid.saturating_sub(keep);
+        w.answered.retain(|m, _| *m >= low);
+    }
+
+    /// An encrypted response to the request `mid`.
+    pub(super) fn respond(
+        &mut self,
+        ctx: &mut Ctx,
+        exchange: ExchangeType,
+        mid: u32,
+        payloads: &[Payload],
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) {
+        if let Some(resp) = self.encrypt(exchange, mid, true, payloads) {
+            self.send_response(ctx, mid, resp, src, dst);
+        }
+    }
+
+    /// RFC 7296 §2.1 (I-2.1-1, I-2.1-2): a retransmitted request only makes
+    /// us send the cached response again, to where it came from. Returns
+    /// whether the request was one.
+    pub(super) fn answered_before(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        header: &Header,
+        bytes: &[u8],
+    ) -> bool {
+        let Some((req, resp)) = self.window.answered.get(&header.message_id) else {
+            return false;
+        };
+        let resp = resp.clone();
+        // A copy that is not bit for bit the request we answered must at
+        // least pass the integrity check before it may trigger anything
+        // (RFC 7296 §2.1).
+        if bytes != req.as_slice()
+            && (header.exchange != ExchangeType::IKE_SA_INIT || header.message_id != 0)
+            && let Err(error) = self.open(bytes)
+        {
+            ctx.reject(
+                src,
+                dst,
+                Rejection::Request {
+                    exchange: header.exchange,
+                    error,
+                },
+            );
+            return true;
+        }
+        self.transmit(ctx, dst, src, &resp);
+        true
+    }
+
+    /// Our receive window (RFC 7296 §2.3): the lowest unanswered ID and the
+    /// window_size - 1 after it; 1 until IKE_AUTH is done.
+    pub(super) fn in_receive_window(
+        &self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        mid: u32,
+    ) -> bool {
+        let window = if self.is_established() {
+            ctx.config.settings.window_size.max(1)
+        } else {
+            1
+        };
+        let expected = self.window.expect_mid;
+        if mid < expected || mid >= expected.saturating_add(window) {
+            ctx.reject(
+                src,
+                dst,
+                Rejection::MessageId {
+                    got: mid,
+                    expected,
+                    window,
+                },
+            );
+            return false;
+        }
+        true
     }
 
     /// How many requests we may have outstanding: 1 until IKE_AUTH is done
     /// (I-2.3-1), then the peer's window (I-2.3-3, I-2.3-5).
-    pub(super) fn window_open(&self) -> bool {
-        let limit = if self.state == SaState::Established {
-            self.peer_window.max(1)
+    fn window_open(&self) -> bool {
+        let limit = if self.is_established() {
+            self.window.peer_window.max(1)
         } else {
             1
         };
-        (self.outstanding.len() as u32) < limit
+        (self.window.outstanding.len() as u32) < limit
     }
 
     /// Queues an INFORMATIONAL request; window size 1 (RFC 7296 §2.3, I-2.3-2):
     /// it goes out when nothing is outstanding.
-    pub(super) fn queue(&mut self, ctx: &mut Ctx, kind: ReqKind) {
-        if !self.queue.contains(&kind) {
-            self.queue.push_back(kind);
+    pub(super) fn queue(&mut self, ctx: &mut Ctx, job: Job) {
+        if !self.window.queue.contains(&job) {
+            self.window.queue.push_back(job);
         }
         self.send_queued(ctx);
     }
 
+    /// Sends queued requests as far as the window allows.
     pub(super) fn send_queued(&mut self, ctx: &mut Ctx) {
-        while self.window_open() && self.state == SaState::Established {
-            let Some(kind) = self.queue.pop_front() else {
+        while self.window_open() && self.is_established() {
+            let Some(job) = self.window.queue.pop_front() else {
                 return;
             };
-            self.send_informational(ctx, kind);
+            self.send_informational(ctx, job);
         }
     }
 
-    pub(super) fn send_informational(&mut self, ctx: &mut Ctx, kind: ReqKind) {
-        let mut inner = Vec::new();
-        let mut cookie2 = None;
-        match &kind {
-            ReqKind::Liveness | ReqKind::PathTest => {
-                // RFC 4555 §3.8 (M-3.8-1, M-3.8-3): NAT-D in liveness checks
-                // so a changed NAT mapping shows.
-                if self.mobike
-                    && self.natt
-                    && (ctx.config.settings.liveness_natd_always || self.local_behind_nat)
-                {
-                    inner.extend(self.natd_pair(self.local, self.remote));
-                }
+    /// The payloads of a request and the task that waits for its answer;
+    /// each procedure builds its own.
+    fn build(&mut self, ctx: &mut Ctx, job: Job) -> Option<(Vec<Payload>, Task)> {
+        Some(match job {
+            Job::Liveness => (self.liveness_payloads(ctx), Task::Liveness),
+            Job::PathTest => (self.liveness_payloads(ctx), Task::PathTest),
+            Job::LivenessRr => self.liveness_rr_request(ctx),
+            Job::Delete(reason) => (
+                vec![Payload::Delete(mobike_wire::payload::Delete::ike())],
+                Task::Delete(reason),
+            ),
+            Job::Redirect { to } => (self.redirect_payloads(to)?, Task::Redirect { to }),
+            Job::Update => self.update_request(ctx),
+            Job::AddressList => (self.address_list_payloads(ctx), Task::AddressList),
+            Job::ReturnRoutability { local, remote } => {
+                self.return_routability_request(ctx, local, remote)
             }
-            ReqKind::LivenessRr => {
-                if self.mobike && self.natt {
-                    inner.extend(self.natd_pair(self.local, self.remote));
-                }
-                // M-5.3-1: the COOKIE2 makes it a return routability test.
-                let c = ctx.random(ctx.config.settings.cookie2_len.clamp(8, 64));
-                inner.push(notify(NotifyType::COOKIE2, c.clone()));
-                cookie2 = Some(c);
-            }
-            ReqKind::Delete { .. } => {
-                inner.push(Payload::Delete(mobike_wire::payload::Delete::ike()));
-            }
-            ReqKind::Redirect { to } => match Notify::redirect((*to).into(), None) {
-                Ok(n) => inner.push(Payload::Notify(n)),
-                Err(_) => return,
-            },
-            ReqKind::Update => {
-                // RFC 4555 §3.5 step 5: clears pending_update (B-3.5-5).
-                self.set_pending(ctx, false);
-                inner.push(notify(NotifyType::UPDATE_SA_ADDRESSES, vec![])); // B-3.5-7
-                if self.natt {
-                    inner.extend(self.natd_pair(self.local, self.remote));
-                } else {
-                    // M-3.9-1: without NAT-T, every address update carries
-                    // the addresses it is sent from and to.
-                    inner.extend(no_nats_allowed(self.local, self.remote));
-                }
-                // RFC 4555 §3.7 (M-3.7-4, M-4.2.5-1): unpredictable COOKIE2, 8..64 octets.
-                let c = ctx.random(ctx.config.settings.cookie2_len.clamp(8, 64));
-                inner.push(notify(NotifyType::COOKIE2, c.clone()));
-                cookie2 = Some(c);
-                // M-3.6-1: the address list may ride along.
-                inner.extend(self.address_list(ctx));
-            }
-            ReqKind::AddressList => {
-                inner.extend(self.address_list(ctx));
-                if !self.natt {
-                    inner.extend(no_nats_allowed(self.local, self.remote)); // M-3.9-1
-                }
-            }
-            ReqKind::ReturnRoutability { .. } => {
-                let c = ctx.random(ctx.config.settings.cookie2_len.clamp(8, 64));
-                inner.push(notify(NotifyType::COOKIE2, c.clone()));
-                cookie2 = Some(c);
-            }
-            ReqKind::Init | ReqKind::Auth => return,
-        }
-        let mid = self.next_mid;
-        self.next_mid += 1;
+        })
+    }
+
+    /// Sends a request now (the caller knows the window is open).
+    pub(super) fn send_informational(&mut self, ctx: &mut Ctx, job: Job) {
+        let Some((inner, task)) = self.build(ctx, job) else {
+            return;
+        };
+        let mid = self.window.next_mid;
+        self.window.next_mid += 1;
         let Some(bytes) = self.encrypt(ExchangeType::INFORMATIONAL, mid, false, &inner) else {
             return;
         };
-        let path_test = kind == ReqKind::PathTest;
-        self.start_request(ctx, kind, mid, bytes.clone(), cookie2);
+        let path_test = task == Task::PathTest;
+        self.start_request(ctx, task, mid, bytes.clone());
         if path_test {
-            // M-3.10-1: the same request over every other address pair too.
-            self.last_path_test = ctx.now;
-            let paths = self.candidate_paths(ctx);
-            for (src, dst) in paths.iter().skip(1) {
-                self.transmit(ctx, *src, *dst, &bytes);
-            }
-            if let Some(r) = self.outstanding.last_mut() {
-                r.probing = true;
-                r.multi_source = paths.iter().any(|(l, _)| *l != self.local);
-            }
+            self.send_path_test_copies(ctx, &bytes);
         }
     }
 
+    /// The next retransmission of request `mid` is due.
     pub(super) fn retransmit(&mut self, ctx: &mut Ctx, mid: u32) {
-        let Some(i) = self.outstanding.iter().position(|r| r.mid == mid) else {
+        let Some(i) = self.window.find(mid) else {
             return;
         };
-        let req = &mut self.outstanding[i];
         let settings = &ctx.config.settings;
         let schedule = schedule(self.role, settings);
-        let probe = settings.probe.as_ref().filter(|_| req.probing);
-        let exhausted = match probe {
-            Some(p) => req.probes >= p.tries,
-            None => req.retransmissions >= schedule.tries,
+        let req = &self.window.outstanding[i];
+        let exhausted = match (&settings.probe, req.probing) {
+            (Some(p), Some(probes)) => probes >= p.tries,
+            _ => req.retransmissions >= schedule.tries,
         };
         if exhausted {
             // RFC 7296 §2.1 (I-2.1-6): give up, delete the IKE SA.
-            let what = format!(
-                "no response to {} (message ID {}) after {} retransmissions",
-                req.kind.label(),
-                req.mid,
-                req.retransmissions
-            );
-            self.delete(ctx, what, "RFC 7296 §2.1, I-2.1-6");
+            let reason = DeleteReason::NoResponse {
+                what: req.task.label(),
+                mid: req.mid,
+                retransmissions: req.retransmissions,
+            };
+            self.delete(ctx, reason);
             return;
         }
+        let start_probing = self.role == Role::Initiator
+            && self.mobike()
+            && req.retransmissions + 1 >= settings.probe_after;
+        let req = &mut self.window.outstanding[i];
         req.retransmissions += 1;
         req.next_at = ctx.now + schedule.timeout(req.retransmissions);
         let n = req.retransmissions;
-        let start_probing = self.role == Role::Initiator
-            && self.mobike
-            && self.state == SaState::Established
-            && n >= settings.probe_after;
         if start_probing && let Some(p) = &settings.probe {
             // strongSwan's probing: a fixed schedule of its own.
-            if req.probing {
-                req.probes += 1;
+            if let Some(probes) = &mut req.probing {
+                *probes += 1;
             }
-            req.next_at = ctx.now + p.timeout(req.probes);
+            req.next_at = ctx.now + p.timeout(req.probing.unwrap_or(0));
         }
-        // RFC 4555 §3.1: another destination needs an IKE_SA_INIT of its
-        // own (its NAT detection names the destination), not this one re-sent.
-        if req.kind == ReqKind::Init && n > settings.probe_after && !self.next_peers.is_empty() {
-            let next = self.next_peers.remove(0);
-            let from = self.remote.ip();
-            ctx.actions.push(Action::Initiate(InitOptions {
-                peer: next,
-                redirected_from: self.redirected_from,
-                replaces: self.replaces,
-                attempt: 0,
-                next_peers: std::mem::take(&mut self.next_peers),
-            }));
-            self.delete(
-                ctx,
-                format!("no answer from {from}: a new IKE_SA_INIT to {next}"),
-                "RFC 4555 §3.1 (one IKE_SA_INIT per destination)",
-            );
+        if req.task == Task::Init && n > settings.probe_after && self.try_next_destination(ctx) {
             return;
         }
-        let req = &mut self.outstanding[i];
-        // The responder's own move went unanswered (reference §6.2 S-R2).
-        let fall_back = self.role == Role::Responder
-            && req.kind == ReqKind::AddressList
-            && n > settings.move_fallback_after
-            && settings.move_fallback == crate::MoveFallback::AddOldBack
-            && self
-                .moved_from
-                .is_some_and(|old| ctx.local_addrs.contains(&old.ip()));
-        if fall_back {
-            req.multi_source = true;
+        if self.fall_back_from_move(ctx, i, n) {
+            self.window.outstanding[i].multi_source = true;
         }
+        let req = &self.window.outstanding[i];
         let bytes = req.bytes.clone();
-        let fixed_path = match &req.kind {
-            ReqKind::ReturnRoutability { local, remote } => Some((*local, *remote)),
+        let fixed_path = match &req.task {
             // M-3.1-1: IKE_SA_INIT goes out from our addresses in turn, the
             // same octets each time (I-2.1-7).
-            ReqKind::Init if ctx.config.settings.multi_source_init => {
+            Task::Init if ctx.config.settings.multi_source_init => {
                 let family: Vec<IpAddr> = ctx
                     .local_addrs
                     .iter()
@@ -353,60 +473,43 @@ impl IkeSa {
                     (SocketAddr::new(a, IKE_PORT), self.remote)
                 })
             }
-            _ => None,
+            task => task.fixed_path(),
         };
-        if fall_back && let Some(old) = self.moved_from.take() {
-            let new = self.local;
-            self.local = old;
-            self.announce_only = None;
-            ctx.events.push_back(Event::IkePathChanged {
-                spi_i: self.spi_i,
-                local: old,
-                remote: self.remote,
-            });
-            self.note(
-                ctx,
-                format!(
-                    "no answer from {}: adding {} back and retransmitting from it",
-                    new.ip(),
-                    old.ip()
-                ),
-                "reference §6.2 S-R2 fallback A; RFC 7296 §2.1 (I-2.1-7)",
-            );
-        }
-        let req = &mut self.outstanding[i];
         if start_probing && fixed_path.is_none() {
-            let first = !req.probing;
-            req.probing = true;
-            let paths = self.candidate_paths(ctx);
-            let req = &mut self.outstanding[i];
-            req.multi_source |= paths.iter().any(|(l, _)| l.ip() != self.local.ip());
-            if first {
-                self.note(
-                    ctx,
-                    format!(
-                        "{n} {} unanswered: testing {} address pairs with the same request",
-                        if n == 1 { "send" } else { "sends" },
-                        paths.len()
-                    ),
-                    "RFC 4555 §3.5, §3.10; RFC 7296 §2.1 (I-2.1-7)",
-                );
-            }
-            for (src, dst) in paths {
-                self.transmit(ctx, src, dst, &bytes);
-            }
+            self.probe_all_paths(ctx, i, n, &bytes);
         } else {
             // B-3.5-4: retransmissions go to the IKE SA's current addresses.
             let (src, dst) = fixed_path.unwrap_or((self.local, self.remote));
             self.transmit(ctx, src, dst, &bytes);
-            if let Some(r) = self.outstanding.get_mut(i)
-                && r.first_src != src.ip()
-            {
-                r.multi_source = true;
+            let req = &mut self.window.outstanding[i];
+            if req.first_src != src.ip() {
+                req.multi_source = true;
             }
         }
-        if let Some(r) = self.outstanding.get(i) {
-            self.report_request(ctx, r);
+        let req = &self.window.outstanding[i];
+        self.report_request(ctx, req);
+    }
+
+    /// RFC 4555 §3.5, §3.10: retransmitted several times, the request goes
+    /// over every address pair (the same octets, I-2.1-7).
+    fn probe_all_paths(&mut self, ctx: &mut Ctx, i: usize, sends: u32, bytes: &[u8]) {
+        let first = self.window.outstanding[i].probing.is_none();
+        let paths = self.candidate_paths(ctx);
+        let local = self.local.ip();
+        let req = &mut self.window.outstanding[i];
+        req.probing.get_or_insert(0);
+        req.multi_source |= paths.iter().any(|(l, _)| l.ip() != local);
+        if first {
+            self.note(
+                ctx,
+                Note::ProbingStarted {
+                    sends,
+                    pairs: paths.len(),
+                },
+            );
+        }
+        for (src, dst) in paths {
+            self.transmit(ctx, src, dst, bytes);
         }
     }
 }
