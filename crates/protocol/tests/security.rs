@@ -21,8 +21,6 @@ use mobike_wire::registry::{ExchangeType, NotifyType};
 use mobike_wire::udp::frame_ike;
 use std::net::{IpAddr, SocketAddr};
 
-const INFO: ExchangeType = ExchangeType::INFORMATIONAL;
-
 fn n(kind: NotifyType, data: Vec<u8>) -> Payload {
     Payload::Notify(Notify::new(kind, data))
 }
@@ -102,13 +100,6 @@ fn sent_to_since(net: &Net, role: Role, addr: IpAddr, t: Time) -> Vec<Sent> {
         .filter(|s| s.from == Some(role) && s.dst.ip() == addr && s.at >= t)
         .cloned()
         .collect()
-}
-
-fn no_liveness() -> Settings {
-    Settings {
-        liveness_interval: None,
-        ..settings()
-    }
 }
 
 // ============================== (a) unauthenticated UPDATE_SA_ADDRESSES
@@ -403,7 +394,7 @@ fn i_2_1_2_replayed_latest_update_gets_only_the_cached_response() {
     assert!(net.run_until(net.now + SEC, |n| {
         n.log
             .iter()
-            .any(|s| s.from == Some(Role::Responder) && s.is_request_info())
+            .any(|s| s.from == Some(Role::Responder) && s.is_request(INFO))
     }));
     let msgs = net.messages();
     let upd = msgs
@@ -626,7 +617,7 @@ fn m_3_7_7_tampered_cookie2_in_return_routability_answer_closes_sa_ipsec_never_m
     assert!(net.run_until(t + SEC, |n| {
         n.log
             .iter()
-            .any(|s| s.from == Some(Role::Initiator) && s.at > t && s.is_response_info())
+            .any(|s| s.from == Some(Role::Initiator) && s.at > t && s.is_response(INFO))
     }));
     let esp = net.send_data(Role::Responder).expect("SA still up");
     assert_eq!(
@@ -853,24 +844,4 @@ fn m_3_7_2_without_return_routability_the_stream_floods_the_victim() {
         esp, after,
         "every stream packet after the spoofed update goes to the victim ({octets} octets)"
     );
-}
-
-// -------------------------------------------------------------- small helpers
-
-trait SentExt {
-    fn is_request_info(&self) -> bool;
-    fn is_response_info(&self) -> bool;
-}
-
-impl SentExt for Sent {
-    fn is_request_info(&self) -> bool {
-        self.ike_bytes()
-            .and_then(|b| mobike_wire::header::Header::parse(b).ok())
-            .is_some_and(|h| h.exchange == INFO && !h.flags.response())
-    }
-    fn is_response_info(&self) -> bool {
-        self.ike_bytes()
-            .and_then(|b| mobike_wire::header::Header::parse(b).ok())
-            .is_some_and(|h| h.exchange == INFO && h.flags.response())
-    }
 }

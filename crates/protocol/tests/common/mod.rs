@@ -43,11 +43,30 @@ pub fn sa(s: &str, port: u16) -> SocketAddr {
     SocketAddr::new(ip(s), port)
 }
 
-/// Harness settings: the defaults with a 5 s liveness interval (as pair.rs).
+/// The exchange most tests are about.
+pub const INFO: ExchangeType = ExchangeType::INFORMATIONAL;
+
+/// Harness settings: the defaults with a 5 s liveness interval.
 pub fn settings() -> Settings {
     Settings {
         liveness_interval: Some(5 * SEC),
         ..Settings::default()
+    }
+}
+
+/// Harness settings without liveness checks.
+pub fn no_liveness() -> Settings {
+    Settings {
+        liveness_interval: None,
+        ..settings()
+    }
+}
+
+/// Harness settings without NAT traversal.
+pub fn no_natt() -> Settings {
+    Settings {
+        nat_traversal: false,
+        ..settings()
     }
 }
 
@@ -70,16 +89,26 @@ pub struct Datagram {
     pub protocol: IpProtocol,
 }
 
+/// The IKE header of a datagram, if it carries an IKE message.
+fn ike_header(
+    protocol: IpProtocol,
+    payload: &[u8],
+    src: SocketAddr,
+    dst: SocketAddr,
+) -> Option<Header> {
+    if protocol != IpProtocol::Udp {
+        return None;
+    }
+    match classify(payload, src.port(), dst.port()) {
+        UdpPayload::Ike(b) => Header::parse(b).ok(),
+        _ => None,
+    }
+}
+
 impl Datagram {
     /// The IKE header, if this is an IKE message.
     pub fn ike(&self) -> Option<Header> {
-        if self.protocol != IpProtocol::Udp {
-            return None;
-        }
-        match classify(&self.payload, self.src.port(), self.dst.port()) {
-            UdpPayload::Ike(b) => Header::parse(b).ok(),
-            _ => None,
-        }
+        ike_header(self.protocol, &self.payload, self.src, self.dst)
     }
     pub fn is_request(&self, exchange: ExchangeType) -> bool {
         self.ike()
@@ -222,6 +251,18 @@ impl Sent {
                 classify(&self.payload, self.src.port(), self.dst.port()),
                 UdpPayload::Esp(_)
             ) && self.protocol == IpProtocol::Udp
+    }
+    /// The IKE header, if this is an IKE message.
+    pub fn ike(&self) -> Option<Header> {
+        ike_header(self.protocol, &self.payload, self.src, self.dst)
+    }
+    pub fn is_request(&self, exchange: ExchangeType) -> bool {
+        self.ike()
+            .is_some_and(|h| h.exchange == exchange && !h.flags.response())
+    }
+    pub fn is_response(&self, exchange: ExchangeType) -> bool {
+        self.ike()
+            .is_some_and(|h| h.exchange == exchange && h.flags.response())
     }
     pub fn ike_bytes(&self) -> Option<&[u8]> {
         if self.protocol != IpProtocol::Udp {

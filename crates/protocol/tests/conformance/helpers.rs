@@ -4,23 +4,11 @@
 use crate::common::*;
 use mobike_protocol::{MS, Role, SEC, Settings, Time};
 use mobike_wire::crypto::nat_detection_hash;
-use mobike_wire::registry::{ExchangeType, NotifyType};
+use mobike_wire::registry::NotifyType;
 use std::net::SocketAddr;
 
-pub const INFO: ExchangeType = ExchangeType::INFORMATIONAL;
-
-/// The IKE SA's SPIs, from the IKE_AUTH request.
-pub fn spis(n: &Net) -> (u64, u64) {
-    let m = n
-        .messages()
-        .into_iter()
-        .find(|m| m.exchange() == ExchangeType::IKE_AUTH)
-        .expect("IKE_AUTH");
-    (m.header.spi_i, m.header.spi_r)
-}
-
 pub fn natd(n: &Net, addr: SocketAddr) -> Vec<u8> {
-    let (i, r) = spis(n);
+    let (i, r) = ike_sa_spis(n);
     nat_detection_hash(i, r, addr).to_vec()
 }
 
@@ -96,20 +84,6 @@ pub fn behind_nat(si: Settings, sr: Settings) -> Net {
     n.connect();
     n.run(SEC);
     n
-}
-
-pub fn no_liveness() -> Settings {
-    Settings {
-        liveness_interval: None,
-        ..settings()
-    }
-}
-
-pub fn no_natt() -> Settings {
-    Settings {
-        nat_traversal: false,
-        ..settings()
-    }
 }
 
 /// The initiator moves I1 -> I2 (at ~5.34 s) while a liveness check is

@@ -31,7 +31,7 @@ fn u_2_2_1_non_esp_marker_before_ike_on_4500_only() {
     n.run(6 * SEC);
     n.i.handle_local_addresses(n.now, vec![ip(IPRIV)]);
     n.run(12 * SEC);
-    let (spi_i, _) = spis(&n);
+    let (spi_i, _) = ike_sa_spis(&n);
     let mut seen = (0, 0);
     for s in n
         .log

@@ -362,7 +362,7 @@ fn i_2_3_6_request_kept_until_answered_and_previous_response_kept() {
 fn i_2_3_7_no_invalid_message_id_in_a_response() {
     let mut n = Net::established(&[I1], &[R1]);
     let keys = n.keys.clone().unwrap();
-    let (spi_i, spi_r) = spis(&n);
+    let (spi_i, spi_r) = ike_sa_spis(&n);
     let far = Header {
         spi_i,
         spi_r,
@@ -396,7 +396,7 @@ fn i_2_3_7_no_invalid_message_id_in_a_response() {
 #[test]
 fn i_2_4_1_unprotected_messages_never_end_the_sa() {
     let mut n = Net::established(&[I1], &[R1]);
-    let (spi_i, spi_r) = spis(&n);
+    let (spi_i, spi_r) = ike_sa_spis(&n);
     let hdr = |mid, initiator, response| Header {
         spi_i,
         spi_r,
