@@ -118,13 +118,3 @@ pub fn windowed() -> Settings {
         ..settings()
     }
 }
-
-/// Initiator datagrams carrying IKE message ID `mid` are late by 300 ms.
-pub fn delay_mid(n: &mut Net, mid: u32) {
-    n.add_rule(move |d, _| match d.ike() {
-        Some(h) if d.from == Role::Initiator && h.message_id == mid && !h.flags.response() => {
-            Fate::Delay(300 * MS)
-        }
-        _ => Fate::Pass,
-    });
-}

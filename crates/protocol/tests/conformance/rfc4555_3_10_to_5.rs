@@ -4,9 +4,9 @@
 
 use crate::common::*;
 use crate::helpers::*;
-use mobike_protocol::{Event, IpProtocol, MS, Role, SEC, SaState, Settings, Time};
+use mobike_protocol::{Event, MS, Role, SEC, SaState, Settings, Time};
+use mobike_wire::PayloadType as PT;
 use mobike_wire::registry::{ExchangeType, NotifyType};
-use mobike_wire::{Payload, PayloadType as PT};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
@@ -75,11 +75,8 @@ fn m_3_11_1_responder_keeps_retransmitting_for_at_least_five_minutes() {
 #[test]
 fn m_3_12_1_esp_from_unexpected_addresses_is_flagged() {
     let mut n = Net::established(&[I1], &[R1, R2]);
-    n.add_rule(|d, _| {
-        if d.from == Role::Responder && d.protocol == IpProtocol::Esp {
-            d.src = SocketAddr::new(ip(R2), d.src.port());
-        }
-        Fate::Pass
+    n.rewrite(Match::plain_esp().from(Role::Responder), |d, _| {
+        d.src = SocketAddr::new(ip(R2), d.src.port())
     });
     n.send_data(Role::Responder).unwrap();
     n.send_data(Role::Responder).unwrap();
@@ -121,11 +118,8 @@ fn m_3_12_2_mismatching_esp_is_no_liveness_evidence() {
     };
     assert_eq!(checks(&n, 0, n.now), 0, "{}", trace(&n));
     // The same traffic from an address the IPsec SA does not use.
-    n.add_rule(|d, _| {
-        if d.from == Role::Responder && d.protocol == IpProtocol::Esp {
-            d.src = SocketAddr::new(ip(R2), d.src.port());
-        }
-        Fate::Pass
+    n.rewrite(Match::plain_esp().from(Role::Responder), |d, _| {
+        d.src = SocketAddr::new(ip(R2), d.src.port())
     });
     let t0 = n.now;
     for _ in 0..12 {
@@ -157,24 +151,12 @@ fn m_4_2_1_1_mobike_supported_sent_empty_and_its_data_ignored() {
     }
     // Both IKE_AUTH messages rewritten to carry 4 octets of data.
     let mut n = Net::new(&[I1, I2], &[R1]);
-    n.add_rule(|d, keys| {
-        if d.ike()
-            .is_some_and(|h| h.exchange == ExchangeType::IKE_AUTH)
-        {
-            let keys = keys.unwrap();
-            let h = d.ike().unwrap();
-            let mut inner = d.inner(Some(keys)).unwrap();
-            for p in &mut inner {
-                if let Payload::Notify(nt) = p
-                    && nt.kind == NotifyType::MOBIKE_SUPPORTED
-                {
-                    nt.data = vec![1, 2, 3, 4];
-                }
-            }
-            let (sp, dp) = (d.src.port(), d.dst.port());
-            d.payload = forge(keys, d.from, h, &inner, [0xE0; 8], sp, dp);
-        }
-        Fate::Pass
+    n.rewrite(Match::exchange(ExchangeType::IKE_AUTH), |d, keys| {
+        d.reseal(keys, [0xE0; 8], |inner| {
+            edit_notify(inner, NotifyType::MOBIKE_SUPPORTED, |m| {
+                *m = vec![1, 2, 3, 4]
+            })
+        })
     });
     n.connect();
     n.run(SEC);

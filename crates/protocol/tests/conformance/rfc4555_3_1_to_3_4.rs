@@ -165,12 +165,10 @@ fn m_3_3_1_ike_auth_moves_to_4500_with_marker_even_without_nat() {
 fn b_3_3_1_ike_sa_and_tunnel_addresses_from_first_ike_auth_request() {
     // IKE_SA_INIT leaves from I1, IKE_AUTH from I2 (the rule rewrites its source).
     let mut n = Net::new(&[I1, I2], &[R1]);
-    n.add_rule(|d, _| {
-        if d.from == Role::Initiator && d.is_request(ExchangeType::IKE_AUTH) {
-            d.src = sa(I2, d.src.port());
-        }
-        Fate::Pass
-    });
+    n.rewrite(
+        Match::request(ExchangeType::IKE_AUTH).from(Role::Initiator),
+        |d, _| d.src = sa(I2, d.src.port()),
+    );
     n.connect();
     n.run(SEC);
     let msgs = n.messages();

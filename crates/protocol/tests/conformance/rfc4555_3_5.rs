@@ -142,9 +142,13 @@ fn b_3_5_5_update_waits_for_the_window_and_clears_pending_update() {
 /// response is lost), then I2 -> I3 after the responder has moved.
 fn double_move() -> Net {
     let mut n = Net::established(&[I1, I2, I3], &[R1]);
-    n.drop_nth(0, |d| {
-        d.from == Role::Responder && d.is_response(INFO) && d.dst.ip() == ip(I2)
-    });
+    n.on(
+        Match::response(INFO)
+            .from(Role::Responder)
+            .to(ip(I2))
+            .nth(0),
+        Fate::Drop,
+    );
     n.i.handle_local_addresses(n.now, vec![ip(I2), ip(I3)]);
     // The responder takes UPDATE #1 and finishes its return routability check.
     assert!(
@@ -206,7 +210,11 @@ fn b_3_5_8_older_update_after_a_newer_one_is_answered_without_action() {
     let mut n = Net::with(&[I1, I2, I3], &[R1], windowed(), windowed());
     n.connect();
     n.run(SEC);
-    delay_mid(&mut n, 2);
+    // The first UPDATE (message ID 2) is 300 ms late.
+    n.on(
+        Match::request(INFO).from(Role::Initiator).mid(2),
+        Fate::Delay(300 * MS),
+    );
     n.i.handle_local_addresses(n.now, vec![ip(I2), ip(I3)]);
     n.i.handle_local_addresses(n.now, vec![ip(I3)]);
     n.drain();
@@ -313,7 +321,10 @@ fn b_3_5_11_response_natd_iff_request_natd_and_cookie2_echoed() {
 fn b_3_5_12_responder_moves_ipsec_only_after_its_return_routability_check() {
     let mut n = Net::established(&[I1, I2], &[R1]);
     // The first return routability request is lost.
-    n.drop_nth(0, |d| d.from == Role::Responder && d.is_request(INFO));
+    n.on(
+        Match::request(INFO).from(Role::Responder).nth(0),
+        Fate::Drop,
+    );
     n.i.handle_local_addresses(n.now, vec![ip(I2)]);
     assert!(n.run_until(3 * SEC, |n| n.snap(Role::Responder).remote == sa(I2, 4500)));
     n.run(n.now + 500 * MS);

@@ -4,7 +4,6 @@
 use crate::common::*;
 use crate::helpers::*;
 use mobike_protocol::{Event, MS, Role, SEC, SaState, Settings};
-use mobike_wire::Payload;
 use mobike_wire::registry::NotifyType;
 use std::collections::BTreeSet;
 
@@ -87,7 +86,11 @@ fn b_3_6_2_older_address_list_after_a_newer_one_is_ignored() {
     let mut n = Net::with(&[I1], &[R1], windowed(), windowed());
     n.connect();
     n.run(SEC);
-    delay_mid(&mut n, 2);
+    // The first address list (message ID 2) is 300 ms late.
+    n.on(
+        Match::request(INFO).from(Role::Initiator).mid(2),
+        Fate::Delay(300 * MS),
+    );
     n.i.handle_local_addresses(n.now, vec![ip(I1), ip(I2)]);
     n.i.handle_local_addresses(n.now, vec![ip(I1), ip(I3)]);
     n.drain();
@@ -166,13 +169,10 @@ fn m_3_7_2_return_routability_can_be_switched_off() {
 fn m_3_7_3_esp_to_new_address_only_after_the_check_response() {
     let mut n = Net::established(&[I1, I2], &[R1]);
     // The answer to the responder's check takes 500 ms longer.
-    n.add_rule(|d, _| {
-        if d.from == Role::Initiator && d.is_response(INFO) {
-            Fate::Delay(500 * MS)
-        } else {
-            Fate::Pass
-        }
-    });
+    n.on(
+        Match::response(INFO).from(Role::Initiator),
+        Fate::Delay(500 * MS),
+    );
     n.i.handle_local_addresses(n.now, vec![ip(I2)]);
     assert!(n.run_until(3 * SEC, |n| !responder_requests(&n.messages()).is_empty()));
     n.run(n.now + 200 * MS);
@@ -210,7 +210,10 @@ fn m_3_7_5_cookie2_copied_into_response() {
 /// is `alter`ed.
 fn forged_update_response(alter: impl Fn(&mut Vec<u8>)) -> Net {
     let mut n = Net::established(&[I1, I2], &[R1]);
-    n.drop_nth(0, |d| d.from == Role::Responder && d.is_response(INFO));
+    n.on(
+        Match::response(INFO).from(Role::Responder).nth(0),
+        Fate::Drop,
+    );
     n.i.handle_local_addresses(n.now, vec![ip(I2)]);
     n.run(n.now + 15 * MS); // the real answer was sent and dropped
     let msgs = n.messages();
@@ -221,13 +224,7 @@ fn forged_update_response(alter: impl Fn(&mut Vec<u8>)) -> Net {
         .clone();
     assert!(!real.delivered());
     let mut inner = real.payloads.clone();
-    for p in &mut inner {
-        if let Payload::Notify(nt) = p
-            && nt.kind == NotifyType::COOKIE2
-        {
-            alter(&mut nt.data);
-        }
-    }
+    edit_notify(&mut inner, NotifyType::COOKIE2, alter);
     let keys = n.keys.clone().unwrap();
     let dgram = forge(
         &keys,
@@ -272,21 +269,10 @@ fn m_3_7_7_cookie2_mismatch_closes_the_ike_sa_and_child_sas() {
     );
     // The same for the responder's own check.
     let mut n = Net::established(&[I1, I2], &[R1]);
-    n.add_rule(|d, keys| {
-        if d.from == Role::Initiator && d.is_response(INFO) {
-            let keys = keys.unwrap();
-            let h = d.ike().unwrap();
-            let mut inner = d.inner(Some(keys)).unwrap();
-            for p in &mut inner {
-                if let Payload::Notify(nt) = p
-                    && nt.kind == NotifyType::COOKIE2
-                {
-                    nt.data[0] ^= 1;
-                }
-            }
-            d.payload = forge(keys, Role::Initiator, h, &inner, [0xEF; 8], 4500, 4500);
-        }
-        Fate::Pass
+    n.rewrite(Match::response(INFO).from(Role::Initiator), |d, keys| {
+        d.reseal(keys, [0xEF; 8], |inner| {
+            edit_notify(inner, NotifyType::COOKIE2, |c| c[0] ^= 1)
+        })
     });
     n.i.handle_local_addresses(n.now, vec![ip(I2)]);
     n.run(n.now + 3 * SEC);

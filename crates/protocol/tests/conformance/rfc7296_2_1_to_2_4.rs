@@ -17,7 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 #[test]
 fn i_2_1_1_response_resent_only_when_a_request_copy_arrives() {
     let mut n = Net::established(&[I1], &[R1]);
-    n.drop_nth(0, |d| d.from == Role::Responder && d.is_response(INFO));
+    n.on(
+        Match::response(INFO).from(Role::Responder).nth(0),
+        Fate::Drop,
+    );
     n.run(12 * SEC);
     let msgs = n.messages();
     let live = msgs.iter().find(|m| m.info() && m.is_request()).unwrap();
@@ -39,13 +42,10 @@ fn i_2_1_1_response_resent_only_when_a_request_copy_arrives() {
 fn i_2_1_2_duplicate_request_only_triggers_the_cached_response() {
     let mut n = Net::established(&[I1, I2], &[R1]);
     // The network delivers the UPDATE twice.
-    n.add_rule(|d, _| {
-        if d.from == Role::Initiator && d.is_request(INFO) {
-            Fate::Twice(5 * MS)
-        } else {
-            Fate::Pass
-        }
-    });
+    n.on(
+        Match::request(INFO).from(Role::Initiator),
+        Fate::Twice(5 * MS),
+    );
     n.i.handle_local_addresses(n.now, vec![ip(I2)]);
     n.run(n.now + 3 * SEC);
     let msgs = n.messages();
@@ -117,7 +117,10 @@ fn i_2_1_3_request_kept_and_resent_until_answered() {
 #[test]
 fn i_2_1_4_retransmitted_request_gets_identical_cached_response() {
     let mut n = Net::established(&[I1], &[R1]);
-    n.drop_nth(0, |d| d.from == Role::Responder && d.is_response(INFO));
+    n.on(
+        Match::response(INFO).from(Role::Responder).nth(0),
+        Fate::Drop,
+    );
     n.run(8 * SEC);
     let msgs = n.messages();
     let live = msgs.iter().find(|m| m.info() && m.is_request()).unwrap();
@@ -215,8 +218,14 @@ fn i_2_1_7_retransmissions_are_bitwise_identical_across_paths() {
 #[test]
 fn i_2_2_1_retransmission_keeps_the_message_id_new_requests_count_up() {
     let mut n = Net::established(&[I1, I2], &[R1]);
-    n.drop_nth(0, |d| d.from == Role::Responder && d.is_response(INFO));
-    n.drop_nth(1, |d| d.from == Role::Initiator && d.is_request(INFO));
+    n.on(
+        Match::response(INFO).from(Role::Responder).nth(0),
+        Fate::Drop,
+    );
+    n.on(
+        Match::request(INFO).from(Role::Initiator).nth(1),
+        Fate::Drop,
+    );
     n.run(8 * SEC);
     n.i.handle_local_addresses(n.now, vec![ip(I2)]);
     n.run(20 * SEC);
@@ -244,7 +253,7 @@ fn i_2_2_1_retransmission_keeps_the_message_id_new_requests_count_up() {
 #[test]
 fn i_2_3_1_window_of_one_during_the_initial_exchanges() {
     let mut n = Net::new(&[I1, I2], &[R1]);
-    n.drop_nth(0, |d| d.is_response(ExchangeType::IKE_AUTH));
+    n.on(Match::response(ExchangeType::IKE_AUTH).nth(0), Fate::Drop);
     n.connect();
     n.run(30 * MS);
     // An address change while IKE_AUTH is outstanding.
@@ -302,7 +311,10 @@ fn i_2_3_4_request_answered_while_own_request_is_outstanding() {
     let mut n = Net::established(&[I1, I2], &[R1]);
     // The UPDATE's answer is lost once: the initiator still waits for it
     // when the responder's own request arrives.
-    n.drop_nth(0, |d| d.from == Role::Responder && d.is_response(INFO));
+    n.on(
+        Match::response(INFO).from(Role::Responder).nth(0),
+        Fate::Drop,
+    );
     n.i.handle_local_addresses(n.now, vec![ip(I2)]);
     n.run(n.now + 5 * SEC);
     let msgs = n.messages();
@@ -324,7 +336,10 @@ fn i_2_3_4_request_answered_while_own_request_is_outstanding() {
 fn i_2_3_5_never_more_outstanding_requests_than_the_window() {
     let mut n = Net::established(&[I1, I2, IPRIV], &[R1, R2]);
     n.nat = Some(Nat::new(&[IPRIV], NAT_EXT, 40000));
-    n.drop_nth(0, |d| d.from == Role::Responder && d.is_response(INFO));
+    n.on(
+        Match::response(INFO).from(Role::Responder).nth(0),
+        Fate::Drop,
+    );
     n.run(6 * SEC);
     n.i.handle_local_addresses(n.now, vec![ip(I2), ip(IPRIV)]);
     n.r.handle_local_addresses(n.now, vec![ip(R1)]);
@@ -341,8 +356,14 @@ fn i_2_3_5_never_more_outstanding_requests_than_the_window() {
 #[test]
 fn i_2_3_6_request_kept_until_answered_and_previous_response_kept() {
     let mut n = Net::established(&[I1], &[R1]);
-    n.drop_nth(0, |d| d.from == Role::Responder && d.is_response(INFO));
-    n.drop_nth(0, |d| d.from == Role::Initiator && d.is_request(INFO));
+    n.on(
+        Match::response(INFO).from(Role::Responder).nth(0),
+        Fate::Drop,
+    );
+    n.on(
+        Match::request(INFO).from(Role::Initiator).nth(0),
+        Fate::Drop,
+    );
     n.run(10 * SEC);
     let msgs = n.messages();
     let live = msgs.iter().find(|m| m.info() && m.is_request()).unwrap();
