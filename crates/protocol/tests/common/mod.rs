@@ -1,10 +1,10 @@
-//! A two-endpoint harness (quinn's `Pair`, grown from tests/pair.rs) for the
-//! conformance tests: virtual time, a tiny network between an initiator and a
-//! responder, and the means to misbehave on purpose: black holes in both
-//! directions or one, a NAT box that rewrites the initiator's addresses and
-//! ports (and can reboot), rules that drop, delay, duplicate or rewrite a
-//! chosen datagram (`Net::on`, `Net::rewrite` with a `Match`), and
-//! injection of hand-made datagrams.
+//! The two-endpoint harness (after quinn's `Pair`) of the integration tests:
+//! virtual time, a tiny network between an initiator and a responder, and
+//! the means to misbehave on purpose: black holes in both directions or
+//! one, a NAT box that rewrites the initiator's addresses and ports (and can
+//! reboot), rules that drop, delay, duplicate or rewrite a chosen datagram
+//! (`Net::on`, `Net::rewrite` with a `Match`), and injection of hand-made
+//! datagrams.
 //!
 //! Every datagram an endpoint sends is logged with where and when it
 //! arrived (after translation), so tests assert what is observable on the

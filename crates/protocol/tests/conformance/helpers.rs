@@ -2,7 +2,7 @@
 //! checks and the set-ups several sections use.
 
 use crate::common::*;
-use mobike_protocol::{MS, Role, SEC, Settings, Time};
+use mobike_protocol::{Event, MS, Role, SEC, Settings, Time};
 use mobike_wire::crypto::nat_detection_hash;
 use mobike_wire::registry::NotifyType;
 use std::net::SocketAddr;
@@ -117,4 +117,35 @@ pub fn windowed() -> Settings {
         window_size: 2,
         ..settings()
     }
+}
+
+/// `Net::messages`, asserting that every IKE datagram in the log parsed
+/// and, when protected, decrypted.
+pub fn all_messages(n: &Net) -> Vec<Msg> {
+    let msgs = n.messages();
+    let ike = n.log.iter().filter(|s| s.ike_bytes().is_some()).count();
+    assert_eq!(
+        msgs.len(),
+        ike,
+        "an IKE datagram did not parse\n{}",
+        trace(n)
+    );
+    assert!(
+        msgs.iter().all(|m| m.decrypted),
+        "an IKE message did not decrypt\n{}",
+        trace(n)
+    );
+    msgs
+}
+
+/// `role`'s notes (with their rule) and the reason it deleted an SA, in order.
+pub fn notes(n: &Net, role: Role) -> Vec<String> {
+    n.events_of(role)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::Note { text, rule, .. } => Some(format!("{text} [{rule}]")),
+            Event::Deleted { reason, .. } => Some(format!("deleted: {reason}")),
+            _ => None,
+        })
+        .collect()
 }

@@ -4,7 +4,8 @@
 //! checklist's "Obs" column says can be observed: datagrams with their
 //! addresses and ports, octets, decrypted payloads (with the keys from
 //! `Event::KeysDerived`), snapshots and events. docs/conformance.md maps
-//! every id to its tests, or says why there is none yet.
+//! every id to its tests, or says why there is none yet. `scenarios` holds
+//! whole scenarios that touch several ids at once.
 //!
 //! The harness (tests/common/mod.rs) gives two endpoints on a virtual
 //! network with black holes, one-way cuts, a NAT box, per-datagram rules
@@ -23,3 +24,4 @@ mod rfc4555_3_6_3_7;
 mod rfc4555_3_8_3_9;
 mod rfc7296_2_11_2_23;
 mod rfc7296_2_1_to_2_4;
+mod scenarios;

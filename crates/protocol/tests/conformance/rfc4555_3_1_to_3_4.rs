@@ -5,6 +5,7 @@ use crate::common::*;
 use crate::helpers::*;
 use mobike_protocol::{Event, Role, SEC, SaState, Settings};
 use mobike_wire::crypto::nat_detection_hash;
+use mobike_wire::message::Message;
 use mobike_wire::registry::{ExchangeType, NotifyType};
 use mobike_wire::{Payload, PayloadType as PT};
 use std::collections::BTreeSet;
@@ -29,6 +30,39 @@ fn m_3_1_1_ike_sa_init_retransmitted_over_other_source_with_same_octets() {
     assert!(sources.contains(&sa(I2, 500)), "{sources:?}");
     assert!(inits.iter().all(|m| m.ike == inits[0].ike), "I-2.1-7");
     assert_eq!(n.snap(Role::Initiator).state, SaState::Established);
+}
+
+#[test]
+fn m_3_1_1_ike_sa_init_retransmitted_from_another_source_with_the_same_octets() {
+    let mut n = Net::new(&[I1, I2], &[R1]);
+    n.blackholed.insert(ip(I1));
+    n.connect();
+    n.run(5 * SEC);
+    let inits: Vec<&Sent> = n
+        .log
+        .iter()
+        .filter(|s| s.dst.port() == 500 && s.src.port() == 500 && s.dst.ip() == ip(R1))
+        .collect();
+    assert!(inits.len() >= 2);
+    assert!(
+        inits.iter().all(|s| s.payload == inits[0].payload),
+        "I-2.1-7"
+    );
+    assert!(inits.iter().any(|s| s.src.ip() == ip(I2)));
+    // I-2.23-7: one NAT_DETECTION_SOURCE_IP per candidate source, so the
+    // responder sees no NAT although the request came from I2.
+    let m = Message::parse(&inits[0].payload).unwrap();
+    assert_eq!(
+        m.notifies()
+            .filter(|n| n.kind == NotifyType::NAT_DETECTION_SOURCE_IP)
+            .count(),
+        2
+    );
+    let (i, r) = (n.snap(Role::Initiator), n.snap(Role::Responder));
+    assert_eq!(i.state, SaState::Established);
+    assert!(!r.peer_behind_nat && !i.local_behind_nat);
+    // B-3.3-1: the IKE SA runs from the source that worked.
+    assert_eq!(r.remote.ip(), ip(I2));
 }
 
 #[test]

@@ -275,6 +275,34 @@ fn b_3_5_9_unacceptable_addresses_with_cookie2_and_nothing_changes() {
 }
 
 #[test]
+fn b_3_5_9_unacceptable_addresses_and_m_3_5_2_fallback() {
+    let refuse = Settings {
+        refuse_addresses: vec![ip(I2)],
+        ..settings()
+    };
+    let mut n = Net::with(&[I1, I2], &[R1], settings(), refuse);
+    n.connect();
+    n.run(SEC);
+    // The laptop tries I2 (say, a path test chose it), the gateway refuses.
+    n.i.handle_local_addresses(n.now, vec![ip(I2), ip(I1)]);
+    let before = all_messages(&n).len();
+    // Force a move to I2 as a lower layer would.
+    n.i.handle_local_addresses(n.now, vec![ip(I2)]);
+    n.i.handle_local_addresses(n.now, vec![ip(I2), ip(I1)]);
+    n.run(5 * SEC);
+    let msgs = all_messages(&n)[before..].to_vec();
+    let resp = msgs
+        .iter()
+        .find(|m| m.is_response() && m.has(NotifyType::UNACCEPTABLE_ADDRESSES))
+        .expect("UNACCEPTABLE_ADDRESSES response");
+    assert!(resp.has(NotifyType::COOKIE2), "COOKIE2 still echoed");
+    let (i, r) = (n.snap(Role::Initiator), n.snap(Role::Responder));
+    assert_eq!(r.remote.ip(), ip(I1), "responder unchanged");
+    assert_eq!(i.local.ip(), ip(I1), "M-3.5-2: back to the old addresses");
+    assert_eq!(i.ipsec_local.map(|a| a.ip()), Some(ip(I1)));
+}
+
+#[test]
 fn b_3_5_10_responder_takes_new_addresses_from_the_ip_header() {
     // The initiator moves behind a NAT; its UPDATE lists I3 as an
     // additional address and carries NAT-D for its private address.

@@ -220,6 +220,47 @@ fn m_3_8_6_informational_from_new_address_does_not_move_responder() {
 // ============================================================= RFC 4555 §3.9
 
 #[test]
+fn m_3_9_no_nats_allowed_finds_a_translator_and_nothing_moves() {
+    let mut n = Net::with(&[I1, I2], &[R1], no_natt(), no_natt());
+    n.connect();
+    n.run(SEC);
+    let msgs = all_messages(&n);
+    assert!(!msgs[0].has(NotifyType::NAT_DETECTION_SOURCE_IP));
+    // M-3.9-1: in the first IKE_AUTH request.
+    assert!(msgs[2].has(NotifyType::NO_NATS_ALLOWED));
+    assert_eq!(msgs[2].src.port(), 500, "no NAT-T: IKE stays on port 500");
+    // A translator appears in front of I2, and the laptop moves there.
+    n.nat = Some(Nat::basic(&[I2], "198.51.100.99"));
+    let before = all_messages(&n).len();
+    n.i.handle_local_addresses(n.now, vec![ip(I2)]);
+    n.run(20 * SEC);
+    let msgs = all_messages(&n)[before..].to_vec();
+    let upd = &msgs[0];
+    assert!(upd.has(NotifyType::UPDATE_SA_ADDRESSES) && upd.has(NotifyType::NO_NATS_ALLOWED));
+    // M-3.9-2: UNEXPECTED_NAT_DETECTED, sent to the translated source.
+    let resp = &msgs[1];
+    assert!(resp.is_response() && resp.has(NotifyType::UNEXPECTED_NAT_DETECTED));
+    assert_eq!(resp.dst.ip(), ip("198.51.100.99"));
+    // M-3.9-3: retried with new requests.
+    let retries: Vec<u32> = msgs
+        .iter()
+        .filter(|m| m.is_request() && m.has(NotifyType::UPDATE_SA_ADDRESSES))
+        .map(Msg::mid)
+        .collect();
+    assert!(
+        retries.len() >= 3 && retries.windows(2).all(|w| w[1] > w[0]),
+        "{retries:?}"
+    );
+    // The responder never moved (M-3.9-5).
+    assert_eq!(n.snap(Role::Responder).remote.ip(), ip(I1));
+    assert!(
+        notes(&n, Role::Responder)
+            .iter()
+            .any(|n| n.contains("M-3.9-2"))
+    );
+}
+
+#[test]
 fn m_3_9_1_no_nats_allowed_when_nat_t_is_off() {
     let mut n = Net::with(&[I1, I2], &[R1], no_natt(), no_natt());
     n.connect();
