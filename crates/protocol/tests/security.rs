@@ -21,8 +21,6 @@ use mobike_wire::registry::{ExchangeType, NotifyType};
 use mobike_wire::udp::frame_ike;
 use std::net::{IpAddr, SocketAddr};
 
-const INFO: ExchangeType = ExchangeType::INFORMATIONAL;
-
 fn n(kind: NotifyType, data: Vec<u8>) -> Payload {
     Payload::Notify(Notify::new(kind, data))
 }
@@ -102,13 +100,6 @@ fn sent_to_since(net: &Net, role: Role, addr: IpAddr, t: Time) -> Vec<Sent> {
         .filter(|s| s.from == Some(role) && s.dst.ip() == addr && s.at >= t)
         .cloned()
         .collect()
-}
-
-fn no_liveness() -> Settings {
-    Settings {
-        liveness_interval: None,
-        ..settings()
-    }
 }
 
 // ============================== (a) unauthenticated UPDATE_SA_ADDRESSES
@@ -403,7 +394,7 @@ fn i_2_1_2_replayed_latest_update_gets_only_the_cached_response() {
     assert!(net.run_until(net.now + SEC, |n| {
         n.log
             .iter()
-            .any(|s| s.from == Some(Role::Responder) && s.is_request_info())
+            .any(|s| s.from == Some(Role::Responder) && s.is_request(INFO))
     }));
     let msgs = net.messages();
     let upd = msgs
@@ -603,30 +594,20 @@ fn c_forged_address_lists_are_not_adopted() {
 fn m_3_7_7_tampered_cookie2_in_return_routability_answer_closes_sa_ipsec_never_moves() {
     let mut net = Net::established(&[I1, I2], &[R1]);
     // Hold the initiator's answer to the check back 50 ms, tampered.
-    net.add_rule(|d, keys| {
-        if d.from == Role::Initiator && d.is_response(INFO) {
-            let keys = keys.unwrap();
-            let h = d.ike().unwrap();
-            let mut inner = d.inner(Some(keys)).unwrap();
-            for p in &mut inner {
-                if let Payload::Notify(nt) = p
-                    && nt.kind == NotifyType::COOKIE2
-                {
-                    nt.data[0] ^= 1;
-                }
-            }
-            d.payload = forge(keys, Role::Initiator, h, &inner, [0xEF; 8], 4500, 4500);
-            return Fate::Delay(50 * MS);
-        }
-        Fate::Pass
+    let answer = Match::response(INFO).from(Role::Initiator);
+    net.rewrite(answer, |d, keys| {
+        d.reseal(keys, [0xEF; 8], |inner| {
+            edit_notify(inner, NotifyType::COOKIE2, |c| c[0] ^= 1)
+        })
     });
+    net.on(answer, Fate::Delay(50 * MS));
     let t = net.now;
     net.i.handle_local_addresses(t, vec![ip(I2)]);
     // The check is out; the answer is on its way.
     assert!(net.run_until(t + SEC, |n| {
         n.log
             .iter()
-            .any(|s| s.from == Some(Role::Initiator) && s.at > t && s.is_response_info())
+            .any(|s| s.from == Some(Role::Initiator) && s.at > t && s.is_response(INFO))
     }));
     let esp = net.send_data(Role::Responder).expect("SA still up");
     assert_eq!(
@@ -667,16 +648,12 @@ fn m_3_7_7_tampered_cookie2_in_return_routability_answer_closes_sa_ipsec_never_m
 #[test]
 fn m_3_7_6_cookie2_flipped_without_keys_fails_icv_and_ipsec_waits_for_genuine_echo() {
     let mut net = Net::established(&[I1, I2], &[R1]);
-    let mut done = false;
-    net.add_rule(move |d, _| {
-        if !done && d.from == Role::Initiator && d.is_response(INFO) {
-            // Non-ESP marker 4, IKE header 28, SK header 4, IV 8, notify
-            // header 8: the first COOKIE2 octet.
-            d.payload[52] ^= 0x01;
-            done = true;
-        }
-        Fate::Pass
-    });
+    net.rewrite(
+        Match::response(INFO).from(Role::Initiator).nth(0),
+        // Non-ESP marker 4, IKE header 28, SK header 4, IV 8, notify
+        // header 8: the first COOKIE2 octet.
+        |d, _| d.payload[52] ^= 0x01,
+    );
     let t = net.now;
     net.i.handle_local_addresses(t, vec![ip(I2)]);
     net.run(t + 5 * SEC);
@@ -853,24 +830,4 @@ fn m_3_7_2_without_return_routability_the_stream_floods_the_victim() {
         esp, after,
         "every stream packet after the spoofed update goes to the victim ({octets} octets)"
     );
-}
-
-// -------------------------------------------------------------- small helpers
-
-trait SentExt {
-    fn is_request_info(&self) -> bool;
-    fn is_response_info(&self) -> bool;
-}
-
-impl SentExt for Sent {
-    fn is_request_info(&self) -> bool {
-        self.ike_bytes()
-            .and_then(|b| mobike_wire::header::Header::parse(b).ok())
-            .is_some_and(|h| h.exchange == INFO && !h.flags.response())
-    }
-    fn is_response_info(&self) -> bool {
-        self.ike_bytes()
-            .and_then(|b| mobike_wire::header::Header::parse(b).ok())
-            .is_some_and(|h| h.exchange == INFO && h.flags.response())
-    }
 }

@@ -1,9 +1,10 @@
-//! A two-endpoint harness (quinn's `Pair`, grown from tests/pair.rs) for the
-//! conformance tests: virtual time, a tiny network between an initiator and a
-//! responder, and the means to misbehave on purpose: black holes in both
-//! directions or one, a NAT box that rewrites the initiator's addresses and
-//! ports (and can reboot), rules that drop, delay, duplicate or rewrite a
-//! chosen datagram, and injection of hand-made datagrams.
+//! The two-endpoint harness (after quinn's `Pair`) of the integration tests:
+//! virtual time, a tiny network between an initiator and a responder, and
+//! the means to misbehave on purpose: black holes in both directions or
+//! one, a NAT box that rewrites the initiator's addresses and ports (and can
+//! reboot), rules that drop, delay, duplicate or rewrite a chosen datagram
+//! (`Net::on`, `Net::rewrite` with a `Match`), and injection of hand-made
+//! datagrams.
 //!
 //! Every datagram an endpoint sends is logged with where and when it
 //! arrived (after translation), so tests assert what is observable on the
@@ -43,11 +44,30 @@ pub fn sa(s: &str, port: u16) -> SocketAddr {
     SocketAddr::new(ip(s), port)
 }
 
-/// Harness settings: the defaults with a 5 s liveness interval (as pair.rs).
+/// The exchange most tests are about.
+pub const INFO: ExchangeType = ExchangeType::INFORMATIONAL;
+
+/// Harness settings: the defaults with a 5 s liveness interval.
 pub fn settings() -> Settings {
     Settings {
         liveness_interval: Some(5 * SEC),
         ..Settings::default()
+    }
+}
+
+/// Harness settings without liveness checks.
+pub fn no_liveness() -> Settings {
+    Settings {
+        liveness_interval: None,
+        ..settings()
+    }
+}
+
+/// Harness settings without NAT traversal.
+pub fn no_natt() -> Settings {
+    Settings {
+        nat_traversal: false,
+        ..settings()
     }
 }
 
@@ -70,16 +90,26 @@ pub struct Datagram {
     pub protocol: IpProtocol,
 }
 
+/// The IKE header of a datagram, if it carries an IKE message.
+fn ike_header(
+    protocol: IpProtocol,
+    payload: &[u8],
+    src: SocketAddr,
+    dst: SocketAddr,
+) -> Option<Header> {
+    if protocol != IpProtocol::Udp {
+        return None;
+    }
+    match classify(payload, src.port(), dst.port()) {
+        UdpPayload::Ike(b) => Header::parse(b).ok(),
+        _ => None,
+    }
+}
+
 impl Datagram {
     /// The IKE header, if this is an IKE message.
     pub fn ike(&self) -> Option<Header> {
-        if self.protocol != IpProtocol::Udp {
-            return None;
-        }
-        match classify(&self.payload, self.src.port(), self.dst.port()) {
-            UdpPayload::Ike(b) => Header::parse(b).ok(),
-            _ => None,
-        }
+        ike_header(self.protocol, &self.payload, self.src, self.dst)
     }
     pub fn is_request(&self, exchange: ExchangeType) -> bool {
         self.ike()
@@ -88,6 +118,23 @@ impl Datagram {
     pub fn is_response(&self, exchange: ExchangeType) -> bool {
         self.ike()
             .is_some_and(|h| h.exchange == exchange && h.flags.response())
+    }
+    /// Opens a protected IKE message with the IKE SA's keys, lets `edit`
+    /// change its inner payloads, and seals it again as its sender would
+    /// (same header and ports, the given IV): a forgery only a holder of
+    /// the keys can make.
+    pub fn reseal(
+        &mut self,
+        keys: Option<&IkeKeys>,
+        iv: [u8; 8],
+        edit: impl FnOnce(&mut Vec<Payload>),
+    ) {
+        let keys = keys.expect("the IKE SA's keys");
+        let header = self.ike().expect("an IKE message");
+        let mut inner = self.inner(Some(keys)).expect("a protected message");
+        edit(&mut inner);
+        let (sp, dp) = (self.src.port(), self.dst.port());
+        self.payload = forge(keys, self.from, header, &inner, iv, sp, dp);
     }
     /// The decrypted payloads of a protected IKE message.
     pub fn inner(&self, keys: Option<&IkeKeys>) -> Option<Vec<Payload>> {
@@ -122,6 +169,125 @@ pub enum Fate {
 
 /// A rule sees (and may rewrite) every datagram an endpoint sends.
 pub type Rule = Box<dyn FnMut(&mut Datagram, Option<&IkeKeys>) -> Fate>;
+
+/// Which datagrams a rule (`Net::on`, `Net::rewrite`) applies to: what they
+/// carry, narrowed down by sender, destination, message ID, and which one
+/// of those that match (counted from the rule's installation on):
+///
+/// ```text
+/// n.on(Match::response(INFO).from(Role::Initiator), Fate::Delay(500 * MS));
+/// n.on(Match::request(INFO).from(Role::Responder).nth(0), Fate::Drop);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Match {
+    carries: Carries,
+    from: Option<Role>,
+    to: Option<IpAddr>,
+    mid: Option<u32>,
+    nth: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Carries {
+    /// An IKE message of the exchange: only responses (`Some(true)`), only
+    /// requests (`Some(false)`), or both.
+    Ike {
+        exchange: ExchangeType,
+        response: Option<bool>,
+    },
+    /// ESP in its own IP protocol (50), not UDP-encapsulated.
+    PlainEsp,
+}
+
+impl Match {
+    fn carrying(carries: Carries) -> Match {
+        Match {
+            carries,
+            from: None,
+            to: None,
+            mid: None,
+            nth: None,
+        }
+    }
+    /// Requests of `exchange`.
+    pub fn request(exchange: ExchangeType) -> Match {
+        Match::carrying(Carries::Ike {
+            exchange,
+            response: Some(false),
+        })
+    }
+    /// Responses of `exchange`.
+    pub fn response(exchange: ExchangeType) -> Match {
+        Match::carrying(Carries::Ike {
+            exchange,
+            response: Some(true),
+        })
+    }
+    /// Requests and responses of `exchange`.
+    pub fn exchange(exchange: ExchangeType) -> Match {
+        Match::carrying(Carries::Ike {
+            exchange,
+            response: None,
+        })
+    }
+    /// ESP in IP protocol 50 (UDP-encapsulated ESP does not match).
+    pub fn plain_esp() -> Match {
+        Match::carrying(Carries::PlainEsp)
+    }
+    /// Only datagrams `role` sends.
+    pub fn from(self, role: Role) -> Match {
+        Match {
+            from: Some(role),
+            ..self
+        }
+    }
+    /// Only datagrams sent to `addr`.
+    pub fn to(self, addr: IpAddr) -> Match {
+        Match {
+            to: Some(addr),
+            ..self
+        }
+    }
+    /// Only IKE messages with this message ID.
+    pub fn mid(self, mid: u32) -> Match {
+        Match {
+            mid: Some(mid),
+            ..self
+        }
+    }
+    /// Only the `n`-th (from 0, as `Iterator::nth`) of the datagrams that
+    /// match.
+    pub fn nth(self, n: usize) -> Match {
+        Match {
+            nth: Some(n),
+            ..self
+        }
+    }
+    /// Whether `d` is of the kind described (`nth` aside).
+    pub fn matches(&self, d: &Datagram) -> bool {
+        let carries = match self.carries {
+            Carries::Ike { exchange, response } => d.ike().is_some_and(|h| {
+                h.exchange == exchange
+                    && response.is_none_or(|r| h.flags.response() == r)
+                    && self.mid.is_none_or(|m| h.message_id == m)
+            }),
+            Carries::PlainEsp => d.protocol == IpProtocol::Esp && self.mid.is_none(),
+        };
+        carries && self.from.is_none_or(|r| d.from == r) && self.to.is_none_or(|a| d.dst.ip() == a)
+    }
+    /// A predicate that counts the datagrams that match and, with `nth`,
+    /// holds for the n-th one only.
+    fn counted(self) -> impl FnMut(&Datagram) -> bool {
+        let mut seen = 0usize;
+        move |d| {
+            if !self.matches(d) {
+                return false;
+            }
+            seen += 1;
+            self.nth.is_none_or(|n| seen == n + 1)
+        }
+    }
+}
 
 /// A NAT box in front of the initiator's `inside` addresses: endpoint
 /// independent mapping and filtering (RFC 4787 "full cone"), ports allocated
@@ -222,6 +388,18 @@ impl Sent {
                 classify(&self.payload, self.src.port(), self.dst.port()),
                 UdpPayload::Esp(_)
             ) && self.protocol == IpProtocol::Udp
+    }
+    /// The IKE header, if this is an IKE message.
+    pub fn ike(&self) -> Option<Header> {
+        ike_header(self.protocol, &self.payload, self.src, self.dst)
+    }
+    pub fn is_request(&self, exchange: ExchangeType) -> bool {
+        self.ike()
+            .is_some_and(|h| h.exchange == exchange && !h.flags.response())
+    }
+    pub fn is_response(&self, exchange: ExchangeType) -> bool {
+        self.ike()
+            .is_some_and(|h| h.exchange == exchange && h.flags.response())
     }
     pub fn ike_bytes(&self) -> Option<&[u8]> {
         if self.protocol != IpProtocol::Udp {
@@ -378,6 +556,7 @@ impl Net {
         }
     }
 
+    /// Adds a rule of any kind; `on` and `rewrite` cover the usual ones.
     pub fn add_rule(
         &mut self,
         rule: impl FnMut(&mut Datagram, Option<&IkeKeys>) -> Fate + 'static,
@@ -385,15 +564,25 @@ impl Net {
         self.rules.push(Box::new(rule));
     }
 
-    /// Drops the `n`-th (0-based) datagram that matches `pred`, from now on.
-    pub fn drop_nth(&mut self, n: usize, mut pred: impl FnMut(&Datagram) -> bool + 'static) {
-        let mut seen = 0usize;
-        self.add_rule(move |d, _| {
-            if pred(d) {
-                seen += 1;
-                if seen == n + 1 {
-                    return Fate::Drop;
-                }
+    /// From now on, the datagrams that match `m` meet `fate`; the others
+    /// go on to the next rule.
+    pub fn on(&mut self, m: Match, fate: Fate) {
+        let mut hit = m.counted();
+        self.add_rule(move |d, _| if hit(d) { fate } else { Fate::Pass });
+    }
+
+    /// From now on, `edit` rewrites the datagrams that match `m` (it gets
+    /// the IKE SA's keys, for re-sealing); all go on to the next rule, so a
+    /// later `on` can still drop or delay the rewritten datagram.
+    pub fn rewrite(
+        &mut self,
+        m: Match,
+        mut edit: impl FnMut(&mut Datagram, Option<&IkeKeys>) + 'static,
+    ) {
+        let mut hit = m.counted();
+        self.add_rule(move |d, keys| {
+            if hit(d) {
+                edit(d, keys);
             }
             Fate::Pass
         });
@@ -752,6 +941,17 @@ pub fn forge(
 ) -> Vec<u8> {
     let ike = Message::emit_encrypted(header, inner, key_of(keys, role), iv).unwrap();
     frame_ike(&ike, src_port, dst_port)
+}
+
+/// Applies `edit` to the data of every notify of type `kind` in `payloads`.
+pub fn edit_notify(payloads: &mut [Payload], kind: NotifyType, mut edit: impl FnMut(&mut Vec<u8>)) {
+    for p in payloads {
+        if let Payload::Notify(n) = p
+            && n.kind == kind
+        {
+            edit(&mut n.data);
+        }
+    }
 }
 
 /// The inner payloads of a protected message as raw octets (generic header
