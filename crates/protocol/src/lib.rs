@@ -20,7 +20,7 @@ pub mod reason;
 mod sa;
 
 pub use endpoint::{Endpoint, Hint};
-pub use reason::{DeleteReason, LocalDelete, MoveReason, Note, Rejection, Rule};
+pub use reason::{Cookie2Exchange, DeleteReason, LocalDelete, MoveReason, Note, Rejection, Rule};
 pub use sa::{OutstandingSnapshot, SaSnapshot, SaState};
 
 use mobike_wire::crypto::IkeKeys;
@@ -300,8 +300,9 @@ pub enum IpProtocol {
 }
 
 /// What an endpoint reports: state changes, decisions with the rule behind
-/// them, and rejected input with the reason.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// them, and rejected input with the reason. Reasons are typed (see
+/// [`reason`]); serialised, they are the words the chart shows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// Keys of a new IKE SA (what charon logs and Wireshark's decryption
@@ -341,20 +342,21 @@ pub enum Event {
     },
     /// The peer's announced address set (RFC 4555 §3.4, §3.6).
     PeerAddresses { spi_i: u64, addresses: Vec<IpAddr> },
-    /// A decision the protocol took, with the rule it follows.
+    /// A decision the protocol took, with the rule it follows (serialised
+    /// as its `text` and `rule`).
     Note {
         spi_i: u64,
-        text: String,
-        rule: String,
+        #[serde(flatten)]
+        note: Note,
     },
     /// Input that was not accepted, with the reason.
     Rejected {
         src: SocketAddr,
         dst: SocketAddr,
-        reason: String,
+        reason: Rejection,
     },
     /// The IKE SA is gone.
-    Deleted { spi_i: u64, reason: String },
+    Deleted { spi_i: u64, reason: DeleteReason },
     /// pending_update set or cleared (RFC 4555 §3.5 steps 1 and 5).
     PendingUpdate { spi_i: u64, pending: bool },
     /// A request went out or was retransmitted: what it is, its message ID,

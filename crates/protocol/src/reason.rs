@@ -708,6 +708,23 @@ impl fmt::Display for DeleteReason {
 
 display_as_text!(Rejection, DeleteReason);
 
+/// A note is written as its `text` and its `rule`.
+impl Serialize for Note {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Text<'a>(&'a Note);
+        impl Serialize for Text<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                as_text(self.0, s)
+            }
+        }
+        let mut st = s.serialize_struct("Note", 2)?;
+        st.serialize_field("text", &Text(self))?;
+        st.serialize_field("rule", &self.rule())?;
+        st.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

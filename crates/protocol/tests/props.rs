@@ -461,7 +461,15 @@ fn run(s: &Scenario, keep_connected: bool, settle: Time) -> Result<(), TestCaseE
         let probes = net
             .events
             .iter()
-            .filter(|(_, _, e)| matches!(e, Event::Note { text, .. } if text.contains("testing")))
+            .filter(|(_, _, e)| {
+                matches!(
+                    e,
+                    Event::Note {
+                        note: mobike_protocol::Note::ProbingStarted { .. },
+                        ..
+                    }
+                )
+            })
             .count();
         eprintln!(
             "STATS connected={keep_connected} ops={} updates={updates} probes={probes} i_deleted={:?}",

@@ -493,9 +493,11 @@ impl ChartBuilder {
                         Some("RFC 7296 §2.23".to_string()),
                         NoteKind::Protocol,
                     ),
-                    Event::Note { text, rule, .. } => {
-                        (text.clone(), Some(rule.clone()), NoteKind::Protocol)
-                    }
+                    Event::Note { note, .. } => (
+                        note.to_string(),
+                        Some(note.rule().to_string()),
+                        NoteKind::Protocol,
+                    ),
                     Event::Rejected { reason, src, .. } => (
                         format!("rejected a message from {src}: {reason}"),
                         None,

@@ -4,20 +4,20 @@
 
 use crate::link::Direction;
 use mobike_protocol::{Event, IpProtocol, Time};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
 
 /// A packet's number in the trace, unique within a run.
 pub type PacketId = u64;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TraceEvent {
     pub time: Time,
     #[serde(flatten)]
     pub kind: TraceKind,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TraceKind {
     /// A host sent a UDP datagram (payload as on the wire, marker included).
@@ -116,7 +116,7 @@ pub enum TraceKind {
 }
 
 /// The trace of one run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Trace {
     pub events: Vec<TraceEvent>,
 }

@@ -86,20 +86,12 @@ impl Ctx<'_> {
 
     /// A decision of the IKE SA `spi_i`, with its rule.
     pub(crate) fn note(&mut self, spi_i: u64, note: Note) {
-        self.events.push_back(Event::Note {
-            spi_i,
-            text: note.to_string(),
-            rule: note.rule().to_string(),
-        });
+        self.events.push_back(Event::Note { spi_i, note });
     }
 
     /// Input that was not accepted.
     pub(crate) fn reject(&mut self, src: SocketAddr, dst: SocketAddr, reason: Rejection) {
-        self.events.push_back(Event::Rejected {
-            src,
-            dst,
-            reason: reason.to_string(),
-        });
+        self.events.push_back(Event::Rejected { src, dst, reason });
     }
 }
 
@@ -442,7 +434,7 @@ impl IkeSa {
         self.window.clear();
         ctx.event(Event::Deleted {
             spi_i: self.spi_i,
-            reason: reason.to_string(),
+            reason,
         });
     }
 

@@ -13,7 +13,8 @@
 #![allow(dead_code)]
 
 use mobike_protocol::{
-    Endpoint, EndpointConfig, Event, IpProtocol, MS, Role, SEC, SaSnapshot, Settings, Time,
+    DeleteReason, Endpoint, EndpointConfig, Event, IpProtocol, MS, Role, SEC, SaSnapshot, Settings,
+    Time,
 };
 use mobike_wire::crypto::{GcmKey, IkeKeys};
 use mobike_wire::header::{HEADER_LEN, Header};
@@ -892,7 +893,8 @@ impl Net {
             .collect()
     }
 
-    pub fn deleted(&self, role: Role) -> Option<(Time, String)> {
+    /// When and why `role` deleted an IKE SA first.
+    pub fn deleted(&self, role: Role) -> Option<(Time, DeleteReason)> {
         self.events.iter().find_map(|(t, r, e)| match e {
             Event::Deleted { reason, .. } if *r == role => Some((*t, reason.clone())),
             _ => None,

@@ -2,7 +2,7 @@
 //! checks and the set-ups several sections use.
 
 use crate::common::*;
-use mobike_protocol::{Event, MS, Role, SEC, Settings, Time};
+use mobike_protocol::{Event, MS, Note, Role, SEC, Settings, Time};
 use mobike_wire::crypto::nat_detection_hash;
 use mobike_wire::registry::NotifyType;
 use std::net::SocketAddr;
@@ -138,14 +138,18 @@ pub fn all_messages(n: &Net) -> Vec<Msg> {
     msgs
 }
 
-/// `role`'s notes (with their rule) and the reason it deleted an SA, in order.
-pub fn notes(n: &Net, role: Role) -> Vec<String> {
+/// `role`'s notes, in order.
+pub fn notes(n: &Net, role: Role) -> Vec<Note> {
     n.events_of(role)
         .into_iter()
         .filter_map(|(_, e)| match e {
-            Event::Note { text, rule, .. } => Some(format!("{text} [{rule}]")),
-            Event::Deleted { reason, .. } => Some(format!("deleted: {reason}")),
+            Event::Note { note, .. } => Some(note),
             _ => None,
         })
         .collect()
+}
+
+/// Whether `role` noted a decision under checklist id `id`.
+pub fn noted(n: &Net, role: Role, id: &str) -> bool {
+    notes(n, role).iter().any(|note| note.rule().cites(id))
 }

@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use crate::helpers::*;
-use mobike_protocol::{Event, MS, Role, SEC, SaState, Settings, Time};
+use mobike_protocol::{MS, Note, Role, SEC, SaState, Settings, Time};
 use mobike_wire::PayloadType as PT;
 use mobike_wire::registry::{ExchangeType, NotifyType};
 use std::collections::BTreeSet;
@@ -82,16 +82,12 @@ fn m_3_12_1_esp_from_unexpected_addresses_is_flagged() {
     n.send_data(Role::Responder).unwrap();
     n.run(n.now + SEC);
     assert_eq!(n.data_i.len(), 2, "still delivered");
-    let flagged: Vec<String> = n
-        .events_of(Role::Initiator)
+    let flagged: Vec<Note> = notes(&n, Role::Initiator)
         .into_iter()
-        .filter_map(|(_, e)| match e {
-            Event::Note { text, rule, .. } if rule.contains("M-3.12-1") => Some(text),
-            _ => None,
-        })
+        .filter(|note| note.rule().cites("M-3.12-1"))
         .collect();
     assert_eq!(flagged.len(), 1, "noted once per address pair: {flagged:?}");
-    assert!(flagged[0].contains(R2));
+    assert!(matches!(flagged[0], Note::EspElsewhere { src, .. } if src == ip(R2)));
 }
 
 #[test]

@@ -253,11 +253,7 @@ fn m_3_9_no_nats_allowed_finds_a_translator_and_nothing_moves() {
     );
     // The responder never moved (M-3.9-5).
     assert_eq!(n.snap(Role::Responder).remote.ip(), ip(I1));
-    assert!(
-        notes(&n, Role::Responder)
-            .iter()
-            .any(|n| n.contains("M-3.9-2"))
-    );
+    assert!(noted(&n, Role::Responder, "M-3.9-2"));
 }
 
 #[test]

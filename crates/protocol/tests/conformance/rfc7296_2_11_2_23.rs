@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use crate::helpers::*;
-use mobike_protocol::{Event, IpProtocol, Role, SEC, SaState, Settings};
+use mobike_protocol::{Event, IpProtocol, Note, Role, SEC, SaState, Settings};
 use mobike_wire::crypto::nat_detection_hash;
 use mobike_wire::registry::NotifyType;
 use mobike_wire::{Payload, PayloadType as PT};
@@ -333,10 +333,15 @@ fn i_2_23_11_without_mobike_the_host_not_behind_nat_follows_the_new_port() {
     let r = n.snap(Role::Responder);
     assert_eq!(r.remote, sa(NAT_EXT, 50000), "followed the valid request");
     assert_eq!(r.ipsec_remote, Some(sa(NAT_EXT, 50000)));
-    let noted = n
-        .events_of(Role::Responder)
-        .into_iter()
-        .any(|(_, e)| matches!(e, Event::Note { rule, .. } if rule.contains("I-2.23-11")));
+    let noted = n.events_of(Role::Responder).into_iter().any(|(_, e)| {
+        matches!(
+            e,
+            Event::Note {
+                note: Note::FollowingRebinding { .. },
+                ..
+            }
+        )
+    });
     assert!(noted);
     // The host behind the NAT does not follow anything.
     assert_eq!(n.snap(Role::Initiator).remote, sa(R1, 4500));
@@ -344,9 +349,15 @@ fn i_2_23_11_without_mobike_the_host_not_behind_nat_follows_the_new_port() {
     let mut n = behind_nat(settings(), settings());
     n.nat.as_mut().unwrap().reboot(50000);
     let followed = n.run_until(n.now + 20 * SEC, |n| {
-        n.events_of(Role::Responder)
-            .into_iter()
-            .any(|(_, e)| matches!(e, Event::Note { rule, .. } if rule.contains("I-2.23-11")))
+        n.events_of(Role::Responder).into_iter().any(|(_, e)| {
+            matches!(
+                e,
+                Event::Note {
+                    note: Note::FollowingRebinding { .. },
+                    ..
+                }
+            )
+        })
     });
     assert!(!followed);
 }
