@@ -7,47 +7,11 @@
 //! give the same trace, and a lossless link never draws at all (files
 //! without loss behave exactly as before loss existed).
 
-use crate::scenario::LinkSpec;
+pub use crate::vocab::direction::Direction;
+use crate::vocab::spec::LinkSpec;
 use mobike_protocol::Time;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// One direction of a link. Links join a host interface (or a NAT on it)
-/// to the internet, so the directions are named as an access link's are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// Uplink: from the host (and its NAT) towards the internet.
-    #[serde(alias = "uplink")]
-    Up,
-    /// Downlink: from the internet towards the host.
-    #[serde(alias = "downlink")]
-    Down,
-}
-
-impl Direction {
-    pub fn both() -> [Direction; 2] {
-        [Direction::Up, Direction::Down]
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Direction::Up => 0,
-            Direction::Down => 1,
-        }
-    }
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Direction::Up => "uplink",
-            Direction::Down => "downlink",
-        })
-    }
-}
 
 /// What happens to a packet that enters a link.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! or dropped (with the reason), every protocol event and every change of the
 //! network. Views (charts, panels, exports) are derived from it.
 
-use crate::link::Direction;
+use crate::vocab::direction::Direction;
 use mobike_protocol::{Event, IpProtocol, Time};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
