@@ -36,4 +36,5 @@ pub use nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset, Permit};
 pub use scenario::{Scenario, ScenarioError};
 pub use trace::{Trace, TraceEvent, TraceKind};
 pub use vocab::intervention::{Intervention, MoveBy};
-pub use world::{HostView, LinkView, MappingView, NatView, World};
+pub use world::World;
+pub use world::views::{HostView, LinkView, MappingView, NatView};

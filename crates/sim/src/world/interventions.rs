@@ -1,0 +1,444 @@
+//! Interventions: what the timeline or the user changes in the running
+//! network, each recorded in the trace in words before its effects.
+
+use super::{Addr, World, label_or_id};
+use crate::trace::TraceKind;
+use crate::vocab::direction::Direction;
+use crate::vocab::intervention::{Intervention, MoveBy};
+use mobike_protocol::{IpProtocol, Role};
+use std::net::{IpAddr, SocketAddr};
+
+impl World {
+    /// Applies a user's intervention now.
+    pub fn apply(&mut self, action: Intervention) {
+        self.apply_inner(action, true);
+    }
+
+    pub(super) fn apply_inner(&mut self, action: Intervention, by_user: bool) {
+        let now = self.now;
+        match &action {
+            Intervention::BreakLink { link: l } | Intervention::RestoreLink { link: l } => {
+                let up = matches!(action, Intervention::RestoreLink { .. });
+                let Some(i) = self.link_index(l) else { return };
+                let mut changed = false;
+                for d in Direction::both() {
+                    changed |= self.links[i].set(d, up);
+                }
+                if !changed {
+                    return;
+                }
+                let label = self.link_label(i);
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!("{} link {label}", if up { "restore" } else { "break" }),
+                        by_user,
+                    },
+                );
+                self.trace.push(
+                    now,
+                    TraceKind::Link {
+                        link: l.clone(),
+                        up,
+                        direction: None,
+                    },
+                );
+            }
+            Intervention::SetLinkDirection {
+                link,
+                direction,
+                up,
+            } => {
+                let Some(i) = self.link_index(link) else {
+                    return;
+                };
+                if !self.links[i].set(*direction, *up) {
+                    return;
+                }
+                let label = self.link_label(i);
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!(
+                            "{} link {label}, {direction} only",
+                            if *up { "restore" } else { "break" }
+                        ),
+                        by_user,
+                    },
+                );
+                self.trace.push(
+                    now,
+                    TraceKind::Link {
+                        link: link.clone(),
+                        up: *up,
+                        direction: Some(*direction),
+                    },
+                );
+            }
+            Intervention::RebootNat { nat } => {
+                let Some(n) = self.nat_index(nat) else { return };
+                let lost = self.nats[n].reboot(now);
+                let label = self.nat_label(n);
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!(
+                            "NAT {label} reboots: {} mapping{} lost",
+                            lost.len(),
+                            if lost.len() == 1 { "" } else { "s" }
+                        ),
+                        by_user,
+                    },
+                );
+                self.trace.push(
+                    now,
+                    TraceKind::NatRebooted {
+                        nat: nat.clone(),
+                        mappings_lost: lost.len(),
+                    },
+                );
+            }
+            Intervention::ChangeNatAddress { nat, address } => {
+                let Some(n) = self.nat_index(nat) else { return };
+                if self.nats[n].public == *address {
+                    return;
+                }
+                self.nats[n].public = *address;
+                let label = self.nat_label(n);
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!("NAT {label}'s public address becomes {address}"),
+                        by_user,
+                    },
+                );
+                self.trace.push(
+                    now,
+                    TraceKind::NatAddress {
+                        nat: nat.clone(),
+                        address: *address,
+                    },
+                );
+            }
+            Intervention::AddAddress {
+                host,
+                interface,
+                address,
+                announce,
+            } => {
+                let Some((h, f)) = self.interface_index(host, interface) else {
+                    return;
+                };
+                let addrs = &mut self.hosts[h].addrs[f];
+                match addrs.iter_mut().find(|a| a.ip == *address) {
+                    Some(a) if a.present => return,
+                    Some(a) => a.present = true,
+                    None => {
+                        addrs.push(Addr {
+                            ip: *address,
+                            present: true,
+                        });
+                        let o = self.owners.entry(*address).or_default();
+                        o.push((h, f));
+                        o.sort_unstable();
+                    }
+                }
+                self.address_changed(h, f, *address, true, *announce, by_user);
+            }
+            Intervention::RemoveAddress {
+                host,
+                interface,
+                address,
+                announce,
+            } => {
+                let Some((h, f)) = self.interface_index(host, interface) else {
+                    return;
+                };
+                let address = address.unwrap_or(self.scenario.hosts[h].interfaces[f].address);
+                let Some(a) = self.hosts[h].addrs[f]
+                    .iter_mut()
+                    .find(|a| a.ip == address && a.present)
+                else {
+                    return;
+                };
+                a.present = false;
+                self.address_changed(h, f, address, false, *announce, by_user);
+            }
+            Intervention::SetInterface {
+                host,
+                interface,
+                up,
+            } => {
+                let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
+                    return;
+                };
+                let Some(f) = self.scenario.hosts[h]
+                    .interfaces
+                    .iter()
+                    .position(|x| &x.name == interface)
+                else {
+                    return;
+                };
+                if self.hosts[h].iface_up[f] == *up {
+                    return;
+                }
+                self.hosts[h].iface_up[f] = *up;
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!("{host}.{interface} {}", if *up { "up" } else { "down" }),
+                        by_user,
+                    },
+                );
+                self.trace.push(
+                    now,
+                    TraceKind::Interface {
+                        node: host.clone(),
+                        interface: interface.clone(),
+                        up: *up,
+                    },
+                );
+                // The OS announces the change to the IKE daemon at once.
+                let addrs = self.usable_addresses(h);
+                self.hosts[h].endpoint.handle_local_addresses(now, addrs);
+                self.after_host(h);
+            }
+            Intervention::PlaceNat { nat, link } => {
+                let Some(n) = self.scenario.nats.iter().position(|x| &x.id == nat) else {
+                    return;
+                };
+                let li = match link {
+                    Some(l) => match self.link_index(l) {
+                        Some(i) => Some(i),
+                        None => return,
+                    },
+                    None => None,
+                };
+                if self.nats[n].link == li {
+                    return;
+                }
+                // A NAT taken out (or moved) forgets its mappings.
+                self.nats[n].link = li;
+                self.nats[n].clear();
+                let text = match li {
+                    Some(i) => format!(
+                        "put NAT {} on link {}",
+                        self.nat_label(n),
+                        self.link_label(i)
+                    ),
+                    None => format!("take NAT {} out of the path", self.nat_label(n)),
+                };
+                self.trace
+                    .push(now, TraceKind::Intervention { text, by_user });
+                self.trace.push(
+                    now,
+                    TraceKind::NatPlaced {
+                        nat: nat.clone(),
+                        link: link.clone(),
+                    },
+                );
+            }
+            Intervention::MoveClients {
+                host,
+                to,
+                by,
+                count,
+                from,
+            } => {
+                let (host, to, by, count, from) = (host.clone(), *to, *by, *count, *from);
+                let Some(h) = self.scenario.hosts.iter().position(|x| x.id == host) else {
+                    return;
+                };
+                let chosen: Vec<u64> = self.hosts[h]
+                    .endpoint
+                    .snapshots()
+                    .into_iter()
+                    .filter(|s| {
+                        s.role == Role::Responder
+                            && s.state == mobike_protocol::SaState::Established
+                            && s.local.ip() != to
+                            && from.is_none_or(|f| s.local.ip() == f)
+                    })
+                    .filter_map(|s| u64::from_str_radix(&s.spi_i, 16).ok())
+                    .take(count.map_or(usize::MAX, |c| c as usize))
+                    .collect();
+                let how = match by {
+                    MoveBy::Mobike => "responder MOBIKE",
+                    MoveBy::Redirect => "Redirect",
+                };
+                let label = label_or_id(&self.scenario.hosts[h].label, &host);
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!(
+                            "{label}: the balancer moves {} client{} to {to} by {how}",
+                            chosen.len(),
+                            if chosen.len() == 1 { "" } else { "s" }
+                        ),
+                        by_user,
+                    },
+                );
+                for spi in chosen {
+                    match by {
+                        MoveBy::Mobike => self.hosts[h].endpoint.move_peer(now, spi, to),
+                        MoveBy::Redirect => self.hosts[h].endpoint.redirect(now, spi, to),
+                    };
+                }
+                self.after_host(h);
+            }
+            Intervention::SpoofUpdate {
+                attacker,
+                target,
+                replay,
+            } => {
+                let (attacker, target, replay) = (attacker.clone(), target.clone(), *replay);
+                self.spoof_update(&attacker, &target, replay, by_user)
+            }
+            Intervention::Hint { host, kind } => {
+                let (host, kind) = (host.clone(), kind.clone());
+                let Some(h) = self.scenario.hosts.iter().position(|x| x.id == host) else {
+                    return;
+                };
+                let peer = self.hosts[h]
+                    .endpoint
+                    .snapshots()
+                    .last()
+                    .map(|s| s.remote.ip());
+                let hint = match (kind.as_str(), peer) {
+                    ("icmp", Some(peer)) => mobike_protocol::Hint::Icmp { peer },
+                    ("invalid_spi", Some(peer)) => mobike_protocol::Hint::InvalidSpi { peer },
+                    ("nat_changed", _) => mobike_protocol::Hint::NatMappingSuspected,
+                    _ => return,
+                };
+                let label = label_or_id(&self.scenario.hosts[h].label, &host);
+                let what = match kind.as_str() {
+                    "icmp" => "an ICMP error",
+                    "invalid_spi" => "an INVALID_SPI report",
+                    _ => "a hint that its NAT mapping may have changed",
+                };
+                self.trace.push(
+                    now,
+                    TraceKind::Intervention {
+                        text: format!("{label} gets {what}"),
+                        by_user,
+                    },
+                );
+                self.hosts[h].endpoint.handle_hint(now, hint);
+                self.after_host(h);
+            }
+        }
+    }
+
+    /// The attacker's forged or replayed UPDATE_SA_ADDRESSES (RFC 4555
+    /// §5.1): it knows the SPIs (it is on the path) but not the keys.
+    fn spoof_update(&mut self, attacker: &str, target: &str, replay: bool, by_user: bool) {
+        let now = self.now;
+        let (Some(a), Some(t)) = (
+            self.scenario.hosts.iter().position(|x| x.id == attacker),
+            self.scenario.hosts.iter().position(|x| x.id == target),
+        ) else {
+            return;
+        };
+        let Some(src_ip) = self.usable_addresses(a).first().copied() else {
+            return;
+        };
+        let Some(sa) = self.hosts[t].endpoint.snapshots().into_iter().last() else {
+            return;
+        };
+        let spi_i = u64::from_str_radix(&sa.spi_i, 16).unwrap_or(0);
+        let spi_r = u64::from_str_radix(&sa.spi_r, 16).unwrap_or(0);
+        let dst = sa.local;
+        let src = SocketAddr::new(src_ip, dst.port());
+        let ike = if replay {
+            // The newest UPDATE_SA_ADDRESSES the initiator sent, as captured.
+            let Some(bytes) = self.trace.last_update_request(spi_i) else {
+                return;
+            };
+            bytes
+        } else {
+            use mobike_wire::header::{Flags, Header};
+            use mobike_wire::registry::{ExchangeType, NotifyType};
+            let header = Header {
+                spi_i,
+                spi_r,
+                next_payload: mobike_wire::PayloadType::None,
+                exchange: ExchangeType::INFORMATIONAL,
+                flags: Flags::new(true, false),
+                message_id: self.trace.next_initiator_mid(spi_i),
+                length: 0,
+            };
+            let inner = [mobike_wire::Payload::Notify(
+                mobike_wire::payload::Notify::new(NotifyType::UPDATE_SA_ADDRESSES, vec![]),
+            )];
+            // A key of its own: without SK_ei it cannot make a valid ICV.
+            let key = mobike_wire::crypto::GcmKey {
+                key: vec![0x66; 16],
+                salt: [0x66; 4],
+            };
+            match mobike_wire::message::Message::emit_encrypted(header, &inner, &key, [7; 8]) {
+                Ok(b) => b,
+                Err(_) => return,
+            }
+        };
+        let label = label_or_id(&self.scenario.hosts[a].label, attacker);
+        self.trace.push(
+            now,
+            TraceKind::Intervention {
+                text: format!(
+                    "{label} sends {} UPDATE_SA_ADDRESSES from {src_ip} to {}",
+                    if replay { "a replayed" } else { "a forged" },
+                    dst
+                ),
+                by_user,
+            },
+        );
+        let payload = mobike_wire::udp::frame_ike(&ike, src.port(), dst.port());
+        self.send_from(a, src, dst, payload, IpProtocol::Udp);
+    }
+
+    /// Records an address added or removed and, when the OS announces it,
+    /// tells the IKE daemon the new list (RFC 4555 §3.5's trigger).
+    fn address_changed(
+        &mut self,
+        h: usize,
+        f: usize,
+        address: IpAddr,
+        present: bool,
+        announce: bool,
+        by_user: bool,
+    ) {
+        let now = self.now;
+        let node = self.scenario.hosts[h].id.clone();
+        let interface = self.scenario.hosts[h].interfaces[f].name.clone();
+        self.trace.push(
+            now,
+            TraceKind::Intervention {
+                text: format!(
+                    "{node}.{interface} {} {address}{}",
+                    if present { "gains" } else { "loses" },
+                    if announce {
+                        ""
+                    } else {
+                        " (the IKE daemon is not told)"
+                    }
+                ),
+                by_user,
+            },
+        );
+        self.trace.push(
+            now,
+            TraceKind::Address {
+                node,
+                interface,
+                address,
+                present,
+                announced: announce,
+            },
+        );
+        if announce {
+            let addrs = self.usable_addresses(h);
+            self.hosts[h].endpoint.handle_local_addresses(now, addrs);
+            self.after_host(h);
+        }
+    }
+}
