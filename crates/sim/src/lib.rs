@@ -35,6 +35,7 @@ pub use link::Direction;
 pub use nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset, Permit};
 pub use scenario::{Scenario, ScenarioError};
 pub use trace::{Trace, TraceEvent, TraceKind};
-pub use vocab::intervention::{Intervention, MoveBy};
+pub use vocab::intervention::{HintKind, Intervention, MoveBy};
+pub use vocab::reason::{DropReason, MappingGone, NatRefusal};
 pub use world::World;
 pub use world::views::{HostView, LinkView, MappingView, NatView};

@@ -10,6 +10,7 @@
 pub use crate::vocab::nat::{
     DEFAULT_TIMEOUT, Filtering, MappingBehaviour, NatBehaviour, NatPreset, RFC4787_MIN_TIMEOUT,
 };
+use crate::vocab::reason::{MappingGone, NatRefusal};
 use mobike_protocol::Time;
 use serde::Serialize;
 use std::fmt;
@@ -75,7 +76,7 @@ pub struct NatBox {
     /// §7.2: "change port allocator base").
     retired: Vec<u16>,
     /// Why the last mapping on a port went away, for drop reasons.
-    gone: Vec<(u16, String)>,
+    gone: Vec<(u16, MappingGone)>,
     /// No mapping expires before this (a lower bound: refreshes only move
     /// expiries later), so most calls of `expire` need no scan.
     earliest: Time,
@@ -142,11 +143,10 @@ impl NatBox {
             .min()
             .unwrap_or(Time::MAX);
         for m in &gone {
-            let why = format!(
-                "its mapping for {} expired at {}",
-                m.internal,
-                crate::vocab::duration::Dur(m.expires)
-            );
+            let why = MappingGone::Expired {
+                internal: m.internal,
+                at: m.expires,
+            };
             self.note_gone(m.external_port, why);
         }
         gone
@@ -157,7 +157,7 @@ impl NatBox {
         self.mappings.iter().find(|m| m.id == id).map(|m| m.expires)
     }
 
-    fn note_gone(&mut self, port: u16, why: String) {
+    fn note_gone(&mut self, port: u16, why: MappingGone) {
         self.gone.retain(|(p, _)| *p != port);
         self.gone.push((port, why));
     }
@@ -202,7 +202,7 @@ impl NatBox {
         now: Time,
         src: SocketAddr,
         dst: SocketAddr,
-    ) -> Result<Outbound, String> {
+    ) -> Result<Outbound, NatRefusal> {
         self.expire(now);
         let timeout = self.behaviour.timeout;
         if let Some(i) = self.mappings.iter().position(|m| self.matches(m, src, dst)) {
@@ -216,9 +216,9 @@ impl NatBox {
                 created: None,
             });
         }
-        let port = self.allocate(src.port()).ok_or_else(|| {
-            let (lo, hi) = self.behaviour.port_range;
-            format!("no free outside port (range {lo}-{hi})")
+        let port = self.allocate(src.port()).ok_or({
+            let (first, last) = self.behaviour.port_range;
+            NatRefusal::NoFreePort { first, last }
         })?;
         self.next_id += 1;
         let id = self.next_id;
@@ -243,13 +243,13 @@ impl NatBox {
     /// An outside packet `src -> dst` (dst = our public address) arrives:
     /// find the mapping of its port and apply the filter (§5). Passing
     /// packets refresh the timer when inbound refresh is on (REQ-6a).
-    /// Err: why it was dropped, without the NAT's name.
+    /// Err: why it was dropped.
     pub fn inbound(
         &mut self,
         now: Time,
         src: SocketAddr,
         dst: SocketAddr,
-    ) -> Result<SocketAddr, String> {
+    ) -> Result<SocketAddr, NatRefusal> {
         self.expire(now);
         let filtering = self.behaviour.filtering;
         let Some(m) = self
@@ -257,11 +257,11 @@ impl NatBox {
             .iter_mut()
             .find(|m| m.external_port == dst.port())
         else {
-            let mut reason = format!("no mapping for port {}", dst.port());
-            if let Some((_, why)) = self.gone.iter().find(|(p, _)| *p == dst.port()) {
-                reason = format!("{reason} ({why})");
-            }
-            return Err(reason);
+            let gone = self.gone.iter().find(|(p, _)| *p == dst.port());
+            return Err(NatRefusal::NoMapping {
+                port: dst.port(),
+                gone: gone.map(|(_, why)| *why),
+            });
         };
         let allowed = match filtering {
             Filtering::EndpointIndependent => true,
@@ -270,15 +270,8 @@ impl NatBox {
         };
         if !allowed {
             return Err(match filtering {
-                // The wording of the one behaviour the simulator had before
-                // presets, kept so existing traces stay the same.
-                Filtering::AddressDependent => {
-                    format!("filtered, the inside never sent to {}", src.ip())
-                }
-                _ => format!(
-                    "filtered ({}), the inside never sent to {src}",
-                    filtering.words()
-                ),
+                Filtering::AddressDependent => NatRefusal::NotSentToAddress { from: src.ip() },
+                _ => NatRefusal::NotSentToEndpoint { from: src },
             });
         }
         if self.behaviour.inbound_refresh {
@@ -293,11 +286,10 @@ impl NatBox {
         let lost = std::mem::take(&mut self.mappings);
         for m in &lost {
             self.retired.push(m.external_port);
-            let why = format!(
-                "its mapping for {} was lost when the NAT rebooted at {}",
-                m.internal,
-                crate::vocab::duration::Dur(now)
-            );
+            let why = MappingGone::Rebooted {
+                internal: m.internal,
+                at: now,
+            };
             self.note_gone(m.external_port, why);
         }
         lost

@@ -472,19 +472,11 @@ impl TimelineEvent {
                 replay: self.replay.unwrap_or(false),
             });
         }
-        if let Some(h) = &self.hint {
+        if let Some(kind) = self.hint {
             let host = self
                 .host
                 .clone()
                 .ok_or("hint needs `host = \"<host id>\"`")?;
-            let kind = match h.as_str() {
-                "icmp" | "invalid_spi" | "nat_changed" => h.clone(),
-                other => {
-                    return Err(format!(
-                        "unknown hint {other:?}; use \"icmp\", \"invalid_spi\" or \"nat_changed\""
-                    ));
-                }
-            };
             found.push(I::Hint { host, kind });
         }
         let cluster = self.move_clients.is_some();

@@ -3,6 +3,7 @@
 //! network. Views (charts, panels, exports) are derived from it.
 
 use crate::vocab::direction::Direction;
+use crate::vocab::reason::DropReason;
 use mobike_protocol::{Event, IpProtocol, Time};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
@@ -46,11 +47,11 @@ pub enum TraceKind {
         src: SocketAddr,
         dst: SocketAddr,
     },
-    /// A packet was lost, and why.
+    /// A packet was lost, and why (serialised as the reason's sentence).
     Dropped {
         packet: PacketId,
         at: String,
-        reason: String,
+        reason: DropReason,
     },
     /// What a host's IKE daemon reported.
     Protocol { node: String, event: Event },

@@ -1,5 +1,5 @@
 use mobike_protocol::Event;
-use mobike_sim::{Scenario, TraceKind, World};
+use mobike_sim::{DropReason, NatRefusal, Scenario, TraceKind, World};
 
 fn load(name: &str) -> Scenario {
     let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -139,7 +139,16 @@ fn a_nat_drops_plain_esp() {
     });
     w.run_until(4_000_000);
     let dropped = w.trace().events.iter().any(|e| {
-        matches!(&e.kind, TraceKind::Dropped { reason, .. } if reason.contains("cannot translate plain ESP"))
+        matches!(
+            &e.kind,
+            TraceKind::Dropped {
+                reason: DropReason::Nat {
+                    refusal: NatRefusal::PlainEsp,
+                    ..
+                },
+                ..
+            }
+        )
     });
     assert!(dropped);
 }

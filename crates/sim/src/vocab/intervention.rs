@@ -77,12 +77,25 @@ pub enum Intervention {
         target: String,
         replay: bool,
     },
-    /// A lower-layer hint to a host's IKE daemon ("icmp", "invalid_spi",
-    /// "nat_changed").
+    /// A lower-layer hint to a host's IKE daemon (RFC 4555 §3.5, §3.8).
     Hint {
         host: String,
-        kind: String,
+        kind: HintKind,
     },
+}
+
+/// What a lower layer tells an IKE daemon, written "icmp", "invalid_spi"
+/// or "nat_changed".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HintKind {
+    /// An ICMP error about the peer's address (RFC 4555 §3.5: a hint, never
+    /// a reason to move by itself).
+    Icmp,
+    /// An INVALID_SPI report from the peer's address.
+    InvalidSpi,
+    /// A hint that the NAT mapping may have changed (RFC 4555 §3.8).
+    NatChanged,
 }
 
 /// How a balancer moves a client (reference §5.3).

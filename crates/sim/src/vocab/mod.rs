@@ -10,5 +10,6 @@ pub mod direction;
 pub mod duration;
 pub mod intervention;
 pub mod nat;
+pub mod reason;
 pub mod settings;
 pub mod spec;

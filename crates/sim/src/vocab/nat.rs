@@ -58,15 +58,6 @@ impl Filtering {
             Filtering::AddressAndPortDependent => "APDF",
         }
     }
-
-    /// RFC 4787's words for it.
-    pub(crate) fn words(self) -> &'static str {
-        match self {
-            Filtering::EndpointIndependent => "endpoint-independent",
-            Filtering::AddressDependent => "address-dependent",
-            Filtering::AddressAndPortDependent => "address-and-port-dependent",
-        }
-    }
 }
 
 /// The presets of the reference's §7.3 table. Names are written in

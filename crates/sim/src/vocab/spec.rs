@@ -3,10 +3,10 @@
 
 use super::direction::Direction;
 use super::duration::Dur;
-use super::intervention::MoveBy;
+use super::intervention::{HintKind, MoveBy};
 use super::nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset};
 use super::settings::{SettingsLayer, SettingsSpec};
-use mobike_protocol::Role;
+use mobike_protocol::{Role, SaState};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -87,9 +87,9 @@ pub struct Expectation {
     pub at: Option<Dur>,
     #[serde(default)]
     pub host: Option<String>,
-    /// SA state: "established", "deleted", ...
+    /// SA state, as the protocol names it: "established", "deleted", ...
     #[serde(default)]
-    pub state: Option<String>,
+    pub state: Option<SaState>,
     /// The IKE SA's local / remote address.
     #[serde(default)]
     pub ike_local: Option<IpAddr>,
@@ -389,7 +389,7 @@ pub struct TimelineEvent {
     /// A lower-layer hint to a host's IKE daemon: "icmp", "invalid_spi" or
     /// "nat_changed" (RFC 4555 §3.5, §3.8, §5.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    pub hint: Option<HintKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
 }

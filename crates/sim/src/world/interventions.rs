@@ -4,7 +4,7 @@
 use super::{Addr, World, label_or_id};
 use crate::trace::TraceKind;
 use crate::vocab::direction::Direction;
-use crate::vocab::intervention::{Intervention, MoveBy};
+use crate::vocab::intervention::{HintKind, Intervention, MoveBy};
 use mobike_protocol::{IpProtocol, Role};
 use std::net::{IpAddr, SocketAddr};
 
@@ -295,7 +295,7 @@ impl World {
                 self.spoof_update(&attacker, &target, replay, by_user)
             }
             Intervention::Hint { host, kind } => {
-                let (host, kind) = (host.clone(), kind.clone());
+                let (host, kind) = (host.clone(), *kind);
                 let Some(h) = self.scenario.hosts.iter().position(|x| x.id == host) else {
                     return;
                 };
@@ -304,17 +304,19 @@ impl World {
                     .snapshots()
                     .last()
                     .map(|s| s.remote.ip());
-                let hint = match (kind.as_str(), peer) {
-                    ("icmp", Some(peer)) => mobike_protocol::Hint::Icmp { peer },
-                    ("invalid_spi", Some(peer)) => mobike_protocol::Hint::InvalidSpi { peer },
-                    ("nat_changed", _) => mobike_protocol::Hint::NatMappingSuspected,
-                    _ => return,
+                let hint = match (kind, peer) {
+                    (HintKind::Icmp, Some(peer)) => mobike_protocol::Hint::Icmp { peer },
+                    (HintKind::InvalidSpi, Some(peer)) => {
+                        mobike_protocol::Hint::InvalidSpi { peer }
+                    }
+                    (HintKind::NatChanged, _) => mobike_protocol::Hint::NatMappingSuspected,
+                    (HintKind::Icmp | HintKind::InvalidSpi, None) => return,
                 };
                 let label = label_or_id(&self.scenario.hosts[h].label, &host);
-                let what = match kind.as_str() {
-                    "icmp" => "an ICMP error",
-                    "invalid_spi" => "an INVALID_SPI report",
-                    _ => "a hint that its NAT mapping may have changed",
+                let what = match kind {
+                    HintKind::Icmp => "an ICMP error",
+                    HintKind::InvalidSpi => "an INVALID_SPI report",
+                    HintKind::NatChanged => "a hint that its NAT mapping may have changed",
                 };
                 self.trace.push(
                     now,

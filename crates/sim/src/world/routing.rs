@@ -7,6 +7,7 @@ use super::{Ev, Packet, World};
 use crate::link::Crossing;
 use crate::trace::{PacketId, TraceKind};
 use crate::vocab::direction::Direction;
+use crate::vocab::reason::{DropReason, NatRefusal};
 use mobike_protocol::IpProtocol;
 use mobike_wire::udp::{IKE_PORT, NATT_PORT};
 use std::net::SocketAddr;
@@ -49,13 +50,20 @@ impl World {
             self.drop_packet(
                 id,
                 &spec.id.clone(),
-                format!("{} has no interface with address {}", spec.id, src.ip()),
+                DropReason::NoInterface {
+                    host: spec.id.clone(),
+                    address: src.ip(),
+                },
             );
             return;
         };
         let name = format!("{}.{}", spec.id, spec.interfaces[f].name);
         if !self.hosts[h].iface_up[f] {
-            self.drop_packet(id, &name.clone(), format!("interface {name} is down"));
+            self.drop_packet(
+                id,
+                &name.clone(),
+                DropReason::InterfaceDown { interface: name },
+            );
             return;
         }
         if !present {
@@ -63,7 +71,10 @@ impl World {
             self.drop_packet(
                 id,
                 &name.clone(),
-                format!("address {} is no longer on {name}", src.ip()),
+                DropReason::AddressGone {
+                    address: src.ip(),
+                    interface: name,
+                },
             );
             return;
         }
@@ -90,18 +101,17 @@ impl World {
         let link_id = self.scenario.links[link].id.clone();
         let delays = match self.links[link].cross(direction) {
             Crossing::Broken => {
-                let reason = if self.links[link].is_up(Direction::Up)
-                    || self.links[link].is_up(Direction::Down)
-                {
-                    format!("link {label} is broken ({direction} only)")
-                } else {
-                    format!("link {label} is broken")
+                let one_way = self.links[link].is_up(Direction::Up)
+                    || self.links[link].is_up(Direction::Down);
+                let reason = DropReason::LinkBroken {
+                    link: label,
+                    only: one_way.then_some(direction),
                 };
                 self.drop_packet(packet.id, &link_id, reason);
                 return;
             }
             Crossing::Lost => {
-                self.drop_packet(packet.id, &link_id, format!("loss on link {label}"));
+                self.drop_packet(packet.id, &link_id, DropReason::LinkLoss { link: label });
                 return;
             }
             Crossing::Arrives(d) => d,
@@ -130,7 +140,7 @@ impl World {
         }
     }
 
-    pub(super) fn drop_packet(&mut self, packet: PacketId, at: &str, reason: String) {
+    pub(super) fn drop_packet(&mut self, packet: PacketId, at: &str, reason: DropReason) {
         self.trace.push(
             self.now,
             TraceKind::Dropped {
@@ -139,6 +149,15 @@ impl World {
                 reason,
             },
         );
+    }
+
+    /// NAT `n` refused the packet.
+    fn nat_drop(&mut self, packet: PacketId, n: usize, refusal: NatRefusal) {
+        let reason = DropReason::Nat {
+            nat: self.nat_label(n),
+            refusal,
+        };
+        self.drop_packet(packet, &self.scenario.nats[n].id.clone(), reason);
     }
 
     /// The packet reached the far end of a link in `direction`: drop it if
@@ -151,7 +170,7 @@ impl World {
         self.drop_packet(
             packet,
             &self.scenario.links[link].id.clone(),
-            format!("link {label} broke while the packet was on it"),
+            DropReason::LinkBrokeInFlight { link: label },
         );
         false
     }
@@ -161,22 +180,17 @@ impl World {
             return;
         }
         if let Some(n) = self.nat_on(link) {
-            let label = self.nat_label(n);
             let id = self.scenario.nats[n].id.clone();
             if packet.protocol == IpProtocol::Esp {
                 // A NAPT box rewrites ports; plain ESP has none, so it cannot
                 // pass (which is why NAT traversal encapsulates it in UDP).
-                self.drop_packet(
-                    packet.id,
-                    &id,
-                    format!("NAT {label} cannot translate plain ESP (no ports)"),
-                );
+                self.nat_drop(packet.id, n, NatRefusal::PlainEsp);
                 return;
             }
             match self.nat_outbound(n, packet.src, packet.dst) {
                 Ok(src) => packet.src = src,
-                Err(reason) => {
-                    self.drop_packet(packet.id, &id, format!("NAT {label}: {reason}"));
+                Err(refusal) => {
+                    self.nat_drop(packet.id, n, refusal);
                     return;
                 }
             }
@@ -190,14 +204,7 @@ impl World {
                 },
             );
             if packet.dst.ip() == self.nats[n].public && !self.nats[n].behaviour.hairpinning {
-                self.drop_packet(
-                    packet.id,
-                    &id,
-                    format!(
-                        "NAT {label} does not hairpin: {} is its own outside address (RFC 4787 §6)",
-                        packet.dst
-                    ),
-                );
+                self.nat_drop(packet.id, n, NatRefusal::NoHairpin { to: packet.dst });
                 return;
             }
         }
@@ -216,7 +223,7 @@ impl World {
             });
         match to {
             Some(l) => self.enter_link(l, packet, false),
-            None => self.drop_packet(packet.id, "internet", format!("no route to {dst}")),
+            None => self.drop_packet(packet.id, "internet", DropReason::NoRoute { address: dst }),
         }
     }
 
@@ -227,18 +234,13 @@ impl World {
         }
         if let Some(n) = self.nat_on(link) {
             let id = self.scenario.nats[n].id.clone();
-            let label = self.nat_label(n);
             if packet.dst.ip() != self.nats[n].public {
                 // Behind a NAT only its public address is reachable.
-                self.drop_packet(
-                    packet.id,
-                    &id,
-                    format!(
-                        "NAT {label}: {} is behind it; from outside only {} is reachable",
-                        packet.dst.ip(),
-                        self.nats[n].public
-                    ),
-                );
+                let refusal = NatRefusal::Inside {
+                    address: packet.dst.ip(),
+                    public: self.nats[n].public,
+                };
+                self.nat_drop(packet.id, n, refusal);
                 return;
             }
             match self.nat_inbound(n, packet.src, packet.dst) {
@@ -254,8 +256,8 @@ impl World {
                         },
                     );
                 }
-                Err(reason) => {
-                    self.drop_packet(packet.id, &id, format!("NAT {label}: {reason}"));
+                Err(refusal) => {
+                    self.nat_drop(packet.id, n, refusal);
                     return;
                 }
             }
@@ -268,7 +270,10 @@ impl World {
             self.drop_packet(
                 packet.id,
                 &link_id,
-                format!("nobody on link {link_id} has address {}", packet.dst.ip()),
+                DropReason::NotOnLink {
+                    link: link_id.clone(),
+                    address: packet.dst.ip(),
+                },
             );
             return;
         };
@@ -278,7 +283,7 @@ impl World {
             self.drop_packet(
                 packet.id,
                 &name.clone(),
-                format!("interface {name} is down"),
+                DropReason::InterfaceDown { interface: name },
             );
             return;
         }
@@ -286,7 +291,10 @@ impl World {
             self.drop_packet(
                 packet.id,
                 &name.clone(),
-                format!("address {} is no longer on {name}", packet.dst.ip()),
+                DropReason::AddressGone {
+                    address: packet.dst.ip(),
+                    interface: name,
+                },
             );
             return;
         }
@@ -294,7 +302,9 @@ impl World {
             self.drop_packet(
                 packet.id,
                 &node,
-                format!("port {} unreachable", packet.dst.port()),
+                DropReason::PortUnreachable {
+                    port: packet.dst.port(),
+                },
             );
             return;
         }
@@ -340,7 +350,7 @@ impl World {
         n: usize,
         src: SocketAddr,
         dst: SocketAddr,
-    ) -> Result<SocketAddr, String> {
+    ) -> Result<SocketAddr, NatRefusal> {
         self.nat_expire(n);
         let out = self.nats[n].outbound(self.now, src, dst)?;
         if let Some((id, expires)) = out.created {
@@ -364,7 +374,7 @@ impl World {
         n: usize,
         src: SocketAddr,
         dst: SocketAddr,
-    ) -> Result<SocketAddr, String> {
+    ) -> Result<SocketAddr, NatRefusal> {
         self.nat_expire(n);
         self.nats[n].inbound(self.now, src, dst)
     }
