@@ -16,6 +16,7 @@
 //! ```
 //! The full reference is docs/scenario-format.md.
 
+use crate::vocab::check::{InterventionCheck, InterventionError};
 use crate::vocab::intervention::Intervention;
 use mobike_protocol::Role;
 use std::fmt;
@@ -253,127 +254,33 @@ impl Scenario {
                 ));
             }
         }
-        let nat_ids: Vec<&str> = self.nats.iter().map(|n| n.id.as_str()).collect();
+        let mut check = InterventionCheck::new(self);
         for e in &self.timeline {
-            let at = |m: String| (None, format!("event at {}: {m}", e.at));
-            let action = e.action().map_err(at)?;
-            self.check_names(&action, &link_ids, &nat_ids, &addrs)
-                .map_err(|(what, m)| (what, format!("event at {}: {m}", e.at)))?;
-            if let Intervention::ChangeNatAddress { address, .. }
-            | Intervention::AddAddress { address, .. } = action
-            {
-                if addrs.contains(&address) {
-                    return Err(at(format!("address {address} is used twice")));
-                }
-                addrs.push(address);
-            }
+            let at = |m: String| format!("event at {}: {m}", e.at);
+            let action = e.action().map_err(|m| (None, at(m)))?;
+            check
+                .check(&action)
+                .map_err(|err| (subject(&err), at(err.to_string())))?;
         }
         Ok(())
     }
+}
 
-    /// The names an event refers to must exist.
-    fn check_names(
-        &self,
-        action: &Intervention,
-        links: &[&str],
-        nats: &[&str],
-        addrs: &[IpAddr],
-    ) -> Result<(), (Option<String>, String)> {
-        use Intervention as I;
-        let link = |l: &String| {
-            if links.contains(&l.as_str()) {
-                Ok(())
-            } else {
-                Err((
-                    Some(l.clone()),
-                    format!("no [[link]] has id {l:?} (links: {})", links.join(", ")),
-                ))
-            }
-        };
-        let nat = |n: &String| {
-            if nats.contains(&n.as_str()) {
-                Ok(())
-            } else {
-                Err((
-                    Some(n.clone()),
-                    format!("no [[nat]] has id {n:?} (NATs: {})", nats.join(", ")),
-                ))
-            }
-        };
-        let iface = |h: &String, f: &String| {
-            let host = self.hosts.iter().find(|x| &x.id == h);
-            match host.map(|x| x.interfaces.iter().any(|i| &i.name == f)) {
-                Some(true) => Ok(()),
-                _ => Err((
-                    None,
-                    format!("no host {h:?} with an interface {f:?} (write \"host.interface\")"),
-                )),
-            }
-        };
-        match action {
-            I::BreakLink { link: l }
-            | I::RestoreLink { link: l }
-            | I::SetLinkDirection { link: l, .. } => link(l),
-            I::RebootNat { nat: n } | I::ChangeNatAddress { nat: n, .. } => nat(n),
-            I::PlaceNat { nat: n, link: l } => {
-                nat(n)?;
-                l.as_ref().map_or(Ok(()), link)
-            }
-            I::SetInterface {
-                host, interface, ..
-            } => iface(host, interface),
-            I::AddAddress {
-                host, interface, ..
-            } => iface(host, interface),
-            I::RemoveAddress {
-                host,
-                interface,
-                address,
-                ..
-            } => {
-                iface(host, interface)?;
-                match address {
-                    Some(a) if !addrs.contains(a) => Err((
-                        None,
-                        format!("remove_address: {a} is not an address of the scenario"),
-                    )),
-                    _ => Ok(()),
-                }
-            }
-            I::MoveClients { host, to, .. } => {
-                let h = self.hosts.iter().find(|x| &x.id == host);
-                match h {
-                    Some(h) if h.role == Role::Responder => {
-                        if h.interfaces.iter().any(|f| f.address == *to) {
-                            Ok(())
-                        } else {
-                            Err((
-                                Some(host.clone()),
-                                format!("move_clients: {to} is not an address of {host:?}"),
-                            ))
-                        }
-                    }
-                    _ => Err((None, format!("move_clients: no responder host {host:?}"))),
-                }
-            }
-            I::SpoofUpdate {
-                attacker, target, ..
-            } => {
-                for h in [attacker, target] {
-                    if !self.hosts.iter().any(|x| &x.id == h) {
-                        return Err((None, format!("spoof_update: no host {h:?}")));
-                    }
-                }
-                Ok(())
-            }
-            I::Hint { host, .. } => {
-                if self.hosts.iter().any(|x| &x.id == host) {
-                    Ok(())
-                } else {
-                    Err((None, format!("hint: no host {host:?}")))
-                }
-            }
-        }
+/// The text to look for in the file to find the line an intervention error
+/// is about: the unknown name as the event wrote it, or the host whose
+/// addresses a cluster move must use.
+fn subject(e: &InterventionError) -> Option<String> {
+    match e {
+        InterventionError::UnknownLink { link: name, .. }
+        | InterventionError::UnknownNat { nat: name, .. }
+        | InterventionError::UnknownHost { host: name }
+        | InterventionError::NotAnAddressOf { host: name, .. } => Some(name.clone()),
+        InterventionError::UnknownInterface {
+            host, interface, ..
+        } => Some(format!("{host}.{interface}")),
+        InterventionError::UnknownAddress { .. }
+        | InterventionError::NotAResponder { .. }
+        | InterventionError::AddressInUse { .. } => None,
     }
 }
 

@@ -411,8 +411,8 @@ fn event_modifiers_and_names_are_checked() {
             "break_link = \"wifi\"\ndirection = \"sideways\"",
             "unknown variant",
         ),
-        ("nat_reboot = \"home\"", "no [[nat]] has id \"home\""),
-        ("break_link = \"wlan\"", "no [[link]] has id \"wlan\""),
+        ("nat_reboot = \"home\"", "unknown NAT \"home\""),
+        ("break_link = \"wlan\"", "unknown link \"wlan\""),
         ("add_address = \"laptop.wlan0\"", "needs `address"),
         (
             "break_link = \"wifi\"\nannounce = false",
@@ -420,7 +420,7 @@ fn event_modifiers_and_names_are_checked() {
         ),
         (
             "remove_address = \"laptop.eth9\"",
-            "no host \"laptop\" with an interface \"eth9\"",
+            "host \"laptop\" has no interface \"eth9\"",
         ),
         (
             "add_address = \"laptop.wlan0\"\naddress = \"203.0.113.10\"",

@@ -6,6 +6,7 @@
 //!
 //! Within this layer, too, each file uses only the ones listed before it.
 
+pub mod check;
 pub mod direction;
 pub mod duration;
 pub mod intervention;

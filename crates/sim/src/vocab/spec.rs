@@ -3,7 +3,7 @@
 
 use super::direction::Direction;
 use super::duration::Dur;
-use super::intervention::{HintKind, MoveBy};
+use super::intervention::{HintKind, MoveBy, Names};
 use super::nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset};
 use super::settings::{SettingsLayer, SettingsSpec};
 use mobike_protocol::{Role, SaState};
@@ -392,4 +392,46 @@ pub struct TimelineEvent {
     pub hint: Option<HintKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+}
+
+/// A node's label, or its id when it has none.
+fn label_or_id<'a>(label: &'a str, id: &'a str) -> &'a str {
+    if label.is_empty() { id } else { label }
+}
+
+impl HostSpec {
+    /// What views and the trace call it: its label, or its id.
+    pub fn name(&self) -> &str {
+        label_or_id(&self.label, &self.id)
+    }
+}
+
+impl LinkSpec {
+    /// What views and the trace call it: its label, or its id.
+    pub fn name(&self) -> &str {
+        label_or_id(&self.label, &self.id)
+    }
+}
+
+impl NatSpec {
+    /// What views and the trace call it: its label, or its id.
+    pub fn name(&self) -> &str {
+        label_or_id(&self.label, &self.id)
+    }
+}
+
+/// The scenario's labels (ids where it has none, or for unknown ids).
+impl Names for Scenario {
+    fn link(&self, id: &str) -> String {
+        let found = self.links.iter().find(|l| l.id == id);
+        found.map_or(id, LinkSpec::name).to_string()
+    }
+    fn nat(&self, id: &str) -> String {
+        let found = self.nats.iter().find(|n| n.id == id);
+        found.map_or(id, NatSpec::name).to_string()
+    }
+    fn host(&self, id: &str) -> String {
+        let found = self.hosts.iter().find(|h| h.id == id);
+        found.map_or(id, HostSpec::name).to_string()
+    }
 }

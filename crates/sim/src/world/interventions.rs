@@ -1,10 +1,10 @@
 //! Interventions: what the timeline or the user changes in the running
 //! network, each recorded in the trace in words before its effects.
 
-use super::{Addr, World, label_or_id};
+use super::{Addr, World};
 use crate::trace::TraceKind;
 use crate::vocab::direction::Direction;
-use crate::vocab::intervention::{HintKind, Intervention, MoveBy};
+use crate::vocab::intervention::{Effect, HintKind, Intervention, MoveBy};
 use mobike_protocol::{IpProtocol, Role};
 use std::net::{IpAddr, SocketAddr};
 
@@ -27,14 +27,7 @@ impl World {
                 if !changed {
                     return;
                 }
-                let label = self.link_label(i);
-                self.trace.push(
-                    now,
-                    TraceKind::Intervention {
-                        text: format!("{} link {label}", if up { "restore" } else { "break" }),
-                        by_user,
-                    },
-                );
+                self.note(&action, None, by_user);
                 self.trace.push(
                     now,
                     TraceKind::Link {
@@ -55,17 +48,7 @@ impl World {
                 if !self.links[i].set(*direction, *up) {
                     return;
                 }
-                let label = self.link_label(i);
-                self.trace.push(
-                    now,
-                    TraceKind::Intervention {
-                        text: format!(
-                            "{} link {label}, {direction} only",
-                            if *up { "restore" } else { "break" }
-                        ),
-                        by_user,
-                    },
-                );
+                self.note(&action, None, by_user);
                 self.trace.push(
                     now,
                     TraceKind::Link {
@@ -78,18 +61,7 @@ impl World {
             Intervention::RebootNat { nat } => {
                 let Some(n) = self.nat_index(nat) else { return };
                 let lost = self.nats[n].reboot(now);
-                let label = self.nat_label(n);
-                self.trace.push(
-                    now,
-                    TraceKind::Intervention {
-                        text: format!(
-                            "NAT {label} reboots: {} mapping{} lost",
-                            lost.len(),
-                            if lost.len() == 1 { "" } else { "s" }
-                        ),
-                        by_user,
-                    },
-                );
+                self.note(&action, Some(Effect::MappingsLost(lost.len())), by_user);
                 self.trace.push(
                     now,
                     TraceKind::NatRebooted {
@@ -104,14 +76,7 @@ impl World {
                     return;
                 }
                 self.nats[n].public = *address;
-                let label = self.nat_label(n);
-                self.trace.push(
-                    now,
-                    TraceKind::Intervention {
-                        text: format!("NAT {label}'s public address becomes {address}"),
-                        by_user,
-                    },
-                );
+                self.note(&action, None, by_user);
                 self.trace.push(
                     now,
                     TraceKind::NatAddress {
@@ -143,7 +108,8 @@ impl World {
                         o.sort_unstable();
                     }
                 }
-                self.address_changed(h, f, *address, true, *announce, by_user);
+                self.note(&action, None, by_user);
+                self.address_changed(h, f, *address, true, *announce);
             }
             Intervention::RemoveAddress {
                 host,
@@ -162,7 +128,8 @@ impl World {
                     return;
                 };
                 a.present = false;
-                self.address_changed(h, f, address, false, *announce, by_user);
+                self.note(&action, Some(Effect::Removed(address)), by_user);
+                self.address_changed(h, f, address, false, *announce);
             }
             Intervention::SetInterface {
                 host,
@@ -183,13 +150,7 @@ impl World {
                     return;
                 }
                 self.hosts[h].iface_up[f] = *up;
-                self.trace.push(
-                    now,
-                    TraceKind::Intervention {
-                        text: format!("{host}.{interface} {}", if *up { "up" } else { "down" }),
-                        by_user,
-                    },
-                );
+                self.note(&action, None, by_user);
                 self.trace.push(
                     now,
                     TraceKind::Interface {
@@ -220,16 +181,7 @@ impl World {
                 // A NAT taken out (or moved) forgets its mappings.
                 self.nats[n].link = li;
                 self.nats[n].clear();
-                let text = match li {
-                    Some(i) => format!(
-                        "put NAT {} on link {}",
-                        self.nat_label(n),
-                        self.link_label(i)
-                    ),
-                    None => format!("take NAT {} out of the path", self.nat_label(n)),
-                };
-                self.trace
-                    .push(now, TraceKind::Intervention { text, by_user });
+                self.note(&action, None, by_user);
                 self.trace.push(
                     now,
                     TraceKind::NatPlaced {
@@ -262,22 +214,7 @@ impl World {
                     .filter_map(|s| u64::from_str_radix(&s.spi_i, 16).ok())
                     .take(count.map_or(usize::MAX, |c| c as usize))
                     .collect();
-                let how = match by {
-                    MoveBy::Mobike => "responder MOBIKE",
-                    MoveBy::Redirect => "Redirect",
-                };
-                let label = label_or_id(&self.scenario.hosts[h].label, &host);
-                self.trace.push(
-                    now,
-                    TraceKind::Intervention {
-                        text: format!(
-                            "{label}: the balancer moves {} client{} to {to} by {how}",
-                            chosen.len(),
-                            if chosen.len() == 1 { "" } else { "s" }
-                        ),
-                        by_user,
-                    },
-                );
+                self.note(&action, Some(Effect::ClientsMoved(chosen.len())), by_user);
                 for spi in chosen {
                     match by {
                         MoveBy::Mobike => self.hosts[h].endpoint.move_peer(now, spi, to),
@@ -290,13 +227,9 @@ impl World {
                 attacker,
                 target,
                 replay,
-            } => {
-                let (attacker, target, replay) = (attacker.clone(), target.clone(), *replay);
-                self.spoof_update(&attacker, &target, replay, by_user)
-            }
+            } => self.spoof_update(&action, attacker, target, *replay, by_user),
             Intervention::Hint { host, kind } => {
-                let (host, kind) = (host.clone(), *kind);
-                let Some(h) = self.scenario.hosts.iter().position(|x| x.id == host) else {
+                let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
                     return;
                 };
                 let peer = self.hosts[h]
@@ -304,7 +237,7 @@ impl World {
                     .snapshots()
                     .last()
                     .map(|s| s.remote.ip());
-                let hint = match (kind, peer) {
+                let hint = match (*kind, peer) {
                     (HintKind::Icmp, Some(peer)) => mobike_protocol::Hint::Icmp { peer },
                     (HintKind::InvalidSpi, Some(peer)) => {
                         mobike_protocol::Hint::InvalidSpi { peer }
@@ -312,19 +245,7 @@ impl World {
                     (HintKind::NatChanged, _) => mobike_protocol::Hint::NatMappingSuspected,
                     (HintKind::Icmp | HintKind::InvalidSpi, None) => return,
                 };
-                let label = label_or_id(&self.scenario.hosts[h].label, &host);
-                let what = match kind {
-                    HintKind::Icmp => "an ICMP error",
-                    HintKind::InvalidSpi => "an INVALID_SPI report",
-                    HintKind::NatChanged => "a hint that its NAT mapping may have changed",
-                };
-                self.trace.push(
-                    now,
-                    TraceKind::Intervention {
-                        text: format!("{label} gets {what}"),
-                        by_user,
-                    },
-                );
+                self.note(&action, None, by_user);
                 self.hosts[h].endpoint.handle_hint(now, hint);
                 self.after_host(h);
             }
@@ -333,8 +254,14 @@ impl World {
 
     /// The attacker's forged or replayed UPDATE_SA_ADDRESSES (RFC 4555
     /// §5.1): it knows the SPIs (it is on the path) but not the keys.
-    fn spoof_update(&mut self, attacker: &str, target: &str, replay: bool, by_user: bool) {
-        let now = self.now;
+    fn spoof_update(
+        &mut self,
+        action: &Intervention,
+        attacker: &str,
+        target: &str,
+        replay: bool,
+        by_user: bool,
+    ) {
         let (Some(a), Some(t)) = (
             self.scenario.hosts.iter().position(|x| x.id == attacker),
             self.scenario.hosts.iter().position(|x| x.id == target),
@@ -382,20 +309,25 @@ impl World {
                 Err(_) => return,
             }
         };
-        let label = label_or_id(&self.scenario.hosts[a].label, attacker);
-        self.trace.push(
-            now,
-            TraceKind::Intervention {
-                text: format!(
-                    "{label} sends {} UPDATE_SA_ADDRESSES from {src_ip} to {}",
-                    if replay { "a replayed" } else { "a forged" },
-                    dst
-                ),
-                by_user,
-            },
-        );
+        let spoofed = Effect::Spoofed {
+            from: src_ip,
+            to: dst,
+        };
+        self.note(action, Some(spoofed), by_user);
         let payload = mobike_wire::udp::frame_ike(&ike, src.port(), dst.port());
         self.send_from(a, src, dst, payload, IpProtocol::Udp);
+    }
+
+    /// Records the intervention in words: the scenario's labels, and what
+    /// applying it came to.
+    fn note(&mut self, action: &Intervention, effect: Option<Effect>, by_user: bool) {
+        let words = action.describe(&self.scenario);
+        let text = match effect {
+            Some(e) => words.with(e).to_string(),
+            None => words.to_string(),
+        };
+        self.trace
+            .push(self.now, TraceKind::Intervention { text, by_user });
     }
 
     /// Records an address added or removed and, when the OS announces it,
@@ -407,26 +339,10 @@ impl World {
         address: IpAddr,
         present: bool,
         announce: bool,
-        by_user: bool,
     ) {
         let now = self.now;
         let node = self.scenario.hosts[h].id.clone();
         let interface = self.scenario.hosts[h].interfaces[f].name.clone();
-        self.trace.push(
-            now,
-            TraceKind::Intervention {
-                text: format!(
-                    "{node}.{interface} {} {address}{}",
-                    if present { "gains" } else { "loses" },
-                    if announce {
-                        ""
-                    } else {
-                        " (the IKE daemon is not told)"
-                    }
-                ),
-                by_user,
-            },
-        );
         self.trace.push(
             now,
             TraceKind::Address {

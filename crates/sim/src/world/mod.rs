@@ -101,11 +101,6 @@ pub struct World {
     owners: std::collections::HashMap<IpAddr, Vec<(usize, usize)>>,
 }
 
-/// A node's label, or its id when it has none.
-fn label_or_id(label: &str, id: &str) -> String {
-    if label.is_empty() { id } else { label }.to_string()
-}
-
 impl World {
     /// Builds the network of a scenario at time 0 with its timeline queued.
     pub fn new(scenario: &Scenario) -> World {
@@ -251,12 +246,12 @@ impl World {
 
     fn link_label(&self, i: usize) -> String {
         let l = &self.scenario.links[i];
-        label_or_id(&l.label, &l.id)
+        l.name().to_string()
     }
 
     fn nat_label(&self, n: usize) -> String {
         let s: &NatSpec = &self.scenario.nats[n];
-        label_or_id(&s.label, &s.id)
+        s.name().to_string()
     }
 
     /// The addresses of the interfaces that are up, in interface order.

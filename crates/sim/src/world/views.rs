@@ -1,7 +1,7 @@
 //! What the UI shows of the world as of now: hosts with their IKE SAs,
 //! links, NATs with their mapping tables.
 
-use super::{World, label_or_id};
+use super::World;
 use crate::nat::Permit;
 use crate::vocab::direction::Direction;
 use crate::vocab::nat::NatBehaviour;
@@ -72,7 +72,7 @@ impl World {
             .zip(&self.hosts)
             .map(|(s, h)| HostView {
                 id: s.id.clone(),
-                label: label_or_id(&s.label, &s.id),
+                label: s.name().to_string(),
                 role: s.role,
                 interfaces: s
                     .interfaces
@@ -108,7 +108,7 @@ impl World {
                 let (uplink, downlink) = (st.is_up(Direction::Up), st.is_up(Direction::Down));
                 LinkView {
                     id: l.id.clone(),
-                    label: label_or_id(&l.label, &l.id),
+                    label: l.name().to_string(),
                     up: uplink && downlink,
                     uplink,
                     downlink,
@@ -130,7 +130,7 @@ impl World {
             .zip(&self.nats)
             .map(|(s, n)| NatView {
                 id: s.id.clone(),
-                label: label_or_id(&s.label, &s.id),
+                label: s.name().to_string(),
                 public_address: n.public,
                 link: n.link.map(|l| self.scenario.links[l].id.clone()),
                 behaviour: n.behaviour,
