@@ -1,6 +1,7 @@
 //! Interventions: what the timeline or the user changes in the running
 //! network, each recorded in the trace in words before its effects.
 
+use super::attacker::Forgery;
 use super::{Addr, World};
 use crate::trace::TraceKind;
 use crate::vocab::direction::Direction;
@@ -253,7 +254,9 @@ impl World {
     }
 
     /// The attacker's forged or replayed UPDATE_SA_ADDRESSES (RFC 4555
-    /// §5.1): it knows the SPIs (it is on the path) but not the keys.
+    /// §5.1), sent from her own address. She has seen the target's newest
+    /// IKE SA go by on the path, so she knows its SPIs and message IDs; she
+    /// has no keys.
     fn spoof_update(
         &mut self,
         action: &Intervention,
@@ -271,51 +274,43 @@ impl World {
         let Some(src_ip) = self.usable_addresses(a).first().copied() else {
             return;
         };
-        let Some(sa) = self.hosts[t].endpoint.snapshots().into_iter().last() else {
-            return;
-        };
-        let spi_i = u64::from_str_radix(&sa.spi_i, 16).unwrap_or(0);
-        let spi_r = u64::from_str_radix(&sa.spi_r, 16).unwrap_or(0);
-        let dst = sa.local;
-        let src = SocketAddr::new(src_ip, dst.port());
-        let ike = if replay {
-            // The newest UPDATE_SA_ADDRESSES the initiator sent, as captured.
-            let Some(bytes) = self.trace.last_update_request(spi_i) else {
+        let target_addresses = self.reachable_addresses(t);
+        let (ike, dst) = if replay {
+            // The newest request that looked like a move, as she captured it.
+            let Some(captured) = self.attacker.replay(&target_addresses) else {
                 return;
             };
-            bytes
+            captured
         } else {
-            use mobike_wire::header::{Flags, Header};
-            use mobike_wire::registry::{ExchangeType, NotifyType};
-            let header = Header {
-                spi_i,
-                spi_r,
-                next_payload: mobike_wire::PayloadType::None,
-                exchange: ExchangeType::INFORMATIONAL,
-                flags: Flags::new(true, false),
-                message_id: self.trace.next_initiator_mid(spi_i),
-                length: 0,
+            let Some(f) = self.attacker.forgery(&target_addresses) else {
+                return;
             };
-            let inner = [mobike_wire::Payload::Notify(
-                mobike_wire::payload::Notify::new(NotifyType::UPDATE_SA_ADDRESSES, vec![]),
-            )];
-            // A key of its own: without SK_ei it cannot make a valid ICV.
-            let key = mobike_wire::crypto::GcmKey {
-                key: vec![0x66; 16],
-                salt: [0x66; 4],
-            };
-            match mobike_wire::message::Message::emit_encrypted(header, &inner, &key, [7; 8]) {
-                Ok(b) => b,
-                Err(_) => return,
+            match forge_update(f) {
+                Some(ike) => (ike, f.to),
+                None => return,
             }
         };
+        let src = SocketAddr::new(src_ip, dst.port());
         let spoofed = Effect::Spoofed {
             from: src_ip,
             to: dst,
         };
         self.note(action, Some(spoofed), by_user);
         let payload = mobike_wire::udp::frame_ike(&ike, src.port(), dst.port());
-        self.send_from(a, src, dst, payload, IpProtocol::Udp);
+        self.send_from(a, src, dst, payload, IpProtocol::Udp, true);
+    }
+
+    /// Where host `h` can be reached from the internet: the addresses its
+    /// interfaces have or had, and the public address of a NAT in front of
+    /// one of them. (Who a host is, is no secret; its keys are.)
+    fn reachable_addresses(&self, h: usize) -> Vec<IpAddr> {
+        let spec = &self.scenario.hosts[h];
+        let own = self.hosts[h].addrs.iter().flatten().map(|a| a.ip);
+        let nats = spec.interfaces.iter().filter_map(|f| {
+            let link = self.link_index(&f.link)?;
+            self.nat_on(link).map(|n| self.nats[n].public)
+        });
+        own.chain(nats).collect()
     }
 
     /// Records the intervention in words: the scenario's labels, and what
@@ -359,4 +354,29 @@ impl World {
             self.after_host(h);
         }
     }
+}
+
+/// An UPDATE_SA_ADDRESSES request with the right SPIs and message ID,
+/// sealed with a key of the attacker's own: without SK_ei she cannot make a
+/// valid ICV.
+fn forge_update(f: Forgery) -> Option<Vec<u8>> {
+    use mobike_wire::header::{Flags, Header};
+    use mobike_wire::registry::{ExchangeType, NotifyType};
+    let header = Header {
+        spi_i: f.spi_i,
+        spi_r: f.spi_r,
+        next_payload: mobike_wire::PayloadType::None,
+        exchange: ExchangeType::INFORMATIONAL,
+        flags: Flags::new(true, false),
+        message_id: f.message_id,
+        length: 0,
+    };
+    let inner = [mobike_wire::Payload::Notify(
+        mobike_wire::payload::Notify::new(NotifyType::UPDATE_SA_ADDRESSES, vec![]),
+    )];
+    let key = mobike_wire::crypto::GcmKey {
+        key: vec![0x66; 16],
+        salt: [0x66; 4],
+    };
+    mobike_wire::message::Message::emit_encrypted(header, &inner, &key, [7; 8]).ok()
 }

@@ -11,8 +11,10 @@
 //! The parts: [`queue`] orders the events and [`step`] runs them;
 //! [`routing`] moves packets; [`interventions`] changes the network;
 //! [`traffic`] collects what the hosts send (and their pings); [`views`]
-//! is what the UI shows.
+//! is what the UI shows; [`attacker`] is the on-path observer that
+//! learns from every datagram crossing the internet core.
 
+mod attacker;
 mod interventions;
 mod queue;
 mod routing;
@@ -25,10 +27,12 @@ use crate::nat::NatBox;
 use crate::trace::{PacketId, Trace};
 use crate::vocab::intervention::Intervention;
 use crate::vocab::spec::{NatSpec, Scenario};
+use attacker::Attacker;
 use mobike_protocol::{Endpoint, EndpointConfig, IpProtocol, Role, Time};
 use queue::Queue;
 use std::net::{IpAddr, SocketAddr};
 
+/// A datagram on its way; its addresses change as NATs translate it.
 #[derive(Clone, Debug)]
 struct Packet {
     id: PacketId,
@@ -36,6 +40,8 @@ struct Packet {
     dst: SocketAddr,
     payload: Vec<u8>,
     protocol: IpProtocol,
+    /// Sent by the attacker: she does not learn from her own packets.
+    injected: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -99,6 +105,8 @@ pub struct World {
     trace: Trace,
     /// Address -> (host, interface) that have (or had) it, in order.
     owners: std::collections::HashMap<IpAddr, Vec<(usize, usize)>>,
+    /// The on-path observer that `spoof_update` acts as.
+    attacker: Attacker,
 }
 
 impl World {
@@ -174,6 +182,7 @@ impl World {
             next_packet: 0,
             trace: Trace::default(),
             owners: std::collections::HashMap::new(),
+            attacker: Attacker::default(),
         };
         for (h, spec) in scenario.hosts.iter().enumerate() {
             for (f, i) in spec.interfaces.iter().enumerate() {

@@ -24,6 +24,7 @@ impl World {
         dst: SocketAddr,
         payload: Vec<u8>,
         protocol: IpProtocol,
+        injected: bool,
     ) {
         let now = self.now;
         self.next_packet += 1;
@@ -84,6 +85,7 @@ impl World {
             dst,
             payload,
             protocol,
+            injected,
         };
         self.enter_link(link, packet, true);
     }
@@ -207,6 +209,11 @@ impl World {
                 self.nat_drop(packet.id, n, NatRefusal::NoHairpin { to: packet.dst });
                 return;
             }
+        }
+        // The attacker on the path sees it as it is here, translated.
+        if packet.protocol == IpProtocol::Udp && !packet.injected {
+            self.attacker
+                .observe(packet.src, packet.dst, &packet.payload);
         }
         // Route by destination: a host interface or a NAT's public address.
         // (A NAT's own address comes back down its link: hairpinning, with

@@ -62,7 +62,7 @@ impl World {
             );
         }
         for t in sends {
-            self.send_from(h, t.src, t.dst, t.payload, t.protocol);
+            self.send_from(h, t.src, t.dst, t.payload, t.protocol, false);
         }
         // Inner packets out of the tunnel: pings to us are answered.
         while let Some(inner) = self.hosts[h].endpoint.poll_data() {
