@@ -53,6 +53,7 @@ impl LinkState {
         }
     }
 
+    /// Whether direction `d` carries packets.
     pub fn is_up(&self, d: Direction) -> bool {
         self.up[d.index()]
     }

@@ -35,8 +35,11 @@ pub struct NatMapping {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Permit {
+    /// Any outside endpoint (endpoint-independent filtering).
     Anyone,
+    /// Any port of this address (address-dependent filtering).
     Address(IpAddr),
+    /// This address and port only.
     Endpoint(SocketAddr),
 }
 
@@ -83,6 +86,7 @@ pub struct NatBox {
 }
 
 impl NatBox {
+    /// A NAT with no mappings yet, on link number `link` (or none).
     pub fn new(behaviour: NatBehaviour, public: IpAddr, link: Option<usize>) -> NatBox {
         NatBox {
             behaviour,

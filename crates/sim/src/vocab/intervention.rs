@@ -12,12 +12,9 @@ use std::net::{IpAddr, SocketAddr};
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Intervention {
     /// Packets on the link vanish from now on, both ways; nobody is told.
-    BreakLink {
-        link: String,
-    },
-    RestoreLink {
-        link: String,
-    },
+    BreakLink { link: String },
+    /// The link works again, both ways.
+    RestoreLink { link: String },
     /// One direction of a link fails (`up: false`) or recovers: a one-way
     /// failure. [`Direction::Up`] is from the host towards the internet.
     SetLinkDirection {
@@ -26,14 +23,9 @@ pub enum Intervention {
         up: bool,
     },
     /// The NAT reboots: every mapping is lost (RFC 4555 §3.8's case).
-    RebootNat {
-        nat: String,
-    },
+    RebootNat { nat: String },
     /// The NAT's public address changes; its mappings keep their ports.
-    ChangeNatAddress {
-        nat: String,
-        address: IpAddr,
-    },
+    ChangeNatAddress { nat: String, address: IpAddr },
     /// An interface gains an address. `announce`: the OS tells the IKE
     /// daemon at once; otherwise the address works but the daemon does
     /// not know it.
@@ -59,10 +51,7 @@ pub enum Intervention {
     },
     /// Put a NAT box on a link (it then translates that link's traffic), or
     /// take it out of every path with `None`.
-    PlaceNat {
-        nat: String,
-        link: Option<String>,
-    },
+    PlaceNat { nat: String, link: Option<String> },
     /// A cluster's balancer moves clients to another of its addresses.
     MoveClients {
         host: String,
@@ -79,10 +68,7 @@ pub enum Intervention {
         replay: bool,
     },
     /// A lower-layer hint to a host's IKE daemon (RFC 4555 §3.5, §3.8).
-    Hint {
-        host: String,
-        kind: HintKind,
-    },
+    Hint { host: String, kind: HintKind },
 }
 
 /// What a lower layer tells an IKE daemon, written "icmp", "invalid_spi"

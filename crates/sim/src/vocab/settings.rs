@@ -105,6 +105,7 @@ impl SettingsSpec {
         }
     }
 
+    /// The engine settings these stand for.
     pub fn to_settings(&self) -> Settings {
         Settings {
             mobike: self.mobike,

@@ -13,6 +13,8 @@ use std::net::IpAddr;
 /// The format version this build reads.
 pub const VERSION: u32 = 1;
 
+/// A scenario file: the topology, the protocol settings, the timeline of
+/// interventions, narration and expectations.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -158,6 +160,7 @@ impl Default for InternetSpec {
     }
 }
 
+/// A host (`[[host]]`): an IKE peer with one or more interfaces.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostSpec {
@@ -212,6 +215,7 @@ impl HostSpec {
     }
 }
 
+/// An interface of a host (`[[host.interface]]`): one address on one link.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InterfaceSpec {

@@ -224,14 +224,17 @@ impl World {
         w
     }
 
+    /// The scenario it runs.
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
     }
 
+    /// The current virtual time.
     pub fn now(&self) -> Time {
         self.now
     }
 
+    /// Everything that has happened so far.
     pub fn trace(&self) -> &Trace {
         &self.trace
     }

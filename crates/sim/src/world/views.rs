@@ -22,6 +22,7 @@ pub struct HostView {
     pub sas: Vec<SaSnapshot>,
 }
 
+/// A link as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LinkView {
     pub id: String,
@@ -52,6 +53,7 @@ pub struct MappingView {
     pub expires_in: Time,
 }
 
+/// A NAT box as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NatView {
     pub id: String,
@@ -99,6 +101,7 @@ impl World {
             .collect()
     }
 
+    /// Links with their state as of now, for the UI.
     pub fn links(&self) -> Vec<LinkView> {
         self.scenario
             .links
