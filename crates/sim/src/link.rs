@@ -38,8 +38,8 @@ pub struct LinkState {
 impl LinkState {
     /// `index` is the link's position in the file; `seed` the scenario's.
     pub fn new(spec: &LinkSpec, index: usize, seed: u64) -> LinkState {
-        // A stream apart from the hosts' (world.rs uses the same golden-ratio
-        // spread with small offsets).
+        // A stream apart from the hosts' (the world seeds theirs with the
+        // same golden-ratio spread and small offsets).
         let stream = seed
             .wrapping_mul(0xD1B5_4A32_D192_ED03)
             .wrapping_add(0x4C49_4E4B_0000_0000 + index as u64);

@@ -380,10 +380,11 @@ pub struct TimelineEvent {
     pub count: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<IpAddr>,
-    /// An attacker host sends `target` (a responder host) a forged
-    /// UPDATE_SA_ADDRESSES for its newest IKE SA from the attacker's own
-    /// address: sealed with a key it guesses, or (`replay = true`) the last
-    /// real one it saw, replayed.
+    /// An attacker host, on the path, sends `target` (a responder host) an
+    /// UPDATE_SA_ADDRESSES for the newest IKE SA she saw go to it, from her
+    /// own address: sealed with a key she made up, or (`replay = true`) a
+    /// copy of the newest request that looked like a move (a new message ID
+    /// from a new address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spoof_update: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
