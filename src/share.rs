@@ -16,7 +16,7 @@ use crate::session::{EXAMPLES, Session, Source, TOPO_H, TOPO_W};
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use mobike_protocol::{SEC, Time};
-use mobike_sim::{Intervention, Scenario};
+use mobike_sim::{Intervention, InterventionCheck, Scenario};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -184,6 +184,15 @@ fn decode_inner(hash: &str) -> Result<Option<Shared>, String> {
     }
     let mut log = Vec::new();
     let mut layout = BTreeMap::new();
+    // The user's interventions are checked as the scenario's own events
+    // are, after them: an address its timeline adds is one they may remove.
+    let mut check = InterventionCheck::new(&scenario);
+    for e in &scenario.timeline {
+        if let Ok(action) = e.action() {
+            // Checked when the scenario was read.
+            let _ = check.check(&action);
+        }
+    }
     if let Some(packed) = fields.get("run") {
         let bytes = unpack("the run data (run)", packed)?;
         let run: RunData<serde_json::Value> =
@@ -205,7 +214,9 @@ fn decode_inner(hash: &str) -> Result<Option<Shared>, String> {
             if at > MAX_TIME {
                 return Err(format!("intervention {n}: time {} s is too late", at / SEC));
             }
-            check(&scenario, &action).map_err(|e| format!("intervention {n}: {e}"))?;
+            check
+                .check(&action)
+                .map_err(|e| format!("intervention {n}: {e}"))?;
             last = at;
             log.push((at, action));
         }
@@ -238,136 +249,15 @@ pub fn action_from_json(v: serde_json::Value) -> Result<Intervention, String> {
     serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
-/// An intervention in words, for the timeline's marks.
+/// An intervention in words, for the timeline's marks (its `Display`:
+/// "break link wifi").
 pub fn describe(a: &Intervention) -> String {
-    match a {
-        Intervention::BreakLink { link: l } => format!("break link {l}"),
-        Intervention::RestoreLink { link: l } => format!("restore link {l}"),
-        Intervention::SetLinkDirection {
-            link,
-            direction,
-            up,
-        } => format!(
-            "{} link {link}, {direction} only",
-            if *up { "restore" } else { "break" }
-        ),
-        Intervention::RebootNat { nat: n } => format!("reboot NAT {n}"),
-        Intervention::ChangeNatAddress { nat, address } => {
-            format!("NAT {nat}'s address becomes {address}")
-        }
-        Intervention::AddAddress {
-            host,
-            interface,
-            address,
-            ..
-        } => format!("add {address} to {host}.{interface}"),
-        Intervention::RemoveAddress {
-            host,
-            interface,
-            address,
-            ..
-        } => match address {
-            Some(a) => format!("remove {a} from {host}.{interface}"),
-            None => format!("remove {host}.{interface}'s address"),
-        },
-        Intervention::SetInterface {
-            host,
-            interface,
-            up,
-        } => format!("{host}.{interface} {}", if *up { "up" } else { "down" }),
-        Intervention::PlaceNat { nat, link: Some(l) } => format!("put NAT {nat} on link {l}"),
-        Intervention::PlaceNat { nat, link: None } => format!("take NAT {nat} out of the path"),
-        Intervention::MoveClients { host, to, .. } => format!("{host} moves clients to {to}"),
-        Intervention::SpoofUpdate {
-            attacker,
-            target,
-            replay,
-        } => format!(
-            "{attacker} sends a {} update to {target}",
-            if *replay { "replayed" } else { "forged" }
-        ),
-        Intervention::Hint { host, kind } => format!("hint {kind} to {host}"),
-    }
+    a.to_string()
 }
 
 /// At most 40 characters of something a link said, for an error message.
 fn short(s: &str) -> String {
     s.chars().take(40).collect()
-}
-
-/// Does every name an intervention uses exist in the scenario?
-pub fn check(scenario: &Scenario, action: &Intervention) -> Result<(), String> {
-    let link = |l: &str| {
-        if scenario.links.iter().any(|x| x.id == l) {
-            Ok(())
-        } else {
-            Err(format!("unknown link {:?}", short(l)))
-        }
-    };
-    let nat = |n: &str| {
-        if scenario.nats.iter().any(|x| x.id == n) {
-            Ok(())
-        } else {
-            Err(format!("unknown NAT {:?}", short(n)))
-        }
-    };
-    let host = |h: &str| {
-        scenario
-            .hosts
-            .iter()
-            .find(|x| x.id == h)
-            .ok_or_else(|| format!("unknown host {:?}", short(h)))
-    };
-    let interface = |h: &str, f: &str| {
-        let spec = host(h)?;
-        if spec.interfaces.iter().any(|x| x.name == f) {
-            Ok(())
-        } else {
-            Err(format!(
-                "host {:?} has no interface {:?}",
-                short(h),
-                short(f)
-            ))
-        }
-    };
-    match action {
-        Intervention::BreakLink { link: l } | Intervention::RestoreLink { link: l } => link(l),
-        Intervention::SetLinkDirection { link: l, .. } => link(l),
-        Intervention::RebootNat { nat: n } | Intervention::ChangeNatAddress { nat: n, .. } => {
-            nat(n)
-        }
-        Intervention::AddAddress {
-            host: h,
-            interface: f,
-            ..
-        }
-        | Intervention::RemoveAddress {
-            host: h,
-            interface: f,
-            ..
-        }
-        | Intervention::SetInterface {
-            host: h,
-            interface: f,
-            ..
-        } => interface(h, f),
-        Intervention::PlaceNat { nat: n, link: l } => {
-            nat(n)?;
-            l.as_deref().map_or(Ok(()), link)
-        }
-        Intervention::MoveClients { host: h, .. } => host(h).map(|_| ()),
-        Intervention::SpoofUpdate {
-            attacker, target, ..
-        } => host(attacker).and(host(target)).map(|_| ()),
-        Intervention::Hint { host: h, kind } => {
-            host(h)?;
-            if matches!(kind.as_str(), "icmp" | "invalid_spi" | "nat_changed") {
-                Ok(())
-            } else {
-                Err(format!("unknown hint {:?}", short(kind)))
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -447,7 +337,7 @@ mod tests {
             },
             Intervention::Hint {
                 host: "laptop".into(),
-                kind: "icmp".into(),
+                kind: mobike_sim::HintKind::Icmp,
             },
         ] {
             let v = action_to_json(&a);
@@ -459,6 +349,32 @@ mod tests {
             })
             .to_string(),
             r#"{"do":"break_link","link":"wifi"}"#
+        );
+    }
+
+    /// The same check and words as a scenario file's events get.
+    #[test]
+    fn interventions_are_checked_as_scenario_events_are() {
+        // The link of the browser test (tests/e2e/share.test.mjs).
+        let log = r#"[[1000000, {"do": "break_link", "link": "wifi"}], [2000000, {"do": "break_link", "link": "wlan"}]]"#;
+        assert_eq!(
+            decode(&with_log(log)).unwrap_err(),
+            "share link: intervention 2: unknown link \"wlan\" (links: wifi, lte, uplink)"
+        );
+        let log = r#"[[1, {"do": "move_clients", "host": "laptop", "to": "192.0.2.1", "by": "mobike", "count": null, "from": null}]]"#;
+        assert_eq!(
+            decode(&with_log(log)).unwrap_err(),
+            "share link: intervention 1: \"laptop\" is not a responder, so it has no clients to move"
+        );
+        let log = r#"[[1, {"do": "hint", "host": "laptop", "kind": "smoke"}]]"#;
+        let e = decode(&with_log(log)).unwrap_err();
+        assert!(
+            e.starts_with("share link: intervention 1: unknown variant `smoke`"),
+            "{e}"
+        );
+        assert_eq!(
+            describe(&Intervention::RebootNat { nat: "cgn".into() }),
+            "NAT cgn reboots"
         );
     }
 

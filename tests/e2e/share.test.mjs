@@ -49,7 +49,7 @@ test('Share puts a link in the URL; opened in a new page it shows the same chart
 test('a broken share link names what is wrong and the default scenario still runs', async () => {
   const run = b64url(JSON.stringify({ log: [[1000000, { do: 'break_link', link: 'wifi' }], [2000000, { do: 'break_link', link: 'wlan' }]] }));
   const { page, errors } = await open(env.browser, `${env.server.url}#v=1&ex=wifi-to-lte&seed=7&t=3000000&run=${run}`);
-  assert.equal(await page.locator('#error-message').textContent(), 'share link: intervention 2: unknown link "wlan"');
+  assert.equal(await page.locator('#error-message').textContent(), 'share link: intervention 2: unknown link "wlan" (links: wifi, lte, uplink)');
   assert.match(await page.locator('#error-panel').textContent(), /could not be opened/);
   assert.equal(await page.locator('.scenario-title').textContent(), 'Laptop roams from Wi-Fi to LTE behind a carrier NAT');
   assert.equal(await clock(page), 0);

@@ -428,7 +428,7 @@ impl ChartBuilder {
             }
             TraceKind::Dropped { packet, reason, .. } => {
                 if let Some(Row::Message(m)) = self.row_mut(*packet) {
-                    m.lost = Some(reason.clone());
+                    m.lost = Some(reason.to_string());
                 }
             }
             TraceKind::Protocol { node, event } => {

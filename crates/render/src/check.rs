@@ -36,7 +36,7 @@ fn describe(e: &Expectation) -> String {
         ));
     }
     if let Some(s) = &e.state {
-        parts.push(format!("state {s}"));
+        parts.push(format!("state {}", serde_json_like(s)));
     }
     for (name, v) in [
         ("IKE local", e.ike_local),
@@ -109,9 +109,8 @@ fn check_host(h: &mobike_sim::HostView, e: &Expectation, failures: &mut Vec<Stri
             failures.push(format!("{name} is {got}"));
         }
     };
-    if let Some(s) = &e.state {
-        let got = serde_json_like(&sa.state);
-        want("state", &got == s, got.clone());
+    if let Some(s) = e.state {
+        want("state", sa.state == s, serde_json_like(&sa.state));
     }
     if let Some(a) = e.ike_local {
         want(

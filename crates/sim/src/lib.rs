@@ -10,17 +10,33 @@
 //! or delay packets, drawing only from per-link ChaCha20 streams of the
 //! scenario seed; NAT boxes ([`nat`]) map, filter, time out, hairpin,
 //! reboot and change address as RFC 4787 describes.
+//!
+//! The crate is layered, each layer using only those below it:
+//!
+//! 1. [`vocab`]: the data every part speaks (durations, directions, NAT
+//!    behaviours, the scenario's specs, interventions);
+//! 2. behaviour on that data: [`link`], [`nat`], [`trace`]; and the file
+//!    reader [`scenario`];
+//! 3. the world, which runs a scenario on them.
 #![forbid(unsafe_code)]
 
-pub mod duration;
+pub mod vocab;
+
 pub mod link;
 pub mod nat;
 pub mod scenario;
 pub mod trace;
+
 mod world;
+
+pub use vocab::duration;
 
 pub use link::Direction;
 pub use nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset, Permit};
 pub use scenario::{Scenario, ScenarioError};
 pub use trace::{Trace, TraceEvent, TraceKind};
-pub use world::{HostView, Intervention, LinkView, MappingView, MoveBy, NatView, World};
+pub use vocab::check::{InterventionCheck, InterventionError};
+pub use vocab::intervention::{Description, Effect, HintKind, Ids, Intervention, MoveBy, Names};
+pub use vocab::reason::{DropReason, MappingGone, NatRefusal};
+pub use world::World;
+pub use world::views::{HostView, LinkView, MappingView, NatView};

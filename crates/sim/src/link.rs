@@ -7,47 +7,11 @@
 //! give the same trace, and a lossless link never draws at all (files
 //! without loss behave exactly as before loss existed).
 
-use crate::scenario::LinkSpec;
+pub use crate::vocab::direction::Direction;
+use crate::vocab::spec::LinkSpec;
 use mobike_protocol::Time;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// One direction of a link. Links join a host interface (or a NAT on it)
-/// to the internet, so the directions are named as an access link's are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// Uplink: from the host (and its NAT) towards the internet.
-    #[serde(alias = "uplink")]
-    Up,
-    /// Downlink: from the internet towards the host.
-    #[serde(alias = "downlink")]
-    Down,
-}
-
-impl Direction {
-    pub fn both() -> [Direction; 2] {
-        [Direction::Up, Direction::Down]
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Direction::Up => 0,
-            Direction::Down => 1,
-        }
-    }
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Direction::Up => "uplink",
-            Direction::Down => "downlink",
-        })
-    }
-}
 
 /// What happens to a packet that enters a link.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,8 +38,8 @@ pub struct LinkState {
 impl LinkState {
     /// `index` is the link's position in the file; `seed` the scenario's.
     pub fn new(spec: &LinkSpec, index: usize, seed: u64) -> LinkState {
-        // A stream apart from the hosts' (world.rs uses the same golden-ratio
-        // spread with small offsets).
+        // A stream apart from the hosts' (the world seeds theirs with the
+        // same golden-ratio spread and small offsets).
         let stream = seed
             .wrapping_mul(0xD1B5_4A32_D192_ED03)
             .wrapping_add(0x4C49_4E4B_0000_0000 + index as u64);
@@ -89,6 +53,7 @@ impl LinkState {
         }
     }
 
+    /// Whether direction `d` carries packets.
     pub fn is_up(&self, d: Direction) -> bool {
         self.up[d.index()]
     }

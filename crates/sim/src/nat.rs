@@ -7,211 +7,14 @@
 //! A [`NatBox`] is plain data with pure methods taking the time as an
 //! argument; the world calls it and records what it did in the trace.
 
+pub use crate::vocab::nat::{
+    DEFAULT_TIMEOUT, Filtering, MappingBehaviour, NatBehaviour, NatPreset, RFC4787_MIN_TIMEOUT,
+};
+use crate::vocab::reason::{MappingGone, NatRefusal};
 use mobike_protocol::Time;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-
-/// RFC 4787 §4.1: what a mapping is keyed on besides the inside endpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MappingBehaviour {
-    /// One external endpoint per inside X:x, whatever the destination
-    /// (REQ-1: a NAT MUST behave like this).
-    #[serde(alias = "eim", alias = "endpoint-independent")]
-    EndpointIndependent,
-    /// A new mapping per destination address Y.
-    #[serde(alias = "adm", alias = "address-dependent")]
-    AddressDependent,
-    /// A new mapping per destination address and port Y:y ("symmetric").
-    #[serde(alias = "apdm", alias = "address-and-port-dependent")]
-    AddressAndPortDependent,
-}
-
-/// RFC 4787 §5: which outside endpoints may send in through a mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Filtering {
-    /// Anyone, while the mapping lives.
-    #[serde(alias = "eif", alias = "endpoint-independent")]
-    EndpointIndependent,
-    /// Only addresses the inside has sent to (any port).
-    #[serde(alias = "adf", alias = "address-dependent")]
-    AddressDependent,
-    /// Only address:port pairs the inside has sent to.
-    #[serde(alias = "apdf", alias = "address-and-port-dependent")]
-    AddressAndPortDependent,
-}
-
-impl MappingBehaviour {
-    /// RFC 4787's abbreviation.
-    pub fn short(self) -> &'static str {
-        match self {
-            MappingBehaviour::EndpointIndependent => "EIM",
-            MappingBehaviour::AddressDependent => "ADM",
-            MappingBehaviour::AddressAndPortDependent => "APDM",
-        }
-    }
-}
-
-impl Filtering {
-    /// RFC 4787's abbreviation.
-    pub fn short(self) -> &'static str {
-        match self {
-            Filtering::EndpointIndependent => "EIF",
-            Filtering::AddressDependent => "ADF",
-            Filtering::AddressAndPortDependent => "APDF",
-        }
-    }
-
-    fn words(self) -> &'static str {
-        match self {
-            Filtering::EndpointIndependent => "endpoint-independent",
-            Filtering::AddressDependent => "address-dependent",
-            Filtering::AddressAndPortDependent => "address-and-port-dependent",
-        }
-    }
-}
-
-/// The presets of the reference's §7.3 table. Names are written in
-/// snake_case like every other value of the format; the reference's
-/// hyphenated spellings are accepted too.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NatPreset {
-    /// EIM + EIF, 5 min ("full cone").
-    #[serde(alias = "full-cone")]
-    FullCone,
-    /// EIM + ADF, 5 min ("restricted cone"; RFC 4555 §2.3's example).
-    #[serde(alias = "restricted-cone")]
-    RestrictedCone,
-    /// EIM + APDF, 5 min ("port restricted cone").
-    #[serde(alias = "port-restricted")]
-    PortRestricted,
-    /// APDM + APDF, 5 min: violates REQ-1; for failure demos.
-    Symmetric,
-    /// EIM + ADF with a 30 s timer: violates REQ-5; drives the reference's
-    /// E7 and S-R3 (a mapping that dies between keepalives).
-    #[serde(alias = "short-timer")]
-    ShortTimer,
-    /// A carrier-grade NAT (RFC 6888): EIM as RFC 4787 REQ-1 asks, APDF,
-    /// the RFC 4787 minimum timer of 2 min, no port preservation (ports
-    /// from the operator's pool), no hairpinning.
-    #[serde(alias = "carrier-grade")]
-    CarrierGrade,
-}
-
-/// RFC 4787 REQ-5: a UDP mapping timer MUST NOT expire in less than 2 min.
-pub const RFC4787_MIN_TIMEOUT: Time = 120_000_000;
-/// RFC 4787 REQ-5: the RECOMMENDED default, 5 min.
-pub const DEFAULT_TIMEOUT: Time = 300_000_000;
-
-/// Everything that decides how a NAT box treats a packet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NatBehaviour {
-    pub mapping: MappingBehaviour,
-    pub filtering: Filtering,
-    /// Idle time after which a mapping expires (RFC 4787 §4.3).
-    pub timeout: Time,
-    /// Inbound packets that pass the filter refresh the timer too (REQ-6a,
-    /// MAY); outbound packets always do (REQ-6).
-    pub inbound_refresh: bool,
-    /// Try the inside port as the outside port first (§4.2.1); off: ports
-    /// come one after another from `port_range`.
-    pub port_preservation: bool,
-    /// A packet from the inside to one of this NAT's outside endpoints is
-    /// turned around (§6, REQ-9), with the sender's outside endpoint as the
-    /// source (REQ-9a). Off: it is dropped.
-    pub hairpinning: bool,
-    /// Ports the allocator hands out when it does not preserve the port,
-    /// first to last.
-    pub port_range: (u16, u16),
-}
-
-impl Default for NatBehaviour {
-    /// What a `[[nat]]` without a preset does (and what every NAT did before
-    /// presets existed): EIM, ADF, 5 min, port preservation, hairpinning.
-    fn default() -> Self {
-        NatBehaviour {
-            mapping: MappingBehaviour::EndpointIndependent,
-            filtering: Filtering::AddressDependent,
-            timeout: DEFAULT_TIMEOUT,
-            inbound_refresh: false,
-            port_preservation: true,
-            hairpinning: true,
-            port_range: (1024, u16::MAX),
-        }
-    }
-}
-
-impl NatPreset {
-    /// The preset's behaviour (reference §7.3); fields the table does not
-    /// name keep the defaults.
-    pub fn behaviour(self) -> NatBehaviour {
-        use Filtering as F;
-        use MappingBehaviour as M;
-        let (mapping, filtering, timeout) = match self {
-            NatPreset::FullCone => (
-                M::EndpointIndependent,
-                F::EndpointIndependent,
-                DEFAULT_TIMEOUT,
-            ),
-            NatPreset::RestrictedCone => {
-                (M::EndpointIndependent, F::AddressDependent, DEFAULT_TIMEOUT)
-            }
-            NatPreset::PortRestricted => (
-                M::EndpointIndependent,
-                F::AddressAndPortDependent,
-                DEFAULT_TIMEOUT,
-            ),
-            NatPreset::Symmetric => (
-                M::AddressAndPortDependent,
-                F::AddressAndPortDependent,
-                DEFAULT_TIMEOUT,
-            ),
-            NatPreset::ShortTimer => (M::EndpointIndependent, F::AddressDependent, 30_000_000),
-            NatPreset::CarrierGrade => {
-                return NatBehaviour {
-                    mapping: M::EndpointIndependent,
-                    filtering: F::AddressAndPortDependent,
-                    timeout: RFC4787_MIN_TIMEOUT,
-                    port_preservation: false,
-                    hairpinning: false,
-                    ..NatBehaviour::default()
-                };
-            }
-        };
-        NatBehaviour {
-            mapping,
-            filtering,
-            timeout,
-            ..NatBehaviour::default()
-        }
-    }
-}
-
-impl fmt::Display for NatBehaviour {
-    /// "EIM, ADF, 5min" and the exceptions to the defaults.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}, {}, {}",
-            self.mapping.short(),
-            self.filtering.short(),
-            crate::duration::Dur(self.timeout)
-        )?;
-        if self.inbound_refresh {
-            f.write_str(", inbound refresh")?;
-        }
-        if !self.port_preservation {
-            f.write_str(", no port preservation")?;
-        }
-        if !self.hairpinning {
-            f.write_str(", no hairpinning")?;
-        }
-        Ok(())
-    }
-}
 
 /// One translation entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,8 +35,11 @@ pub struct NatMapping {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Permit {
+    /// Any outside endpoint (endpoint-independent filtering).
     Anyone,
+    /// Any port of this address (address-dependent filtering).
     Address(IpAddr),
+    /// This address and port only.
     Endpoint(SocketAddr),
 }
 
@@ -273,13 +79,14 @@ pub struct NatBox {
     /// §7.2: "change port allocator base").
     retired: Vec<u16>,
     /// Why the last mapping on a port went away, for drop reasons.
-    gone: Vec<(u16, String)>,
+    gone: Vec<(u16, MappingGone)>,
     /// No mapping expires before this (a lower bound: refreshes only move
     /// expiries later), so most calls of `expire` need no scan.
     earliest: Time,
 }
 
 impl NatBox {
+    /// A NAT with no mappings yet, on link number `link` (or none).
     pub fn new(behaviour: NatBehaviour, public: IpAddr, link: Option<usize>) -> NatBox {
         NatBox {
             behaviour,
@@ -340,11 +147,10 @@ impl NatBox {
             .min()
             .unwrap_or(Time::MAX);
         for m in &gone {
-            let why = format!(
-                "its mapping for {} expired at {}",
-                m.internal,
-                crate::duration::Dur(m.expires)
-            );
+            let why = MappingGone::Expired {
+                internal: m.internal,
+                at: m.expires,
+            };
             self.note_gone(m.external_port, why);
         }
         gone
@@ -355,7 +161,7 @@ impl NatBox {
         self.mappings.iter().find(|m| m.id == id).map(|m| m.expires)
     }
 
-    fn note_gone(&mut self, port: u16, why: String) {
+    fn note_gone(&mut self, port: u16, why: MappingGone) {
         self.gone.retain(|(p, _)| *p != port);
         self.gone.push((port, why));
     }
@@ -400,7 +206,7 @@ impl NatBox {
         now: Time,
         src: SocketAddr,
         dst: SocketAddr,
-    ) -> Result<Outbound, String> {
+    ) -> Result<Outbound, NatRefusal> {
         self.expire(now);
         let timeout = self.behaviour.timeout;
         if let Some(i) = self.mappings.iter().position(|m| self.matches(m, src, dst)) {
@@ -414,9 +220,9 @@ impl NatBox {
                 created: None,
             });
         }
-        let port = self.allocate(src.port()).ok_or_else(|| {
-            let (lo, hi) = self.behaviour.port_range;
-            format!("no free outside port (range {lo}-{hi})")
+        let port = self.allocate(src.port()).ok_or({
+            let (first, last) = self.behaviour.port_range;
+            NatRefusal::NoFreePort { first, last }
         })?;
         self.next_id += 1;
         let id = self.next_id;
@@ -441,13 +247,13 @@ impl NatBox {
     /// An outside packet `src -> dst` (dst = our public address) arrives:
     /// find the mapping of its port and apply the filter (§5). Passing
     /// packets refresh the timer when inbound refresh is on (REQ-6a).
-    /// Err: why it was dropped, without the NAT's name.
+    /// Err: why it was dropped.
     pub fn inbound(
         &mut self,
         now: Time,
         src: SocketAddr,
         dst: SocketAddr,
-    ) -> Result<SocketAddr, String> {
+    ) -> Result<SocketAddr, NatRefusal> {
         self.expire(now);
         let filtering = self.behaviour.filtering;
         let Some(m) = self
@@ -455,11 +261,11 @@ impl NatBox {
             .iter_mut()
             .find(|m| m.external_port == dst.port())
         else {
-            let mut reason = format!("no mapping for port {}", dst.port());
-            if let Some((_, why)) = self.gone.iter().find(|(p, _)| *p == dst.port()) {
-                reason = format!("{reason} ({why})");
-            }
-            return Err(reason);
+            let gone = self.gone.iter().find(|(p, _)| *p == dst.port());
+            return Err(NatRefusal::NoMapping {
+                port: dst.port(),
+                gone: gone.map(|(_, why)| *why),
+            });
         };
         let allowed = match filtering {
             Filtering::EndpointIndependent => true,
@@ -468,15 +274,8 @@ impl NatBox {
         };
         if !allowed {
             return Err(match filtering {
-                // The wording of the one behaviour the simulator had before
-                // presets, kept so existing traces stay the same.
-                Filtering::AddressDependent => {
-                    format!("filtered, the inside never sent to {}", src.ip())
-                }
-                _ => format!(
-                    "filtered ({}), the inside never sent to {src}",
-                    filtering.words()
-                ),
+                Filtering::AddressDependent => NatRefusal::NotSentToAddress { from: src.ip() },
+                _ => NatRefusal::NotSentToEndpoint { from: src },
             });
         }
         if self.behaviour.inbound_refresh {
@@ -491,11 +290,10 @@ impl NatBox {
         let lost = std::mem::take(&mut self.mappings);
         for m in &lost {
             self.retired.push(m.external_port);
-            let why = format!(
-                "its mapping for {} was lost when the NAT rebooted at {}",
-                m.internal,
-                crate::duration::Dur(now)
-            );
+            let why = MappingGone::Rebooted {
+                internal: m.internal,
+                at: now,
+            };
             self.note_gone(m.external_port, why);
         }
         lost
@@ -521,51 +319,6 @@ mod tests {
     }
 
     #[test]
-    fn preset_table_matches_reference_7_3() {
-        use Filtering as F;
-        use MappingBehaviour as M;
-        for (p, m, f, t) in [
-            (
-                NatPreset::FullCone,
-                M::EndpointIndependent,
-                F::EndpointIndependent,
-                300,
-            ),
-            (
-                NatPreset::RestrictedCone,
-                M::EndpointIndependent,
-                F::AddressDependent,
-                300,
-            ),
-            (
-                NatPreset::PortRestricted,
-                M::EndpointIndependent,
-                F::AddressAndPortDependent,
-                300,
-            ),
-            (
-                NatPreset::Symmetric,
-                M::AddressAndPortDependent,
-                F::AddressAndPortDependent,
-                300,
-            ),
-            (
-                NatPreset::ShortTimer,
-                M::EndpointIndependent,
-                F::AddressDependent,
-                30,
-            ),
-        ] {
-            let b = p.behaviour();
-            assert_eq!(
-                (b.mapping, b.filtering, b.timeout),
-                (m, f, t * 1_000_000),
-                "{p:?}"
-            );
-        }
-    }
-
-    #[test]
     fn allocator_without_preservation_walks_its_range_and_skips_used_ports() {
         let mut n = nat(NatBehaviour {
             port_preservation: false,
@@ -580,20 +333,5 @@ mod tests {
             .collect();
         assert_eq!(ports, [5000, 5001, 5002]);
         assert!(n.outbound(0, x, ep("203.0.113.1:4")).is_err(), "range full");
-    }
-
-    #[test]
-    fn display_names_the_behaviour() {
-        let b = NatPreset::Symmetric.behaviour();
-        assert_eq!(b.to_string(), "APDM, APDF, 5min");
-        let b = NatBehaviour {
-            port_preservation: false,
-            inbound_refresh: true,
-            ..NatPreset::ShortTimer.behaviour()
-        };
-        assert_eq!(
-            b.to_string(),
-            "EIM, ADF, 30s, inbound refresh, no port preservation"
-        );
     }
 }

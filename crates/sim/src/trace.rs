@@ -2,7 +2,8 @@
 //! or dropped (with the reason), every protocol event and every change of the
 //! network. Views (charts, panels, exports) are derived from it.
 
-use crate::link::Direction;
+use crate::vocab::direction::Direction;
+use crate::vocab::reason::DropReason;
 use mobike_protocol::{Event, IpProtocol, Time};
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
@@ -10,6 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 /// A packet's number in the trace, unique within a run.
 pub type PacketId = u64;
 
+/// One thing that happened, at a moment of virtual time.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TraceEvent {
     pub time: Time,
@@ -17,6 +19,7 @@ pub struct TraceEvent {
     pub kind: TraceKind,
 }
 
+/// What happened; serialised with its kind as `"type"`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TraceKind {
@@ -46,11 +49,11 @@ pub enum TraceKind {
         src: SocketAddr,
         dst: SocketAddr,
     },
-    /// A packet was lost, and why.
+    /// A packet was lost, and why (serialised as the reason's sentence).
     Dropped {
         packet: PacketId,
         at: String,
-        reason: String,
+        reason: DropReason,
     },
     /// What a host's IKE daemon reported.
     Protocol { node: String, event: Event },
@@ -115,13 +118,16 @@ pub enum TraceKind {
     Intervention { text: String, by_user: bool },
 }
 
-/// The trace of one run.
+/// The trace of one run: appended to as things happen, never changed. Its
+/// two look-ups serve the views (a message's bytes, and the keys that open
+/// them in the byte view and the pcap export).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Trace {
     pub events: Vec<TraceEvent>,
 }
 
 impl Trace {
+    /// Records what happened at `time` (never earlier than the last event).
     pub fn push(&mut self, time: Time, kind: TraceKind) {
         self.events.push(TraceEvent { time, kind });
     }
@@ -147,58 +153,12 @@ impl Trace {
         })
     }
 
-    /// The IKE messages (without the non-ESP marker) of an IKE SA that
-    /// were sent, oldest first, with their headers.
-    fn ike_sent(&self, spi_i: u64) -> impl Iterator<Item = (mobike_wire::header::Header, &[u8])> {
-        self.events.iter().filter_map(move |e| match &e.kind {
-            TraceKind::Sent {
-                payload, src, dst, ..
-            } => match mobike_wire::udp::classify(payload, src.port(), dst.port()) {
-                mobike_wire::udp::UdpPayload::Ike(b) => mobike_wire::header::Header::parse(b)
-                    .ok()
-                    .filter(|h| h.spi_i == spi_i)
-                    .map(|h| (h, b)),
-                _ => None,
-            },
-            _ => None,
-        })
-    }
-
-    /// The newest UPDATE_SA_ADDRESSES request of an IKE SA, as captured
-    /// (an attacker on the path can replay it).
-    pub fn last_update_request(&self, spi_i: u64) -> Option<Vec<u8>> {
-        let keys = self.ike_keys(spi_i)?;
-        self.ike_sent(spi_i)
-            .filter(|(h, _)| {
-                h.flags.initiator()
-                    && !h.flags.response()
-                    && h.exchange == mobike_wire::registry::ExchangeType::INFORMATIONAL
-            })
-            .filter(|(_, b)| {
-                mobike_wire::message::decrypt(b, &keys.sk_ei).is_ok_and(|p| {
-                    mobike_wire::message::has_notify(
-                        &p,
-                        mobike_wire::registry::NotifyType::UPDATE_SA_ADDRESSES,
-                    )
-                })
-            })
-            .last()
-            .map(|(_, b)| b.to_vec())
-    }
-
-    /// The message ID the initiator of an IKE SA would use next.
-    pub fn next_initiator_mid(&self, spi_i: u64) -> u32 {
-        self.ike_sent(spi_i)
-            .filter(|(h, _)| h.flags.initiator() && !h.flags.response())
-            .map(|(h, _)| h.message_id + 1)
-            .max()
-            .unwrap_or(0)
-    }
-
+    /// The number of events.
     pub fn len(&self) -> usize {
         self.events.len()
     }
 
+    /// Nothing has happened yet.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }

@@ -1,5 +1,5 @@
 use mobike_protocol::Event;
-use mobike_sim::{Scenario, TraceKind, World};
+use mobike_sim::{DropReason, NatRefusal, Scenario, TraceKind, World};
 
 fn load(name: &str) -> Scenario {
     let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -139,7 +139,72 @@ fn a_nat_drops_plain_esp() {
     });
     w.run_until(4_000_000);
     let dropped = w.trace().events.iter().any(|e| {
-        matches!(&e.kind, TraceKind::Dropped { reason, .. } if reason.contains("cannot translate plain ESP"))
+        matches!(
+            &e.kind,
+            TraceKind::Dropped {
+                reason: DropReason::Nat {
+                    refusal: NatRefusal::PlainEsp,
+                    ..
+                },
+                ..
+            }
+        )
     });
     assert!(dropped);
+}
+
+/// RFC 4555 §5: the attacker learns only from what crosses the path. Her
+/// forgery carries the message ID after the newest request she saw; her
+/// replay is a byte-for-byte copy of the laptop's real update (which the
+/// test, holding the logged keys, can open; she could not).
+#[test]
+fn the_attacker_forges_the_next_message_id_and_replays_the_real_update() {
+    use mobike_wire::header::Header;
+    use mobike_wire::registry::NotifyType;
+    use mobike_wire::udp::{UdpPayload, classify};
+    let s = load("attacker-spoofed-update.toml");
+    let mut w = World::new(&s);
+    w.run_until(s.until.micros());
+    let mut laptop = Vec::new();
+    let mut mallory = Vec::new();
+    for e in &w.trace().events {
+        let TraceKind::Sent {
+            node,
+            payload,
+            src,
+            dst,
+            protocol: mobike_protocol::IpProtocol::Udp,
+            ..
+        } = &e.kind
+        else {
+            continue;
+        };
+        let UdpPayload::Ike(ike) = classify(payload, src.port(), dst.port()) else {
+            continue;
+        };
+        let h = Header::parse(ike).unwrap();
+        let seen = (e.time, h, ike.to_vec());
+        match node.as_str() {
+            "laptop" => laptop.push(seen),
+            "mallory" => mallory.push(seen),
+            _ => {}
+        }
+    }
+    assert_eq!(mallory.len(), 2, "one forgery, one replay");
+    let (at, forged, _) = &mallory[0];
+    let newest = laptop
+        .iter()
+        .filter(|(t, h, _)| t < at && h.flags.initiator() && !h.flags.response())
+        .map(|(_, h, _)| h.message_id)
+        .max()
+        .unwrap();
+    assert_eq!(forged.message_id, newest + 1);
+    let (_, _, replayed) = &mallory[1];
+    let keys = w.trace().ike_keys(forged.spi_i).unwrap();
+    let plain = mobike_wire::message::decrypt(replayed, &keys.sk_ei).unwrap();
+    assert!(mobike_wire::message::has_notify(
+        &plain,
+        NotifyType::UPDATE_SA_ADDRESSES
+    ));
+    assert!(laptop.iter().any(|(_, _, b)| b == replayed));
 }

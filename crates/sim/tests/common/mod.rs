@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use mobike_protocol::SaSnapshot;
-use mobike_sim::{Scenario, TraceKind, World};
+use mobike_sim::{DropReason, NatRefusal, Scenario, TraceKind, World};
 use std::net::SocketAddr;
 
 pub const SEC: u64 = 1_000_000;
@@ -72,18 +72,30 @@ pub fn run(text: &str, until: u64) -> World {
     w
 }
 
-/// Drop reasons (time, reason) whose text contains `part`.
-pub fn drops(w: &World, part: &str) -> Vec<(u64, String)> {
+/// Drops (time, reason) whose reason is `which`.
+pub fn drops(w: &World, which: impl Fn(&DropReason) -> bool) -> Vec<(u64, DropReason)> {
     w.trace()
         .events
         .iter()
         .filter_map(|e| match &e.kind {
-            TraceKind::Dropped { reason, .. } if reason.contains(part) => {
-                Some((e.time, reason.clone()))
-            }
+            TraceKind::Dropped { reason, .. } if which(reason) => Some((e.time, reason.clone())),
             _ => None,
         })
         .collect()
+}
+
+/// Drops by a NAT (time, refusal) whose refusal is `which`.
+pub fn nat_drops(w: &World, which: impl Fn(&NatRefusal) -> bool) -> Vec<(u64, NatRefusal)> {
+    drops(
+        w,
+        |r| matches!(r, DropReason::Nat { refusal, .. } if which(refusal)),
+    )
+    .into_iter()
+    .filter_map(|(t, r)| match r {
+        DropReason::Nat { refusal, .. } => Some((t, refusal)),
+        _ => None,
+    })
+    .collect()
 }
 
 /// Packets delivered to `node`: (time, src, dst).

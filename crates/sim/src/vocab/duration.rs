@@ -10,6 +10,7 @@ use std::fmt;
 pub struct Dur(pub Time);
 
 impl Dur {
+    /// The span in microseconds.
     pub fn micros(self) -> Time {
         self.0
     }

@@ -1,0 +1,443 @@
+//! Interventions: the changes to a running network that the timeline of a
+//! scenario or the user makes. Share links and the JSON export carry their
+//! serde form.
+
+use super::direction::Direction;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+/// A change to the network, by the timeline or by the user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Intervention {
+    /// Packets on the link vanish from now on, both ways; nobody is told.
+    BreakLink { link: String },
+    /// The link works again, both ways.
+    RestoreLink { link: String },
+    /// One direction of a link fails (`up: false`) or recovers: a one-way
+    /// failure. [`Direction::Up`] is from the host towards the internet.
+    SetLinkDirection {
+        link: String,
+        direction: Direction,
+        up: bool,
+    },
+    /// The NAT reboots: every mapping is lost (RFC 4555 §3.8's case).
+    RebootNat { nat: String },
+    /// The NAT's public address changes; its mappings keep their ports.
+    ChangeNatAddress { nat: String, address: IpAddr },
+    /// An interface gains an address. `announce`: the OS tells the IKE
+    /// daemon at once; otherwise the address works but the daemon does
+    /// not know it.
+    AddAddress {
+        host: String,
+        interface: String,
+        address: IpAddr,
+        announce: bool,
+    },
+    /// An interface loses an address (`None`: the one the scenario gave
+    /// it). Unannounced, the daemon keeps using it and its packets vanish.
+    RemoveAddress {
+        host: String,
+        interface: String,
+        address: Option<IpAddr>,
+        announce: bool,
+    },
+    /// The interface goes down or up and the OS tells the IKE daemon.
+    SetInterface {
+        host: String,
+        interface: String,
+        up: bool,
+    },
+    /// Put a NAT box on a link (it then translates that link's traffic), or
+    /// take it out of every path with `None`.
+    PlaceNat { nat: String, link: Option<String> },
+    /// A cluster's balancer moves clients to another of its addresses.
+    MoveClients {
+        host: String,
+        to: IpAddr,
+        by: MoveBy,
+        count: Option<u32>,
+        from: Option<IpAddr>,
+    },
+    /// An attacker sends a forged or replayed UPDATE_SA_ADDRESSES to the
+    /// target's newest IKE SA, from the attacker's own address.
+    SpoofUpdate {
+        attacker: String,
+        target: String,
+        replay: bool,
+    },
+    /// A lower-layer hint to a host's IKE daemon (RFC 4555 §3.5, §3.8).
+    Hint { host: String, kind: HintKind },
+}
+
+/// What a lower layer tells an IKE daemon, written "icmp", "invalid_spi"
+/// or "nat_changed".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HintKind {
+    /// An ICMP error about the peer's address (RFC 4555 §3.5: a hint, never
+    /// a reason to move by itself).
+    Icmp,
+    /// An INVALID_SPI report from the peer's address.
+    InvalidSpi,
+    /// A hint that the NAT mapping may have changed (RFC 4555 §3.8).
+    NatChanged,
+}
+
+/// How a balancer moves a client (reference §5.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveBy {
+    /// Responder MOBIKE: an address list holding only the new address,
+    /// sent from it (reference §6.2 S-R1).
+    #[default]
+    Mobike,
+    /// RFC 5685 REDIRECT in an INFORMATIONAL: the client builds a new IKE SA.
+    Redirect,
+}
+
+/// What a description calls the links, NATs and hosts an intervention
+/// names: their ids ([`Ids`]), or a scenario's labels (the trace's words).
+pub trait Names {
+    /// What to call the link with this id.
+    fn link(&self, id: &str) -> String;
+    /// What to call the NAT with this id.
+    fn nat(&self, id: &str) -> String;
+    /// What to call the host with this id.
+    fn host(&self, id: &str) -> String;
+}
+
+/// Names things by their ids.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ids;
+
+impl Names for Ids {
+    fn link(&self, id: &str) -> String {
+        id.to_string()
+    }
+    fn nat(&self, id: &str) -> String {
+        id.to_string()
+    }
+    fn host(&self, id: &str) -> String {
+        id.to_string()
+    }
+}
+
+/// What applying an intervention came to, where its words say so: known
+/// only once the world has applied it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// A NAT reboot lost this many mappings.
+    MappingsLost(usize),
+    /// `remove_address` without an address removed this one.
+    Removed(IpAddr),
+    /// The balancer moved this many clients.
+    ClientsMoved(usize),
+    /// The attacker's update went from this address to this endpoint.
+    Spoofed { from: IpAddr, to: SocketAddr },
+}
+
+/// An intervention in words, by [`Intervention::describe`]: "break link
+/// Wi-Fi", "NAT CGN reboots: 2 mappings lost".
+pub struct Description<'a> {
+    action: &'a Intervention,
+    names: &'a dyn Names,
+    effect: Option<Effect>,
+}
+
+impl Intervention {
+    /// This intervention in words, naming things as `names` does. The
+    /// trace records it with the scenario's labels and the [`Effect`]; a
+    /// share link's timeline marks use it with ids and no effect.
+    pub fn describe<'a>(&'a self, names: &'a dyn Names) -> Description<'a> {
+        Description {
+            action: self,
+            names,
+            effect: None,
+        }
+    }
+}
+
+impl Description<'_> {
+    /// The words with what applying it came to.
+    pub fn with(mut self, effect: Effect) -> Self {
+        self.effect = Some(effect);
+        self
+    }
+}
+
+/// "s" for a count other than one.
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+impl fmt::Display for Description<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.names;
+        let verb = |up: bool| if up { "restore" } else { "break" };
+        let untold = |announce: bool| {
+            if announce {
+                ""
+            } else {
+                " (the IKE daemon is not told)"
+            }
+        };
+        match self.action {
+            Intervention::BreakLink { link } => write!(f, "break link {}", n.link(link)),
+            Intervention::RestoreLink { link } => write!(f, "restore link {}", n.link(link)),
+            Intervention::SetLinkDirection {
+                link,
+                direction,
+                up,
+            } => write!(f, "{} link {}, {direction} only", verb(*up), n.link(link)),
+            Intervention::RebootNat { nat } => {
+                write!(f, "NAT {} reboots", n.nat(nat))?;
+                match self.effect {
+                    Some(Effect::MappingsLost(k)) => write!(f, ": {k} mapping{} lost", plural(k)),
+                    _ => Ok(()),
+                }
+            }
+            Intervention::ChangeNatAddress { nat, address } => {
+                write!(f, "NAT {}'s public address becomes {address}", n.nat(nat))
+            }
+            // Interfaces are written "host.interface", by id, as files do.
+            Intervention::AddAddress {
+                host,
+                interface,
+                address,
+                announce,
+            } => write!(f, "{host}.{interface} gains {address}{}", untold(*announce)),
+            Intervention::RemoveAddress {
+                host,
+                interface,
+                address,
+                announce,
+            } => {
+                let removed = match self.effect {
+                    Some(Effect::Removed(a)) => Some(a),
+                    _ => *address,
+                };
+                match removed {
+                    Some(a) => write!(f, "{host}.{interface} loses {a}")?,
+                    None => write!(f, "{host}.{interface} loses its address")?,
+                }
+                f.write_str(untold(*announce))
+            }
+            Intervention::SetInterface {
+                host,
+                interface,
+                up,
+            } => write!(f, "{host}.{interface} {}", if *up { "up" } else { "down" }),
+            Intervention::PlaceNat {
+                nat,
+                link: Some(link),
+            } => write!(f, "put NAT {} on link {}", n.nat(nat), n.link(link)),
+            Intervention::PlaceNat { nat, link: None } => {
+                write!(f, "take NAT {} out of the path", n.nat(nat))
+            }
+            Intervention::MoveClients {
+                host,
+                to,
+                by,
+                count,
+                ..
+            } => {
+                let how = match by {
+                    MoveBy::Mobike => "responder MOBIKE",
+                    MoveBy::Redirect => "Redirect",
+                };
+                write!(f, "{}: the balancer moves ", n.host(host))?;
+                match (self.effect, count) {
+                    (Some(Effect::ClientsMoved(k)), _) => write!(f, "{k} client{}", plural(k))?,
+                    (_, Some(c)) => write!(f, "up to {c} client{}", plural(*c as usize))?,
+                    (_, None) => f.write_str("clients")?,
+                }
+                write!(f, " to {to} by {how}")
+            }
+            Intervention::SpoofUpdate {
+                attacker,
+                target,
+                replay,
+            } => {
+                let what = if *replay { "a replayed" } else { "a forged" };
+                write!(f, "{} sends {what} UPDATE_SA_ADDRESSES ", n.host(attacker))?;
+                match self.effect {
+                    Some(Effect::Spoofed { from, to }) => write!(f, "from {from} to {to}"),
+                    _ => write!(f, "to {}", n.host(target)),
+                }
+            }
+            Intervention::Hint { host, kind } => {
+                let what = match kind {
+                    HintKind::Icmp => "an ICMP error",
+                    HintKind::InvalidSpi => "an INVALID_SPI report",
+                    HintKind::NatChanged => "a hint that its NAT mapping may have changed",
+                };
+                write!(f, "{} gets {what}", n.host(host))
+            }
+        }
+    }
+}
+
+/// The words by ids, without effects: "break link wifi".
+impl fmt::Display for Intervention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.describe(&Ids).fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Labels as a scenario gives them.
+    struct Labels;
+
+    impl Names for Labels {
+        fn link(&self, id: &str) -> String {
+            format!("<{id}>")
+        }
+        fn nat(&self, id: &str) -> String {
+            id.to_uppercase()
+        }
+        fn host(&self, id: &str) -> String {
+            format!("{id}!")
+        }
+    }
+
+    /// The words of each intervention in the trace (labels, effects) and
+    /// on a share link's marks (ids): the trace's are those it always had.
+    #[test]
+    fn words_with_labels_and_effects() {
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let to: IpAddr = "203.0.113.2".parse().unwrap();
+        let cases = [
+            (
+                Intervention::BreakLink {
+                    link: "wifi".into(),
+                },
+                None,
+                "break link <wifi>",
+                "break link wifi",
+            ),
+            (
+                Intervention::SetLinkDirection {
+                    link: "wifi".into(),
+                    direction: Direction::Down,
+                    up: true,
+                },
+                None,
+                "restore link <wifi>, downlink only",
+                "restore link wifi, downlink only",
+            ),
+            (
+                Intervention::RebootNat { nat: "cgn".into() },
+                Some(Effect::MappingsLost(1)),
+                "NAT CGN reboots: 1 mapping lost",
+                "NAT cgn reboots",
+            ),
+            (
+                Intervention::ChangeNatAddress {
+                    nat: "cgn".into(),
+                    address: ip,
+                },
+                None,
+                "NAT CGN's public address becomes 192.0.2.7",
+                "NAT cgn's public address becomes 192.0.2.7",
+            ),
+            (
+                Intervention::AddAddress {
+                    host: "laptop".into(),
+                    interface: "wlan0".into(),
+                    address: ip,
+                    announce: false,
+                },
+                None,
+                "laptop.wlan0 gains 192.0.2.7 (the IKE daemon is not told)",
+                "laptop.wlan0 gains 192.0.2.7 (the IKE daemon is not told)",
+            ),
+            (
+                Intervention::RemoveAddress {
+                    host: "laptop".into(),
+                    interface: "wlan0".into(),
+                    address: None,
+                    announce: true,
+                },
+                Some(Effect::Removed(ip)),
+                "laptop.wlan0 loses 192.0.2.7",
+                "laptop.wlan0 loses its address",
+            ),
+            (
+                Intervention::SetInterface {
+                    host: "laptop".into(),
+                    interface: "wlan0".into(),
+                    up: false,
+                },
+                None,
+                "laptop.wlan0 down",
+                "laptop.wlan0 down",
+            ),
+            (
+                Intervention::PlaceNat {
+                    nat: "cgn".into(),
+                    link: Some("lte".into()),
+                },
+                None,
+                "put NAT CGN on link <lte>",
+                "put NAT cgn on link lte",
+            ),
+            (
+                Intervention::PlaceNat {
+                    nat: "cgn".into(),
+                    link: None,
+                },
+                None,
+                "take NAT CGN out of the path",
+                "take NAT cgn out of the path",
+            ),
+            (
+                Intervention::MoveClients {
+                    host: "cluster".into(),
+                    to,
+                    by: MoveBy::Redirect,
+                    count: Some(3),
+                    from: None,
+                },
+                Some(Effect::ClientsMoved(2)),
+                "cluster!: the balancer moves 2 clients to 203.0.113.2 by Redirect",
+                "cluster: the balancer moves up to 3 clients to 203.0.113.2 by Redirect",
+            ),
+            (
+                Intervention::SpoofUpdate {
+                    attacker: "mallory".into(),
+                    target: "gateway".into(),
+                    replay: true,
+                },
+                Some(Effect::Spoofed {
+                    from: ip,
+                    to: "203.0.113.10:4500".parse().unwrap(),
+                }),
+                "mallory! sends a replayed UPDATE_SA_ADDRESSES from 192.0.2.7 to 203.0.113.10:4500",
+                "mallory sends a replayed UPDATE_SA_ADDRESSES to gateway",
+            ),
+            (
+                Intervention::Hint {
+                    host: "laptop".into(),
+                    kind: HintKind::NatChanged,
+                },
+                None,
+                "laptop! gets a hint that its NAT mapping may have changed",
+                "laptop gets a hint that its NAT mapping may have changed",
+            ),
+        ];
+        for (action, effect, traced, marked) in cases {
+            let words = action.describe(&Labels);
+            let words = match effect {
+                Some(e) => words.with(e).to_string(),
+                None => words.to_string(),
+            };
+            assert_eq!(words, traced);
+            assert_eq!(action.to_string(), marked);
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! Interventions: what the timeline or the user changes in the running
+//! network, each recorded in the trace in words before its effects.
+
+use super::attacker::Forgery;
+use super::{Addr, World};
+use crate::trace::TraceKind;
+use crate::vocab::direction::Direction;
+use crate::vocab::intervention::{Effect, HintKind, Intervention, MoveBy};
+use mobike_protocol::{IpProtocol, Role};
+use std::net::{IpAddr, SocketAddr};
+
+impl World {
+    /// Applies a user's intervention now.
+    pub fn apply(&mut self, action: Intervention) {
+        self.apply_inner(action, true);
+    }
+
+    pub(super) fn apply_inner(&mut self, action: Intervention, by_user: bool) {
+        let now = self.now;
+        match &action {
+            Intervention::BreakLink { link: l } | Intervention::RestoreLink { link: l } => {
+                let up = matches!(action, Intervention::RestoreLink { .. });
+                let Some(i) = self.link_index(l) else { return };
+                let mut changed = false;
+                for d in Direction::both() {
+                    changed |= self.links[i].set(d, up);
+                }
+                if !changed {
+                    return;
+                }
+                self.note(&action, None, by_user);
+                self.trace.push(
+                    now,
+                    TraceKind::Link {
+                        link: l.clone(),
+                        up,
+                        direction: None,
+                    },
+                );
+            }
+            Intervention::SetLinkDirection {
+                link,
+                direction,
+                up,
+            } => {
+                let Some(i) = self.link_index(link) else {
+                    return;
+                };
+                if !self.links[i].set(*direction, *up) {
+                    return;
+                }
+                self.note(&action, None, by_user);
+                self.trace.push(
+                    now,
+                    TraceKind::Link {
+                        link: link.clone(),
+                        up: *up,
+                        direction: Some(*direction),
+                    },
+                );
+            }
+            Intervention::RebootNat { nat } => {
+                let Some(n) = self.nat_index(nat) else { return };
+                let lost = self.nats[n].reboot(now);
+                self.note(&action, Some(Effect::MappingsLost(lost.len())), by_user);
+                self.trace.push(
+                    now,
+                    TraceKind::NatRebooted {
+                        nat: nat.clone(),
+                        mappings_lost: lost.len(),
+                    },
+                );
+            }
+            Intervention::ChangeNatAddress { nat, address } => {
+                let Some(n) = self.nat_index(nat) else { return };
+                if self.nats[n].public == *address {
+                    return;
+                }
+                self.nats[n].public = *address;
+                self.note(&action, None, by_user);
+                self.trace.push(
+                    now,
+                    TraceKind::NatAddress {
+                        nat: nat.clone(),
+                        address: *address,
+                    },
+                );
+            }
+            Intervention::AddAddress {
+                host,
+                interface,
+                address,
+                announce,
+            } => {
+                let Some((h, f)) = self.interface_index(host, interface) else {
+                    return;
+                };
+                let addrs = &mut self.hosts[h].addrs[f];
+                match addrs.iter_mut().find(|a| a.ip == *address) {
+                    Some(a) if a.present => return,
+                    Some(a) => a.present = true,
+                    None => {
+                        addrs.push(Addr {
+                            ip: *address,
+                            present: true,
+                        });
+                        let o = self.owners.entry(*address).or_default();
+                        o.push((h, f));
+                        o.sort_unstable();
+                    }
+                }
+                self.note(&action, None, by_user);
+                self.address_changed(h, f, *address, true, *announce);
+            }
+            Intervention::RemoveAddress {
+                host,
+                interface,
+                address,
+                announce,
+            } => {
+                let Some((h, f)) = self.interface_index(host, interface) else {
+                    return;
+                };
+                let address = address.unwrap_or(self.scenario.hosts[h].interfaces[f].address);
+                let Some(a) = self.hosts[h].addrs[f]
+                    .iter_mut()
+                    .find(|a| a.ip == address && a.present)
+                else {
+                    return;
+                };
+                a.present = false;
+                self.note(&action, Some(Effect::Removed(address)), by_user);
+                self.address_changed(h, f, address, false, *announce);
+            }
+            Intervention::SetInterface {
+                host,
+                interface,
+                up,
+            } => {
+                let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
+                    return;
+                };
+                let Some(f) = self.scenario.hosts[h]
+                    .interfaces
+                    .iter()
+                    .position(|x| &x.name == interface)
+                else {
+                    return;
+                };
+                if self.hosts[h].iface_up[f] == *up {
+                    return;
+                }
+                self.hosts[h].iface_up[f] = *up;
+                self.note(&action, None, by_user);
+                self.trace.push(
+                    now,
+                    TraceKind::Interface {
+                        node: host.clone(),
+                        interface: interface.clone(),
+                        up: *up,
+                    },
+                );
+                // The OS announces the change to the IKE daemon at once.
+                let addrs = self.usable_addresses(h);
+                self.hosts[h].endpoint.handle_local_addresses(now, addrs);
+                self.after_host(h);
+            }
+            Intervention::PlaceNat { nat, link } => {
+                let Some(n) = self.scenario.nats.iter().position(|x| &x.id == nat) else {
+                    return;
+                };
+                let li = match link {
+                    Some(l) => match self.link_index(l) {
+                        Some(i) => Some(i),
+                        None => return,
+                    },
+                    None => None,
+                };
+                if self.nats[n].link == li {
+                    return;
+                }
+                // A NAT taken out (or moved) forgets its mappings.
+                self.nats[n].link = li;
+                self.nats[n].clear();
+                self.note(&action, None, by_user);
+                self.trace.push(
+                    now,
+                    TraceKind::NatPlaced {
+                        nat: nat.clone(),
+                        link: link.clone(),
+                    },
+                );
+            }
+            Intervention::MoveClients {
+                host,
+                to,
+                by,
+                count,
+                from,
+            } => {
+                let (host, to, by, count, from) = (host.clone(), *to, *by, *count, *from);
+                let Some(h) = self.scenario.hosts.iter().position(|x| x.id == host) else {
+                    return;
+                };
+                let chosen: Vec<u64> = self.hosts[h]
+                    .endpoint
+                    .snapshots()
+                    .into_iter()
+                    .filter(|s| {
+                        s.role == Role::Responder
+                            && s.state == mobike_protocol::SaState::Established
+                            && s.local.ip() != to
+                            && from.is_none_or(|f| s.local.ip() == f)
+                    })
+                    .filter_map(|s| u64::from_str_radix(&s.spi_i, 16).ok())
+                    .take(count.map_or(usize::MAX, |c| c as usize))
+                    .collect();
+                self.note(&action, Some(Effect::ClientsMoved(chosen.len())), by_user);
+                for spi in chosen {
+                    match by {
+                        MoveBy::Mobike => self.hosts[h].endpoint.move_peer(now, spi, to),
+                        MoveBy::Redirect => self.hosts[h].endpoint.redirect(now, spi, to),
+                    };
+                }
+                self.after_host(h);
+            }
+            Intervention::SpoofUpdate {
+                attacker,
+                target,
+                replay,
+            } => self.spoof_update(&action, attacker, target, *replay, by_user),
+            Intervention::Hint { host, kind } => {
+                let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
+                    return;
+                };
+                let peer = self.hosts[h]
+                    .endpoint
+                    .snapshots()
+                    .last()
+                    .map(|s| s.remote.ip());
+                let hint = match (*kind, peer) {
+                    (HintKind::Icmp, Some(peer)) => mobike_protocol::Hint::Icmp { peer },
+                    (HintKind::InvalidSpi, Some(peer)) => {
+                        mobike_protocol::Hint::InvalidSpi { peer }
+                    }
+                    (HintKind::NatChanged, _) => mobike_protocol::Hint::NatMappingSuspected,
+                    (HintKind::Icmp | HintKind::InvalidSpi, None) => return,
+                };
+                self.note(&action, None, by_user);
+                self.hosts[h].endpoint.handle_hint(now, hint);
+                self.after_host(h);
+            }
+        }
+    }
+
+    /// The attacker's forged or replayed UPDATE_SA_ADDRESSES (RFC 4555
+    /// §5.1), sent from her own address. She has seen the target's newest
+    /// IKE SA go by on the path, so she knows its SPIs and message IDs; she
+    /// has no keys.
+    fn spoof_update(
+        &mut self,
+        action: &Intervention,
+        attacker: &str,
+        target: &str,
+        replay: bool,
+        by_user: bool,
+    ) {
+        let (Some(a), Some(t)) = (
+            self.scenario.hosts.iter().position(|x| x.id == attacker),
+            self.scenario.hosts.iter().position(|x| x.id == target),
+        ) else {
+            return;
+        };
+        let Some(src_ip) = self.usable_addresses(a).first().copied() else {
+            return;
+        };
+        let target_addresses = self.reachable_addresses(t);
+        let (ike, dst) = if replay {
+            // The newest request that looked like a move, as she captured it.
+            let Some(captured) = self.attacker.replay(&target_addresses) else {
+                return;
+            };
+            captured
+        } else {
+            let Some(f) = self.attacker.forgery(&target_addresses) else {
+                return;
+            };
+            match forge_update(f) {
+                Some(ike) => (ike, f.to),
+                None => return,
+            }
+        };
+        let src = SocketAddr::new(src_ip, dst.port());
+        let spoofed = Effect::Spoofed {
+            from: src_ip,
+            to: dst,
+        };
+        self.note(action, Some(spoofed), by_user);
+        let payload = mobike_wire::udp::frame_ike(&ike, src.port(), dst.port());
+        self.send_from(a, src, dst, payload, IpProtocol::Udp, true);
+    }
+
+    /// Where host `h` can be reached from the internet: the addresses its
+    /// interfaces have or had, and the public address of a NAT in front of
+    /// one of them. (Who a host is, is no secret; its keys are.)
+    fn reachable_addresses(&self, h: usize) -> Vec<IpAddr> {
+        let spec = &self.scenario.hosts[h];
+        let own = self.hosts[h].addrs.iter().flatten().map(|a| a.ip);
+        let nats = spec.interfaces.iter().filter_map(|f| {
+            let link = self.link_index(&f.link)?;
+            self.nat_on(link).map(|n| self.nats[n].public)
+        });
+        own.chain(nats).collect()
+    }
+
+    /// Records the intervention in words: the scenario's labels, and what
+    /// applying it came to.
+    fn note(&mut self, action: &Intervention, effect: Option<Effect>, by_user: bool) {
+        let words = action.describe(&self.scenario);
+        let text = match effect {
+            Some(e) => words.with(e).to_string(),
+            None => words.to_string(),
+        };
+        self.trace
+            .push(self.now, TraceKind::Intervention { text, by_user });
+    }
+
+    /// Records an address added or removed and, when the OS announces it,
+    /// tells the IKE daemon the new list (RFC 4555 §3.5's trigger).
+    fn address_changed(
+        &mut self,
+        h: usize,
+        f: usize,
+        address: IpAddr,
+        present: bool,
+        announce: bool,
+    ) {
+        let now = self.now;
+        let node = self.scenario.hosts[h].id.clone();
+        let interface = self.scenario.hosts[h].interfaces[f].name.clone();
+        self.trace.push(
+            now,
+            TraceKind::Address {
+                node,
+                interface,
+                address,
+                present,
+                announced: announce,
+            },
+        );
+        if announce {
+            let addrs = self.usable_addresses(h);
+            self.hosts[h].endpoint.handle_local_addresses(now, addrs);
+            self.after_host(h);
+        }
+    }
+}
+
+/// An UPDATE_SA_ADDRESSES request with the right SPIs and message ID,
+/// sealed with a key of the attacker's own: without SK_ei she cannot make a
+/// valid ICV.
+fn forge_update(f: Forgery) -> Option<Vec<u8>> {
+    use mobike_wire::header::{Flags, Header};
+    use mobike_wire::registry::{ExchangeType, NotifyType};
+    let header = Header {
+        spi_i: f.spi_i,
+        spi_r: f.spi_r,
+        next_payload: mobike_wire::PayloadType::None,
+        exchange: ExchangeType::INFORMATIONAL,
+        flags: Flags::new(true, false),
+        message_id: f.message_id,
+        length: 0,
+    };
+    let inner = [mobike_wire::Payload::Notify(
+        mobike_wire::payload::Notify::new(NotifyType::UPDATE_SA_ADDRESSES, vec![]),
+    )];
+    let key = mobike_wire::crypto::GcmKey {
+        key: vec![0x66; 16],
+        salt: [0x66; 4],
+    };
+    mobike_wire::message::Message::emit_encrypted(header, &inner, &key, [7; 8]).ok()
+}

@@ -1,0 +1,291 @@
+//! The simulated network: hosts with interfaces on links, links to a central
+//! internet, NAT boxes that sit on a link between its host and the internet.
+//!
+//! A packet from a host crosses its interface's link to the internet (the
+//! NAT on that link, if any, translates it on the way), then the internet
+//! routes it by destination address to the link that owns it (a host
+//! interface address or a NAT's public address) and it crosses that link.
+//! Each crossing may lose, duplicate or delay a packet (link.rs); each NAT
+//! translates and filters per RFC 4787 (nat.rs).
+//!
+//! The parts: [`queue`] orders the events and [`step`] runs them;
+//! [`routing`] moves packets; [`interventions`] changes the network;
+//! [`traffic`] collects what the hosts send (and their pings); [`views`]
+//! is what the UI shows; [`attacker`] is the on-path observer that
+//! learns from every datagram crossing the internet core.
+
+mod attacker;
+mod interventions;
+mod queue;
+mod routing;
+mod step;
+mod traffic;
+pub(crate) mod views;
+
+use crate::link::LinkState;
+use crate::nat::NatBox;
+use crate::trace::{PacketId, Trace};
+use crate::vocab::intervention::Intervention;
+use crate::vocab::spec::{NatSpec, Scenario};
+use attacker::Attacker;
+use mobike_protocol::{Endpoint, EndpointConfig, IpProtocol, Role, Time};
+use queue::Queue;
+use std::net::{IpAddr, SocketAddr};
+
+/// A datagram on its way; its addresses change as NATs translate it.
+#[derive(Clone, Debug)]
+struct Packet {
+    id: PacketId,
+    src: SocketAddr,
+    dst: SocketAddr,
+    payload: Vec<u8>,
+    protocol: IpProtocol,
+    /// Sent by the attacker: she does not learn from her own packets.
+    injected: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Ev {
+    /// The packet crossed `link` from its host to the internet.
+    AtInternet {
+        link: usize,
+        packet: Packet,
+    },
+    /// The packet crossed `link` from the internet to its host side.
+    AtHost {
+        link: usize,
+        packet: Packet,
+    },
+    /// The ping generator's next request.
+    Ping {
+        host: usize,
+        seq: u16,
+    },
+    Timer {
+        host: usize,
+    },
+    /// Mapping `id` of NAT `nat` may have run out.
+    NatExpiry {
+        nat: usize,
+        id: u64,
+    },
+    Start {
+        host: usize,
+    },
+    Scheduled(Intervention),
+}
+
+#[derive(Clone)]
+struct Host {
+    endpoint: Endpoint,
+    iface_up: Vec<bool>,
+    /// Per interface: its addresses, the configured one first. A removed
+    /// address stays listed (not present) so packets still sent from or to
+    /// it can be dropped with a reason.
+    addrs: Vec<Vec<Addr>>,
+    timer_at: Option<Time>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Addr {
+    ip: IpAddr,
+    present: bool,
+}
+
+/// A running scenario.
+#[derive(Clone)]
+pub struct World {
+    scenario: Scenario,
+    now: Time,
+    queue: Queue<Ev>,
+    hosts: Vec<Host>,
+    links: Vec<LinkState>,
+    nats: Vec<NatBox>,
+    next_packet: PacketId,
+    trace: Trace,
+    /// Address -> (host, interface) that have (or had) it, in order.
+    owners: std::collections::HashMap<IpAddr, Vec<(usize, usize)>>,
+    /// The on-path observer that `spoof_update` acts as.
+    attacker: Attacker,
+}
+
+impl World {
+    /// Builds the network of a scenario at time 0 with its timeline queued.
+    pub fn new(scenario: &Scenario) -> World {
+        let hosts = scenario
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                // The global settings with this host's exceptions.
+                let spec = h.settings(&scenario.settings);
+                let config = EndpointConfig {
+                    role: h.role,
+                    id: h
+                        .identity
+                        .clone()
+                        .unwrap_or_else(|| format!("{}.example", h.id)),
+                    psk: spec.psk.as_bytes().to_vec(),
+                    settings: spec.to_settings(),
+                };
+                let addrs = h
+                    .interfaces
+                    .iter()
+                    .filter(|f| f.up)
+                    .map(|f| f.address)
+                    .collect();
+                // Each host draws from its own stream of the scenario seed.
+                let seed = scenario
+                    .seed
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    .wrapping_add(i as u64 + 1);
+                Host {
+                    endpoint: Endpoint::new(config, addrs, seed),
+                    iface_up: h.interfaces.iter().map(|f| f.up).collect(),
+                    addrs: h
+                        .interfaces
+                        .iter()
+                        .map(|f| {
+                            vec![Addr {
+                                ip: f.address,
+                                present: true,
+                            }]
+                        })
+                        .collect(),
+                    timer_at: None,
+                }
+            })
+            .collect();
+        let nats = scenario
+            .nats
+            .iter()
+            .map(|n| {
+                let link = n
+                    .link
+                    .as_ref()
+                    .and_then(|l| scenario.links.iter().position(|x| &x.id == l));
+                NatBox::new(n.behaviour(), n.public_address, link)
+            })
+            .collect();
+        let mut w = World {
+            scenario: scenario.clone(),
+            now: 0,
+            queue: Queue::new(),
+            hosts,
+            links: scenario
+                .links
+                .iter()
+                .enumerate()
+                .map(|(i, l)| LinkState::new(l, i, scenario.seed))
+                .collect(),
+            nats,
+            next_packet: 0,
+            trace: Trace::default(),
+            owners: std::collections::HashMap::new(),
+            attacker: Attacker::default(),
+        };
+        for (h, spec) in scenario.hosts.iter().enumerate() {
+            for (f, i) in spec.interfaces.iter().enumerate() {
+                w.owners.entry(i.address).or_default().push((h, f));
+            }
+        }
+        for (i, h) in scenario.hosts.iter().enumerate() {
+            if h.role == Role::Initiator {
+                w.schedule(h.start_at.micros(), Ev::Start { host: i });
+            }
+        }
+        if let Some(p) = &scenario.ping {
+            let prefix = format!("{}-", p.from);
+            let from: Vec<usize> = scenario
+                .hosts
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| {
+                    x.id == p.from
+                        || (p.from == "*" && x.role == Role::Initiator)
+                        || x.id
+                            .strip_prefix(&prefix)
+                            .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            // Several senders are spread over the interval.
+            let n = from.len().max(1) as u64;
+            for (k, h) in from.into_iter().enumerate() {
+                let at = p.start.micros() + p.interval.micros() * k as u64 / n;
+                w.schedule(at, Ev::Ping { host: h, seq: 1 });
+            }
+        }
+        for e in &scenario.timeline {
+            if let Ok(action) = e.action() {
+                w.schedule(e.at.micros(), Ev::Scheduled(action));
+            }
+        }
+        w
+    }
+
+    /// The scenario it runs.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// Everything that has happened so far.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    fn link_index(&self, id: &str) -> Option<usize> {
+        self.scenario.links.iter().position(|l| l.id == id)
+    }
+
+    fn nat_index(&self, id: &str) -> Option<usize> {
+        self.scenario.nats.iter().position(|x| x.id == id)
+    }
+
+    fn interface_index(&self, host: &str, interface: &str) -> Option<(usize, usize)> {
+        let h = self.scenario.hosts.iter().position(|x| x.id == host)?;
+        let f = self.scenario.hosts[h]
+            .interfaces
+            .iter()
+            .position(|x| x.name == interface)?;
+        Some((h, f))
+    }
+
+    fn link_label(&self, i: usize) -> String {
+        let l = &self.scenario.links[i];
+        l.name().to_string()
+    }
+
+    fn nat_label(&self, n: usize) -> String {
+        let s: &NatSpec = &self.scenario.nats[n];
+        s.name().to_string()
+    }
+
+    /// The addresses of the interfaces that are up, in interface order.
+    fn usable_addresses(&self, h: usize) -> Vec<IpAddr> {
+        let host = &self.hosts[h];
+        host.addrs
+            .iter()
+            .zip(&host.iface_up)
+            .filter(|(_, up)| **up)
+            .flat_map(|(a, _)| a.iter().filter(|a| a.present).map(|a| a.ip))
+            .collect()
+    }
+
+    /// The host and interface an address belongs (or belonged) to: the
+    /// first in scenario order.
+    fn owner_of(&self, ip: IpAddr) -> Option<(usize, usize, bool)> {
+        let &(h, f) = self.owners.get(&ip)?.first()?;
+        let present = self.hosts[h].addrs[f].iter().find(|a| a.ip == ip)?.present;
+        Some((h, f, present))
+    }
+
+    fn nat_on(&self, link: usize) -> Option<usize> {
+        self.nats.iter().position(|n| n.link == Some(link))
+    }
+}

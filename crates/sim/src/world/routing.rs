@@ -1,0 +1,388 @@
+//! Packets across the network: from a host's interface over its link (and
+//! the NAT on it) to the internet, routed by destination address, and over
+//! the far link (and its NAT) to a host. Every drop is recorded with its
+//! reason.
+
+use super::{Ev, Packet, World};
+use crate::link::Crossing;
+use crate::trace::{PacketId, TraceKind};
+use crate::vocab::direction::Direction;
+use crate::vocab::reason::{DropReason, NatRefusal};
+use mobike_protocol::IpProtocol;
+use mobike_wire::udp::{IKE_PORT, NATT_PORT};
+use std::net::SocketAddr;
+
+fn is_ike_port(p: u16) -> bool {
+    p == IKE_PORT || p == NATT_PORT
+}
+
+impl World {
+    pub(super) fn send_from(
+        &mut self,
+        h: usize,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: Vec<u8>,
+        protocol: IpProtocol,
+        injected: bool,
+    ) {
+        let now = self.now;
+        self.next_packet += 1;
+        let id = self.next_packet;
+        let spec = &self.scenario.hosts[h];
+        let owned = self.owner_of(src.ip()).filter(|(o, _, _)| *o == h);
+        let iface = owned.map(|(_, f, _)| f);
+        let link = iface.and_then(|f| self.link_index(&spec.interfaces[f].link));
+        self.trace.push(
+            now,
+            TraceKind::Sent {
+                packet: id,
+                node: spec.id.clone(),
+                link: link
+                    .map(|l| self.scenario.links[l].id.clone())
+                    .unwrap_or_default(),
+                src,
+                dst,
+                payload: payload.clone(),
+                protocol,
+            },
+        );
+        let (Some((_, f, present)), Some(link)) = (owned, link) else {
+            self.drop_packet(
+                id,
+                &spec.id.clone(),
+                DropReason::NoInterface {
+                    host: spec.id.clone(),
+                    address: src.ip(),
+                },
+            );
+            return;
+        };
+        let name = format!("{}.{}", spec.id, spec.interfaces[f].name);
+        if !self.hosts[h].iface_up[f] {
+            self.drop_packet(
+                id,
+                &name.clone(),
+                DropReason::InterfaceDown { interface: name },
+            );
+            return;
+        }
+        if !present {
+            // Removed without telling the daemon: it still sends from it.
+            self.drop_packet(
+                id,
+                &name.clone(),
+                DropReason::AddressGone {
+                    address: src.ip(),
+                    interface: name,
+                },
+            );
+            return;
+        }
+        let packet = Packet {
+            id,
+            src,
+            dst,
+            payload,
+            protocol,
+            injected,
+        };
+        self.enter_link(link, packet, true);
+    }
+
+    /// The packet starts across `link`: towards the internet (`outbound`)
+    /// or towards the host. The link decides whether it is lost, how long
+    /// it takes and whether a second copy follows.
+    fn enter_link(&mut self, link: usize, packet: Packet, outbound: bool) {
+        let direction = if outbound {
+            Direction::Up
+        } else {
+            Direction::Down
+        };
+        let label = self.link_label(link);
+        let link_id = self.scenario.links[link].id.clone();
+        let delays = match self.links[link].cross(direction) {
+            Crossing::Broken => {
+                let one_way = self.links[link].is_up(Direction::Up)
+                    || self.links[link].is_up(Direction::Down);
+                let reason = DropReason::LinkBroken {
+                    link: label,
+                    only: one_way.then_some(direction),
+                };
+                self.drop_packet(packet.id, &link_id, reason);
+                return;
+            }
+            Crossing::Lost => {
+                self.drop_packet(packet.id, &link_id, DropReason::LinkLoss { link: label });
+                return;
+            }
+            Crossing::Arrives(d) => d,
+        };
+        for (i, delay) in delays.into_iter().enumerate() {
+            let mut p = packet.clone();
+            if i > 0 {
+                // The copy is a packet of its own in the trace.
+                self.next_packet += 1;
+                p.id = self.next_packet;
+                self.trace.push(
+                    self.now,
+                    TraceKind::Duplicated {
+                        packet: packet.id,
+                        copy: p.id,
+                        link: link_id.clone(),
+                    },
+                );
+            }
+            let ev = if outbound {
+                Ev::AtInternet { link, packet: p }
+            } else {
+                Ev::AtHost { link, packet: p }
+            };
+            self.schedule(self.now + delay, ev);
+        }
+    }
+
+    pub(super) fn drop_packet(&mut self, packet: PacketId, at: &str, reason: DropReason) {
+        self.trace.push(
+            self.now,
+            TraceKind::Dropped {
+                packet,
+                at: at.to_string(),
+                reason,
+            },
+        );
+    }
+
+    /// NAT `n` refused the packet.
+    fn nat_drop(&mut self, packet: PacketId, n: usize, refusal: NatRefusal) {
+        let reason = DropReason::Nat {
+            nat: self.nat_label(n),
+            refusal,
+        };
+        self.drop_packet(packet, &self.scenario.nats[n].id.clone(), reason);
+    }
+
+    /// The packet reached the far end of a link in `direction`: drop it if
+    /// that direction broke while it was on the way.
+    fn survived(&mut self, link: usize, direction: Direction, packet: PacketId) -> bool {
+        if self.links[link].is_up(direction) {
+            return true;
+        }
+        let label = self.link_label(link);
+        self.drop_packet(
+            packet,
+            &self.scenario.links[link].id.clone(),
+            DropReason::LinkBrokeInFlight { link: label },
+        );
+        false
+    }
+
+    pub(super) fn at_internet(&mut self, link: usize, mut packet: Packet) {
+        if !self.survived(link, Direction::Up, packet.id) {
+            return;
+        }
+        if let Some(n) = self.nat_on(link) {
+            let id = self.scenario.nats[n].id.clone();
+            if packet.protocol == IpProtocol::Esp {
+                // A NAPT box rewrites ports; plain ESP has none, so it cannot
+                // pass (which is why NAT traversal encapsulates it in UDP).
+                self.nat_drop(packet.id, n, NatRefusal::PlainEsp);
+                return;
+            }
+            match self.nat_outbound(n, packet.src, packet.dst) {
+                Ok(src) => packet.src = src,
+                Err(refusal) => {
+                    self.nat_drop(packet.id, n, refusal);
+                    return;
+                }
+            }
+            self.trace.push(
+                self.now,
+                TraceKind::Translated {
+                    packet: packet.id,
+                    nat: id.clone(),
+                    src: packet.src,
+                    dst: packet.dst,
+                },
+            );
+            if packet.dst.ip() == self.nats[n].public && !self.nats[n].behaviour.hairpinning {
+                self.nat_drop(packet.id, n, NatRefusal::NoHairpin { to: packet.dst });
+                return;
+            }
+        }
+        // The attacker on the path sees it as it is here, translated.
+        if packet.protocol == IpProtocol::Udp && !packet.injected {
+            self.attacker
+                .observe(packet.src, packet.dst, &packet.payload);
+        }
+        // Route by destination: a host interface or a NAT's public address.
+        // (A NAT's own address comes back down its link: hairpinning, with
+        // the sender's outside address as the source, REQ-9a.)
+        let dst = packet.dst.ip();
+        let to = self
+            .owner_of(dst)
+            .and_then(|(h, f, _)| self.link_index(&self.scenario.hosts[h].interfaces[f].link))
+            .or_else(|| {
+                self.nats
+                    .iter()
+                    .find(|n| n.public == dst)
+                    .and_then(|n| n.link)
+            });
+        match to {
+            Some(l) => self.enter_link(l, packet, false),
+            None => self.drop_packet(packet.id, "internet", DropReason::NoRoute { address: dst }),
+        }
+    }
+
+    pub(super) fn at_host(&mut self, link: usize, mut packet: Packet) {
+        let now = self.now;
+        if !self.survived(link, Direction::Down, packet.id) {
+            return;
+        }
+        if let Some(n) = self.nat_on(link) {
+            let id = self.scenario.nats[n].id.clone();
+            if packet.dst.ip() != self.nats[n].public {
+                // Behind a NAT only its public address is reachable.
+                let refusal = NatRefusal::Inside {
+                    address: packet.dst.ip(),
+                    public: self.nats[n].public,
+                };
+                self.nat_drop(packet.id, n, refusal);
+                return;
+            }
+            match self.nat_inbound(n, packet.src, packet.dst) {
+                Ok(internal) => {
+                    packet.dst = internal;
+                    self.trace.push(
+                        now,
+                        TraceKind::Translated {
+                            packet: packet.id,
+                            nat: id,
+                            src: packet.src,
+                            dst: packet.dst,
+                        },
+                    );
+                }
+                Err(refusal) => {
+                    self.nat_drop(packet.id, n, refusal);
+                    return;
+                }
+            }
+        }
+        let link_id = self.scenario.links[link].id.clone();
+        let found = self
+            .owner_of(packet.dst.ip())
+            .filter(|(h, f, _)| self.scenario.hosts[*h].interfaces[*f].link == link_id);
+        let Some((h, f, present)) = found else {
+            self.drop_packet(
+                packet.id,
+                &link_id,
+                DropReason::NotOnLink {
+                    link: link_id.clone(),
+                    address: packet.dst.ip(),
+                },
+            );
+            return;
+        };
+        let node = self.scenario.hosts[h].id.clone();
+        let name = format!("{node}.{}", self.scenario.hosts[h].interfaces[f].name);
+        if !self.hosts[h].iface_up[f] {
+            self.drop_packet(
+                packet.id,
+                &name.clone(),
+                DropReason::InterfaceDown { interface: name },
+            );
+            return;
+        }
+        if !present {
+            self.drop_packet(
+                packet.id,
+                &name.clone(),
+                DropReason::AddressGone {
+                    address: packet.dst.ip(),
+                    interface: name,
+                },
+            );
+            return;
+        }
+        if packet.protocol == IpProtocol::Udp && !is_ike_port(packet.dst.port()) {
+            self.drop_packet(
+                packet.id,
+                &node,
+                DropReason::PortUnreachable {
+                    port: packet.dst.port(),
+                },
+            );
+            return;
+        }
+        self.trace.push(
+            now,
+            TraceKind::Delivered {
+                packet: packet.id,
+                node,
+                src: packet.src,
+                dst: packet.dst,
+            },
+        );
+        let ep = &mut self.hosts[h].endpoint;
+        match packet.protocol {
+            IpProtocol::Udp => ep.handle_datagram(now, packet.src, packet.dst, &packet.payload),
+            IpProtocol::Esp => ep.handle_esp(now, packet.src, packet.dst, &packet.payload),
+        }
+        self.after_host(h);
+    }
+
+    /// Removes the NAT's expired mappings, each an event in the trace.
+    pub(super) fn nat_expire(&mut self, n: usize) {
+        let now = self.now;
+        let public = self.nats[n].public;
+        for m in self.nats[n].expire(now) {
+            // Each mapping has its check queued at its expiry, so this
+            // runs at that very time.
+            self.trace.push(
+                now,
+                TraceKind::NatMappingExpired {
+                    nat: self.scenario.nats[n].id.clone(),
+                    internal: m.internal,
+                    external: SocketAddr::new(public, m.external_port),
+                },
+            );
+        }
+    }
+
+    /// Translates an outbound packet's source (RFC 4787 §4); a new mapping
+    /// goes into the trace and gets its expiry check queued.
+    fn nat_outbound(
+        &mut self,
+        n: usize,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Result<SocketAddr, NatRefusal> {
+        self.nat_expire(n);
+        let out = self.nats[n].outbound(self.now, src, dst)?;
+        if let Some((id, expires)) = out.created {
+            self.trace.push(
+                self.now,
+                TraceKind::NatMapping {
+                    nat: self.scenario.nats[n].id.clone(),
+                    internal: src,
+                    external: out.src,
+                },
+            );
+            self.schedule(expires, Ev::NatExpiry { nat: n, id });
+        }
+        Ok(out.src)
+    }
+
+    /// Finds the inside endpoint for an inbound packet, if the filter lets
+    /// it in (RFC 4787 §5).
+    fn nat_inbound(
+        &mut self,
+        n: usize,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Result<SocketAddr, NatRefusal> {
+        self.nat_expire(n);
+        self.nats[n].inbound(self.now, src, dst)
+    }
+}

@@ -1,0 +1,77 @@
+//! Running the world: the queue's events one after another.
+
+use super::{Ev, World};
+use mobike_protocol::Time;
+use std::net::IpAddr;
+
+impl World {
+    pub(super) fn schedule(&mut self, time: Time, ev: Ev) {
+        self.queue.push(time, ev);
+    }
+
+    /// Time of the next queued event.
+    pub fn next_event_time(&self) -> Option<Time> {
+        self.queue.next_time()
+    }
+
+    /// Processes every event up to and including `until`; time then stands at `until`.
+    pub fn run_until(&mut self, until: Time) {
+        while self.next_event_time().is_some_and(|t| t <= until) {
+            self.step();
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Processes the next event. Returns false when nothing is queued.
+    pub fn step(&mut self) -> bool {
+        let Some((time, ev)) = self.queue.pop() else {
+            return false;
+        };
+        self.now = time;
+        match ev {
+            Ev::AtInternet { link, packet } => self.at_internet(link, packet),
+            Ev::AtHost { link, packet } => self.at_host(link, packet),
+            Ev::Timer { host } => {
+                if self.hosts[host].timer_at == Some(self.now) {
+                    self.hosts[host].timer_at = None;
+                    let now = self.now;
+                    self.hosts[host].endpoint.handle_timeout(now);
+                    self.after_host(host);
+                }
+            }
+            Ev::Start { host } => {
+                let spec = &self.scenario.hosts[host];
+                if let Some(peer) = spec.peer {
+                    let peers: Vec<IpAddr> = std::iter::once(peer)
+                        .chain(spec.fallback_peers.iter().copied())
+                        .collect();
+                    let now = self.now;
+                    self.hosts[host].endpoint.connect_any(now, &peers);
+                    self.after_host(host);
+                }
+            }
+            Ev::Scheduled(action) => self.apply_inner(action, false),
+            Ev::NatExpiry { nat, id } => {
+                self.nat_expire(nat);
+                // Refreshed meanwhile: look again when the new timer runs out.
+                if let Some(t) = self.nats[nat].expiry_of(id) {
+                    self.schedule(t, Ev::NatExpiry { nat, id });
+                }
+            }
+            Ev::Ping { host, seq } => {
+                self.send_ping(host, seq);
+                if let Some(p) = &self.scenario.ping {
+                    let next = self.now + p.interval.micros();
+                    self.schedule(
+                        next,
+                        Ev::Ping {
+                            host,
+                            seq: seq.wrapping_add(1),
+                        },
+                    );
+                }
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,115 @@
+//! Traffic of the hosts: what each IKE daemon sends and reports, and the
+//! ping generator whose echoes go through the tunnel.
+
+use super::{Ev, World};
+use crate::trace::TraceKind;
+use mobike_protocol::Role;
+use mobike_wire::ip::Ping;
+use std::net::Ipv4Addr;
+
+impl World {
+    /// The ping generator: one echo request through the tunnel.
+    pub(super) fn send_ping(&mut self, h: usize, seq: u16) {
+        let now = self.now;
+        let Some(p) = self.scenario.ping.clone() else {
+            return;
+        };
+        let to = self.scenario.hosts.iter().position(|x| x.id == p.to);
+        let (Some(src), Some(dst)) = (
+            self.inner_address(h),
+            to.and_then(|t| self.inner_address(t)),
+        ) else {
+            return;
+        };
+        let ping = Ping {
+            src,
+            dst,
+            reply: false,
+            ident: 0x4d42,
+            seq,
+        };
+        let carried = self.hosts[h].endpoint.send_data(now, &ping.to_packet());
+        self.trace.push(
+            now,
+            TraceKind::PingSent {
+                node: self.scenario.hosts[h].id.clone(),
+                seq,
+                reply: false,
+                carried,
+            },
+        );
+        self.after_host(h);
+    }
+
+    /// Collects what a host's endpoint produced and re-arms its timer.
+    pub(super) fn after_host(&mut self, h: usize) {
+        let now = self.now;
+        let node = self.scenario.hosts[h].id.clone();
+        // The endpoint's transmits are taken first (its documented poll
+        // order) but its events are recorded before the packets: an event
+        // such as KeysDerived explains the packets sent with it.
+        let mut sends = Vec::new();
+        while let Some(t) = self.hosts[h].endpoint.poll_transmit() {
+            sends.push(t);
+        }
+        while let Some(e) = self.hosts[h].endpoint.poll_event() {
+            self.trace.push(
+                now,
+                TraceKind::Protocol {
+                    node: node.clone(),
+                    event: e,
+                },
+            );
+        }
+        for t in sends {
+            self.send_from(h, t.src, t.dst, t.payload, t.protocol, false);
+        }
+        // Inner packets out of the tunnel: pings to us are answered.
+        while let Some(inner) = self.hosts[h].endpoint.poll_data() {
+            let Ok(ping) = Ping::parse(&inner) else {
+                continue;
+            };
+            self.trace.push(
+                now,
+                TraceKind::PingReceived {
+                    node: node.clone(),
+                    seq: ping.seq,
+                    reply: ping.reply,
+                },
+            );
+            if !ping.reply && Some(ping.dst) == self.inner_address(h) {
+                let answer = ping.reply().to_packet();
+                let carried = self.hosts[h].endpoint.send_data(now, &answer);
+                self.trace.push(
+                    now,
+                    TraceKind::PingSent {
+                        node: node.clone(),
+                        seq: ping.seq,
+                        reply: true,
+                        carried,
+                    },
+                );
+                self.after_host(h);
+            }
+        }
+        if let Some(t) = self.hosts[h].endpoint.poll_timeout() {
+            let t = t.max(now);
+            if self.hosts[h].timer_at != Some(t) {
+                self.hosts[h].timer_at = Some(t);
+                self.schedule(t, Ev::Timer { host: h });
+            }
+        }
+    }
+
+    /// The host's address inside the tunnel (what its pings come from).
+    fn inner_address(&self, h: usize) -> Option<Ipv4Addr> {
+        let spec = &self.scenario.hosts[h];
+        spec.inner_address.or(match spec.role {
+            // 10.99.0.2, 10.99.0.3, ... (10.99.4.0 for the 1023rd host).
+            Role::Initiator => Some(Ipv4Addr::from(
+                u32::from(Ipv4Addr::new(10, 99, 0, 2)) + h as u32,
+            )),
+            Role::Responder => Some(Ipv4Addr::new(10, 1, 0, 1)),
+        })
+    }
+}

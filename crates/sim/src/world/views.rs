@@ -1,0 +1,155 @@
+//! What the UI shows of the world as of now: hosts with their IKE SAs,
+//! links, NATs with their mapping tables.
+
+use super::World;
+use crate::nat::Permit;
+use crate::vocab::direction::Direction;
+use crate::vocab::nat::NatBehaviour;
+use mobike_protocol::{Role, SaSnapshot, Time};
+use serde::Serialize;
+use std::net::{IpAddr, SocketAddr};
+
+/// A host as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HostView {
+    pub id: String,
+    pub label: String,
+    pub role: Role,
+    pub interfaces: Vec<(String, String, IpAddr, String, bool)>,
+    /// Every address an interface has had: (interface, address, present).
+    /// Added addresses appear here; removed ones stay, not present.
+    pub addresses: Vec<(String, IpAddr, bool)>,
+    pub sas: Vec<SaSnapshot>,
+}
+
+/// A link as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LinkView {
+    pub id: String,
+    pub label: String,
+    /// Both directions work.
+    pub up: bool,
+    /// From the host towards the internet.
+    pub uplink: bool,
+    /// From the internet towards the host.
+    pub downlink: bool,
+    pub delay: Time,
+    pub jitter: Time,
+    pub loss: f64,
+    pub duplicate: f64,
+}
+
+/// One row of a NAT's mapping table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MappingView {
+    pub internal: SocketAddr,
+    pub external: SocketAddr,
+    /// The destination the mapping is for (address-dependent and
+    /// address-and-port-dependent mapping); `None` for every destination.
+    pub remote: Option<SocketAddr>,
+    /// Who may send in through it (by the NAT's filtering).
+    pub permits: Vec<Permit>,
+    /// Remaining lifetime.
+    pub expires_in: Time,
+}
+
+/// A NAT box as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NatView {
+    pub id: String,
+    pub label: String,
+    /// The current public address.
+    pub public_address: IpAddr,
+    pub link: Option<String>,
+    pub behaviour: NatBehaviour,
+    pub mappings: Vec<MappingView>,
+}
+
+impl World {
+    /// Hosts with their interfaces and IKE SA state, for the UI.
+    pub fn hosts(&self) -> Vec<HostView> {
+        self.scenario
+            .hosts
+            .iter()
+            .zip(&self.hosts)
+            .map(|(s, h)| HostView {
+                id: s.id.clone(),
+                label: s.name().to_string(),
+                role: s.role,
+                interfaces: s
+                    .interfaces
+                    .iter()
+                    .zip(&h.iface_up)
+                    .map(|(f, up)| {
+                        (
+                            f.name.clone(),
+                            f.label.clone(),
+                            f.address,
+                            f.link.clone(),
+                            *up,
+                        )
+                    })
+                    .collect(),
+                addresses: s
+                    .interfaces
+                    .iter()
+                    .zip(&h.addrs)
+                    .flat_map(|(f, a)| a.iter().map(|a| (f.name.clone(), a.ip, a.present)))
+                    .collect(),
+                sas: h.endpoint.snapshots(),
+            })
+            .collect()
+    }
+
+    /// Links with their state as of now, for the UI.
+    pub fn links(&self) -> Vec<LinkView> {
+        self.scenario
+            .links
+            .iter()
+            .zip(&self.links)
+            .map(|(l, st)| {
+                let (uplink, downlink) = (st.is_up(Direction::Up), st.is_up(Direction::Down));
+                LinkView {
+                    id: l.id.clone(),
+                    label: l.name().to_string(),
+                    up: uplink && downlink,
+                    uplink,
+                    downlink,
+                    delay: st.delay,
+                    jitter: st.jitter,
+                    loss: st.loss,
+                    duplicate: st.duplicate,
+                }
+            })
+            .collect()
+    }
+
+    /// Each NAT with its behaviour and mapping table as of now: every live
+    /// mapping with who may send in and how long it has left.
+    pub fn nats(&self) -> Vec<NatView> {
+        self.scenario
+            .nats
+            .iter()
+            .zip(&self.nats)
+            .map(|(s, n)| NatView {
+                id: s.id.clone(),
+                label: s.name().to_string(),
+                public_address: n.public,
+                link: n.link.map(|l| self.scenario.links[l].id.clone()),
+                behaviour: n.behaviour,
+                mappings: n
+                    .mappings()
+                    .iter()
+                    .filter(|m| m.expires > self.now)
+                    .map(|m| MappingView {
+                        internal: m.internal,
+                        external: SocketAddr::new(n.public, m.external_port),
+                        remote: m.remote,
+                        permits: n.permits(m),
+                        expires_in: m.expires - self.now,
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
