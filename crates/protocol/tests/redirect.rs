@@ -562,16 +562,16 @@ fn strongswan_preset_probes_every_2_5_s_ten_times_then_gives_up() {
 #[test]
 fn presets_differ_where_the_reference_says() {
     let s = Settings::preset("strongswan").unwrap();
-    assert_eq!(s.retransmit.initial, 4 * SEC);
-    assert!((s.retransmit.factor - 1.8).abs() < 1e-9);
-    assert_eq!(s.retransmit.tries, 5);
+    assert_eq!(s.retransmit().initial, 4 * SEC);
+    assert!((s.retransmit().factor - 1.8).abs() < 1e-9);
+    assert_eq!(s.retransmit().tries, 5);
     // Schedule of reference §1.11: sends at 0, 4, 11.2, 24.16, 47.488,
     // 89.478 s; give up at 165.061 s.
     let mut t = 0;
     let mut at = vec![];
     for k in 0..=5 {
         at.push(t);
-        t += s.retransmit.timeout(k);
+        t += s.retransmit().timeout(k);
     }
     assert_eq!(
         at,
@@ -580,7 +580,7 @@ fn presets_differ_where_the_reference_says() {
     assert_eq!(t, 165_061_120);
     assert_eq!(Settings::preset("rfc"), Some(Settings::default()));
     assert_eq!(
-        Settings::preset("libreswan").unwrap().retransmit.initial,
+        Settings::preset("libreswan").unwrap().retransmit().initial,
         500_000
     );
     assert!(Settings::preset("racoon").is_none());

@@ -774,7 +774,7 @@ fn bombing(sr: Settings, secs: u64) -> (Net, Time) {
 #[test]
 fn m_3_7_1_third_party_bombing_victim_gets_only_small_rr_checks_no_esp() {
     let sr = settings();
-    let tries = sr.responder_retransmit.tries as usize;
+    let tries = sr.responder_retransmit_tries as usize;
     let (net, t_attack) = bombing(sr, 1100);
     let (ike, esp, octets) = sent_towards(&net, Role::Responder, ip(VICTIM));
     let stream = net

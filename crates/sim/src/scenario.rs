@@ -22,11 +22,42 @@ use mobike_protocol::Role;
 use std::fmt;
 use std::net::IpAddr;
 
-pub use crate::vocab::settings::{HostSettingsSpec, SettingsLayer, SettingsSpec};
+pub use crate::vocab::settings::{HostSettings, HostSettingsSpec, SettingsError, SettingsLayer};
 pub use crate::vocab::spec::{
     Expectation, HostSpec, InterfaceSpec, InternetSpec, LinkSpec, NatSpec, PingSpec, Scenario,
     Step, TimelineEvent, VERSION,
 };
+
+/// Where key `key` of `[settings]` (or of the `host`-th `[[host]]` entry's
+/// `[host.settings]`) is written in the file.
+fn settings_key_offset(text: &str, host: Option<usize>, key: &str) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    fn get<'a, 'i>(table: &'a DeTable<'i>, name: &str) -> Option<&'a DeValue<'i>> {
+        table
+            .iter()
+            .find(|(k, _)| k.get_ref() == name)
+            .map(|(_, v)| v.get_ref())
+    }
+    let root = DeTable::parse(text).ok()?;
+    let root = root.get_ref();
+    let settings = match host {
+        None => get(root, "settings")?,
+        Some(k) => match get(root, "host")? {
+            DeValue::Array(hosts) => match hosts.get(k)?.get_ref() {
+                DeValue::Table(h) => get(h, "settings")?,
+                _ => return None,
+            },
+            _ => return None,
+        },
+    };
+    match settings {
+        DeValue::Table(t) => t
+            .iter()
+            .find(|(k, _)| k.get_ref() == key)
+            .map(|(k, _)| k.span().start),
+        _ => None,
+    }
+}
 
 fn label_or(label: &str, id: &str) -> String {
     if label.is_empty() { id } else { label }.to_string()
@@ -88,6 +119,7 @@ impl Scenario {
                 message: e.message().trim().to_string(),
             }
         })?;
+        s.check_settings(text)?;
         s.expand_counts().map_err(|message| ScenarioError {
             line: None,
             column: None,
@@ -106,6 +138,45 @@ impl Scenario {
             }
         })?;
         Ok(s)
+    }
+
+    /// Every host entry's settings resolve: the global `[settings]` and its
+    /// own `[host.settings]` over the preset make the protocol's Settings.
+    /// An error points at the offending key (in the host's table if it has
+    /// that key, else in `[settings]`).
+    fn check_settings(&self, text: &str) -> Result<(), ScenarioError> {
+        let hosts: Vec<Option<&SettingsLayer>> = if self.hosts.is_empty() {
+            vec![None]
+        } else {
+            self.hosts.iter().map(|h| h.settings.as_ref()).collect()
+        };
+        for (k, own) in hosts.into_iter().enumerate() {
+            let Err(e) = crate::vocab::settings::resolve(&self.settings, own) else {
+                continue;
+            };
+            let in_host = e
+                .key
+                .as_deref()
+                .is_some_and(|key| own.is_some_and(|o| o.0.contains_key(key)));
+            let at = e.key.as_deref().and_then(|key| {
+                let host = in_host.then_some(k);
+                settings_key_offset(text, host, key)
+            });
+            let (line, column) = at
+                .map(|off| line_col(text, off))
+                .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+            let place = if in_host {
+                format!("[host.settings] of host {:?}", self.hosts[k].id)
+            } else {
+                "[settings]".to_string()
+            };
+            return Err(ScenarioError {
+                line,
+                column,
+                message: format!("{place}: {}", e.message),
+            });
+        }
+        Ok(())
     }
 
     /// Replaces each host entry with a `count` by its copies.
@@ -155,11 +226,6 @@ impl Scenario {
                     self.version
                 ),
             ));
-        }
-        for layer in std::iter::once(&self.settings)
-            .chain(self.hosts.iter().filter_map(|h| h.settings.as_ref()))
-        {
-            SettingsLayer::base(layer.preset.as_deref()).map_err(|e| (layer.preset.clone(), e))?;
         }
         let link_ids: Vec<&str> = self.links.iter().map(|l| l.id.as_str()).collect();
         let mut ids: Vec<&str> = Vec::new();

@@ -350,11 +350,21 @@ fn host_settings_override_the_global_ones_for_that_host_only() {
     );
     let s = Scenario::from_toml(&text).unwrap();
     assert_eq!(
-        s.hosts[0].settings(&s.settings).liveness_interval.micros(),
+        s.hosts[0]
+            .settings(&s.settings)
+            .unwrap()
+            .engine
+            .liveness_interval
+            .micros(),
         2 * SEC
     );
     assert_eq!(
-        s.hosts[1].settings(&s.settings).liveness_interval.micros(),
+        s.hosts[1]
+            .settings(&s.settings)
+            .unwrap()
+            .engine
+            .liveness_interval
+            .micros(),
         5 * SEC
     );
     let w = run(&text, 5 * SEC);

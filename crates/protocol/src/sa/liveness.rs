@@ -34,7 +34,7 @@ impl IkeSa {
         {
             return None;
         }
-        settings.liveness_interval.map(|i| self.last_rx + i)
+        settings.liveness_check_after().map(|i| self.last_rx + i)
     }
 
     /// M-3.10-1: periodic path testing while the current path works.
@@ -42,14 +42,16 @@ impl IkeSa {
         if self.role != Role::Initiator || !self.mobike() || !self.window.outstanding.is_empty() {
             return None;
         }
-        settings.path_test_interval.map(|i| self.last_path_test + i)
+        settings
+            .path_test_interval
+            .map(|i| self.last_path_test + i.micros())
     }
 
     /// RFC 3948 §4 (U-4-2), RFC 7296 §2.23 (I-2.23-8): the side behind a
     /// NAT sends keepalives when it has sent nothing for the interval.
     pub(super) fn keepalive_due(&self, settings: &Settings) -> Option<Time> {
         (self.is_established() && self.nat.local_behind_nat)
-            .then(|| self.last_tx + settings.keepalive_interval)
+            .then(|| self.last_tx + settings.keepalive_interval.micros())
     }
 
     /// Timers due at `ctx.now` fire: retransmissions first, then a path

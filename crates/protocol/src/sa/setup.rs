@@ -574,7 +574,7 @@ impl IkeSa {
             // M-3.9-4: retry from a new IKE_SA_INIT (from our next address),
             // as many times as a request is retransmitted.
             let attempt = setup.origin.attempt + 1;
-            let retrying = attempt <= ctx.config.settings.retransmit.tries;
+            let retrying = attempt <= ctx.config.settings.retransmit_tries;
             if retrying {
                 ctx.actions.push(Action::Initiate(InitOptions {
                     peer: self.remote.ip(),

@@ -204,7 +204,7 @@ impl IkeSa {
         if has_notify(inner, NotifyType::UNEXPECTED_NAT_DETECTED) {
             // M-3.9-3: retry with new INFORMATIONAL requests, as often as a
             // request would be retransmitted.
-            let tries = ctx.config.settings.retransmit.tries;
+            let tries = ctx.config.settings.retransmit_tries;
             let Some(e) = self.est_mut() else { return };
             e.nat_retries += 1;
             let retry = e.nat_retries;

@@ -181,10 +181,10 @@ pub(super) struct Request {
 
 /// The retransmission schedule of our requests: the responder's is long
 /// (RFC 4555 §3.11, M-3.11-1).
-pub(super) fn schedule(role: Role, settings: &crate::Settings) -> &crate::Retransmit {
+pub(super) fn schedule(role: Role, settings: &crate::Settings) -> crate::Retransmit {
     match role {
-        Role::Initiator => &settings.retransmit,
-        Role::Responder => &settings.responder_retransmit,
+        Role::Initiator => settings.retransmit(),
+        Role::Responder => settings.responder_retransmit(),
     }
 }
 
@@ -422,7 +422,8 @@ impl IkeSa {
         let settings = &ctx.config.settings;
         let schedule = schedule(self.role, settings);
         let req = &self.window.outstanding[i];
-        let exhausted = match (&settings.probe, req.probing) {
+        let probe = settings.probe();
+        let exhausted = match (&probe, req.probing) {
             (Some(p), Some(probes)) => probes >= p.tries,
             _ => req.retransmissions >= schedule.tries,
         };
@@ -443,7 +444,7 @@ impl IkeSa {
         req.retransmissions += 1;
         req.next_at = ctx.now + schedule.timeout(req.retransmissions);
         let n = req.retransmissions;
-        if start_probing && let Some(p) = &settings.probe {
+        if start_probing && let Some(p) = &probe {
             // strongSwan's probing: a fixed schedule of its own.
             if let Some(probes) = &mut req.probing {
                 *probes += 1;

@@ -13,8 +13,8 @@
 #![allow(dead_code)]
 
 use mobike_protocol::{
-    DeleteReason, Endpoint, EndpointConfig, Event, IpProtocol, MS, Role, SEC, SaSnapshot, Settings,
-    Time,
+    DeleteReason, Dur, Endpoint, EndpointConfig, Event, IpProtocol, MS, Role, SEC, SaSnapshot,
+    Settings, Time,
 };
 use mobike_wire::crypto::{GcmKey, IkeKeys};
 use mobike_wire::header::{HEADER_LEN, Header};
@@ -51,7 +51,8 @@ pub const INFO: ExchangeType = ExchangeType::INFORMATIONAL;
 /// Harness settings: the defaults with a 5 s liveness interval.
 pub fn settings() -> Settings {
     Settings {
-        liveness_interval: Some(5 * SEC),
+        liveness: true,
+        liveness_interval: Dur(5 * SEC),
         ..Settings::default()
     }
 }
@@ -59,7 +60,7 @@ pub fn settings() -> Settings {
 /// Harness settings without liveness checks.
 pub fn no_liveness() -> Settings {
     Settings {
-        liveness_interval: None,
+        liveness: false,
         ..settings()
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use crate::helpers::*;
-use mobike_protocol::{MS, Note, Role, SEC, SaState, Settings, Time};
+use mobike_protocol::{Dur, MS, Note, Role, SEC, SaState, Settings, Time};
 use mobike_wire::PayloadType as PT;
 use mobike_wire::registry::{ExchangeType, NotifyType};
 use std::collections::BTreeSet;
@@ -15,8 +15,8 @@ use std::net::SocketAddr;
 #[test]
 fn m_3_10_1_path_testing_while_the_current_path_works() {
     let s = Settings {
-        path_test_interval: Some(3 * SEC),
-        liveness_interval: None,
+        path_test_interval: Some(Dur(3 * SEC)),
+        liveness: false,
         ..settings()
     };
     let mut n = Net::with(&[I1, I2], &[R1, R2], s, settings());

@@ -401,7 +401,7 @@ fn m_3_9_4_unexpected_nat_in_ike_auth_retries_from_a_new_ike_sa_init() {
         .collect();
     assert_eq!(
         spis.len(),
-        1 + Settings::default().retransmit.tries as usize
+        1 + Settings::default().retransmit_tries as usize
     );
     assert!(n.i.established().is_empty());
 }

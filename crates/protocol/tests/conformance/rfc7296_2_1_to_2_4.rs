@@ -4,7 +4,7 @@
 use crate::common::*;
 use crate::helpers::*;
 use mobike_protocol::{
-    DeleteReason, Event, MS, Rejection, Retransmit, Role, SEC, SaState, Settings, Time,
+    DeleteReason, Dur, Event, MS, Rejection, Retransmit, Role, SEC, SaState, Settings, Time,
 };
 use mobike_wire::header::{Flags, Header};
 use mobike_wire::message::Message;
@@ -498,8 +498,9 @@ fn i_2_4_1_unprotected_messages_never_end_the_sa() {
 
 #[test]
 fn i_2_4_2_retransmission_intervals_grow_exponentially() {
+    let default = Settings::default().retransmit();
     for (rt, ratio) in [
-        (Retransmit::default(), 2.0),
+        (default, 2.0),
         (
             Retransmit {
                 initial: 500 * MS,
@@ -511,7 +512,9 @@ fn i_2_4_2_retransmission_intervals_grow_exponentially() {
     ] {
         let tries = rt.tries as usize;
         let s = Settings {
-            retransmit: rt,
+            retransmit_initial: Dur(rt.initial),
+            retransmit_factor: rt.factor,
+            retransmit_tries: rt.tries,
             ..settings()
         };
         let mut n = Net::with(&[I1], &[R1], s.clone(), s);

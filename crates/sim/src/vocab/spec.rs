@@ -5,7 +5,7 @@ use super::direction::Direction;
 use super::duration::Dur;
 use super::intervention::{HintKind, MoveBy, Names};
 use super::nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset};
-use super::settings::{SettingsLayer, SettingsSpec};
+use super::settings::{HostSettings, SettingsError, SettingsLayer};
 use mobike_protocol::{Role, SaState};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -201,17 +201,8 @@ pub struct HostSpec {
 impl HostSpec {
     /// The settings this host runs with: its preset (or the global one, or
     /// the defaults), then the global fields, then its own.
-    pub fn settings(&self, global: &SettingsLayer) -> SettingsSpec {
-        let own = self.settings.as_ref();
-        let preset = own
-            .and_then(|o| o.preset.as_deref())
-            .or(global.preset.as_deref());
-        let base = SettingsLayer::base(preset).unwrap_or_default();
-        let s = global.over(&base);
-        match own {
-            Some(o) => o.over(&s),
-            None => s,
-        }
+    pub fn settings(&self, global: &SettingsLayer) -> Result<HostSettings, SettingsError> {
+        super::settings::resolve(global, self.settings.as_ref())
     }
 }
 

@@ -26,6 +26,7 @@ use crate::link::LinkState;
 use crate::nat::NatBox;
 use crate::trace::{PacketId, Trace};
 use crate::vocab::intervention::Intervention;
+use crate::vocab::settings::{HostSettings, SettingsLayer};
 use crate::vocab::spec::{NatSpec, Scenario};
 use attacker::Attacker;
 use mobike_protocol::{Endpoint, EndpointConfig, IpProtocol, Role, Time};
@@ -112,13 +113,25 @@ pub struct World {
 impl World {
     /// Builds the network of a scenario at time 0 with its timeline queued.
     pub fn new(scenario: &Scenario) -> World {
+        // Hosts made with `count` share their settings table: resolve each
+        // table once.
+        let mut resolved: Option<(Option<&SettingsLayer>, HostSettings)> = None;
         let hosts = scenario
             .hosts
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                // The global settings with this host's exceptions.
-                let spec = h.settings(&scenario.settings);
+                // The global settings with this host's exceptions (checked
+                // when the file was read).
+                let own = h.settings.as_ref();
+                let spec = match &resolved {
+                    Some((layer, spec)) if *layer == own => spec.clone(),
+                    _ => {
+                        let spec = h.settings(&scenario.settings).unwrap_or_default();
+                        resolved = Some((own, spec.clone()));
+                        spec
+                    }
+                };
                 let config = EndpointConfig {
                     role: h.role,
                     id: h
@@ -126,7 +139,7 @@ impl World {
                         .clone()
                         .unwrap_or_else(|| format!("{}.example", h.id)),
                     psk: spec.psk.as_bytes().to_vec(),
-                    settings: spec.to_settings(),
+                    settings: spec.engine,
                 };
                 let addrs = h
                     .interfaces

@@ -1,0 +1,287 @@
+//! The behaviours the RFCs leave open, per endpoint (DESIGN.md §2).
+//!
+//! [`Settings`] is also the scenario file format: `[settings]` and
+//! `[host.settings]` are tables of these very fields (durations written as
+//! "250ms", "1.5s", "2min"), laid over a preset and deserialised with
+//! serde. A new setting is a field here, with its default and a line of
+//! docs/scenario-format.md; nothing else names it.
+
+use crate::duration::Dur;
+use crate::{MS, SEC, Time};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Retransmission schedule (RFC 7296 §2.4: intervals MUST grow exponentially).
+/// The n-th retransmission waits `initial * factor^n`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Retransmit {
+    /// Wait before the first retransmission.
+    pub initial: Time,
+    /// Growth per retransmission (2.0 doubles; strongSwan uses 1.8).
+    pub factor: f64,
+    /// Retransmissions before the IKE SA is given up (I-2.1-6).
+    pub tries: u32,
+}
+
+impl Retransmit {
+    /// Wait after send number `n` (0 = the original send).
+    pub fn timeout(&self, n: u32) -> Time {
+        let f = self.factor.max(1.0).powi(n as i32);
+        (self.initial as f64 * f).round() as Time
+    }
+}
+
+/// The behaviours the RFCs leave open, as one endpoint runs them and as a
+/// scenario file writes them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Offer MOBIKE (N(MOBIKE_SUPPORTED) in IKE_AUTH, RFC 4555 §3.2).
+    pub mobike: bool,
+    /// Retransmission of requests this endpoint starts as initiator: the
+    /// first wait, its growth per retransmission, and how many before the
+    /// IKE SA is given up (RFC 7296 §2.1, §2.4).
+    pub retransmit_initial: Dur,
+    pub retransmit_factor: f64,
+    pub retransmit_tries: u32,
+    /// Retransmission of requests the responder starts (return routability,
+    /// address lists): RFC 4555 §3.11 (M-3.11-1) asks for long timeouts,
+    /// at least 5 minutes; the default keeps trying for 8.5 minutes.
+    pub responder_retransmit_initial: Dur,
+    pub responder_retransmit_factor: f64,
+    pub responder_retransmit_tries: u32,
+    /// Retransmissions on the current path before the initiator suspects it
+    /// and sends the request over every address pair (RFC 4555 §3.5 trigger
+    /// "retransmitted several times", §3.10 path testing).
+    pub probe_after: u32,
+    /// Initiator: once path testing starts, re-send every `probe_interval`,
+    /// at most `probe_tries` times (strongSwan: 2.5 s, 10 probes). Not set:
+    /// the normal schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_interval: Option<Dur>,
+    pub probe_tries: u32,
+    /// The initiator checks liveness with an INFORMATIONAL request after
+    /// `liveness_interval` without hearing from the peer (RFC 7296 §2.4,
+    /// RFC 4555 §3.12); `liveness = false`: never.
+    pub liveness: bool,
+    pub liveness_interval: Dur,
+    /// NAT-keepalive interval when behind a NAT (RFC 3948 §4, default 20 s).
+    pub keepalive_interval: Dur,
+    /// The responder checks a new initiator address with its own COOKIE2
+    /// exchange before moving IPsec SAs there (RFC 4555 §3.7, SHOULD).
+    pub return_routability: bool,
+    /// COOKIE2 length in octets (8..=64, RFC 4555 §4.2.5).
+    pub cookie2_len: usize,
+    /// Send NAT detection payloads in IKE_SA_INIT (NAT traversal, RFC 7296
+    /// §2.23). Without NAT-T on both sides, NO_NATS_ALLOWED guards every
+    /// address update instead (RFC 4555 §3.9).
+    pub nat_traversal: bool,
+    /// Initiator: retransmit IKE_SA_INIT from each local address in turn,
+    /// with one NAT_DETECTION_SOURCE_IP per address (RFC 4555 §3.1 M-3.1-1,
+    /// RFC 7296 §2.23 I-2.23-7).
+    pub multi_source_init: bool,
+    /// Initiator: what to do when the responder's address list no longer
+    /// holds the address in use (RFC 4555 leaves it open, §3.5).
+    pub list_policy: ListPolicy,
+    /// Responder: addresses it refuses in UPDATE_SA_ADDRESSES (answered
+    /// with UNACCEPTABLE_ADDRESSES, RFC 4555 §3.5, B-3.5-9).
+    pub refuse_addresses: Vec<IpAddr>,
+    /// Initiator: test every address pair every this often even while the
+    /// current path works (RFC 4555 §3.10, M-3.10-1, MAY). Not set: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_test_interval: Option<Dur>,
+    /// Treat inbound ESP on the IPsec SA's own addresses as proof of
+    /// liveness, so no liveness check is sent while traffic flows (RFC 7296
+    /// §2.4). ESP from other addresses never counts (M-3.12-2).
+    pub esp_liveness: bool,
+    /// Initiator: a hint that the NAT mapping changed sends
+    /// UPDATE_SA_ADDRESSES at once, without a liveness check first (RFC 4555
+    /// §3.8, M-3.8-5, MAY), and UDP encapsulation starts before the update
+    /// (B-3.5-3).
+    pub update_on_nat_hint: bool,
+    /// NAT detection in every liveness check (RFC 4555 §3.8), or (`false`,
+    /// as strongSwan) only while we are behind a NAT: a NAT that appears on
+    /// a path that had none then goes unseen until something else fails.
+    pub liveness_natd_always: bool,
+    /// Our receive window (RFC 7296 §2.3). Above 1 it is announced with
+    /// N(SET_WINDOW_SIZE) in IKE_AUTH; the peer may then keep that many
+    /// requests outstanding. We keep as many outstanding as the peer allows.
+    pub window_size: u32,
+    /// Redirect (RFC 5685). Initiator: send REDIRECT_SUPPORTED in
+    /// IKE_SA_INIT and follow REDIRECT. Responder: may redirect only peers
+    /// that said they support it. Off by default, as RFC 4555's figures.
+    pub redirect: bool,
+    /// Responder: new clients whose IKE_SA_INIT arrives at another address
+    /// than this one are redirected to it in the IKE_SA_INIT response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_on_init: Option<IpAddr>,
+    /// Responder: as `redirect_on_init`, but in the IKE_AUTH response, after
+    /// authentication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_on_auth: Option<IpAddr>,
+    /// Responder: when its own address move (an address list sent from the
+    /// new address) goes unanswered, what to do.
+    pub move_fallback: MoveFallback,
+    /// Responder: unanswered retransmissions from the new address before
+    /// `move_fallback` applies.
+    pub move_fallback_after: u32,
+}
+
+/// The responder's reaction when a request it sends from a new address of
+/// its own is not answered, e.g. because the initiator's NAT has no filter
+/// entry for that address (reference §6.2 S-R2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveFallback {
+    /// Retransmit the same request from the old address if it is still ours
+    /// (RFC 7296 §2.1 allows other IP headers, I-2.1-7), then send the full
+    /// list again from there (M-3.6-2) so the initiator can probe the new one.
+    #[default]
+    AddOldBack,
+    /// Keep retransmitting from the new address until the initiator's own
+    /// probe opens its NAT's filter for it.
+    KeepRetransmitting,
+}
+
+/// The initiator's reaction when the responder announces an address list
+/// without the address in use (the 2018 "responder MOBIKE" discussion).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ListPolicy {
+    /// Move the IKE SA to the address the list came from and run its own
+    /// UPDATE_SA_ADDRESSES with return routability (RFC 4555 §3.5, §3.7).
+    #[default]
+    Strict,
+    /// Follow at once: IKE and IPsec SAs move to the list's source address
+    /// without an update of our own (strongSwan; Kivinen's reading).
+    Follow,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            mobike: true,
+            retransmit_initial: Dur(SEC),
+            retransmit_factor: 2.0,
+            retransmit_tries: 5,
+            responder_retransmit_initial: Dur(SEC),
+            responder_retransmit_factor: 2.0,
+            responder_retransmit_tries: 9,
+            probe_after: 2,
+            probe_interval: None,
+            probe_tries: 10,
+            liveness: true,
+            liveness_interval: Dur(10 * SEC),
+            keepalive_interval: Dur(20 * SEC),
+            return_routability: true,
+            cookie2_len: 16,
+            nat_traversal: true,
+            multi_source_init: true,
+            list_policy: ListPolicy::Strict,
+            refuse_addresses: Vec::new(),
+            path_test_interval: None,
+            esp_liveness: false,
+            update_on_nat_hint: false,
+            liveness_natd_always: true,
+            window_size: 1,
+            redirect: false,
+            redirect_on_init: None,
+            redirect_on_auth: None,
+            move_fallback: MoveFallback::AddOldBack,
+            move_fallback_after: 2,
+        }
+    }
+}
+
+impl Settings {
+    /// Names of the presets, for [`Settings::preset`].
+    pub const PRESETS: [&'static str; 3] = ["rfc", "strongswan", "libreswan"];
+
+    /// Defaults modelled on an implementation (reference §1.11, §8):
+    /// - `rfc`: the defaults (1 s doubling, 5 retransmissions; liveness every
+    ///   10 s; return routability; strict list policy).
+    /// - `strongswan`: 4 s × 1.8ⁿ, 5 retransmissions (gives up after about
+    ///   165 s); path probing every 2.5 s, 10 probes; no liveness checks
+    ///   (dpd_delay 0), and NAT detection in them only behind a NAT; no
+    ///   responder return routability; follows a responder address list at
+    ///   once.
+    /// - `libreswan`: 0.5 s doubling until 30 s have passed.
+    pub fn preset(name: &str) -> Option<Settings> {
+        let d = Settings::default();
+        match name {
+            "rfc" => Some(d),
+            "strongswan" => Some(Settings {
+                retransmit_initial: Dur(4 * SEC),
+                retransmit_factor: 1.8,
+                retransmit_tries: 5,
+                probe_interval: Some(Dur(2_500 * MS)),
+                probe_tries: 10,
+                probe_after: 1,
+                liveness: false,
+                liveness_natd_always: false,
+                return_routability: false,
+                list_policy: ListPolicy::Follow,
+                ..d
+            }),
+            "libreswan" => Some(Settings {
+                retransmit_initial: Dur(500 * MS),
+                retransmit_factor: 2.0,
+                retransmit_tries: 5,
+                ..d
+            }),
+            _ => None,
+        }
+    }
+
+    /// The schedule of requests this endpoint starts as initiator.
+    pub fn retransmit(&self) -> Retransmit {
+        Retransmit {
+            initial: self.retransmit_initial.micros(),
+            factor: self.retransmit_factor,
+            tries: self.retransmit_tries,
+        }
+    }
+
+    /// The schedule of requests the responder starts (RFC 4555 §3.11).
+    pub fn responder_retransmit(&self) -> Retransmit {
+        Retransmit {
+            initial: self.responder_retransmit_initial.micros(),
+            factor: self.responder_retransmit_factor,
+            tries: self.responder_retransmit_tries,
+        }
+    }
+
+    /// The fixed schedule of path testing, when one is set.
+    pub fn probe(&self) -> Option<Retransmit> {
+        self.probe_interval.map(|d| Retransmit {
+            initial: d.micros(),
+            factor: 1.0,
+            tries: self.probe_tries,
+        })
+    }
+
+    /// How long the initiator waits without hearing from the peer before a
+    /// liveness check; `None` when liveness checks are off.
+    pub fn liveness_check_after(&self) -> Option<Time> {
+        self.liveness.then_some(self.liveness_interval.micros())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_the_defaults_with_their_differences() {
+        assert_eq!(Settings::preset("rfc"), Some(Settings::default()));
+        let s = Settings::preset("strongswan").unwrap();
+        assert_eq!(s.retransmit().timeout(1), 7_200_000);
+        assert_eq!(s.probe().map(|p| p.tries), Some(10));
+        assert_eq!(s.liveness_check_after(), None);
+        assert_eq!(
+            Settings::preset("libreswan").unwrap().retransmit().initial,
+            500_000
+        );
+        assert!(Settings::preset("openswan").is_none());
+    }
+}
