@@ -34,7 +34,7 @@ fn page_component(Props { model }: &Props) -> Html {
     // Animation: while playing, tick the simulation.
     {
         let dispatcher = model.dispatcher();
-        use_effect_with(model.playing, move |playing| {
+        use_effect_with(model.ui.playing, move |playing| {
             let interval = playing.then(|| {
                 Interval::new(TICK_MS, move || dispatcher.dispatch(Action::Tick(TICK_MS)))
             });
@@ -87,7 +87,7 @@ fn page_component(Props { model }: &Props) -> Html {
     }
     // The URL hash follows the share link; a hash typed or pasted into
     // this tab opens that run.
-    use_effect_with(model.share.clone(), |share| {
+    use_effect_with(model.ui.share.clone(), |share| {
         set_hash(share.as_deref());
     });
     {
@@ -264,16 +264,16 @@ fn toolbar(Props { model }: &Props) -> Html {
                 </select>
             </label>
             <OpenFile model={model.clone()} />
-            <button id="play" class={classes!("primary", model.playing.then_some("on"))} onclick={play}
+            <button id="play" class={classes!("primary", model.ui.playing.then_some("on"))} onclick={play}
                 title="Play or pause (Space)">
-                { if model.playing { "❚❚ Pause" } else { "▶ Play" } }
+                { if model.ui.playing { "❚❚ Pause" } else { "▶ Play" } }
             </button>
             <button id="step" onclick={step} title="Run to the next event (.)">{"Step"}</button>
             <button id="reset" onclick={reset} title="Start the scenario over, without your interventions (r)">{"Reset"}</button>
             <label class="speed">{"Speed "}
                 <select id="speed" onchange={speed}>
                     { for [1u32, 4, 16, 64].iter().map(|s| html! {
-                        <option value={s.to_string()} selected={model.speed == *s}>{format!("{s}×")}</option>
+                        <option value={s.to_string()} selected={model.ui.speed == *s}>{format!("{s}×")}</option>
                     }) }
                 </select>
             </label>
@@ -428,14 +428,14 @@ fn notices(Props { model }: &Props) -> Html {
     let d = model.dispatcher();
     // A new link goes to the clipboard too.
     {
-        let open = model.share.clone().filter(|_| model.share_open);
+        let open = model.ui.share.clone().filter(|_| model.ui.share_open);
         use_effect_with(open, |share| {
             if let Some(h) = share {
                 copy_to_clipboard(&share_url(h));
             }
         });
     }
-    let error = model.error.as_ref().map(|e| {
+    let error = model.ui.error.as_ref().map(|e| {
         let dismiss = {
             let d = d.clone();
             Callback::from(move |_| d.dispatch(Action::DismissError))
@@ -459,7 +459,7 @@ fn notices(Props { model }: &Props) -> Html {
             </div>
         }
     });
-    let fork = model.notice.as_ref().map(|n| {
+    let fork = model.ui.notice.as_ref().map(|n| {
         let dismiss = {
             let d = d.clone();
             Callback::from(move |_| d.dispatch(Action::DismissNotice))
@@ -472,9 +472,10 @@ fn notices(Props { model }: &Props) -> Html {
         }
     });
     let share = model
+        .ui
         .share
         .as_ref()
-        .filter(|_| model.share_open)
+        .filter(|_| model.ui.share_open)
         .map(|h| {
             let close = {
                 let d = d.clone();
@@ -518,13 +519,13 @@ fn narration(Props { model }: &Props) -> Html {
         let d = model.dispatcher();
         Callback::from(move |_: Event| d.dispatch(Action::ToggleLesson))
     };
-    let paused_here = model.lesson && !model.playing && k > 0 && k < n;
+    let paused_here = model.ui.lesson && !model.ui.playing && k > 0 && k < n;
     html! {
         <div id="narration" class="panel narration" aria-live="polite">
             <div class="narration-head">
                 <span id="narration-step" class="step-count">{ if k == 0 { format!("{n} steps") } else { format!("Step {k} of {n}") } }</span>
                 <label title="Playback pauses whenever a new step appears; Space or Play continues">
-                    <input id="lesson" type="checkbox" checked={model.lesson} onchange={toggle} />
+                    <input id="lesson" type="checkbox" checked={model.ui.lesson} onchange={toggle} />
                     {" pause at each step"}
                 </label>
             </div>
@@ -775,7 +776,7 @@ fn topology(Props { model }: &Props) -> Html {
                     "chip",
                     ["idle", "up", "setup", "gone"][state],
                     moved.then_some("moved"),
-                    (model.focus.as_deref() == Some(spec.id.as_str())).then_some("focused")
+                    (model.ui.focus.as_deref() == Some(spec.id.as_str())).then_some("focused")
                 );
                 Some(html! {
                     <g class={class} id={format!("chip-{}", spec.id)} onclick={onclick}>
@@ -936,6 +937,7 @@ fn state_panels(Props { model }: &Props) -> Html {
     // In a big scenario one member of each group gets a full panel: the
     // one the user picked (chip or table row), else the first.
     let focus: Option<usize> = model
+        .ui
         .focus
         .as_ref()
         .and_then(|f| hosts.iter().position(|h| &h.id == f))
@@ -1092,9 +1094,9 @@ fn chart_view(Props { model }: &Props) -> Html {
     let text = svg::render(
         chart,
         &svg::SvgOptions {
-            selected: model.selected,
+            selected: model.ui.selected,
             hide_keepalives: false,
-            show_esp: model.show_esp,
+            show_esp: model.ui.show_esp,
             inline: true,
         },
     );
@@ -1143,7 +1145,7 @@ fn chart_view(Props { model }: &Props) -> Html {
         <div class="chart-wrap">
             <div class="chart-head">
                 <h2>{format!("Message sequence chart ({ike} IKE messages)")}</h2>
-                <label><input id="show-esp" type="checkbox" checked={model.show_esp} onchange={toggle_esp} />
+                <label><input id="show-esp" type="checkbox" checked={model.ui.show_esp} onchange={toggle_esp} />
                     {" show ESP (ping traffic)"}</label>
             </div>
             <div id="chart" class="chart" ref={div} onclick={onclick} onscroll={onscroll}>
@@ -1219,7 +1221,7 @@ fn byte_table(
 #[function_component(Inspector)]
 fn inspector(Props { model }: &Props) -> Html {
     let s = model.session.borrow();
-    let Some(m) = model.selected.and_then(|p| s.chart().message(p)) else {
+    let Some(m) = model.ui.selected.and_then(|p| s.chart().message(p)) else {
         return html! {
             <aside id="inspector" class="inspector empty">
                 <h2>{"Message"}</h2>
