@@ -10,8 +10,9 @@ use mobike_sim::Scenario;
 use mobike_sim::scenario::HostSpec;
 use std::collections::BTreeMap;
 
-/// Size of the topology drawing (its viewBox).
+/// Width of the topology drawing (its viewBox).
 pub const TOPO_W: f64 = 720.0;
+/// Height of the topology drawing.
 pub const TOPO_H: f64 = 330.0;
 /// How close (in drawing units) a dropped NAT box must be to a link to be
 /// put on it.
@@ -21,15 +22,15 @@ pub const DROP_DISTANCE: f64 = 28.0;
 pub const HOST_HALF_WIDTH: f64 = 88.0;
 /// Vertical distance between a host's interfaces.
 pub const INTERFACE_GAP: f64 = 30.0;
-/// Half-axes of the internet's ellipse; links end at its edge.
+/// Horizontal half-axis of the internet's ellipse; links end at its edge.
 pub const INTERNET_RX: f64 = 62.0;
+/// Vertical half-axis of the internet's ellipse.
 pub const INTERNET_RY: f64 = 36.0;
-/// Where the internet is drawn when the layout has no position for it.
-pub const INTERNET_FALLBACK: [f64; 2] = [360.0, 170.0];
 /// A group with more members than this is drawn as one box with counts.
 pub const GROUP_MAX_CHIPS: usize = 60;
-/// Size of one member's chip in a group's box.
+/// Width of one member's chip in a group's box.
 pub const CHIP_W: f64 = 34.0;
+/// Height of a chip.
 pub const CHIP_H: f64 = 20.0;
 const CHIP_GAP: f64 = 4.0;
 /// Room for the group's name and addresses above its chips.
