@@ -10,10 +10,14 @@
 
 use crate::timeline::Checkpoints;
 use mobike_protocol::Time;
-use mobike_render::topology::nearest_segment;
+use mobike_render::topology::{HostGroup, Topo, find_groups, initial_layout};
 use mobike_render::{Chart, ChartBuilder};
 use mobike_sim::{Intervention, Scenario, World};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The drawing's size, which share links clamp moved nodes to.
+pub use mobike_render::topology::{TOPO_H, TOPO_W};
 
 /// The scenario the page opens with.
 pub const DEFAULT_SCENARIO: &str = include_str!("../examples/wifi-to-lte.toml");
@@ -120,37 +124,6 @@ pub fn example_titles() -> &'static [String] {
     })
 }
 
-/// How close (in drawing units) a dropped NAT box must be to a link to be
-/// put on it.
-pub const DROP_DISTANCE: f64 = 28.0;
-/// Half the width of a host box in the topology drawing.
-pub const HOST_HALF_WIDTH: f64 = 88.0;
-
-/// Half the width of this host's box: wider than [`HOST_HALF_WIDTH`] when an
-/// interface's label and address need it (11 px monospace, 6.7 px a
-/// character, room for the dot).
-pub fn host_half_width(h: &mobike_sim::scenario::HostSpec) -> f64 {
-    let longest = h
-        .interfaces
-        .iter()
-        .map(|f| {
-            let name = if f.label.is_empty() {
-                &f.name
-            } else {
-                &f.label
-            };
-            name.chars().count() + 1 + f.address.to_string().len()
-        })
-        .max()
-        .unwrap_or(0);
-    (longest as f64 * 6.7 / 2.0 + 14.0).clamp(HOST_HALF_WIDTH, 160.0)
-}
-/// Vertical distance between a host's interfaces.
-pub const INTERFACE_GAP: f64 = 30.0;
-/// Size of the topology drawing (its viewBox).
-pub const TOPO_W: f64 = 720.0;
-pub const TOPO_H: f64 = 330.0;
-
 /// Where the running scenario came from: a share link names a built-in
 /// example, and carries the whole text of any other.
 #[derive(Clone, Debug, PartialEq)]
@@ -190,125 +163,32 @@ pub struct Fork {
     pub dropped: usize,
 }
 
-/// Hosts made from one scenario entry with `count` ("client-1" …
-/// "client-20"): drawn as one box with a grid of small chips.
-#[derive(Clone, Debug, PartialEq)]
-pub struct HostGroup {
-    /// Its key in the layout: "group:<id>".
-    pub key: String,
-    /// The entry's id ("client").
-    pub id: String,
-    /// The entry's label ("Client").
-    pub label: String,
-    /// Indices into `scenario.hosts`, in order.
-    pub members: Vec<usize>,
+/// Identifies what a session's trace holds: equal stamps mean the same
+/// events, so what is derived from the trace alone (the chart, the run's
+/// figures, the inspector) is recomputed only when the stamp changes. A
+/// world's trace only grows, so its length tells two moments of one world
+/// apart; `world` is new whenever the world is replaced (another scenario
+/// or seed, a reset, a jump back to a checkpoint).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceStamp {
+    world: u64,
+    events: usize,
 }
 
-/// Geometry of a host group's box.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct GroupBox {
-    pub centre: [f64; 2],
-    pub width: f64,
-    pub height: f64,
-    /// Chips per row; 0 when the group is too large for chips.
-    pub cols: usize,
+/// A number no other world of this page had.
+fn new_world_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// A group with more members than this is drawn as one box with counts.
-pub const GROUP_MAX_CHIPS: usize = 60;
-pub const CHIP_W: f64 = 34.0;
-pub const CHIP_H: f64 = 20.0;
-const CHIP_GAP: f64 = 4.0;
-const GROUP_HEAD: f64 = 36.0;
-
-/// Finds the groups `count` made: consecutive hosts "<id>-1" … "<id>-<n>"
-/// labelled "<label> 1" … with the expansion's positions (columns of ten,
-/// 36 by 26 apart).
-fn find_groups(scenario: &Scenario) -> Vec<HostGroup> {
-    let hosts = &scenario.hosts;
-    let mut groups = Vec::new();
-    let mut i = 0;
-    while i < hosts.len() {
-        let Some(prefix) = hosts[i].id.strip_suffix("-1") else {
-            i += 1;
-            continue;
-        };
-        let label = hosts[i].label.strip_suffix(" 1").unwrap_or(prefix);
-        let base = hosts[i].pos;
-        let mut members = vec![i];
-        for (k, h) in hosts.iter().enumerate().skip(i + 1) {
-            let n = members.len();
-            let pos = [
-                base[0] + (n / 10) as f64 * 36.0,
-                base[1] + (n % 10) as f64 * 26.0,
-            ];
-            if h.id != format!("{prefix}-{}", n + 1) || h.pos != pos {
-                break;
-            }
-            members.push(k);
-        }
-        let n = members.len();
-        if n >= 2 {
-            groups.push(HostGroup {
-                key: format!("group:{prefix}"),
-                id: prefix.to_string(),
-                label: label.to_string(),
-                members,
-            });
-        }
-        i += n;
-    }
-    groups
-}
-
-/// The scenario's host, NAT and internet positions, and each group's box
-/// centred on its members (kept inside the drawing).
-fn initial_layout(scenario: &Scenario, groups: &[HostGroup]) -> BTreeMap<String, [f64; 2]> {
-    let mut layout = BTreeMap::new();
-    layout.insert("internet".to_string(), scenario.internet.pos);
-    for h in &scenario.hosts {
-        // The whole box inside the drawing.
-        let half = (44.0 + INTERFACE_GAP * h.interfaces.len().max(1) as f64) / 2.0;
-        let pos = [
-            h.pos[0].clamp(host_half_width(h) + 2.0, TOPO_W - host_half_width(h) - 2.0),
-            h.pos[1].clamp(half + 2.0, TOPO_H - half - 2.0),
-        ];
-        layout.insert(h.id.clone(), pos);
-    }
-    for n in &scenario.nats {
-        layout.insert(n.id.clone(), n.pos);
-    }
-    for g in groups {
-        let n = g.members.len() as f64;
-        let mut c = [0.0, 0.0];
-        for &m in &g.members {
-            c[0] += scenario.hosts[m].pos[0] / n;
-            c[1] += scenario.hosts[m].pos[1] / n;
-        }
-        let b = group_size(g.members.len());
-        c[0] = c[0].clamp(b.0 / 2.0 + 4.0, (TOPO_W - b.0 / 2.0 - 4.0).max(b.0 / 2.0));
-        c[1] = c[1].clamp(b.1 / 2.0 + 4.0, (TOPO_H - b.1 / 2.0 - 4.0).max(b.1 / 2.0));
-        layout.insert(g.key.clone(), c);
-    }
-    layout
-}
-
-/// Width, height and chips per row of a group's box.
-fn group_size(n: usize) -> (f64, f64, usize) {
-    if n > GROUP_MAX_CHIPS {
-        return (2.0 * HOST_HALF_WIDTH, 76.0, 0);
-    }
-    let cols = ((n as f64).sqrt().ceil() as usize).clamp(1, 8);
-    let rows = n.div_ceil(cols);
-    let w = (cols as f64 * (CHIP_W + CHIP_GAP) + 16.0).max(2.0 * HOST_HALF_WIDTH);
-    let h = GROUP_HEAD + rows as f64 * (CHIP_H + CHIP_GAP) + 8.0;
-    (w, h, cols)
-}
-
+/// The running scenario with its history; every button of the page is a
+/// method here.
 pub struct Session {
     pub scenario: Scenario,
     pub source: Source,
     pub world: World,
+    /// Tells this world apart from every other (see [`TraceStamp`]).
+    world_id: u64,
     chart: ChartBuilder,
     /// Where each node is drawn: host ids, NAT ids, "internet" and host
     /// groups ("group:<id>").
@@ -331,6 +211,7 @@ impl Session {
         Session {
             checkpoints: Checkpoints::new(&world),
             world,
+            world_id: new_world_id(),
             chart: ChartBuilder::new(&scenario),
             scenario,
             source,
@@ -373,6 +254,15 @@ impl Session {
         let layout = std::mem::take(&mut self.layout);
         *self = Session::new(scenario, self.source.clone());
         self.layout = layout;
+    }
+
+    /// The built-in example running (its index in [`EXAMPLES`]); `None`
+    /// for a scenario from a file.
+    pub fn example_index(&self) -> Option<usize> {
+        match &self.source {
+            Source::Example(name) => EXAMPLES.iter().position(|(n, _)| n == name),
+            Source::File(_) => None,
+        }
     }
 
     pub fn now(&self) -> Time {
@@ -432,6 +322,7 @@ impl Session {
         if t < self.now() {
             let cp = self.checkpoints.at_or_before(t);
             self.world = cp.world.clone();
+            self.world_id = new_world_id();
             self.applied = cp.applied;
             self.chart = ChartBuilder::new(&self.scenario);
         }
@@ -542,83 +433,21 @@ impl Session {
         self.apply(action)
     }
 
-    /// The group a host belongs to.
-    pub fn group_of(&self, host: usize) -> Option<&HostGroup> {
-        self.groups.iter().find(|g| g.members.contains(&host))
-    }
-
-    /// Where a group's box is and how it is divided.
-    pub fn group_box(&self, g: &HostGroup) -> GroupBox {
-        let (width, height, cols) = group_size(g.members.len());
-        let first = g.members.first().and_then(|&m| self.scenario.hosts.get(m));
-        let centre = self
-            .layout
-            .get(&g.key)
-            .copied()
-            .or(first.map(|h| h.pos))
-            .unwrap_or([0.0, 0.0]);
-        GroupBox {
-            centre,
-            width,
-            height,
-            cols,
+    /// The drawing as the user arranged it, for the topology's geometry.
+    pub fn topo(&self) -> Topo<'_> {
+        Topo {
+            scenario: &self.scenario,
+            layout: &self.layout,
+            groups: &self.groups,
         }
     }
 
-    /// Top-left corner of the `k`-th member's chip in its group's box.
-    pub fn chip_pos(&self, b: &GroupBox, k: usize) -> [f64; 2] {
-        let cols = b.cols.max(1);
-        let left = b.centre[0] - b.width / 2.0;
-        let inner = cols as f64 * (CHIP_W + CHIP_GAP) - CHIP_GAP;
-        let x0 = left + (b.width - inner) / 2.0;
-        let y0 = b.centre[1] - b.height / 2.0 + GROUP_HEAD;
-        [
-            x0 + (k % cols) as f64 * (CHIP_W + CHIP_GAP),
-            y0 + (k / cols) as f64 * (CHIP_H + CHIP_GAP),
-        ]
-    }
-
-    /// Where a link's line starts: its interface's dot on the edge of the
-    /// host box (or group box) that faces the internet.
-    pub fn link_anchor(&self, link: &str) -> Option<[f64; 2]> {
-        let inet = self
-            .layout
-            .get("internet")
-            .copied()
-            .unwrap_or(self.scenario.internet.pos);
-        for (k, h) in self.scenario.hosts.iter().enumerate() {
-            let n = h.interfaces.len() as f64;
-            for (i, f) in h.interfaces.iter().enumerate() {
-                if f.link == link {
-                    let offset = (i as f64 - (n - 1.0) / 2.0) * INTERFACE_GAP;
-                    if let Some(g) = self.group_of(k) {
-                        let b = self.group_box(g);
-                        let p = b.centre;
-                        let side = if inet[0] >= p[0] { 1.0 } else { -1.0 };
-                        return Some([p[0] + side * b.width / 2.0, p[1] + offset]);
-                    }
-                    let p = self.layout.get(&h.id).copied().unwrap_or(h.pos);
-                    let side = if inet[0] >= p[0] { 1.0 } else { -1.0 };
-                    // Interfaces fan out vertically below the host's name.
-                    return Some([p[0] + side * host_half_width(h), p[1] + 10.0 + offset]);
-                }
-            }
+    /// What the trace holds now (see [`TraceStamp`]).
+    pub fn stamp(&self) -> TraceStamp {
+        TraceStamp {
+            world: self.world_id,
+            events: self.world.trace().len(),
         }
-        None
-    }
-
-    /// Each link as a straight segment from its host to the internet.
-    pub fn link_segments(&self) -> Vec<(String, [f64; 2], [f64; 2])> {
-        let inet = self
-            .layout
-            .get("internet")
-            .copied()
-            .unwrap_or(self.scenario.internet.pos);
-        self.scenario
-            .links
-            .iter()
-            .filter_map(|l| self.link_anchor(&l.id).map(|a| (l.id.clone(), a, inet)))
-            .collect()
     }
 
     pub fn move_node(&mut self, id: &str, pos: [f64; 2]) {
@@ -632,9 +461,7 @@ impl Session {
     /// changed the past.
     pub fn drop_nat(&mut self, nat: &str, pos: [f64; 2]) -> (Option<String>, Option<Fork>) {
         self.move_node(nat, pos);
-        let segs = self.link_segments();
-        let pairs: Vec<([f64; 2], [f64; 2])> = segs.iter().map(|(_, a, b)| (*a, *b)).collect();
-        let link = nearest_segment(pos, &pairs, DROP_DISTANCE).map(|i| segs[i].0.clone());
+        let link = self.topo().link_at(pos);
         let current = self
             .world
             .nats()
@@ -727,6 +554,7 @@ mod tests {
         let mut s = Session::from_toml(DEFAULT_SCENARIO).unwrap();
         s.advance(SEC);
         let (_, a, b) = s
+            .topo()
             .link_segments()
             .into_iter()
             .find(|l| l.0 == "wifi")
@@ -764,6 +592,7 @@ mod tests {
         s.toggle_link("wifi");
         s.advance(3 * SEC);
         let (_, a, b) = s
+            .topo()
             .link_segments()
             .into_iter()
             .find(|l| l.0 == "wifi")
@@ -913,7 +742,7 @@ mod tests {
     }
 
     #[test]
-    fn hosts_with_count_are_one_group_drawn_as_a_grid() {
+    fn hosts_with_count_are_one_group() {
         let text = EXAMPLES
             .iter()
             .find(|(n, _)| *n == "cluster-20-mobike")
@@ -921,36 +750,32 @@ mod tests {
             .1;
         let s = Session::from_toml(text).unwrap();
         assert_eq!(s.groups.len(), 1);
-        let g = &s.groups[0];
-        assert_eq!(
-            (g.id.as_str(), g.label.as_str(), g.members.len()),
-            ("client", "Client", 20)
-        );
-        let b = s.group_box(g);
-        assert!(b.cols >= 4 && b.cols <= 6, "{b:?}");
-        // Inside the drawing.
-        assert!(b.centre[0] - b.width / 2.0 >= 0.0 && b.centre[0] + b.width / 2.0 <= TOPO_W);
-        assert!(b.centre[1] - b.height / 2.0 >= 0.0 && b.centre[1] + b.height / 2.0 <= TOPO_H);
-        // Chips do not overlap and stay in the box.
-        let chips: Vec<[f64; 2]> = (0..20).map(|k| s.chip_pos(&b, k)).collect();
-        for (i, p) in chips.iter().enumerate() {
-            assert!(
-                p[0] >= b.centre[0] - b.width / 2.0 && p[0] + CHIP_W <= b.centre[0] + b.width / 2.0
-            );
-            assert!(p[1] + CHIP_H <= b.centre[1] + b.height / 2.0, "chip {i}");
-            for q in &chips[..i] {
-                assert!((p[0] - q[0]).abs() >= CHIP_W || (p[1] - q[1]).abs() >= CHIP_H);
-            }
-        }
-        // The shared access link starts at the group's edge.
-        let a = s.link_anchor("access").unwrap();
-        assert_eq!(a[0], b.centre[0] + b.width / 2.0);
-        // A scenario without count has no groups.
+        assert_eq!(s.groups[0].members.len(), 20);
+        assert!(s.layout.contains_key("group:client"));
         assert!(
             Session::from_toml(DEFAULT_SCENARIO)
                 .unwrap()
                 .groups
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn the_stamp_changes_with_the_trace_and_only_then() {
+        let mut s = Session::from_toml(DEFAULT_SCENARIO).unwrap();
+        let start = s.stamp();
+        s.move_node("laptop", [100.0, 100.0]);
+        assert_eq!(s.stamp(), start, "moving a box changes no event");
+        s.advance(3 * SEC);
+        let later = s.stamp();
+        assert_ne!(later, start);
+        // Back and forth again: another world, so another stamp, even
+        // where the number of events is the same.
+        s.seek(SEC);
+        s.seek(3 * SEC);
+        assert_ne!(s.stamp(), later);
+        assert_eq!(s.world.trace().len(), later.events);
+        // Another session never shares a stamp.
+        assert_ne!(Session::from_toml(DEFAULT_SCENARIO).unwrap().stamp(), start);
     }
 }

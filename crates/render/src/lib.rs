@@ -1,17 +1,22 @@
 //! Pure functions from a trace (and its scenario) to view models and text:
 //! the message sequence chart ([`chart`]), RFC-style ASCII ([`ascii`]), SVG
 //! ([`svg`]), Mermaid ([`mermaid`]), a JSON document of the run ([`json`]),
-//! the run's figures ([`metrics`]) and topology geometry ([`topology`]). Nothing here knows the web.
+//! the run's figures ([`metrics`]), topology geometry ([`topology`]) and the
+//! page's view models: the topology drawing ([`drawing`]), the state, NAT
+//! and traffic tables ([`panels`]) and the message inspector ([`inspect`]).
+//! Nothing here knows the web.
 #![forbid(unsafe_code)]
 
 pub mod ascii;
 pub mod byteview;
 pub mod chart;
 pub mod check;
+pub mod drawing;
 pub mod inspect;
 pub mod json;
 pub mod mermaid;
 pub mod metrics;
+pub mod panels;
 pub mod pcap;
 pub mod svg;
 pub mod topology;

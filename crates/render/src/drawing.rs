@@ -1,0 +1,443 @@
+//! The topology drawing as a view model: every line, box, dot, chip and
+//! label with its place and its text, computed from the scenario, the
+//! user's layout ([`Topo`]) and the world's state. The page turns each item
+//! into SVG elements and adds the pointer handlers; it computes nothing.
+
+use crate::topology::{Topo, active_links, host_half_width, host_height, link_midpoint};
+use mobike_protocol::SaState;
+use mobike_sim::World;
+
+/// One link: a line from its host's dot (through the NAT box on it, if
+/// any) to the internet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkLine {
+    pub id: String,
+    pub label: String,
+    /// Both directions work.
+    pub up: bool,
+    /// Some IKE SA's current path runs over it.
+    pub active: bool,
+    /// The SVG `points` of the line.
+    pub points: String,
+    /// "Wi-Fi · 8 ms".
+    pub caption: String,
+    /// Where the caption's text is anchored.
+    pub caption_at: [f64; 2],
+    /// The SVG path of the break mark (a cross) when the link is down.
+    pub cut: Option<String>,
+}
+
+/// One interface of a host: its dot on the box edge and its label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IfaceDot {
+    /// The interface's name in the scenario ("wlan0").
+    pub name: String,
+    pub dot: [f64; 2],
+    /// Where the label's text is anchored, and how (SVG `text-anchor`): it
+    /// sits inside the box, against the dot.
+    pub text_at: [f64; 2],
+    pub anchor: &'static str,
+    /// "Wi-Fi 192.0.2.10".
+    pub text: String,
+    pub up: bool,
+}
+
+/// One host drawn on its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostBox {
+    pub id: String,
+    pub label: String,
+    /// "initiator", "responder", ...
+    pub role: String,
+    pub centre: [f64; 2],
+    pub half_width: f64,
+    pub top: f64,
+    pub height: f64,
+    pub ifaces: Vec<IfaceDot>,
+}
+
+/// One member of a host group, as a small chip coloured by its IKE SA.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chip {
+    pub host: String,
+    /// Its number in the group, from 1.
+    pub number: usize,
+    /// Top-left corner; the chip is [`crate::topology::CHIP_W`] by
+    /// [`crate::topology::CHIP_H`].
+    pub at: [f64; 2],
+    /// "idle" (no IKE SA yet), "up" (established), "setup" or "gone"
+    /// (deleted): the style class.
+    pub state: &'static str,
+    /// Its IKE SA runs to another address than the one it first asked for
+    /// (the responder moved it, or a Redirect did).
+    pub moved: bool,
+    /// Its full state panel is shown.
+    pub focused: bool,
+    /// The tooltip: name, address, path and state.
+    pub title: String,
+}
+
+/// A host group: one box with the members' address range and a chip per
+/// member (or, for a very large group, counts).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupView {
+    /// The entry's id ("client").
+    pub id: String,
+    /// Its key in the layout, what a drag moves ("group:client").
+    pub key: String,
+    /// "Client × 20".
+    pub title: String,
+    /// "eth0 10.0.0.1 – 10.0.0.20".
+    pub addresses: String,
+    pub centre: [f64; 2],
+    pub left: f64,
+    pub top: f64,
+    pub width: f64,
+    pub height: f64,
+    /// The interfaces' dots on the box edge.
+    pub dots: Vec<[f64; 2]>,
+    pub chips: Vec<Chip>,
+    /// "12 established · 3 setting up · 5 idle", for a group without chips.
+    pub summary: Option<String>,
+}
+
+/// A NAT box, on a link or beside the drawing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NatBox {
+    pub id: String,
+    pub label: String,
+    /// Its public address.
+    pub address: String,
+    pub centre: [f64; 2],
+    /// The link it sits on.
+    pub link: Option<String>,
+}
+
+/// Everything the topology drawing shows, in drawing order: links, the
+/// internet (drawn over the link ends), hosts, groups, NAT boxes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TopologyView {
+    pub internet: [f64; 2],
+    pub links: Vec<LinkLine>,
+    pub hosts: Vec<HostBox>,
+    pub groups: Vec<GroupView>,
+    pub nats: Vec<NatBox>,
+}
+
+fn links(topo: &Topo, world: &World, active: &[String]) -> Vec<LinkLine> {
+    let inet = topo.internet();
+    let nats = world.nats();
+    let mut out = Vec::new();
+    for l in world.links() {
+        let Some(a) = topo.link_anchor(&l.id) else {
+            continue;
+        };
+        let via = nats
+            .iter()
+            .find(|n| n.link.as_deref() == Some(l.id.as_str()))
+            .and_then(|n| topo.layout.get(&n.id).copied());
+        let points = match via {
+            Some(v) => format!(
+                "{},{} {},{} {},{}",
+                a[0], a[1], v[0], v[1], inet[0], inet[1]
+            ),
+            None => format!("{},{} {},{}", a[0], a[1], inet[0], inet[1]),
+        };
+        // The caption and the break mark sit on the stretch nearest the
+        // internet, clear of the host box and the NAT box.
+        let (mid, [dx, dy]) = link_midpoint(via.unwrap_or(a), inet);
+        // Captions of a host's links would sit on top of each other near
+        // the host: its lowest link gets its caption under the line (unless
+        // the line is steep: a caption under it would sit on it).
+        let below = dy.abs() < 0.6 * dx.abs()
+            && topo.scenario.hosts.iter().any(|h| {
+                h.interfaces.len() > 1 && h.interfaces.last().is_some_and(|f| f.link == l.id)
+            });
+        let caption_y = if below { mid[1] + 16.0 } else { mid[1] - 8.0 };
+        out.push(LinkLine {
+            active: active.contains(&l.id),
+            caption: format!("{} · {} ms", l.label, l.delay / 1000),
+            caption_at: [mid[0], caption_y],
+            cut: (!l.up).then(|| {
+                format!(
+                    "M{} {} l12 12 M{} {} l-12 12",
+                    mid[0] - 6.0,
+                    mid[1] - 6.0,
+                    mid[0] + 6.0,
+                    mid[1] - 6.0
+                )
+            }),
+            points,
+            up: l.up,
+            label: l.label,
+            id: l.id,
+        });
+    }
+    out
+}
+
+/// The role as the page writes it: "initiator".
+fn role_word(role: impl std::fmt::Debug) -> String {
+    format!("{role:?}").to_lowercase()
+}
+
+fn hosts(topo: &Topo, hosts: &[mobike_sim::HostView]) -> Vec<HostBox> {
+    let mut out = Vec::new();
+    for (k, (spec, h)) in topo.scenario.hosts.iter().zip(hosts).enumerate() {
+        if topo.group_of(k).is_some() {
+            continue;
+        }
+        let p = topo.host_pos(spec);
+        let height = host_height(spec);
+        let mut ifaces = Vec::new();
+        for (f, (name, label, addr, link, up)) in spec.interfaces.iter().zip(&h.interfaces) {
+            let Some(a) = topo.link_anchor(link) else {
+                continue;
+            };
+            let right = a[0] > p[0];
+            ifaces.push(IfaceDot {
+                name: f.name.clone(),
+                dot: a,
+                text_at: [if right { a[0] - 9.0 } else { a[0] + 9.0 }, a[1] + 4.0],
+                anchor: if right { "end" } else { "start" },
+                text: if label.is_empty() {
+                    format!("{name} {addr}")
+                } else {
+                    format!("{label} {addr}")
+                },
+                up: *up,
+            });
+        }
+        out.push(HostBox {
+            id: spec.id.clone(),
+            label: h.label.clone(),
+            role: role_word(h.role),
+            centre: p,
+            half_width: host_half_width(spec),
+            top: p[1] - height / 2.0,
+            height,
+            ifaces,
+        });
+    }
+    out
+}
+
+fn groups(topo: &Topo, hosts: &[mobike_sim::HostView], focus: Option<&str>) -> Vec<GroupView> {
+    let mut out = Vec::new();
+    for g in topo.groups {
+        let b = topo.group_box(g);
+        let (left, top) = (b.centre[0] - b.width / 2.0, b.centre[1] - b.height / 2.0);
+        let (Some(first), Some(last)) = (
+            g.members.first().and_then(|&m| topo.scenario.hosts.get(m)),
+            g.members.last().and_then(|&m| topo.scenario.hosts.get(m)),
+        ) else {
+            continue;
+        };
+        let addresses = first
+            .interfaces
+            .iter()
+            .zip(&last.interfaces)
+            .map(|(a, z)| format!("{} {} – {}", a.name, a.address, z.address))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let dots = first
+            .interfaces
+            .iter()
+            .filter_map(|f| topo.link_anchor(&f.link))
+            .collect();
+        let mut counts = [0usize; 4];
+        let mut chips = Vec::new();
+        for (k, &m) in g.members.iter().enumerate() {
+            let (Some(spec), Some(h)) = (topo.scenario.hosts.get(m), hosts.get(m)) else {
+                continue;
+            };
+            let sa = h.sas.last();
+            let (state, word) = match sa.map(|sa| sa.state) {
+                None => (0, "no IKE SA yet"),
+                Some(SaState::Established) => (1, "established"),
+                Some(SaState::Deleted) => (3, "deleted"),
+                Some(_) => (2, "setting up"),
+            };
+            counts[state] += 1;
+            if b.cols == 0 {
+                continue;
+            }
+            let path = sa.map_or(String::new(), |sa| {
+                format!(" · {} ⇄ {}", sa.local, sa.remote)
+            });
+            let address = spec
+                .interfaces
+                .first()
+                .map(|f| f.address.to_string())
+                .unwrap_or_default();
+            chips.push(Chip {
+                host: spec.id.clone(),
+                number: k + 1,
+                at: b.chip(k),
+                state: ["idle", "up", "setup", "gone"][state],
+                moved: sa.is_some_and(|sa| spec.peer.is_some_and(|p| p != sa.remote.ip())),
+                focused: focus == Some(spec.id.as_str()),
+                title: format!(
+                    "{} ({address}){path} · {word}; click for its state",
+                    h.label
+                ),
+            });
+        }
+        out.push(GroupView {
+            id: g.id.clone(),
+            key: g.key.clone(),
+            title: format!("{} × {}", g.label, g.members.len()),
+            addresses,
+            centre: b.centre,
+            left,
+            top,
+            width: b.width,
+            height: b.height,
+            dots,
+            chips,
+            summary: (b.cols == 0).then(|| {
+                format!(
+                    "{} established · {} setting up · {} idle",
+                    counts[1], counts[2], counts[0]
+                )
+            }),
+        });
+    }
+    out
+}
+
+/// The whole drawing of `world` as `topo` lays it out; `focus` is the host
+/// whose full state panel is shown (its chip is marked).
+pub fn topology(topo: &Topo, world: &World, focus: Option<&str>) -> TopologyView {
+    let host_views = world.hosts();
+    let active = active_links(topo.scenario, &host_views);
+    TopologyView {
+        internet: topo.internet(),
+        links: links(topo, world, &active),
+        hosts: hosts(topo, &host_views),
+        groups: groups(topo, &host_views, focus),
+        nats: world
+            .nats()
+            .into_iter()
+            .map(|n| NatBox {
+                centre: topo.layout.get(&n.id).copied().unwrap_or([0.0, 0.0]),
+                address: n.public_address.to_string(),
+                label: n.label,
+                link: n.link,
+                id: n.id,
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::tests::example;
+    use crate::topology::{HOST_HALF_WIDTH, find_groups, initial_layout};
+    use mobike_protocol::SEC;
+    use mobike_sim::Intervention;
+
+    #[test]
+    fn the_default_scenario_is_drawn_with_its_nat_on_lte() {
+        let scenario = example("wifi-to-lte");
+        let layout = initial_layout(&scenario, &[]);
+        let topo = Topo {
+            scenario: &scenario,
+            layout: &layout,
+            groups: &[],
+        };
+        let mut world = World::new(&scenario);
+        world.run_until(3 * SEC);
+        world.apply(Intervention::BreakLink {
+            link: "wifi".into(),
+        });
+        let v = topology(&topo, &world, None);
+        assert_eq!(v.internet, scenario.internet.pos);
+        let ids: Vec<&str> = v.links.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(ids, ["wifi", "lte", "uplink"]);
+        let wifi = &v.links[0];
+        assert!(
+            !wifi.up && wifi.active,
+            "broken, and the SA has not moved yet"
+        );
+        assert!(wifi.cut.is_some());
+        assert_eq!(wifi.caption, "Wi-Fi · 8 ms");
+        // The LTE line runs through the NAT box: three points.
+        let lte = &v.links[1];
+        assert!(lte.up && !lte.active && lte.cut.is_none());
+        assert_eq!(lte.points.split(' ').count(), 3);
+        let cgn = layout["cgn"];
+        assert!(lte.points.contains(&format!("{},{}", cgn[0], cgn[1])));
+        // Captions sit above the line: the laptop's lowest link (LTE) would
+        // have its caption under it, but its line from the NAT box is steep.
+        let (mid, _) = link_midpoint(topo.link_anchor("wifi").unwrap(), v.internet);
+        assert_eq!(wifi.caption_at, [mid[0], mid[1] - 8.0]);
+        let (mid, [dx, dy]) = link_midpoint(cgn, v.internet);
+        assert!(dy.abs() >= 0.6 * dx.abs());
+        assert_eq!(lte.caption_at, [mid[0], mid[1] - 8.0]);
+        assert_eq!(v.hosts.len(), 2);
+        let laptop = &v.hosts[0];
+        assert_eq!(
+            (laptop.label.as_str(), laptop.role.as_str()),
+            ("Laptop", "initiator")
+        );
+        assert!(laptop.half_width >= HOST_HALF_WIDTH);
+        assert_eq!(laptop.top, laptop.centre[1] - laptop.height / 2.0);
+        let texts: Vec<&str> = laptop.ifaces.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(texts, ["Wi-Fi 192.0.2.10", "LTE 10.64.0.2"]);
+        // The internet is to the right: labels end against their dots.
+        assert!(laptop.ifaces.iter().all(|f| f.anchor == "end"));
+        assert!(laptop.ifaces[0].text_at[0] < laptop.ifaces[0].dot[0]);
+        let gw = &v.hosts[1];
+        assert!(gw.ifaces.iter().all(|f| f.anchor == "start"));
+        assert!(v.groups.is_empty());
+        assert_eq!(v.nats.len(), 1);
+        assert_eq!(
+            (v.nats[0].link.as_deref(), v.nats[0].address.as_str()),
+            (Some("lte"), "198.51.100.1")
+        );
+    }
+
+    #[test]
+    fn a_group_has_a_chip_per_member_coloured_by_its_sa() {
+        let scenario = example("cluster-20-mobike");
+        let groups = find_groups(&scenario);
+        let layout = initial_layout(&scenario, &groups);
+        let topo = Topo {
+            scenario: &scenario,
+            layout: &layout,
+            groups: &groups,
+        };
+        let world = World::new(&scenario);
+        let v = topology(&topo, &world, Some("client-7"));
+        assert_eq!(v.groups.len(), 1);
+        let g = &v.groups[0];
+        assert_eq!((g.id.as_str(), g.title.as_str()), ("client", "Client × 20"));
+        assert_eq!(g.chips.len(), 20);
+        assert!(g.chips.iter().all(|c| c.state == "idle" && !c.moved));
+        let focused: Vec<&str> = g
+            .chips
+            .iter()
+            .filter(|c| c.focused)
+            .map(|c| c.host.as_str())
+            .collect();
+        assert_eq!(focused, ["client-7"]);
+        assert_eq!(g.chips[6].number, 7);
+        assert!(
+            g.chips[0]
+                .title
+                .ends_with("no IKE SA yet; click for its state")
+        );
+        assert!(g.summary.is_none());
+        assert!(!g.dots.is_empty());
+        assert!(g.addresses.contains(" – "));
+        // Group members are not drawn as hosts of their own.
+        assert!(v.hosts.iter().all(|h| !h.id.starts_with("client-")));
+        let mut world = world;
+        world.run_until(20 * SEC);
+        let v = topology(&topo, &world, None);
+        assert!(v.groups[0].chips.iter().any(|c| c.state == "up"));
+        assert!(v.groups[0].chips[0].title.contains(" ⇄ "));
+    }
+}

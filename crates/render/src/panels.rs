@@ -1,0 +1,455 @@
+//! The page's tables as view models: each host's IKE SA state panel, the
+//! compact table of a host group, each NAT's mapping table and the ping
+//! figures. Every value is text ready to show, so the page only lays the
+//! rows out and the wording is tested here.
+
+use crate::fmt_time;
+use crate::metrics::Metrics;
+use crate::topology::HostGroup;
+use mobike_protocol::{SaSnapshot, Time};
+use mobike_sim::scenario::PingSpec;
+use mobike_sim::{HostView, NatView};
+
+/// One row of a two-column table: its heading, a stable key (the page's
+/// `data-key`, which tests look rows up by) and the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PanelRow {
+    pub label: &'static str,
+    pub key: &'static str,
+    pub value: String,
+}
+
+fn row(label: &'static str, key: &'static str, value: String) -> PanelRow {
+    PanelRow { label, key, value }
+}
+
+/// "in 3.000s" for a moment still to come, "due" for one that passed, "—"
+/// for none.
+pub fn fmt_in(t: Option<Time>, now: Time) -> String {
+    match t {
+        Some(t) if t >= now => format!("in {}", fmt_time(t - now)),
+        Some(_) => "due".into(),
+        None => "—".into(),
+    }
+}
+
+fn list(v: &[std::net::IpAddr]) -> String {
+    v.iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An IKE SA as the protocol holds it (DESIGN.md §1: own and peer address
+/// lists, the path in use, NAT detected, pending update, COOKIE2
+/// outstanding, window, timers), one row each.
+pub fn sa_rows(sa: &SaSnapshot, now: Time) -> Vec<PanelRow> {
+    let ipsec = match (sa.ipsec_local, sa.ipsec_remote) {
+        (Some(l), Some(r)) => format!(
+            "{l} ⇄ {r}{}",
+            if sa.udp_encap { " (UDP-encap)" } else { "" }
+        ),
+        _ => "—".into(),
+    };
+    let nat = match (sa.local_behind_nat, sa.peer_behind_nat) {
+        (false, false) => "none".to_string(),
+        (true, false) => "I am behind a NAT".into(),
+        (false, true) => "peer is behind a NAT".into(),
+        (true, true) => "both behind NATs".into(),
+    };
+    let outstanding = match &sa.outstanding {
+        Some(o) => format!(
+            "{} #{}, {} retransmission{}{}, next {}",
+            o.what,
+            o.mid,
+            o.retransmissions,
+            if o.retransmissions == 1 { "" } else { "s" },
+            if o.probing { ", probing all paths" } else { "" },
+            fmt_in(Some(o.next_retransmit), now)
+        ),
+        None => "none".into(),
+    };
+    vec![
+        row(
+            "State",
+            "state",
+            format!("{:?}{}", sa.state, if sa.mobike { ", MOBIKE" } else { "" }),
+        ),
+        row(
+            "IKE SA path",
+            "path",
+            format!("{} ⇄ {}", sa.local, sa.remote),
+        ),
+        row("IPsec SAs", "ipsec", ipsec),
+        row("Own addresses", "own", list(&sa.own_addresses)),
+        row("Peer addresses", "peer", list(&sa.peer_addresses)),
+        row("NAT detected", "nat", nat),
+        row(
+            "Pending update",
+            "pending",
+            if sa.pending_update { "yes" } else { "no" }.into(),
+        ),
+        row(
+            "COOKIE2 outstanding",
+            "cookie2",
+            sa.cookie2_outstanding.clone().unwrap_or_else(|| "—".into()),
+        ),
+        row("Window", "window", sa.window.to_string()),
+        row("Outstanding request", "outstanding", outstanding),
+        row(
+            "Next liveness check",
+            "liveness",
+            fmt_in(sa.next_liveness, now),
+        ),
+        row(
+            "Next NAT-keepalive",
+            "keepalive",
+            fmt_in(sa.next_keepalive, now),
+        ),
+    ]
+}
+
+/// One host's full state panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostPanel {
+    pub id: String,
+    pub label: String,
+    /// "initiator", or "responder · IKE SA with Client 7, 20 IKE SAs" for a
+    /// host with many IKE SAs.
+    pub role: String,
+    /// The shown IKE SA's rows; `None` before the host has one.
+    pub rows: Option<Vec<PanelRow>>,
+}
+
+/// One member of a host group in its compact table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRow {
+    pub host: String,
+    pub label: String,
+    pub state: String,
+    pub path: String,
+    /// "NAT, update pending, INFORMATIONAL #3": what it is doing.
+    pub busy: String,
+    /// Its full panel is the one shown.
+    pub focused: bool,
+}
+
+/// A host group's members in one table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupTable {
+    pub id: String,
+    /// "Client × 20".
+    pub title: String,
+    pub rows: Vec<GroupRow>,
+}
+
+/// The state panels in page order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Panel {
+    Group(GroupTable),
+    Host(HostPanel),
+}
+
+fn host_panel(h: &HostView, sa: Option<&SaSnapshot>, note: Option<String>, now: Time) -> Panel {
+    let role = format!("{:?}", h.role).to_lowercase();
+    Panel::Host(HostPanel {
+        id: h.id.clone(),
+        label: h.label.clone(),
+        role: match note {
+            Some(n) => format!("{role} · {n}"),
+            None => role,
+        },
+        rows: sa.map(|sa| sa_rows(sa, now)),
+    })
+}
+
+fn group_table(g: &HostGroup, hosts: &[HostView], shown: usize) -> Panel {
+    let rows = g
+        .members
+        .iter()
+        .filter_map(|&m| {
+            let h = hosts.get(m)?;
+            let sa = h.sas.last();
+            let busy = sa.map_or(String::new(), |sa| {
+                let mut v = Vec::new();
+                if sa.local_behind_nat || sa.peer_behind_nat {
+                    v.push("NAT".to_string());
+                }
+                if sa.pending_update {
+                    v.push("update pending".into());
+                }
+                if let Some(o) = &sa.outstanding {
+                    v.push(format!("{} #{}", o.what, o.mid));
+                }
+                v.join(", ")
+            });
+            Some(GroupRow {
+                host: h.id.clone(),
+                label: h.label.clone(),
+                state: sa.map_or("—".to_string(), |sa| format!("{:?}", sa.state)),
+                path: sa.map_or("—".to_string(), |sa| {
+                    format!("{} ⇄ {}", sa.local, sa.remote)
+                }),
+                busy,
+                focused: m == shown,
+            })
+        })
+        .collect();
+    Panel::Group(GroupTable {
+        id: g.id.clone(),
+        title: format!("{} × {}", g.label, g.members.len()),
+        rows,
+    })
+}
+
+/// Every host's state panel at `now`. A host group gets its compact table
+/// and one full panel: the member the user picked (`focus`, by chip or
+/// row), else its first. A host with many IKE SAs (a responder with a
+/// group of clients) shows the one with the focused client, else its
+/// newest.
+pub fn state_panels(
+    hosts: &[HostView],
+    groups: &[HostGroup],
+    focus: Option<&str>,
+    now: Time,
+) -> Vec<Panel> {
+    let group_of = |i: usize| groups.iter().find(|g| g.members.contains(&i));
+    let focus: Option<usize> = focus
+        .and_then(|f| hosts.iter().position(|h| h.id == f))
+        .filter(|&i| group_of(i).is_some())
+        .or_else(|| groups.first().and_then(|g| g.members.first().copied()));
+    let focused_spi = focus
+        .and_then(|i| hosts.get(i))
+        .and_then(|h| h.sas.last())
+        .map(|sa| sa.spi_i.clone());
+    let mut out = Vec::new();
+    for (i, h) in hosts.iter().enumerate() {
+        if let Some(g) = group_of(i) {
+            if g.members.first() != Some(&i) {
+                continue;
+            }
+            let shown = focus.filter(|f| g.members.contains(f)).unwrap_or(i);
+            out.push(group_table(g, hosts, shown));
+            if let Some(m) = hosts.get(shown) {
+                out.push(host_panel(m, m.sas.last(), None, now));
+            }
+            continue;
+        }
+        let sa = focused_spi
+            .as_ref()
+            .and_then(|spi| h.sas.iter().find(|sa| &sa.spi_i == spi))
+            .or(h.sas.last());
+        let note = (h.sas.len() > 1).then(|| {
+            let with = sa
+                .and_then(|sa| {
+                    hosts
+                        .iter()
+                        .find(|o| o.id != h.id && o.sas.iter().any(|x| x.spi_i == sa.spi_i))
+                })
+                .map_or(String::new(), |o| format!("IKE SA with {}, ", o.label));
+            format!("{with}{} IKE SAs", h.sas.len())
+        });
+        out.push(host_panel(h, sa, note, now));
+    }
+    out
+}
+
+/// One row of a NAT's mapping table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MappingRow {
+    pub inside: String,
+    pub outside: String,
+    pub allowed_from: String,
+    /// "in 27.500s".
+    pub expires: String,
+}
+
+/// A NAT box's mapping table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NatTable {
+    pub id: String,
+    /// "Carrier NAT (198.51.100.1)".
+    pub title: String,
+    /// "on link lte; endpoint-independent mapping, …".
+    pub place: String,
+    pub mappings: Vec<MappingRow>,
+}
+
+/// Each NAT's mappings with their remaining lifetimes.
+pub fn nat_tables(nats: &[NatView]) -> Vec<NatTable> {
+    nats.iter()
+        .map(|n| {
+            let place = match &n.link {
+                Some(l) => format!("on link {l}"),
+                None => "not in any path".to_string(),
+            };
+            NatTable {
+                id: n.id.clone(),
+                title: format!("{} ({})", n.label, n.public_address),
+                place: format!("{place}; {}", n.behaviour),
+                mappings: n
+                    .mappings
+                    .iter()
+                    .map(|m| MappingRow {
+                        inside: m.internal.to_string(),
+                        outside: m.external.to_string(),
+                        allowed_from: m
+                            .permits
+                            .iter()
+                            .map(|a| a.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        expires: format!("in {}", fmt_time(m.expires_in)),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The ping traffic's figures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrafficTable {
+    /// "laptop → gateway, every 1s".
+    pub what: String,
+    pub rows: Vec<PanelRow>,
+}
+
+/// The figures of the ping traffic through the tunnel, from the run's
+/// metrics.
+pub fn traffic(ping: &PingSpec, m: &Metrics) -> TrafficTable {
+    TrafficTable {
+        what: format!("{} → {}, every {}", ping.from, ping.to, ping.interval),
+        rows: vec![
+            row("Requests sent", "sent", m.pings_sent.to_string()),
+            row("Answered", "answered", m.pings_answered.to_string()),
+            row("Lost", "lost", m.pings_lost.to_string()),
+            row("Longest gap", "gap", fmt_time(m.longest_gap)),
+            row(
+                "ESP packets lost",
+                "esp-lost",
+                format!("{} of {}", m.esp_lost, m.esp_packets),
+            ),
+            row(
+                "IKE messages",
+                "ike",
+                format!(
+                    "{} ({} octets, {} lost)",
+                    m.ike_messages, m.ike_octets, m.ike_lost
+                ),
+            ),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::find_groups;
+    use crate::topology::tests::example;
+    use mobike_protocol::SEC;
+    use mobike_sim::World;
+
+    fn value<'a>(rows: &'a [PanelRow], key: &str) -> &'a str {
+        &rows.iter().find(|r| r.key == key).unwrap().value
+    }
+
+    #[test]
+    fn times_to_come() {
+        assert_eq!(fmt_in(Some(5 * SEC), 2 * SEC), "in 3.000s");
+        assert_eq!(fmt_in(Some(SEC), 2 * SEC), "due");
+        assert_eq!(fmt_in(None, 0), "—");
+    }
+
+    #[test]
+    fn the_laptops_panel_shows_its_ike_sa() {
+        let scenario = example("wifi-to-lte");
+        let mut world = World::new(&scenario);
+        let before = state_panels(&world.hosts(), &[], None, 0);
+        assert_eq!(before.len(), 2);
+        assert!(matches!(&before[0], Panel::Host(p) if p.rows.is_none() && p.role == "initiator"));
+        world.run_until(2 * SEC);
+        let panels = state_panels(&world.hosts(), &[], None, world.now());
+        let Panel::Host(laptop) = &panels[0] else {
+            panic!("a host panel")
+        };
+        assert_eq!(
+            (laptop.id.as_str(), laptop.label.as_str()),
+            ("laptop", "Laptop")
+        );
+        let rows = laptop.rows.as_ref().unwrap();
+        assert_eq!(rows.len(), 12);
+        assert_eq!(value(rows, "state"), "Established, MOBIKE");
+        assert!(value(rows, "path").starts_with("192.0.2.10:"));
+        assert_eq!(value(rows, "own"), "192.0.2.10, 10.64.0.2");
+        assert_eq!(value(rows, "nat"), "none");
+        assert_eq!(value(rows, "pending"), "no");
+        assert!(value(rows, "liveness").starts_with("in "));
+    }
+
+    #[test]
+    fn a_group_shows_its_table_and_the_focused_members_panel() {
+        let scenario = example("cluster-20-mobike");
+        let groups = find_groups(&scenario);
+        let mut world = World::new(&scenario);
+        world.run_until(20 * SEC);
+        let hosts = world.hosts();
+        let panels = state_panels(&hosts, &groups, Some("client-7"), world.now());
+        let Panel::Group(table) = &panels[0] else {
+            panic!("the group's table first")
+        };
+        assert_eq!(table.title, "Client × 20");
+        assert_eq!(table.rows.len(), 20);
+        let focused: Vec<&str> = table
+            .rows
+            .iter()
+            .filter(|r| r.focused)
+            .map(|r| r.host.as_str())
+            .collect();
+        assert_eq!(focused, ["client-7"]);
+        assert!(matches!(&panels[1], Panel::Host(p) if p.id == "client-7"));
+        // The responder shows its IKE SA with the focused client.
+        let gateway = panels
+            .iter()
+            .find_map(|p| match p {
+                Panel::Host(h) if !h.id.starts_with("client-") => Some(h),
+                _ => None,
+            })
+            .unwrap();
+        assert!(
+            gateway.role.contains("IKE SA with Client 7, 20 IKE SAs"),
+            "{}",
+            gateway.role
+        );
+        // Without a pick, the first member's panel is shown; an unknown or
+        // ungrouped pick counts as none.
+        for focus in [None, Some("nobody"), Some(gateway.id.as_str())] {
+            let panels = state_panels(&hosts, &groups, focus, world.now());
+            assert!(matches!(&panels[1], Panel::Host(p) if p.id == "client-1"));
+        }
+    }
+
+    #[test]
+    fn nat_tables_and_traffic_read_like_the_page() {
+        let scenario = example("wifi-to-lte");
+        let mut world = World::new(&scenario);
+        let t = nat_tables(&world.nats());
+        assert_eq!(t[0].title, "Carrier NAT (198.51.100.1)");
+        assert!(t[0].place.starts_with("on link lte; "));
+        assert!(t[0].mappings.is_empty());
+        world.apply(mobike_sim::Intervention::BreakLink {
+            link: "wifi".into(),
+        });
+        world.run_until(20 * SEC);
+        let t = nat_tables(&world.nats());
+        let m = &t[0].mappings[0];
+        assert!(m.inside.starts_with("10.64.0.2:"), "{m:?}");
+        assert!(m.expires.starts_with("in "));
+        let ping = scenario.ping.clone().unwrap();
+        let m = crate::metrics::compute(world.trace());
+        let tt = traffic(&ping, &m);
+        assert_eq!(tt.what, "laptop → gateway, every 1s");
+        assert_eq!(value(&tt.rows, "sent"), m.pings_sent.to_string());
+        assert_eq!(tt.rows.len(), 6);
+    }
+}

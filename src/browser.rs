@@ -1,0 +1,61 @@
+//! What the page asks of the browser itself: the URL hash, the page's
+//! address, the clipboard, and the element an event came from. Everything
+//! fails quietly: a browser that refuses leaves the page working.
+
+use wasm_bindgen::JsCast;
+
+/// The URL's hash ("#v=1&…"), or "" when there is none.
+pub fn location_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// Puts the share link's hash in the address bar (or takes a stale one
+/// out) without a history entry or a hashchange event.
+pub fn set_hash(hash: Option<&str>) {
+    let Some(w) = web_sys::window() else { return };
+    let current = w.location().hash().unwrap_or_default();
+    let want = hash.map(|h| format!("#{h}")).unwrap_or_default();
+    if current == want {
+        return;
+    }
+    let path = w.location().pathname().unwrap_or_default();
+    let search = w.location().search().unwrap_or_default();
+    if let Ok(history) = w.history() {
+        let _ = history.replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("{path}{search}{want}")),
+        );
+    }
+}
+
+/// The page's address with this hash.
+pub fn share_url(hash: &str) -> String {
+    let href = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default();
+    let base = href.split('#').next().unwrap_or_default();
+    format!("{base}#{hash}")
+}
+
+/// Copies text to the clipboard where the browser allows it; a refusal is
+/// fine (the link is shown in a text field too).
+pub fn copy_to_clipboard(text: &str) {
+    use web_sys::js_sys::{Promise, Reflect};
+    let Some(w) = web_sys::window() else { return };
+    let nav = w.navigator();
+    if !Reflect::has(&nav, &"clipboard".into()).unwrap_or(false) {
+        return;
+    }
+    let promise: Promise = nav.clipboard().write_text(text);
+    let ignore = wasm_bindgen::closure::Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(|_| {});
+    let _ = promise.catch(&ignore);
+    ignore.forget();
+}
+
+/// The element an event came from, as the kind the handler expects.
+pub fn target<T: JsCast>(e: &web_sys::Event) -> Option<T> {
+    e.target().and_then(|t| t.dyn_into::<T>().ok())
+}

@@ -1,0 +1,72 @@
+//! The whole page: the model, the effects, and the panels in their places.
+
+use super::chart::ChartView;
+use super::description::Description;
+use super::header::Header;
+use super::inspector::Inspector;
+use super::narration::{Narration, Step};
+use super::nat_panels::NatPanels;
+use super::notices::Notices;
+use super::state_panels::StatePanels;
+use super::timeline::Timeline;
+use super::toolbar::Toolbar;
+use super::topology::Topology;
+use super::traffic::Traffic;
+use crate::browser::location_hash;
+use crate::effects::{use_keyboard, use_share_hash, use_ticker};
+use crate::state::Model;
+use yew::prelude::*;
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let model = use_reducer(|| Model::from_hash(&location_hash()));
+    let dispatch = model.dispatcher();
+    use_ticker(model.ui.playing, dispatch.clone());
+    use_keyboard(dispatch.clone());
+    use_share_hash(model.ui.share.clone(), dispatch.clone());
+
+    let session = model.session.clone();
+    let version = model.version;
+    let ui = &model.ui;
+    let s = session.borrow();
+    let title = AttrValue::from(s.scenario.title.clone());
+    let description = AttrValue::from(s.scenario.description.clone());
+    let narration = s.narration().map(|(k, n, text)| Step {
+        shown: k,
+        total: n,
+        text: AttrValue::from(text.to_string()),
+    });
+    let (now, seed, example, stamp) = (s.now(), s.scenario.seed, s.example_index(), s.stamp());
+    drop(s);
+    let focus = ui.focus.clone().map(AttrValue::from);
+    html! {
+        <div class="app">
+            <Header title={title.clone()} />
+            <Toolbar playing={ui.playing} speed={ui.speed} {now} {seed} {example} {title}
+                dispatch={dispatch.clone()} />
+            <Timeline session={session.clone()} {version} dispatch={dispatch.clone()} />
+            <Notices error={ui.error.clone()} notice={ui.notice.clone()}
+                share={ui.share.clone().filter(|_| ui.share_open)} dispatch={dispatch.clone()} />
+            <Narration step={narration} lesson={ui.lesson} playing={ui.playing} dispatch={dispatch.clone()} />
+            <main>
+                <section class="left">
+                    <Topology session={session.clone()} {version} focus={focus.clone()} dispatch={dispatch.clone()} />
+                    <p class="hint">{"Click a link to break or restore it · drag the NAT box onto a link · drag the time slider to go back; a change there starts a new timeline · click a message to inspect it"}</p>
+                    <Description text={description} />
+                    <div class="side-by-side">
+                        <Traffic session={session.clone()} {stamp} />
+                        <NatPanels session={session.clone()} {version} />
+                    </div>
+                </section>
+                <section class="right">
+                    <StatePanels session={session.clone()} {version} {focus} dispatch={dispatch.clone()} />
+                </section>
+            </main>
+            <section class="bottom">
+                <ChartView session={session.clone()} {stamp} selected={ui.selected} show_esp={ui.show_esp}
+                    dispatch={dispatch.clone()} />
+                <Inspector {session} {stamp} selected={ui.selected} />
+            </section>
+        </div>
+    }
+}

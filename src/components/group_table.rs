@@ -1,0 +1,36 @@
+//! A host group's members in one compact table; a row picks the member
+//! whose full panel is shown.
+
+use crate::state::{Action, Dispatch, send};
+use mobike_render::panels;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct GroupTableProps {
+    pub table: panels::GroupTable,
+    pub dispatch: Dispatch,
+}
+
+#[function_component(GroupTable)]
+pub fn group_table(GroupTableProps { table: t, dispatch }: &GroupTableProps) -> Html {
+    let rows = t.rows.iter().map(|r| {
+        html! {
+            <tr id={format!("row-{}", r.host)} class={classes!(r.focused.then_some("focused"))}
+                onclick={send(dispatch, Action::FocusHost(r.host.clone()))}
+                title="Show this host's full state">
+                <td class="name">{r.label.clone()}</td><td>{r.state.clone()}</td><td>{r.path.clone()}</td><td>{r.busy.clone()}</td>
+            </tr>
+        }
+    });
+    html! {
+        <div class="panel group-table" id={format!("group-{}", t.id)}>
+            <h2>{t.title.clone()}<span class="role">{"click a row (or a chip) for its full state"}</span></h2>
+            <div class="scroll">
+                <table>
+                    <tr><th>{"host"}</th><th>{"state"}</th><th>{"IKE SA path"}</th><th>{"busy with"}</th></tr>
+                    { for rows }
+                </table>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,98 @@
+//! The toolbar: scenario picker, Open file…, Play/Pause, Step, Reset,
+//! speed, seed, the clock and Share.
+
+use super::open_file::OpenFile;
+use crate::browser::target;
+use crate::session::example_titles;
+use crate::state::{Action, Dispatch, send};
+use mobike_protocol::Time;
+use mobike_render::fmt_time;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+/// The speeds offered: virtual time per wall-clock time.
+const SPEEDS: [u32; 4] = [1, 4, 16, 64];
+
+#[derive(Properties, PartialEq)]
+pub struct ToolbarProps {
+    pub playing: bool,
+    pub speed: u32,
+    /// Virtual time shown.
+    pub now: Time,
+    pub seed: u64,
+    /// The built-in example running; `None` for a scenario from a file.
+    pub example: Option<usize>,
+    /// The scenario's title (the picker names a file's scenario by it).
+    pub title: AttrValue,
+    pub dispatch: Dispatch,
+}
+
+#[function_component(Toolbar)]
+pub fn toolbar(p: &ToolbarProps) -> Html {
+    let d = &p.dispatch;
+    let speed = {
+        let d = d.clone();
+        Callback::from(move |e: Event| {
+            if let Some(v) =
+                target::<HtmlSelectElement>(&e).and_then(|sel| sel.value().parse::<u32>().ok())
+            {
+                d.dispatch(Action::SetSpeed(v));
+            }
+        })
+    };
+    let pick = {
+        let d = d.clone();
+        Callback::from(move |e: Event| {
+            if let Some(i) =
+                target::<HtmlSelectElement>(&e).and_then(|sel| sel.value().parse::<usize>().ok())
+            {
+                d.dispatch(Action::LoadExample(i));
+            }
+        })
+    };
+    let set_seed = {
+        let d = d.clone();
+        Callback::from(move |e: Event| {
+            if let Some(v) =
+                target::<HtmlInputElement>(&e).and_then(|i| i.value().trim().parse::<u64>().ok())
+            {
+                d.dispatch(Action::SetSeed(v));
+            }
+        })
+    };
+    let current = p.example;
+    let from_file = current
+        .is_none()
+        .then(|| format!("(from file) {}", p.title));
+    html! {
+        <div class="toolbar">
+            <label class="picker">{"Scenario "}
+                <select id="scenario" onchange={pick}>
+                    { for from_file.map(|t| html! { <option value="file" selected=true>{t}</option> }) }
+                    { for example_titles().iter().enumerate().map(|(i, title)| html! {
+                        <option value={i.to_string()} selected={current == Some(i)}>{title.clone()}</option>
+                    }) }
+                </select>
+            </label>
+            <OpenFile dispatch={d.clone()} />
+            <button id="play" class={classes!("primary", p.playing.then_some("on"))} onclick={send(d, Action::TogglePlay)}
+                title="Play or pause (Space)">
+                { if p.playing { "❚❚ Pause" } else { "▶ Play" } }
+            </button>
+            <button id="step" onclick={send(d, Action::Step)} title="Run to the next event (.)">{"Step"}</button>
+            <button id="reset" onclick={send(d, Action::Reset)} title="Start the scenario over, without your interventions (r)">{"Reset"}</button>
+            <label class="speed">{"Speed "}
+                <select id="speed" onchange={speed}>
+                    { for SPEEDS.iter().map(|s| html! {
+                        <option value={s.to_string()} selected={p.speed == *s}>{format!("{s}×")}</option>
+                    }) }
+                </select>
+            </label>
+            <label class="seed" title="Every random draw (SPIs, nonces, keys, losses) comes from the seed; changing it starts over">{"Seed "}
+                <input id="seed" type="number" min="0" value={p.seed.to_string()} onchange={set_seed} />
+            </label>
+            <span id="clock" class="clock" data-us={p.now.to_string()}>{format!("t = {}", fmt_time(p.now))}</span>
+            <button id="share" onclick={send(d, Action::Share)} title="A link that replays this run up to this moment">{"Share"}</button>
+        </div>
+    }
+}

@@ -1,0 +1,86 @@
+//! The page's side effects as hooks: the animation interval, the keyboard
+//! shortcuts and the URL hash. Each dispatches [`Action`]s; none changes
+//! state itself.
+
+use crate::browser::{location_hash, set_hash};
+use crate::state::{Action, Dispatch, SEEK_STEP};
+use gloo_events::{EventListener, EventListenerOptions};
+use gloo_timers::callback::Interval;
+use wasm_bindgen::JsCast;
+use web_sys::Element;
+use yew::prelude::*;
+
+/// Wall-clock milliseconds between animation ticks.
+const TICK_MS: u32 = 40;
+
+/// While playing, tick the simulation.
+#[hook]
+pub fn use_ticker(playing: bool, dispatch: Dispatch) {
+    use_effect_with(playing, move |playing| {
+        let interval = playing
+            .then(|| Interval::new(TICK_MS, move || dispatch.dispatch(Action::Tick(TICK_MS))));
+        move || drop(interval)
+    });
+}
+
+/// Keyboard: Space plays/pauses, "." steps, "r" resets, ← and → move one
+/// second through time; not while typing in a field.
+#[hook]
+pub fn use_keyboard(dispatch: Dispatch) {
+    use_effect_with((), move |_| {
+        let listener = web_sys::window().and_then(|w| w.document()).map(|doc| {
+            // Not passive: Space must not scroll the page.
+            let options = EventListenerOptions::enable_prevent_default();
+            EventListener::new_with_options(&doc, "keydown", options, move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                    return;
+                };
+                let typing = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<Element>().ok())
+                    .is_some_and(|el| {
+                        matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA")
+                    });
+                if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                    return;
+                }
+                let step = SEEK_STEP as i64;
+                match e.key().as_str() {
+                    " " => {
+                        e.prevent_default();
+                        dispatch.dispatch(Action::TogglePlay);
+                    }
+                    "." => dispatch.dispatch(Action::Step),
+                    "r" => dispatch.dispatch(Action::Reset),
+                    "ArrowLeft" => {
+                        e.prevent_default();
+                        dispatch.dispatch(Action::SeekBy(-step));
+                    }
+                    "ArrowRight" => {
+                        e.prevent_default();
+                        dispatch.dispatch(Action::SeekBy(step));
+                    }
+                    _ => {}
+                }
+            })
+        });
+        move || drop(listener)
+    });
+}
+
+/// The URL hash follows the share link; a hash typed or pasted into this
+/// tab opens that run.
+#[hook]
+pub fn use_share_hash(share: Option<String>, dispatch: Dispatch) {
+    use_effect_with(share, |share| {
+        set_hash(share.as_deref());
+    });
+    use_effect_with((), move |_| {
+        let listener = web_sys::window().map(|w| {
+            EventListener::new(&w, "hashchange", move |_| {
+                dispatch.dispatch(Action::OpenHash(location_hash()));
+            })
+        });
+        move || drop(listener)
+    });
+}

@@ -1,0 +1,579 @@
+//! The page's state: every user action is an [`Action`], and the reducer
+//! applies it to the [`Model`]. The model is a cheap handle: the session
+//! (far too large to copy on every action) sits behind a shared cell with a
+//! `version` that changes whenever the session does, and everything else
+//! the page shows is the small [`Ui`] record. No web types here, so the
+//! reducer is tested natively.
+
+use crate::session::{self, DEFAULT_SCENARIO, Fork, Session};
+use crate::share;
+use mobike_protocol::{MS, SEC, Time};
+use mobike_render::fmt_time;
+use std::cell::{Ref, RefCell, RefMut};
+use std::rc::Rc;
+use yew::{Callback, Reducible, UseReducerDispatcher};
+
+/// How components send actions: stable across renders, so a component
+/// that takes it as a prop is not re-rendered for it.
+pub type Dispatch = UseReducerDispatcher<Model>;
+
+/// A callback that sends `action` whatever the event.
+pub fn send<E: 'static>(dispatch: &Dispatch, action: Action) -> Callback<E> {
+    let dispatch = dispatch.clone();
+    Callback::from(move |_| dispatch.dispatch(action.clone()))
+}
+
+/// Everything a user can do on the page.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    TogglePlay,
+    Pause,
+    Step,
+    Reset,
+    SetSpeed(u32),
+    /// One animation tick of `real_ms` wall-clock milliseconds.
+    Tick(u32),
+    ToggleLink(String),
+    /// A node is being dragged to a position (drawing units).
+    Drag(String, [f64; 2]),
+    /// A node was dropped there; NAT boxes land on (or off) links.
+    Drop(String, [f64; 2]),
+    Select(Option<u64>),
+    /// Show or hide ESP packets in the chart.
+    ToggleEsp,
+    /// Open a built-in example (index into `session::EXAMPLES`).
+    LoadExample(usize),
+    /// Show the moment `t` of the timeline (the scrubber).
+    Seek(Time),
+    /// Jump by this much virtual time (negative: back).
+    SeekBy(i64),
+    /// Put a share link for this run in the URL hash and show it.
+    Share,
+    /// Open a share link's hash (the page was opened with it, or it changed).
+    OpenHash(String),
+    /// A scenario file was read: (file name, text).
+    OpenFile(String, String),
+    /// Show an error in the error panel.
+    ShowError(ErrorNote),
+    DismissError,
+    DismissNotice,
+    /// Lesson mode: pause whenever a new narration step appears.
+    ToggleLesson,
+    /// Close the share link's panel (the URL keeps the link).
+    CloseShare,
+    /// Show this host's full state panel (big scenarios).
+    FocusHost(String),
+    /// Start over with another seed.
+    SetSeed(u64),
+}
+
+/// An error the page shows until dismissed: what failed, why, and for a
+/// scenario file the offending line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorNote {
+    pub title: String,
+    pub message: String,
+    /// (line number, the line's text, column) when the error has a place.
+    pub excerpt: Option<(usize, String, usize)>,
+}
+
+impl ErrorNote {
+    /// A scenario file that could not be read.
+    pub fn scenario(name: &str, text: &str, e: &mobike_sim::ScenarioError) -> ErrorNote {
+        let excerpt = e.line.and_then(|l| {
+            let line = text.lines().nth(l.checked_sub(1)?)?;
+            Some((l, line.to_string(), e.column.unwrap_or(1)))
+        });
+        ErrorNote {
+            title: format!("Could not open {name}; the current scenario keeps running"),
+            message: e.to_string(),
+            excerpt,
+        }
+    }
+
+    /// A share link that could not be opened.
+    fn share_link(title: &str, message: String) -> ErrorNote {
+        ErrorNote {
+            title: title.into(),
+            message,
+            excerpt: None,
+        }
+    }
+}
+
+/// The shared session. Equal when it is the same cell: its contents are
+/// told apart by [`Model::version`], so components take the handle and a
+/// version (or a narrower stamp) as props.
+#[derive(Clone)]
+pub struct SessionRef(Rc<RefCell<Session>>);
+
+impl PartialEq for SessionRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl SessionRef {
+    pub fn new(session: Session) -> SessionRef {
+        SessionRef(Rc::new(RefCell::new(session)))
+    }
+
+    /// Reads the session (components, while rendering).
+    pub fn borrow(&self) -> Ref<'_, Session> {
+        self.0.borrow()
+    }
+
+    /// Changes it: only the reducer does, and then bumps the version.
+    fn borrow_mut(&self) -> RefMut<'_, Session> {
+        self.0.borrow_mut()
+    }
+}
+
+/// What the page shows besides the session: small, so copied whole on
+/// every action.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ui {
+    pub playing: bool,
+    /// Virtual time per wall-clock time.
+    pub speed: u32,
+    /// The chart message shown in the inspector (its packet id).
+    pub selected: Option<u64>,
+    pub show_esp: bool,
+    /// Pause at each narration step.
+    pub lesson: bool,
+    /// A short notice (the timeline forked), dismissible.
+    pub notice: Option<String>,
+    pub error: Option<ErrorNote>,
+    /// The share link's hash, once the user asked for one (or the page
+    /// was opened with one); the URL hash follows it.
+    pub share: Option<String>,
+    /// The share link's panel is open (after the user asked for a link).
+    pub share_open: bool,
+    /// The host whose full state panel is shown when there are many.
+    pub focus: Option<String>,
+}
+
+impl Default for Ui {
+    fn default() -> Ui {
+        Ui {
+            playing: false,
+            speed: 1,
+            selected: None,
+            show_esp: false,
+            lesson: false,
+            notice: None,
+            error: None,
+            share: None,
+            share_open: false,
+            focus: None,
+        }
+    }
+}
+
+impl Ui {
+    /// After switching to another scenario: nothing from the old one
+    /// stays; the user's preferences (speed, ESP shown, lesson mode) do.
+    fn fresh(&mut self) {
+        *self = Ui {
+            speed: self.speed,
+            show_esp: self.show_esp,
+            lesson: self.lesson,
+            ..Ui::default()
+        };
+    }
+
+    /// After starting the same scenario over: playback stops, and what
+    /// belonged to the old run (selection, notice, link) goes.
+    fn restarted(&mut self) {
+        self.playing = false;
+        self.selected = None;
+        self.notice = None;
+        self.share = None;
+    }
+}
+
+/// Page state.
+#[derive(Clone, PartialEq)]
+pub struct Model {
+    pub session: SessionRef,
+    /// Changes whenever the session does.
+    pub version: u64,
+    pub ui: Ui,
+}
+
+/// The longest virtual step one tick may take, so a throttled tab does not
+/// jump minutes ahead at once.
+const MAX_TICK: Time = 2_000 * MS;
+
+/// One second of virtual time, the keyboard's scrubbing step.
+pub const SEEK_STEP: Time = SEC;
+
+fn fork_notice(f: &Fork) -> String {
+    let dropped = match f.dropped {
+        0 => String::new(),
+        1 => ", with 1 later intervention of yours".into(),
+        n => format!(", with {n} later interventions of yours"),
+    };
+    format!(
+        "You changed the past: a new timeline starts at {}. The old one after it (up to {}{dropped}) is gone.",
+        fmt_time(f.at),
+        fmt_time(f.dropped_until)
+    )
+}
+
+impl Reducible for Model {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        if matches!(action, Action::Tick(_)) && !self.ui.playing {
+            return self;
+        }
+        let mut next = (*self).clone();
+        if next.apply(action) {
+            next.version += 1;
+        }
+        Rc::new(next)
+    }
+}
+
+impl Model {
+    pub fn new(session: Session) -> Model {
+        Model {
+            session: SessionRef::new(session),
+            version: 0,
+            ui: Ui::default(),
+        }
+    }
+
+    /// Applies `action`; returns whether the session changed.
+    fn apply(&mut self, action: Action) -> bool {
+        let session = self.session.clone();
+        let mut s = session.borrow_mut();
+        let ui = &mut self.ui;
+        let mut fork = None;
+        let changed = match action {
+            Action::TogglePlay => {
+                ui.playing = !ui.playing;
+                false
+            }
+            Action::Pause => {
+                ui.playing = false;
+                false
+            }
+            Action::Step => {
+                ui.playing = false;
+                s.step();
+                true
+            }
+            Action::Reset => {
+                ui.restarted();
+                s.reset();
+                true
+            }
+            Action::SetSpeed(x) => {
+                ui.speed = x.clamp(1, 1000);
+                false
+            }
+            Action::Tick(real_ms) => {
+                let dt = (real_ms as Time * MS * ui.speed as Time).min(MAX_TICK);
+                if ui.lesson {
+                    if s.advance_to_step(dt) {
+                        ui.playing = false;
+                    }
+                } else {
+                    s.advance(dt);
+                }
+                true
+            }
+            Action::ToggleLink(l) => {
+                fork = s.toggle_link(&l);
+                true
+            }
+            Action::Drag(id, pos) => {
+                s.move_node(&id, pos);
+                true
+            }
+            Action::Drop(id, pos) => {
+                if s.scenario.nats.iter().any(|n| n.id == id) {
+                    fork = s.drop_nat(&id, pos).1;
+                } else {
+                    s.move_node(&id, pos);
+                }
+                true
+            }
+            Action::Select(p) => {
+                ui.selected = p;
+                false
+            }
+            Action::ToggleEsp => {
+                ui.show_esp = !ui.show_esp;
+                false
+            }
+            Action::LoadExample(i) => {
+                match session::EXAMPLES.get(i).map(|(_, t)| Session::from_toml(t)) {
+                    Some(Ok(new)) => {
+                        *s = new;
+                        ui.fresh();
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            Action::Seek(t) => {
+                ui.playing = false;
+                s.seek(t);
+                true
+            }
+            Action::SeekBy(d) => {
+                ui.playing = false;
+                let t = s.now().saturating_add_signed(d);
+                s.seek(t);
+                true
+            }
+            Action::Share => {
+                ui.share = Some(share::encode(&s));
+                ui.share_open = true;
+                false
+            }
+            Action::CloseShare => {
+                ui.share_open = false;
+                false
+            }
+            Action::OpenHash(hash) => match share::decode(&hash) {
+                Ok(Some(shared)) => {
+                    *s = shared.into_session();
+                    ui.fresh();
+                    ui.share = Some(hash.trim_start_matches('#').to_string());
+                    true
+                }
+                Ok(None) => false,
+                Err(e) => {
+                    ui.error = Some(ErrorNote::share_link(
+                        "This share link could not be opened",
+                        e,
+                    ));
+                    false
+                }
+            },
+            Action::OpenFile(name, text) => match Session::from_toml(&text) {
+                Ok(new) => {
+                    *s = new;
+                    ui.fresh();
+                    true
+                }
+                Err(e) => {
+                    ui.error = Some(ErrorNote::scenario(&name, &text, &e));
+                    false
+                }
+            },
+            Action::ShowError(e) => {
+                ui.error = Some(e);
+                false
+            }
+            Action::DismissError => {
+                ui.error = None;
+                false
+            }
+            Action::DismissNotice => {
+                ui.notice = None;
+                false
+            }
+            Action::ToggleLesson => {
+                ui.lesson = !ui.lesson;
+                false
+            }
+            Action::FocusHost(h) => {
+                ui.focus = Some(h);
+                false
+            }
+            Action::SetSeed(seed) => {
+                let changed = seed != s.scenario.seed;
+                if changed {
+                    s.set_seed(seed);
+                    ui.restarted();
+                }
+                changed
+            }
+        };
+        if let Some(f) = fork {
+            ui.notice = Some(fork_notice(&f));
+        }
+        changed
+    }
+
+    /// The page as a URL hash asks for: a share link's run, or the default
+    /// scenario with the link's error shown.
+    pub fn from_hash(hash: &str) -> Model {
+        let default = || match Session::from_toml(DEFAULT_SCENARIO) {
+            Ok(s) => s,
+            // The built-in scenario is tested; this cannot happen in a build
+            // that passed its tests.
+            Err(e) => panic!("built-in scenario: {e}"),
+        };
+        match share::decode(hash) {
+            Ok(Some(shared)) => {
+                let mut m = Model::new(shared.into_session());
+                m.ui.share = Some(hash.trim_start_matches('#').to_string());
+                m
+            }
+            Ok(None) => Model::new(default()),
+            Err(e) => {
+                let mut m = Model::new(default());
+                m.ui.error = Some(ErrorNote::share_link(
+                    "This share link could not be opened; showing the default scenario",
+                    e,
+                ));
+                m
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::EXAMPLES;
+
+    fn start() -> Rc<Model> {
+        Rc::new(Model::from_hash(""))
+    }
+
+    fn run(m: Rc<Model>, actions: impl IntoIterator<Item = Action>) -> Rc<Model> {
+        actions.into_iter().fold(m, |m, a| m.reduce(a))
+    }
+
+    #[test]
+    fn a_tick_while_paused_changes_nothing() {
+        let m = start();
+        let after = m.clone().reduce(Action::Tick(40));
+        assert!(Rc::ptr_eq(&m, &after));
+    }
+
+    #[test]
+    fn the_version_changes_with_the_session_and_only_then() {
+        let m = start();
+        let seed = m.session.borrow().scenario.seed;
+        let ui_only = run(
+            m.clone(),
+            [
+                Action::Select(Some(3)),
+                Action::ToggleEsp,
+                Action::SetSpeed(16),
+                Action::FocusHost("laptop".into()),
+                Action::DismissNotice,
+                Action::Share,
+                Action::CloseShare,
+                Action::SetSeed(seed),
+            ],
+        );
+        assert_eq!(ui_only.version, m.version);
+        assert_eq!(ui_only.ui.selected, Some(3));
+        assert!(ui_only.ui.show_esp);
+        assert_eq!(ui_only.ui.speed, 16);
+        assert!(ui_only.ui.share.is_some() && !ui_only.ui.share_open);
+        assert!(ui_only.session == m.session, "one session all along");
+        let stepped = ui_only.reduce(Action::Step);
+        assert_eq!(stepped.version, m.version + 1);
+        assert!(stepped.session.borrow().now() > 0);
+    }
+
+    #[test]
+    fn playing_ticks_time_forward_at_the_speed() {
+        let m = run(start(), [Action::SetSpeed(4), Action::TogglePlay]);
+        let m = m.reduce(Action::Tick(40));
+        assert_eq!(m.session.borrow().now(), 160 * MS);
+        assert_eq!(m.version, 1);
+        // At most two seconds a tick, however long the tab slept.
+        let m = m.reduce(Action::Tick(60_000));
+        assert_eq!(m.session.borrow().now(), 160 * MS + MAX_TICK);
+    }
+
+    #[test]
+    fn another_scenario_starts_fresh_and_keeps_preferences() {
+        let m = run(
+            start(),
+            [
+                Action::ToggleEsp,
+                Action::ToggleLesson,
+                Action::Select(Some(1)),
+                Action::FocusHost("laptop".into()),
+                Action::Share,
+                Action::TogglePlay,
+            ],
+        );
+        let i = EXAMPLES
+            .iter()
+            .position(|(n, _)| *n == "cluster-20-mobike")
+            .unwrap();
+        let m = m.reduce(Action::LoadExample(i));
+        assert_eq!(m.session.borrow().groups.len(), 1);
+        assert_eq!(
+            m.ui,
+            Ui {
+                show_esp: true,
+                lesson: true,
+                ..Ui::default()
+            }
+        );
+        // An index past the library changes nothing.
+        let same = m.clone().reduce(Action::LoadExample(EXAMPLES.len()));
+        assert_eq!(same.version, m.version);
+    }
+
+    #[test]
+    fn a_bad_file_keeps_the_run_and_shows_the_line() {
+        let m = start();
+        let m = m.reduce(Action::OpenFile(
+            "mine.toml".into(),
+            "version = 1\ntitle = 3\n".into(),
+        ));
+        assert_eq!(m.version, 0);
+        let e = m.ui.error.clone().unwrap();
+        assert!(e.title.starts_with("Could not open mine.toml"));
+        assert_eq!(e.excerpt.as_ref().map(|x| x.0), Some(2));
+        let m = m.reduce(Action::DismissError);
+        assert_eq!(m.ui.error, None);
+    }
+
+    #[test]
+    fn changing_the_past_shows_the_fork_notice() {
+        let m = run(
+            start(),
+            [
+                Action::Seek(5 * SEC),
+                Action::ToggleLink("wifi".into()),
+                Action::Seek(8 * SEC),
+                Action::Seek(2 * SEC),
+            ],
+        );
+        assert_eq!(m.ui.notice, None);
+        let m = m.reduce(Action::ToggleLink("lte".into()));
+        let notice = m.ui.notice.clone().unwrap();
+        assert!(
+            notice.starts_with("You changed the past: a new timeline starts at 2.000s."),
+            "{notice}"
+        );
+        assert!(
+            notice.contains("with 1 later intervention of yours"),
+            "{notice}"
+        );
+        let m = m.reduce(Action::Reset);
+        assert_eq!((m.ui.notice.as_ref(), m.session.borrow().now()), (None, 0));
+    }
+
+    #[test]
+    fn a_broken_share_link_opens_the_default_scenario_with_its_error() {
+        let m = Model::from_hash("#v=1&ex=no-such-example");
+        let e = m.ui.error.unwrap();
+        assert!(e.title.ends_with("showing the default scenario"));
+        assert_eq!(
+            m.session.borrow().source,
+            session::Source::of_text(DEFAULT_SCENARIO)
+        );
+        // A good one opens its run, and its hash stays the share link.
+        let link = share::encode(&Session::from_toml(DEFAULT_SCENARIO).unwrap());
+        let m = Model::from_hash(&format!("#{link}"));
+        assert_eq!(m.ui.share.as_deref(), Some(link.as_str()));
+        assert_eq!(m.ui.error, None);
+    }
+}
