@@ -1,6 +1,6 @@
 use crate::reason::{LocalDelete, Note, Rejection};
 use crate::sa::{Action, Ctx, IkeSa, InitOptions, SaSnapshot};
-use crate::{EndpointConfig, Event, Role, Time, Transmit};
+use crate::{EndpointConfig, Event, Role, Spi, Time, Transmit};
 use mobike_wire::header::Header;
 use mobike_wire::registry::ExchangeType;
 use mobike_wire::udp::{self, UdpPayload};
@@ -38,6 +38,41 @@ pub enum Hint {
     /// The link changed in a way that may have changed our NAT mapping
     /// (e.g. a Wi-Fi re-association).
     NatMappingSuspected,
+}
+
+/// What kind of [`Hint`] a lower layer gives, as scenario files and share
+/// links write it: "icmp", "invalid_spi" or "nat_changed".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HintKind {
+    /// An ICMP error about the peer's address (RFC 4555 §3.5: a hint, never
+    /// a reason to move by itself).
+    Icmp,
+    /// An INVALID_SPI report from the peer's address.
+    InvalidSpi,
+    /// A hint that the NAT mapping may have changed (RFC 4555 §3.8).
+    NatChanged,
+}
+
+impl Hint {
+    /// A hint of `kind`; an ICMP error or INVALID_SPI report is about an
+    /// address of the peer (`None` when there is none to name).
+    pub fn new(kind: HintKind, peer: Option<IpAddr>) -> Option<Hint> {
+        match (kind, peer) {
+            (HintKind::Icmp, Some(peer)) => Some(Hint::Icmp { peer }),
+            (HintKind::InvalidSpi, Some(peer)) => Some(Hint::InvalidSpi { peer }),
+            (HintKind::NatChanged, _) => Some(Hint::NatMappingSuspected),
+            (HintKind::Icmp | HintKind::InvalidSpi, None) => None,
+        }
+    }
+
+    pub fn kind(&self) -> HintKind {
+        match self {
+            Hint::Icmp { .. } => HintKind::Icmp,
+            Hint::InvalidSpi { .. } => HintKind::InvalidSpi,
+            Hint::NatMappingSuspected => HintKind::NatChanged,
+        }
+    }
 }
 
 /// The IKE daemon of one node: its IKE SAs, its addresses and its seeded
@@ -256,7 +291,8 @@ impl Endpoint {
     /// the peer an address list from `to` that holds only `to` (responder
     /// MOBIKE by plain RFC 4555, reference §6.2 S-R1). Returns false when
     /// there is no such established SA or `to` is not ours.
-    pub fn move_peer(&mut self, now: Time, spi_i: u64, to: IpAddr) -> bool {
+    pub fn move_peer(&mut self, now: Time, spi_i: Spi, to: IpAddr) -> bool {
+        let spi_i = spi_i.0;
         let Some(i) = self.live(spi_i) else {
             return false;
         };
@@ -268,7 +304,8 @@ impl Endpoint {
 
     /// Responder: tells the client of an established IKE SA to go to
     /// another gateway (RFC 5685, REDIRECT in an INFORMATIONAL request).
-    pub fn redirect(&mut self, now: Time, spi_i: u64, to: IpAddr) -> bool {
+    pub fn redirect(&mut self, now: Time, spi_i: Spi, to: IpAddr) -> bool {
+        let spi_i = spi_i.0;
         let Some(i) = self.live(spi_i) else {
             return false;
         };
@@ -280,7 +317,8 @@ impl Endpoint {
 
     /// Deletes an established IKE SA with an INFORMATIONAL Delete exchange
     /// (RFC 7296 §1.4.1).
-    pub fn delete(&mut self, now: Time, spi_i: u64) {
+    pub fn delete(&mut self, now: Time, spi_i: Spi) {
+        let spi_i = spi_i.0;
         self.shared.actions.push(Action::Delete {
             spi_i,
             reason: LocalDelete::ByUser,
@@ -300,11 +338,11 @@ impl Endpoint {
     }
 
     /// IKE SPIs (initiator's) of the established IKE SAs, oldest first.
-    pub fn established(&self) -> Vec<u64> {
+    pub fn established(&self) -> Vec<Spi> {
         self.sas
             .iter()
             .filter(|s| s.is_established())
-            .map(|s| s.spi_i())
+            .map(|s| Spi(s.spi_i()))
             .collect()
     }
 

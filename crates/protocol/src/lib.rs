@@ -22,7 +22,7 @@ mod sa;
 mod settings;
 
 pub use duration::Dur;
-pub use endpoint::{Endpoint, Hint};
+pub use endpoint::{Endpoint, Hint, HintKind};
 pub use reason::{Cookie2Exchange, DeleteReason, LocalDelete, MoveReason, Note, Rejection, Rule};
 pub use sa::{OutstandingSnapshot, SaSnapshot, SaState};
 pub use settings::{ListPolicy, MoveFallback, Retransmit, Settings};
@@ -30,6 +30,31 @@ pub use settings::{ListPolicy, MoveFallback, Retransmit, Settings};
 use mobike_wire::crypto::IkeKeys;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
+
+/// An IKE SA's SPI (RFC 7296 §3.1), shown and serialised as 16 hex digits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Spi(pub u64);
+
+impl std::fmt::Display for Spi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl Serialize for Spi {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Spi {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Spi, D::Error> {
+        let text = String::deserialize(d)?;
+        u64::from_str_radix(&text, 16)
+            .map(Spi)
+            .map_err(|_| serde::de::Error::custom(format!("{text:?} is not an SPI in hex")))
+    }
+}
 
 /// Virtual time in microseconds.
 pub type Time = u64;

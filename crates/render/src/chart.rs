@@ -283,7 +283,10 @@ impl ChartBuilder {
     fn narrate(&mut self) {
         while self.next_step < self.steps.len() {
             let step = &self.steps[self.next_step];
-            let unconditional = step.at.is_none() && step.message.is_none() && step.note.is_none();
+            let unconditional = step.at.is_none()
+                && step.message.is_none()
+                && step.note.is_none()
+                && step.note_rule.is_none();
             let mut fire = None;
             if unconditional {
                 fire = Some(
@@ -325,7 +328,7 @@ impl ChartBuilder {
         match row {
             Row::Message(m) => {
                 let Some(want) = &step.message else {
-                    return step.note.is_none();
+                    return step.note.is_none() && step.note_rule.is_none();
                 };
                 let response = matches!(m.what, What::Ike { response: true, .. });
                 m.notation().contains(want.as_str())
@@ -336,10 +339,19 @@ impl ChartBuilder {
                 if n.kind == NoteKind::Narration {
                     return false;
                 }
-                let Some(want) = &step.note else {
+                if step.note.is_none() && step.note_rule.is_none() {
                     return step.message.is_none();
-                };
-                n.text.contains(want.as_str()) && host_lane.is_none_or(|l| n.lane == Some(l))
+                }
+                let text = step
+                    .note
+                    .as_ref()
+                    .is_none_or(|want| n.text.contains(want.as_str()));
+                let rule = step.note_rule.as_ref().is_none_or(|id| {
+                    n.rule.as_deref().is_some_and(|r| {
+                        mobike_protocol::reason::checklist_ids(r).contains(&id.as_str())
+                    })
+                });
+                text && rule && host_lane.is_none_or(|l| n.lane == Some(l))
             }
         }
     }

@@ -190,8 +190,8 @@ fn hosts(topo: &Topo, hosts: &[mobike_sim::HostView]) -> Vec<HostBox> {
         let p = topo.host_pos(spec);
         let height = host_height(spec);
         let mut ifaces = Vec::new();
-        for (f, (name, label, addr, link, up)) in spec.interfaces.iter().zip(&h.interfaces) {
-            let Some(a) = topo.link_anchor(link) else {
+        for (f, i) in spec.interfaces.iter().zip(&h.interfaces) {
+            let Some(a) = topo.link_anchor(&i.link) else {
                 continue;
             };
             let right = a[0] > p[0];
@@ -200,12 +200,12 @@ fn hosts(topo: &Topo, hosts: &[mobike_sim::HostView]) -> Vec<HostBox> {
                 dot: a,
                 text_at: [if right { a[0] - 9.0 } else { a[0] + 9.0 }, a[1] + 4.0],
                 anchor: if right { "end" } else { "start" },
-                text: if label.is_empty() {
-                    format!("{name} {addr}")
+                text: if i.label.is_empty() {
+                    format!("{} {}", i.name, i.address)
                 } else {
-                    format!("{label} {addr}")
+                    format!("{} {}", i.label, i.address)
                 },
-                up: *up,
+                up: i.up,
             });
         }
         out.push(HostBox {

@@ -221,7 +221,7 @@ pub fn state_panels(
     let focused_spi = focus
         .and_then(|i| hosts.get(i))
         .and_then(|h| h.sas.last())
-        .map(|sa| sa.spi_i.clone());
+        .map(|sa| sa.spi_i);
     let mut out = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
         if let Some(g) = group_of(i) {

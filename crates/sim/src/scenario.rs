@@ -227,6 +227,19 @@ impl Scenario {
                 ),
             ));
         }
+        for (k, step) in self.steps.iter().enumerate() {
+            if let Some(id) = &step.note_rule
+                && mobike_protocol::reason::checklist_ids(id) != [id.as_str()]
+            {
+                return Err((
+                    Some(id.clone()),
+                    format!(
+                        "step {}: note_rule {id:?} is not a checklist id (write e.g. \"M-3.7-5\", \"B-3.5-15\", \"I-2.1-6\")",
+                        k + 1
+                    ),
+                ));
+            }
+        }
         let link_ids: Vec<&str> = self.links.iter().map(|l| l.id.as_str()).collect();
         let mut ids: Vec<&str> = Vec::new();
         for id in self

@@ -288,7 +288,7 @@ fn an_announced_removal_moves_the_sa_at_once() {
     let view = &w.hosts()[0].addresses;
     assert!(
         view.iter()
-            .any(|(f, a, present)| f == "wlan0" && a.to_string() == "192.0.2.10" && !present)
+            .any(|a| a.interface == "wlan0" && a.address.to_string() == "192.0.2.10" && !a.present)
     );
 }
 

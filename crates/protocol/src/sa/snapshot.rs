@@ -8,8 +8,8 @@ use super::*;
 pub struct SaSnapshot {
     pub role: Role,
     pub state: SaState,
-    pub spi_i: String,
-    pub spi_r: String,
+    pub spi_i: crate::Spi,
+    pub spi_r: crate::Spi,
     pub mobike: bool,
     /// The IKE SA's address pair.
     pub local: SocketAddr,
@@ -66,8 +66,8 @@ impl IkeSa {
         SaSnapshot {
             role: self.role,
             state: self.state(),
-            spi_i: format!("{:016x}", self.spi_i),
-            spi_r: format!("{:016x}", self.spi_r),
+            spi_i: crate::Spi(self.spi_i),
+            spi_r: crate::Spi(self.spi_r),
             mobike: e.is_some_and(|e| e.mobike),
             local: self.local,
             remote: self.remote,

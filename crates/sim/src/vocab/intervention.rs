@@ -71,19 +71,8 @@ pub enum Intervention {
     Hint { host: String, kind: HintKind },
 }
 
-/// What a lower layer tells an IKE daemon, written "icmp", "invalid_spi"
-/// or "nat_changed".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HintKind {
-    /// An ICMP error about the peer's address (RFC 4555 §3.5: a hint, never
-    /// a reason to move by itself).
-    Icmp,
-    /// An INVALID_SPI report from the peer's address.
-    InvalidSpi,
-    /// A hint that the NAT mapping may have changed (RFC 4555 §3.8).
-    NatChanged,
-}
+/// What a lower layer tells an IKE daemon: the protocol's own hint kinds.
+pub use mobike_protocol::HintKind;
 
 /// How a balancer moves a client (reference §5.3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,9 +53,9 @@ pub struct Scenario {
 }
 
 /// One narration step: its text appears at `at`, or when the first message
-/// or note matching `message` / `note` (from `host`, a request or a
-/// `response`) happens after the previous step. With neither, right after
-/// the previous step.
+/// or note matching `message` / `note` / `note_rule` (from `host`, a request
+/// or a `response`) happens after the previous step. With none of them,
+/// right after the previous step.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
@@ -70,6 +70,10 @@ pub struct Step {
     /// Text a protocol note or intervention contains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// A checklist id (e.g. "M-3.7-5") the rule of a protocol note cites:
+    /// unlike `note`, it still matches when the note is reworded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_rule: Option<String>,
     /// The sending host (messages) or the host of the note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,

@@ -5,7 +5,7 @@ use super::attacker::Forgery;
 use super::{Addr, World};
 use crate::trace::TraceKind;
 use crate::vocab::direction::Direction;
-use crate::vocab::intervention::{Effect, HintKind, Intervention, MoveBy};
+use crate::vocab::intervention::{Effect, Intervention, MoveBy};
 use mobike_protocol::{IpProtocol, Role};
 use std::net::{IpAddr, SocketAddr};
 
@@ -202,7 +202,7 @@ impl World {
                 let Some(h) = self.scenario.hosts.iter().position(|x| x.id == host) else {
                     return;
                 };
-                let chosen: Vec<u64> = self.hosts[h]
+                let chosen: Vec<mobike_protocol::Spi> = self.hosts[h]
                     .endpoint
                     .snapshots()
                     .into_iter()
@@ -212,7 +212,7 @@ impl World {
                             && s.local.ip() != to
                             && from.is_none_or(|f| s.local.ip() == f)
                     })
-                    .filter_map(|s| u64::from_str_radix(&s.spi_i, 16).ok())
+                    .map(|s| s.spi_i)
                     .take(count.map_or(usize::MAX, |c| c as usize))
                     .collect();
                 self.note(&action, Some(Effect::ClientsMoved(chosen.len())), by_user);
@@ -238,13 +238,8 @@ impl World {
                     .snapshots()
                     .last()
                     .map(|s| s.remote.ip());
-                let hint = match (*kind, peer) {
-                    (HintKind::Icmp, Some(peer)) => mobike_protocol::Hint::Icmp { peer },
-                    (HintKind::InvalidSpi, Some(peer)) => {
-                        mobike_protocol::Hint::InvalidSpi { peer }
-                    }
-                    (HintKind::NatChanged, _) => mobike_protocol::Hint::NatMappingSuspected,
-                    (HintKind::Icmp | HintKind::InvalidSpi, None) => return,
+                let Some(hint) = mobike_protocol::Hint::new(*kind, peer) else {
+                    return;
                 };
                 self.note(&action, None, by_user);
                 self.hosts[h].endpoint.handle_hint(now, hint);

@@ -15,11 +15,33 @@ pub struct HostView {
     pub id: String,
     pub label: String,
     pub role: Role,
-    pub interfaces: Vec<(String, String, IpAddr, String, bool)>,
-    /// Every address an interface has had: (interface, address, present).
-    /// Added addresses appear here; removed ones stay, not present.
-    pub addresses: Vec<(String, IpAddr, bool)>,
+    pub interfaces: Vec<InterfaceView>,
+    /// Every address an interface has had. Added addresses appear here;
+    /// removed ones stay, not present.
+    pub addresses: Vec<AddressView>,
     pub sas: Vec<SaSnapshot>,
+}
+
+/// One interface of a host as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InterfaceView {
+    pub name: String,
+    pub label: String,
+    /// The address the scenario gave it.
+    pub address: IpAddr,
+    /// The link it attaches to.
+    pub link: String,
+    /// Up (the OS says so); down, it sends and receives nothing.
+    pub up: bool,
+}
+
+/// An address an interface has, or had.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AddressView {
+    pub interface: String,
+    pub address: IpAddr,
+    /// Still on the interface (a removed one stays listed, not present).
+    pub present: bool,
 }
 
 /// A link as the UI shows it.
@@ -80,21 +102,25 @@ impl World {
                     .interfaces
                     .iter()
                     .zip(&h.iface_up)
-                    .map(|(f, up)| {
-                        (
-                            f.name.clone(),
-                            f.label.clone(),
-                            f.address,
-                            f.link.clone(),
-                            *up,
-                        )
+                    .map(|(f, up)| InterfaceView {
+                        name: f.name.clone(),
+                        label: f.label.clone(),
+                        address: f.address,
+                        link: f.link.clone(),
+                        up: *up,
                     })
                     .collect(),
                 addresses: s
                     .interfaces
                     .iter()
                     .zip(&h.addrs)
-                    .flat_map(|(f, a)| a.iter().map(|a| (f.name.clone(), a.ip, a.present)))
+                    .flat_map(|(f, a)| {
+                        a.iter().map(|a| AddressView {
+                            interface: f.name.clone(),
+                            address: a.ip,
+                            present: a.present,
+                        })
+                    })
                     .collect(),
                 sas: h.endpoint.snapshots(),
             })
