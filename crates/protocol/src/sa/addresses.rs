@@ -104,13 +104,7 @@ impl IkeSa {
                 let Some(e) = self.est_mut() else { return };
                 e.previous_path = Some(old);
                 e.generation += 1;
-                self.local = dst;
-                self.remote = src;
-                ctx.event(Event::IkePathChanged {
-                    spi_i: self.spi_i,
-                    local: dst,
-                    remote: src,
-                });
+                self.set_ike_path(ctx, dst, src);
                 self.note(ctx, Note::FollowingList { why, to: src });
                 self.set_ipsec(ctx, dst, src);
             }
@@ -169,12 +163,7 @@ impl IkeSa {
         e.moved_from = Some(old.0);
         e.previous_path = Some(old);
         e.announce_only = Some(vec![to]);
-        self.local = local;
-        ctx.event(Event::IkePathChanged {
-            spi_i: self.spi_i,
-            local,
-            remote: self.remote,
-        });
+        self.set_ike_path(ctx, local, old.1);
         self.note(ctx, Note::MovingClient { to });
         self.queue(ctx, Job::AddressList);
         true
@@ -207,12 +196,8 @@ impl IkeSa {
         };
         e.moved_from = None;
         e.announce_only = None;
-        self.local = old;
-        ctx.event(Event::IkePathChanged {
-            spi_i: self.spi_i,
-            local: old,
-            remote: self.remote,
-        });
+        let remote = self.remote;
+        self.set_ike_path(ctx, old, remote);
         let (new, old) = (new.ip(), old.ip());
         self.note(ctx, Note::MoveFallback { new, old });
         true
@@ -278,12 +263,7 @@ impl IkeSa {
         // have (a newer one may still be under its return routability
         // check, M-3.7-3).
         let peer = e.ipsec.1;
-        self.local = local;
-        ctx.event(Event::IkePathChanged {
-            spi_i: self.spi_i,
-            local,
-            remote,
-        });
+        self.set_ike_path(ctx, local, remote);
         self.note(ctx, Note::OwnAddressGone { from: new });
         self.set_ipsec(ctx, local, peer);
         // Requests waiting for an answer leave from an address we still

@@ -42,13 +42,8 @@ impl IkeSa {
         {
             return;
         }
-        let inner = match self.open(bytes) {
-            Ok(p) => p,
-            Err(error) => {
-                let exchange = header.exchange;
-                ctx.reject(src, dst, Rejection::Request { exchange, error });
-                return;
-            }
+        let Some(inner) = self.open_or_reject(ctx, src, dst, header, bytes) else {
+            return;
         };
         self.last_rx = ctx.now;
         self.window.current_request = bytes.to_vec();
@@ -192,13 +187,8 @@ impl IkeSa {
             self.handle_init_response(ctx, src, dst, header, bytes);
             return;
         }
-        let inner = match self.open(bytes) {
-            Ok(p) => p,
-            Err(error) => {
-                let exchange = header.exchange;
-                ctx.reject(src, dst, Rejection::Response { exchange, error });
-                return;
-            }
+        let Some(inner) = self.open_or_reject(ctx, src, dst, header, bytes) else {
+            return;
         };
         self.last_rx = ctx.now;
         let req = self.window.outstanding.remove(pos);
@@ -246,6 +236,29 @@ impl IkeSa {
             Task::Init => {}
         }
         self.send_queued(ctx);
+    }
+
+    /// The SK payload's contents, or the message is refused with the reason
+    /// (its integrity check failed, or it does not parse).
+    fn open_or_reject(
+        &self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        header: &Header,
+        bytes: &[u8],
+    ) -> Option<Vec<Payload>> {
+        let exchange = header.exchange;
+        self.open(bytes)
+            .map_err(|error| {
+                let reason = if header.flags.response() {
+                    Rejection::Response { exchange, error }
+                } else {
+                    Rejection::Request { exchange, error }
+                };
+                ctx.reject(src, dst, reason);
+            })
+            .ok()
     }
 
     /// The REDIRECT notify of an INFORMATIONAL request (RFC 5685): only the

@@ -359,6 +359,17 @@ impl IkeSa {
         }
     }
 
+    /// The IKE SA's address pair becomes `local` -> `remote`, reported.
+    fn set_ike_path(&mut self, ctx: &mut Ctx, local: SocketAddr, remote: SocketAddr) {
+        self.local = local;
+        self.remote = remote;
+        ctx.event(Event::IkePathChanged {
+            spi_i: self.spi_i,
+            local,
+            remote,
+        });
+    }
+
     fn note(&self, ctx: &mut Ctx, note: Note) {
         ctx.note(self.spi_i, note);
     }

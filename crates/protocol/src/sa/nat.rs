@@ -137,13 +137,8 @@ impl IkeSa {
         }
         let from = self.remote;
         self.note(ctx, Note::FollowingRebinding { from, to: src });
-        self.remote = src;
-        ctx.event(Event::IkePathChanged {
-            spi_i: self.spi_i,
-            local: self.local,
-            remote: src,
-        });
         let local = self.local;
+        self.set_ike_path(ctx, local, src);
         self.set_ipsec(ctx, local, src);
     }
 }

@@ -90,14 +90,8 @@ impl IkeSa {
         e.nat_retries = 0;
         // Step 1: update the IKE SA, set pending_update (B-3.5-1).
         e.generation += 1;
-        self.local = local;
-        self.remote = remote;
         self.set_pending(ctx, true);
-        ctx.event(Event::IkePathChanged {
-            spi_i: self.spi_i,
-            local,
-            remote,
-        });
+        self.set_ike_path(ctx, local, remote);
         self.note(ctx, Note::Moving { why, local, remote });
         // Step 2 (B-3.5-2): the IPsec SAs follow at once, unless the
         // responder's address is new to us: then the COOKIE2 in the update
@@ -154,13 +148,7 @@ impl IkeSa {
         }
         // Step 4 (B-3.5-10): addresses from the IP header, not from payloads.
         if (self.local, self.remote) != (dst, src) {
-            self.local = dst;
-            self.remote = src;
-            ctx.event(Event::IkePathChanged {
-                spi_i: self.spi_i,
-                local: dst,
-                remote: src,
-            });
+            self.set_ike_path(ctx, dst, src);
         }
         if has_notify(inner, NotifyType::NAT_DETECTION_SOURCE_IP) {
             // Step 8 / B-3.5-13: NAT-T on or off from this exchange's NAT-D.
@@ -233,14 +221,8 @@ impl IkeSa {
         let previous = self.est().and_then(|e| e.previous_path);
         match previous {
             Some((local, remote)) if ctx.local_addrs.contains(&local.ip()) => {
-                self.local = local;
-                self.remote = remote;
                 self.new_generation();
-                ctx.event(Event::IkePathChanged {
-                    spi_i: self.spi_i,
-                    local,
-                    remote,
-                });
+                self.set_ike_path(ctx, local, remote);
                 self.note(
                     ctx,
                     Note::RefusedFallBack {
