@@ -478,6 +478,42 @@ impl Session {
         (link, fork)
     }
 
+    /// The scenario as it stands on the page, as a file: the nodes where
+    /// the user put them and the user's interventions of this timeline as
+    /// `[[event]]`s marked `user = true` (each lands after everything else
+    /// of its instant, as on the page). Opened again, it runs exactly as
+    /// this session did.
+    pub fn save_toml(&self) -> Result<String, String> {
+        let mut s = self.scenario.with_user_log(&self.log);
+        for (key, pos) in self.moved_nodes() {
+            if key == "internet" {
+                s.internet.pos = pos;
+            } else if let Some(g) = self.groups.iter().find(|g| g.key == key) {
+                // A group box is drawn at its members' centre: move them so
+                // that their centre is where the box was put.
+                let n = g.members.len().max(1) as f64;
+                let mut from = [0.0, 0.0];
+                for &m in &g.members {
+                    if let Some(h) = self.scenario.hosts.get(m) {
+                        from[0] += h.pos[0] / n;
+                        from[1] += h.pos[1] / n;
+                    }
+                }
+                let d = [pos[0] - from[0], pos[1] - from[1]];
+                for &m in &g.members {
+                    if let Some(h) = s.hosts.get_mut(m) {
+                        h.pos = [h.pos[0] + d[0], h.pos[1] + d[1]];
+                    }
+                }
+            } else if let Some(h) = s.hosts.iter_mut().find(|h| h.id == key) {
+                h.pos = pos;
+            } else if let Some(n) = s.nats.iter_mut().find(|n| n.id == key) {
+                n.pos = pos;
+            }
+        }
+        s.to_toml()
+    }
+
     /// The nodes the user moved: (layout key, position) where it differs
     /// from the scenario's, for share links.
     pub fn moved_nodes(&self) -> BTreeMap<String, [f64; 2]> {
@@ -621,6 +657,38 @@ mod tests {
                 .rows
                 .iter()
                 .any(|r| matches!(r, mobike_render::chart::Row::Note(n) if n.text.contains("(by you)") || n.text.contains("break link")))
+        );
+    }
+
+    #[test]
+    fn a_saved_session_opens_as_the_same_run_with_the_nodes_where_they_were() {
+        let mut a = recorded();
+        a.move_node("laptop", [150.0, 90.0]);
+        let text = a.save_toml().unwrap();
+        assert!(text.contains("user = true"), "{text}");
+        let mut b = Session::from_toml(&text).unwrap();
+        assert!(b.log().is_empty(), "the interventions are in the file now");
+        b.seek(a.now());
+        assert!(a.world.trace() == b.world.trace(), "same trace");
+        assert_eq!(a.chart(), b.chart());
+        assert_eq!(b.layout["laptop"], [150.0, 90.0]);
+        assert_eq!(b.layout["cgn"], a.layout["cgn"]);
+        // A moved group box moves its members.
+        let text = EXAMPLES
+            .iter()
+            .find(|(n, _)| *n == "cluster-20-mobike")
+            .unwrap()
+            .1;
+        let mut c = Session::from_toml(text).unwrap();
+        let key = c.groups[0].key.clone();
+        let at = c.layout[&key];
+        c.move_node(&key, [at[0] + 30.0, at[1] + 10.0]);
+        let d = Session::from_toml(&c.save_toml().unwrap()).unwrap();
+        assert_eq!(d.groups.len(), 1);
+        let moved = d.layout[&key];
+        assert!(
+            (moved[0] - (at[0] + 30.0)).abs() < 1e-9 && (moved[1] - (at[1] + 10.0)).abs() < 1e-9,
+            "{at:?} moved to {moved:?}"
         );
     }
 

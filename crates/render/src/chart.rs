@@ -555,6 +555,8 @@ impl ChartBuilder {
             | TraceKind::NatMapping { .. }
             | TraceKind::NatMappingExpired { .. }
             | TraceKind::NatRebooted { .. }
+            | TraceKind::NatConfigured { .. }
+            | TraceKind::LinkProperties { .. }
             | TraceKind::Address { .. }
             | TraceKind::Duplicated { .. } => {}
         }

@@ -299,6 +299,22 @@ impl NatBox {
         lost
     }
 
+    /// Configured anew with `behaviour`: like a reboot, every mapping is
+    /// flushed and its port not handed out again. Returns the flushed ones.
+    pub fn reconfigure(&mut self, now: Time, behaviour: NatBehaviour) -> Vec<NatMapping> {
+        self.behaviour = behaviour;
+        let lost = std::mem::take(&mut self.mappings);
+        for m in &lost {
+            self.retired.push(m.external_port);
+            let why = MappingGone::Reconfigured {
+                internal: m.internal,
+                at: now,
+            };
+            self.note_gone(m.external_port, why);
+        }
+        lost
+    }
+
     /// Taken out of a path or moved: forgets its mappings (no reasons kept;
     /// nothing can reach it there).
     pub fn clear(&mut self) {

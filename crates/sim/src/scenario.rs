@@ -59,6 +59,76 @@ fn settings_key_offset(text: &str, host: Option<usize>, key: &str) -> Option<usi
     }
 }
 
+/// The copies `count` makes of `entry`.
+fn copies(entry: &HostSpec, n: u32) -> Result<Vec<HostSpec>, String> {
+    (0..n).map(|k| copy(entry, k)).collect()
+}
+
+/// The `k`-th copy of a `count` entry (numbered k + 1): its id, label and
+/// identity numbered, placed in columns of ten, its addresses counted up.
+fn copy(entry: &HostSpec, k: u32) -> Result<HostSpec, String> {
+    let mut c = entry.clone();
+    c.count = None;
+    c.id = format!("{}-{}", entry.id, k + 1);
+    c.label = format!("{} {}", label_or(&entry.label, &entry.id), k + 1);
+    c.identity = entry.identity.as_ref().map(|i| format!("{}-{}", i, k + 1));
+    c.pos = [
+        entry.pos[0] + (k / 10) as f64 * 36.0,
+        entry.pos[1] + (k % 10) as f64 * 26.0,
+    ];
+    for f in &mut c.interfaces {
+        f.address = offset(f.address, k)
+            .ok_or_else(|| format!("host {:?}: {} + {k} is not an address", entry.id, f.address))?;
+    }
+    Ok(c)
+}
+
+/// Runs of hosts that are exactly the copies of one `count` entry, written
+/// as that entry again (so a saved file stays as short as it was).
+fn compact_counts(hosts: &[HostSpec]) -> Vec<HostSpec> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < hosts.len() {
+        let first = &hosts[i];
+        let entry = first.id.strip_suffix("-1").map(|prefix| {
+            let label = first.label.strip_suffix(" 1").unwrap_or(&first.label);
+            HostSpec {
+                id: prefix.to_string(),
+                label: if label == prefix {
+                    String::new()
+                } else {
+                    label.to_string()
+                },
+                identity: first
+                    .identity
+                    .as_ref()
+                    .map(|x| x.strip_suffix("-1").unwrap_or(x).to_string()),
+                count: None,
+                ..first.clone()
+            }
+        });
+        // The longest run the entry makes.
+        let mut n = 0;
+        if let Some(e) = &entry {
+            while i + n < hosts.len() && copy(e, n as u32).is_ok_and(|c| c == hosts[i + n]) {
+                n += 1;
+            }
+        }
+        match entry {
+            Some(mut e) if n >= 2 => {
+                e.count = Some(n as u32);
+                out.push(e);
+                i += n;
+            }
+            _ => {
+                out.push(first.clone());
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 fn label_or(label: &str, id: &str) -> String {
     if label.is_empty() { id } else { label }.to_string()
 }
@@ -179,6 +249,55 @@ impl Scenario {
         Ok(())
     }
 
+    /// The scenario as a file: `Scenario::from_toml` reads it back as this
+    /// very value. Hosts that `count` made are written as their one entry
+    /// again.
+    pub fn to_toml(&self) -> Result<String, String> {
+        let mut s = self.clone();
+        s.hosts = compact_counts(&self.hosts);
+        toml::to_string(&s).map_err(|e| format!("the scenario cannot be written as TOML: {e}"))
+    }
+
+    /// This scenario with the user's interventions (time, what) as timeline
+    /// events marked `user = true`: run, it gives the trace the page showed.
+    pub fn with_user_log(&self, log: &[(mobike_protocol::Time, Intervention)]) -> Scenario {
+        let mut s = self.clone();
+        s.timeline.extend(
+            log.iter()
+                .map(|(t, a)| TimelineEvent::of(crate::vocab::duration::Dur(*t), a, true)),
+        );
+        s
+    }
+
+    /// Checks a scenario built in memory (an editor's) as a file is checked.
+    pub fn check(&self) -> Result<(), ScenarioError> {
+        let place = |message: String| ScenarioError {
+            line: None,
+            column: None,
+            message,
+        };
+        for (k, own) in self.hosts.iter().map(|h| h.settings.as_ref()).enumerate() {
+            if let Err(e) = crate::vocab::settings::resolve(&self.settings, own) {
+                let in_host = e
+                    .key
+                    .as_deref()
+                    .is_some_and(|key| own.is_some_and(|o| o.0.contains_key(key)));
+                let where_ = if in_host {
+                    format!("[host.settings] of host {:?}", self.hosts[k].id)
+                } else {
+                    "[settings]".to_string()
+                };
+                return Err(place(format!("{where_}: {}", e.message)));
+            }
+        }
+        if self.hosts.iter().any(|h| h.count.is_some()) {
+            return Err(place(
+                "hosts made with `count` must be expanded first".into(),
+            ));
+        }
+        self.validate().map_err(|(_, m)| place(m))
+    }
+
     /// Replaces each host entry with a `count` by its copies.
     fn expand_counts(&mut self) -> Result<(), String> {
         let mut hosts = Vec::new();
@@ -193,23 +312,7 @@ impl Scenario {
                     h.id
                 ));
             }
-            for k in 0..n {
-                let mut c = h.clone();
-                c.count = None;
-                c.id = format!("{}-{}", h.id, k + 1);
-                c.label = format!("{} {}", label_or(&h.label, &h.id), k + 1);
-                c.identity = h.identity.as_ref().map(|i| format!("{}-{}", i, k + 1));
-                c.pos = [
-                    h.pos[0] + (k / 10) as f64 * 36.0,
-                    h.pos[1] + (k % 10) as f64 * 26.0,
-                ];
-                for f in &mut c.interfaces {
-                    f.address = offset(f.address, k).ok_or_else(|| {
-                        format!("host {:?}: {} + {k} is not an address", h.id, f.address)
-                    })?;
-                }
-                hosts.push(c);
-            }
+            hosts.extend(copies(&h, n)?);
         }
         self.hosts = hosts;
         Ok(())
@@ -359,7 +462,9 @@ fn subject(e: &InterventionError) -> Option<String> {
         } => Some(format!("{host}.{interface}")),
         InterventionError::UnknownAddress { .. }
         | InterventionError::NotAResponder { .. }
-        | InterventionError::AddressInUse { .. } => None,
+        | InterventionError::AddressInUse { .. }
+        | InterventionError::NotAProbability { .. }
+        | InterventionError::BadPortRange { .. } => None,
     }
 }
 
@@ -465,6 +570,35 @@ impl TimelineEvent {
                 .ok_or("hint needs `host = \"<host id>\"`")?;
             found.push(I::Hint { host, kind });
         }
+        if let Some(link) = &self.set_link {
+            found.push(I::SetLink {
+                link: link.clone(),
+                delay: self.delay,
+                jitter: self.jitter,
+                loss: self.loss,
+                duplicate: self.duplicate,
+            });
+        }
+        let nat_changes = self.nat_changes();
+        if let Some(nat) = &self.configure_nat {
+            if nat_changes.is_empty() {
+                return Err("configure_nat needs at least one of preset, mapping, filtering, mapping_timeout, inbound_refresh, port_preservation, hairpinning, port_range".into());
+            }
+            found.push(I::ConfigureNat {
+                nat: nat.clone(),
+                changes: nat_changes,
+            });
+        }
+        let link_props = self.delay.is_some()
+            || self.jitter.is_some()
+            || self.loss.is_some()
+            || self.duplicate.is_some();
+        if link_props && self.set_link.is_none() {
+            return Err("`delay`, `jitter`, `loss` and `duplicate` go only with set_link".into());
+        }
+        if !nat_changes.is_empty() && self.configure_nat.is_none() {
+            return Err("`preset`, `mapping`, `filtering`, `mapping_timeout`, `inbound_refresh`, `port_preservation`, `hairpinning` and `port_range` go only with configure_nat".into());
+        }
         let cluster = self.move_clients.is_some();
         if (self.to.is_some() || self.by.is_some() || self.count.is_some() || self.from.is_some())
             && !cluster
@@ -479,7 +613,7 @@ impl TimelineEvent {
         }
         let one = match found.len() {
             1 => found.remove(0),
-            0 => return Err("no action: set one of break_link, restore_link, interface_down, interface_up, move_nat, nat_reboot, nat_address_change, add_address, remove_address, move_clients, spoof_update, hint".into()),
+            0 => return Err("no action: set one of break_link, restore_link, set_link, interface_down, interface_up, move_nat, nat_reboot, nat_address_change, configure_nat, add_address, remove_address, move_clients, spoof_update, hint".into()),
             _ => return Err("more than one action: write one [[event]] per action".into()),
         };
         // The modifiers only go with the actions they modify.
@@ -497,6 +631,130 @@ impl TimelineEvent {
             return Err("`announce` goes only with add_address or remove_address".into());
         }
         Ok(one)
+    }
+}
+
+impl TimelineEvent {
+    /// The `[[event]]` that does `action` at `at`, as [`TimelineEvent::action`]
+    /// reads it back; `user`: made on the page (it lands after everything
+    /// else of its instant and is marked "(by you)").
+    pub fn of(at: crate::vocab::duration::Dur, action: &Intervention, user: bool) -> TimelineEvent {
+        use Intervention as I;
+        let mut e = TimelineEvent {
+            at,
+            user: user.then_some(true),
+            ..TimelineEvent::default()
+        };
+        let iface = |h: &str, i: &str| Some(format!("{h}.{i}"));
+        match action.clone() {
+            I::BreakLink { link } => e.break_link = Some(link),
+            I::RestoreLink { link } => e.restore_link = Some(link),
+            I::SetLinkDirection {
+                link,
+                direction,
+                up,
+            } => {
+                if up {
+                    e.restore_link = Some(link);
+                } else {
+                    e.break_link = Some(link);
+                }
+                e.direction = Some(direction);
+            }
+            I::RebootNat { nat } => e.nat_reboot = Some(nat),
+            I::ChangeNatAddress { nat, address } => {
+                e.nat_address_change = Some(nat);
+                e.address = Some(address);
+            }
+            I::AddAddress {
+                host,
+                interface,
+                address,
+                announce,
+            } => {
+                e.add_address = iface(&host, &interface);
+                e.address = Some(address);
+                e.announce = (!announce).then_some(false);
+            }
+            I::RemoveAddress {
+                host,
+                interface,
+                address,
+                announce,
+            } => {
+                e.remove_address = iface(&host, &interface);
+                e.address = address;
+                e.announce = (!announce).then_some(false);
+            }
+            I::SetInterface {
+                host,
+                interface,
+                up,
+            } => {
+                if up {
+                    e.interface_up = iface(&host, &interface);
+                } else {
+                    e.interface_down = iface(&host, &interface);
+                }
+            }
+            I::PlaceNat { nat, link } => {
+                e.move_nat = Some(match link {
+                    Some(l) => format!("{nat}@{l}"),
+                    None => nat,
+                })
+            }
+            I::MoveClients {
+                host,
+                to,
+                by,
+                count,
+                from,
+            } => {
+                e.move_clients = Some(host);
+                e.to = Some(to);
+                e.by = Some(by);
+                e.count = count;
+                e.from = from;
+            }
+            I::SpoofUpdate {
+                attacker,
+                target,
+                replay,
+            } => {
+                e.spoof_update = Some(attacker);
+                e.target = Some(target);
+                e.replay = replay.then_some(true);
+            }
+            I::Hint { host, kind } => {
+                e.hint = Some(kind);
+                e.host = Some(host);
+            }
+            I::SetLink {
+                link,
+                delay,
+                jitter,
+                loss,
+                duplicate,
+            } => {
+                e.set_link = Some(link);
+                e.delay = delay;
+                e.jitter = jitter;
+                e.loss = loss;
+                e.duplicate = duplicate;
+            }
+            I::ConfigureNat { nat, changes } => {
+                e.configure_nat = Some(nat);
+                e.preset = changes.preset;
+                e.mapping = changes.mapping;
+                e.filtering = changes.filtering;
+                e.mapping_timeout = changes.mapping_timeout;
+                e.inbound_refresh = changes.inbound_refresh;
+                e.port_preservation = changes.port_preservation;
+                e.hairpinning = changes.hairpinning;
+                e.port_range = changes.port_range;
+            }
+        }
+        e
     }
 }
 

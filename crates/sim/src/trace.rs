@@ -95,6 +95,21 @@ pub enum TraceKind {
     NatRebooted { nat: String, mappings_lost: usize },
     /// A NAT's public address changed.
     NatAddress { nat: String, address: IpAddr },
+    /// A NAT was configured anew: its behaviour now, and how many mappings
+    /// were flushed.
+    NatConfigured {
+        nat: String,
+        behaviour: crate::vocab::nat::NatBehaviour,
+        mappings_lost: usize,
+    },
+    /// A link's delay, jitter, loss and duplication are now these.
+    LinkProperties {
+        link: String,
+        delay: Time,
+        jitter: Time,
+        loss: f64,
+        duplicate: f64,
+    },
     /// An interface gained or lost an address; `announced`: the OS told the
     /// IKE daemon.
     Address {

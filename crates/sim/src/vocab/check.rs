@@ -36,6 +36,10 @@ pub enum InterventionError {
     NotAnAddressOf { host: String, address: IpAddr },
     /// The address already belongs to another interface or NAT.
     AddressInUse { address: IpAddr },
+    /// A link's loss or duplication must be a probability (0 to 1).
+    NotAProbability { what: &'static str, value: String },
+    /// A NAT's port range must be [first, last] with 0 < first <= last.
+    BadPortRange { first: u16, last: u16 },
 }
 
 /// At most 40 characters of a name an intervention gave (a share link
@@ -100,6 +104,14 @@ impl fmt::Display for InterventionError {
             InterventionError::AddressInUse { address } => {
                 write!(f, "address {address} is used twice")
             }
+            InterventionError::NotAProbability { what, value } => write!(
+                f,
+                "{what} = {value} is not a probability (write 0.0 to 1.0, e.g. 0.1 for 10 %)"
+            ),
+            InterventionError::BadPortRange { first, last } => write!(
+                f,
+                "port_range [{first}, {last}] must be [first, last] with 0 < first <= last"
+            ),
         }
     }
 }
@@ -255,6 +267,32 @@ impl<'a> InterventionCheck<'a> {
                 self.host(target).map(|_| ())
             }
             Intervention::Hint { host, .. } => self.host(host).map(|_| ()),
+            Intervention::SetLink {
+                link,
+                loss,
+                duplicate,
+                ..
+            } => {
+                self.link(link)?;
+                for (what, p) in [("loss", loss), ("duplicate", duplicate)] {
+                    if let Some(p) = p
+                        && !(0.0..=1.0).contains(p)
+                    {
+                        let value = p.to_string();
+                        return Err(InterventionError::NotAProbability { what, value });
+                    }
+                }
+                Ok(())
+            }
+            Intervention::ConfigureNat { nat, changes } => {
+                self.nat(nat)?;
+                match changes.port_range {
+                    Some([first, last]) if !changes.port_range_ok() => {
+                        Err(InterventionError::BadPortRange { first, last })
+                    }
+                    _ => Ok(()),
+                }
+            }
         }
     }
 }

@@ -3,12 +3,14 @@
 //! serde form.
 
 use super::direction::Direction;
+use super::duration::Dur;
+use super::nat::NatChanges;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 /// A change to the network, by the timeline or by the user.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Intervention {
     /// Packets on the link vanish from now on, both ways; nobody is told.
@@ -69,6 +71,22 @@ pub enum Intervention {
     },
     /// A lower-layer hint to a host's IKE daemon (RFC 4555 §3.5, §3.8).
     Hint { host: String, kind: HintKind },
+    /// A link's delay, jitter, loss or duplication changes (the ones
+    /// given; packets already on their way keep theirs).
+    SetLink {
+        link: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delay: Option<Dur>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jitter: Option<Dur>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        loss: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duplicate: Option<f64>,
+    },
+    /// A NAT box is configured anew (RFC 4787 behaviours): its mappings are
+    /// flushed, as a reconfigured box does.
+    ConfigureNat { nat: String, changes: NatChanges },
 }
 
 /// What a lower layer tells an IKE daemon: the protocol's own hint kinds.
@@ -153,6 +171,16 @@ impl Description<'_> {
     pub fn with(mut self, effect: Effect) -> Self {
         self.effect = Some(effect);
         self
+    }
+}
+
+/// A probability as a percentage: "10 %", "0.5 %".
+fn percent(p: f64) -> String {
+    let v = p * 100.0;
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{} %", v.round())
+    } else {
+        format!("{v} %")
     }
 }
 
@@ -255,6 +283,74 @@ impl fmt::Display for Description<'_> {
                     Some(Effect::Spoofed { from, to }) => write!(f, "from {from} to {to}"),
                     _ => write!(f, "to {}", n.host(target)),
                 }
+            }
+            Intervention::SetLink {
+                link,
+                delay,
+                jitter,
+                loss,
+                duplicate,
+            } => {
+                write!(f, "link {}:", n.link(link))?;
+                let mut sep = " ";
+                let mut item = |f: &mut fmt::Formatter<'_>, text: String| {
+                    let r = write!(f, "{sep}{text}");
+                    sep = ", ";
+                    r
+                };
+                if let Some(d) = delay {
+                    item(f, format!("delay {d}"))?;
+                }
+                if let Some(j) = jitter {
+                    item(f, format!("jitter {j}"))?;
+                }
+                if let Some(l) = loss {
+                    item(f, format!("loss {}", percent(*l)))?;
+                }
+                if let Some(d) = duplicate {
+                    item(f, format!("duplication {}", percent(*d)))?;
+                }
+                if sep == " " {
+                    f.write_str(" unchanged")?;
+                }
+                Ok(())
+            }
+            Intervention::ConfigureNat { nat, changes } => {
+                write!(f, "NAT {} is configured anew", n.nat(nat))?;
+                let c = changes;
+                let mut parts = Vec::new();
+                if let Some(p) = c.preset {
+                    parts.push(format!("preset {}", super::nat::preset_name(p)));
+                }
+                if let Some(m) = c.mapping {
+                    parts.push(m.short().to_string());
+                }
+                if let Some(x) = c.filtering {
+                    parts.push(x.short().to_string());
+                }
+                if let Some(t) = c.mapping_timeout {
+                    parts.push(format!("mappings live {t}"));
+                }
+                for (on, yes, no) in [
+                    (c.inbound_refresh, "inbound refresh", "no inbound refresh"),
+                    (
+                        c.port_preservation,
+                        "port preservation",
+                        "no port preservation",
+                    ),
+                    (c.hairpinning, "hairpinning", "no hairpinning"),
+                ] {
+                    if let Some(v) = on {
+                        parts.push(if v { yes } else { no }.to_string());
+                    }
+                }
+                if let Some([lo, hi]) = c.port_range {
+                    parts.push(format!("ports {lo}-{hi}"));
+                }
+                if !parts.is_empty() {
+                    write!(f, " ({})", parts.join(", "))?;
+                }
+                f.write_str(": its mappings are flushed")
             }
             Intervention::Hint { host, kind } => {
                 let what = match kind {

@@ -200,6 +200,85 @@ impl fmt::Display for NatBehaviour {
     }
 }
 
+/// A preset's name as files write it ("full_cone", "carrier_grade").
+pub fn preset_name(p: NatPreset) -> &'static str {
+    match p {
+        NatPreset::FullCone => "full_cone",
+        NatPreset::RestrictedCone => "restricted_cone",
+        NatPreset::PortRestricted => "port_restricted",
+        NatPreset::Symmetric => "symmetric",
+        NatPreset::ShortTimer => "short_timer",
+        NatPreset::CarrierGrade => "carrier_grade",
+    }
+}
+
+/// Changes to a NAT's behaviour as a `[[nat]]` entry or a `configure_nat`
+/// event writes them: a preset (a row of the reference's §7.3 table) and
+/// any single properties over it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<NatPreset>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<MappingBehaviour>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtering: Option<Filtering>,
+    /// Idle time after which a mapping expires (RFC 4787 REQ-5: at least
+    /// 2 min, 5 min RECOMMENDED; shorter is allowed here, for demos).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping_timeout: Option<super::duration::Dur>,
+    /// Inbound packets refresh the mapping timer too (REQ-6a).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_refresh: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_preservation: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hairpinning: Option<bool>,
+    /// `[first, last]`: where ports come from without port preservation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_range: Option<[u16; 2]>,
+}
+
+impl NatChanges {
+    /// `base` (or the preset, when one is named) with these properties.
+    pub fn over(&self, base: NatBehaviour) -> NatBehaviour {
+        let mut b = self.preset.map_or(base, NatPreset::behaviour);
+        if let Some(m) = self.mapping {
+            b.mapping = m;
+        }
+        if let Some(f) = self.filtering {
+            b.filtering = f;
+        }
+        if let Some(t) = self.mapping_timeout {
+            b.timeout = t.micros();
+        }
+        if let Some(v) = self.inbound_refresh {
+            b.inbound_refresh = v;
+        }
+        if let Some(v) = self.port_preservation {
+            b.port_preservation = v;
+        }
+        if let Some(v) = self.hairpinning {
+            b.hairpinning = v;
+        }
+        if let Some([lo, hi]) = self.port_range {
+            b.port_range = (lo, hi);
+        }
+        b
+    }
+
+    /// Nothing would change.
+    pub fn is_empty(&self) -> bool {
+        *self == NatChanges::default()
+    }
+
+    /// `[first, last]` must be a range of ports: 0 < first <= last.
+    pub fn port_range_ok(&self) -> bool {
+        self.port_range.is_none_or(|[lo, hi]| lo != 0 && lo <= hi)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,6 +79,8 @@ pub enum MappingGone {
     Expired { internal: SocketAddr, at: Time },
     /// The NAT rebooted at `at` and lost it.
     Rebooted { internal: SocketAddr, at: Time },
+    /// The NAT was configured anew at `at` and flushed it.
+    Reconfigured { internal: SocketAddr, at: Time },
 }
 
 impl fmt::Display for MappingGone {
@@ -90,6 +92,11 @@ impl fmt::Display for MappingGone {
             MappingGone::Rebooted { internal, at } => write!(
                 f,
                 "its mapping for {internal} was lost when the NAT rebooted at {}",
+                Dur(*at)
+            ),
+            MappingGone::Reconfigured { internal, at } => write!(
+                f,
+                "its mapping for {internal} was flushed when the NAT was configured anew at {}",
                 Dur(*at)
             ),
         }
@@ -175,6 +182,14 @@ fn parse_gone(t: &str) -> Option<MappingGone> {
     let rest = t.strip_prefix("its mapping for ")?;
     if let Some((internal, at)) = rest.split_once(" expired at ") {
         return Some(MappingGone::Expired {
+            internal: internal.parse().ok()?,
+            at: Dur::parse(at).ok()?.micros(),
+        });
+    }
+    if let Some((internal, at)) =
+        rest.split_once(" was flushed when the NAT was configured anew at ")
+    {
+        return Some(MappingGone::Reconfigured {
             internal: internal.parse().ok()?,
             at: Dur::parse(at).ok()?.micros(),
         });

@@ -4,7 +4,7 @@
 use super::direction::Direction;
 use super::duration::Dur;
 use super::intervention::{HintKind, MoveBy, Names};
-use super::nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset};
+use super::nat::{Filtering, MappingBehaviour, NatBehaviour, NatChanges, NatPreset};
 use super::settings::{HostSettings, SettingsError, SettingsLayer};
 use mobike_protocol::{Role, SaState};
 use serde::{Deserialize, Serialize};
@@ -31,9 +31,9 @@ pub struct Scenario {
     pub until: Dur,
     #[serde(default)]
     pub internet: InternetSpec,
-    #[serde(rename = "host")]
+    #[serde(default, rename = "host")]
     pub hosts: Vec<HostSpec>,
-    #[serde(rename = "link")]
+    #[serde(default, rename = "link")]
     pub links: Vec<LinkSpec>,
     #[serde(default, rename = "nat")]
     pub nats: Vec<NatSpec>,
@@ -50,6 +50,29 @@ pub struct Scenario {
     /// Narration: `[[step]]` texts, each shown when its moment comes.
     #[serde(default, rename = "step", skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    /// A scenario with nothing in it yet: where the editor starts from an
+    /// empty page.
+    pub fn empty() -> Scenario {
+        Scenario {
+            version: VERSION,
+            title: "New scenario".into(),
+            description: String::new(),
+            seed: 1,
+            until: default_until(),
+            internet: InternetSpec::default(),
+            hosts: Vec::new(),
+            links: Vec::new(),
+            nats: Vec::new(),
+            settings: SettingsLayer::default(),
+            timeline: Vec::new(),
+            ping: None,
+            expectations: Vec::new(),
+            steps: Vec::new(),
+        }
+    }
 }
 
 /// One narration step: its text appears at `at`, or when the first message
@@ -293,38 +316,33 @@ pub struct NatSpec {
 impl NatSpec {
     /// The preset (or the default) with this NAT's overrides.
     pub fn behaviour(&self) -> NatBehaviour {
-        let mut b = self
-            .preset
-            .map_or_else(NatBehaviour::default, |p| p.behaviour());
-        if let Some(m) = self.mapping {
-            b.mapping = m;
+        self.changes().over(NatBehaviour::default())
+    }
+
+    /// Its preset and overrides, as a `configure_nat` event writes them.
+    pub fn changes(&self) -> NatChanges {
+        NatChanges {
+            preset: self.preset,
+            mapping: self.mapping,
+            filtering: self.filtering,
+            mapping_timeout: self.mapping_timeout,
+            inbound_refresh: self.inbound_refresh,
+            port_preservation: self.port_preservation,
+            hairpinning: self.hairpinning,
+            port_range: self.port_range,
         }
-        if let Some(f) = self.filtering {
-            b.filtering = f;
-        }
-        if let Some(t) = self.mapping_timeout {
-            b.timeout = t.micros();
-        }
-        if let Some(v) = self.inbound_refresh {
-            b.inbound_refresh = v;
-        }
-        if let Some(v) = self.port_preservation {
-            b.port_preservation = v;
-        }
-        if let Some(v) = self.hairpinning {
-            b.hairpinning = v;
-        }
-        if let Some([lo, hi]) = self.port_range {
-            b.port_range = (lo, hi);
-        }
-        b
     }
 }
 /// One thing that happens at a time: exactly one action field is set.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineEvent {
     pub at: Dur,
+    /// Made by the user on the page and saved with the scenario: it lands
+    /// after everything else that happens at `at` (as it did on the page)
+    /// and the chart marks it "(by you)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<bool>,
     /// Break a link silently (packets vanish; nobody is told).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub break_link: Option<String>,
@@ -392,6 +410,56 @@ pub struct TimelineEvent {
     pub hint: Option<HintKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// A link's properties change: any of `delay`, `jitter`, `loss` and
+    /// `duplicate` (the others stay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<f64>,
+    /// A NAT box's behaviour changes (RFC 4787): `preset` and any of
+    /// `mapping`, `filtering`, `mapping_timeout`, `inbound_refresh`,
+    /// `port_preservation`, `hairpinning`, `port_range`, as a `[[nat]]`
+    /// writes them. Its mappings are flushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configure_nat: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<NatPreset>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<MappingBehaviour>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtering: Option<Filtering>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping_timeout: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_refresh: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_preservation: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hairpinning: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_range: Option<[u16; 2]>,
+}
+
+impl TimelineEvent {
+    /// The NAT properties a `configure_nat` event names.
+    pub fn nat_changes(&self) -> NatChanges {
+        NatChanges {
+            preset: self.preset,
+            mapping: self.mapping,
+            filtering: self.filtering,
+            mapping_timeout: self.mapping_timeout,
+            inbound_refresh: self.inbound_refresh,
+            port_preservation: self.port_preservation,
+            hairpinning: self.hairpinning,
+            port_range: self.port_range,
+        }
+    }
 }
 
 /// A node's label, or its id when it has none.

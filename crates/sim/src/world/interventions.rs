@@ -71,6 +71,56 @@ impl World {
                     },
                 );
             }
+            Intervention::ConfigureNat { nat, changes } => {
+                let Some(n) = self.nat_index(nat) else { return };
+                let behaviour = changes.over(self.nats[n].behaviour);
+                let lost = self.nats[n].reconfigure(now, behaviour);
+                self.note(&action, None, by_user);
+                self.trace.push(
+                    now,
+                    TraceKind::NatConfigured {
+                        nat: nat.clone(),
+                        behaviour,
+                        mappings_lost: lost.len(),
+                    },
+                );
+            }
+            Intervention::SetLink {
+                link,
+                delay,
+                jitter,
+                loss,
+                duplicate,
+            } => {
+                let Some(i) = self.link_index(link) else {
+                    return;
+                };
+                let l = &mut self.links[i];
+                if let Some(d) = delay {
+                    l.delay = d.micros();
+                }
+                if let Some(j) = jitter {
+                    l.jitter = j.micros();
+                }
+                if let Some(p) = loss {
+                    l.loss = p.clamp(0.0, 1.0);
+                }
+                if let Some(p) = duplicate {
+                    l.duplicate = p.clamp(0.0, 1.0);
+                }
+                let (delay, jitter, loss, duplicate) = (l.delay, l.jitter, l.loss, l.duplicate);
+                self.note(&action, None, by_user);
+                self.trace.push(
+                    now,
+                    TraceKind::LinkProperties {
+                        link: link.clone(),
+                        delay,
+                        jitter,
+                        loss,
+                        duplicate,
+                    },
+                );
+            }
             Intervention::ChangeNatAddress { nat, address } => {
                 let Some(n) = self.nat_index(nat) else { return };
                 if self.nats[n].public == *address {

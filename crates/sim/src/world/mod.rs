@@ -74,6 +74,9 @@ enum Ev {
         host: usize,
     },
     Scheduled(Intervention),
+    /// A user's change (from the page, saved with the scenario): it comes
+    /// at the end of its instant and the chart marks it "(by you)".
+    User(Intervention),
 }
 
 #[derive(Clone)]
@@ -231,7 +234,11 @@ impl World {
         }
         for e in &scenario.timeline {
             if let Ok(action) = e.action() {
-                w.schedule(e.at.micros(), Ev::Scheduled(action));
+                if e.user == Some(true) {
+                    w.queue.push_late(e.at.micros(), Ev::User(action));
+                } else {
+                    w.schedule(e.at.micros(), Ev::Scheduled(action));
+                }
             }
         }
         w

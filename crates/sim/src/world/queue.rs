@@ -1,6 +1,8 @@
 //! The event queue: events ordered by (time, sequence number), so events
 //! due at the same time keep the order they were scheduled in. That order is
-//! part of what makes a run replay exactly.
+//! part of what makes a run replay exactly. A "late" event comes after every
+//! other event of its instant: that is when a user's change lands (the page
+//! applies it once the simulation stands at that moment).
 
 use mobike_protocol::Time;
 use std::cmp::Reverse;
@@ -9,13 +11,20 @@ use std::collections::BinaryHeap;
 #[derive(Clone)]
 struct Queued<E> {
     time: Time,
+    late: bool,
     seq: u64,
     ev: E,
 }
 
+impl<E> Queued<E> {
+    fn key(&self) -> (Time, bool, u64) {
+        (self.time, self.late, self.seq)
+    }
+}
+
 impl<E> PartialEq for Queued<E> {
     fn eq(&self, o: &Self) -> bool {
-        (self.time, self.seq) == (o.time, o.seq)
+        self.key() == o.key()
     }
 }
 impl<E> Eq for Queued<E> {}
@@ -26,7 +35,7 @@ impl<E> PartialOrd for Queued<E> {
 }
 impl<E> Ord for Queued<E> {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (self.time, self.seq).cmp(&(o.time, o.seq))
+        self.key().cmp(&o.key())
     }
 }
 
@@ -47,12 +56,32 @@ impl<E> Queue<E> {
 
     /// Queues `ev` for `time`, after everything already queued for then.
     pub(super) fn push(&mut self, time: Time, ev: E) {
+        self.insert(time, false, ev);
+    }
+
+    /// Queues `ev` for the end of instant `time`: after every other event
+    /// of that instant, also those scheduled later for it.
+    pub(super) fn push_late(&mut self, time: Time, ev: E) {
+        self.insert(time, true, ev);
+    }
+
+    fn insert(&mut self, time: Time, late: bool, ev: E) {
         self.seq += 1;
         self.heap.push(Reverse(Queued {
             time,
+            late,
             seq: self.seq,
             ev,
         }));
+    }
+
+    /// Takes the next event if it is a late one of instant `time`.
+    pub(super) fn pop_late_at(&mut self, time: Time) -> Option<E> {
+        let q = &self.heap.peek()?.0;
+        if q.time != time || !q.late {
+            return None;
+        }
+        self.heap.pop().map(|Reverse(q)| q.ev)
     }
 
     /// The time of the earliest event.

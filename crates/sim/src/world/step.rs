@@ -51,6 +51,18 @@ impl World {
                 }
             }
             Ev::Scheduled(action) => self.apply_inner(action, false),
+            Ev::User(action) => {
+                // The user's changes of one instant all land together, as
+                // the page applies them: none sees the events another one
+                // causes at that instant until all are made.
+                let mut batch = vec![action];
+                while let Some(Ev::User(next)) = self.queue.pop_late_at(time) {
+                    batch.push(next);
+                }
+                for action in batch {
+                    self.apply_inner(action, true);
+                }
+            }
             Ev::NatExpiry { nat, id } => {
                 self.nat_expire(nat);
                 // Refreshed meanwhile: look again when the new timer runs out.
