@@ -63,6 +63,12 @@ struct RunArgs {
     /// Run until this time instead of the scenario's `until` (e.g. "30s").
     #[arg(long)]
     until: Option<String>,
+    /// Change a setting without editing the file: `key=value` for every
+    /// host (`[settings]`), `host.key=value` for one host or group
+    /// (`[host.settings]`); e.g. `--set list_policy=follow`,
+    /// `--set laptop.liveness_interval=30s`. May be given several times.
+    #[arg(long = "set", value_name = "[HOST.]KEY=VALUE")]
+    set: Vec<String>,
 }
 
 /// Files the chart and the run can be written to.
@@ -95,12 +101,17 @@ enum Command {
     /// Run several scenarios and print their figures side by side (e.g.
     /// a cluster moving its clients by responder MOBIKE and by Redirect).
     Compare {
-        /// Scenario files (TOML), two or more.
+        /// Scenario files (TOML), two or more; `FILE@key=value,key=value`
+        /// runs FILE with those settings, so one file can be compared
+        /// with itself under two settings.
         #[arg(required = true, num_args = 2..)]
-        files: Vec<PathBuf>,
+        files: Vec<String>,
         /// Override every scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Change a setting in every run (see `run --set`).
+        #[arg(long = "set", value_name = "[HOST.]KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Check the expectations ([[expect]]) of scenario files: exit status 1
     /// and a list when one fails.
@@ -108,6 +119,9 @@ enum Command {
         /// Scenario files (TOML).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Change a setting in every file (see `run --set`).
+        #[arg(long = "set", value_name = "[HOST.]KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Run a scenario and write it out: chart (ASCII, SVG, Mermaid), the run
     /// as JSON, capture (pcap) and the key files with which Wireshark
@@ -144,17 +158,32 @@ struct Ran {
     chart: Chart,
 }
 
-fn load(file: &PathBuf, seed: Option<u64>) -> Result<Scenario, String> {
+fn load(file: &PathBuf, seed: Option<u64>, set: &[String]) -> Result<Scenario, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let mut s = Scenario::from_toml(&text).map_err(|e| format!("{}: {e}", file.display()))?;
     if let Some(seed) = seed {
         s.seed = seed;
     }
+    for arg in set {
+        s.set_from_arg(arg)
+            .map_err(|e| format!("{}: --set {e}", file.display()))?;
+    }
     Ok(s)
 }
 
+/// `FILE@key=value,key=value`: a file and the settings of this variant.
+fn variant(arg: &str) -> (PathBuf, Vec<String>) {
+    match arg.split_once('@') {
+        Some((file, sets)) if !sets.is_empty() => (
+            PathBuf::from(file),
+            sets.split(',').map(|s| s.trim().to_string()).collect(),
+        ),
+        _ => (PathBuf::from(arg), Vec::new()),
+    }
+}
+
 fn simulate(args: &RunArgs) -> Result<Ran, String> {
-    let scenario = load(&args.file, args.seed)?;
+    let scenario = load(&args.file, args.seed, &args.set)?;
     let until = match &args.until {
         Some(u) => mobike_sim::duration::Dur::parse(u)
             .map_err(|e| format!("--until {u:?}: {e}"))?
@@ -178,10 +207,10 @@ fn write(path: &PathBuf, data: impl AsRef<[u8]>) -> Result<(), String> {
 
 fn run(cli: Cli) -> Result<bool, String> {
     match cli.command {
-        Command::Check { files } => {
+        Command::Check { files, set } => {
             let mut all_ok = true;
             for file in &files {
-                let s = load(file, None)?;
+                let s = load(file, None, &set)?;
                 let outcomes = mobike_render::check::check(&s);
                 if outcomes.is_empty() {
                     println!("{}: no expectations", file.display());
@@ -204,16 +233,21 @@ fn run(cli: Cli) -> Result<bool, String> {
             }
             Ok(all_ok)
         }
-        Command::Compare { files, seed } => {
+        Command::Compare { files, seed, set } => {
             let mut cols = Vec::new();
-            for file in &files {
-                let s = load(file, seed)?;
+            for arg in &files {
+                let (file, own) = variant(arg);
+                let all: Vec<String> = set.iter().chain(&own).cloned().collect();
+                let s = load(&file, seed, &all)?;
                 let mut w = World::new(&s);
                 w.run_until(s.until.micros());
-                let name = file.file_stem().map_or_else(
+                let mut name = file.file_stem().map_or_else(
                     || file.display().to_string(),
                     |n| n.to_string_lossy().into(),
                 );
+                if !own.is_empty() {
+                    name = format!("{name} ({})", own.join(", "));
+                }
                 cols.push((name, metrics::compute(w.trace())));
             }
             print!("{}", compare_table(&cols));

@@ -226,3 +226,67 @@ fn compare_puts_the_cluster_runs_side_by_side() {
             .success()
     );
 }
+
+/// `--set` changes a setting without editing the file; `FILE@key=value`
+/// compares one file with itself under two settings.
+#[test]
+fn set_varies_a_setting_and_compare_takes_variants() {
+    let strict = mobike(&["run", "examples/responder-moves-client.toml"]);
+    let follow = mobike(&[
+        "run",
+        "examples/responder-moves-client.toml",
+        "--set",
+        "list_policy=follow",
+    ]);
+    assert!(strict.status.success() && follow.status.success());
+    let (s, f) = (
+        String::from_utf8(strict.stdout).unwrap(),
+        String::from_utf8(follow.stdout).unwrap(),
+    );
+    assert_ne!(s, f, "the policy changes the run");
+    // Follow: the laptop moves with the responder's list at once, without
+    // an update of its own (RFC 4555 §3.5 leaves the choice open).
+    assert!(s.contains("N(UPDATE_SA_ADDRESSES)"));
+    assert!(f.contains("following to"), "{f}");
+    // Per host, and the errors name what is wrong.
+    let out = mobike(&[
+        "run",
+        "examples/wifi-to-lte.toml",
+        "--set",
+        "laptop.liveness_interval=3s",
+    ]);
+    assert!(out.status.success());
+    for (arg, says) in [
+        (
+            "retransmit_tries=many",
+            "expected u32 in `retransmit_tries`",
+        ),
+        ("colour=red", "unknown field `colour`"),
+        ("nobody.liveness=false", "no host \"nobody\""),
+        ("liveness", "write key=value"),
+    ] {
+        let out = mobike(&["run", "examples/wifi-to-lte.toml", "--set", arg]);
+        assert_eq!(out.status.code(), Some(2), "{arg}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(says), "{arg}: {err}");
+    }
+    let out = mobike(&[
+        "compare",
+        "examples/responder-moves-client.toml@list_policy=strict",
+        "examples/responder-moves-client.toml@list_policy=follow",
+    ]);
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let first = table.lines().next().unwrap();
+    assert!(first.contains("(list_policy=strict)") && first.contains("(list_policy=follow)"));
+    let ike = table
+        .lines()
+        .find(|l| l.starts_with("IKE messages"))
+        .unwrap();
+    let n: Vec<u64> = ike
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(n.len(), 2);
+    assert!(n[0] > n[1], "strict runs an update of its own: {ike}");
+}

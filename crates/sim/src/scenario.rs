@@ -269,6 +269,72 @@ impl Scenario {
         s
     }
 
+    /// Sets one setting without editing the file (`mobike --set`, a
+    /// comparison's variant): `key = value` in `[settings]`, or with
+    /// `host` in that host's `[host.settings]` (a group's id, such as
+    /// "client" for client-1 … client-20, sets every member). Checked as
+    /// the file's settings are; nothing changes on an error.
+    pub fn set_setting(
+        &mut self,
+        host: Option<&str>,
+        key: &str,
+        value: toml::Value,
+    ) -> Result<(), String> {
+        let mut next = self.clone();
+        match host {
+            None => next.settings.set(key, value),
+            Some(id) => {
+                let member = |h: &HostSpec| {
+                    h.id == id
+                        || h.id
+                            .strip_prefix(id)
+                            .and_then(|r| r.strip_prefix('-'))
+                            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                };
+                let mut any = false;
+                for h in next.hosts.iter_mut().filter(|h| member(h)) {
+                    h.settings
+                        .get_or_insert_with(SettingsLayer::default)
+                        .set(key, value.clone());
+                    any = true;
+                }
+                if !any {
+                    let ids: Vec<&str> = self.hosts.iter().map(|h| h.id.as_str()).collect();
+                    return Err(format!(
+                        "no host {id:?} to set {key} for (hosts: {})",
+                        ids.join(", ")
+                    ));
+                }
+            }
+        }
+        next.check().map_err(|e| e.message)?;
+        *self = next;
+        Ok(())
+    }
+
+    /// Applies a `[host.]key=value` setting as a command line writes it:
+    /// the value is read as TOML (`3`, `false`, `["192.0.2.1"]`), or else
+    /// taken as a string (`30s`, `follow`).
+    pub fn set_from_arg(&mut self, arg: &str) -> Result<(), String> {
+        let (path, value) = arg
+            .split_once('=')
+            .ok_or_else(|| format!("{arg:?}: write key=value or host.key=value"))?;
+        let (host, key) = match path.rsplit_once('.') {
+            Some((h, k)) => (Some(h.trim()), k.trim()),
+            None => (None, path.trim()),
+        };
+        if key.is_empty() {
+            return Err(format!("{arg:?}: no setting named before '='"));
+        }
+        let value = value.trim();
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.to_string()));
+        self.set_setting(host, key, parsed)
+            .map_err(|e| format!("{arg:?}: {e}"))
+    }
+
     /// Checks a scenario built in memory (an editor's) as a file is checked.
     pub fn check(&self) -> Result<(), ScenarioError> {
         let place = |message: String| ScenarioError {
