@@ -147,6 +147,10 @@ enum Command {
         /// folder; run `WIRESHARK_CONFIG_DIR=DIR tshark -r OUT.pcap -V`.
         #[arg(long)]
         wireshark_dir: Option<PathBuf>,
+        /// Write the capture (at `--capture-at`) and the three key files as
+        /// one zip here (the page's "pcap + keys" download).
+        #[arg(long, value_name = "OUT")]
+        zip: Option<PathBuf>,
     },
 }
 
@@ -269,6 +273,7 @@ fn run(cli: Cli) -> Result<bool, String> {
             pcap: pcap_out,
             capture_at,
             wireshark_dir,
+            zip,
         } => {
             let ran = simulate(&run)?;
             let s = &ran.scenario;
@@ -276,7 +281,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                 write(&path, ascii::render(&ran.chart, &chart.ascii()))?;
             }
             write_files(&ran, chart, &files)?;
-            if let Some(path) = pcap_out {
+            if pcap_out.is_some() || zip.is_some() {
                 let node = match capture_at {
                     Some(n) => {
                         if !s.hosts.iter().any(|h| h.id == n) {
@@ -296,7 +301,12 @@ fn run(cli: Cli) -> Result<bool, String> {
                         .map(|h| h.id.clone())
                         .unwrap_or_default(),
                 };
-                write(&path, pcap::capture(ran.world.trace(), &node))?;
+                if let Some(path) = pcap_out {
+                    write(&path, pcap::capture(ran.world.trace(), &node))?;
+                }
+                if let Some(path) = zip {
+                    write(&path, pcap::wireshark_zip(ran.world.trace(), &node))?;
+                }
             }
             if let Some(dir) = wireshark_dir {
                 pcap::write_wireshark_dir(&dir, ran.world.trace())

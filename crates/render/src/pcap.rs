@@ -191,3 +191,38 @@ pub fn write_wireshark_dir(dir: &std::path::Path, trace: &Trace) -> std::io::Res
     std::fs::write(dir.join("esp_sa"), esp_sa(trace))?;
     std::fs::write(dir.join("preferences"), WIRESHARK_PREFERENCES)
 }
+
+/// The capture at `node` with the key files, in one zip a user unpacks into
+/// a folder: `capture.pcap`, and `ikev2_decryption_table`, `esp_sa` and
+/// `preferences` for `WIRESHARK_CONFIG_DIR` (or Wireshark's own
+/// configuration folder). The same trace gives the same octets: entries are
+/// stored, in this order, dated 1980-01-01.
+pub fn wireshark_zip(trace: &Trace, node: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .last_modified_time(zip::DateTime::default());
+        let files: [(&str, Vec<u8>); 4] = [
+            ("capture.pcap", capture(trace, node)),
+            (
+                "ikev2_decryption_table",
+                ikev2_decryption_table(trace).into_bytes(),
+            ),
+            ("esp_sa", esp_sa(trace).into_bytes()),
+            ("preferences", WIRESHARK_PREFERENCES.as_bytes().to_vec()),
+        ];
+        for (name, data) in files {
+            // Writing into memory cannot fail for lack of space; a zip
+            // error here would be a bug in the zip crate, so the entry is
+            // left out rather than the page brought down.
+            if z.start_file(name, opts).is_ok() {
+                let _ = z.write_all(&data);
+            }
+        }
+        let _ = z.finish();
+    }
+    out.into_inner()
+}

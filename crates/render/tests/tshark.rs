@@ -210,3 +210,63 @@ fn tshark_decrypts_and_agrees_on_every_example() {
     }
     assert!(checked > 0);
 }
+
+/// The page's one download, the zip: unpacked into a folder it holds the
+/// very capture and key files the CLI writes, and tshark decrypts with it.
+#[test]
+fn the_zip_unpacked_is_the_capture_and_the_keys_tshark_decrypts_with() {
+    use std::io::Read;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/wifi-to-lte.toml");
+    let s = Scenario::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut w = World::new(&s);
+    w.run_until(s.until.micros());
+    let zip = pcap::wireshark_zip(w.trace(), "gateway");
+    assert_eq!(
+        zip,
+        pcap::wireshark_zip(w.trace(), "gateway"),
+        "same octets"
+    );
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let dir = std::env::temp_dir().join(format!("mobike-zip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut names = Vec::new();
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).unwrap();
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        let name = f.name().unwrap().to_string();
+        std::fs::write(dir.join(&name), &data).unwrap();
+        names.push(name);
+    }
+    assert_eq!(
+        names,
+        [
+            "capture.pcap",
+            "ikev2_decryption_table",
+            "esp_sa",
+            "preferences"
+        ]
+    );
+    assert_eq!(
+        std::fs::read(dir.join("capture.pcap")).unwrap(),
+        pcap::capture(w.trace(), "gateway")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("esp_sa")).unwrap(),
+        pcap::esp_sa(w.trace())
+    );
+    let verbose = tshark(&dir, &dir.join("capture.pcap"), &["-V"]);
+    let icvs = verbose.matches("Integrity Checksum Data: ").count();
+    assert!(icvs > 0);
+    assert_eq!(
+        verbose
+            .lines()
+            .filter(|l| l.contains("Integrity Checksum Data: ") && l.ends_with("[correct]"))
+            .count(),
+        icvs
+    );
+    assert!(
+        verbose.contains("\nInternet Control Message Protocol"),
+        "ESP decrypted"
+    );
+}
