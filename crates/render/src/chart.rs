@@ -210,6 +210,8 @@ pub struct ChartBuilder {
     nat_lane: HashMap<IpAddr, usize>,
     /// A NAT's lane by its id, for when its public address changes.
     nat_lane_by_id: HashMap<String, usize>,
+    /// Each node's lane, so finding it is one probe however many lanes.
+    lane_of: HashMap<String, usize>,
     /// Narration steps, the next one to show, and the rows already looked at.
     steps: Vec<mobike_sim::scenario::Step>,
     next_step: usize,
@@ -254,7 +256,12 @@ impl ChartBuilder {
                 }
             }
         }
+        let mut lane_of = HashMap::new();
+        for (i, l) in lanes.iter().enumerate() {
+            lane_of.entry(l.node.clone()).or_insert(i);
+        }
         ChartBuilder {
+            lane_of,
             chart: Chart {
                 lanes,
                 rows: Vec::new(),
@@ -357,11 +364,7 @@ impl ChartBuilder {
     }
 
     fn lane(&self, node: &str) -> usize {
-        self.chart
-            .lanes
-            .iter()
-            .position(|l| l.node == node)
-            .unwrap_or(0)
+        self.lane_of.get(node).copied().unwrap_or(0)
     }
 
     /// Consumes the trace events added since the last call.

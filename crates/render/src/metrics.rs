@@ -142,31 +142,30 @@ pub fn compute(trace: &Trace) -> Metrics {
     let mut path_changes: HashMap<u64, Vec<(String, Time)>> = HashMap::new();
     let mut interventions: Vec<(Time, String, bool)> = Vec::new();
 
+    // Hosts and clients in order of first appearance, with an index by
+    // name so each lookup is one hash probe, not a scan of every host.
+    let mut host_at: HashMap<String, usize> = HashMap::new();
+    let mut client_at: HashMap<String, usize> = HashMap::new();
     fn index<T>(
         v: &mut Vec<T>,
+        at: &mut HashMap<String, usize>,
         node: &str,
-        name: impl Fn(&T) -> &str,
         new: impl Fn() -> T,
     ) -> usize {
-        match v.iter().position(|x| name(x) == node) {
-            Some(i) => i,
-            None => {
-                v.push(new());
-                v.len() - 1
-            }
+        if let Some(&i) = at.get(node) {
+            return i;
         }
+        v.push(new());
+        at.insert(node.to_string(), v.len() - 1);
+        v.len() - 1
     }
-    let client_index = |clients: &mut Vec<ClientMetrics>, node: &str| {
-        index(
-            clients,
-            node,
-            |c| &c.node,
-            || ClientMetrics {
+    let client_index =
+        |clients: &mut Vec<ClientMetrics>, client_at: &mut HashMap<String, usize>, node: &str| {
+            index(clients, client_at, node, || ClientMetrics {
                 node: node.to_string(),
                 ..Default::default()
-            },
-        )
-    };
+            })
+        };
 
     for e in &trace.events {
         match &e.kind {
@@ -176,7 +175,7 @@ pub fn compute(trace: &Trace) -> Metrics {
                 reply: false,
                 carried,
             } => {
-                let client = clients.iter().position(|c| &c.node == node);
+                let client = client_at.get(node.as_str()).copied();
                 ping_of.insert((node.clone(), *seq), pings.len());
                 pings.push(PingRecord {
                     node: node.clone(),
@@ -204,15 +203,10 @@ pub fn compute(trace: &Trace) -> Metrics {
                 protocol,
                 ..
             } => {
-                let h = index(
-                    &mut hosts,
-                    node,
-                    |h| &h.node,
-                    || HostMetrics {
-                        node: node.clone(),
-                        ..Default::default()
-                    },
-                );
+                let h = index(&mut hosts, &mut host_at, node, || HostMetrics {
+                    node: node.clone(),
+                    ..Default::default()
+                });
                 let mut esp: Option<&[u8]> = None;
                 let kind = if *protocol == IpProtocol::Esp {
                     esp = Some(payload);
@@ -226,7 +220,7 @@ pub fn compute(trace: &Trace) -> Metrics {
                                 && hdr.exchange() == ExchangeType::IKE_SA_INIT
                                 && !hdr.flags().response()
                             {
-                                let c = client_index(&mut clients, node);
+                                let c = client_index(&mut clients, &mut client_at, node);
                                 client_of_sa.insert(hdr.spi_i(), c);
                             }
                             Kind::Ike
@@ -311,7 +305,7 @@ pub fn compute(trace: &Trace) -> Metrics {
             p.client = Some(match last_client.get(&p.node) {
                 Some(&c) => c,
                 None if clients.len() == 1 => 0,
-                None => client_index(&mut clients, &p.node),
+                None => client_index(&mut clients, &mut client_at, &p.node),
             });
         }
     }

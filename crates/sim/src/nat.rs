@@ -13,6 +13,7 @@ pub use crate::vocab::nat::{
 use crate::vocab::reason::{MappingGone, NatRefusal};
 use mobike_protocol::Time;
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
@@ -62,7 +63,18 @@ pub struct Outbound {
     pub created: Option<(u64, Time)>,
 }
 
+/// What identifies a mapping for an outbound packet: the inside endpoint
+/// and, by the mapping behaviour (RFC 4787 §4.1), nothing (EIM), the
+/// destination address (ADM) or the destination address and port (APDM).
+type MappingKey = (SocketAddr, Option<SocketAddr>);
+
 /// A NAT box's state.
+///
+/// The table is indexed four ways, so a packet costs a few lookups
+/// whatever the number of mappings (a carrier-grade NAT holds thousands):
+/// by id (creation order, what the panel lists), by outside port (inbound
+/// packets), by [`MappingKey`] (outbound packets) and by expiry time. All
+/// are ordered maps, so nothing depends on a hash seed.
 #[derive(Clone, Debug)]
 pub struct NatBox {
     pub behaviour: NatBehaviour,
@@ -70,19 +82,20 @@ pub struct NatBox {
     pub public: IpAddr,
     /// The link it sits on, by index.
     pub link: Option<usize>,
-    mappings: Vec<NatMapping>,
+    mappings: BTreeMap<u64, NatMapping>,
+    by_port: BTreeMap<u16, u64>,
+    by_key: BTreeMap<MappingKey, u64>,
+    /// (expiry, id) of every mapping, soonest first.
+    expiries: BTreeSet<(Time, u64)>,
     next_id: u64,
     /// The allocator's cursor in `port_range` (no port preservation).
     next_port: u16,
     /// Ports mapped before a reboot: never handed out again, so every
     /// mapping made after a reboot has a new outside port (the reference's
     /// §7.2: "change port allocator base").
-    retired: Vec<u16>,
+    retired: BTreeSet<u16>,
     /// Why the last mapping on a port went away, for drop reasons.
-    gone: Vec<(u16, MappingGone)>,
-    /// No mapping expires before this (a lower bound: refreshes only move
-    /// expiries later), so most calls of `expire` need no scan.
-    earliest: Time,
+    gone: BTreeMap<u16, MappingGone>,
 }
 
 impl NatBox {
@@ -92,18 +105,55 @@ impl NatBox {
             behaviour,
             public,
             link,
-            mappings: Vec::new(),
+            mappings: BTreeMap::new(),
+            by_port: BTreeMap::new(),
+            by_key: BTreeMap::new(),
+            expiries: BTreeSet::new(),
             next_id: 0,
             next_port: behaviour.port_range.0,
-            retired: Vec::new(),
-            gone: Vec::new(),
-            earliest: Time::MAX,
+            retired: BTreeSet::new(),
+            gone: BTreeMap::new(),
         }
     }
 
-    /// The live mappings (expired ones are removed by [`NatBox::expire`]).
-    pub fn mappings(&self) -> &[NatMapping] {
-        &self.mappings
+    /// The live mappings in the order they were made (expired ones are
+    /// removed by [`NatBox::expire`]).
+    pub fn mappings(&self) -> Vec<&NatMapping> {
+        self.mappings.values().collect()
+    }
+
+    /// How many mappings the table holds.
+    pub fn len(&self) -> usize {
+        self.mappings.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.mappings.is_empty()
+    }
+
+    fn key(&self, src: SocketAddr, dst: SocketAddr) -> MappingKey {
+        let remote = match self.behaviour.mapping {
+            MappingBehaviour::EndpointIndependent => None,
+            MappingBehaviour::AddressDependent => Some(SocketAddr::new(dst.ip(), 0)),
+            MappingBehaviour::AddressAndPortDependent => Some(dst),
+        };
+        (src, remote)
+    }
+
+    fn key_of(&self, m: &NatMapping) -> MappingKey {
+        match m.remote {
+            Some(r) => self.key(m.internal, r),
+            None => (m.internal, None),
+        }
+    }
+
+    /// Takes every mapping out of the table, in the order they were made.
+    fn take_all(&mut self) -> Vec<NatMapping> {
+        self.by_port.clear();
+        self.by_key.clear();
+        self.expiries.clear();
+        std::mem::take(&mut self.mappings).into_values().collect()
     }
 
     /// Who may send in through `m`.
@@ -122,30 +172,29 @@ impl NatBox {
         out
     }
 
-    fn matches(&self, m: &NatMapping, src: SocketAddr, dst: SocketAddr) -> bool {
-        m.internal == src
-            && match self.behaviour.mapping {
-                MappingBehaviour::EndpointIndependent => true,
-                MappingBehaviour::AddressDependent => m.remote.map(|r| r.ip()) == Some(dst.ip()),
-                MappingBehaviour::AddressAndPortDependent => m.remote == Some(dst),
-            }
-    }
-
-    /// Removes every mapping whose timer ran out by `now`, returning them.
+    /// Removes every mapping whose timer ran out by `now`, returning them
+    /// in the order they were made.
     pub fn expire(&mut self, now: Time) -> Vec<NatMapping> {
-        if now < self.earliest {
+        let mut ids = Vec::new();
+        while let Some(&(t, id)) = self.expiries.first()
+            && t <= now
+        {
+            self.expiries.pop_first();
+            ids.push(id);
+        }
+        if ids.is_empty() {
             return Vec::new();
         }
-        let (gone, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.mappings)
-            .into_iter()
-            .partition(|m| m.expires <= now);
-        self.mappings = keep;
-        self.earliest = self
-            .mappings
-            .iter()
-            .map(|m| m.expires)
-            .min()
-            .unwrap_or(Time::MAX);
+        ids.sort_unstable();
+        let mut gone = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(m) = self.mappings.remove(&id) {
+                self.by_port.remove(&m.external_port);
+                let key = self.key_of(&m);
+                self.by_key.remove(&key);
+                gone.push(m);
+            }
+        }
         for m in &gone {
             let why = MappingGone::Expired {
                 internal: m.internal,
@@ -158,16 +207,25 @@ impl NatBox {
 
     /// When mapping `id` expires, if it still exists.
     pub fn expiry_of(&self, id: u64) -> Option<Time> {
-        self.mappings.iter().find(|m| m.id == id).map(|m| m.expires)
+        self.mappings.get(&id).map(|m| m.expires)
     }
 
     fn note_gone(&mut self, port: u16, why: MappingGone) {
-        self.gone.retain(|(p, _)| *p != port);
-        self.gone.push((port, why));
+        self.gone.insert(port, why);
     }
 
     fn port_free(&self, p: u16) -> bool {
-        !self.mappings.iter().any(|m| m.external_port == p) && !self.retired.contains(&p)
+        !self.by_port.contains_key(&p) && !self.retired.contains(&p)
+    }
+
+    /// Moves mapping `id`'s timer to `expires`.
+    fn refresh(&mut self, id: u64, expires: Time) {
+        let Some(m) = self.mappings.get_mut(&id) else {
+            return;
+        };
+        self.expiries.remove(&(m.expires, id));
+        m.expires = expires;
+        self.expiries.insert((expires, id));
     }
 
     /// RFC 4787 §4.2.1: preserve the port where free, else another one;
@@ -209,9 +267,10 @@ impl NatBox {
     ) -> Result<Outbound, NatRefusal> {
         self.expire(now);
         let timeout = self.behaviour.timeout;
-        if let Some(i) = self.mappings.iter().position(|m| self.matches(m, src, dst)) {
-            let m = &mut self.mappings[i];
-            m.expires = now + timeout;
+        let key = self.key(src, dst);
+        if let Some(&id) = self.by_key.get(&key) {
+            self.refresh(id, now + timeout);
+            let m = self.mappings.get_mut(&id).expect("indexed mapping");
             if !m.sent_to.contains(&dst) {
                 m.sent_to.push(dst);
             }
@@ -226,18 +285,23 @@ impl NatBox {
         })?;
         self.next_id += 1;
         let id = self.next_id;
-        self.earliest = 0;
-        self.mappings.push(NatMapping {
+        self.by_port.insert(port, id);
+        self.by_key.insert(key, id);
+        self.expiries.insert((now + timeout, id));
+        self.mappings.insert(
             id,
-            internal: src,
-            remote: match self.behaviour.mapping {
-                MappingBehaviour::EndpointIndependent => None,
-                _ => Some(dst),
+            NatMapping {
+                id,
+                internal: src,
+                remote: match self.behaviour.mapping {
+                    MappingBehaviour::EndpointIndependent => None,
+                    _ => Some(dst),
+                },
+                external_port: port,
+                sent_to: vec![dst],
+                expires: now + timeout,
             },
-            external_port: port,
-            sent_to: vec![dst],
-            expires: now + timeout,
-        });
+        );
         Ok(Outbound {
             src: SocketAddr::new(self.public, port),
             created: Some((id, now + timeout)),
@@ -256,17 +320,13 @@ impl NatBox {
     ) -> Result<SocketAddr, NatRefusal> {
         self.expire(now);
         let filtering = self.behaviour.filtering;
-        let Some(m) = self
-            .mappings
-            .iter_mut()
-            .find(|m| m.external_port == dst.port())
-        else {
-            let gone = self.gone.iter().find(|(p, _)| *p == dst.port());
+        let Some(&id) = self.by_port.get(&dst.port()) else {
             return Err(NatRefusal::NoMapping {
                 port: dst.port(),
-                gone: gone.map(|(_, why)| *why),
+                gone: self.gone.get(&dst.port()).copied(),
             });
         };
+        let m = &self.mappings[&id];
         let allowed = match filtering {
             Filtering::EndpointIndependent => true,
             Filtering::AddressDependent => m.sent_to.iter().any(|e| e.ip() == src.ip()),
@@ -278,18 +338,19 @@ impl NatBox {
                 _ => NatRefusal::NotSentToEndpoint { from: src },
             });
         }
+        let internal = m.internal;
         if self.behaviour.inbound_refresh {
-            m.expires = now + self.behaviour.timeout;
+            self.refresh(id, now + self.behaviour.timeout);
         }
-        Ok(m.internal)
+        Ok(internal)
     }
 
     /// Power cycle: every mapping is lost, and the ports they used are not
     /// handed out again. Returns the lost mappings.
     pub fn reboot(&mut self, now: Time) -> Vec<NatMapping> {
-        let lost = std::mem::take(&mut self.mappings);
+        let lost = self.take_all();
         for m in &lost {
-            self.retired.push(m.external_port);
+            self.retired.insert(m.external_port);
             let why = MappingGone::Rebooted {
                 internal: m.internal,
                 at: now,
@@ -302,10 +363,10 @@ impl NatBox {
     /// Configured anew with `behaviour`: like a reboot, every mapping is
     /// flushed and its port not handed out again. Returns the flushed ones.
     pub fn reconfigure(&mut self, now: Time, behaviour: NatBehaviour) -> Vec<NatMapping> {
+        let lost = self.take_all();
         self.behaviour = behaviour;
-        let lost = std::mem::take(&mut self.mappings);
         for m in &lost {
-            self.retired.push(m.external_port);
+            self.retired.insert(m.external_port);
             let why = MappingGone::Reconfigured {
                 internal: m.internal,
                 at: now,
@@ -318,7 +379,7 @@ impl NatBox {
     /// Taken out of a path or moved: forgets its mappings (no reasons kept;
     /// nothing can reach it there).
     pub fn clear(&mut self) {
-        self.mappings.clear();
+        self.take_all();
     }
 }
 

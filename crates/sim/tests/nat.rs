@@ -146,7 +146,7 @@ fn permits_are_shown_by_the_filtering_in_force() {
         let mut n = nat(MappingBehaviour::EndpointIndependent, f);
         externals(&mut n, &[Y1, Y1_OTHER_PORT]);
         let shown: Vec<String> = n
-            .permits(&n.mappings()[0])
+            .permits(n.mappings()[0])
             .iter()
             .map(Permit::to_string)
             .collect();
@@ -752,4 +752,51 @@ fn a_mapping_that_changes_before_the_first_liveness_check_is_still_found() {
     let made = mappings_made(&w);
     assert_eq!(made.last().unwrap().2, ep("198.51.100.1:40002"), "{made:?}");
     assert_eq!(sa(&w, 1).ipsec_remote, Some(ep("198.51.100.1:40002")));
+}
+
+// --- A carrier-grade table (thousands of mappings) ---
+
+#[test]
+fn a_table_of_thousands_finds_each_mapping_both_ways_and_expires_in_creation_order() {
+    use mobike_protocol::SEC;
+    let mut n = NatBox::new(
+        NatPreset::CarrierGrade.behaviour(),
+        "100.64.0.1".parse().unwrap(),
+        Some(0),
+    );
+    let gw = ep("198.51.100.1:4500");
+    let inside = |i: u32| {
+        std::net::SocketAddr::new(
+            std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(10, 64, 0, 10)) + i).into(),
+            4500,
+        )
+    };
+    let mut outside = Vec::new();
+    for i in 0..3000 {
+        outside.push(n.outbound(0, inside(i), gw).unwrap().src);
+    }
+    assert_eq!(n.len(), 3000);
+    // REQ-3: no two inside endpoints share an outside port.
+    let ports: std::collections::BTreeSet<u16> = outside.iter().map(|o| o.port()).collect();
+    assert_eq!(ports.len(), 3000);
+    // Inbound through each mapping reaches its own inside endpoint; a
+    // second outbound packet reuses the mapping.
+    for (i, o) in outside.iter().enumerate() {
+        assert_eq!(n.inbound(SEC, gw, *o), Ok(inside(i as u32)));
+        assert_eq!(n.outbound(SEC, inside(i as u32), gw).unwrap().src, *o);
+    }
+    // Refresh the first mapping late: it now expires after the others, yet
+    // the expired ones come back in the order they were made.
+    let timeout = n.behaviour.timeout;
+    n.outbound(10 * SEC, inside(0), gw).unwrap();
+    assert!(n.expire(SEC + timeout - 1).is_empty());
+    let gone = n.expire(10 * SEC + timeout);
+    assert_eq!(gone.len(), 3000);
+    assert_eq!(gone[0].internal, inside(0));
+    assert!(gone.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(n.is_empty());
+    // The next packet makes a new mapping on a port never reused while
+    // another inside endpoint holds it.
+    let again = n.outbound(20 * SEC + timeout, inside(7), gw).unwrap();
+    assert!(again.created.is_some());
 }

@@ -165,7 +165,7 @@ impl World {
                 behaviour: n.behaviour,
                 mappings: n
                     .mappings()
-                    .iter()
+                    .into_iter()
                     .filter(|m| m.expires > self.now)
                     .map(|m| MappingView {
                         internal: m.internal,
