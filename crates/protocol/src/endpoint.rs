@@ -357,7 +357,7 @@ impl Endpoint {
 
     /// A UDP datagram arrived for one of our addresses on an IKE port.
     pub fn handle_datagram(&mut self, now: Time, src: SocketAddr, dst: SocketAddr, payload: &[u8]) {
-        let ike = match udp::classify(payload, src.port(), dst.port()) {
+        let ike = match udp::classify(payload, dst.port()) {
             UdpPayload::Ike(b) => b,
             // RFC 3948 §2.3: keepalives are ignored, and never count as
             // liveness evidence (U-4-1).

@@ -162,7 +162,7 @@ fn redirect_in_ike_sa_init_with_a_wrong_nonce_is_ignored() {
         length: 0,
     };
     let forged = Message::emit_plain(header, &[Payload::Notify(n_redirect)]);
-    n.inject(sa(R1, 500), sa(I1, 500), frame_ike(&forged, 500, 500));
+    n.inject(sa(R1, 500), sa(I1, 500), frame_ike(&forged, 500));
     n.run(2 * SEC);
     let rejected = n.events_of(Role::Initiator).into_iter().any(|(_, e)| {
         matches!(

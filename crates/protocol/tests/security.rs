@@ -159,7 +159,7 @@ fn a_unauthenticated_update_sa_addresses_is_rejected_and_moves_nothing() {
                     [7; 8],
                 )
                 .unwrap();
-                frame_ike(&ike, 4500, 4500)
+                frame_ike(&ike, 4500)
             },
             bad_icv,
         ),
@@ -190,7 +190,7 @@ fn a_unauthenticated_update_sa_addresses_is_rejected_and_moves_nothing() {
                     h,
                     &update_payloads(spis, sa(ATTACKER, 4500), sa(R1, 4500)),
                 );
-                frame_ike(&ike, 4500, 4500)
+                frame_ike(&ike, 4500)
             },
             unprotected,
         ),
@@ -206,7 +206,7 @@ fn a_unauthenticated_update_sa_addresses_is_rejected_and_moves_nothing() {
                     [7; 8],
                 )
                 .unwrap();
-                frame_ike(&ike, 4500, 4500)
+                frame_ike(&ike, 4500)
             },
             |r| matches!(r, Rejection::UnknownSpis { .. }),
         ),
@@ -306,11 +306,7 @@ fn i_2_1_2_unauthenticated_copy_of_the_last_request_triggers_no_cached_response(
     for exchange in [ExchangeType::IKE_SA_INIT, INFO] {
         let h = request_header(spis, Role::Initiator, exchange, last);
         let ike = Message::emit_plain(h, &[]);
-        net.inject(
-            sa(ATTACKER, 4500),
-            sa(R1, 4500),
-            frame_ike(&ike, 4500, 4500),
-        );
+        net.inject(sa(ATTACKER, 4500), sa(R1, 4500), frame_ike(&ike, 4500));
     }
     net.run(t + 500 * MS);
     let reflected = sent_to_since(&net, Role::Responder, ip(ATTACKER), t);
@@ -367,7 +363,7 @@ fn i_2_1_5_replayed_update_after_the_window_moved_on_is_ignored() {
     assert_eq!(before.3, Some(sa(I1, 4500)));
 
     let t = net.now;
-    let bytes = frame_ike(&captured.ike, 4500, 4500);
+    let bytes = frame_ike(&captured.ike, 4500);
     net.inject(sa(ATTACKER, 4500), sa(R1, 4500), bytes.clone());
     net.inject(sa(I2, 4500), sa(R1, 4500), bytes);
     net.run(t + 3 * SEC);
@@ -436,7 +432,7 @@ fn i_2_1_2_replayed_latest_update_gets_only_the_cached_response() {
         .ike
         .clone();
     let t = net.now;
-    let replay = frame_ike(&upd.ike, 4500, 4500);
+    let replay = frame_ike(&upd.ike, 4500);
     net.inject(sa(ATTACKER, 4500), sa(R1, 4500), replay.clone());
     net.run(t + 2 * SEC);
     net.inject(sa(ATTACKER, 4500), sa(R1, 4500), replay.clone());
@@ -524,7 +520,6 @@ fn c_forged_address_lists_are_not_adopted() {
         frame_ike(
             &Message::emit_encrypted(h, inner, &wrong_key(), [9; 8]).unwrap(),
             4500,
-            4500,
         )
     };
     net.inject(
@@ -538,7 +533,7 @@ fn c_forged_address_lists_are_not_adopted() {
         sealed(request_header(spis, Role::Responder, INFO, i_mid), &to_i),
     );
     // Unprotected.
-    let plain = |h, inner: &[Payload]| frame_ike(&Message::emit_plain(h, inner), 4500, 4500);
+    let plain = |h, inner: &[Payload]| frame_ike(&Message::emit_plain(h, inner), 4500);
     net.inject(
         att,
         r1,

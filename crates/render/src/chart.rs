@@ -399,7 +399,7 @@ impl ChartBuilder {
                 let (what, retransmission) = if *protocol == IpProtocol::Esp {
                     (self.decode_esp(payload, false), false)
                 } else {
-                    self.decode(payload, *src, *dst)
+                    self.decode(payload, *src)
                 };
                 self.row_of.insert(*packet, self.chart.rows.len());
                 self.chart.rows.push(Row::Message(MessageRow {
@@ -603,8 +603,8 @@ impl ChartBuilder {
         }
     }
 
-    fn decode(&mut self, payload: &[u8], src: SocketAddr, dst: SocketAddr) -> (What, bool) {
-        let ike = match classify(payload, src.port(), dst.port()) {
+    fn decode(&mut self, payload: &[u8], src: SocketAddr) -> (What, bool) {
+        let ike = match classify(payload, src.port()) {
             UdpPayload::Ike(b) => b,
             UdpPayload::Keepalive => return (What::Keepalive, false),
             UdpPayload::Esp(esp) => return (self.decode_esp(esp, true), false),

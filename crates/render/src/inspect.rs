@@ -172,7 +172,7 @@ pub fn sk_key(trace: &Trace, m: &MessageRow, datagram: &[u8]) -> Option<GcmKey> 
     if !m.is_ike() {
         return None;
     }
-    let UdpPayload::Ike(ike) = classify(datagram, m.src.port(), m.dst.port()) else {
+    let UdpPayload::Ike(ike) = classify(datagram, m.src.port()) else {
         return None;
     };
     let h = Header::parse(ike).ok()?;
@@ -268,7 +268,7 @@ pub fn message_detail(trace: &Trace, m: &MessageRow) -> MessageDetail {
         What::Ike { error: Some(e), .. } => vec![format!("could not open: {e}")],
         _ => Vec::new(),
     };
-    let fields = match classify(bytes, m.src.port(), m.dst.port()) {
+    let fields = match classify(bytes, m.src.port()) {
         UdpPayload::Ike(ike) => match byte_view(ike, key.as_ref()) {
             Ok(v) => Fields::Ike {
                 outer: v.outer.iter().map(FieldRow::from).collect(),
@@ -350,7 +350,7 @@ mod tests {
         assert_eq!(auth.len(), 2, "request and response");
         for m in auth {
             let bytes = trace.sent_payload(m.packet).unwrap();
-            let UdpPayload::Ike(ike) = classify(bytes, m.src.port(), m.dst.port()) else {
+            let UdpPayload::Ike(ike) = classify(bytes, m.src.port()) else {
                 panic!("an IKE message")
             };
             let keys = trace.ike_keys(Header::parse(ike).unwrap().spi_i).unwrap();

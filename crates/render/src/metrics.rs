@@ -198,7 +198,6 @@ pub fn compute(trace: &Trace) -> Metrics {
                 packet,
                 node,
                 src,
-                dst,
                 payload,
                 protocol,
                 ..
@@ -212,7 +211,7 @@ pub fn compute(trace: &Trace) -> Metrics {
                     esp = Some(payload);
                     Kind::Esp
                 } else {
-                    match classify(payload, src.port(), dst.port()) {
+                    match classify(payload, src.port()) {
                         UdpPayload::Ike(b) => {
                             hosts[h].ike_messages += 1;
                             hosts[h].ike_octets += b.len() as u64;

@@ -22,10 +22,12 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// One frame: raw IP (link type 101).
+/// One frame: raw IP (link type 101), as seen at the socket on `port`
+/// (the sender's source port, or the receiver's destination port).
 fn frame(
     src: SocketAddr,
     dst: SocketAddr,
+    port: u16,
     payload: &[u8],
     protocol: IpProtocol,
     id: u16,
@@ -35,10 +37,7 @@ fn frame(
         IpProtocol::Udp => {
             // RFC 3948 §2.1: UDP-encapsulated ESP over IPv4 carries a zero
             // checksum; IKE gets a real one.
-            let esp = matches!(
-                classify(payload, src.port(), dst.port()),
-                UdpPayload::Esp(_)
-            );
+            let esp = matches!(classify(payload, port), UdpPayload::Esp(_));
             let udp = udp_datagram(src, dst, payload, !esp);
             ip_packet(src.ip(), dst.ip(), IPPROTO_UDP, id, &udp)
         }
@@ -68,7 +67,7 @@ pub fn capture(trace: &Trace, node: &str) -> Vec<u8> {
                 if n == node {
                     frames.push((
                         e.time,
-                        frame(*src, *dst, payload, *protocol, *packet as u16),
+                        frame(*src, *dst, src.port(), payload, *protocol, *packet as u16),
                     ));
                 }
             }
@@ -81,7 +80,7 @@ pub fn capture(trace: &Trace, node: &str) -> Vec<u8> {
                 if let Some((payload, protocol)) = sent.get(packet) {
                     frames.push((
                         e.time,
-                        frame(*src, *dst, payload, *protocol, *packet as u16),
+                        frame(*src, *dst, dst.port(), payload, *protocol, *packet as u16),
                     ));
                 }
             }

@@ -63,13 +63,12 @@ fn our_notifies(trace: &mobike_sim::Trace, node: &str) -> Vec<(bool, Option<Vec<
                 packet,
                 node: n,
                 src,
-                dst,
                 payload,
                 protocol,
                 ..
             } => {
                 if *protocol == IpProtocol::Udp
-                    && let UdpPayload::Ike(b) = classify(payload, src.port(), dst.port())
+                    && let UdpPayload::Ike(b) = classify(payload, src.port())
                 {
                     sent.insert(*packet, b.to_vec());
                 }

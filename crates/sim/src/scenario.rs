@@ -22,6 +22,10 @@ use mobike_protocol::Role;
 use std::fmt;
 use std::net::IpAddr;
 
+/// The most copies one host entry may make (`count`): a carrier-grade
+/// cluster of ten thousand clients runs its hour in seconds natively.
+pub const MAX_COUNT: u32 = 10_000;
+
 pub use crate::vocab::settings::{HostSettings, HostSettingsSpec, SettingsError, SettingsLayer};
 pub use crate::vocab::spec::{
     Expectation, HostSpec, InterfaceSpec, InternetSpec, LinkSpec, NatSpec, PingSpec, Scenario,
@@ -364,7 +368,8 @@ impl Scenario {
         self.validate().map_err(|(_, m)| place(m))
     }
 
-    /// Replaces each host entry with a `count` by its copies.
+    /// Replaces each host entry with a `count` by its copies (at most
+    /// [`MAX_COUNT`] of one entry).
     fn expand_counts(&mut self) -> Result<(), String> {
         let mut hosts = Vec::new();
         for h in std::mem::take(&mut self.hosts) {
@@ -372,9 +377,9 @@ impl Scenario {
                 hosts.push(h);
                 continue;
             };
-            if n == 0 || n > 5000 {
+            if n == 0 || n > MAX_COUNT {
                 return Err(format!(
-                    "host {:?}: count must be between 1 and 5000, not {n}",
+                    "host {:?}: count must be between 1 and {MAX_COUNT}, not {n}",
                     h.id
                 ));
             }

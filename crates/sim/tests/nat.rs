@@ -754,6 +754,30 @@ fn a_mapping_that_changes_before_the_first_liveness_check_is_still_found() {
     assert_eq!(sa(&w, 1).ipsec_remote, Some(ep("198.51.100.1:40002")));
 }
 
+/// Found at 5,000 clients behind a carrier-grade NAT (one client never
+/// got an answer to IKE_SA_INIT): the NAT happened to map that client's
+/// port 500 to outside port 4500. The gateway read the datagram by its
+/// source port as if it carried a non-ESP marker, took the initiator's SPI
+/// for ESP and dropped it. A socket on port 500 never sees a marker (RFC
+/// 3948 §2.2, RFC 7296 §2.23): the receiving socket's port decides, and the
+/// answer leaves port 500 bare, whatever port it goes to.
+#[test]
+fn an_outside_port_4500_for_inside_port_500_still_gets_its_sa_up() {
+    let text = behind_nat("preset = \"carrier_grade\"\nport_range = [4500, 4599]", "");
+    let w = run(&text, 30 * SEC);
+    let made = mappings_made(&w);
+    assert_eq!(
+        (made[0].1, made[0].2),
+        (ep("10.0.0.2:500"), ep("198.51.100.1:4500")),
+        "the first mapping puts port 500 on outside port 4500: {made:?}"
+    );
+    let laptop = sa(&w, 0);
+    assert_eq!(laptop.state, mobike_protocol::SaState::Established);
+    // NAT detected, so the SA went on to port 4500 through a new mapping.
+    assert_eq!(laptop.remote, ep("203.0.113.10:4500"));
+    assert!(laptop.local_behind_nat, "{laptop:?}");
+}
+
 // --- A carrier-grade table (thousands of mappings) ---
 
 #[test]

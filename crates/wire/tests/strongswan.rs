@@ -156,7 +156,7 @@ fn ike_datagrams() -> Vec<IkeDatagram> {
         .into_iter()
         .filter(|d| is_ike_port(d.src.port()) || is_ike_port(d.dst.port()))
         .map(|d| {
-            let bytes = match udp::classify(&d.payload, d.src.port(), d.dst.port()) {
+            let bytes = match udp::classify_observed(&d.payload, d.src.port(), d.dst.port()) {
                 UdpPayload::Ike(b) => b.to_vec(),
                 other => panic!("frame {}: not an IKE message: {other:?}", d.frame),
             };

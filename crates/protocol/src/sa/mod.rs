@@ -428,7 +428,7 @@ impl IkeSa {
         ctx.out.push_back(Transmit {
             src,
             dst,
-            payload: frame_ike(ike, src.port(), dst.port()),
+            payload: frame_ike(ike, src.port()),
             protocol: IpProtocol::Udp,
         });
         self.last_tx = ctx.now;

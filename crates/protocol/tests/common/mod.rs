@@ -93,16 +93,11 @@ pub struct Datagram {
 }
 
 /// The IKE header of a datagram, if it carries an IKE message.
-fn ike_header(
-    protocol: IpProtocol,
-    payload: &[u8],
-    src: SocketAddr,
-    dst: SocketAddr,
-) -> Option<Header> {
+fn ike_header(protocol: IpProtocol, payload: &[u8], src: SocketAddr) -> Option<Header> {
     if protocol != IpProtocol::Udp {
         return None;
     }
-    match classify(payload, src.port(), dst.port()) {
+    match classify(payload, src.port()) {
         UdpPayload::Ike(b) => Header::parse(b).ok(),
         _ => None,
     }
@@ -111,7 +106,7 @@ fn ike_header(
 impl Datagram {
     /// The IKE header, if this is an IKE message.
     pub fn ike(&self) -> Option<Header> {
-        ike_header(self.protocol, &self.payload, self.src, self.dst)
+        ike_header(self.protocol, &self.payload, self.src)
     }
     pub fn is_request(&self, exchange: ExchangeType) -> bool {
         self.ike()
@@ -141,7 +136,7 @@ impl Datagram {
     /// The decrypted payloads of a protected IKE message.
     pub fn inner(&self, keys: Option<&IkeKeys>) -> Option<Vec<Payload>> {
         let h = self.ike()?;
-        let UdpPayload::Ike(b) = classify(&self.payload, self.src.port(), self.dst.port()) else {
+        let UdpPayload::Ike(b) = classify(&self.payload, self.src.port()) else {
             return None;
         };
         let k = keys?;
@@ -382,18 +377,16 @@ impl Sent {
     }
     pub fn is_keepalive(&self) -> bool {
         self.protocol == IpProtocol::Udp
-            && classify(&self.payload, self.src.port(), self.dst.port()) == UdpPayload::Keepalive
+            && classify(&self.payload, self.src.port()) == UdpPayload::Keepalive
     }
     pub fn is_esp(&self) -> bool {
         self.protocol == IpProtocol::Esp
-            || matches!(
-                classify(&self.payload, self.src.port(), self.dst.port()),
-                UdpPayload::Esp(_)
-            ) && self.protocol == IpProtocol::Udp
+            || matches!(classify(&self.payload, self.src.port()), UdpPayload::Esp(_))
+                && self.protocol == IpProtocol::Udp
     }
     /// The IKE header, if this is an IKE message.
     pub fn ike(&self) -> Option<Header> {
-        ike_header(self.protocol, &self.payload, self.src, self.dst)
+        ike_header(self.protocol, &self.payload, self.src)
     }
     pub fn is_request(&self, exchange: ExchangeType) -> bool {
         self.ike()
@@ -407,7 +400,7 @@ impl Sent {
         if self.protocol != IpProtocol::Udp {
             return None;
         }
-        match classify(&self.payload, self.src.port(), self.dst.port()) {
+        match classify(&self.payload, self.src.port()) {
             UdpPayload::Ike(b) => Some(b),
             _ => None,
         }
@@ -932,7 +925,8 @@ pub fn key_of(keys: &IkeKeys, role: Role) -> &GcmKey {
 }
 
 /// Builds a protected message as `role` would send it (a forgery made with
-/// the real keys), framed for the given ports.
+/// the real keys), framed as sent from `src_port` (the destination port is
+/// the receiver's and does not change the framing).
 pub fn forge(
     keys: &IkeKeys,
     role: Role,
@@ -940,10 +934,10 @@ pub fn forge(
     inner: &[Payload],
     iv: [u8; 8],
     src_port: u16,
-    dst_port: u16,
+    _dst_port: u16,
 ) -> Vec<u8> {
     let ike = Message::emit_encrypted(header, inner, key_of(keys, role), iv).unwrap();
-    frame_ike(&ike, src_port, dst_port)
+    frame_ike(&ike, src_port)
 }
 
 /// Applies `edit` to the data of every notify of type `kind` in `payloads`.

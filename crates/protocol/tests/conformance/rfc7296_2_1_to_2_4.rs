@@ -75,7 +75,7 @@ fn i_2_1_2_duplicate_request_only_triggers_the_cached_response() {
         .find(|m| m.info())
         .unwrap();
     let first = response_to(&n.messages(), &live).unwrap().ike.clone();
-    n.inject(sa(I2, 4500), sa(R1, 4500), frame_ike(&live.ike, 4500, 4500));
+    n.inject(sa(I2, 4500), sa(R1, 4500), frame_ike(&live.ike, 4500));
     n.run(n.now + SEC);
     let again = n
         .messages()
@@ -144,7 +144,7 @@ fn i_2_1_5_forgotten_response_is_not_rebuilt() {
     assert!(lives.len() >= 2);
     let old = lives[0].clone();
     let sent = n.log.len();
-    n.inject(old.src, old.dst, frame_ike(&old.ike, 4500, 4500));
+    n.inject(old.src, old.dst, frame_ike(&old.ike, 4500));
     n.run(n.now + SEC);
     assert!(
         !n.log[sent..]
@@ -454,19 +454,19 @@ fn i_2_4_1_unprotected_messages_never_end_the_sa() {
     n.inject(
         sa(I1, 4500),
         sa(R1, 4500),
-        frame_ike(&Message::emit_plain(hdr(2, true, false), &bad), 4500, 4500),
+        frame_ike(&Message::emit_plain(hdr(2, true, false), &bad), 4500),
     );
     n.inject(
         sa(R1, 4500),
         sa(I1, 4500),
-        frame_ike(&Message::emit_plain(hdr(0, false, false), &bad), 4500, 4500),
+        frame_ike(&Message::emit_plain(hdr(0, false, false), &bad), 4500),
     );
     let mut auth_fail = hdr(1, false, true);
     auth_fail.exchange = ExchangeType::IKE_AUTH;
     n.inject(
         sa(R1, 4500),
         sa(I1, 4500),
-        frame_ike(&Message::emit_plain(auth_fail, &bad[1..]), 4500, 4500),
+        frame_ike(&Message::emit_plain(auth_fail, &bad[1..]), 4500),
     );
     // ESP for nobody.
     n.inject(

@@ -11,7 +11,7 @@
 
 use mobike_wire::header::Header;
 use mobike_wire::registry::ExchangeType;
-use mobike_wire::udp::{UdpPayload, classify};
+use mobike_wire::udp::{UdpPayload, classify_observed};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -58,7 +58,7 @@ impl Attacker {
     /// A UDP datagram crossed the internet core. Anything but an IKE
     /// message with a well-formed header tells her nothing she uses.
     pub(super) fn observe(&mut self, src: SocketAddr, dst: SocketAddr, payload: &[u8]) {
-        let UdpPayload::Ike(ike) = classify(payload, src.port(), dst.port()) else {
+        let UdpPayload::Ike(ike) = classify_observed(payload, src.port(), dst.port()) else {
             return;
         };
         let Ok(h) = Header::parse(ike) else {
@@ -151,7 +151,7 @@ mod tests {
 
     fn send(a: &mut Attacker, src: &str, ike: &[u8]) {
         let (src, dst): (SocketAddr, SocketAddr) = (src.parse().unwrap(), GATEWAY.parse().unwrap());
-        a.observe(src, dst, &frame_ike(ike, src.port(), dst.port()));
+        a.observe(src, dst, &frame_ike(ike, src.port()));
     }
 
     #[test]

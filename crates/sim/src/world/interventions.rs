@@ -341,7 +341,7 @@ impl World {
             to: dst,
         };
         self.note(action, Some(spoofed), by_user);
-        let payload = mobike_wire::udp::frame_ike(&ike, src.port(), dst.port());
+        let payload = mobike_wire::udp::frame_ike(&ike, src.port());
         self.send_from(a, src, dst, payload, IpProtocol::Udp, true);
     }
 
