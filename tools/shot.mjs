@@ -27,7 +27,7 @@ if (process.env.SHARE) await page.click('#share');
 if (process.env.CLICK) {
   // CLICK: text of the chart message to select, e.g. "UPDATE_SA_ADDRESSES".
   await page.locator('#chart g.msg', { hasText: process.env.CLICK }).first().locator('.hit').click();
-  await page.waitForSelector('#inspector .hex');
+  await page.waitForSelector('#bytes .hex');
 }
 await page.screenshot({ path: out, fullPage: process.env.FULL === '1' });
 await browser.close();

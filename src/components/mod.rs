@@ -4,6 +4,7 @@
 //! memoises what it derives from the session.
 
 pub mod app;
+mod byte_view;
 mod chart;
 mod description;
 mod drag;

@@ -90,7 +90,7 @@ test('clicking a message shows its decrypted payloads and bytes; Reset starts ov
   assert.match(payloads, /N\(MOBIKE_SUPPORTED\)/);
   assert.match(payloads, /N\(ADDITIONAL_IP4_ADDRESS\) \[16397\] = 10\.64\.0\.2/);
   // Port 4500: the datagram starts with the non-ESP marker.
-  assert.match(await inspector.locator('.hex').textContent(), /^0000 {2}00 00 00 00 /);
+  assert.match(await page.locator('#bytes-wire .hex').textContent(), /^0000 {2}00 00 00 00 /);
 
   await page.click('#reset');
   assert.equal(await clock(page), 0);

@@ -3,7 +3,9 @@
 //! ([`svg`]), Mermaid ([`mermaid`]), a JSON document of the run ([`json`]),
 //! the run's figures ([`metrics`]), topology geometry ([`topology`]) and the
 //! page's view models: the topology drawing ([`drawing`]), the state, NAT
-//! and traffic tables ([`panels`]) and the message inspector ([`inspect`]).
+//! and traffic tables ([`panels`]) and the message inspector ([`inspect`]:
+//! its byte view, [`byteview`], why a message was sent, [`why`], and the
+//! conformance checklist's text, [`rules`]).
 //! Nothing here knows the web.
 #![forbid(unsafe_code)]
 
@@ -18,8 +20,10 @@ pub mod mermaid;
 pub mod metrics;
 pub mod panels;
 pub mod pcap;
+pub mod rules;
 pub mod svg;
 pub mod topology;
+pub mod why;
 
 pub use chart::{Chart, ChartBuilder, Lane, MessageRow, NoteKind, NoteRow, Row};
 
