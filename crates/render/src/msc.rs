@@ -494,8 +494,8 @@ impl MscView {
     }
 }
 
-/// "10.14 s" for the summary rows: seconds without trailing zeros.
-fn short_time(t: Time) -> String {
+/// "10.14 s": seconds without trailing zeros, for summary rows and notices.
+pub fn short_time(t: Time) -> String {
     let s = fmt_time(t);
     let s = s.trim_end_matches('s');
     let s = s.trim_end_matches('0').trim_end_matches('.');
