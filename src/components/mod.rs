@@ -5,6 +5,7 @@
 
 pub mod app;
 mod chart;
+mod chart_toolbar;
 mod description;
 mod drag;
 mod group_table;
