@@ -1070,6 +1070,9 @@ impl Builder<'_> {
         let anchor = match drawn {
             Some(0) => "start",
             None => "middle",
+            // On the page a note on a middle lane (an expanded group's
+            // member) reads towards the side with more room.
+            Some(_) if geo.fit && x - geo.gutter < geo.width - x => "start",
             Some(_) => "end",
         };
         let tx = match anchor {

@@ -345,3 +345,35 @@ fn exports_draw_no_groups_or_folds_unless_asked() {
         grouped.matches("</g>").count()
     );
 }
+
+#[test]
+fn notes_on_an_expanded_groups_members_read_towards_the_room() {
+    let (chart, groups) = run("cluster-20-mobike");
+    let opts = ViewOptions {
+        expanded_groups: ["client".to_string()].into(),
+        ..base()
+    };
+    let v = page(&chart, &groups, &opts);
+    let geo = Geometry::page(900.0);
+    // The page wraps a note on a middle lane towards the wider side.
+    let half = (v.width + geo.gutter) / 2.0;
+    let mut seen = 0;
+    for r in &v.rows {
+        let RowBody::Note(n) = &r.body else { continue };
+        let widest = n.lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64 * CHAR_W;
+        match n.anchor {
+            "start" => {
+                assert!(n.at.0 - 8.0 < half, "{:?}", n.lines);
+                assert!(n.at.0 + widest <= v.width, "{:?}", n.lines);
+                seen += 1;
+            }
+            "end" => {
+                assert!(n.at.0 + 8.0 >= half, "{:?}", n.lines);
+                assert!(n.at.0 - widest >= geo.gutter, "{:?}", n.lines);
+                seen += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(seen > 40, "{seen} notes on lanes");
+}
