@@ -24,7 +24,8 @@ pub fn use_ticker(playing: bool, dispatch: Dispatch) {
 }
 
 /// Keyboard: Space plays/pauses, "." steps, "r" resets, ← and → move one
-/// second through time; not while typing in a field.
+/// second through time; not while typing in a field, and Space not on a
+/// focused button (it presses the button).
 #[hook]
 pub fn use_keyboard(dispatch: Dispatch) {
     use_effect_with((), move |_| {
@@ -35,17 +36,27 @@ pub fn use_keyboard(dispatch: Dispatch) {
                 let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
                     return;
                 };
-                let typing = e
-                    .target()
-                    .and_then(|t| t.dyn_into::<Element>().ok())
-                    .is_some_and(|el| {
-                        matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA")
-                    });
+                let el = e.target().and_then(|t| t.dyn_into::<Element>().ok());
+                let typing = el.as_ref().is_some_and(|el| {
+                    matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA")
+                });
                 if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
                     return;
                 }
+                let within = |sel: &str| {
+                    el.as_ref()
+                        .is_some_and(|el| el.closest(sel).ok().flatten().is_some())
+                };
+                // Space on a focused button presses it; the chart's rows
+                // take their own keys (Space, Enter, the arrows).
+                let key = e.key();
+                if key == " " && within("button, a[href], summary, [role=button], [tabindex]")
+                    || key.starts_with("Arrow") && within("#chart [data-row]")
+                {
+                    return;
+                }
                 let step = SEEK_STEP as i64;
-                match e.key().as_str() {
+                match key.as_str() {
                     " " => {
                         e.prevent_default();
                         dispatch.dispatch(Action::TogglePlay);

@@ -280,6 +280,12 @@ impl Session {
         self.horizon().max(self.scenario.until.micros())
     }
 
+    /// The scenario's own end (`until`): playback stops there once, and
+    /// goes on when asked.
+    pub fn until(&self) -> Time {
+        self.scenario.until.micros()
+    }
+
     /// The user's interventions in this timeline.
     pub fn log(&self) -> &[(Time, Intervention)] {
         &self.log

@@ -9,6 +9,7 @@ use crate::session::{self, DEFAULT_SCENARIO, Fork, Session};
 use crate::share;
 use mobike_protocol::{MS, SEC, Time};
 use mobike_render::fmt_time;
+use mobike_render::msc::{self, Exchange, RowKind, ViewOptions};
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
 use yew::{Callback, Reducible, UseReducerDispatcher};
@@ -65,6 +66,10 @@ pub enum Action {
     FocusHost(String),
     /// Start over with another seed.
     SetSeed(u64),
+    /// Close the notice that playback stopped at the scenario's end.
+    DismissEnded,
+    /// Something done to the chart's view (see [`ChartAction`]).
+    Chart(ChartAction),
 }
 
 /// An error the page shows until dismissed: what failed, why, and for a
@@ -151,6 +156,11 @@ pub struct Ui {
     pub share_open: bool,
     /// The host whose full state panel is shown when there are many.
     pub focus: Option<String>,
+    /// Playback stopped by itself at the scenario's `until` (this time);
+    /// pressing Play goes on past it.
+    pub ended: Option<Time>,
+    /// How the chart is viewed.
+    pub chart: ChartUi,
 }
 
 impl Default for Ui {
@@ -166,6 +176,8 @@ impl Default for Ui {
             share: None,
             share_open: false,
             focus: None,
+            ended: None,
+            chart: ChartUi::default(),
         }
     }
 }
@@ -178,6 +190,7 @@ impl Ui {
             speed: self.speed,
             show_esp: self.show_esp,
             lesson: self.lesson,
+            chart: self.chart.fresh(),
             ..Ui::default()
         };
     }
@@ -189,6 +202,17 @@ impl Ui {
         self.selected = None;
         self.notice = None;
         self.share = None;
+        self.ended = None;
+    }
+
+    /// The chart's view as the page draws it: the chart's own options,
+    /// with ESP hidden unless "ESP" is on.
+    pub fn chart_view(&self) -> ViewOptions {
+        let mut view = self.chart.view.clone();
+        if !self.show_esp {
+            view.filter.hide_exchanges.insert(Exchange::Esp);
+        }
+        view
     }
 }
 
@@ -218,6 +242,91 @@ fn fork_notice(f: &Fork) -> String {
         "You changed the past: a new timeline starts at {}. The old one after it (up to {}{dropped}) is gone.",
         fmt_time(f.at),
         fmt_time(f.dropped_until)
+    )
+}
+
+// ---- The chart's view ----------------------------------------------------
+
+/// What the user does to the chart's view: none of it changes the run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChartAction {
+    /// Show or hide an exchange's messages (ESP is [`Ui::show_esp`]).
+    ToggleExchange(Exchange),
+    ToggleKind(RowKind),
+    /// Only rows involving this host, or group ("group:<id>"); `None`: all.
+    Host(Option<String>),
+    /// Draw a host group as one lane per member, or fold it again.
+    ToggleGroup(String),
+    /// Fold routine keepalives and liveness checks, or show them all.
+    ToggleCollapse,
+    /// Show a folded run whole (by its first chart row), or fold it again.
+    ToggleRun(usize),
+    Search(String),
+    /// Go to the next match (`true`) or the previous one.
+    NextMatch(bool),
+    /// Show every row again (folding stays as chosen).
+    ClearFilters,
+}
+
+/// How the chart is viewed: its filter, groups, folding and search.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChartUi {
+    pub view: ViewOptions,
+    /// Which match the search is at: counted from the first, any integer
+    /// (taken modulo the number of matches, which grows as the run does).
+    pub search_at: i64,
+}
+
+impl ChartUi {
+    /// The view for another scenario: what to show and whether to fold
+    /// stay (preferences); hosts, groups, runs and the search belonged to
+    /// the old one.
+    fn fresh(&self) -> ChartUi {
+        let mut view = ViewOptions {
+            collapse_routine: self.view.collapse_routine,
+            ..ViewOptions::default()
+        };
+        view.filter.hide_exchanges = self.view.filter.hide_exchanges.clone();
+        view.filter.hide_kinds = self.view.filter.hide_kinds.clone();
+        ChartUi { view, search_at: 0 }
+    }
+
+    fn apply(&mut self, a: ChartAction) {
+        fn toggle<T: Ord>(set: &mut std::collections::BTreeSet<T>, x: T) {
+            if !set.remove(&x) {
+                set.insert(x);
+            }
+        }
+        let v = &mut self.view;
+        match a {
+            ChartAction::ToggleExchange(e) => toggle(&mut v.filter.hide_exchanges, e),
+            ChartAction::ToggleKind(k) => toggle(&mut v.filter.hide_kinds, k),
+            ChartAction::Host(h) => v.filter.host = h,
+            ChartAction::ToggleGroup(g) => toggle(&mut v.expanded_groups, g),
+            ChartAction::ToggleCollapse => v.collapse_routine = !v.collapse_routine,
+            ChartAction::ToggleRun(first) => toggle(&mut v.expanded_runs, first),
+            ChartAction::Search(q) => {
+                v.search = q;
+                self.search_at = 0;
+            }
+            ChartAction::NextMatch(forward) => {
+                self.search_at = self.search_at.wrapping_add(if forward { 1 } else { -1 });
+            }
+            ChartAction::ClearFilters => v.filter = Default::default(),
+        }
+    }
+
+    /// The match the search is at, of `count`: (index, "3 of 12").
+    pub fn current_match(&self, count: usize) -> Option<usize> {
+        (count > 0).then(|| self.search_at.rem_euclid(count as i64) as usize)
+    }
+}
+
+/// The notice when playback stopped at the scenario's end.
+pub fn ended_notice(end: Time) -> String {
+    format!(
+        "The scenario ends at {}; press Play to go on.",
+        msc::short_time(end)
     )
 }
 
@@ -254,6 +363,7 @@ impl Model {
         let changed = match action {
             Action::TogglePlay => {
                 ui.playing = !ui.playing;
+                ui.ended = None;
                 false
             }
             Action::Pause => {
@@ -275,13 +385,24 @@ impl Model {
                 false
             }
             Action::Tick(real_ms) => {
-                let dt = (real_ms as Time * MS * ui.speed as Time).min(MAX_TICK);
+                let mut dt = (real_ms as Time * MS * ui.speed as Time).min(MAX_TICK);
+                // Playing up to the scenario's end stops there; from the
+                // end (the user pressed Play again) it goes on.
+                let end = s.until();
+                let reaches_end = s.now() < end && end - s.now() <= dt;
+                if reaches_end {
+                    dt = end - s.now();
+                }
                 if ui.lesson {
                     if s.advance_to_step(dt) {
                         ui.playing = false;
                     }
                 } else {
                     s.advance(dt);
+                }
+                if reaches_end && s.now() >= end {
+                    ui.playing = false;
+                    ui.ended = Some(end);
                 }
                 true
             }
@@ -321,11 +442,13 @@ impl Model {
             }
             Action::Seek(t) => {
                 ui.playing = false;
+                ui.ended = None;
                 s.seek(t);
                 true
             }
             Action::SeekBy(d) => {
                 ui.playing = false;
+                ui.ended = None;
                 let t = s.now().saturating_add_signed(d);
                 s.seek(t);
                 true
@@ -393,6 +516,18 @@ impl Model {
                     ui.restarted();
                 }
                 changed
+            }
+            Action::DismissEnded => {
+                ui.ended = None;
+                false
+            }
+            Action::Chart(ChartAction::ToggleExchange(Exchange::Esp)) => {
+                ui.show_esp = !ui.show_esp;
+                false
+            }
+            Action::Chart(a) => {
+                ui.chart.apply(a);
+                false
             }
         };
         if let Some(f) = fork {
@@ -575,5 +710,125 @@ mod tests {
         let m = Model::from_hash(&format!("#{link}"));
         assert_eq!(m.ui.share.as_deref(), Some(link.as_str()));
         assert_eq!(m.ui.error, None);
+    }
+
+    // ---- The chart's view and the scenario's end ----
+
+    #[test]
+    fn playback_stops_at_the_scenarios_end_and_goes_on_when_asked() {
+        let m = run(start(), [Action::SetSpeed(64), Action::TogglePlay]);
+        let end = m.session.borrow().until();
+        assert_eq!(end, 25 * SEC);
+        let mut m = m;
+        for _ in 0..100 {
+            m = m.reduce(Action::Tick(40));
+        }
+        assert!(!m.ui.playing, "stopped by itself");
+        assert_eq!(m.session.borrow().now(), end, "exactly at the end");
+        assert_eq!(m.ui.ended, Some(end));
+        assert_eq!(
+            ended_notice(end),
+            "The scenario ends at 25 s; press Play to go on."
+        );
+        // A tick that comes late changes nothing.
+        let same = m.clone().reduce(Action::Tick(40));
+        assert_eq!(same.session.borrow().now(), end);
+        // Play again: on past the end, and no second stop.
+        let mut m = m.reduce(Action::TogglePlay);
+        assert!(m.ui.playing && m.ui.ended.is_none());
+        for _ in 0..20 {
+            m = m.reduce(Action::Tick(40));
+        }
+        assert!(m.ui.playing);
+        assert!(m.session.borrow().now() > end + 10 * SEC);
+        // Step and the slider go past the end too.
+        let m = run(start(), [Action::Seek(end + 3 * SEC)]);
+        assert_eq!(m.session.borrow().now(), end + 3 * SEC);
+        let before = m.session.borrow().now();
+        let m = m.reduce(Action::Step);
+        assert!(m.session.borrow().now() > before);
+        assert_eq!(m.ui.ended, None);
+    }
+
+    #[test]
+    fn chart_actions_change_the_view_not_the_run() {
+        let m = start();
+        let m2 = run(
+            m.clone(),
+            [
+                Action::Chart(ChartAction::ToggleExchange(Exchange::IkeSaInit)),
+                Action::Chart(ChartAction::ToggleKind(RowKind::Note)),
+                Action::Chart(ChartAction::Host(Some("laptop".into()))),
+                Action::Chart(ChartAction::ToggleGroup("client".into())),
+                Action::Chart(ChartAction::ToggleCollapse),
+                Action::Chart(ChartAction::ToggleRun(21)),
+                Action::Chart(ChartAction::ToggleExchange(Exchange::Esp)),
+                Action::Chart(ChartAction::Search("update".into())),
+                Action::Chart(ChartAction::NextMatch(false)),
+            ],
+        );
+        assert_eq!(m2.version, m.version);
+        let c = &m2.ui.chart;
+        assert!(c.view.filter.hide_exchanges.contains(&Exchange::IkeSaInit));
+        assert!(c.view.filter.hide_kinds.contains(&RowKind::Note));
+        assert_eq!(c.view.filter.host.as_deref(), Some("laptop"));
+        assert!(c.view.expanded_groups.contains("client"));
+        assert!(c.view.collapse_routine);
+        assert!(c.view.expanded_runs.contains(&21));
+        // ESP is the "show ESP" switch, not a second copy of it.
+        assert!(m2.ui.show_esp);
+        assert!(!c.view.filter.hide_exchanges.contains(&Exchange::Esp));
+        assert!(
+            !m2.ui
+                .chart_view()
+                .filter
+                .hide_exchanges
+                .contains(&Exchange::Esp)
+        );
+        assert!(
+            m.ui.chart_view()
+                .filter
+                .hide_exchanges
+                .contains(&Exchange::Esp)
+        );
+        // Search wraps around its matches both ways.
+        assert_eq!(c.search_at, -1);
+        assert_eq!(c.current_match(12), Some(11));
+        assert_eq!(c.current_match(0), None);
+        let m3 = run(
+            m2.clone(),
+            [
+                Action::Chart(ChartAction::NextMatch(true)),
+                Action::Chart(ChartAction::NextMatch(true)),
+            ],
+        );
+        assert_eq!(m3.ui.chart.current_match(12), Some(1));
+        let m3 = m3.reduce(Action::Chart(ChartAction::Search("cookie2".into())));
+        assert_eq!(
+            m3.ui.chart.current_match(5),
+            Some(0),
+            "a new search starts at the top"
+        );
+        // Toggling again undoes; clearing shows every row, folding stays.
+        let m4 = run(
+            m2.clone(),
+            [
+                Action::Chart(ChartAction::ToggleRun(21)),
+                Action::Chart(ChartAction::ClearFilters),
+            ],
+        );
+        assert!(m4.ui.chart.view.expanded_runs.is_empty());
+        assert!(m4.ui.chart.view.filter.is_open());
+        assert!(m4.ui.chart.view.collapse_routine);
+        // Another scenario keeps what to show and the folding, not hosts,
+        // groups, runs or the search.
+        let m5 = m2.reduce(Action::LoadExample(1));
+        let c = &m5.ui.chart.view;
+        assert!(c.filter.hide_exchanges.contains(&Exchange::IkeSaInit));
+        assert!(c.filter.hide_kinds.contains(&RowKind::Note));
+        assert!(c.collapse_routine);
+        assert_eq!(c.filter.host, None);
+        assert!(c.expanded_groups.is_empty() && c.expanded_runs.is_empty());
+        assert_eq!(c.search, "");
     }
 }

@@ -46,7 +46,7 @@ pub fn app() -> Html {
                 dispatch={dispatch.clone()} />
             <Timeline session={session.clone()} {version} dispatch={dispatch.clone()} />
             <Notices error={ui.error.clone()} notice={ui.notice.clone()}
-                share={ui.share.clone().filter(|_| ui.share_open)} dispatch={dispatch.clone()} />
+                share={ui.share.clone().filter(|_| ui.share_open)} ended={ui.ended} dispatch={dispatch.clone()} />
             <Narration step={narration} lesson={ui.lesson} playing={ui.playing} dispatch={dispatch.clone()} />
             <main>
                 <section class="left">
@@ -64,7 +64,7 @@ pub fn app() -> Html {
             </main>
             <section class="bottom">
                 <ChartView session={session.clone()} {stamp} selected={ui.selected} show_esp={ui.show_esp}
-                    dispatch={dispatch.clone()} />
+                    view={ui.chart_view()} search_at={ui.chart.search_at} dispatch={dispatch.clone()} />
                 <Inspector {session} {stamp} selected={ui.selected} />
             </section>
         </div>

@@ -1,13 +1,35 @@
-//! The message sequence chart: render's SVG of the chart, kept scrolled
-//! to the newest messages; a click on a message selects it for the
-//! inspector.
+//! The message sequence chart, drawn from render's view model (msc): host
+//! groups folded into one lane (its header expands it), the rows the
+//! chart's filter lets through, routine runs folded, search matches marked.
+//! Lane headers stay above the rows while they scroll; the chart is kept
+//! scrolled to the newest messages unless the user scrolled up. A long
+//! chart draws only the rows near the visible part.
+//!
+//! Messages and summary rows are keyboard targets (one tab stop, the
+//! arrow keys move between them): Enter or Space selects a message for the
+//! inspector, or shows a folded run whole.
 
+use super::chart_toolbar::ChartToolbar;
 use crate::session::TraceStamp;
-use crate::state::{Action, Dispatch, SessionRef, send};
-use mobike_render::svg;
+use crate::state::{Action, ChartAction, Dispatch, SessionRef};
+use gloo_events::EventListener;
+use mobike_render::msc::{
+    self, GroupSpan, LINE_H, LaneKind, LaneView, MessageView, MscView, NoteView, RowBody, RowKey,
+    RowView, RunView, ViewOptions,
+};
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
+
+/// Height of the lane headers above the rows.
+const HEAD_H: f64 = 44.0;
+/// Height of the band naming an expanded group, above its members' headers.
+const SPAN_H: f64 = 18.0;
+/// Charts with more rows than this draw only the rows near the view.
+const VIRTUAL_ROWS: usize = 120;
+/// How far beyond the visible part rows are drawn, in pixels.
+const OVERSCAN: f64 = 600.0;
 
 #[derive(Properties, PartialEq)]
 pub struct ChartProps {
@@ -15,89 +37,501 @@ pub struct ChartProps {
     /// The chart comes from the trace alone: redrawn when it changes.
     pub stamp: TraceStamp,
     pub selected: Option<u64>,
+    /// The chart's view as drawn (ESP hidden unless shown).
+    pub view: ViewOptions,
+    /// Which search match is current (see `ChartUi::current_match`).
+    pub search_at: i64,
     pub show_esp: bool,
     pub dispatch: Dispatch,
 }
 
-/// The chart as drawn: its SVG, its number of rows and of IKE messages.
-struct Drawn {
-    svg: AttrValue,
-    rows: usize,
-    ike: usize,
+/// The scroll box's state: what part of the drawing is visible.
+#[derive(Clone, Copy, PartialEq)]
+struct Viewport {
+    top: f64,
+    height: f64,
+    width: f64,
+}
+
+fn element_at(e: &Event) -> Option<Element> {
+    e.target().and_then(|t| t.dyn_into::<Element>().ok())
+}
+
+/// The drawn row an event happened in: its `data-row` key.
+fn row_key_at(e: &Event) -> Option<RowKey> {
+    element_at(e)?
+        .closest("[data-row]")
+        .ok()
+        .flatten()?
+        .get_attribute("data-row")
+        .and_then(|k| RowKey::parse(&k))
 }
 
 #[function_component(ChartView)]
 pub fn chart_view(p: &ChartProps) -> Html {
     let div = use_node_ref();
-    let drawn = {
+    let port = use_state(|| Viewport {
+        top: 0.0,
+        height: 560.0,
+        width: 900.0,
+    });
+    // The row that holds the keyboard's tab stop, and one to focus once
+    // it is drawn (after scrolling to it).
+    let active = use_state(|| None::<RowKey>);
+    let pending = use_mut_ref(|| None::<RowKey>);
+    let measure = {
+        let div = div.clone();
+        let port = port.clone();
+        move || {
+            if let Some(el) = div.cast::<HtmlElement>() {
+                let next = Viewport {
+                    top: el.scroll_top() as f64,
+                    height: el.client_height() as f64,
+                    width: el.client_width() as f64,
+                };
+                if *port != next {
+                    port.set(next);
+                }
+            }
+        }
+    };
+    {
+        let measure = measure.clone();
+        use_effect_with((), move |_| {
+            measure();
+            let listener =
+                web_sys::window().map(|w| EventListener::new(&w, "resize", move |_| measure()));
+            move || drop(listener)
+        });
+    }
+    let width = (port.width - 2.0).max(300.0).round();
+    let view = {
         let session = p.session.clone();
         use_memo(
-            (p.stamp, p.selected, p.show_esp),
-            move |&(_, selected, show_esp)| {
+            (p.stamp, p.view.clone(), width as i64),
+            move |(_, view, width)| {
                 let s = session.borrow();
-                let chart = s.chart();
-                let svg = svg::render(
-                    chart,
-                    &svg::SvgOptions {
-                        selected,
-                        hide_keepalives: false,
-                        show_esp,
-                        inline: true,
-                    },
-                );
-                Drawn {
-                    svg: AttrValue::from(svg),
-                    rows: chart.rows.len(),
-                    ike: chart.messages().filter(|m| m.is_ike()).count(),
-                }
+                Rc::new(msc::layout(
+                    s.chart(),
+                    &s.groups,
+                    view,
+                    &msc::Geometry::page(*width as f64),
+                ))
             },
         )
     };
+    // The search's current match, as an index into the drawn rows.
+    let current = (!p.view.search.trim().is_empty() && !view.matches.is_empty())
+        .then(|| view.matches[p.search_at.rem_euclid(view.matches.len() as i64) as usize]);
     // Keep the newest messages in view while the chart grows, unless the
     // user scrolled up to read.
     let stick = use_mut_ref(|| true);
     {
         let div = div.clone();
         let stick = stick.clone();
-        use_effect_with(drawn.rows, move |_| {
+        let measure = measure.clone();
+        use_effect_with(view.rows.len(), move |_| {
             if let Some(el) = div.cast::<HtmlElement>()
                 && *stick.borrow()
             {
                 el.set_scroll_top(el.scroll_height());
+                measure();
+            }
+        });
+    }
+    // The search's current match is scrolled into view.
+    {
+        let div = div.clone();
+        let stick = stick.clone();
+        let y = current.map(|i| (view.rows[i].y, view.rows[i].h));
+        let measure = measure.clone();
+        use_effect_with((p.search_at, p.view.search.clone(), y), move |(_, _, y)| {
+            if let (Some(el), Some((y, h))) = (div.cast::<HtmlElement>(), y) {
+                let (top, seen) = (el.scroll_top() as f64, el.client_height() as f64 - HEAD_H);
+                if *y < top || y + h > top + seen {
+                    *stick.borrow_mut() = false;
+                    el.set_scroll_top((y - seen / 3.0).max(0.0) as i32);
+                    measure();
+                }
+            }
+        });
+    }
+    // Focus a row the keyboard moved to once it is drawn.
+    {
+        let div = div.clone();
+        let pending = pending.clone();
+        use_effect(move || {
+            let key = *pending.borrow();
+            if let (Some(key), Some(el)) = (key, div.cast::<Element>())
+                && let Ok(Some(row)) = el.query_selector(&format!("[data-row=\"{key}\"]"))
+            {
+                pending.borrow_mut().take();
+                focus(&row);
             }
         });
     }
     let onscroll = {
         let div = div.clone();
+        let stick = stick.clone();
+        let measure = measure.clone();
         Callback::from(move |_: Event| {
             if let Some(el) = div.cast::<HtmlElement>() {
                 *stick.borrow_mut() =
                     el.scroll_height() - el.scroll_top() - el.client_height() < 40;
             }
+            measure();
         })
+    };
+    let activate = {
+        let d = p.dispatch.clone();
+        let view = view.clone();
+        move |key: RowKey| match key {
+            RowKey::Run(first) => d.dispatch(Action::Chart(ChartAction::ToggleRun(first))),
+            RowKey::Row(_) => {
+                let packet = view
+                    .rows
+                    .iter()
+                    .find(|r| r.key == key)
+                    .and_then(|r| match &r.body {
+                        RowBody::Message(m) => Some(m.packet),
+                        _ => None,
+                    });
+                if packet.is_some() {
+                    d.dispatch(Action::Select(packet));
+                }
+            }
+        }
     };
     let onclick = {
         let d = p.dispatch.clone();
+        let activate = activate.clone();
+        let active = active.clone();
         Callback::from(move |e: MouseEvent| {
-            let packet = e
-                .target()
-                .and_then(|t| t.dyn_into::<Element>().ok())
-                .and_then(|el| el.closest("[data-packet]").ok().flatten())
-                .and_then(|g| g.get_attribute("data-packet"))
-                .and_then(|v| v.parse::<u64>().ok());
-            d.dispatch(Action::Select(packet));
+            let el = element_at(&e);
+            if let Some(group) = el
+                .as_ref()
+                .and_then(|el| el.closest("[data-group]").ok().flatten())
+                .and_then(|g| g.get_attribute("data-group"))
+            {
+                d.dispatch(Action::Chart(ChartAction::ToggleGroup(group)));
+                return;
+            }
+            match row_key_at(&e) {
+                Some(key) => {
+                    active.set(Some(key));
+                    activate(key);
+                }
+                None => d.dispatch(Action::Select(None)),
+            }
         })
+    };
+    let onkeydown = {
+        let view = view.clone();
+        let div = div.clone();
+        let pending = pending.clone();
+        let active = active.clone();
+        let stick = stick.clone();
+        let measure = measure.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let Some(key) = row_key_at(&e) else { return };
+            let nav = view.navigable();
+            let here = nav.iter().position(|&i| view.rows[i].key == key);
+            let to = match e.key().as_str() {
+                "Enter" | " " => {
+                    e.prevent_default();
+                    activate(key);
+                    return;
+                }
+                "ArrowDown" | "ArrowRight" => here.map_or(Some(0), |k| Some(k + 1)),
+                "ArrowUp" | "ArrowLeft" => here.map(|k| k.saturating_sub(1)),
+                "Home" => Some(0),
+                "End" => nav.len().checked_sub(1),
+                _ => return,
+            };
+            e.prevent_default();
+            let Some(&row) = to.and_then(|k| nav.get(k)) else {
+                return;
+            };
+            let target = &view.rows[row];
+            active.set(Some(target.key));
+            *pending.borrow_mut() = Some(target.key);
+            if let Some(el) = div.cast::<HtmlElement>() {
+                let (top, seen) = (el.scroll_top() as f64, el.client_height() as f64 - HEAD_H);
+                if target.y < top || target.y + target.h > top + seen {
+                    *stick.borrow_mut() = false;
+                    let y = if target.y < top {
+                        target.y
+                    } else {
+                        target.y + target.h - seen
+                    };
+                    el.set_scroll_top(y.max(0.0) as i32);
+                    measure();
+                }
+            }
+        })
+    };
+
+    // Which rows to draw: all of a short chart, the ones near the view of
+    // a long one (and always the selected and the keyboard's).
+    let virtualise = view.rows.len() > VIRTUAL_ROWS;
+    let (lo, hi) = (
+        port.top - OVERSCAN - HEAD_H,
+        port.top + port.height + OVERSCAN,
+    );
+    let keep = |r: &RowView| {
+        !virtualise
+            || (r.y + r.h >= lo && r.y <= hi)
+            || Some(r.key) == *active
+            || matches!(&r.body, RowBody::Message(m) if Some(m.packet) == p.selected)
+    };
+    // The tab stop: the keyboard's row if drawn, else the selected
+    // message's, else the first drawn message or summary.
+    let drawn: Vec<(usize, &Rc<RowView>)> = view
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| keep(r))
+        .collect();
+    let navigable = |r: &RowView| !matches!(r.body, RowBody::Note(_));
+    let stop = active
+        .filter(|k| drawn.iter().any(|(_, r)| r.key == *k))
+        .or_else(|| {
+            drawn.iter().find_map(|(_, r)| match &r.body {
+                RowBody::Message(m) if Some(m.packet) == p.selected => Some(r.key),
+                _ => None,
+            })
+        })
+        .or_else(|| {
+            drawn
+                .iter()
+                .find(|(_, r)| navigable(r) && r.y + r.h >= port.top)
+                .map(|(_, r)| r.key)
+        });
+    let rows = drawn
+        .iter()
+        .map(|(i, r)| draw_row(r, p.selected, Some(*i) == current, Some(r.key) == stop));
+    let (w, h) = (view.width, view.height);
+    let ike = {
+        let s = p.session.borrow();
+        s.chart().messages().filter(|m| m.is_ike()).count()
     };
     html! {
         <div class="chart-wrap">
             <div class="chart-head">
-                <h2>{format!("Message sequence chart ({} IKE messages)", drawn.ike)}</h2>
-                <label><input id="show-esp" type="checkbox" checked={p.show_esp} onchange={send(&p.dispatch, Action::ToggleEsp)} />
-                    {" show ESP (ping traffic)"}</label>
+                <h2>{format!("Message sequence chart ({ike} IKE messages)")}</h2>
             </div>
-            <div id="chart" class="chart" ref={div} onclick={onclick} onscroll={onscroll}>
-                { Html::from_html_unchecked(drawn.svg.clone()) }
+            <ChartToolbar view={p.view.clone()} show_esp={p.show_esp}
+                summary={Rc::new(summary(&view, p.session.clone()))}
+                current={current.and_then(|c| view.matches.iter().position(|&m| m == c))}
+                dispatch={p.dispatch.clone()} />
+            <div id="chart" class="chart" ref={div} onclick={onclick} onscroll={onscroll}
+                onkeydown={onkeydown} data-rows={view.rows.len().to_string()}
+                data-virtual={virtualise.then_some("1")}>
+                { lane_heads(&view.lanes, &view.spans, w) }
+                <svg class="msc page" width={w.to_string()} height={h.to_string()}
+                    viewBox={format!("0 0 {w} {h}")} role="list" aria-label="Messages and notes">
+                    { for view.lanes.iter().map(|l| html! {
+                        <line class="lane" x1={l.x.to_string()} y1="0" x2={l.x.to_string()} y2={h.to_string()} />
+                    }) }
+                    { for rows }
+                </svg>
             </div>
         </div>
+    }
+}
+
+/// Focuses an element of the chart (SVG elements take focus as HTML ones).
+fn focus(el: &Element) {
+    el.unchecked_ref::<HtmlElement>().focus().ok();
+}
+
+/// What the chart's toolbar shows: hosts and groups to filter by, the
+/// counts per exchange and kind, how many rows are hidden or folded, and
+/// the number of search matches.
+#[derive(PartialEq)]
+pub struct Summary {
+    /// (value, label) for the host filter.
+    pub hosts: Vec<(String, String)>,
+    pub exchanges: Vec<(msc::Exchange, usize)>,
+    pub kinds: Vec<(msc::RowKind, usize)>,
+    pub total: usize,
+    pub hidden: usize,
+    pub folded: usize,
+    pub matches: usize,
+}
+
+fn summary(view: &MscView, session: SessionRef) -> Summary {
+    let s = session.borrow();
+    let mut hosts = Vec::new();
+    let mut seen_groups = Vec::new();
+    for (i, lane) in s.chart().lanes.iter().enumerate() {
+        if let Some(g) = s.groups.iter().find(|g| g.members.contains(&i))
+            && !seen_groups.contains(&g.id)
+        {
+            seen_groups.push(g.id.clone());
+            hosts.push((
+                g.key.clone(),
+                format!("{} ×{} (any)", g.label, g.members.len()),
+            ));
+        }
+        hosts.push((lane.node.clone(), lane.label.clone()));
+    }
+    Summary {
+        hosts,
+        exchanges: view.exchanges.clone(),
+        kinds: view.kinds.clone(),
+        total: view.total,
+        hidden: view.hidden,
+        folded: view.folded,
+        matches: view.matches.len(),
+    }
+}
+
+/// The lane headers, above the rows (they stay while the rows scroll): a
+/// folded group's header is a button that expands it; an expanded group
+/// has a band over its members that folds it again.
+fn lane_heads(lanes: &[LaneView], spans: &[GroupSpan], width: f64) -> Html {
+    // Each header gets the room between its neighbours' midpoints.
+    let room = |i: usize| {
+        let x = lanes[i].x;
+        let left = i.checked_sub(1).map_or(x * 2.0, |j| x - lanes[j].x);
+        let right = lanes.get(i + 1).map_or((width - x) * 2.0, |n| n.x - x);
+        (left.min(right) - 8.0).clamp(40.0, 220.0)
+    };
+    let top = if spans.is_empty() { 0.0 } else { SPAN_H };
+    html! {
+        <div class="lane-heads" style={format!("width:{width}px;height:{}px", HEAD_H + top)}>
+            { for spans.iter().map(|s| {
+                let (from, to) = (s.from - 40.0, s.to + 40.0);
+                html! {
+                    <button type="button" class="group-span" data-group={s.id.clone()} aria-expanded="true"
+                        title={format!("Fold {} into one lane", s.label)}
+                        style={format!("left:{from}px;width:{}px", to - from)}>
+                        {format!("▾ {}", s.label)}
+                    </button>
+                }
+            }) }
+            { for lanes.iter().enumerate().map(|(i, l)| {
+                let w = room(i);
+                let style = format!("left:{}px;width:{w}px;top:{top}px", l.x - w / 2.0);
+                let body = html! {
+                    <>
+                        <span class="lh">{l.label.clone()}</span>
+                        <span class="lr">{l.role.clone()}</span>
+                    </>
+                };
+                match &l.kind {
+                    LaneKind::Group { members } => html! {
+                        <button type="button" class="lane-head group" data-group={l.id.clone()} data-lane={l.id.clone()}
+                            aria-expanded="false" title={format!("{members} hosts in one lane; show one lane each")} {style}>
+                            <span class="lh">{format!("{} ▸", l.label)}</span>
+                            <span class="lr">{l.role.clone()}</span>
+                        </button>
+                    },
+                    _ => html! {
+                        <div class="lane-head" data-lane={l.id.clone()} title={l.label.clone()} {style}>{body}</div>
+                    },
+                }
+            }) }
+        </div>
+    }
+}
+
+fn draw_row(r: &RowView, selected: Option<u64>, current: bool, stop: bool) -> Html {
+    let y = r.y;
+    let key = r.key.to_string();
+    let mut class = match &r.body {
+        RowBody::Message(m) => m.class(),
+        RowBody::Note(n) => n.class().to_string(),
+        RowBody::Run(_) => "run".to_string(),
+    };
+    if r.matched {
+        class.push_str(" match");
+    }
+    if current {
+        class.push_str(" current");
+    }
+    let tabindex = if stop { "0" } else { "-1" };
+    match &r.body {
+        RowBody::Message(m) => {
+            if selected == Some(m.packet) {
+                class.push_str(" selected");
+            }
+            message(m, y, class, key, tabindex)
+        }
+        RowBody::Note(n) => note(n, y, class, key),
+        RowBody::Run(s) => run(s, y, r.h, class, key, tabindex),
+    }
+}
+
+fn message(m: &MessageView, y: f64, class: String, key: String, tabindex: &str) -> Html {
+    let (hx, hw, hh) = m.hit;
+    let (x1, y1) = (m.from.0, y + m.from.1);
+    let (ex, ey) = (m.end.0, y + m.end.1);
+    let mark = match m.head {
+        None => html! {
+            <path class="x" d={format!("M{} {} l10 10 M{} {} l-10 10", ex - 5.0, ey - 5.0, ex + 5.0, ey - 5.0)} />
+        },
+        Some(((x2, y2), dir)) => html! {
+            <path class="head" d={format!("M{x2} {} l{} -4 l0 8 z", y + y2, dir * 9.0)} />
+        },
+    };
+    let extra = match (&m.why, &m.nat) {
+        (Some((reason, (x, ry))), _) => html! {
+            <text class="why" x={x.to_string()} y={(y + ry).to_string()}>{reason.clone()}</text>
+        },
+        (None, Some((note, (x, ny)))) => html! {
+            <text class="nat" x={x.to_string()} y={(y + ny).to_string()}>{note.clone()}</text>
+        },
+        _ => html! {},
+    };
+    html! {
+        <g key={key.clone()} class={class} data-row={key} data-packet={m.packet.to_string()}
+            tabindex={tabindex.to_string()} role="listitem" aria-label={m.spoken.clone()}>
+            <title>{m.tooltip.clone()}</title>
+            <rect class="hit" x={hx.to_string()} y={y.to_string()} width={hw.to_string()} height={hh.to_string()} />
+            <text class="t" x={m.time_at.0.to_string()} y={(y + m.time_at.1).to_string()}>{m.time.clone()}</text>
+            <line x1={x1.to_string()} y1={y1.to_string()} x2={ex.to_string()} y2={ey.to_string()} />
+            { mark }
+            <text class="l" x={m.label_at.0.to_string()} y={(y + m.label_at.1).to_string()}>
+                { for m.member.as_ref().map(|w| html! { <><tspan class="who">{w.clone()}</tspan>{": "}</> }) }
+                {m.label.clone()}
+            </text>
+            { extra }
+        </g>
+    }
+}
+
+fn note(n: &NoteView, y: f64, class: String, key: String) -> Html {
+    let (tx, ty) = n.at;
+    html! {
+        <g key={key.clone()} class={class} data-row={key} role="listitem">
+            <text class="t" x={n.time_at.0.to_string()} y={(y + n.time_at.1).to_string()}>{n.time.clone()}</text>
+            <text class="n" x={tx.to_string()} y={(y + ty).to_string()} text-anchor={n.anchor}>
+                { for n.lines.iter().enumerate().map(|(i, line)| html! {
+                    <tspan x={tx.to_string()} dy={if i == 0 { "0".to_string() } else { LINE_H.to_string() }}>{line.clone()}</tspan>
+                }) }
+            </text>
+        </g>
+    }
+}
+
+fn run(r: &RunView, y: f64, h: f64, class: String, key: String, tabindex: &str) -> Html {
+    let (lo, hi) = r.band;
+    let what = if r.expanded {
+        "fold them again"
+    } else {
+        "show them all"
+    };
+    html! {
+        <g key={key.clone()} class={class} data-row={key} data-run={r.first.to_string()}
+            tabindex={tabindex.to_string()} role="listitem" aria-expanded={r.expanded.to_string()}
+            aria-label={format!("{}; Enter to {what}", r.text.trim_start_matches(['▸', '▾', ' ']))}>
+            <title>{format!("{} rows; click to {what}", r.rows)}</title>
+            <rect class="hit" x="0" y={y.to_string()} width="100%" height={h.to_string()} />
+            <text class="t" x={r.time_at.0.to_string()} y={(y + r.time_at.1).to_string()}>{r.time.clone()}</text>
+            <rect class="band" x={lo.to_string()} y={(y + 4.0).to_string()} width={(hi - lo).to_string()} height="18" rx="9" />
+            <text class="s" x={r.text_at.0.to_string()} y={(y + r.text_at.1).to_string()}>{r.text.clone()}</text>
+        </g>
     }
 }

@@ -6,6 +6,7 @@
 pub mod app;
 mod byte_view;
 mod chart;
+mod chart_toolbar;
 mod description;
 mod drag;
 mod group_table;

@@ -1,7 +1,8 @@
 //! The error panel, the fork notice and the share link.
 
 use crate::browser::{copy_to_clipboard, share_url, target};
-use crate::state::{Action, Dispatch, ErrorNote, send};
+use crate::state::{Action, Dispatch, ErrorNote, ended_notice, send};
+use mobike_protocol::Time;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -12,6 +13,9 @@ pub struct NoticesProps {
     pub notice: Option<String>,
     /// The share link's hash while its panel is open.
     pub share: Option<String>,
+    /// Playback stopped by itself at the scenario's end (this time).
+    #[prop_or_default]
+    pub ended: Option<Time>,
     pub dispatch: Dispatch,
 }
 
@@ -68,9 +72,18 @@ pub fn notices(p: &NoticesProps) -> Html {
             </div>
         }
     });
+    let ended = p.ended.map(|t| {
+        html! {
+            <div id="ended-notice" class="notice ended" role="status">
+                <div class="notice-body">{ended_notice(t)}</div>
+                <button class="dismiss" onclick={send(d, Action::DismissEnded)} title="Dismiss" aria-label="Dismiss">{"×"}</button>
+            </div>
+        }
+    });
     html! {
         <div class="notices">
             { for error }
+            { for ended }
             { for fork }
             { for share }
         </div>

@@ -94,5 +94,10 @@ export async function playUntil(page, speed, predicate, arg) {
   await page.selectOption('#speed', String(speed));
   await page.click('#play');
   await page.waitForFunction(predicate, arg, { timeout: 20000 });
-  await page.click('#play');
+  // Pause, unless playback already stopped by itself at the scenario's
+  // end (then a click would go on past it); checked and clicked in one go.
+  await page.evaluate(() => {
+    const play = document.querySelector('#play');
+    if (play.classList.contains('on')) play.click();
+  });
 }

@@ -18,6 +18,7 @@ pub mod inspect;
 pub mod json;
 pub mod mermaid;
 pub mod metrics;
+pub mod msc;
 pub mod panels;
 pub mod pcap;
 pub mod rules;
