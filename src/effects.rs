@@ -44,6 +44,17 @@ pub fn use_keyboard(dispatch: Dispatch) {
                 if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
                     return;
                 }
+                // Space on a focused button presses that button.
+                let on_button = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<Element>().ok())
+                    .is_some_and(|el| {
+                        el.tag_name() == "BUTTON"
+                            || el.closest("[role=button], #menu").ok().flatten().is_some()
+                    });
+                if e.key() == " " && on_button {
+                    return;
+                }
                 let step = SEEK_STEP as i64;
                 match e.key().as_str() {
                     " " => {

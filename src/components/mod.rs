@@ -7,6 +7,7 @@ pub mod app;
 mod chart;
 mod description;
 mod drag;
+mod element_menu;
 mod group_table;
 mod header;
 mod inspector;
