@@ -47,10 +47,12 @@ pub fn use_keyboard(dispatch: Dispatch) {
                     el.as_ref()
                         .is_some_and(|el| el.closest(sel).ok().flatten().is_some())
                 };
-                // Space on a focused button presses it; the chart's rows
-                // take their own keys (Space, Enter, the arrows).
+                // Space on a focused button presses it (and anything in an
+                // element menu keeps its keys); the chart's rows take their
+                // own keys (Space, Enter, the arrows).
                 let key = e.key();
-                if key == " " && within("button, a[href], summary, [role=button], [tabindex]")
+                if key == " "
+                    && within("button, a[href], summary, [role=button], [tabindex], #menu")
                     || key.starts_with("Arrow") && within("#chart [data-row]")
                 {
                     return;

@@ -10,9 +10,9 @@
 
 use crate::timeline::Checkpoints;
 use mobike_protocol::Time;
-use mobike_render::topology::{HostGroup, Topo, find_groups, initial_layout};
+use mobike_render::topology::{HostGroup, Topo, clamp_to_drawing, find_groups, initial_layout};
 use mobike_render::{Chart, ChartBuilder};
-use mobike_sim::{Intervention, Scenario, World};
+use mobike_sim::{Intervention, InterventionCheck, InterventionError, Scenario, World};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -532,6 +532,61 @@ impl Session {
     }
 }
 
+// The lab: interventions from the drawing's element menus, checked before
+// they are applied.
+impl Session {
+    /// Applies a user's intervention from a menu (see [`Session::apply`])
+    /// once the simulator's own check allows it: checked after the
+    /// scenario's timeline and the user's interventions so far, as a share
+    /// link of the run will check it, so what is applied here also opens
+    /// from the link. A NAT put on a link from its menu is drawn on it.
+    pub fn intervene(&mut self, action: Intervention) -> Result<Option<Fork>, InterventionError> {
+        let mut check = InterventionCheck::new(&self.scenario);
+        for e in &self.scenario.timeline {
+            if let Ok(a) = e.action() {
+                // Checked when the scenario was read.
+                let _ = check.check(&a);
+            }
+        }
+        for (_, a) in &self.log[..self.applied] {
+            // Checked when they were made (or read from a link).
+            let _ = check.check(a);
+        }
+        check.check(&action)?;
+        if let Intervention::PlaceNat {
+            nat,
+            link: Some(link),
+        } = &action
+        {
+            self.draw_nat_on(nat, link);
+        }
+        Ok(self.apply(action))
+    }
+
+    /// Moves a NAT box's drawing onto a link's line, nearer the host than
+    /// the internet (where a dragged box would be dropped).
+    fn draw_nat_on(&mut self, nat: &str, link: &str) {
+        let segment = self
+            .topo()
+            .link_segments()
+            .into_iter()
+            .find(|(l, _, _)| l == link);
+        if let Some((_, a, b)) = segment {
+            let p = [a[0] + (b[0] - a[0]) * 0.4, a[1] + (b[1] - a[1]) * 0.4];
+            self.move_node(nat, clamp_to_drawing(p));
+        }
+    }
+
+    /// The host is drawn as a chip of a group, not a box of its own.
+    pub fn is_group_member(&self, host: &str) -> bool {
+        self.scenario
+            .hosts
+            .iter()
+            .position(|h| h.id == host)
+            .is_some_and(|k| self.groups.iter().any(|g| g.members.contains(&k)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -772,6 +827,132 @@ mod tests {
         }
         a.seek(end);
         assert_eq!(a.chart().rows.len(), rows);
+    }
+
+    #[test]
+    fn every_kind_of_intervention_from_a_menu_is_checked_logged_and_replayed() {
+        use mobike_sim::vocab::nat::NatChanges;
+        use mobike_sim::{Direction, HintKind, MoveBy, NatPreset};
+        let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+        let mut s = Session::from_toml(DEFAULT_SCENARIO).unwrap();
+        let actions = [
+            Intervention::SetLinkDirection {
+                link: "wifi".into(),
+                direction: Direction::Down,
+                up: false,
+            },
+            Intervention::RestoreLink {
+                link: "wifi".into(),
+            },
+            Intervention::SetLink {
+                link: "lte".into(),
+                delay: Some(mobike_sim::duration::Dur(50_000)),
+                jitter: None,
+                loss: Some(0.2),
+                duplicate: Some(0.1),
+            },
+            Intervention::AddAddress {
+                host: "laptop".into(),
+                interface: "wlan0".into(),
+                address: ip("192.0.2.110"),
+                announce: false,
+            },
+            Intervention::RemoveAddress {
+                host: "laptop".into(),
+                interface: "wlan0".into(),
+                address: Some(ip("192.0.2.110")),
+                announce: true,
+            },
+            Intervention::SetInterface {
+                host: "laptop".into(),
+                interface: "wlan0".into(),
+                up: false,
+            },
+            Intervention::RebootNat { nat: "cgn".into() },
+            Intervention::ChangeNatAddress {
+                nat: "cgn".into(),
+                address: ip("198.51.100.101"),
+            },
+            Intervention::ConfigureNat {
+                nat: "cgn".into(),
+                changes: NatChanges {
+                    preset: Some(NatPreset::Symmetric),
+                    ..NatChanges::default()
+                },
+            },
+            Intervention::PlaceNat {
+                nat: "cgn".into(),
+                link: Some("wifi".into()),
+            },
+            Intervention::Hint {
+                host: "laptop".into(),
+                kind: HintKind::NatChanged,
+            },
+        ];
+        for a in actions {
+            s.advance(SEC);
+            assert_eq!(s.intervene(a.clone()), Ok(None), "{a}");
+        }
+        // On its menu, the NAT box is drawn on the link it was put on.
+        assert!(s.topo().link_at(s.layout["cgn"]).as_deref() == Some("wifi"));
+        // Refused: nothing is logged, nothing changes.
+        let events = s.world.trace().len();
+        let taken = Intervention::ChangeNatAddress {
+            nat: "cgn".into(),
+            address: ip("192.0.2.10"),
+        };
+        assert!(s.intervene(taken).is_err());
+        assert_eq!((s.log().len(), s.world.trace().len()), (11, events));
+        s.advance(5 * SEC);
+        let link = crate::share::encode(&s);
+        let b = crate::share::decode(&link).unwrap().unwrap().into_session();
+        assert!(s.world.trace() == b.world.trace(), "the link replays it");
+        let by_you = s
+            .chart()
+            .rows
+            .iter()
+            .filter(
+                |r| matches!(r, mobike_render::chart::Row::Note(n) if n.text.ends_with("(by you)")),
+            )
+            .count();
+        assert_eq!(by_you, 11);
+
+        // The cluster's balancer and the attacker.
+        let text = |n: &str| EXAMPLES.iter().find(|(x, _)| *x == n).unwrap().1;
+        let mut c = Session::from_toml(text("cluster-20-mobike")).unwrap();
+        c.advance(5 * SEC);
+        let cluster = c
+            .scenario
+            .hosts
+            .iter()
+            .find(|h| h.interfaces.len() > 1)
+            .unwrap();
+        let (id, to) = (cluster.id.clone(), cluster.interfaces[1].address);
+        let go = Intervention::MoveClients {
+            host: id.clone(),
+            to,
+            by: MoveBy::Redirect,
+            count: Some(3),
+            from: None,
+        };
+        assert_eq!(c.intervene(go), Ok(None));
+        let nowhere = Intervention::MoveClients {
+            host: id,
+            to: ip("192.0.2.250"),
+            by: MoveBy::Mobike,
+            count: None,
+            from: None,
+        };
+        assert!(c.intervene(nowhere).is_err());
+        let mut a = Session::from_toml(text("attacker-spoofed-update")).unwrap();
+        a.advance(3 * SEC);
+        let spoof = Intervention::SpoofUpdate {
+            attacker: "mallory".into(),
+            target: "gateway".into(),
+            replay: false,
+        };
+        assert_eq!(a.intervene(spoof), Ok(None));
+        assert!(a.chart().rows.iter().any(|r| matches!(r, mobike_render::chart::Row::Note(n) if n.text.contains("forged UPDATE_SA_ADDRESSES") && n.text.ends_with("(by you)"))));
     }
 
     #[test]

@@ -9,7 +9,9 @@ use crate::session::{self, DEFAULT_SCENARIO, Fork, Session};
 use crate::share;
 use mobike_protocol::{MS, SEC, Time};
 use mobike_render::fmt_time;
+use mobike_render::menu::{Target, form_of};
 use mobike_render::msc::{self, Exchange, RowKind, ViewOptions};
+use mobike_sim::Intervention;
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
 use yew::{Callback, Reducible, UseReducerDispatcher};
@@ -70,6 +72,26 @@ pub enum Action {
     DismissEnded,
     /// Something done to the chart's view (see [`ChartAction`]).
     Chart(ChartAction),
+
+    // The lab: the element menus of the drawing. Kept together here; see
+    // `apply_lab`.
+    /// Apply this intervention now, if the simulator's check allows it
+    /// (an error is shown in the menu, next to its form).
+    Intervene(Intervention),
+    /// Open the menu of an element of the drawing.
+    OpenMenu(MenuOpen),
+    CloseMenu,
+    /// What the user typed in a menu's form does not read: (the form, why).
+    MenuError(String, String),
+}
+
+/// An open element menu: what it is for, and whether the keyboard opened
+/// it (then the focus moves into it, and back to the element when it
+/// closes; a pointer leaves the focus where it was).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MenuOpen {
+    pub target: Target,
+    pub keyboard: bool,
 }
 
 /// An error the page shows until dismissed: what failed, why, and for a
@@ -161,6 +183,10 @@ pub struct Ui {
     pub ended: Option<Time>,
     /// How the chart is viewed.
     pub chart: ChartUi,
+    /// The element menu that is open.
+    pub menu: Option<MenuOpen>,
+    /// What went wrong in it: (the form, the message), shown in place.
+    pub menu_error: Option<(String, String)>,
 }
 
 impl Default for Ui {
@@ -178,6 +204,8 @@ impl Default for Ui {
             focus: None,
             ended: None,
             chart: ChartUi::default(),
+            menu: None,
+            menu_error: None,
         }
     }
 }
@@ -202,6 +230,8 @@ impl Ui {
         self.selected = None;
         self.notice = None;
         self.share = None;
+        self.menu = None;
+        self.menu_error = None;
         self.ended = None;
     }
 
@@ -529,6 +559,14 @@ impl Model {
                 ui.chart.apply(a);
                 false
             }
+            Action::Intervene(_)
+            | Action::OpenMenu(_)
+            | Action::CloseMenu
+            | Action::MenuError(..) => {
+                let (changed, f) = apply_lab(&mut s, ui, action);
+                fork = f;
+                changed
+            }
         };
         if let Some(f) = fork {
             ui.notice = Some(fork_notice(&f));
@@ -561,6 +599,48 @@ impl Model {
                 m
             }
         }
+    }
+}
+
+/// The lab's actions: the element menus. Returns whether the session changed, and the fork when an
+/// intervention changed the past.
+fn apply_lab(s: &mut Session, ui: &mut Ui, action: Action) -> (bool, Option<Fork>) {
+    match action {
+        Action::Intervene(a) => {
+            let form = form_of(&a);
+            match s.intervene(a) {
+                Ok(fork) => {
+                    ui.menu = None;
+                    ui.menu_error = None;
+                    (true, fork)
+                }
+                Err(e) => {
+                    ui.menu_error = Some((form.to_string(), e.to_string()));
+                    (false, None)
+                }
+            }
+        }
+        Action::OpenMenu(m) => {
+            // A group member's menu shows its full state panel too.
+            if let Target::Host(h) = &m.target
+                && s.is_group_member(h)
+            {
+                ui.focus = Some(h.clone());
+            }
+            ui.menu = Some(m);
+            ui.menu_error = None;
+            (false, None)
+        }
+        Action::CloseMenu => {
+            ui.menu = None;
+            ui.menu_error = None;
+            (false, None)
+        }
+        Action::MenuError(form, message) => {
+            ui.menu_error = Some((form, message));
+            (false, None)
+        }
+        _ => (false, None),
     }
 }
 
@@ -694,6 +774,102 @@ mod tests {
         );
         let m = m.reduce(Action::Reset);
         assert_eq!((m.ui.notice.as_ref(), m.session.borrow().now()), (None, 0));
+    }
+
+    #[test]
+    fn a_menu_applies_what_the_simulator_allows_and_shows_the_rest_in_place() {
+        let link = |id: &str| MenuOpen {
+            target: Target::Link(id.into()),
+            keyboard: true,
+        };
+        let m = run(start(), [Action::Step, Action::OpenMenu(link("wifi"))]);
+        assert_eq!(m.ui.menu, Some(link("wifi")));
+        let v = m.version;
+        // A loss that is no probability: refused, the menu stays, the run too.
+        let m = m.reduce(Action::Intervene(Intervention::SetLink {
+            link: "wifi".into(),
+            delay: None,
+            jitter: None,
+            loss: Some(1.5),
+            duplicate: None,
+        }));
+        assert_eq!(m.version, v);
+        let (form, message) = m.ui.menu_error.clone().unwrap();
+        assert_eq!(form, "link");
+        assert!(
+            message.starts_with("loss = 1.5 is not a probability"),
+            "{message}"
+        );
+        assert!(m.ui.menu.is_some());
+        assert!(m.session.borrow().log().is_empty());
+        // A good one is applied and logged; the menu closes.
+        let m = m.reduce(Action::Intervene(Intervention::BreakLink {
+            link: "wifi".into(),
+        }));
+        assert_eq!(m.version, v + 1);
+        assert_eq!((m.ui.menu.as_ref(), m.ui.menu_error.as_ref()), (None, None));
+        assert_eq!(m.session.borrow().log().len(), 1);
+        // What the form could not read is shown the same way.
+        let m = run(
+            m,
+            [
+                Action::OpenMenu(link("lte")),
+                Action::MenuError("link".into(), "delay: no unit".into()),
+            ],
+        );
+        assert_eq!(
+            m.ui.menu_error.as_ref().map(|e| e.1.as_str()),
+            Some("delay: no unit")
+        );
+        let m = m.reduce(Action::CloseMenu);
+        assert_eq!((m.ui.menu.as_ref(), m.ui.menu_error.as_ref()), (None, None));
+    }
+
+    #[test]
+    fn an_address_added_by_the_user_may_be_removed_and_not_added_elsewhere() {
+        let add = |iface: &str| {
+            Action::Intervene(Intervention::AddAddress {
+                host: "laptop".into(),
+                interface: iface.into(),
+                address: "192.0.2.99".parse().unwrap(),
+                announce: true,
+            })
+        };
+        let m = run(start(), [Action::Step, add("wlan0")]);
+        assert_eq!(m.ui.menu_error, None);
+        let m = m.reduce(add("wwan0"));
+        let e = m.ui.menu_error.clone().unwrap();
+        assert_eq!(
+            e,
+            ("address".into(), "address 192.0.2.99 is used twice".into())
+        );
+        let m = m.reduce(Action::Intervene(Intervention::RemoveAddress {
+            host: "laptop".into(),
+            interface: "wlan0".into(),
+            address: Some("192.0.2.99".parse().unwrap()),
+            announce: false,
+        }));
+        assert_eq!(m.ui.menu_error, None);
+        assert_eq!(m.session.borrow().log().len(), 2);
+    }
+
+    #[test]
+    fn a_members_menu_shows_its_full_state() {
+        let i = EXAMPLES
+            .iter()
+            .position(|(n, _)| *n == "cluster-20-mobike")
+            .unwrap();
+        let m = run(
+            start(),
+            [
+                Action::LoadExample(i),
+                Action::OpenMenu(MenuOpen {
+                    target: Target::Host("client-4".into()),
+                    keyboard: false,
+                }),
+            ],
+        );
+        assert_eq!(m.ui.focus.as_deref(), Some("client-4"));
     }
 
     #[test]

@@ -50,8 +50,9 @@ pub fn app() -> Html {
             <Narration step={narration} lesson={ui.lesson} playing={ui.playing} dispatch={dispatch.clone()} />
             <main>
                 <section class="left">
-                    <Topology session={session.clone()} {version} focus={focus.clone()} dispatch={dispatch.clone()} />
-                    <p class="hint">{"Click a link to break or restore it · drag the NAT box onto a link · drag the time slider to go back; a change there starts a new timeline · click a message to inspect it"}</p>
+                    <Topology session={session.clone()} {version} focus={focus.clone()} menu={ui.menu.clone()}
+                        menu_error={ui.menu_error.clone()} dispatch={dispatch.clone()} />
+                    <p class="hint">{"Click, long-press or Tab+Enter on a link, an interface, a NAT box or a host for what you can do to it · drag a NAT box onto a link · drag the time slider to go back; a change there starts a new timeline · click a message to inspect it"}</p>
                     <Description text={description} />
                     <div class="side-by-side">
                         <Traffic session={session.clone()} {stamp} />

@@ -9,6 +9,7 @@ mod chart;
 mod chart_toolbar;
 mod description;
 mod drag;
+mod element_menu;
 mod group_table;
 mod header;
 mod inspector;

@@ -16,6 +16,7 @@ test('clicking the Wi-Fi link breaks it; UPDATE_SA_ADDRESSES appears and the lap
   assert.ok(clickedAt < 5, `paused at ${clickedAt}s, before the first liveness check`);
 
   await page.click('#link-wifi .hit');
+  await page.click('#menu-break');
   assert.equal(await page.locator('#link-wifi').getAttribute('data-up'), 'false');
   assert.match(await page.locator('#chart').textContent(), /break link Wi-Fi \(by you\)/);
 

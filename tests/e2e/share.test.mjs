@@ -14,6 +14,7 @@ test('Share puts a link in the URL; opened in a new page it shows the same chart
   const { page, errors } = await open(env.browser, env.server.url);
   await playUntil(page, 4, () => Number(document.querySelector('#clock').dataset.us) >= 3e6);
   await page.click('#link-wifi .hit');
+  await page.click('#menu-break');
   await playUntil(page, 16, () => Number(document.querySelector('#clock').dataset.us) >= 9e6);
   await page.locator('#nat-cgn rect').dragTo(page.locator('#link-wifi .hit'), { force: true });
   await playUntil(page, 16, () => Number(document.querySelector('#clock').dataset.us) >= 14e6);

@@ -65,6 +65,7 @@ test('clicking a link while viewing the past forks the timeline; later rows diff
   assert.equal(await clock(page), 4);
   assert.equal(await page.locator('#fork-notice').count(), 0);
   await page.click('#link-wifi .hit');
+  await page.click('#menu-break');
   const notice = await page.locator('#fork-notice').textContent();
   assert.match(notice, /new timeline starts at 4\.000s/);
   assert.match(notice, /up to 2\d\.\d{3}s/);

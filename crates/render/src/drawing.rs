@@ -40,6 +40,9 @@ pub struct IfaceDot {
     /// "Wi-Fi 192.0.2.10".
     pub text: String,
     pub up: bool,
+    /// Where a press counts as one on the interface (its dot and its
+    /// label): x, y, width, height.
+    pub hit: [f64; 4],
 }
 
 /// One host drawn on its own.
@@ -156,7 +159,7 @@ fn links(topo: &Topo, world: &World, active: &[String]) -> Vec<LinkLine> {
         let caption_y = if below { mid[1] + 16.0 } else { mid[1] - 8.0 };
         out.push(LinkLine {
             active: active.contains(&l.id),
-            caption: format!("{} · {} ms", l.label, l.delay / 1000),
+            caption: caption(&l),
             caption_at: [mid[0], caption_y],
             cut: (!l.up).then(|| {
                 format!(
@@ -176,9 +179,41 @@ fn links(topo: &Topo, world: &World, active: &[String]) -> Vec<LinkLine> {
     out
 }
 
-/// The role as the page writes it: "initiator".
-fn role_word(role: impl std::fmt::Debug) -> String {
-    format!("{role:?}").to_lowercase()
+/// "Wi-Fi · 8 ms", and what the user changed live: "LTE · 35 ms ± 10 ms
+/// · loss 5 % · dup 1 % · downlink down". A whole delay in milliseconds
+/// reads as one; a fraction keeps its digits.
+fn caption(l: &mobike_sim::LinkView) -> String {
+    let ms = |t: mobike_protocol::Time| {
+        if t.is_multiple_of(1000) {
+            format!("{} ms", t / 1000)
+        } else {
+            format!("{} ms", t as f64 / 1000.0)
+        }
+    };
+    let pc = |p: f64| {
+        let v = p * 100.0;
+        if (v - v.round()).abs() < 1e-9 {
+            format!("{} %", v.round())
+        } else {
+            format!("{v:.1} %")
+        }
+    };
+    let mut c = format!("{} · {}", l.label, ms(l.delay));
+    if l.jitter > 0 {
+        c.push_str(&format!(" ± {}", ms(l.jitter)));
+    }
+    if l.loss > 0.0 {
+        c.push_str(&format!(" · loss {}", pc(l.loss)));
+    }
+    if l.duplicate > 0.0 {
+        c.push_str(&format!(" · dup {}", pc(l.duplicate)));
+    }
+    match (l.uplink, l.downlink) {
+        (true, false) => c.push_str(" · downlink down"),
+        (false, true) => c.push_str(" · uplink down"),
+        _ => {}
+    }
+    c
 }
 
 fn hosts(topo: &Topo, hosts: &[mobike_sim::HostView]) -> Vec<HostBox> {
@@ -195,23 +230,32 @@ fn hosts(topo: &Topo, hosts: &[mobike_sim::HostView]) -> Vec<HostBox> {
                 continue;
             };
             let right = a[0] > p[0];
+            let text = if i.label.is_empty() {
+                format!("{} {}", i.name, i.address)
+            } else {
+                format!("{} {}", i.label, i.address)
+            };
+            // 11 px monospace: 6.7 px a character (see host_half_width).
+            let w = text.chars().count() as f64 * 6.7 + 9.0 + 8.0;
+            let hit = if right {
+                [a[0] - w, a[1] - 11.0, w + 8.0, 22.0]
+            } else {
+                [a[0] - 8.0, a[1] - 11.0, w + 8.0, 22.0]
+            };
             ifaces.push(IfaceDot {
                 name: f.name.clone(),
                 dot: a,
                 text_at: [if right { a[0] - 9.0 } else { a[0] + 9.0 }, a[1] + 4.0],
                 anchor: if right { "end" } else { "start" },
-                text: if i.label.is_empty() {
-                    format!("{} {}", i.name, i.address)
-                } else {
-                    format!("{} {}", i.label, i.address)
-                },
+                text,
                 up: i.up,
+                hit,
             });
         }
         out.push(HostBox {
             id: spec.id.clone(),
             label: h.label.clone(),
-            role: role_word(h.role),
+            role: spec.role_word().to_string(),
             centre: p,
             half_width: host_half_width(spec),
             top: p[1] - height / 2.0,
@@ -278,7 +322,7 @@ fn groups(topo: &Topo, hosts: &[mobike_sim::HostView], focus: Option<&str>) -> V
                 moved: sa.is_some_and(|sa| spec.peer.is_some_and(|p| p != sa.remote.ip())),
                 focused: focus == Some(spec.id.as_str()),
                 title: format!(
-                    "{} ({address}){path} · {word}; click for its state",
+                    "{} ({address}){path} · {word}; click for its state and its menu",
                     h.label
                 ),
             });
@@ -400,6 +444,47 @@ mod tests {
     }
 
     #[test]
+    fn captions_show_what_changed_live_and_an_attacker_is_one() {
+        let scenario = example("wifi-to-lte");
+        let layout = initial_layout(&scenario, &[]);
+        let topo = Topo {
+            scenario: &scenario,
+            layout: &layout,
+            groups: &[],
+        };
+        let mut world = World::new(&scenario);
+        world.apply(Intervention::SetLink {
+            link: "wifi".into(),
+            delay: Some(mobike_sim::duration::Dur(40_500)),
+            jitter: Some(mobike_sim::duration::Dur(5_000)),
+            loss: Some(0.1),
+            duplicate: Some(0.025),
+        });
+        world.apply(Intervention::SetLinkDirection {
+            link: "wifi".into(),
+            direction: mobike_sim::Direction::Down,
+            up: false,
+        });
+        let v = topology(&topo, &world, None);
+        assert_eq!(
+            v.links[0].caption,
+            "Wi-Fi · 40.5 ms ± 5 ms · loss 10 % · dup 2.5 % · downlink down"
+        );
+        assert!(v.links[0].cut.is_some(), "one way down is drawn cut");
+
+        let scenario = example("attacker-spoofed-update");
+        let layout = initial_layout(&scenario, &[]);
+        let topo = Topo {
+            scenario: &scenario,
+            layout: &layout,
+            groups: &[],
+        };
+        let v = topology(&topo, &World::new(&scenario), None);
+        let roles: Vec<&str> = v.hosts.iter().map(|h| h.role.as_str()).collect();
+        assert_eq!(roles, ["initiator", "attacker", "responder"]);
+    }
+
+    #[test]
     fn a_group_has_a_chip_per_member_coloured_by_its_sa() {
         let scenario = example("cluster-20-mobike");
         let groups = find_groups(&scenario);
@@ -427,7 +512,7 @@ mod tests {
         assert!(
             g.chips[0]
                 .title
-                .ends_with("no IKE SA yet; click for its state")
+                .ends_with("no IKE SA yet; click for its state and its menu")
         );
         assert!(g.summary.is_none());
         assert!(!g.dots.is_empty());

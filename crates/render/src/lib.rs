@@ -3,9 +3,10 @@
 //! ([`svg`]), Mermaid ([`mermaid`]), a JSON document of the run ([`json`]),
 //! the run's figures ([`metrics`]), topology geometry ([`topology`]) and the
 //! page's view models: the topology drawing ([`drawing`]), the state, NAT
-//! and traffic tables ([`panels`]) and the message inspector ([`inspect`]:
+//! and traffic tables ([`panels`]), the message inspector ([`inspect`]:
 //! its byte view, [`byteview`], why a message was sent, [`why`], and the
-//! conformance checklist's text, [`rules`]).
+//! conformance checklist's text, [`rules`]) and the drawing's element
+//! menus ([`menu`]).
 //! Nothing here knows the web.
 #![forbid(unsafe_code)]
 
@@ -16,6 +17,7 @@ pub mod check;
 pub mod drawing;
 pub mod inspect;
 pub mod json;
+pub mod menu;
 pub mod mermaid;
 pub mod metrics;
 pub mod msc;

@@ -871,6 +871,28 @@ delay = "5ms"
     }
 
     #[test]
+    fn an_attacker_is_called_one_and_saved_as_one() {
+        let s = Scenario::from_toml(MINIMAL).unwrap();
+        assert!(!s.hosts[1].attacker, "off unless a file says so");
+        assert_eq!(s.hosts[1].role_word(), "responder");
+        assert!(
+            !s.to_toml().unwrap().contains("attacker"),
+            "not written when off"
+        );
+        let text = MINIMAL.replacen(
+            "role = \"responder\"",
+            "role = \"responder\"\nattacker = true",
+            1,
+        );
+        let s = Scenario::from_toml(&text).unwrap();
+        assert!(s.hosts[1].attacker);
+        assert_eq!(s.hosts[1].role_word(), "attacker");
+        assert_eq!(s.hosts[0].role_word(), "initiator");
+        let again = Scenario::from_toml(&s.to_toml().unwrap()).unwrap();
+        assert!(again.hosts[1].attacker);
+    }
+
+    #[test]
     fn unknown_field_is_an_error_with_line_and_column() {
         let text = MINIMAL.replace(
             "delay = \"5ms\"\n[[link]]",

@@ -223,9 +223,28 @@ pub struct HostSpec {
     /// columns of ten (the clients of a cluster, say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
+    /// An on-path attacker (RFC 4555 §5), not a peer anyone connects to:
+    /// the page calls her an attacker and offers her forged and replayed
+    /// updates. Only words and offers change; she runs as her `role` says.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub attacker: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl HostSpec {
+    /// What the page calls this host's part: "initiator", "responder", or
+    /// "attacker" for an on-path attacker (whatever her role).
+    pub fn role_word(&self) -> &'static str {
+        match (self.attacker, self.role) {
+            (true, _) => "attacker",
+            (false, Role::Initiator) => "initiator",
+            (false, Role::Responder) => "responder",
+        }
+    }
+
     /// The settings this host runs with: its preset (or the global one, or
     /// the defaults), then the global fields, then its own.
     pub fn settings(&self, global: &SettingsLayer) -> Result<HostSettings, SettingsError> {
