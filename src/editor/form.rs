@@ -556,7 +556,7 @@ impl Editor {
         let mut links = vec![(String::new(), "(in no path)".to_string())];
         links.extend(s.links.iter().map(|l| (l.id.clone(), l.name().to_string())));
         let base = mobike_sim::NatBehaviour::default();
-        let from_preset = n.preset.map_or(base.clone(), |p| {
+        let from_preset = n.preset.map_or(base, |p| {
             mobike_sim::vocab::nat::NatChanges {
                 preset: Some(p),
                 ..Default::default()
