@@ -9,10 +9,13 @@
 
 mod browser;
 mod components;
+pub mod editor;
 mod effects;
+mod saving;
 pub mod session;
 pub mod share;
 pub mod state;
+pub mod storage;
 pub mod timeline;
 
 pub use components::app::App;

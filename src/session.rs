@@ -490,6 +490,12 @@ impl Session {
     /// of its instant, as on the page). Opened again, it runs exactly as
     /// this session did.
     pub fn save_toml(&self) -> Result<String, String> {
+        self.saved_scenario().to_toml()
+    }
+
+    /// What [`Session::save_toml`] writes, as a value: the editor starts
+    /// from it, so the user's interventions become its timeline events.
+    pub fn saved_scenario(&self) -> Scenario {
         let mut s = self.scenario.with_user_log(&self.log);
         for (key, pos) in self.moved_nodes() {
             if key == "internet" {
@@ -517,7 +523,7 @@ impl Session {
                 n.pos = pos;
             }
         }
-        s.to_toml()
+        s
     }
 
     /// The nodes the user moved: (layout key, position) where it differs

@@ -5,8 +5,10 @@
 //! the page shows is the small [`Ui`] record. No web types here, so the
 //! reducer is tested natively.
 
-use crate::session::{self, DEFAULT_SCENARIO, Fork, Session};
+use crate::editor::{Edit, Editor, EditorRef, Start};
+use crate::session::{self, DEFAULT_SCENARIO, Fork, Session, Source};
 use crate::share;
+use crate::storage::Saved;
 use mobike_protocol::{MS, SEC, Time};
 use mobike_render::fmt_time;
 use mobike_render::menu::{Target, form_of};
@@ -68,6 +70,25 @@ pub enum Action {
     FocusHost(String),
     /// Start over with another seed.
     SetSeed(u64),
+
+    // --- Editing, saving and autosave (the reducer's part is
+    // `Model::apply_work`; the model is `editor`, the record `storage`).
+    /// Open the editor on a new draft ("Edit", "New…").
+    EditorOpen(Start),
+    /// A change in the editor.
+    Edit(Edit),
+    /// Start the run over from the draft.
+    EditorApply,
+    /// Close the editor; the draft is dropped.
+    EditorClose,
+    /// "Save scenario": download the scenario as it stands.
+    Save,
+    /// Work autosaved on an earlier visit was found: offer it.
+    OfferRestore(Saved),
+    /// Open the offered work.
+    Restore,
+    /// Forget it.
+    DiscardRestore,
     /// Close the notice that playback stopped at the scenario's end.
     DismissEnded,
     /// Something done to the chart's view (see [`ChartAction`]).
@@ -187,6 +208,8 @@ pub struct Ui {
     pub menu: Option<MenuOpen>,
     /// What went wrong in it: (the form, the message), shown in place.
     pub menu_error: Option<(String, String)>,
+    /// The scenario was made in the editor (the picker says "(edited)").
+    pub edited: bool,
 }
 
 impl Default for Ui {
@@ -206,6 +229,7 @@ impl Default for Ui {
             chart: ChartUi::default(),
             menu: None,
             menu_error: None,
+            edited: false,
         }
     }
 }
@@ -253,6 +277,10 @@ pub struct Model {
     /// Changes whenever the session does.
     pub version: u64,
     pub ui: Ui,
+    /// The scenario editor, while it is open.
+    pub editor: Option<EditorRef>,
+    /// Saving and restoring.
+    pub work: Work,
 }
 
 /// The longest virtual step one tick may take, so a throttled tab does not
@@ -381,11 +409,17 @@ impl Model {
             session: SessionRef::new(session),
             version: 0,
             ui: Ui::default(),
+            editor: None,
+            work: Work::default(),
         }
     }
 
     /// Applies `action`; returns whether the session changed.
     fn apply(&mut self, action: Action) -> bool {
+        let action = match self.apply_work(action) {
+            Ok(changed) => return changed,
+            Err(other) => other,
+        };
         let session = self.session.clone();
         let mut s = session.borrow_mut();
         let ui = &mut self.ui;
@@ -567,6 +601,15 @@ impl Model {
                 fork = f;
                 changed
             }
+            // Handled by `apply_work` before this match.
+            Action::EditorOpen(_)
+            | Action::Edit(_)
+            | Action::EditorApply
+            | Action::EditorClose
+            | Action::Save
+            | Action::OfferRestore(_)
+            | Action::Restore
+            | Action::DiscardRestore => false,
         };
         if let Some(f) = fork {
             ui.notice = Some(fork_notice(&f));
@@ -641,6 +684,169 @@ fn apply_lab(s: &mut Session, ui: &mut Ui, action: Action) -> (bool, Option<Fork
             (false, None)
         }
         _ => (false, None),
+    }
+}
+
+// --- Editing, saving and autosave ---------------------------------------
+
+/// A file the page is to download ("Save scenario"); `n` tells two saves
+/// of the same text apart, so each one downloads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Download {
+    pub name: String,
+    pub text: Rc<str>,
+    pub n: u64,
+}
+
+/// What the page keeps about saving and restoring work.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Work {
+    /// The newest download asked for.
+    pub download: Option<Download>,
+    /// Work autosaved on an earlier visit, offered until answered.
+    pub offer: Option<Saved>,
+}
+
+/// The file name "Save scenario" gives a scenario: its title, without
+/// what file systems refuse.
+pub fn file_name(title: &str) -> String {
+    let name: String = title
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '-',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    let name = name.trim().trim_matches('.');
+    let name = if name.is_empty() { "scenario" } else { name };
+    format!("{}.toml", name.chars().take(120).collect::<String>())
+}
+
+/// What the notice says after Apply.
+fn applied_notice(kept: usize, dropped: usize) -> String {
+    let mut out = String::from("The run starts over from your edited scenario.");
+    match kept {
+        0 => {}
+        1 => out.push_str(
+            " Your intervention is kept as its timeline event marked \u{201c}by you\u{201d}.",
+        ),
+        n => out.push_str(&format!(
+            " Your {n} interventions are kept as its timeline events marked \u{201c}by you\u{201d}."
+        )),
+    }
+    match dropped {
+        0 => {}
+        1 => out.push_str(" 1 made while editing names something you removed and is left out."),
+        n => out.push_str(&format!(
+            " {n} made while editing name something you removed and are left out."
+        )),
+    }
+    out
+}
+
+impl Model {
+    /// The editing, saving and restoring actions; any other comes back as
+    /// `Err` for [`Model::apply`]. `Ok`: whether the session changed.
+    fn apply_work(&mut self, action: Action) -> Result<bool, Action> {
+        let session = self.session.clone();
+        match action {
+            Action::EditorOpen(start) => {
+                if self.editor.is_none() {
+                    let e = Editor::open(start, &session.borrow());
+                    self.editor = Some(EditorRef(Rc::new(e)));
+                }
+                Ok(false)
+            }
+            Action::Edit(edit) => {
+                if let Some(e) = &self.editor {
+                    let mut e = (*e.0).clone();
+                    e.edit(edit);
+                    self.editor = Some(EditorRef(Rc::new(e)));
+                }
+                Ok(false)
+            }
+            Action::EditorApply => {
+                let Some(e) = self.editor.clone() else {
+                    return Ok(false);
+                };
+                let applied = e.applied(&session.borrow());
+                match applied {
+                    Ok(a) => {
+                        *session.borrow_mut() = Session::new(a.scenario, Source::File(a.text));
+                        self.ui.fresh();
+                        self.ui.edited = true;
+                        self.ui.notice = Some(applied_notice(a.kept, a.dropped));
+                        self.editor = None;
+                        Ok(true)
+                    }
+                    Err(m) => {
+                        let mut e = (*e.0).clone();
+                        e.note = Some(m);
+                        self.editor = Some(EditorRef(Rc::new(e)));
+                        Ok(false)
+                    }
+                }
+            }
+            Action::EditorClose => {
+                self.editor = None;
+                Ok(false)
+            }
+            Action::Save => {
+                let s = session.borrow();
+                match s.save_toml() {
+                    Ok(text) => {
+                        let n = self.work.download.as_ref().map_or(0, |d| d.n + 1);
+                        self.work.download = Some(Download {
+                            name: file_name(&s.scenario.title),
+                            text: text.into(),
+                            n,
+                        });
+                    }
+                    Err(message) => {
+                        self.ui.error = Some(ErrorNote {
+                            title: "The scenario could not be saved".into(),
+                            message,
+                            excerpt: None,
+                        });
+                    }
+                }
+                Ok(false)
+            }
+            Action::OfferRestore(saved) => {
+                self.work.offer = Some(saved);
+                Ok(false)
+            }
+            Action::Restore => {
+                let Some(saved) = self.work.offer.take() else {
+                    return Ok(false);
+                };
+                match Session::from_toml(&saved.text) {
+                    Ok(mut new) => {
+                        new.seek(saved.time.min(share::MAX_TIME));
+                        *session.borrow_mut() = new;
+                        self.ui.fresh();
+                        self.ui.edited = saved.edited;
+                        self.editor = saved
+                            .draft
+                            .as_deref()
+                            .and_then(|d| Editor::restore(d).ok())
+                            .map(|e| EditorRef(Rc::new(e)));
+                        Ok(true)
+                    }
+                    Err(e) => {
+                        self.ui.error =
+                            Some(ErrorNote::scenario("your saved work", &saved.text, &e));
+                        Ok(false)
+                    }
+                }
+            }
+            Action::DiscardRestore => {
+                self.work.offer = None;
+                Ok(false)
+            }
+            other => Err(other),
+        }
     }
 }
 
@@ -1006,5 +1212,103 @@ mod tests {
         assert_eq!(c.filter.host, None);
         assert!(c.expanded_groups.is_empty() && c.expanded_runs.is_empty());
         assert_eq!(c.search, "");
+    }
+
+    #[test]
+    fn save_downloads_a_file_that_opens_as_the_same_run() {
+        let m = run(
+            start(),
+            [
+                Action::Seek(3 * SEC),
+                Action::ToggleLink("wifi".into()),
+                Action::Seek(20 * SEC),
+                Action::Save,
+            ],
+        );
+        let d = m.work.download.clone().unwrap();
+        assert_eq!(
+            d.name,
+            "Laptop roams from Wi-Fi to LTE behind a carrier NAT.toml"
+        );
+        assert!(d.text.contains("user = true"));
+        let again = run(
+            start(),
+            [
+                Action::OpenFile(d.name.clone(), d.text.to_string()),
+                Action::Seek(20 * SEC),
+            ],
+        );
+        assert_eq!(again.ui.error, None);
+        assert_eq!(again.session.borrow().chart(), m.session.borrow().chart());
+        // Each save is a download of its own, even of the same text.
+        let m = m.reduce(Action::Save);
+        assert_eq!(m.work.download.as_ref().map(|x| x.n), Some(d.n + 1));
+        assert_eq!(file_name(" a/b: c? "), "a-b- c-.toml");
+        assert_eq!(file_name("..."), "scenario.toml");
+    }
+
+    #[test]
+    fn the_editor_opens_edits_and_applies_and_a_wrong_draft_waits() {
+        use crate::editor::{Add, Edit, Start};
+        use mobike_sim::{Element, Place};
+        let m = run(start(), [Action::EditorOpen(Start::Empty)]);
+        assert!(m.editor.as_ref().unwrap().draft().hosts.is_empty());
+        let m = run(
+            m,
+            [
+                Action::Edit(Edit::Add(Add::Responder)),
+                Action::Edit(Edit::Add(Add::Initiator)),
+                Action::Edit(Edit::Set(
+                    Place::new(Element::Link(0), "delay"),
+                    "soon".into(),
+                )),
+                Action::EditorApply,
+            ],
+        );
+        let e = m
+            .editor
+            .as_ref()
+            .expect("a wrong draft keeps the editor open");
+        assert_eq!(e.note.as_deref(), Some("1 field is wrong; fix it first"));
+        assert_eq!(
+            m.session.borrow().scenario.title,
+            start().session.borrow().scenario.title
+        );
+        let m = run(
+            m,
+            [
+                Action::Edit(Edit::Set(
+                    Place::new(Element::Link(0), "delay"),
+                    "3ms".into(),
+                )),
+                Action::EditorApply,
+            ],
+        );
+        assert!(m.editor.is_none());
+        assert!(m.ui.edited);
+        let s = m.session.borrow();
+        assert_eq!(s.scenario.hosts.len(), 2);
+        assert!(matches!(s.source, Source::File(_)));
+    }
+
+    #[test]
+    fn restore_opens_the_saved_work_at_its_moment() {
+        let worked = run(
+            start(),
+            [Action::Seek(3 * SEC), Action::ToggleLink("wifi".into())],
+        );
+        let saved = Saved::of(&worked.session.borrow(), None, false, 0.0).unwrap();
+        let m = run(start(), [Action::OfferRestore(saved.clone())]);
+        assert_eq!(m.work.offer.as_ref(), Some(&saved));
+        let m = m.reduce(Action::Restore);
+        assert_eq!(m.work.offer, None);
+        let s = m.session.borrow();
+        assert_eq!(s.now(), 3 * SEC);
+        assert_eq!(s.chart(), worked.session.borrow().chart());
+        let m = run(
+            start(),
+            [Action::OfferRestore(saved), Action::DiscardRestore],
+        );
+        assert_eq!((m.work.offer.as_ref(), m.session.borrow().now()), (None, 0));
     }
 }

@@ -2,11 +2,13 @@
 
 use super::chart::ChartView;
 use super::description::Description;
+use super::editor::EditorPanel;
 use super::header::Header;
 use super::inspector::Inspector;
 use super::narration::{Narration, Step};
 use super::nat_panels::NatPanels;
 use super::notices::Notices;
+use super::restore::RestoreBanner;
 use super::state_panels::StatePanels;
 use super::timeline::Timeline;
 use super::toolbar::Toolbar;
@@ -14,6 +16,7 @@ use super::topology::Topology;
 use super::traffic::Traffic;
 use crate::browser::location_hash;
 use crate::effects::{use_keyboard, use_share_hash, use_ticker};
+use crate::saving::{use_autosave, use_download, use_restore_offer};
 use crate::state::Model;
 use yew::prelude::*;
 
@@ -24,6 +27,15 @@ pub fn app() -> Html {
     use_ticker(model.ui.playing, dispatch.clone());
     use_keyboard(dispatch.clone());
     use_share_hash(model.ui.share.clone(), dispatch.clone());
+    use_restore_offer(dispatch.clone());
+    use_download(model.work.download.clone());
+    use_autosave(
+        model.session.clone(),
+        model.version,
+        model.editor.clone(),
+        model.ui.edited,
+        model.work.offer.is_some(),
+    );
 
     let session = model.session.clone();
     let version = model.version;
@@ -43,7 +55,8 @@ pub fn app() -> Html {
         <div class="app">
             <Header title={title.clone()} />
             <Toolbar playing={ui.playing} speed={ui.speed} {now} {seed} {example} {title}
-                dispatch={dispatch.clone()} />
+                editing={model.editor.is_some()} edited={ui.edited} dispatch={dispatch.clone()} />
+            <RestoreBanner offer={model.work.offer.clone()} dispatch={dispatch.clone()} />
             <Timeline session={session.clone()} {version} dispatch={dispatch.clone()} />
             <Notices error={ui.error.clone()} notice={ui.notice.clone()}
                 share={ui.share.clone().filter(|_| ui.share_open)} ended={ui.ended} dispatch={dispatch.clone()} />
@@ -60,7 +73,11 @@ pub fn app() -> Html {
                     </div>
                 </section>
                 <section class="right">
-                    <StatePanels session={session.clone()} {version} {focus} dispatch={dispatch.clone()} />
+                    if let Some(editor) = model.editor.clone() {
+                        <EditorPanel {editor} dispatch={dispatch.clone()} />
+                    } else {
+                        <StatePanels session={session.clone()} {version} {focus} dispatch={dispatch.clone()} />
+                    }
                 </section>
             </main>
             <section class="bottom">

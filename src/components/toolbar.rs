@@ -1,8 +1,10 @@
-//! The toolbar: scenario picker, Open file…, Play/Pause, Step, Reset,
-//! speed, seed, the clock and Share.
+//! The toolbar: scenario picker, the file buttons (New…, Edit, Open file…,
+//! Save scenario), Play/Pause, Step, Reset, speed, seed, the clock and
+//! Share.
 
 use super::open_file::OpenFile;
 use crate::browser::target;
+use crate::editor::Start;
 use crate::session::example_titles;
 use crate::state::{Action, Dispatch, send};
 use mobike_protocol::Time;
@@ -24,6 +26,10 @@ pub struct ToolbarProps {
     pub example: Option<usize>,
     /// The scenario's title (the picker names a file's scenario by it).
     pub title: AttrValue,
+    /// The editor is open (New… and Edit wait until it is closed).
+    pub editing: bool,
+    /// The scenario was made in the editor.
+    pub edited: bool,
     pub dispatch: Dispatch,
 }
 
@@ -61,9 +67,10 @@ pub fn toolbar(p: &ToolbarProps) -> Html {
         })
     };
     let current = p.example;
-    let from_file = current
-        .is_none()
-        .then(|| format!("(from file) {}", p.title));
+    let from_file = current.is_none().then(|| {
+        let origin = if p.edited { "(edited)" } else { "(from file)" };
+        format!("{origin} {}", p.title)
+    });
     html! {
         <div class="toolbar">
             <label class="picker">{"Scenario "}
@@ -74,7 +81,12 @@ pub fn toolbar(p: &ToolbarProps) -> Html {
                     }) }
                 </select>
             </label>
+            <NewMenu editing={p.editing} dispatch={d.clone()} />
+            <button id="edit" disabled={p.editing} onclick={send(d, Action::EditorOpen(Start::Current))}
+                title="Edit this scenario: hosts, links, NATs, settings, timeline">{"Edit"}</button>
             <OpenFile dispatch={d.clone()} />
+            <button id="save" onclick={send(d, Action::Save)}
+                title="Download this scenario as a file, with your interventions as timeline events">{"Save scenario"}</button>
             <button id="play" class={classes!("primary", p.playing.then_some("on"))} onclick={send(d, Action::TogglePlay)}
                 title="Play or pause (Space)">
                 { if p.playing { "❚❚ Pause" } else { "▶ Play" } }
@@ -93,6 +105,66 @@ pub fn toolbar(p: &ToolbarProps) -> Html {
             </label>
             <span id="clock" class="clock" data-us={p.now.to_string()}>{format!("t = {}", fmt_time(p.now))}</span>
             <button id="share" onclick={send(d, Action::Share)} title="A link that replays this run up to this moment">{"Share"}</button>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct NewMenuProps {
+    editing: bool,
+    dispatch: Dispatch,
+}
+
+/// "New…": a small menu to start a scenario from an empty page or from a
+/// copy of any example, in the editor.
+#[function_component(NewMenu)]
+fn new_menu(p: &NewMenuProps) -> Html {
+    let open = use_state(|| false);
+    let toggle = {
+        let open = open.clone();
+        Callback::from(move |_| open.set(!*open))
+    };
+    let start = |what: Start| {
+        let d = p.dispatch.clone();
+        let open = open.clone();
+        move || {
+            open.set(false);
+            d.dispatch(Action::EditorOpen(what.clone()));
+        }
+    };
+    let empty = {
+        let go = start(Start::Empty);
+        Callback::from(move |_: MouseEvent| go())
+    };
+    let example = {
+        let d = p.dispatch.clone();
+        let open = open.clone();
+        Callback::from(move |e: Event| {
+            if let Some(i) =
+                target::<HtmlSelectElement>(&e).and_then(|s| s.value().parse::<usize>().ok())
+            {
+                open.set(false);
+                d.dispatch(Action::EditorOpen(Start::Example(i)));
+            }
+        })
+    };
+    html! {
+        <div class="new-menu">
+            <button id="new" disabled={p.editing} aria-expanded={(*open).to_string()} onclick={toggle}
+                title="Start a new scenario in the editor">{"New…"}</button>
+            if *open && !p.editing {
+                <div class="menu" id="new-panel" role="menu">
+                    <button id="new-empty" role="menuitem" onclick={empty}>{"Empty page"}</button>
+                    <label>{"A copy of "}
+                        <select id="new-example" onchange={example}>
+                            <option value="" selected=true>{"an example…"}</option>
+                            { for example_titles().iter().enumerate().map(|(i, title)| html! {
+                                <option value={i.to_string()}>{title.clone()}</option>
+                            }) }
+                        </select>
+                    </label>
+                </div>
+            }
         </div>
     }
 }

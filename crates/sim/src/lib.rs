@@ -33,7 +33,7 @@ pub use vocab::duration;
 
 pub use link::Direction;
 pub use nat::{Filtering, MappingBehaviour, NatBehaviour, NatPreset, Permit};
-pub use scenario::{Scenario, ScenarioError};
+pub use scenario::{Element, Place, Problem, Scenario, ScenarioError};
 pub use trace::{Trace, TraceEvent, TraceKind};
 pub use vocab::check::{InterventionCheck, InterventionError};
 pub use vocab::intervention::{Description, Effect, HintKind, Ids, Intervention, MoveBy, Names};

@@ -194,23 +194,23 @@ impl Scenario {
             }
         })?;
         s.check_settings(text)?;
-        s.expand_counts().map_err(|message| ScenarioError {
+        let entry_of = s.expand_counts().map_err(|message| ScenarioError {
             line: None,
             column: None,
             message,
         })?;
-        s.validate().map_err(|(what, message)| {
+        if let Some(Problem { message, name, .. }) = s.validate(&entry_of).into_iter().next() {
             // Point at the first line that mentions the offending name.
-            let (line, column) = what
+            let (line, column) = name
                 .and_then(|w| text.find(&format!("\"{w}\"")))
                 .map(|off| line_col(text, off))
                 .map_or((None, None), |(l, c)| (Some(l), Some(c)));
-            ScenarioError {
+            return Err(ScenarioError {
                 line,
                 column,
                 message,
-            }
-        })?;
+            });
+        }
         Ok(s)
     }
 
@@ -257,8 +257,7 @@ impl Scenario {
     /// very value. Hosts that `count` made are written as their one entry
     /// again.
     pub fn to_toml(&self) -> Result<String, String> {
-        let mut s = self.clone();
-        s.hosts = compact_counts(&self.hosts);
+        let s = self.compacted();
         toml::to_string(&s).map_err(|e| format!("the scenario cannot be written as TOML: {e}"))
     }
 
@@ -365,92 +364,141 @@ impl Scenario {
                 "hosts made with `count` must be expanded first".into(),
             ));
         }
-        self.validate().map_err(|(_, m)| place(m))
+        match self.validate(&[]).into_iter().next() {
+            Some(p) => Err(place(p.message)),
+            None => Ok(()),
+        }
     }
 
     /// Replaces each host entry with a `count` by its copies (at most
-    /// [`MAX_COUNT`] of one entry).
-    fn expand_counts(&mut self) -> Result<(), String> {
+    /// [`MAX_COUNT`] of one entry). Returns the entry each host now comes
+    /// from.
+    fn expand_counts(&mut self) -> Result<Vec<usize>, String> {
         let mut hosts = Vec::new();
-        for h in std::mem::take(&mut self.hosts) {
+        let mut entry_of = Vec::new();
+        for (k, h) in std::mem::take(&mut self.hosts).into_iter().enumerate() {
             let Some(n) = h.count else {
                 hosts.push(h);
+                entry_of.push(k);
                 continue;
             };
             if n == 0 || n > MAX_COUNT {
-                return Err(format!(
-                    "host {:?}: count must be between 1 and {MAX_COUNT}, not {n}",
-                    h.id
-                ));
+                return Err(count_error(&h.id, n));
             }
             hosts.extend(copies(&h, n)?);
+            entry_of.extend(std::iter::repeat_n(k, n as usize));
         }
         self.hosts = hosts;
-        Ok(())
+        Ok(entry_of)
     }
 
-    /// Cross-reference checks serde cannot do. Returns the offending name
-    /// (to locate it) and a message that says how to fix it.
-    fn validate(&self) -> Result<(), (Option<String>, String)> {
+    /// The scenario as a file writes it: hosts that `count` made (as
+    /// [`Scenario::from_toml`] expands them) are their one entry again, so
+    /// an editor shows one group where the file has one.
+    pub fn compacted(&self) -> Scenario {
+        let mut s = self.clone();
+        s.hosts = compact_counts(&self.hosts);
+        s
+    }
+
+    /// Cross-reference checks serde cannot do, on a scenario whose `count`
+    /// entries are expanded; `entry_of[k]` is the file entry host `k` came
+    /// from. Each problem says how to fix it, where it is, and the name to
+    /// look for in the file to find its line.
+    fn validate(&self, entry_of: &[usize]) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut put = |element: Element, key: &str, name: Option<String>, message: String| {
+            out.push(Problem {
+                place: Place::new(element, key),
+                message,
+                name,
+            })
+        };
+        let entry = |k: usize| entry_of.get(k).copied().unwrap_or(k);
         if self.version != VERSION {
-            return Err((
+            put(
+                Element::Scenario,
+                "version",
                 None,
                 format!(
                     "version {} is not supported: this build reads version {VERSION}",
                     self.version
                 ),
-            ));
+            );
         }
         for (k, step) in self.steps.iter().enumerate() {
             if let Some(id) = &step.note_rule
                 && mobike_protocol::reason::checklist_ids(id) != [id.as_str()]
             {
-                return Err((
+                put(
+                    Element::Step(k),
+                    "note_rule",
                     Some(id.clone()),
                     format!(
                         "step {}: note_rule {id:?} is not a checklist id (write e.g. \"M-3.7-5\", \"B-3.5-15\", \"I-2.1-6\")",
                         k + 1
                     ),
-                ));
+                );
             }
         }
         let link_ids: Vec<&str> = self.links.iter().map(|l| l.id.as_str()).collect();
         let mut ids: Vec<&str> = Vec::new();
-        for id in self
+        let named = self
             .hosts
             .iter()
-            .map(|h| h.id.as_str())
-            .chain(link_ids.iter().copied())
-            .chain(self.nats.iter().map(|n| n.id.as_str()))
-        {
+            .enumerate()
+            .map(|(k, h)| (Element::Host(entry(k)), h.id.as_str()))
+            .chain(
+                self.links
+                    .iter()
+                    .enumerate()
+                    .map(|(k, l)| (Element::Link(k), l.id.as_str())),
+            )
+            .chain(
+                self.nats
+                    .iter()
+                    .enumerate()
+                    .map(|(k, n)| (Element::Nat(k), n.id.as_str())),
+            );
+        for (element, id) in named {
             if ids.contains(&id) {
-                return Err((
+                put(
+                    element,
+                    "id",
                     Some(id.into()),
                     format!("id {id:?} is used twice; ids must be unique"),
-                ));
+                );
+            } else {
+                ids.push(id);
             }
-            ids.push(id);
         }
         let mut addrs: Vec<IpAddr> = Vec::new();
-        for h in &self.hosts {
+        for (k, h) in self.hosts.iter().enumerate() {
+            let e = entry(k);
             if h.interfaces.is_empty() {
-                return Err((
+                put(
+                    Element::Host(e),
+                    "interface",
                     Some(h.id.clone()),
                     format!("host {:?} needs at least one [[host.interface]]", h.id),
-                ));
+                );
             }
             if h.role == Role::Initiator && h.peer.is_none() {
-                return Err((
+                put(
+                    Element::Host(e),
+                    "peer",
                     Some(h.id.clone()),
                     format!(
                         "initiator {:?} needs `peer = \"<responder address>\"`",
                         h.id
                     ),
-                ));
+                );
             }
-            for i in &h.interfaces {
+            for (j, i) in h.interfaces.iter().enumerate() {
                 if !link_ids.contains(&i.link.as_str()) {
-                    return Err((
+                    put(
+                        Element::Interface(e, j),
+                        "link",
                         Some(i.link.clone()),
                         format!(
                             "interface {}.{} names link {:?}, which no [[link]] defines (links: {})",
@@ -459,64 +507,206 @@ impl Scenario {
                             i.link,
                             link_ids.join(", ")
                         ),
-                    ));
+                    );
                 }
                 if addrs.contains(&i.address) {
-                    return Err((None, format!("address {} is used twice", i.address)));
+                    put(
+                        Element::Interface(e, j),
+                        "address",
+                        None,
+                        format!("address {} is used twice", i.address),
+                    );
                 }
                 addrs.push(i.address);
             }
         }
-        for n in &self.nats {
+        for (k, n) in self.nats.iter().enumerate() {
             if let Some(l) = &n.link
                 && !link_ids.contains(&l.as_str())
             {
-                return Err((
+                put(
+                    Element::Nat(k),
+                    "link",
                     Some(l.clone()),
                     format!("nat {:?} sits on unknown link {l:?}", n.id),
-                ));
+                );
             }
             if addrs.contains(&n.public_address) {
-                return Err((None, format!("address {} is used twice", n.public_address)));
+                put(
+                    Element::Nat(k),
+                    "public_address",
+                    None,
+                    format!("address {} is used twice", n.public_address),
+                );
             }
             addrs.push(n.public_address);
         }
-        for l in &self.links {
+        for (k, l) in self.links.iter().enumerate() {
             for (name, p) in [("loss", l.loss), ("duplicate", l.duplicate)] {
                 if !(0.0..=1.0).contains(&p) {
-                    return Err((
+                    put(
+                        Element::Link(k),
+                        name,
                         Some(l.id.clone()),
                         format!(
                             "link {:?}: {name} = {p} is not a probability (write 0.0 to 1.0, e.g. 0.1 for 10 %)",
                             l.id
                         ),
-                    ));
+                    );
                 }
             }
         }
-        for n in &self.nats {
+        for (k, n) in self.nats.iter().enumerate() {
             if let Some([lo, hi]) = n.port_range
                 && (lo == 0 || lo > hi)
             {
-                return Err((
+                put(
+                    Element::Nat(k),
+                    "port_range",
                     Some(n.id.clone()),
                     format!(
                         "nat {:?}: port_range [{lo}, {hi}] must be [first, last] with 0 < first <= last",
                         n.id
                     ),
-                ));
+                );
             }
         }
         let mut check = InterventionCheck::new(self);
-        for e in &self.timeline {
+        for (k, e) in self.timeline.iter().enumerate() {
             let at = |m: String| format!("event at {}: {m}", e.at);
-            let action = e.action().map_err(|m| (None, at(m)))?;
-            check
-                .check(&action)
-                .map_err(|err| (subject(&err), at(err.to_string())))?;
+            match e.action() {
+                Err(m) => put(Element::Event(k), "action", None, at(m)),
+                Ok(action) => {
+                    if let Err(err) = check.check(&action) {
+                        put(
+                            Element::Event(k),
+                            "action",
+                            subject(&err),
+                            at(err.to_string()),
+                        );
+                    }
+                }
+            }
         }
-        Ok(())
+        out
     }
+
+    /// Every problem of a scenario as an editor holds it: the file's own
+    /// entries (a `count` entry is one host), checked as
+    /// [`Scenario::from_toml`] checks a file, each problem with the field
+    /// it is about. Empty: the scenario is good to run and to write.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let settings = |layer: Option<usize>, e: SettingsError| Problem {
+            place: Place::new(Element::Settings(layer), e.key.as_deref().unwrap_or("")),
+            message: e.message,
+            name: None,
+        };
+        let global = crate::vocab::settings::resolve(&self.settings, None);
+        if let Err(e) = &global {
+            out.push(settings(None, e.clone()));
+        }
+        for (k, h) in self.hosts.iter().enumerate() {
+            if let (Some(own), Ok(_)) = (&h.settings, &global)
+                && let Err(e) = crate::vocab::settings::resolve(&self.settings, Some(own))
+            {
+                // A key of the host's own table, or of `[settings]` (which
+                // the host's preset may read otherwise).
+                let in_host = e.key.as_deref().is_some_and(|key| own.0.contains_key(key));
+                out.push(settings(in_host.then_some(k), e));
+            }
+        }
+        let mut expanded = self.clone();
+        expanded.hosts.clear();
+        let mut entry_of = Vec::new();
+        for (k, h) in self.hosts.iter().enumerate() {
+            match h.count {
+                None => {
+                    expanded.hosts.push(h.clone());
+                    entry_of.push(k);
+                }
+                Some(n) if n == 0 || n > MAX_COUNT => out.push(Problem {
+                    place: Place::new(Element::Host(k), "count"),
+                    message: count_error(&h.id, n),
+                    name: None,
+                }),
+                Some(n) => match copies(h, n) {
+                    Ok(c) => {
+                        entry_of.extend(std::iter::repeat_n(k, c.len()));
+                        expanded.hosts.extend(c);
+                    }
+                    Err(message) => out.push(Problem {
+                        place: Place::new(Element::Host(k), "count"),
+                        message,
+                        name: None,
+                    }),
+                },
+            }
+        }
+        out.extend(expanded.validate(&entry_of));
+        // The copies of a `count` entry share its fields: one problem each.
+        let mut seen: Vec<Place> = Vec::new();
+        out.retain(|p| {
+            let new = !seen.contains(&p.place);
+            if new {
+                seen.push(p.place.clone());
+            }
+            new
+        });
+        out
+    }
+}
+
+fn count_error(id: &str, n: u32) -> String {
+    format!("host {id:?}: count must be between 1 and {MAX_COUNT}, not {n}")
+}
+
+/// What part of a scenario a [`Problem`] is about. Hosts are numbered as
+/// the file's `[[host]]` entries (one for a `count` entry), interfaces
+/// within their host.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Element {
+    /// The top level: title, seed, until, version.
+    Scenario,
+    Host(usize),
+    /// (host entry, interface).
+    Interface(usize, usize),
+    Link(usize),
+    Nat(usize),
+    Event(usize),
+    Step(usize),
+    Ping,
+    /// `[settings]` (`None`) or one host entry's `[host.settings]`.
+    Settings(Option<usize>),
+}
+
+/// A field of a scenario: the element and the key, as the file writes it.
+/// An event's action and its modifiers are all `"action"`; a host without
+/// interfaces is `"interface"`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Place {
+    pub element: Element,
+    pub key: String,
+}
+
+impl Place {
+    pub fn new(element: Element, key: &str) -> Place {
+        Place {
+            element,
+            key: key.to_string(),
+        }
+    }
+}
+
+/// Something that keeps a scenario from running, and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub place: Place,
+    /// What is wrong and how to fix it.
+    pub message: String,
+    /// The name to look for in a file to find the line (an unknown link's
+    /// id, say).
+    name: Option<String>,
 }
 
 /// The text to look for in the file to find the line an intervention error
@@ -932,6 +1122,60 @@ delay = "5ms"
                 .message
                 .contains("more than one")
         );
+    }
+
+    #[test]
+    fn problems_name_the_field_of_the_entry_they_are_about() {
+        let s = Scenario::from_toml(MINIMAL).unwrap();
+        assert_eq!(s.problems(), vec![]);
+        let places =
+            |s: &Scenario| -> Vec<Place> { s.problems().into_iter().map(|p| p.place).collect() };
+        // A group entry, then a bad link on the host after it: the place is
+        // the second entry, whatever the number of copies; the group's own
+        // dangling link (l1 renamed) is one problem, not one per copy.
+        let mut t = s.clone();
+        t.hosts[0].count = Some(3);
+        t.hosts[1].interfaces[0].link = "nowhere".into();
+        t.links[1].loss = 2.0;
+        t.links[0].id = "l2".into();
+        t.settings.set("liveliness", toml::Value::Boolean(true));
+        let mut own = SettingsLayer::default();
+        own.set("retransmit_tries", toml::Value::String("many".into()));
+        t.hosts[1].settings = Some(own);
+        t.timeline.push(TimelineEvent {
+            at: Dur(1),
+            break_link: Some("wlan".into()),
+            ..TimelineEvent::default()
+        });
+        assert_eq!(
+            places(&t),
+            vec![
+                Place::new(Element::Settings(None), "liveliness"),
+                Place::new(Element::Link(1), "id"),
+                Place::new(Element::Interface(0, 0), "link"),
+                Place::new(Element::Interface(1, 0), "link"),
+                Place::new(Element::Link(1), "loss"),
+                Place::new(Element::Event(0), "action"),
+            ]
+        );
+        // Host settings are checked once the global ones are good.
+        t.settings = SettingsLayer::default();
+        assert!(places(&t).contains(&Place::new(Element::Settings(Some(1)), "retransmit_tries")));
+        t.hosts[0].count = Some(0);
+        assert_eq!(places(&t)[1], Place::new(Element::Host(0), "count"));
+        let p = &t.problems()[1];
+        assert!(p.message.contains("between 1 and 10000"), "{p:?}");
+    }
+
+    #[test]
+    fn a_scenario_compacted_is_what_its_file_wrote() {
+        let text = MINIMAL.replacen("role = \"initiator\"", "role = \"initiator\"\ncount = 4", 1);
+        let s = Scenario::from_toml(&text).unwrap();
+        assert_eq!(s.hosts.len(), 5);
+        let c = s.compacted();
+        assert_eq!(c.hosts.len(), 2);
+        assert_eq!((c.hosts[0].id.as_str(), c.hosts[0].count), ("a", Some(4)));
+        assert_eq!(c.problems(), vec![]);
     }
 
     #[test]

@@ -13,4 +13,5 @@ pub mod intervention;
 pub mod nat;
 pub mod reason;
 pub mod settings;
+pub mod shape;
 pub mod spec;

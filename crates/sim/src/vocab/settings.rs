@@ -6,6 +6,7 @@
 //! table deserialised as [`Settings`]: the protocol's type is the format, so
 //! a new setting is added there alone.
 
+use super::shape::{Shape, fields_of};
 use mobike_protocol::Settings;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -171,6 +172,65 @@ fn offending_key(message: &str) -> Option<String> {
     key.map(str::to_string)
 }
 
+/// One setting a `[settings]` table may hold, for a form that lists them
+/// all: its key, its shape, and whether it may be left unset (then it has
+/// no value, as `probe_interval` by default).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SettingField {
+    pub key: &'static str,
+    pub shape: Shape,
+    /// Unset is a value of its own ("none"), not the default.
+    pub optional: bool,
+}
+
+/// Every key of a settings table, in the order of the protocol's
+/// [`Settings`] (with `preset` and `psk` first), read from its serde impl:
+/// the type is the format, so this list is never written out again.
+pub fn setting_fields() -> Vec<SettingField> {
+    let mut out = vec![
+        SettingField {
+            key: "preset",
+            shape: Shape::Choice(&Settings::PRESETS),
+            optional: true,
+        },
+        SettingField {
+            key: "psk",
+            shape: Shape::Text,
+            optional: false,
+        },
+    ];
+    out.extend(
+        fields_of::<Settings>()
+            .into_iter()
+            .map(|(key, shape)| match shape {
+                Shape::Optional(inner) => SettingField {
+                    key,
+                    shape: *inner,
+                    optional: true,
+                },
+                shape => SettingField {
+                    key,
+                    shape,
+                    optional: false,
+                },
+            }),
+    );
+    out
+}
+
+/// The values a preset (`None`: no preset, the defaults) gives each
+/// setting, as a table writes them; unset optional settings are absent.
+/// `psk` is the default key whatever the preset.
+pub fn preset_values(preset: Option<&str>) -> toml::Table {
+    let base = preset.and_then(Settings::preset).unwrap_or_default();
+    let mut table = match toml::Value::try_from(&base) {
+        Ok(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
+    };
+    table.insert("psk".into(), toml::Value::String(DEFAULT_PSK.into()));
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +260,35 @@ mod tests {
             resolve(&SettingsLayer::default(), None),
             Ok(HostSettings::default())
         );
+    }
+
+    #[test]
+    fn the_catalogue_lists_every_setting_and_each_resolves_with_its_preset_value() {
+        let fields = setting_fields();
+        let keys: Vec<&str> = fields.iter().map(|f| f.key).collect();
+        assert_eq!(&keys[..3], ["preset", "psk", "mobike"]);
+        for optional in [
+            "probe_interval",
+            "path_test_interval",
+            "redirect_on_init",
+            "redirect_on_auth",
+        ] {
+            let f = fields.iter().find(|f| f.key == optional).unwrap();
+            assert!(f.optional && f.shape == Shape::Text, "{f:?}");
+        }
+        // Each preset's table, written back as a layer, resolves to the preset.
+        for preset in Settings::PRESETS {
+            let values = preset_values(Some(preset));
+            for (k, _) in &values {
+                assert!(keys.contains(&k.as_str()), "{k} is in the catalogue");
+            }
+            let s = resolve(&SettingsLayer(values), None).unwrap();
+            assert_eq!(Some(s.engine), Settings::preset(preset));
+        }
+        assert_eq!(
+            preset_values(Some("strongswan")).get("probe_interval"),
+            Some(&toml::Value::String("2500ms".into()))
+        );
+        assert_eq!(preset_values(None).get("probe_interval"), None);
     }
 }
