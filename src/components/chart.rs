@@ -13,6 +13,7 @@ use super::chart_toolbar::ChartToolbar;
 use crate::session::TraceStamp;
 use crate::state::{Action, ChartAction, Dispatch, SessionRef};
 use gloo_events::EventListener;
+use mobike_render::NoteKind;
 use mobike_render::msc::{
     self, GroupSpan, LINE_H, LaneKind, LaneView, MessageView, MscView, NoteView, RowBody, RowKey,
     RowView, RunView, ViewOptions,
@@ -272,7 +273,8 @@ pub fn chart_view(p: &ChartProps) -> Html {
     };
 
     // Which rows to draw: all of a short chart, the ones near the view of
-    // a long one (and always the selected and the keyboard's).
+    // a long one (and always the selected and the keyboard's, and the
+    // interventions: few, and the landmarks of a run).
     let virtualise = view.rows.len() > VIRTUAL_ROWS;
     let (lo, hi) = (
         port.top - OVERSCAN - HEAD_H,
@@ -283,6 +285,7 @@ pub fn chart_view(p: &ChartProps) -> Html {
             || (r.y + r.h >= lo && r.y <= hi)
             || Some(r.key) == *active
             || matches!(&r.body, RowBody::Message(m) if Some(m.packet) == p.selected)
+            || matches!(&r.body, RowBody::Note(n) if n.kind == NoteKind::Network)
     };
     // The tab stop: the keyboard's row if drawn, else the selected
     // message's, else the first drawn message or summary.

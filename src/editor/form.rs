@@ -465,6 +465,7 @@ impl Editor {
         };
         f.add("inner_address", "Tunnel address", text(inner));
         f.add("count", "Count (a group)", text("one host"));
+        f.add("attacker", "An on-path attacker", Widget::Check);
         f.add("pos[0]", "x", text(""));
         f.add("pos[1]", "y", text(""));
         let children = (0..h.interfaces.len())

@@ -150,7 +150,7 @@ fn a_bad_value_stays_in_its_field_with_the_readers_message_and_the_draft_keeps_t
     assert!(msgs.iter().any(|m| m.contains("has no unit")), "{msgs:?}");
     assert!(
         msgs.iter()
-            .any(|m| m.contains("count must be between 1 and 5000")),
+            .any(|m| m.contains("count must be between 1 and 10000")),
         "{msgs:?}"
     );
     assert!(

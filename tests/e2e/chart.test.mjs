@@ -249,7 +249,7 @@ test('keyboard only: Tab to a message, arrows move, Enter opens the inspector; S
   assert.equal((await focused()).row, a.row);
   assert.equal(await clock(page), 25, 'the arrows moved in the chart, not in time');
   await page.keyboard.press('Enter');
-  await page.locator('#inspector .hex').waitFor();
+  await page.locator('#bytes-wire .hex').waitFor();
   assert.match(await page.locator(`#chart g[data-row="${a.row}"]`).getAttribute('class'), /\bselected\b/);
   // Space on another message selects that one, and does not play.
   await page.keyboard.press('ArrowUp');

@@ -34,6 +34,7 @@ test('Save scenario downloads the run with its interventions; Open file… and t
   const { page, errors } = await open(env.browser, env.server.url);
   await playUntil(page, 1, established);
   await page.click('#link-wifi .hit');
+  await page.click('#menu-break');
   await seek(page, 25000);
   const rows = await chartRows(page);
   assert.ok(rows.length > 10);
@@ -84,6 +85,7 @@ test('autosave: after a reload the page offers the work back, and Restore brings
   assert.equal(await page.locator('#restore-banner').count(), 0, 'nothing saved yet');
   await playUntil(page, 1, established);
   await page.click('#link-wifi .hit');
+  await page.click('#menu-break');
   const at = await clock(page);
   // Autosave writes within a second of a change.
   await page.waitForFunction(() => localStorage.getItem('mobike-playground/autosave')?.includes('user = true'));
