@@ -352,10 +352,11 @@ test('attacker: labelled an attacker; a forged and a replayed UPDATE_SA_ADDRESSE
   await menuOf(page, '#host-mallory .box', 'host:mallory');
   await page.click('#menu-replay');
   assert.equal(await page.locator('#menu-error-attack').count(), 0, await page.locator('#menu').textContent().catch(() => ''));
-  // The replay is on the slider; the chart has no row for it yet (the
-  // engine writes none when the copy goes out after a real move).
+  // The replay is on the slider and in the chart, sent or, when she has
+  // captured nothing to that host, with the reason none went out.
   await page.waitForSelector('#menu', { state: 'detached' });
   assert.equal(await marks(page).count(), 2);
+  assert.equal(await byYou(page).count(), 2, (await byYou(page).allTextContents()).join(' | '));
   assert.match(await marks(page).last().getAttribute('title'), /mallory sends a replayed UPDATE_SA_ADDRESSES to \w+ \(by you\)$/);
   await playTo(page, (await clock(page)) + 0.5, 4);
   assert.equal(await stateRow(page, 'gateway', 'path'), path, 'a replay moves nothing either');

@@ -322,3 +322,42 @@ fn an_empty_scenario_is_a_file_too_and_runs_nothing() {
     w.run_until(10 * SEC);
     assert!(w.trace().is_empty());
 }
+
+/// An attacker who has seen nothing to replay sends nothing, and the run
+/// says so where the intervention is written (the page's "(by you)" row).
+#[test]
+fn a_replay_with_nothing_captured_is_written_with_the_reason() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/attacker-spoofed-update.toml"
+    ))
+    .unwrap();
+    let s = Scenario::from_toml(&text).unwrap();
+    let mut w = World::new(&s);
+    // Before any IKE SA is up, nothing has gone by her.
+    w.run_until(50_000);
+    let sent = w.trace().events.len();
+    w.apply(Intervention::SpoofUpdate {
+        attacker: "mallory".into(),
+        target: "laptop".into(),
+        replay: true,
+    });
+    let new = &w.trace().events[sent..];
+    let texts: Vec<&str> = new
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::Intervention { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts.len(), 1, "{new:?}");
+    assert!(
+        texts[0].ends_with("none sent, she has captured no update of its IKE SA"),
+        "{texts:?}"
+    );
+    assert!(
+        !new.iter()
+            .any(|e| matches!(&e.kind, TraceKind::Sent { .. })),
+        "nothing sent"
+    );
+}

@@ -143,6 +143,9 @@ pub enum Effect {
     ClientsMoved(usize),
     /// The attacker's update went from this address to this endpoint.
     Spoofed { from: IpAddr, to: SocketAddr },
+    /// The attacker had nothing to send: no IKE SA of the target went by
+    /// her (a forgery), or no update of it (a replay).
+    NothingSeen,
 }
 
 /// An intervention in words, by [`Intervention::describe`]: "break link
@@ -281,6 +284,16 @@ impl fmt::Display for Description<'_> {
                 write!(f, "{} sends {what} UPDATE_SA_ADDRESSES ", n.host(attacker))?;
                 match self.effect {
                     Some(Effect::Spoofed { from, to }) => write!(f, "from {from} to {to}"),
+                    Some(Effect::NothingSeen) if *replay => write!(
+                        f,
+                        "to {}: none sent, she has captured no update of its IKE SA",
+                        n.host(target)
+                    ),
+                    Some(Effect::NothingSeen) => write!(
+                        f,
+                        "to {}: none sent, she has seen no IKE SA of it go by",
+                        n.host(target)
+                    ),
                     _ => write!(f, "to {}", n.host(target)),
                 }
             }

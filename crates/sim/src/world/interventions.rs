@@ -323,11 +323,13 @@ impl World {
         let (ike, dst) = if replay {
             // The newest request that looked like a move, as she captured it.
             let Some(captured) = self.attacker.replay(&target_addresses) else {
+                self.note(action, Some(Effect::NothingSeen), by_user);
                 return;
             };
             captured
         } else {
             let Some(f) = self.attacker.forgery(&target_addresses) else {
+                self.note(action, Some(Effect::NothingSeen), by_user);
                 return;
             };
             match forge_update(f) {
