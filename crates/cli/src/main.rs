@@ -4,6 +4,8 @@
 use clap::{Args, Parser, Subcommand};
 use mobike_protocol::Time;
 use mobike_render::ascii::{self, AsciiOptions};
+use mobike_render::export::ExportView;
+use mobike_render::topology::find_groups;
 use mobike_render::{Chart, json, mermaid, metrics, pcap, svg};
 use mobike_sim::{Scenario, World};
 use std::path::PathBuf;
@@ -20,35 +22,80 @@ struct Cli {
     command: Command,
 }
 
-/// What the charts show (ASCII, SVG and Mermaid alike).
-#[derive(Args, Clone, Copy)]
+/// What the charts show (ASCII, SVG and Mermaid alike). The page's
+/// downloads name the same view with these flags (see `ExportView::args`).
+#[derive(Args, Clone, Default)]
 struct ChartArgs {
     /// Leave out NAT-keepalives.
     #[arg(long)]
     no_keepalives: bool,
-    /// Leave out protocol notes (decisions and the rules behind them).
+    /// Leave out protocol notes (decisions and the rules behind them) from
+    /// the ASCII and Mermaid charts.
     #[arg(long)]
     no_notes: bool,
     /// Show the ESP packets (the ping traffic) in the chart.
     #[arg(long)]
     esp: bool,
+    /// Leave out exchanges or kinds of row, as the page's chart filter
+    /// does: ike_sa_init, ike_auth, informational, keepalive, other,
+    /// request, response, lost, note, intervention, narration.
+    #[arg(long, value_name = "ID,ID", value_delimiter = ',')]
+    hide: Vec<String>,
+    /// Only rows that involve this host (or "group:<id>", a host group).
+    #[arg(long, value_name = "HOST")]
+    host: Option<String>,
+    /// Draw each host group (client-1, client-2, …) as one lane in the SVG
+    /// chart, as the page does.
+    #[arg(long)]
+    fold_groups: bool,
+    /// With --fold-groups: draw this group a lane per member.
+    #[arg(long, value_name = "GROUP")]
+    expand_group: Vec<String>,
+    /// Fold runs of NAT-keepalives and routine liveness checks into one
+    /// row each in the SVG chart.
+    #[arg(long)]
+    fold_routine: bool,
 }
 
 impl ChartArgs {
-    fn ascii(self) -> AsciiOptions {
-        AsciiOptions {
-            keepalives: !self.no_keepalives,
-            notes: !self.no_notes,
-            esp: self.esp,
+    fn view(&self, ran: &Ran) -> Result<ExportView, String> {
+        if let Some(h) = &self.host {
+            let known = ran.scenario.hosts.iter().any(|x| x.id == *h)
+                || ran.groups.iter().any(|g| g.key == *h);
+            if !known {
+                let mut ids: Vec<&str> = ran.scenario.hosts.iter().map(|x| x.id.as_str()).collect();
+                ids.extend(ran.groups.iter().map(|g| g.key.as_str()));
+                return Err(format!(
+                    "--host {h:?}: no such host (hosts: {})",
+                    ids.join(", ")
+                ));
+            }
         }
+        let mut v = ExportView {
+            show_esp: self.esp,
+            fold_groups: self.fold_groups,
+            expanded_groups: self.expand_group.iter().cloned().collect(),
+            fold_routine: self.fold_routine,
+            ..Default::default()
+        };
+        v.filter.host = self.host.clone();
+        if self.no_keepalives {
+            v.hide("keepalive")?;
+        }
+        for id in &self.hide {
+            v.hide(id.trim()).map_err(|e| format!("--hide: {e}"))?;
+        }
+        Ok(v)
     }
 
-    fn svg(self) -> svg::SvgOptions {
-        svg::SvgOptions {
-            hide_keepalives: self.no_keepalives,
-            show_esp: self.esp,
-            ..Default::default()
-        }
+    fn ascii(&self, ran: &Ran) -> Result<AsciiOptions, String> {
+        let mut opts = self.view(ran)?.ascii(&ran.groups);
+        opts.notes = !self.no_notes;
+        Ok(opts)
+    }
+
+    fn svg(&self, ran: &Ran) -> Result<svg::SvgOptions, String> {
+        Ok(self.view(ran)?.svg(&ran.groups))
     }
 }
 
@@ -160,6 +207,7 @@ struct Ran {
     world: World,
     until: Time,
     chart: Chart,
+    groups: Vec<mobike_render::topology::HostGroup>,
 }
 
 fn load(file: &PathBuf, seed: Option<u64>, set: &[String]) -> Result<Scenario, String> {
@@ -198,6 +246,7 @@ fn simulate(args: &RunArgs) -> Result<Ran, String> {
     world.run_until(until);
     let chart = Chart::build(&scenario, world.trace());
     Ok(Ran {
+        groups: find_groups(&scenario),
         scenario,
         world,
         until,
@@ -259,10 +308,10 @@ fn run(cli: Cli) -> Result<bool, String> {
         }
         Command::Run { run, chart, files } => {
             let ran = simulate(&run)?;
-            print!("{}", ascii::render(&ran.chart, &chart.ascii()));
+            print!("{}", ascii::render(&ran.chart, &chart.ascii(&ran)?));
             println!();
             print!("{}", metrics::compute(ran.world.trace()).report());
-            write_files(&ran, chart, &files)?;
+            write_files(&ran, &chart, &files)?;
             Ok(true)
         }
         Command::Export {
@@ -278,9 +327,9 @@ fn run(cli: Cli) -> Result<bool, String> {
             let ran = simulate(&run)?;
             let s = &ran.scenario;
             if let Some(path) = ascii_out {
-                write(&path, ascii::render(&ran.chart, &chart.ascii()))?;
+                write(&path, ascii::render(&ran.chart, &chart.ascii(&ran)?))?;
             }
-            write_files(&ran, chart, &files)?;
+            write_files(&ran, &chart, &files)?;
             if pcap_out.is_some() || zip.is_some() {
                 let node = match capture_at {
                     Some(n) => {
@@ -379,14 +428,14 @@ fn compare_table(cols: &[(String, metrics::Metrics)]) -> String {
 }
 
 /// Writes the SVG, Mermaid and JSON files asked for.
-fn write_files(ran: &Ran, chart: ChartArgs, files: &ChartFiles) -> Result<(), String> {
+fn write_files(ran: &Ran, chart: &ChartArgs, files: &ChartFiles) -> Result<(), String> {
     if let Some(path) = &files.svg {
-        write(path, svg::render(&ran.chart, &chart.svg()))?;
+        write(path, svg::render(&ran.chart, &chart.svg(ran)?))?;
     }
     if let Some(path) = &files.mermaid {
         write(
             path,
-            mermaid::render(&ran.chart, &ran.scenario.title, &chart.ascii()),
+            mermaid::render(&ran.chart, &ran.scenario.title, &chart.ascii(ran)?),
         )?;
     }
     if let Some(path) = &files.json {

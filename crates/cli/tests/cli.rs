@@ -290,3 +290,62 @@ fn set_varies_a_setting_and_compare_takes_variants() {
     assert_eq!(n.len(), 2);
     assert!(n[0] > n[1], "strict runs an update of its own: {ike}");
 }
+
+#[test]
+fn chart_filter_flags_draw_what_the_page_filter_shows() {
+    let dir = temp_dir("filter");
+    let (txt, svg) = (dir.join("run.txt"), dir.join("run.svg"));
+    let export = |extra: &[&str]| {
+        let mut args = vec![
+            "export",
+            "examples/cluster-20-redirect.toml",
+            "--until",
+            "40s",
+            "--ascii",
+            txt.to_str().unwrap(),
+            "--svg",
+            svg.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = mobike(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            std::fs::read_to_string(&txt).unwrap(),
+            std::fs::read_to_string(&svg).unwrap(),
+        )
+    };
+    let (all, all_svg) = export(&[]);
+    assert!(all.contains("IKE_SA_INIT") && all.contains("Client 7 ->"));
+    // --hide takes exchanges and kinds of row, as the chart toolbar's chips.
+    let (no_init, _) = export(&["--hide", "ike_sa_init,narration"]);
+    assert!(!no_init.contains("IKE_SA_INIT"), "{no_init}");
+    assert!(no_init.contains("IKE_AUTH"));
+    // --host keeps the rows of one host; a group's key keeps its members'.
+    let (one, _) = export(&["--host", "client-7"]);
+    assert!(
+        one.contains("Client 7 ->") && !one.contains("Client 8 ->"),
+        "{one}"
+    );
+    let (group, _) = export(&["--host", "group:client"]);
+    assert!(group.contains("Client 8 ->"));
+    // --fold-groups draws the 20 clients as one lane, as the page does.
+    let (_, folded) = export(&["--fold-groups"]);
+    let lanes = |s: &str| s.matches(r#"<line class="lane""#).count();
+    assert!(lanes(&folded) < lanes(&all_svg), "{} lanes", lanes(&folded));
+    let (_, expanded) = export(&["--fold-groups", "--expand-group", "client"]);
+    assert_eq!(lanes(&expanded), lanes(&all_svg));
+    // Mistakes name the flag and the choices.
+    let out = mobike(&["run", "examples/wifi-to-lte.toml", "--hide", "ikesa"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--hide") && err.contains("ike_sa_init"),
+        "{err}"
+    );
+    let out = mobike(&["run", "examples/wifi-to-lte.toml", "--host", "nobody"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("laptop"), "{err}");
+}

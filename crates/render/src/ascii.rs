@@ -5,6 +5,8 @@
 
 use crate::chart::{Chart, MessageRow, NoteKind, Row, What};
 use crate::fmt_time;
+use crate::msc::{Filter, wanted_lanes};
+use crate::topology::HostGroup;
 
 /// Maximum line width.
 pub const WIDTH: usize = 72;
@@ -58,6 +60,11 @@ pub struct AsciiOptions {
     pub esp: bool,
     /// Show protocol notes (decisions with their rule).
     pub notes: bool,
+    /// The chart's filter (host, exchanges, kinds), as the page's chart
+    /// toolbar sets it; open by default.
+    pub filter: Filter,
+    /// Host groups, for a filter that names one ("group:<id>").
+    pub groups: Vec<HostGroup>,
 }
 
 impl AsciiOptions {
@@ -70,6 +77,17 @@ impl AsciiOptions {
             _ => true,
         }
     }
+
+    /// One flag per row of `chart`: whether the filter lets it through
+    /// (the keepalive, ESP and notes switches apart).
+    pub fn admitted(&self, chart: &Chart) -> Vec<bool> {
+        let wanted = wanted_lanes(chart, &self.groups, &self.filter);
+        chart
+            .rows
+            .iter()
+            .map(|r| self.filter.admits(r, wanted.as_deref()))
+            .collect()
+    }
 }
 
 impl Default for AsciiOptions {
@@ -78,6 +96,8 @@ impl Default for AsciiOptions {
             keepalives: true,
             esp: false,
             notes: true,
+            filter: Filter::default(),
+            groups: Vec::new(),
         }
     }
 }
@@ -188,7 +208,8 @@ pub fn render(chart: &Chart, opts: &AsciiOptions) -> String {
         .max(1);
     out.push(format!("   {left}{}{right}", " ".repeat(gap)));
     out.push(format!("   {}", "-".repeat(WIDTH - 3)));
-    for row in &chart.rows {
+    let admitted = opts.admitted(chart);
+    for (row, _) in chart.rows.iter().zip(&admitted).filter(|(_, a)| **a) {
         match row {
             Row::Message(m) => {
                 if !opts.shows(&m.what) {

@@ -15,6 +15,7 @@ pub mod byteview;
 pub mod chart;
 pub mod check;
 pub mod drawing;
+pub mod export;
 pub mod inspect;
 pub mod json;
 pub mod menu;

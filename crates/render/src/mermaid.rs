@@ -195,7 +195,8 @@ pub fn render(chart: &Chart, title: &str, opts: &MermaidOptions) -> String {
     } else {
         ids[0].clone()
     };
-    for row in &chart.rows {
+    let admitted = opts.admitted(chart);
+    for (row, _) in chart.rows.iter().zip(&admitted).filter(|(_, a)| **a) {
         match row {
             Row::Message(m) => {
                 if !opts.shows(&m.what) {

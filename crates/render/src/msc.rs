@@ -85,6 +85,11 @@ impl Exchange {
         }
     }
 
+    /// The exchange of this [`Exchange::id`].
+    pub fn from_id(id: &str) -> Option<Exchange> {
+        Exchange::ALL.into_iter().find(|e| e.id() == id)
+    }
+
     pub fn of(m: &MessageRow) -> Exchange {
         match &m.what {
             // The chart names exchanges by the registry's names.
@@ -150,6 +155,11 @@ impl RowKind {
         }
     }
 
+    /// The kind of this [`RowKind::id`].
+    pub fn from_id(id: &str) -> Option<RowKind> {
+        RowKind::ALL.into_iter().find(|k| k.id() == id)
+    }
+
     pub fn of(row: &Row) -> Option<RowKind> {
         match row {
             Row::Message(m) if m.lost.is_some() => Some(RowKind::Lost),
@@ -184,7 +194,9 @@ impl Filter {
         self.hide_exchanges.is_empty() && self.hide_kinds.is_empty() && self.host.is_none()
     }
 
-    fn admits(&self, row: &Row, wanted: Option<&[bool]>) -> bool {
+    /// Whether `row` is shown; `wanted` marks the lanes of the host
+    /// filter (see [`wanted_lanes`]).
+    pub fn admits(&self, row: &Row, wanted: Option<&[bool]>) -> bool {
         if RowKind::of(row).is_some_and(|k| self.hide_kinds.contains(&k)) {
             return false;
         }
@@ -718,15 +730,10 @@ fn lanes(chart: &Chart, groups: &[HostGroup], opts: &ViewOptions, geo: &Geometry
     }
 }
 
-/// Lays the chart out: the drawn lanes, the rows the filter lets through
-/// (routine runs folded when asked), search matches and every row's place.
-pub fn layout(chart: &Chart, groups: &[HostGroup], opts: &ViewOptions, geo: &Geometry) -> MscView {
-    let l = lanes(chart, groups, opts, geo);
-    let geo = Geometry {
-        width: l.width,
-        ..*geo
-    };
-    let wanted: Option<Vec<bool>> = opts.filter.host.as_ref().map(|h| {
+/// The lanes the filter's host (or host group) stands for, one flag per
+/// lane; `None` when the filter names no host.
+pub fn wanted_lanes(chart: &Chart, groups: &[HostGroup], filter: &Filter) -> Option<Vec<bool>> {
+    filter.host.as_ref().map(|h| {
         let group = h
             .strip_prefix("group:")
             .and_then(|id| groups.iter().find(|g| g.id == id));
@@ -736,7 +743,18 @@ pub fn layout(chart: &Chart, groups: &[HostGroup], opts: &ViewOptions, geo: &Geo
                 None => chart.lanes[i].node == *h,
             })
             .collect()
-    });
+    })
+}
+
+/// Lays the chart out: the drawn lanes, the rows the filter lets through
+/// (routine runs folded when asked), search matches and every row's place.
+pub fn layout(chart: &Chart, groups: &[HostGroup], opts: &ViewOptions, geo: &Geometry) -> MscView {
+    let l = lanes(chart, groups, opts, geo);
+    let geo = Geometry {
+        width: l.width,
+        ..*geo
+    };
+    let wanted = wanted_lanes(chart, groups, &opts.filter);
     let routine = if opts.collapse_routine {
         routine(&chart.rows)
     } else {

@@ -38,6 +38,7 @@ fn all_options() -> Vec<AsciiOptions> {
             keepalives: bits & 1 != 0,
             esp: bits & 2 != 0,
             notes: bits & 4 != 0,
+            ..Default::default()
         });
     }
     v
