@@ -11,6 +11,8 @@ mod browser;
 mod components;
 pub mod editor;
 mod effects;
+pub mod exports;
+mod raster;
 mod saving;
 pub mod session;
 pub mod share;

@@ -4,6 +4,8 @@
 //! while it changes (and when the page is left).
 
 use crate::editor::EditorRef;
+use crate::exports::Body;
+use crate::raster;
 use crate::state::{Action, Dispatch, Download, SessionRef};
 use crate::storage::{self, Saved};
 use gloo_events::EventListener;
@@ -24,7 +26,15 @@ pub fn use_download(download: Option<Download>) {
             && *done.borrow() != Some(d.n)
         {
             *done.borrow_mut() = Some(d.n);
-            storage::download(&d.name, &d.text);
+            match &d.body {
+                Body::Bytes { data, mime } => storage::download(&d.name, data, mime),
+                Body::PngOf(svg) => raster::svg_to_png(svg, &d.name),
+                Body::Element { id, png } => match raster::element_svg(id) {
+                    Some(svg) if *png => raster::svg_to_png(&svg, &d.name),
+                    Some(svg) => storage::download(&d.name, svg.as_bytes(), "image/svg+xml"),
+                    None => {}
+                },
+            }
         }
     });
 }

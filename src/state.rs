@@ -6,10 +6,12 @@
 //! reducer is tested natively.
 
 use crate::editor::{Edit, Editor, EditorRef, Start};
+use crate::exports::{self, Body, ExportKind};
 use crate::session::{self, DEFAULT_SCENARIO, Fork, Session, Source};
 use crate::share;
 use crate::storage::Saved;
 use mobike_protocol::{MS, SEC, Time};
+use mobike_render::export::ExportView;
 use mobike_render::fmt_time;
 use mobike_render::menu::{Target, form_of};
 use mobike_render::msc::{self, Exchange, RowKind, ViewOptions};
@@ -91,6 +93,9 @@ pub enum Action {
     DiscardRestore,
     /// Close the notice that playback stopped at the scenario's end.
     DismissEnded,
+    /// Download the run as shown, in this form; a capture is taken at
+    /// this host.
+    Export(ExportKind, String),
     /// Something done to the chart's view (see [`ChartAction`]).
     Chart(ChartAction),
 
@@ -607,6 +612,7 @@ impl Model {
             | Action::EditorApply
             | Action::EditorClose
             | Action::Save
+            | Action::Export(..)
             | Action::OfferRestore(_)
             | Action::Restore
             | Action::DiscardRestore => false,
@@ -689,13 +695,23 @@ fn apply_lab(s: &mut Session, ui: &mut Ui, action: Action) -> (bool, Option<Fork
 
 // --- Editing, saving and autosave ---------------------------------------
 
-/// A file the page is to download ("Save scenario"); `n` tells two saves
-/// of the same text apart, so each one downloads.
+/// A file the page is to download ("Save scenario", the Export menu); `n`
+/// tells two downloads of the same file apart, so each one happens.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Download {
     pub name: String,
-    pub text: Rc<str>,
+    pub body: Body,
     pub n: u64,
+}
+
+impl Download {
+    /// Its text, when it is text the page made (tests).
+    pub fn text(&self) -> Option<&str> {
+        match &self.body {
+            Body::Bytes { data, .. } => std::str::from_utf8(data).ok(),
+            _ => None,
+        }
+    }
 }
 
 /// What the page keeps about saving and restoring work.
@@ -799,13 +815,38 @@ impl Model {
                         let n = self.work.download.as_ref().map_or(0, |d| d.n + 1);
                         self.work.download = Some(Download {
                             name: file_name(&s.scenario.title),
-                            text: text.into(),
+                            body: Body::Bytes {
+                                data: Rc::from(text.into_bytes()),
+                                mime: "application/toml",
+                            },
                             n,
                         });
                     }
                     Err(message) => {
                         self.ui.error = Some(ErrorNote {
                             title: "The scenario could not be saved".into(),
+                            message,
+                            excerpt: None,
+                        });
+                    }
+                }
+                Ok(false)
+            }
+            Action::Export(kind, capture_at) => {
+                let s = session.borrow();
+                let view = ExportView::of_page(&self.ui.chart.view, self.ui.show_esp, &s.groups);
+                match exports::make(&s, &view, kind, &capture_at) {
+                    Ok(body) => {
+                        let n = self.work.download.as_ref().map_or(0, |d| d.n + 1);
+                        self.work.download = Some(Download {
+                            name: exports::name(&s, kind),
+                            body,
+                            n,
+                        });
+                    }
+                    Err(message) => {
+                        self.ui.error = Some(ErrorNote {
+                            title: format!("Could not export {}", kind.label()),
                             message,
                             excerpt: None,
                         });
@@ -1230,11 +1271,11 @@ mod tests {
             d.name,
             "Laptop roams from Wi-Fi to LTE behind a carrier NAT.toml"
         );
-        assert!(d.text.contains("user = true"));
+        assert!(d.text().unwrap().contains("user = true"));
         let again = run(
             start(),
             [
-                Action::OpenFile(d.name.clone(), d.text.to_string()),
+                Action::OpenFile(d.name.clone(), d.text().unwrap().to_string()),
                 Action::Seek(20 * SEC),
             ],
         );

@@ -137,20 +137,25 @@ pub fn clock(at_ms: f64) -> String {
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
-/// Downloads `text` as a file named `name`: a Blob behind a temporary
-/// link with a `download` attribute, clicked and taken away again.
-pub fn download(name: &str, text: &str) {
+/// Downloads `data` (of media type `mime`) as a file named `name`.
+pub fn download(name: &str, data: &[u8], mime: &str) {
+    let bytes = web_sys::js_sys::Uint8Array::from(data);
+    let parts = web_sys::js_sys::Array::of1(&bytes);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    if let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) {
+        download_blob(name, &blob);
+    }
+}
+
+/// Downloads a Blob as a file named `name`: behind a temporary link with
+/// a `download` attribute, clicked and taken away again.
+pub fn download_blob(name: &str, blob: &web_sys::Blob) {
     use wasm_bindgen::JsCast;
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    let parts = web_sys::js_sys::Array::of1(&text.into());
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/toml");
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) else {
         return;
     };
     if let Some(a) = doc

@@ -3,6 +3,7 @@
 use super::chart::ChartView;
 use super::description::Description;
 use super::editor::EditorPanel;
+use super::export_menu::ExportMenu;
 use super::header::Header;
 use super::inspector::Inspector;
 use super::narration::{Narration, Step};
@@ -51,11 +52,15 @@ pub fn app() -> Html {
     let (now, seed, example, stamp) = (s.now(), s.scenario.seed, s.example_index(), s.stamp());
     drop(s);
     let focus = ui.focus.clone().map(AttrValue::from);
+    let export = html! {
+        <ExportMenu session={session.clone()} {version} view={ui.chart.view.clone()}
+            show_esp={ui.show_esp} dispatch={dispatch.clone()} />
+    };
     html! {
         <div class="app">
             <Header title={title.clone()} />
             <Toolbar playing={ui.playing} speed={ui.speed} {now} {seed} {example} {title}
-                editing={model.editor.is_some()} edited={ui.edited} dispatch={dispatch.clone()} />
+                editing={model.editor.is_some()} edited={ui.edited} {export} dispatch={dispatch.clone()} />
             <RestoreBanner offer={model.work.offer.clone()} dispatch={dispatch.clone()} />
             <Timeline session={session.clone()} {version} dispatch={dispatch.clone()} />
             <Notices error={ui.error.clone()} notice={ui.notice.clone()}

@@ -11,6 +11,7 @@ mod description;
 mod drag;
 mod editor;
 mod element_menu;
+mod export_menu;
 mod group_table;
 mod header;
 mod inspector;

@@ -1,5 +1,5 @@
 //! The toolbar: scenario picker, the file buttons (New…, Edit, Open file…,
-//! Save scenario), Play/Pause, Step, Reset, speed, seed, the clock and
+//! Save scenario, Export…), Play/Pause, Step, Reset, speed, seed, the clock and
 //! Share.
 
 use super::open_file::OpenFile;
@@ -30,6 +30,8 @@ pub struct ToolbarProps {
     pub editing: bool,
     /// The scenario was made in the editor.
     pub edited: bool,
+    /// The Export menu, next to "Save scenario".
+    pub export: Html,
     pub dispatch: Dispatch,
 }
 
@@ -87,6 +89,7 @@ pub fn toolbar(p: &ToolbarProps) -> Html {
             <OpenFile dispatch={d.clone()} />
             <button id="save" onclick={send(d, Action::Save)}
                 title="Download this scenario as a file, with your interventions as timeline events">{"Save scenario"}</button>
+            {p.export.clone()}
             <button id="play" class={classes!("primary", p.playing.then_some("on"))} onclick={send(d, Action::TogglePlay)}
                 title="Play or pause (Space)">
                 { if p.playing { "❚❚ Pause" } else { "▶ Play" } }
