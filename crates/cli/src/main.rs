@@ -6,7 +6,7 @@ use mobike_protocol::Time;
 use mobike_render::ascii::{self, AsciiOptions};
 use mobike_render::export::ExportView;
 use mobike_render::topology::find_groups;
-use mobike_render::{Chart, json, mermaid, metrics, pcap, svg};
+use mobike_render::{Chart, compare, json, mermaid, metrics, pcap, svg};
 use mobike_sim::{Scenario, World};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -159,6 +159,10 @@ enum Command {
         /// Change a setting in every run (see `run --set`).
         #[arg(long = "set", value_name = "[HOST.]KEY=VALUE")]
         set: Vec<String>,
+        /// Run every scenario until this time instead of its own `until`
+        /// (e.g. "30s"), and take the figures there.
+        #[arg(long)]
+        until: Option<String>,
     },
     /// Check the expectations ([[expect]]) of scenario files: exit status 1
     /// and a list when one fails.
@@ -286,14 +290,27 @@ fn run(cli: Cli) -> Result<bool, String> {
             }
             Ok(all_ok)
         }
-        Command::Compare { files, seed, set } => {
+        Command::Compare {
+            files,
+            seed,
+            set,
+            until,
+        } => {
+            let until = until
+                .map(|u| {
+                    mobike_sim::duration::Dur::parse(&u)
+                        .map(|d| d.micros())
+                        .map_err(|e| format!("--until {u:?}: {e}"))
+                })
+                .transpose()?;
             let mut cols = Vec::new();
             for arg in &files {
                 let (file, own) = variant(arg);
                 let all: Vec<String> = set.iter().chain(&own).cloned().collect();
                 let s = load(&file, seed, &all)?;
+                let end = until.unwrap_or(s.until.micros());
                 let mut w = World::new(&s);
-                w.run_until(s.until.micros());
+                w.run_until(end);
                 let mut name = file.file_stem().map_or_else(
                     || file.display().to_string(),
                     |n| n.to_string_lossy().into(),
@@ -301,9 +318,11 @@ fn run(cli: Cli) -> Result<bool, String> {
                 if !own.is_empty() {
                     name = format!("{name} ({})", own.join(", "));
                 }
-                cols.push((name, metrics::compute(w.trace())));
+                // Every run's figures at its end, so runs compare at one
+                // moment (the page's compare mode takes them at its clock).
+                cols.push((name, metrics::compute_at(w.trace(), end)));
             }
-            print!("{}", compare_table(&cols));
+            print!("{}", compare::Figures::build(&cols).to_text());
             Ok(true)
         }
         Command::Run { run, chart, files } => {
@@ -364,67 +383,6 @@ fn run(cli: Cli) -> Result<bool, String> {
             Ok(true)
         }
     }
-}
-
-/// The figures of several runs, a column each.
-fn compare_table(cols: &[(String, metrics::Metrics)]) -> String {
-    let fmt_t = |t: Option<Time>| t.map_or("-".to_string(), mobike_render::fmt_time);
-    // The slowest client's recovery after the first trigger.
-    let worst = |m: &metrics::Metrics, f: fn(&metrics::Recovery) -> Option<Time>| {
-        m.triggers.first().and_then(|t| {
-            let all: Vec<Option<Time>> = t.recoveries.iter().map(f).collect();
-            if all.iter().any(Option::is_none) {
-                None
-            } else {
-                all.into_iter().flatten().max()
-            }
-        })
-    };
-    type Row = (&'static str, fn(&metrics::Metrics) -> String);
-    let rows: Vec<Row> = vec![
-        ("clients", |m| m.clients.len().to_string()),
-        ("IKE messages", |m| m.ike_messages.to_string()),
-        ("IKE octets", |m| m.ike_octets.to_string()),
-        ("IKE lost", |m| m.ike_lost.to_string()),
-        ("pings sent", |m| m.pings_sent.to_string()),
-        ("pings answered", |m| m.pings_answered.to_string()),
-        ("pings lost", |m| m.pings_lost.to_string()),
-        ("ESP packets", |m| m.esp_packets.to_string()),
-        ("ESP lost", |m| m.esp_lost.to_string()),
-        ("longest outage", |m| mobike_render::fmt_time(m.longest_gap)),
-        ("keepalives", |m| m.keepalives.to_string()),
-    ];
-    let width = cols.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(12);
-    let mut out = format!("{:<28}", "");
-    for (n, _) in cols {
-        out.push_str(&format!("{n:>w$}  ", w = width));
-    }
-    out.push('\n');
-    for (label, f) in rows {
-        out.push_str(&format!("{label:<28}"));
-        for (_, m) in cols {
-            out.push_str(&format!("{:>w$}  ", f(m), w = width));
-        }
-        out.push('\n');
-    }
-    for (label, f) in [
-        (
-            "slowest: SAs moved after",
-            (|r: &metrics::Recovery| r.path_changed_after)
-                as fn(&metrics::Recovery) -> Option<Time>,
-        ),
-        ("slowest: ping ok after", |r: &metrics::Recovery| {
-            r.ping_answered_after
-        }),
-    ] {
-        out.push_str(&format!("{label:<28}"));
-        for (_, m) in cols {
-            out.push_str(&format!("{:>w$}  ", fmt_t(worst(m, f)), w = width));
-        }
-        out.push('\n');
-    }
-    out.push_str("(\"slowest\": the last client to recover after the first timeline event)\n");
-    out
 }
 
 /// Writes the SVG, Mermaid and JSON files asked for.

@@ -291,6 +291,101 @@ fn set_varies_a_setting_and_compare_takes_variants() {
     assert!(n[0] > n[1], "strict runs an update of its own: {ike}");
 }
 
+/// `compare --until` runs every scenario to that moment and prints each
+/// client's recovery after the first trigger, the numbers of the figures
+/// computed from the runs directly.
+#[test]
+fn compare_until_prints_each_clients_recovery() {
+    use mobike_render::metrics;
+    use mobike_sim::{Scenario, World};
+    let files = [
+        "examples/wifi-to-lte.toml",
+        "examples/cluster-20-mobike.toml",
+    ];
+    let direct = |file: &str, until: u64| {
+        let path = format!("{}/../../{file}", env!("CARGO_MANIFEST_DIR"));
+        let s = Scenario::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut w = World::new(&s);
+        w.run_until(until);
+        metrics::compute(w.trace())
+    };
+    let t = |x: Option<u64>| x.map_or("-".to_string(), mobike_render::fmt_time);
+    // 30 s is past wifi-to-lte's own end (25 s); 14 s is after its Wi-Fi
+    // break (12 s) and before the laptop has moved.
+    for (until, micros) in [("30s", 30_000_000), ("14s", 14_000_000)] {
+        let out = mobike(&["compare", files[0], files[1], "--until", until]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let row = |label: &str| -> Vec<String> {
+            text.lines()
+                .find(|l| l.starts_with(label))
+                .unwrap_or_else(|| panic!("no row {label:?}: {text}"))[label.len()..]
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        };
+        let ms = [direct(files[0], micros), direct(files[1], micros)];
+        assert_eq!(
+            row("pings sent"),
+            ms.iter()
+                .map(|m| m.pings_sent.to_string())
+                .collect::<Vec<_>>(),
+            "--until {until}"
+        );
+        for (k, m) in ms.iter().enumerate() {
+            let first = m.triggers.first().expect("a trigger before 14 s");
+            assert_eq!(
+                row("first trigger at")[k],
+                mobike_render::fmt_time(first.time)
+            );
+            for c in &m.clients {
+                let r = first
+                    .recoveries
+                    .iter()
+                    .find(|r| r.client == c.node)
+                    .unwrap();
+                assert_eq!(
+                    row(&format!("{}: SAs moved after", c.node))[k],
+                    t(r.path_changed_after),
+                    "--until {until}"
+                );
+                assert_eq!(
+                    row(&format!("{}: ping ok after", c.node))[k],
+                    t(r.ping_answered_after),
+                    "--until {until}"
+                );
+            }
+            // A client only the other run has.
+            let other = &ms[1 - k].clients[0].node;
+            assert_eq!(row(&format!("{other}: ping ok after"))[k], "n/a");
+        }
+        let laptop = row("laptop: SAs moved after");
+        if until == "14s" {
+            assert_eq!(laptop[0], "-", "not moved 2 s after the break: {text}");
+        } else {
+            assert!(laptop[0].ends_with('s') && laptop[0] != "-", "{text}");
+        }
+        assert_eq!(row("client-20: ping ok after")[0], "n/a");
+    }
+    // 25 s is wifi-to-lte's own end: --until at it changes nothing.
+    let own = mobike(&["compare", files[0], "examples/nat-rebinding.toml"]);
+    let at = mobike(&[
+        "compare",
+        files[0],
+        "examples/nat-rebinding.toml",
+        "--until",
+        "25s",
+    ]);
+    assert_eq!(own.stdout, at.stdout);
+    let bad = mobike(&["compare", files[0], files[1], "--until", "soon"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8(bad.stderr).unwrap().contains("--until"));
+}
+
 #[test]
 fn chart_filter_flags_draw_what_the_page_filter_shows() {
     let dir = temp_dir("filter");

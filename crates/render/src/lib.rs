@@ -6,7 +6,8 @@
 //! and traffic tables ([`panels`]), the message inspector ([`inspect`]:
 //! its byte view, [`byteview`], why a message was sent, [`why`], and the
 //! conformance checklist's text, [`rules`]) and the drawing's element
-//! menus ([`menu`]).
+//! menus ([`menu`]); and runs side by side: their figures table and the
+//! rows of their charts that differ ([`compare`]).
 //! Nothing here knows the web.
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ pub mod ascii;
 pub mod byteview;
 pub mod chart;
 pub mod check;
+pub mod compare;
 pub mod drawing;
 pub mod export;
 pub mod inspect;

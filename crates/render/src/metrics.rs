@@ -120,12 +120,31 @@ struct PingRecord {
     answered: Option<Time>,
 }
 
-/// Computes the figures of a trace. A request counts as answered when its
+/// Computes the figures of a trace, up to its last event (see
+/// [`compute_at`]). A request counts as answered when its
 /// reply came back to the host that sent it. A ping belongs to the client
 /// that sent it, or, when a client's peer sends it, to the client whose
 /// Child SA carried it (the ESP packet the sender emits at the same
 /// instant), so the outage is the client's whichever side pings.
 pub fn compute(trace: &Trace) -> Metrics {
+    compute_at(trace, trace.events.last().map_or(0, |e| e.time))
+}
+
+/// The figures of a run as they stood at `end`: only the events at or
+/// before `end` count, and `end` is where the run is taken to stop (the
+/// last outage runs up to it; a ping sent within a second of it is still
+/// in flight, neither answered nor lost).
+///
+/// So the figures at a moment do not depend on how far the simulation has
+/// gone past it: `compute_at(w.trace(), t)` is the same for a world run to
+/// `t` (`World::run_until(t)`, as `mobike compare --until t` does) and for
+/// one run further, because the simulator records every event at the
+/// virtual time it happens and events at or before `t` never depend on
+/// later ones. It is what a page showing two runs at one clock needs.
+/// `compute(trace)` of a world run to `t` is `compute_at(trace, e)` with
+/// `e` the time of the last event, which may be earlier than `t` (the
+/// longest outage then ends at `e`).
+pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
     let mut m = Metrics::default();
     let mut kind_of: HashMap<u64, (Kind, usize, Option<usize>)> = HashMap::new();
     let mut hosts: Vec<HostMetrics> = Vec::new();
@@ -167,7 +186,7 @@ pub fn compute(trace: &Trace) -> Metrics {
             })
         };
 
-    for e in &trace.events {
+    for e in trace.events.iter().filter(|e| e.time <= end) {
         match &e.kind {
             TraceKind::PingSent {
                 node,
@@ -309,7 +328,6 @@ pub fn compute(trace: &Trace) -> Metrics {
         }
     }
 
-    let end = trace.events.last().map_or(0, |e| e.time);
     let mut replies: Vec<Vec<(Time, Time)>> = vec![Vec::new(); clients.len()];
     for (i, c) in clients.iter_mut().enumerate() {
         let mine = pings.iter().filter(|p| p.client == Some(i));
