@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod browser;
+pub mod compare;
 mod components;
 pub mod editor;
 mod effects;

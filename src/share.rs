@@ -12,6 +12,7 @@
 //! moved. Everything in a hash is checked; a bad one gives an error that
 //! names what is wrong, never a panic.
 
+use crate::compare::Against;
 use crate::session::{EXAMPLES, Session, Source, TOPO_H, TOPO_W};
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -43,6 +44,9 @@ pub struct Shared {
     pub time: Time,
     pub log: Vec<(Time, Intervention)>,
     pub layout: BTreeMap<String, [f64; 2]>,
+    /// Compare mode's run B (`cmp=`), checked against the scenario when
+    /// the page opens it.
+    pub compare: Option<Against>,
 }
 
 impl Shared {
@@ -130,7 +134,7 @@ fn decode_inner(hash: &str) -> Result<Option<Shared>, String> {
     let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
     for part in hash.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        if !matches!(k, "v" | "ex" | "scn" | "seed" | "t" | "run") {
+        if !matches!(k, "v" | "ex" | "scn" | "seed" | "t" | "run" | "cmp") {
             return Err(format!("unknown field {:?}", short(k)));
         }
         if fields.insert(k, v).is_some() {
@@ -228,12 +232,17 @@ fn decode_inner(hash: &str) -> Result<Option<Shared>, String> {
             layout.insert(k, [p[0].clamp(0.0, TOPO_W), p[1].clamp(0.0, TOPO_H)]);
         }
     }
+    let compare = match fields.get("cmp") {
+        Some(c) => Some(Against::parse(c).map_err(|e| format!("compare (cmp): {}", short(&e)))?),
+        None => None,
+    };
     Ok(Some(Shared {
         scenario,
         source,
         time,
         log,
         layout,
+        compare,
     }))
 }
 

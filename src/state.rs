@@ -5,6 +5,7 @@
 //! the page shows is the small [`Ui`] record. No web types here, so the
 //! reducer is tested natively.
 
+use crate::compare::{Against, Compare};
 use crate::editor::{Edit, Editor, EditorRef, Start};
 use crate::exports::{self, Body, ExportKind};
 use crate::session::{self, DEFAULT_SCENARIO, Fork, Session, Source};
@@ -96,6 +97,12 @@ pub enum Action {
     /// Download the run as shown, in this form; a capture is taken at
     /// this host.
     Export(ExportKind, String),
+    /// Compare mode: run B beside this run (see [`Against`]).
+    CompareStart(Against),
+    /// The compare form's text does not read: why.
+    CompareError(String),
+    /// Back to one run.
+    CompareStop,
     /// Something done to the chart's view (see [`ChartAction`]).
     Chart(ChartAction),
 
@@ -151,6 +158,26 @@ impl ErrorNote {
             message,
             excerpt: None,
         }
+    }
+}
+
+/// Compare mode's run B, shared as the session is (see [`SessionRef`]).
+#[derive(Clone)]
+pub struct CompareRef(pub Rc<RefCell<Compare>>);
+
+impl PartialEq for CompareRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl CompareRef {
+    pub fn new(c: Compare) -> CompareRef {
+        CompareRef(Rc::new(RefCell::new(c)))
+    }
+
+    pub fn borrow(&self) -> Ref<'_, Compare> {
+        self.0.borrow()
     }
 }
 
@@ -215,6 +242,8 @@ pub struct Ui {
     pub menu_error: Option<(String, String)>,
     /// The scenario was made in the editor (the picker says "(edited)").
     pub edited: bool,
+    /// What the compare form could not read.
+    pub compare_error: Option<String>,
 }
 
 impl Default for Ui {
@@ -235,6 +264,7 @@ impl Default for Ui {
             menu: None,
             menu_error: None,
             edited: false,
+            compare_error: None,
         }
     }
 }
@@ -279,8 +309,10 @@ impl Ui {
 #[derive(Clone, PartialEq)]
 pub struct Model {
     pub session: SessionRef,
-    /// Changes whenever the session does.
+    /// Changes whenever the session does (or compare mode's run B).
     pub version: u64,
+    /// Compare mode's run B, following the session.
+    pub compare: Option<CompareRef>,
     pub ui: Ui,
     /// The scenario editor, while it is open.
     pub editor: Option<EditorRef>,
@@ -401,7 +433,20 @@ impl Reducible for Model {
             return self;
         }
         let mut next = (*self).clone();
-        if next.apply(action) {
+        let compare_was = next.compare.clone();
+        let mut changed = next.apply(action);
+        if let Some(c) = &next.compare {
+            let a = next.session.borrow();
+            if c.0.borrow().a_source != a.source {
+                // Another scenario: compare mode ends with the old one.
+                drop(a);
+                next.compare = None;
+            } else if changed || compare_was.as_ref() != Some(c) {
+                c.0.borrow_mut().sync(&a);
+                changed = true;
+            }
+        }
+        if changed || compare_was.is_some() != next.compare.is_some() {
             next.version += 1;
         }
         Rc::new(next)
@@ -413,6 +458,7 @@ impl Model {
         Model {
             session: SessionRef::new(session),
             version: 0,
+            compare: None,
             ui: Ui::default(),
             editor: None,
             work: Work::default(),
@@ -522,8 +568,33 @@ impl Model {
                 s.seek(t);
                 true
             }
+            Action::CompareStart(against) => match Compare::new(&s, against) {
+                Ok(c) => {
+                    self.compare = Some(CompareRef::new(c));
+                    ui.compare_error = None;
+                    true
+                }
+                Err(e) => {
+                    ui.compare_error = Some(e);
+                    false
+                }
+            },
+            Action::CompareError(e) => {
+                ui.compare_error = Some(e);
+                false
+            }
+            Action::CompareStop => {
+                self.compare = None;
+                ui.compare_error = None;
+                true
+            }
             Action::Share => {
-                ui.share = Some(share::encode(&s));
+                let mut hash = share::encode(&s);
+                if let Some(c) = &self.compare {
+                    hash.push_str("&cmp=");
+                    hash.push_str(&c.0.borrow().against.encode());
+                }
+                ui.share = Some(hash);
                 ui.share_open = true;
                 false
             }
@@ -532,9 +603,22 @@ impl Model {
                 false
             }
             Action::OpenHash(hash) => match share::decode(&hash) {
-                Ok(Some(shared)) => {
+                Ok(Some(mut shared)) => {
+                    let against = shared.compare.take();
                     *s = shared.into_session();
                     ui.fresh();
+                    self.compare = None;
+                    if let Some(against) = against {
+                        match Compare::new(&s, against) {
+                            Ok(c) => self.compare = Some(CompareRef::new(c)),
+                            Err(e) => {
+                                ui.error = Some(ErrorNote::share_link(
+                                    "This share link's comparison could not be opened",
+                                    format!("share link: compare (cmp): {e}"),
+                                ))
+                            }
+                        }
+                    }
                     ui.share = Some(hash.trim_start_matches('#').to_string());
                     true
                 }
@@ -633,9 +717,21 @@ impl Model {
             Err(e) => panic!("built-in scenario: {e}"),
         };
         match share::decode(hash) {
-            Ok(Some(shared)) => {
+            Ok(Some(mut shared)) => {
+                let against = shared.compare.take();
                 let mut m = Model::new(shared.into_session());
                 m.ui.share = Some(hash.trim_start_matches('#').to_string());
+                if let Some(against) = against {
+                    match Compare::new(&m.session.borrow(), against) {
+                        Ok(c) => m.compare = Some(CompareRef::new(c)),
+                        Err(e) => {
+                            m.ui.error = Some(ErrorNote::share_link(
+                                "This share link's comparison could not be opened",
+                                format!("share link: compare (cmp): {e}"),
+                            ))
+                        }
+                    }
+                }
                 m
             }
             Ok(None) => Model::new(default()),

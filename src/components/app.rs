@@ -1,6 +1,8 @@
 //! The whole page: the model, the effects, and the panels in their places.
 
 use super::chart::ChartView;
+use super::compare_menu::CompareMenu;
+use super::compare_view::CompareView;
 use super::description::Description;
 use super::editor::EditorPanel;
 use super::export_menu::ExportMenu;
@@ -56,11 +58,15 @@ pub fn app() -> Html {
         <ExportMenu session={session.clone()} {version} view={ui.chart.view.clone()}
             show_esp={ui.show_esp} dispatch={dispatch.clone()} />
     };
+    let compare = html! {
+        <CompareMenu active={model.compare.is_some()} error={ui.compare_error.clone()} {example}
+            dispatch={dispatch.clone()} />
+    };
     html! {
         <div class="app">
             <Header title={title.clone()} />
             <Toolbar playing={ui.playing} speed={ui.speed} {now} {seed} {example} {title}
-                editing={model.editor.is_some()} edited={ui.edited} {export} dispatch={dispatch.clone()} />
+                editing={model.editor.is_some()} edited={ui.edited} {export} {compare} dispatch={dispatch.clone()} />
             <RestoreBanner offer={model.work.offer.clone()} dispatch={dispatch.clone()} />
             <Timeline session={session.clone()} {version} dispatch={dispatch.clone()} />
             <Notices error={ui.error.clone()} notice={ui.notice.clone()}
@@ -86,8 +92,13 @@ pub fn app() -> Html {
                 </section>
             </main>
             <section class="bottom">
-                <ChartView session={session.clone()} {stamp} selected={ui.selected} show_esp={ui.show_esp}
-                    view={ui.chart_view()} search_at={ui.chart.search_at} dispatch={dispatch.clone()} />
+                if let Some(c) = model.compare.clone() {
+                    <CompareView session={session.clone()} compare={c} {version} selected={ui.selected}
+                        view={ui.chart_view()} dispatch={dispatch.clone()} />
+                } else {
+                    <ChartView session={session.clone()} {stamp} selected={ui.selected} show_esp={ui.show_esp}
+                        view={ui.chart_view()} search_at={ui.chart.search_at} dispatch={dispatch.clone()} />
+                }
                 <Inspector {session} {stamp} selected={ui.selected} />
             </section>
         </div>

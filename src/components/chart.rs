@@ -393,7 +393,7 @@ fn summary(view: &MscView, session: SessionRef) -> Summary {
 /// The lane headers, above the rows (they stay while the rows scroll): a
 /// folded group's header is a button that expands it; an expanded group
 /// has a band over its members that folds it again.
-fn lane_heads(lanes: &[LaneView], spans: &[GroupSpan], width: f64) -> Html {
+pub(super) fn lane_heads(lanes: &[LaneView], spans: &[GroupSpan], width: f64) -> Html {
     // Each header gets the room between its neighbours' midpoints.
     let room = |i: usize| {
         let x = lanes[i].x;
@@ -440,7 +440,7 @@ fn lane_heads(lanes: &[LaneView], spans: &[GroupSpan], width: f64) -> Html {
     }
 }
 
-fn draw_row(r: &RowView, selected: Option<u64>, current: bool, stop: bool) -> Html {
+pub(super) fn draw_row(r: &RowView, selected: Option<u64>, current: bool, stop: bool) -> Html {
     let y = r.y;
     let key = r.key.to_string();
     let mut class = match &r.body {

@@ -7,6 +7,8 @@ pub mod app;
 mod byte_view;
 mod chart;
 mod chart_toolbar;
+mod compare_menu;
+mod compare_view;
 mod description;
 mod drag;
 mod editor;

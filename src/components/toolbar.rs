@@ -1,5 +1,5 @@
 //! The toolbar: scenario picker, the file buttons (New…, Edit, Open file…,
-//! Save scenario, Export…), Play/Pause, Step, Reset, speed, seed, the clock and
+//! Save scenario, Export…, Compare…), Play/Pause, Step, Reset, speed, seed, the clock and
 //! Share.
 
 use super::open_file::OpenFile;
@@ -32,6 +32,8 @@ pub struct ToolbarProps {
     pub edited: bool,
     /// The Export menu, next to "Save scenario".
     pub export: Html,
+    /// The Compare menu, after it.
+    pub compare: Html,
     pub dispatch: Dispatch,
 }
 
@@ -90,6 +92,7 @@ pub fn toolbar(p: &ToolbarProps) -> Html {
             <button id="save" onclick={send(d, Action::Save)}
                 title="Download this scenario as a file, with your interventions as timeline events">{"Save scenario"}</button>
             {p.export.clone()}
+            {p.compare.clone()}
             <button id="play" class={classes!("primary", p.playing.then_some("on"))} onclick={send(d, Action::TogglePlay)}
                 title="Play or pause (Space)">
                 { if p.playing { "❚❚ Pause" } else { "▶ Play" } }
