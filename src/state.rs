@@ -64,6 +64,9 @@ pub enum Action {
     DismissNotice,
     /// Lesson mode: pause whenever a new narration step appears.
     ToggleLesson,
+    /// Show narration step k (from 1) of those reached: the narration
+    /// panel's back and forward buttons.
+    ShowStep(usize),
     /// Close the share link's panel (the URL keeps the link).
     CloseShare,
     /// Show this host's full state panel (big scenarios).
@@ -425,6 +428,12 @@ impl Model {
         let ui = &mut self.ui;
         let mut fork = None;
         let changed = match action {
+            // In lesson mode, a step that came at the same moment as the
+            // one shown is shown first: Play moves to it, time stays.
+            Action::TogglePlay if ui.lesson && !ui.playing && s.step_waiting() => {
+                s.advance_to_step(0);
+                true
+            }
             Action::TogglePlay => {
                 ui.playing = !ui.playing;
                 ui.ended = None;
@@ -569,6 +578,7 @@ impl Model {
                 ui.lesson = !ui.lesson;
                 false
             }
+            Action::ShowStep(k) => s.show_step(k),
             Action::FocusHost(h) => {
                 ui.focus = Some(h);
                 false
@@ -939,6 +949,52 @@ mod tests {
         // An index past the library changes nothing.
         let same = m.clone().reduce(Action::LoadExample(EXAMPLES.len()));
         assert_eq!(same.version, m.version);
+    }
+
+    #[test]
+    fn in_lesson_mode_play_shows_a_step_of_the_same_moment_without_moving_time() {
+        let text = include_str!("../tests/scenarios/same-moment-steps.toml");
+        let m = run(
+            start(),
+            [
+                Action::OpenFile("same.toml".into(), text.into()),
+                Action::ToggleLesson,
+                Action::SetSpeed(64),
+            ],
+        );
+        let mut m = m;
+        let mut stops = Vec::new();
+        for _ in 0..200 {
+            if !m.ui.playing {
+                let s = m.session.borrow();
+                if let Some((k, _, _)) = s.narration()
+                    && k > stops.last().map_or(0, |x: &(usize, Time)| x.0)
+                {
+                    stops.push((k, s.now()));
+                }
+                if k_is_last(&s) {
+                    break;
+                }
+                drop(s);
+                m = m.reduce(Action::TogglePlay);
+            } else {
+                m = m.reduce(Action::Tick(40));
+            }
+        }
+        fn k_is_last(s: &Session) -> bool {
+            s.narration().is_some_and(|(k, n, _)| k == n)
+        }
+        assert_eq!(stops.iter().map(|x| x.0).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(
+            stops[1].1, stops[3].1,
+            "Play at step 2 showed steps 3 and 4 at once"
+        );
+        // The panel's buttons go back and forth among the steps reached.
+        let m = m.reduce(Action::ShowStep(2));
+        assert_eq!(m.session.borrow().narration().unwrap().0, 2);
+        let v = m.version;
+        let m = m.reduce(Action::ShowStep(2));
+        assert_eq!(m.version, v, "the same step again changes nothing");
     }
 
     #[test]

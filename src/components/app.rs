@@ -46,6 +46,9 @@ pub fn app() -> Html {
     let narration = s.narration().map(|(k, n, text)| Step {
         shown: k,
         total: n,
+        seen: s.steps_seen(),
+        waiting: s.step_waiting(),
+        times: s.step_times(),
         text: AttrValue::from(text.to_string()),
     });
     let (now, seed, example, stamp) = (s.now(), s.scenario.seed, s.example_index(), s.stamp());
