@@ -9,6 +9,7 @@
 
 mod browser;
 mod components;
+pub mod course;
 pub mod editor;
 mod effects;
 mod saving;

@@ -5,6 +5,7 @@ use super::description::Description;
 use super::editor::EditorPanel;
 use super::header::Header;
 use super::inspector::Inspector;
+use super::lessons::LessonBar;
 use super::narration::{Narration, Step};
 use super::nat_panels::NatPanels;
 use super::notices::Notices;
@@ -53,6 +54,8 @@ pub fn app() -> Html {
     });
     let (now, seed, example, stamp) = (s.now(), s.scenario.seed, s.example_index(), s.stamp());
     drop(s);
+    let next_lesson =
+        crate::course::next_lesson(example).map(|l| (l.example, AttrValue::from(l.title)));
     let focus = ui.focus.clone().map(AttrValue::from);
     html! {
         <div class="app">
@@ -63,7 +66,8 @@ pub fn app() -> Html {
             <Timeline session={session.clone()} {version} dispatch={dispatch.clone()} />
             <Notices error={ui.error.clone()} notice={ui.notice.clone()}
                 share={ui.share.clone().filter(|_| ui.share_open)} ended={ui.ended} dispatch={dispatch.clone()} />
-            <Narration step={narration} lesson={ui.lesson} playing={ui.playing} dispatch={dispatch.clone()} />
+            <LessonBar {example} dispatch={dispatch.clone()} />
+            <Narration step={narration} lesson={ui.lesson} playing={ui.playing} {next_lesson} dispatch={dispatch.clone()} />
             <main>
                 <section class="left">
                     <Topology session={session.clone()} {version} focus={focus.clone()} menu={ui.menu.clone()}

@@ -14,6 +14,7 @@ mod element_menu;
 mod group_table;
 mod header;
 mod inspector;
+mod lessons;
 mod narration;
 mod nat_panels;
 mod notices;

@@ -1,0 +1,134 @@
+// Lessons: the course through the built-in examples, narration that never
+// skips a step, rule ids that show their text, and the print view.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { useBrowser, open, clock } from './helpers.mjs';
+
+const env = useBrowser();
+
+const SAME_MOMENT = new URL('../scenarios/same-moment-steps.toml', import.meta.url);
+
+test('the course: Lessons lists them, Next lesson opens the next example, share and reset keep the lesson', async () => {
+  const { page, errors } = await open(env.browser, `${env.server.url}#v=1&ex=rfc4555-e1-mobility`);
+  assert.equal(await page.locator('#lesson-count').textContent(), 'Lesson 1 of 12');
+  await page.click('#lessons');
+  const items = page.locator('#lessons-panel li');
+  assert.equal(await items.count(), 12);
+  assert.match(await items.nth(0).textContent(), /^1RFC 4555 example 1: mobility/);
+  assert.equal(await page.locator('#lessons-panel li.current').count(), 1);
+  assert.equal(await page.locator('#lessons-panel [aria-current=page]').getAttribute('data-lesson'), '1');
+  await page.screenshot({ path: 'target/lessons-panel.png' });
+  // Escape closes the list.
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('#lessons-panel').count(), 0);
+
+  await page.click('#next-lesson');
+  assert.equal(await page.locator('#lesson-count').textContent(), 'Lesson 2 of 12');
+  assert.equal(await page.locator('#scenario option:checked').textContent(), 'RFC 4555 example 2: multihoming');
+  await page.click('#next-lesson');
+  assert.equal(await page.locator('#lesson-count').textContent(), 'Lesson 3 of 12');
+  assert.match(await page.locator('#scenario option:checked').textContent(), /Wi-Fi to LTE/);
+
+  // Picking a lesson from the list opens it; the list marks it.
+  await page.click('#lessons');
+  await page.click('#lessons-panel button[data-lesson="8"]');
+  assert.equal(await page.locator('#lesson-count').textContent(), 'Lesson 8 of 12');
+  assert.match(await page.locator('#scenario option:checked').textContent(), /attack|spoof|Mallory/i);
+  await page.click('#lessons');
+  assert.equal(await page.locator('#lessons-panel [aria-current=page]').getAttribute('data-lesson'), '8');
+  await page.click('#lessons');
+
+  // Share: the link names the lesson's example and opens it again.
+  await page.click('#share');
+  const hash = await page.evaluate(() => location.hash);
+  assert.match(hash, /ex=attacker-spoofed-update/);
+  const again = await open(env.browser, `${env.server.url}${hash}`);
+  assert.equal(await again.page.locator('#lesson-count').textContent(), 'Lesson 8 of 12');
+  await again.page.close();
+  // Reset keeps the lesson.
+  await page.click('#step');
+  await page.click('#reset');
+  assert.equal(await clock(page), 0);
+  assert.equal(await page.locator('#lesson-count').textContent(), 'Lesson 8 of 12');
+
+  // The last lesson has no next; a scenario outside the course offers the first.
+  await page.selectOption('#scenario', { label: 'Cluster moves 20 clients by Redirect (RFC 5685)' });
+  assert.equal(await page.locator('#lesson-count').textContent(), 'Lesson 12 of 12');
+  assert.equal(await page.locator('#next-lesson').count(), 0);
+  const other = await page.locator('#scenario option').evaluateAll((os) => os.map((o) => o.textContent));
+  const outside = other.find((t) => /strongSwan/i.test(t));
+  await page.selectOption('#scenario', { label: outside });
+  assert.equal(await page.locator('#lesson-count').textContent(), 'Not a lesson of the course');
+  await page.click('#next-lesson');
+  assert.equal(await page.locator('#lesson-count').textContent(), 'Lesson 1 of 12');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('at the end of a lesson the narration offers the next lesson', async () => {
+  const { page, errors } = await open(env.browser, `${env.server.url}#v=1&ex=rfc4555-e1-mobility`);
+  assert.equal(await page.locator('#next-lesson-end').count(), 0);
+  await page.selectOption('#speed', '64');
+  await page.click('#play');
+  await page.waitForFunction(() => /^Step (\d+) of \1$/.test(document.querySelector('#narration-step').textContent), null, { timeout: 30000 });
+  await page.evaluate(() => { const p = document.querySelector('#play'); if (p.classList.contains('on')) p.click(); });
+  assert.match(await page.locator('#next-lesson-end').textContent(), /^Next lesson: RFC 4555 example 2: multihoming/);
+  await page.locator('#narration').screenshot({ path: 'target/narration-end.png' });
+  await page.click('#next-lesson-end');
+  assert.equal(await page.locator('#lesson-count').textContent(), 'Lesson 2 of 12');
+  assert.equal(await clock(page), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('steps at the same moment: lesson mode pauses at each, Play moves on without time moving, none is lost', async () => {
+  const { page, errors } = await open(env.browser, env.server.url);
+  const text = await readFile(SAME_MOMENT, 'utf8');
+  await page.setInputFiles('#open-file', { name: 'same-moment.toml', mimeType: 'text/plain', buffer: Buffer.from(text) });
+  await page.waitForFunction(() => document.querySelector('#narration-step')?.textContent === '4 steps');
+  await page.check('#lesson');
+  await page.selectOption('#speed', '16');
+  const stopped = (k) => page.waitForFunction((k) => document.querySelector('#play').textContent.includes('Play')
+    && document.querySelector('#narration-step').textContent === `Step ${k} of 4`, k, { timeout: 20000 });
+  const shown = [];
+  for (let k = 1; k <= 4; k++) {
+    await page.click('#play');
+    await stopped(k);
+    shown.push({ k, t: await clock(page), text: await page.locator('#narration-text').textContent() });
+    if (k === 2) await page.locator('#narration').screenshot({ path: 'target/narration-waiting.png' });
+  }
+  assert.deepEqual(shown.map((s) => s.text.split(':')[0]), ['Step one', 'Step two', 'Step three, at the same moment', 'Step four']);
+  // Steps 2 to 4 came at 4 s: Play showed 3 and 4 without time moving.
+  assert.equal(shown[1].t, 4);
+  assert.equal(shown[2].t, 4);
+  assert.equal(shown[3].t, 4);
+  assert.ok(shown[0].t < 1, `${shown[0].t}`);
+  // The panel goes back through every step, and forward again.
+  await page.click('#step-back');
+  assert.equal(await page.locator('#narration-step').textContent(), 'Step 3 of 4');
+  assert.match(await page.locator('#narration-text').textContent(), /^Step three/);
+  await page.click('#step-dots button[data-step="2"]');
+  assert.match(await page.locator('#narration-text').textContent(), /^Step two/);
+  assert.equal(await page.locator('#step-dots button.current').getAttribute('data-step'), '2');
+  await page.click('#step-forward');
+  await page.click('#step-forward');
+  assert.match(await page.locator('#narration-text').textContent(), /^Step four/);
+  assert.equal(await page.locator('#step-forward').isDisabled(), true);
+  assert.equal(await clock(page), 4);
+
+  // Without lesson mode the run plays past all three at once; none is lost.
+  await page.click('#reset');
+  await page.uncheck('#lesson');
+  await page.click('#play');
+  await page.waitForFunction(() => document.querySelector('#narration-step').textContent === 'Step 4 of 4', null, { timeout: 20000 });
+  await page.click('#play');
+  assert.equal(await page.locator('#step-dots button:not([disabled])').count(), 4);
+  for (const [k, re] of [[3, /^Step three/], [2, /^Step two/], [1, /^Step one/]]) {
+    await page.click('#step-back');
+    assert.equal(await page.locator('#narration-step').textContent(), `Step ${k} of 4`);
+    assert.match(await page.locator('#narration-text').textContent(), re);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
