@@ -67,6 +67,9 @@ pub enum Action {
     /// Show narration step k (from 1) of those reached: the narration
     /// panel's back and forward buttons.
     ShowStep(usize),
+    /// Show a rule's text (a key of `mobike_render::rules::find_refs`:
+    /// "M-3.5-2", "RFC 4555 §3.5"), or close it.
+    ShowRule(Option<String>),
     /// Close the share link's panel (the URL keeps the link).
     CloseShare,
     /// Show this host's full state panel (big scenarios).
@@ -213,6 +216,8 @@ pub struct Ui {
     pub menu_error: Option<(String, String)>,
     /// The scenario was made in the editor (the picker says "(edited)").
     pub edited: bool,
+    /// The rule reference whose text is shown.
+    pub rule: Option<String>,
 }
 
 impl Default for Ui {
@@ -233,6 +238,7 @@ impl Default for Ui {
             menu: None,
             menu_error: None,
             edited: false,
+            rule: None,
         }
     }
 }
@@ -579,6 +585,10 @@ impl Model {
                 false
             }
             Action::ShowStep(k) => s.show_step(k),
+            Action::ShowRule(key) => {
+                ui.rule = key.filter(|k| mobike_render::rules::explain(k).is_some());
+                false
+            }
             Action::FocusHost(h) => {
                 ui.focus = Some(h);
                 false
@@ -995,6 +1005,23 @@ mod tests {
         let v = m.version;
         let m = m.reduce(Action::ShowStep(2));
         assert_eq!(m.version, v, "the same step again changes nothing");
+    }
+
+    #[test]
+    fn a_rule_reference_opens_its_text_and_closes() {
+        let m = run(start(), [Action::ShowRule(Some("M-3.7-5".into()))]);
+        assert_eq!(m.ui.rule.as_deref(), Some("M-3.7-5"));
+        assert_eq!(m.version, 0, "the run is untouched");
+        let m = m.reduce(Action::ShowRule(Some("RFC 4555 §99".into())));
+        assert_eq!(m.ui.rule, None, "a reference to nothing shows nothing");
+        let m = run(
+            m,
+            [
+                Action::ShowRule(Some("RFC 4555 §3.7".into())),
+                Action::ShowRule(None),
+            ],
+        );
+        assert_eq!(m.ui.rule, None);
     }
 
     #[test]

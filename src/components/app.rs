@@ -10,6 +10,7 @@ use super::narration::{Narration, Step};
 use super::nat_panels::NatPanels;
 use super::notices::Notices;
 use super::restore::RestoreBanner;
+use super::rule_refs::{RulePopover, use_rule_refs};
 use super::state_panels::StatePanels;
 use super::timeline::Timeline;
 use super::toolbar::Toolbar;
@@ -27,6 +28,7 @@ pub fn app() -> Html {
     let dispatch = model.dispatcher();
     use_ticker(model.ui.playing, dispatch.clone());
     use_keyboard(dispatch.clone());
+    use_rule_refs(dispatch.clone());
     use_share_hash(model.ui.share.clone(), dispatch.clone());
     use_restore_offer(dispatch.clone());
     use_download(model.work.download.clone());
@@ -67,6 +69,7 @@ pub fn app() -> Html {
             <Notices error={ui.error.clone()} notice={ui.notice.clone()}
                 share={ui.share.clone().filter(|_| ui.share_open)} ended={ui.ended} dispatch={dispatch.clone()} />
             <LessonBar {example} dispatch={dispatch.clone()} />
+            <RulePopover rule={ui.rule.clone()} dispatch={dispatch.clone()} />
             <Narration step={narration} lesson={ui.lesson} playing={ui.playing} {next_lesson} dispatch={dispatch.clone()} />
             <main>
                 <section class="left">

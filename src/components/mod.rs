@@ -20,6 +20,7 @@ mod nat_panels;
 mod notices;
 mod open_file;
 mod restore;
+mod rule_refs;
 mod state_panel;
 mod state_panels;
 mod timeline;

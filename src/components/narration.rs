@@ -2,6 +2,7 @@
 //! through every step reached (none is lost when several come at one
 //! moment), lesson mode, and at the last step of a lesson the next one.
 
+use super::rule_refs::with_refs;
 use crate::state::{Action, Dispatch, send};
 use mobike_protocol::Time;
 use mobike_render::fmt_time;
@@ -88,7 +89,7 @@ pub fn narration(p: &NarrationProps) -> Html {
                 </label>
             </div>
             <p id="narration-text" class={classes!((k == 0).then_some("muted"))}>
-                { if k == 0 { "The first step appears when its moment comes: press Play.".to_string() } else { step.text.to_string() } }
+                { if k == 0 { html! { "The first step appears when its moment comes: press Play." } } else { with_refs(&step.text) } }
             </p>
             if paused_here {
                 <p class="muted continue">{ if step.waiting && k == seen {

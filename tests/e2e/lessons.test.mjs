@@ -132,3 +132,61 @@ test('steps at the same moment: lesson mode pauses at each, Play moves on withou
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+/// The checklist's requirement for an id, as rules.tsv has it.
+async function requirement(id) {
+  const tsv = await readFile(new URL('../../crates/render/src/rules.tsv', import.meta.url), 'utf8');
+  const line = tsv.split('\n').find((l) => l.startsWith(`${id}\t`));
+  assert.ok(line, `${id} is in the table`);
+  return line.split('\t')[2];
+}
+
+test('rule ids and RFC sections in narration, chart notes and "why" show the rule\'s text', async () => {
+  const { page, errors } = await open(env.browser, `${env.server.url}#v=1&ex=rfc4555-e1-mobility`);
+  await page.check('#lesson');
+  await page.selectOption('#speed', '16');
+  await page.click('#play');
+  await page.waitForFunction(() => document.querySelector('#narration-step').textContent === 'Step 1 of 5'
+    && document.querySelector('#play').textContent.includes('Play'), null, { timeout: 20000 });
+  // Narration: "RFC 4555 §3.2" is a button; it shows that section's rules.
+  const ref = page.locator('#narration-text button.rule-ref').first();
+  assert.equal(await ref.textContent(), 'RFC 4555 §3.2');
+  assert.equal(await page.locator('#rule-popover').count(), 0);
+  await ref.click();
+  assert.equal(await page.locator('#rule-popover-title').textContent(), 'RFC 4555 §3.2');
+  const ids = await page.locator('#rule-popover li.rule').evaluateAll((ls) => ls.map((l) => l.dataset.rule));
+  assert.ok(ids.length >= 1 && ids.every((id) => /^M-3\.2-\d+$/.test(id)), ids.join(' '));
+  assert.match(await page.locator(`#rule-popover li.rule[data-rule="${ids[0]}"] .req`).textContent(),
+    new RegExp(`^${(await requirement(ids[0])).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+  // The close button has the focus; Escape closes.
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'rule-close');
+  await page.screenshot({ path: 'target/rule-popover.png' });
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('#rule-popover').count(), 0);
+
+  // Chart notes: a checklist id in a protocol note, reached by the keyboard.
+  await page.uncheck('#lesson');
+  await page.selectOption('#speed', '64');
+  await page.click('#play');
+  await page.waitForFunction(() => [...document.querySelectorAll('#chart g.note tspan.rule-ref')]
+    .some((t) => /^[MBIU]-\d/.test(t.textContent)), null, { timeout: 20000 });
+  await page.evaluate(() => { const p = document.querySelector('#play'); if (p.classList.contains('on')) p.click(); });
+  const idRef = page.locator('#chart g.note tspan.rule-ref', { hasText: /^[MBIU]-\d/ }).first();
+  const id = await idRef.textContent();
+  await idRef.focus();
+  await page.keyboard.press('Enter');
+  assert.match(await page.locator('#rule-popover-title').textContent(), new RegExp(`^${id} · RFC \\d+ §`));
+  assert.equal(await page.locator('#rule-popover li.rule .req').textContent(), await requirement(id));
+  await page.click('#rule-close');
+  assert.equal(await page.locator('#rule-popover').count(), 0);
+
+  // The inspector's "why": the citation's ids are buttons too.
+  await page.locator('#chart g.msg', { hasText: 'UPDATE_SA_ADDRESSES' }).first().locator('.hit').click();
+  const why = page.locator('#inspector .why button.rule-ref', { hasText: /^[MBIU]-\d/ }).first();
+  const whyId = await why.textContent();
+  await why.click();
+  assert.equal(await page.locator('#rule-popover li.rule').getAttribute('data-rule'), whyId);
+  assert.equal(await page.locator('#rule-popover li.rule .req').textContent(), await requirement(whyId));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
