@@ -673,6 +673,47 @@ impl Session {
     }
 }
 
+/// A lesson as a handout: the whole run to the scenario's end (with the
+/// user's interventions), its chart as SVG and every narration step with
+/// the moment it came (`None`: not reached by then).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Handout {
+    pub title: String,
+    pub description: String,
+    pub until: Time,
+    pub chart_svg: String,
+    pub steps: Vec<(Option<Time>, String)>,
+}
+
+impl Session {
+    /// The handout of this run (see [`Handout`]), computed apart: the
+    /// session shown is not moved.
+    pub fn handout(&self) -> Handout {
+        let mut run = Session::replay(self.scenario.clone(), self.source.clone(), self.log.clone());
+        run.advance(self.until().max(self.now()));
+        let times = run.step_times();
+        let opts = mobike_render::svg::SvgOptions {
+            inline: true,
+            hide_keepalives: true,
+            groups: self.groups.clone(),
+            ..Default::default()
+        };
+        Handout {
+            title: self.scenario.title.clone(),
+            description: self.scenario.description.clone(),
+            until: run.now(),
+            chart_svg: mobike_render::svg::render(run.chart(), &opts),
+            steps: self
+                .scenario
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, st)| (times.get(i).copied(), st.text.clone()))
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1136,6 +1177,24 @@ mod tests {
         let mut straight = Session::from_toml(SAME_MOMENT).unwrap();
         straight.advance(SEC / 2);
         assert_eq!(s.chart(), straight.chart());
+    }
+
+    #[test]
+    fn the_handout_has_the_whole_chart_and_every_step_with_its_time() {
+        let mut s = Session::from_toml(SAME_MOMENT).unwrap();
+        s.advance(SEC);
+        let h = s.handout();
+        assert_eq!(s.now(), SEC, "the session shown stays where it was");
+        assert_eq!(h.until, 15 * SEC);
+        assert!(h.chart_svg.starts_with("<svg"), "{}", &h.chart_svg[..40]);
+        assert!(h.chart_svg.contains("UPDATE_SA_ADDRESSES"));
+        let times: Vec<Option<Time>> = h.steps.iter().map(|x| x.0).collect();
+        let ms = mobike_protocol::MS;
+        assert_eq!(
+            times,
+            [Some(108 * ms), Some(4 * SEC), Some(4 * SEC), Some(4 * SEC)]
+        );
+        assert!(h.steps[2].1.starts_with("Step three"));
     }
 
     #[test]

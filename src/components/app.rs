@@ -68,7 +68,7 @@ pub fn app() -> Html {
             <Timeline session={session.clone()} {version} dispatch={dispatch.clone()} />
             <Notices error={ui.error.clone()} notice={ui.notice.clone()}
                 share={ui.share.clone().filter(|_| ui.share_open)} ended={ui.ended} dispatch={dispatch.clone()} />
-            <LessonBar {example} dispatch={dispatch.clone()} />
+            <LessonBar {example} session={session.clone()} {version} dispatch={dispatch.clone()} />
             <RulePopover rule={ui.rule.clone()} dispatch={dispatch.clone()} />
             <Narration step={narration} lesson={ui.lesson} playing={ui.playing} {next_lesson} dispatch={dispatch.clone()} />
             <main>

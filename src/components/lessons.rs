@@ -2,14 +2,18 @@
 //! marked), "Lesson k of n" says where the running example is in the
 //! course, and "Next lesson" opens the one after it.
 
+use super::print_view::PrintLesson;
 use crate::course::{lesson_of, lessons, next_lesson};
-use crate::state::{Action, Dispatch};
+use crate::state::{Action, Dispatch, SessionRef};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct LessonBarProps {
     /// The built-in example running; `None` for a scenario from a file.
     pub example: Option<usize>,
+    /// For the handout "Print lesson" makes.
+    pub session: SessionRef,
+    pub version: u64,
     pub dispatch: Dispatch,
 }
 
@@ -84,6 +88,8 @@ pub fn lesson_bar(p: &LessonBarProps) -> Html {
                 },
                 None => html! { <span class="muted">{"The last lesson"}</span> },
             } }
+            <span class="lessons-spacer"></span>
+            <PrintLesson session={p.session.clone()} version={p.version} />
         </div>
     }
 }

@@ -19,6 +19,7 @@ mod narration;
 mod nat_panels;
 mod notices;
 mod open_file;
+mod print_view;
 mod restore;
 mod rule_refs;
 mod state_panel;

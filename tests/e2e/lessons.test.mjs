@@ -190,3 +190,46 @@ test('rule ids and RFC sections in narration, chart notes and "why" show the rul
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('Print lesson: a handout with the drawing, every step with its time and the whole chart, alone on paper', async () => {
+  const { page, errors } = await open(env.browser, env.server.url);
+  const text = await readFile(SAME_MOMENT, 'utf8');
+  await page.setInputFiles('#open-file', { name: 'same-moment.toml', mimeType: 'text/plain', buffer: Buffer.from(text) });
+  await page.waitForFunction(() => document.querySelector('#narration-step')?.textContent === '4 steps');
+  await page.evaluate(() => { window.printed = 0; window.print = () => { window.printed += 1; }; });
+  assert.equal(await page.locator('#print-view').count(), 0);
+  await page.click('#print-lesson');
+  await page.waitForFunction(() => window.printed === 1);
+  // On screen the handout stays hidden.
+  assert.equal(await page.locator('#print-view').isVisible(), false);
+  assert.equal(await page.locator('#topology').isVisible(), true);
+
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('#print-view').isVisible(), true);
+  for (const sel of ['.toolbar', '#narration', '#topology', '#chart', '#lessons', '#print-lesson']) {
+    assert.equal(await page.locator(sel).first().isVisible(), false, `${sel} is not printed`);
+  }
+  assert.equal(await page.locator('#print-view h1').textContent(), 'Three narration steps at the same moment');
+  // Every step, with its time, though the run shown is at 0.
+  const steps = await page.locator('#print-steps li').evaluateAll((ls) => ls.map((l) => [
+    l.querySelector('.print-time').textContent, l.querySelector('.print-text').textContent.split(':')[0]]));
+  assert.deepEqual(steps, [['0.108s', 'Step one'], ['4.000s', 'Step two'],
+    ['4.000s', 'Step three, at the same moment'], ['4.000s', 'Step four']]);
+  // The whole chart as SVG, and the drawing copied without the page's ids.
+  const chart = page.locator('#print-chart svg');
+  assert.equal(await chart.isVisible(), true);
+  assert.match(await chart.textContent(), /UPDATE_SA_ADDRESSES/);
+  assert.ok((await chart.boundingBox()).height > 300);
+  const topo = page.locator('#print-topology svg');
+  assert.equal(await topo.isVisible(), true);
+  assert.match(await topo.textContent(), /Laptop/);
+  assert.equal(await page.locator('#print-topology [id]').count(), 0);
+  await page.screenshot({ path: 'target/print-view.png', fullPage: true });
+  await page.pdf({ path: 'target/print-lesson.pdf' });
+  await page.emulateMedia({ media: 'screen' });
+  // Printing again makes a fresh handout.
+  await page.click('#print-lesson');
+  await page.waitForFunction(() => window.printed === 2);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
