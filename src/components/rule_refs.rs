@@ -28,12 +28,14 @@ pub fn with_refs(text: &str) -> Html {
     }
 }
 
-/// The same inside SVG text: focusable `tspan`s that act as buttons.
+/// The same inside SVG text: `tspan`s that act as buttons. They take focus
+/// (Enter or Space then opens them) but stay out of the Tab order: the
+/// chart is one Tab stop, its rows walked with the arrow keys.
 pub fn svg_with_refs(text: &str) -> Html {
     html! {
         { for split_refs(text).into_iter().map(|(piece, key)| match key {
             Some(key) => html! {
-                <tspan class="rule-ref" data-rule-ref={key.clone()} role="button" tabindex="0"
+                <tspan class="rule-ref" data-rule-ref={key.clone()} role="button" tabindex="-1"
                     aria-label={format!("{piece}: show the rule's text")}>{piece.to_string()}</tspan>
             },
             None => html! { {piece.to_string()} },

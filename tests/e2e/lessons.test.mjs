@@ -164,7 +164,7 @@ test('rule ids and RFC sections in narration, chart notes and "why" show the rul
   await page.keyboard.press('Escape');
   assert.equal(await page.locator('#rule-popover').count(), 0);
 
-  // Chart notes: a checklist id in a protocol note, reached by the keyboard.
+  // Chart notes: a checklist id in a protocol note; Enter on it opens it too.
   await page.uncheck('#lesson');
   await page.selectOption('#speed', '64');
   await page.click('#play');
