@@ -10,6 +10,7 @@
 mod browser;
 pub mod compare;
 mod components;
+pub mod course;
 pub mod editor;
 mod effects;
 pub mod exports;

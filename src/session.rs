@@ -201,6 +201,13 @@ pub struct Session {
     checkpoints: Checkpoints,
     /// How far this timeline has run.
     horizon: Time,
+    /// The narration step the panel shows, from 1 (0: none yet); the
+    /// user may go back to any step reached.
+    step_at: usize,
+    /// How many of the steps reached the user has been shown: in lesson
+    /// mode steps that came at the same moment are shown one at a time,
+    /// so this may lag behind the chart's count.
+    steps_seen: usize,
 }
 
 impl Session {
@@ -220,6 +227,8 @@ impl Session {
             log: Vec::new(),
             applied: 0,
             horizon: 0,
+            step_at: 0,
+            steps_seen: 0,
         }
     }
 
@@ -303,8 +312,77 @@ impl Session {
 
     /// Like [`Session::advance`], but stops right after the event that
     /// brings a new narration step (lesson mode). Returns whether it did.
+    /// Steps that came at the same moment are shown one per call, without
+    /// time moving: none is skipped.
     pub fn advance_to_step(&mut self, dt: Time) -> bool {
+        if self.step_waiting() {
+            self.sync_steps(true);
+            return true;
+        }
         self.run_to(self.now().saturating_add(dt), true)
+    }
+
+    /// A step was reached (it is in the chart) but not shown yet: lesson
+    /// mode shows it before time moves on.
+    pub fn step_waiting(&self) -> bool {
+        self.steps_seen < self.steps_reached()
+    }
+
+    /// How many narration steps the run has reached so far.
+    pub fn steps_reached(&self) -> usize {
+        self.chart.steps_shown().min(self.scenario.steps.len())
+    }
+
+    /// How many of them the user has been shown (see
+    /// [`Session::step_waiting`]): the narration panel lets the user go
+    /// back and forth among these.
+    pub fn steps_seen(&self) -> usize {
+        self.steps_seen
+    }
+
+    /// Shows step `k` (from 1) in the narration panel: any step reached,
+    /// also one not shown yet. Returns whether the step shown changed.
+    pub fn show_step(&mut self, k: usize) -> bool {
+        let k = k.clamp(1, self.steps_reached().max(1));
+        if k > self.steps_reached() || k == self.step_at {
+            return false;
+        }
+        self.steps_seen = self.steps_seen.max(k);
+        self.step_at = k;
+        true
+    }
+
+    /// The moment each step reached came (the chart's narration rows, in
+    /// order): step `k` is at index `k - 1`.
+    pub fn step_times(&self) -> Vec<Time> {
+        self.chart
+            .chart
+            .rows
+            .iter()
+            .filter_map(|r| match r {
+                mobike_render::Row::Note(n) if n.kind == mobike_render::NoteKind::Narration => {
+                    Some(n.time)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// After the chart grew (or was rebuilt): the step shown follows the
+    /// newest one reached, or with `one_at_a_time` (lesson mode) the next
+    /// one not shown yet.
+    fn sync_steps(&mut self, one_at_a_time: bool) {
+        let reached = self.steps_reached();
+        self.steps_seen = self.steps_seen.min(reached);
+        self.step_at = self.step_at.min(reached);
+        if reached > self.steps_seen {
+            self.steps_seen = if one_at_a_time {
+                self.steps_seen + 1
+            } else {
+                reached
+            };
+            self.step_at = self.steps_seen;
+        }
     }
 
     /// Runs up to and including the next event (or the user's next
@@ -380,6 +458,7 @@ impl Session {
         }
         self.chart.update(self.world.trace());
         self.horizon = self.horizon.max(self.world.now());
+        self.sync_steps(stop_at_step);
         stopped
     }
 
@@ -387,14 +466,14 @@ impl Session {
         &self.chart.chart
     }
 
-    /// The narration step shown last: (its number from 1, how many there
-    /// are, its text). `None` when the scenario has none.
+    /// The narration step the panel shows: (its number from 1, how many
+    /// there are, its text). `None` when the scenario has none.
     pub fn narration(&self) -> Option<(usize, usize, &str)> {
         let n = self.scenario.steps.len();
         if n == 0 {
             return None;
         }
-        let k = self.chart.steps_shown().min(n);
+        let k = self.step_at.min(n);
         let text = k
             .checked_sub(1)
             .and_then(|i| self.scenario.steps.get(i))
@@ -421,6 +500,7 @@ impl Session {
         self.applied += 1;
         self.world.apply(action);
         self.chart.update(self.world.trace());
+        self.sync_steps(false);
         fork
     }
 
@@ -590,6 +670,47 @@ impl Session {
             .iter()
             .position(|h| h.id == host)
             .is_some_and(|k| self.groups.iter().any(|g| g.members.contains(&k)))
+    }
+}
+
+/// A lesson as a handout: the whole run to the scenario's end (with the
+/// user's interventions), its chart as SVG and every narration step with
+/// the moment it came (`None`: not reached by then).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Handout {
+    pub title: String,
+    pub description: String,
+    pub until: Time,
+    pub chart_svg: String,
+    pub steps: Vec<(Option<Time>, String)>,
+}
+
+impl Session {
+    /// The handout of this run (see [`Handout`]), computed apart: the
+    /// session shown is not moved.
+    pub fn handout(&self) -> Handout {
+        let mut run = Session::replay(self.scenario.clone(), self.source.clone(), self.log.clone());
+        run.advance(self.until().max(self.now()));
+        let times = run.step_times();
+        let opts = mobike_render::svg::SvgOptions {
+            inline: true,
+            hide_keepalives: true,
+            groups: self.groups.clone(),
+            ..Default::default()
+        };
+        Handout {
+            title: self.scenario.title.clone(),
+            description: self.scenario.description.clone(),
+            until: run.now(),
+            chart_svg: mobike_render::svg::render(run.chart(), &opts),
+            steps: self
+                .scenario
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, st)| (times.get(i).copied(), st.text.clone()))
+                .collect(),
+        }
     }
 }
 
@@ -1000,6 +1121,80 @@ mod tests {
         let mut straight = Session::from_toml(text).unwrap();
         straight.advance(s.now());
         assert_eq!(s.chart(), straight.chart());
+    }
+
+    /// Three of its steps (2, 3 and 4) come at the same moment.
+    const SAME_MOMENT: &str = include_str!("../tests/scenarios/same-moment-steps.toml");
+
+    #[test]
+    fn steps_at_the_same_moment_are_each_shown_in_lesson_mode() {
+        let mut s = Session::from_toml(SAME_MOMENT).unwrap();
+        assert_eq!(s.scenario.steps.len(), 4);
+        let mut seen = Vec::new();
+        let mut guard = 0;
+        while seen.len() < 4 && guard < 10_000 {
+            guard += 1;
+            if s.advance_to_step(100 * mobike_protocol::MS) {
+                let (k, n, text) = s.narration().unwrap();
+                assert_eq!((k, n), (seen.len() + 1, 4), "one step at a time");
+                assert_eq!(text, s.scenario.steps[k - 1].text);
+                seen.push((k, s.now()));
+            }
+        }
+        assert_eq!(seen.iter().map(|x| x.0).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        // Steps 2 to 4 came at one moment: the stops at 3 and 4 moved no
+        // time.
+        assert_eq!(seen[0].1, 108 * mobike_protocol::MS);
+        assert_eq!([seen[1].1, seen[2].1, seen[3].1], [4 * SEC; 3]);
+        assert_eq!(
+            s.step_times(),
+            [108 * mobike_protocol::MS, 4 * SEC, 4 * SEC, 4 * SEC]
+        );
+    }
+
+    #[test]
+    fn played_through_the_narration_keeps_every_step_reached() {
+        let mut s = Session::from_toml(SAME_MOMENT).unwrap();
+        s.advance(4 * SEC + 1000);
+        // The steps of that moment were all reached; the panel shows the
+        // newest and can go back to each one before.
+        assert_eq!((s.steps_reached(), s.steps_seen()), (4, 4));
+        assert_eq!(s.narration().unwrap().0, 4);
+        assert!(s.show_step(2));
+        assert_eq!(
+            s.narration().unwrap(),
+            (2, 4, s.scenario.steps[1].text.as_str())
+        );
+        // Not past the steps reached, not before the first.
+        assert!(s.show_step(9));
+        assert_eq!(s.narration().unwrap().0, 4);
+        assert!(s.show_step(0));
+        assert_eq!(s.narration().unwrap().0, 1);
+        // Going back in time shows a step that had been reached then.
+        s.seek(SEC / 2);
+        assert_eq!(s.steps_reached(), s.narration().unwrap().0);
+        // And the chart is that of a straight run.
+        let mut straight = Session::from_toml(SAME_MOMENT).unwrap();
+        straight.advance(SEC / 2);
+        assert_eq!(s.chart(), straight.chart());
+    }
+
+    #[test]
+    fn the_handout_has_the_whole_chart_and_every_step_with_its_time() {
+        let mut s = Session::from_toml(SAME_MOMENT).unwrap();
+        s.advance(SEC);
+        let h = s.handout();
+        assert_eq!(s.now(), SEC, "the session shown stays where it was");
+        assert_eq!(h.until, 15 * SEC);
+        assert!(h.chart_svg.starts_with("<svg"), "{}", &h.chart_svg[..40]);
+        assert!(h.chart_svg.contains("UPDATE_SA_ADDRESSES"));
+        let times: Vec<Option<Time>> = h.steps.iter().map(|x| x.0).collect();
+        let ms = mobike_protocol::MS;
+        assert_eq!(
+            times,
+            [Some(108 * ms), Some(4 * SEC), Some(4 * SEC), Some(4 * SEC)]
+        );
+        assert!(h.steps[2].1.starts_with("Step three"));
     }
 
     #[test]

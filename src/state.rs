@@ -67,6 +67,12 @@ pub enum Action {
     DismissNotice,
     /// Lesson mode: pause whenever a new narration step appears.
     ToggleLesson,
+    /// Show narration step k (from 1) of those reached: the narration
+    /// panel's back and forward buttons.
+    ShowStep(usize),
+    /// Show a rule's text (a key of `mobike_render::rules::find_refs`:
+    /// "M-3.5-2", "RFC 4555 §3.5"), or close it.
+    ShowRule(Option<String>),
     /// Close the share link's panel (the URL keeps the link).
     CloseShare,
     /// Show this host's full state panel (big scenarios).
@@ -244,6 +250,8 @@ pub struct Ui {
     pub edited: bool,
     /// What the compare form could not read.
     pub compare_error: Option<String>,
+    /// The rule reference whose text is shown.
+    pub rule: Option<String>,
 }
 
 impl Default for Ui {
@@ -265,6 +273,7 @@ impl Default for Ui {
             menu_error: None,
             edited: false,
             compare_error: None,
+            rule: None,
         }
     }
 }
@@ -476,6 +485,12 @@ impl Model {
         let ui = &mut self.ui;
         let mut fork = None;
         let changed = match action {
+            // In lesson mode, a step that came at the same moment as the
+            // one shown is shown first: Play moves to it, time stays.
+            Action::TogglePlay if ui.lesson && !ui.playing && s.step_waiting() => {
+                s.advance_to_step(0);
+                true
+            }
             Action::TogglePlay => {
                 ui.playing = !ui.playing;
                 ui.ended = None;
@@ -656,6 +671,11 @@ impl Model {
             }
             Action::ToggleLesson => {
                 ui.lesson = !ui.lesson;
+                false
+            }
+            Action::ShowStep(k) => s.show_step(k),
+            Action::ShowRule(key) => {
+                ui.rule = key.filter(|k| mobike_render::rules::explain(k).is_some());
                 false
             }
             Action::FocusHost(h) => {
@@ -1076,6 +1096,69 @@ mod tests {
         // An index past the library changes nothing.
         let same = m.clone().reduce(Action::LoadExample(EXAMPLES.len()));
         assert_eq!(same.version, m.version);
+    }
+
+    #[test]
+    fn in_lesson_mode_play_shows_a_step_of_the_same_moment_without_moving_time() {
+        let text = include_str!("../tests/scenarios/same-moment-steps.toml");
+        let m = run(
+            start(),
+            [
+                Action::OpenFile("same.toml".into(), text.into()),
+                Action::ToggleLesson,
+                Action::SetSpeed(64),
+            ],
+        );
+        let mut m = m;
+        let mut stops = Vec::new();
+        for _ in 0..200 {
+            if !m.ui.playing {
+                let s = m.session.borrow();
+                if let Some((k, _, _)) = s.narration()
+                    && k > stops.last().map_or(0, |x: &(usize, Time)| x.0)
+                {
+                    stops.push((k, s.now()));
+                }
+                if k_is_last(&s) {
+                    break;
+                }
+                drop(s);
+                m = m.reduce(Action::TogglePlay);
+            } else {
+                m = m.reduce(Action::Tick(40));
+            }
+        }
+        fn k_is_last(s: &Session) -> bool {
+            s.narration().is_some_and(|(k, n, _)| k == n)
+        }
+        assert_eq!(stops.iter().map(|x| x.0).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(
+            stops[1].1, stops[3].1,
+            "Play at step 2 showed steps 3 and 4 at once"
+        );
+        // The panel's buttons go back and forth among the steps reached.
+        let m = m.reduce(Action::ShowStep(2));
+        assert_eq!(m.session.borrow().narration().unwrap().0, 2);
+        let v = m.version;
+        let m = m.reduce(Action::ShowStep(2));
+        assert_eq!(m.version, v, "the same step again changes nothing");
+    }
+
+    #[test]
+    fn a_rule_reference_opens_its_text_and_closes() {
+        let m = run(start(), [Action::ShowRule(Some("M-3.7-5".into()))]);
+        assert_eq!(m.ui.rule.as_deref(), Some("M-3.7-5"));
+        assert_eq!(m.version, 0, "the run is untouched");
+        let m = m.reduce(Action::ShowRule(Some("RFC 4555 §99".into())));
+        assert_eq!(m.ui.rule, None, "a reference to nothing shows nothing");
+        let m = run(
+            m,
+            [
+                Action::ShowRule(Some("RFC 4555 §3.7".into())),
+                Action::ShowRule(None),
+            ],
+        );
+        assert_eq!(m.ui.rule, None);
     }
 
     #[test]

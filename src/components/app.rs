@@ -8,10 +8,12 @@ use super::editor::EditorPanel;
 use super::export_menu::ExportMenu;
 use super::header::Header;
 use super::inspector::Inspector;
+use super::lessons::LessonBar;
 use super::narration::{Narration, Step};
 use super::nat_panels::NatPanels;
 use super::notices::Notices;
 use super::restore::RestoreBanner;
+use super::rule_refs::{RulePopover, use_rule_refs};
 use super::state_panels::StatePanels;
 use super::timeline::Timeline;
 use super::toolbar::Toolbar;
@@ -29,6 +31,7 @@ pub fn app() -> Html {
     let dispatch = model.dispatcher();
     use_ticker(model.ui.playing, dispatch.clone());
     use_keyboard(dispatch.clone());
+    use_rule_refs(dispatch.clone());
     use_share_hash(model.ui.share.clone(), dispatch.clone());
     use_restore_offer(dispatch.clone());
     use_download(model.work.download.clone());
@@ -49,10 +52,15 @@ pub fn app() -> Html {
     let narration = s.narration().map(|(k, n, text)| Step {
         shown: k,
         total: n,
+        seen: s.steps_seen(),
+        waiting: s.step_waiting(),
+        times: s.step_times(),
         text: AttrValue::from(text.to_string()),
     });
     let (now, seed, example, stamp) = (s.now(), s.scenario.seed, s.example_index(), s.stamp());
     drop(s);
+    let next_lesson =
+        crate::course::next_lesson(example).map(|l| (l.example, AttrValue::from(l.title)));
     let focus = ui.focus.clone().map(AttrValue::from);
     let export = html! {
         <ExportMenu session={session.clone()} {version} view={ui.chart.view.clone()}
@@ -71,7 +79,9 @@ pub fn app() -> Html {
             <Timeline session={session.clone()} {version} dispatch={dispatch.clone()} />
             <Notices error={ui.error.clone()} notice={ui.notice.clone()}
                 share={ui.share.clone().filter(|_| ui.share_open)} ended={ui.ended} dispatch={dispatch.clone()} />
-            <Narration step={narration} lesson={ui.lesson} playing={ui.playing} dispatch={dispatch.clone()} />
+            <LessonBar {example} session={session.clone()} {version} dispatch={dispatch.clone()} />
+            <RulePopover rule={ui.rule.clone()} dispatch={dispatch.clone()} />
+            <Narration step={narration} lesson={ui.lesson} playing={ui.playing} {next_lesson} dispatch={dispatch.clone()} />
             <main>
                 <section class="left">
                     <Topology session={session.clone()} {version} focus={focus.clone()} menu={ui.menu.clone()}

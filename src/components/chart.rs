@@ -10,6 +10,7 @@
 //! inspector, or shows a folded run whole.
 
 use super::chart_toolbar::ChartToolbar;
+use super::rule_refs::svg_with_refs;
 use crate::session::TraceStamp;
 use crate::state::{Action, ChartAction, Dispatch, SessionRef};
 use gloo_events::EventListener;
@@ -512,7 +513,7 @@ fn note(n: &NoteView, y: f64, class: String, key: String) -> Html {
             <text class="t" x={n.time_at.0.to_string()} y={(y + n.time_at.1).to_string()}>{n.time.clone()}</text>
             <text class="n" x={tx.to_string()} y={(y + ty).to_string()} text-anchor={n.anchor}>
                 { for n.lines.iter().enumerate().map(|(i, line)| html! {
-                    <tspan x={tx.to_string()} dy={if i == 0 { "0".to_string() } else { LINE_H.to_string() }}>{line.clone()}</tspan>
+                    <tspan x={tx.to_string()} dy={if i == 0 { "0".to_string() } else { LINE_H.to_string() }}>{ svg_with_refs(line) }</tspan>
                 }) }
             </text>
         </g>

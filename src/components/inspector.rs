@@ -5,6 +5,7 @@
 //! [`super::byte_view`]). All of it is render's view model.
 
 use super::byte_view::{ByteView, BytesRef};
+use super::rule_refs::with_refs;
 use crate::session::TraceStamp;
 use crate::state::SessionRef;
 use mobike_render::inspect::{MessageDetail, message_detail};
@@ -27,9 +28,9 @@ fn reason(r: &Reason) -> Html {
         <li class={classes!("reason", if r.noted_by.is_some() { "noted" } else { "derived" })}>
             <p class="text">
                 { for r.noted_by.iter().map(|by| html! { <span class="by">{format!("{by} noted")}</span> }) }
-                {r.text.clone()}
+                { with_refs(&r.text) }
             </p>
-            { if r.cite.is_empty() { html! {} } else { html! { <p class="cite">{r.cite.clone()}</p> } } }
+            { if r.cite.is_empty() { html! {} } else { html! { <p class="cite">{ with_refs(&r.cite) }</p> } } }
             { if r.rules.is_empty() { html! {} } else { html! {
                 <ul class="rules">
                     { for r.rules.iter().map(|l| html! {

@@ -176,6 +176,127 @@ pub fn rule_lines(citation: &str) -> Vec<RuleLine> {
         .collect()
 }
 
+/// A rule reference found in a text: a checklist id ("M-3.5-2") or an RFC
+/// section the checklist has rules for ("RFC 4555 §3.5", or "§3.7" after
+/// an RFC was named), where the text has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleRef {
+    /// Byte range of the reference in the text.
+    pub range: std::ops::Range<usize>,
+    /// What it names, as [`explain`] takes it: "M-3.5-2", "RFC 4555 §3.5".
+    pub key: String,
+}
+
+/// The rules a section of an RFC holds ("RFC 4555", "3.5"): those whose
+/// table entry names that section.
+pub fn section_rules(rfc: &str, section: &str) -> Vec<&'static RuleText> {
+    all()
+        .iter()
+        .filter(|r| {
+            r.rfc() == rfc
+                && r.section
+                    .split(", ")
+                    .any(|s| s.split(' ').next() == Some(section))
+        })
+        .collect()
+}
+
+/// Where the rule references in `text` are, in order: every checklist id
+/// the table has, and every "§x.y" of an RFC named before it in the text
+/// ("RFC 4555 §3.5 and §3.7": two) whose section has rules in the table.
+/// "RFC 4555 §3.5" is one reference, the RFC's name included; an RFC named
+/// without a section is none (it is not one rule).
+pub fn find_refs(text: &str) -> Vec<RuleRef> {
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'-';
+    let b = text.as_bytes();
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut out = Vec::new();
+    // The RFC named last: (its name, where the name starts, where it ends).
+    let mut rfc: Option<(&str, usize, usize)> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let boundary = i == 0 || !word(b[i - 1]);
+        if boundary && text[i..].starts_with("RFC ") {
+            let n = digits(i + 4);
+            let end = i + 4 + n;
+            if n > 0 && (end == b.len() || !word(b[end])) {
+                rfc = Some((&text[i..end], i, end));
+                i = end;
+                continue;
+            }
+        }
+        if text[i..].starts_with('§') {
+            let from = i + '§'.len_utf8();
+            // Digits and inner dots: "3.5", not the full stop after it.
+            let mut end = from + digits(from);
+            while end > from && b.get(end) == Some(&b'.') && digits(end + 1) > 0 {
+                end += 1 + digits(end + 1);
+            }
+            if end > from {
+                let section = &text[from..end];
+                if let Some((name, start, name_end)) = rfc
+                    && !section_rules(name, section).is_empty()
+                {
+                    let start = if &text[name_end..i] == " " { start } else { i };
+                    out.push(RuleRef {
+                        range: start..end,
+                        key: format!("{name} §{section}"),
+                    });
+                }
+                i = end;
+                continue;
+            }
+        }
+        if boundary && matches!(b[i], b'M' | b'B' | b'I' | b'U') && b.get(i + 1) == Some(&b'-') {
+            let len = b[i..].iter().take_while(|&&c| word(c) || c == b'.').count();
+            let id = text[i..i + len].trim_end_matches('.');
+            if checklist_ids(id) == [id] && lookup(id).is_some() {
+                out.push(RuleRef {
+                    range: i..i + id.len(),
+                    key: id.to_string(),
+                });
+                i += id.len();
+                continue;
+            }
+        }
+        i += text[i..].chars().next().map_or(1, char::len_utf8);
+    }
+    out
+}
+
+/// `text` cut at its rule references: (a piece, the key of the reference
+/// it is, if it is one), in order; the pieces joined give the text back.
+pub fn split_refs(text: &str) -> Vec<(&str, Option<String>)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for r in find_refs(text) {
+        if r.range.start > at {
+            out.push((&text[at..r.range.start], None));
+        }
+        out.push((&text[r.range.clone()], Some(r.key)));
+        at = r.range.end;
+    }
+    if at < text.len() || out.is_empty() {
+        out.push((&text[at..], None));
+    }
+    out
+}
+
+/// What a reference (a key of [`find_refs`]) shows: a title and each rule
+/// with its text. `None` for a key that names nothing in the table.
+pub fn explain(key: &str) -> Option<(String, Vec<RuleLine>)> {
+    if let Some(r) = lookup(key) {
+        return Some((format!("{} · {}", r.id, r.source()), rule_lines(r.id)));
+    }
+    let (rfc, section) = key.split_once(" §")?;
+    let rules = section_rules(rfc, section);
+    if rules.is_empty() {
+        return None;
+    }
+    let ids: Vec<&str> = rules.iter().map(|r| r.id).collect();
+    Some((key.to_string(), rule_lines(&ids.join(" "))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +354,71 @@ mod tests {
         assert_eq!(lines[0].keyword, "SHOULD / MAY");
         assert_eq!(lines[0].source, "RFC 3948 §4");
         assert!(lines[0].known && !lines[1].known);
+    }
+
+    #[test]
+    fn rule_references_are_found_where_the_text_has_them() {
+        let text = "Checked (RFC 4555 §3.5, M-3.5-2); then §3.7 and RFC 7296 §2.1. Not M-3.7-10, not XM-3.5-2, not RFC 4555 alone.";
+        let refs = find_refs(text);
+        let keys: Vec<&str> = refs.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["RFC 4555 §3.5", "M-3.5-2", "RFC 4555 §3.7", "RFC 7296 §2.1"]
+        );
+        let at: Vec<&str> = refs.iter().map(|r| &text[r.range.clone()]).collect();
+        assert_eq!(at, ["RFC 4555 §3.5", "M-3.5-2", "§3.7", "RFC 7296 §2.1"]);
+        // A section sentence-final keeps its full stop out; an id too.
+        let r = find_refs("see §3.5. And B-3.5-11.");
+        let keys: Vec<&str> = r.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["B-3.5-11"], "no RFC named before §3.5");
+        let r = find_refs("RFC 4555 says so (§3.5). And B-3.5-11.");
+        let at: Vec<&str> = r
+            .iter()
+            .map(|r| &"RFC 4555 says so (§3.5). And B-3.5-11."[r.range.clone()])
+            .collect();
+        assert_eq!(at, ["§3.5", "B-3.5-11"]);
+        // A section the table has no rule for is not a link.
+        assert!(find_refs("RFC 7296 §2.14").is_empty());
+        assert!(find_refs("").is_empty());
+    }
+
+    #[test]
+    fn split_refs_gives_the_text_back_in_pieces() {
+        let text = "ok [RFC 4555 §3.7 (M-3.7-5)] — done";
+        let parts = split_refs(text);
+        assert_eq!(parts.iter().map(|p| p.0).collect::<String>(), text);
+        assert_eq!(
+            parts,
+            [
+                ("ok [", None),
+                ("RFC 4555 §3.7", Some("RFC 4555 §3.7".to_string())),
+                (" (", None),
+                ("M-3.7-5", Some("M-3.7-5".to_string())),
+                (")] — done", None),
+            ]
+        );
+        assert_eq!(split_refs("plain"), [("plain", None)]);
+    }
+
+    #[test]
+    fn a_reference_explains_itself_with_the_references_words() {
+        let (title, lines) = explain("M-3.7-5").unwrap();
+        assert_eq!(title, "M-3.7-5 · RFC 4555 §3.7, §4.2.5");
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            lines[0].requirement,
+            "Recipient copies COOKIE2 as-is into response"
+        );
+        let (title, lines) = explain("RFC 4555 §3.7").unwrap();
+        assert_eq!(title, "RFC 4555 §3.7");
+        assert!(lines.iter().any(|l| l.id == "M-3.7-5"));
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.known && l.source.starts_with("RFC 4555"))
+        );
+        assert_eq!(explain("RFC 4555 §99"), None);
+        assert_eq!(explain("M-3.7-10"), None);
     }
 
     /// The part of a Rust source file before its test module.
