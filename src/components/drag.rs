@@ -122,6 +122,7 @@ pub fn use_drag(svg: NodeRef, dispatch: Dispatch) -> DragHandlers {
                 Timeout::new(LONG_PRESS_MS, move || {
                     long.set(true);
                     open(&d, target);
+                    swallow_release_click();
                 })
             });
             *pressed.borrow_mut() = Some(Pressed {
@@ -198,6 +199,62 @@ pub fn use_drag(svg: NodeRef, dispatch: Dispatch) -> DragHandlers {
         on_release,
         on_cancel,
     }
+}
+
+/// After a long press opened a menu: the finger's release, wherever it
+/// lands (the menu may now be under it), must not press what is there.
+fn swallow_release_click() {
+    use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let slot: Rc<RefCell<Option<EventListener>>> = Rc::new(RefCell::new(None));
+    let options = EventListenerOptions {
+        phase: EventListenerPhase::Capture,
+        passive: true,
+    };
+    let inner = slot.clone();
+    let listener = EventListener::new_with_options(&doc, "pointerup", options, move |e| {
+        if let Some(p) = e.dyn_ref::<PointerEvent>() {
+            swallow_next_click(p.client_x(), p.client_y());
+        }
+        let taken = inner.borrow_mut().take();
+        Timeout::new(0, move || drop(taken)).forget();
+    });
+    *slot.borrow_mut() = Some(listener);
+    // A press that never ends (the pointer was cancelled) stops waiting.
+    Timeout::new(10_000, move || drop(slot.borrow_mut().take())).forget();
+}
+
+/// Swallows the click the browser makes of a long press's release (at
+/// the finger's place, within a moment of it), in the capture phase before
+/// anything sees it; a tap elsewhere goes through.
+fn swallow_next_click(x: i32, y: i32) {
+    use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let slot: Rc<RefCell<Option<EventListener>>> = Rc::new(RefCell::new(None));
+    let options = EventListenerOptions {
+        phase: EventListenerPhase::Capture,
+        passive: false,
+    };
+    let inner = slot.clone();
+    let listener = EventListener::new_with_options(&doc, "click", options, move |e| {
+        let here = e
+            .dyn_ref::<web_sys::MouseEvent>()
+            .is_some_and(|m| (m.client_x() - x).abs() <= 12 && (m.client_y() - y).abs() <= 12);
+        if !here {
+            return;
+        }
+        e.prevent_default();
+        e.stop_immediate_propagation();
+        // Once only: dropped after this click (outside the borrow).
+        let taken = inner.borrow_mut().take();
+        Timeout::new(0, move || drop(taken)).forget();
+    });
+    *slot.borrow_mut() = Some(listener);
+    Timeout::new(600, move || drop(slot.borrow_mut().take())).forget();
 }
 
 /// Keys on a focused element of the drawing: Enter, Space, the menu key
