@@ -100,13 +100,23 @@ pub struct RulePopoverProps {
 #[function_component(RulePopover)]
 pub fn rule_popover(p: &RulePopoverProps) -> Html {
     let close_ref = use_node_ref();
+    // What had the focus when it opened gets it back when it closes.
+    let opener = use_mut_ref(|| None::<HtmlElement>);
     {
         let close_ref = close_ref.clone();
         use_effect_with(p.rule.clone(), move |rule| {
-            if rule.is_some()
-                && let Some(b) = close_ref.cast::<HtmlElement>()
-            {
-                b.focus().ok();
+            if rule.is_some() {
+                if opener.borrow().is_none() {
+                    *opener.borrow_mut() = web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| d.active_element())
+                        .and_then(|e| e.dyn_into::<HtmlElement>().ok());
+                }
+                if let Some(b) = close_ref.cast::<HtmlElement>() {
+                    b.focus().ok();
+                }
+            } else if let Some(el) = opener.borrow_mut().take() {
+                el.focus().ok();
             }
         });
     }
