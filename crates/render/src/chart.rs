@@ -210,6 +210,11 @@ pub struct ChartBuilder {
     nat_lane: HashMap<IpAddr, usize>,
     /// A NAT's lane by its id, for when its public address changes.
     nat_lane_by_id: HashMap<String, usize>,
+    /// Each NAT mapping's outside address and the inside host it leads to
+    /// (the last one it did), so a datagram lost on its way to a NAT's
+    /// address is drawn to the host it was meant for, not to the first
+    /// host behind that NAT.
+    mapped: HashMap<SocketAddr, usize>,
     /// Each node's lane, so finding it is one probe however many lanes.
     lane_of: HashMap<String, usize>,
     /// Narration steps, the next one to show, and the rows already looked at.
@@ -274,6 +279,7 @@ impl ChartBuilder {
             owner,
             nat_lane,
             nat_lane_by_id,
+            mapped: HashMap::new(),
             steps: scenario.steps.clone(),
             next_step: 0,
             narrated: 0,
@@ -394,6 +400,7 @@ impl ChartBuilder {
                 let to = self
                     .owner
                     .get(&dst.ip())
+                    .or_else(|| self.mapped.get(dst))
                     .or_else(|| self.nat_lane.get(&dst.ip()))
                     .copied();
                 let (what, retransmission) = if *protocol == IpProtocol::Esp {
@@ -545,6 +552,13 @@ impl ChartBuilder {
                     kind: NoteKind::Network,
                 }));
             }
+            TraceKind::NatMapping {
+                internal, external, ..
+            } => {
+                if let Some(&lane) = self.owner.get(&internal.ip()) {
+                    self.mapped.insert(*external, lane);
+                }
+            }
             TraceKind::NatAddress { nat, address } => {
                 if let Some(&lane) = self.nat_lane_by_id.get(nat) {
                     self.nat_lane.insert(*address, lane);
@@ -555,7 +569,6 @@ impl ChartBuilder {
             | TraceKind::PingReceived { .. }
             | TraceKind::Interface { .. }
             | TraceKind::NatPlaced { .. }
-            | TraceKind::NatMapping { .. }
             | TraceKind::NatMappingExpired { .. }
             | TraceKind::NatRebooted { .. }
             | TraceKind::NatConfigured { .. }

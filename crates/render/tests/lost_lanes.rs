@@ -1,0 +1,134 @@
+//! A datagram lost on its way to a NAT's public address is drawn to the
+//! host it was meant for: the one whose mapping has that outside port, not
+//! whichever host sits behind the NAT. Here three clients share a
+//! carrier-grade NAT with address-and-port-dependent filtering, and the
+//! responder's moves (sent from its new address, RFC 4555 §3.6) are all
+//! filtered: each lost request belongs to its own client's lane, so the
+//! chart's host filter shows each client its own losses.
+
+use mobike_render::chart::{Chart, Row};
+use mobike_render::msc::{Filter, wanted_lanes};
+use mobike_sim::{Scenario, TraceKind, World};
+use std::collections::HashMap;
+
+const SCENARIO: &str = r#"
+version = 1
+title = "Cluster with 5000 clients"
+seed = 5
+until = "40s"
+
+[[host]]
+id = "client"
+pos = [40, 40]
+role = "initiator"
+peer = "198.51.100.1"
+start_at = "100ms"
+count = 3
+[[host.interface]]
+name = "eth0"
+address = "10.64.0.10"
+link = "access"
+
+[[host]]
+id = "cluster"
+pos = [660, 170]
+role = "responder"
+[[host.interface]]
+name = "node1"
+address = "198.51.100.1"
+link = "node1"
+[[host.interface]]
+name = "node2"
+address = "198.51.100.2"
+link = "node2"
+
+[[link]]
+id = "access"
+delay = "15ms"
+jitter = "5ms"
+
+[[link]]
+id = "node1"
+delay = "1ms"
+
+[[link]]
+id = "node2"
+delay = "1ms"
+
+[[nat]]
+id = "cgn"
+public_address = "100.64.0.1"
+link = "access"
+pos = [200, 170]
+preset = "carrier_grade"
+port_range = [1024, 65535]
+
+[settings]
+psk = "bench"
+liveness_interval = "60s"
+keepalive_interval = "20s"
+
+[ping]
+from = "client-1"
+to = "cluster"
+interval = "1s"
+
+[[event]]
+at = "20s"
+move_clients = "cluster"
+to = "198.51.100.2"
+by = "mobike"
+"#;
+
+#[test]
+fn a_datagram_lost_at_a_shared_nat_belongs_to_the_host_of_its_mapping() {
+    let s = Scenario::from_toml(SCENARIO).unwrap();
+    let mut w = World::new(&s);
+    w.run_until(25_000_000);
+    let chart = Chart::build(&s, w.trace());
+    // Outside port -> inside address, from the NAT's own records.
+    let mut inside = HashMap::new();
+    for e in &w.trace().events {
+        if let TraceKind::NatMapping {
+            internal, external, ..
+        } = &e.kind
+        {
+            inside.insert(*external, internal.ip());
+        }
+    }
+    let mut lost_to = Vec::new();
+    for row in &chart.rows {
+        let Row::Message(m) = row else { continue };
+        if m.lost.is_none() || m.dst.ip().to_string() != "100.64.0.1" {
+            continue;
+        }
+        let lane = &chart.lanes[m.to.expect("a lane for a lost datagram")];
+        let host = s.hosts.iter().find(|h| h.id == lane.node).unwrap();
+        assert!(
+            host.interfaces
+                .iter()
+                .any(|f| Some(f.address) == inside.get(&m.dst).copied()),
+            "{} lost to {} is drawn to {}",
+            m.packet,
+            m.dst,
+            lane.node
+        );
+        lost_to.push(lane.node.clone());
+    }
+    lost_to.sort();
+    lost_to.dedup();
+    assert_eq!(lost_to, ["client-1", "client-2", "client-3"]);
+    // The host filter of one client shows its own losses.
+    let filter = Filter {
+        host: Some("client-2".into()),
+        ..Default::default()
+    };
+    let wanted = wanted_lanes(&chart, &[], &filter);
+    let shown = chart
+        .rows
+        .iter()
+        .filter(|r| filter.admits(r, wanted.as_deref()))
+        .filter(|r| matches!(r, Row::Message(m) if m.lost.is_some()))
+        .count();
+    assert!(shown > 0);
+}
