@@ -1,12 +1,29 @@
 // A timed run of the page in headless Chromium (figures for the notes, not a test):
 //   node tools/bench-page.mjs URL            e.g. URL#v=1&ex=cluster-20-mobike
+//   node tools/bench-page.mjs URL --clients 200
+//       examples/cluster-20-mobike.toml with 200 clients, opened from a share
+//       link that carries the scenario
 // Reports: time to first render; wall-clock to play 60 s of virtual time at
 // 64x (ideal 937 ms: ticks are 40 ms apart when the page keeps up) and the
 // mean wall-clock per tick; the mean time of a jump back with the time
 // slider (rebuild from a checkpoint, replay, redraw) and forward again; the
-// page's DOM size; and how long 300 Step clicks take.
+// page's DOM size (at the end, and the most while playing); the frame times
+// while playing (p50, p95, p99, max: how smooth it looks); how long
+// selecting a message takes until the inspector shows it; and how long 300
+// Step clicks take.
 import { chromium } from 'playwright-core';
-const url = process.argv[2] ?? 'http://127.0.0.1:8099/';
+import { readFileSync } from 'node:fs';
+import { deflateRawSync } from 'node:zlib';
+const args = process.argv.slice(2);
+const flag = args.indexOf('--clients');
+const clients = flag >= 0 ? Number(args.splice(flag, 2)[1]) : 0;
+let url = args[0] ?? 'http://127.0.0.1:8099/';
+if (clients > 0) {
+  const text = readFileSync(new URL('../examples/cluster-20-mobike.toml', import.meta.url), 'utf8')
+    .replace(/^count = 20$/m, `count = ${clients}`);
+  const scn = deflateRawSync(Buffer.from(text), { level: 9 }).toString('base64url');
+  url = `${url.replace(/#.*$/, '')}#v=1&scn=${scn}`;
+}
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
@@ -17,6 +34,20 @@ await page.waitForSelector('#topology .host');
 const firstRender = Date.now() - t0;
 const us = () => page.locator('#clock').getAttribute('data-us').then(Number);
 await page.selectOption('#speed', '64');
+// Frame times and the DOM's size, sampled by the page's own frames.
+await page.evaluate(() => {
+  const w = window;
+  w.__frames = [];
+  w.__dom = 0;
+  let last = performance.now();
+  const tick = (t) => {
+    w.__frames.push(t - last);
+    last = t;
+    if (w.__frames.length % 10 === 0) w.__dom = Math.max(w.__dom, document.getElementsByTagName('*').length);
+    if (!w.__stop) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+});
 const start = Date.now();
 await page.click('#play');
 // Playback stops once at the scenario's `until`: press Play to go on.
@@ -27,6 +58,12 @@ for (;;) {
   await page.click('#play');
 }
 const wall = Date.now() - start;
+const { frames, domMax } = await page.evaluate(() => {
+  window.__stop = true;
+  return { frames: window.__frames.slice(1), domMax: window.__dom };
+});
+const sorted = [...frames].sort((a, b) => a - b);
+const pct = (p) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] * 10) / 10;
 if (/\bon\b/.test(await page.locator('#play').getAttribute('class') ?? '')) await page.click('#play');
 const virtual = await us();
 // 64x: 2.56 s of virtual time per 40 ms tick.
@@ -47,12 +84,24 @@ for (const ms of [52000, 31000, 7300, 44000, 18000]) {
   fwd.push(await seek(60000));
 }
 const mean = (v) => Math.round(v.reduce((a, b) => a + b, 0) / v.length);
+// Selecting a message: from the click until the inspector shows it.
+const pick = [];
+for (let i = 0; i < 5; i++) {
+  const msg = page.locator('#chart g.msg .hit').nth(i);
+  if (await msg.count() === 0) break;
+  const s1 = Date.now();
+  await msg.click();
+  await page.waitForFunction(() => document.querySelector('#chart g.msg.selected'));
+  pick.push(Date.now() - s1);
+}
 await page.click('#reset');
 const s0 = Date.now();
 for (let i = 0; i < 300; i++) await page.click('#step');
 const steps = Date.now() - s0;
-console.log(JSON.stringify({ firstRenderMs: firstRender, play60sVirtualAt64x_ms: wall,
-  idealMs: 60000 / 64, msPerTick: Math.round(wall / ticks), chartRows: rows, domNodes,
+console.log(JSON.stringify({ clients: clients || undefined, firstRenderMs: firstRender, play60sVirtualAt64x_ms: wall,
+  idealMs: 60000 / 64, msPerTick: Math.round(wall / ticks), chartRows: rows, domNodes, domNodesMaxWhilePlaying: domMax,
+  frames: frames.length, frameP50Ms: pct(0.5), frameP95Ms: pct(0.95), frameP99Ms: pct(0.99), frameMaxMs: pct(1),
+  selectMessageMeanMs: pick.length ? mean(pick) : null,
   seekBackMeanMs: mean(back), seekBackMaxMs: Math.max(...back), seekForwardToEndMeanMs: mean(fwd),
   steps300_ms: steps }));
 await browser.close();
