@@ -104,7 +104,7 @@ pub fn app() -> Html {
             <section class="bottom">
                 if let Some(c) = model.compare.clone() {
                     <CompareView session={session.clone()} compare={c} {version} selected={ui.selected}
-                        view={ui.chart_view()} dispatch={dispatch.clone()} />
+                        view={ui.chart_view()} show_esp={ui.show_esp} dispatch={dispatch.clone()} />
                 } else {
                     <ChartView session={session.clone()} {stamp} selected={ui.selected} show_esp={ui.show_esp}
                         view={ui.chart_view()} search_at={ui.chart.search_at} dispatch={dispatch.clone()} />

@@ -364,7 +364,7 @@ pub struct Summary {
     pub matches: usize,
 }
 
-fn summary(view: &MscView, session: SessionRef) -> Summary {
+pub(super) fn summary(view: &MscView, session: SessionRef) -> Summary {
     let s = session.borrow();
     let mut hosts = Vec::new();
     let mut seen_groups = Vec::new();

@@ -4,9 +4,10 @@
 //! charts scroll together by time: scrolling one brings the other to the
 //! same moment. A click on one of A's messages inspects it.
 
-use super::chart::{draw_row, lane_heads};
+use super::chart::{Summary, draw_row, lane_heads, summary};
+use super::chart_toolbar::ChartToolbar;
 use crate::compare::Against;
-use crate::state::{Action, CompareRef, Dispatch, SessionRef};
+use crate::state::{Action, ChartAction, CompareRef, Dispatch, SessionRef};
 use mobike_protocol::Time;
 use mobike_render::compare::{FigureRow, Figures};
 use mobike_render::export::shell_word;
@@ -31,6 +32,7 @@ pub struct CompareViewProps {
     pub selected: Option<u64>,
     /// The chart's view as drawn (ESP hidden unless shown).
     pub view: ViewOptions,
+    pub show_esp: bool,
     pub dispatch: Dispatch,
 }
 
@@ -119,10 +121,13 @@ pub fn compare_view(p: &CompareViewProps) -> Html {
             let d = c.diff(&a);
             let pa = pane(a.chart(), &a.groups, view, d.only_a);
             let pb = pane(c.b.chart(), &c.b.groups, view, d.only_b);
-            (Rc::new(pa), Rc::new(pb), Rc::new(c.figures(&a)))
+            let figures = Rc::new(c.figures(&a));
+            drop((a, c));
+            let sum: Rc<Summary> = Rc::new(summary(&pa.view, session.clone()));
+            (Rc::new(pa), Rc::new(pb), figures, sum)
         })
     };
-    let (pa, pb, figures) = (*panes).clone();
+    let (pa, pb, figures, sum) = (*panes).clone();
 
     {
         let refs = refs.clone();
@@ -183,16 +188,31 @@ pub fn compare_view(p: &CompareViewProps) -> Html {
         })
     };
 
-    let onclick = {
+    // A group's lane header (either chart) folds or unfolds it in both; a
+    // message of A's chart is inspected.
+    let onclick = |side: usize| {
         let d = p.dispatch.clone();
         Callback::from(move |e: MouseEvent| {
-            let packet = e
+            let el = e
                 .target()
-                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<Element>(t).ok())
-                .and_then(|el| el.closest("g.msg[data-packet]").ok().flatten())
+                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<Element>(t).ok());
+            let Some(el) = el else { return };
+            if let Some(group) = el
+                .closest("[data-group]")
+                .ok()
+                .flatten()
+                .and_then(|g| g.get_attribute("data-group"))
+            {
+                d.dispatch(Action::Chart(ChartAction::ToggleGroup(group)));
+                return;
+            }
+            let packet = el
+                .closest("g.msg[data-packet]")
+                .ok()
+                .flatten()
                 .and_then(|g| g.get_attribute("data-packet"))
                 .and_then(|v| v.parse::<u64>().ok());
-            if let Some(id) = packet {
+            if let (0, Some(id)) = (side, packet) {
                 d.dispatch(Action::Select(Some(id)));
             }
         })
@@ -230,7 +250,7 @@ pub fn compare_view(p: &CompareViewProps) -> Html {
         let marked = pn.view.rows.iter().filter(|r| differs(r)).count();
         html! {
             <div id={format!("compare-chart-{}", ["a", "b"][side])} class="chart compare-chart" ref={refs[side].clone()}
-                onscroll={onscroll(side)} onclick={(side == 0).then(|| onclick.clone())}
+                onscroll={onscroll(side)} onclick={onclick(side)}
                 data-rows={pn.view.rows.len().to_string()} data-marked={marked.to_string()}>
                 { lane_heads(&pn.view.lanes, &pn.view.spans, w) }
                 <svg class="msc page" width={w.to_string()} height={h.to_string()}
@@ -272,6 +292,8 @@ pub fn compare_view(p: &CompareViewProps) -> Html {
                     Callback::from(move |_: MouseEvent| d.dispatch(Action::CompareStop))
                 }}>{"Stop comparing"}</button>
             </div>
+            <ChartToolbar view={p.view.clone()} show_esp={p.show_esp} summary={sum}
+                current={None::<usize>} dispatch={p.dispatch.clone()} />
             if skipped > 0 {
                 <p class="compare-skipped">{format!("{skipped} of your interventions name something B's scenario does not have; B runs without them.")}</p>
             }

@@ -94,6 +94,19 @@ test('two scenarios: cluster MOBIKE against Redirect, figures as the CLI prints 
   await page.locator('#compare-chart-a g.msg .hit').first().click();
   await page.waitForFunction(() => !document.querySelector('#inspector')?.textContent.includes('Click a message'));
 
+  // The chart's toolbar filters both charts; a group's header unfolds it in both.
+  const rows = (side) => page.locator(`#compare-chart-${side}`).getAttribute('data-rows').then(Number);
+  const [ra, rb] = [await rows('a'), await rows('b')];
+  await page.click('#chart-ex-informational');
+  await page.waitForFunction(([a, b]) => Number(document.querySelector('#compare-chart-a').dataset.rows) < a
+    && Number(document.querySelector('#compare-chart-b').dataset.rows) < b, [ra, rb]);
+  await page.click('#chart-ex-informational');
+  const lanes = (side) => page.locator(`#compare-chart-${side} .lane-head`).count();
+  assert.equal(await lanes('a'), 2);
+  await page.click('#compare-chart-b .lane-head.group');
+  await page.waitForFunction(() => document.querySelectorAll('#compare-chart-a .lane-head').length > 20);
+  assert.equal(await lanes('b'), await lanes('a'), 'unfolded in both');
+
   await page.click('#compare-close');
   await page.waitForSelector('#chart');
   assert.equal(await page.locator('#compare').count(), 0);
