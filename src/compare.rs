@@ -196,12 +196,7 @@ impl Compare {
 /// A's interventions that B's scenario can take, checked as a share link's
 /// are; and how many could not be.
 fn fitting(b: &Scenario, log: &[(Time, Intervention)]) -> (Vec<(Time, Intervention)>, usize) {
-    let mut check = InterventionCheck::new(b);
-    for e in &b.timeline {
-        if let Ok(a) = e.action() {
-            let _ = check.check(&a);
-        }
-    }
+    let mut check = InterventionCheck::after_timeline(b);
     let mut out = Vec::new();
     let mut skipped = 0;
     for (t, a) in log {

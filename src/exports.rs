@@ -9,7 +9,6 @@
 
 use crate::session::Session;
 use crate::state::file_name;
-use mobike_protocol::Role;
 use mobike_render::export::ExportView;
 use mobike_render::{ascii, json, mermaid, metrics, pcap, svg};
 use mobike_sim::duration::Dur;
@@ -120,13 +119,7 @@ pub enum Body {
 /// The host a capture is taken at unless the user picks another: the
 /// CLI's default, the first responder (or the first host).
 pub fn default_capture_host(s: &Session) -> String {
-    let hosts = &s.scenario.hosts;
-    hosts
-        .iter()
-        .find(|h| h.role == Role::Responder)
-        .or(hosts.first())
-        .map(|h| h.id.clone())
-        .unwrap_or_default()
+    pcap::default_capture_host(&s.scenario)
 }
 
 /// The base of every file name: the scenario's title.

@@ -627,13 +627,7 @@ impl Session {
     /// link of the run will check it, so what is applied here also opens
     /// from the link. A NAT put on a link from its menu is drawn on it.
     pub fn intervene(&mut self, action: Intervention) -> Result<Option<Fork>, InterventionError> {
-        let mut check = InterventionCheck::new(&self.scenario);
-        for e in &self.scenario.timeline {
-            if let Ok(a) = e.action() {
-                // Checked when the scenario was read.
-                let _ = check.check(&a);
-            }
-        }
+        let mut check = InterventionCheck::after_timeline(&self.scenario);
         for (_, a) in &self.log[..self.applied] {
             // Checked when they were made (or read from a link).
             let _ = check.check(a);

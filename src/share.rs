@@ -190,13 +190,7 @@ fn decode_inner(hash: &str) -> Result<Option<Shared>, String> {
     let mut layout = BTreeMap::new();
     // The user's interventions are checked as the scenario's own events
     // are, after them: an address its timeline adds is one they may remove.
-    let mut check = InterventionCheck::new(&scenario);
-    for e in &scenario.timeline {
-        if let Ok(action) = e.action() {
-            // Checked when the scenario was read.
-            let _ = check.check(&action);
-        }
-    }
+    let mut check = InterventionCheck::after_timeline(&scenario);
     if let Some(packed) = fields.get("run") {
         let bytes = unpack("the run data (run)", packed)?;
         let run: RunData<serde_json::Value> =

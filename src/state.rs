@@ -624,14 +624,9 @@ impl Model {
                     ui.fresh();
                     self.compare = None;
                     if let Some(against) = against {
-                        match Compare::new(&s, against) {
-                            Ok(c) => self.compare = Some(CompareRef::new(c)),
-                            Err(e) => {
-                                ui.error = Some(ErrorNote::share_link(
-                                    "This share link's comparison could not be opened",
-                                    format!("share link: compare (cmp): {e}"),
-                                ))
-                            }
+                        match compare_of_link(&s, against) {
+                            Ok(c) => self.compare = Some(c),
+                            Err(e) => ui.error = Some(e),
                         }
                     }
                     ui.share = Some(hash.trim_start_matches('#').to_string());
@@ -742,14 +737,10 @@ impl Model {
                 let mut m = Model::new(shared.into_session());
                 m.ui.share = Some(hash.trim_start_matches('#').to_string());
                 if let Some(against) = against {
-                    match Compare::new(&m.session.borrow(), against) {
-                        Ok(c) => m.compare = Some(CompareRef::new(c)),
-                        Err(e) => {
-                            m.ui.error = Some(ErrorNote::share_link(
-                                "This share link's comparison could not be opened",
-                                format!("share link: compare (cmp): {e}"),
-                            ))
-                        }
+                    let c = compare_of_link(&m.session.borrow(), against);
+                    match c {
+                        Ok(c) => m.compare = Some(c),
+                        Err(e) => m.ui.error = Some(e),
                     }
                 }
                 m
@@ -765,6 +756,17 @@ impl Model {
             }
         }
     }
+}
+
+/// A share link's comparison (`cmp=`) for the session it opened, or the
+/// error the page shows.
+fn compare_of_link(s: &Session, against: Against) -> Result<CompareRef, ErrorNote> {
+    Compare::new(s, against).map(CompareRef::new).map_err(|e| {
+        ErrorNote::share_link(
+            "This share link's comparison could not be opened",
+            format!("share link: compare (cmp): {e}"),
+        )
+    })
 }
 
 /// The lab's actions: the element menus. Returns whether the session changed, and the fork when an
@@ -837,6 +839,14 @@ pub struct Work {
     pub download: Option<Download>,
     /// Work autosaved on an earlier visit, offered until answered.
     pub offer: Option<Saved>,
+}
+
+impl Work {
+    /// Asks for a download (a new one, even of the same file).
+    fn download(&mut self, name: String, body: Body) {
+        let n = self.download.as_ref().map_or(0, |d| d.n + 1);
+        self.download = Some(Download { name, body, n });
+    }
 }
 
 /// The file name "Save scenario" gives a scenario: its title, without
@@ -927,17 +937,13 @@ impl Model {
             Action::Save => {
                 let s = session.borrow();
                 match s.save_toml() {
-                    Ok(text) => {
-                        let n = self.work.download.as_ref().map_or(0, |d| d.n + 1);
-                        self.work.download = Some(Download {
-                            name: file_name(&s.scenario.title),
-                            body: Body::Bytes {
-                                data: Rc::from(text.into_bytes()),
-                                mime: "application/toml",
-                            },
-                            n,
-                        });
-                    }
+                    Ok(text) => self.work.download(
+                        file_name(&s.scenario.title),
+                        Body::Bytes {
+                            data: Rc::from(text.into_bytes()),
+                            mime: "application/toml",
+                        },
+                    ),
                     Err(message) => {
                         self.ui.error = Some(ErrorNote {
                             title: "The scenario could not be saved".into(),
@@ -952,14 +958,7 @@ impl Model {
                 let s = session.borrow();
                 let view = ExportView::of_page(&self.ui.chart.view, self.ui.show_esp, &s.groups);
                 match exports::make(&s, &view, kind, &capture_at) {
-                    Ok(body) => {
-                        let n = self.work.download.as_ref().map_or(0, |d| d.n + 1);
-                        self.work.download = Some(Download {
-                            name: exports::name(&s, kind),
-                            body,
-                            n,
-                        });
-                    }
+                    Ok(body) => self.work.download(exports::name(&s, kind), body),
                     Err(message) => {
                         self.ui.error = Some(ErrorNote {
                             title: format!("Could not export {}", kind.label()),

@@ -46,10 +46,7 @@ struct Pane {
 }
 
 fn row_time(chart: &Chart, key: RowKey) -> Time {
-    let i = match key {
-        RowKey::Row(i) | RowKey::Run(i) => i,
-    };
-    match chart.rows.get(i) {
+    match chart.rows.get(key.row()) {
         Some(Row::Message(m)) => m.sent,
         Some(Row::Note(n)) => n.time,
         None => 0,
@@ -231,12 +228,7 @@ pub fn compare_view(p: &CompareViewProps) -> Html {
             .iter()
             .filter(|r| r.y + r.h >= lo && r.y <= hi)
             .collect();
-        let differs = |r: &msc::RowView| {
-            let i = match r.key {
-                RowKey::Row(i) | RowKey::Run(i) => i,
-            };
-            pn.only.get(i).copied().unwrap_or(false)
-        };
+        let differs = |r: &msc::RowView| pn.only.get(r.key.row()).copied().unwrap_or(false);
         // The marks go under the lanes and the rows.
         let bands = drawn.iter().filter(|r| differs(r)).map(|r| {
             html! {

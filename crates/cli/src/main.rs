@@ -361,13 +361,7 @@ fn run(cli: Cli) -> Result<bool, String> {
                         }
                         n
                     }
-                    None => s
-                        .hosts
-                        .iter()
-                        .find(|h| h.role == mobike_protocol::Role::Responder)
-                        .or(s.hosts.first())
-                        .map(|h| h.id.clone())
-                        .unwrap_or_default(),
+                    None => pcap::default_capture_host(s),
                 };
                 if let Some(path) = pcap_out {
                     write(&path, pcap::capture(ran.world.trace(), &node))?;

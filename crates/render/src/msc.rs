@@ -325,6 +325,15 @@ pub enum RowKey {
     Run(usize),
 }
 
+impl RowKey {
+    /// The chart row it is, or (a folded run) the run's first row.
+    pub fn row(self) -> usize {
+        match self {
+            RowKey::Row(i) | RowKey::Run(i) => i,
+        }
+    }
+}
+
 impl fmt::Display for RowKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

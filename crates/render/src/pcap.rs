@@ -191,6 +191,19 @@ pub fn write_wireshark_dir(dir: &std::path::Path, trace: &Trace) -> std::io::Res
     std::fs::write(dir.join("preferences"), WIRESHARK_PREFERENCES)
 }
 
+/// Where a capture is taken unless the user names a host: at the first
+/// responder (the gateway sees every client's traffic), else the first
+/// host; empty for a scenario without hosts.
+pub fn default_capture_host(scenario: &mobike_sim::Scenario) -> String {
+    let hosts = &scenario.hosts;
+    hosts
+        .iter()
+        .find(|h| h.role == mobike_protocol::Role::Responder)
+        .or(hosts.first())
+        .map(|h| h.id.clone())
+        .unwrap_or_default()
+}
+
 /// The capture at `node` with the key files, in one zip a user unpacks into
 /// a folder: `capture.pcap`, and `ikev2_decryption_table`, `esp_sa` and
 /// `preferences` for `WIRESHARK_CONFIG_DIR` (or Wireshark's own

@@ -11,74 +11,7 @@ use mobike_render::msc::{Filter, wanted_lanes};
 use mobike_sim::{Scenario, TraceKind, World};
 use std::collections::HashMap;
 
-const SCENARIO: &str = r#"
-version = 1
-title = "Cluster with 5000 clients"
-seed = 5
-until = "40s"
-
-[[host]]
-id = "client"
-pos = [40, 40]
-role = "initiator"
-peer = "198.51.100.1"
-start_at = "100ms"
-count = 3
-[[host.interface]]
-name = "eth0"
-address = "10.64.0.10"
-link = "access"
-
-[[host]]
-id = "cluster"
-pos = [660, 170]
-role = "responder"
-[[host.interface]]
-name = "node1"
-address = "198.51.100.1"
-link = "node1"
-[[host.interface]]
-name = "node2"
-address = "198.51.100.2"
-link = "node2"
-
-[[link]]
-id = "access"
-delay = "15ms"
-jitter = "5ms"
-
-[[link]]
-id = "node1"
-delay = "1ms"
-
-[[link]]
-id = "node2"
-delay = "1ms"
-
-[[nat]]
-id = "cgn"
-public_address = "100.64.0.1"
-link = "access"
-pos = [200, 170]
-preset = "carrier_grade"
-port_range = [1024, 65535]
-
-[settings]
-psk = "bench"
-liveness_interval = "60s"
-keepalive_interval = "20s"
-
-[ping]
-from = "client-1"
-to = "cluster"
-interval = "1s"
-
-[[event]]
-at = "20s"
-move_clients = "cluster"
-to = "198.51.100.2"
-by = "mobike"
-"#;
+const SCENARIO: &str = include_str!("../../../tests/scenarios/cgn-cluster.toml");
 
 #[test]
 fn a_datagram_lost_at_a_shared_nat_belongs_to_the_host_of_its_mapping() {

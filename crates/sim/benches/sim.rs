@@ -121,82 +121,31 @@ start = "2s"
     Scenario::from_toml(&t).expect("the generated scenario parses")
 }
 
-/// The cluster of examples/cluster-20-mobike.toml scaled to `clients`
-/// clients behind one carrier-grade NAT, for `minutes` of virtual time,
-/// with one mass move halfway.
+/// The cluster of tests/scenarios/cgn-cluster.toml (clients behind one
+/// carrier-grade NAT, a mass move by responder MOBIKE halfway) scaled to
+/// `clients` clients and `minutes` of virtual time.
 fn cluster(clients: u32, minutes: u32) -> Scenario {
-    let t = format!(
-        r#"
-version = 1
-title = "Cluster with {clients} clients"
-seed = 5
-until = "{minutes}min"
-
-[[host]]
-id = "client"
-pos = [40, 40]
-role = "initiator"
-peer = "198.51.100.1"
-start_at = "100ms"
-count = {clients}
-[[host.interface]]
-name = "eth0"
-address = "10.64.0.10"
-link = "access"
-
-[[host]]
-id = "cluster"
-pos = [660, 170]
-role = "responder"
-[[host.interface]]
-name = "node1"
-address = "198.51.100.1"
-link = "node1"
-[[host.interface]]
-name = "node2"
-address = "198.51.100.2"
-link = "node2"
-
-[[link]]
-id = "access"
-delay = "15ms"
-jitter = "5ms"
-
-[[link]]
-id = "node1"
-delay = "1ms"
-
-[[link]]
-id = "node2"
-delay = "1ms"
-
-[[nat]]
-id = "cgn"
-public_address = "100.64.0.1"
-link = "access"
-pos = [200, 170]
-preset = "carrier_grade"
-port_range = [1024, 65535]
-
-[settings]
-psk = "bench"
-liveness_interval = "60s"
-keepalive_interval = "20s"
-
-[ping]
-from = "client-1"
-to = "cluster"
-interval = "1s"
-
-[[event]]
-at = "{half}s"
-move_clients = "cluster"
-to = "198.51.100.2"
-by = "mobike"
-"#,
-        half = u64::from(minutes) * 30
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/scenarios/cgn-cluster.toml"
     );
-    Scenario::from_toml(&t).expect("the generated cluster parses")
+    let text = std::fs::read_to_string(path).expect("tests/scenarios/cgn-cluster.toml");
+    let mut scaled = text.clone();
+    for (from, to) in [
+        ("count = 3\n".to_string(), format!("count = {clients}\n")),
+        (
+            "until = \"40s\"".to_string(),
+            format!("until = \"{minutes}min\""),
+        ),
+        (
+            "at = \"20s\"".to_string(),
+            format!("at = \"{}s\"", u64::from(minutes) * 30),
+        ),
+    ] {
+        assert!(scaled.contains(&from), "cgn-cluster.toml has {from:?}");
+        scaled = scaled.replacen(&from, &to, 1);
+    }
+    Scenario::from_toml(&scaled).expect("the scaled cluster parses")
 }
 
 /// Runs to the scenario's end, one event at a time; returns the number of

@@ -152,6 +152,19 @@ impl<'a> InterventionCheck<'a> {
         InterventionCheck { scenario, owners }
     }
 
+    /// Has seen the scenario's own timeline events (checked when the file
+    /// was read), so it checks the user's interventions after them: an
+    /// address the timeline adds is one they may remove.
+    pub fn after_timeline(scenario: &'a Scenario) -> InterventionCheck<'a> {
+        let mut check = InterventionCheck::new(scenario);
+        for e in &scenario.timeline {
+            if let Ok(a) = e.action() {
+                let _ = check.check(&a);
+            }
+        }
+        check
+    }
+
     fn link(&self, id: &str) -> Result<(), InterventionError> {
         if self.scenario.links.iter().any(|l| l.id == id) {
             return Ok(());
