@@ -457,7 +457,7 @@ impl ChartBuilder {
                 let lane = Some(self.lane(node));
                 let (text, rule, kind) = match event {
                     Event::KeysDerived { spi_i, keys, .. } => {
-                        self.keys.entry(*spi_i).or_insert_with(|| keys.clone());
+                        self.keys.entry(*spi_i).or_insert_with(|| (**keys).clone());
                         return;
                     }
                     Event::Established { mobike, .. } => (
@@ -560,7 +560,7 @@ impl ChartBuilder {
                 }
             }
             TraceKind::NatAddress { nat, address } => {
-                if let Some(&lane) = self.nat_lane_by_id.get(nat) {
+                if let Some(&lane) = self.nat_lane_by_id.get(nat.as_str()) {
                     self.nat_lane.insert(*address, lane);
                 }
             }

@@ -882,10 +882,10 @@ mod tests {
                 TraceKind::Sent {
                     packet: 1,
                     node: "attacker".into(),
-                    link: String::new(),
+                    link: Default::default(),
                     src,
                     dst,
-                    payload: payload.to_vec(),
+                    payload: payload.into(),
                     protocol: mobike_protocol::IpProtocol::Udp,
                 },
             );

@@ -195,9 +195,9 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                 carried,
             } => {
                 let client = client_at.get(node.as_str()).copied();
-                ping_of.insert((node.clone(), *seq), pings.len());
+                ping_of.insert((node.to_string(), *seq), pings.len());
                 pings.push(PingRecord {
-                    node: node.clone(),
+                    node: node.to_string(),
                     sent: e.time,
                     carried: *carried,
                     client,
@@ -209,7 +209,7 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                 seq,
                 reply: true,
             } => {
-                if let Some(&i) = ping_of.get(&(node.clone(), *seq)) {
+                if let Some(&i) = ping_of.get(&(node.to_string(), *seq)) {
                     pings[i].answered.get_or_insert(e.time);
                 }
             }
@@ -222,7 +222,7 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                 ..
             } => {
                 let h = index(&mut hosts, &mut host_at, node, || HostMetrics {
-                    node: node.clone(),
+                    node: node.to_string(),
                     ..Default::default()
                 });
                 let mut esp: Option<&[u8]> = None;
@@ -264,7 +264,7 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                         .copied();
                     if let Some(c) = client {
                         clients[c].esp_packets += 1;
-                        last_client.insert(node.clone(), c);
+                        last_client.insert(node.to_string(), c);
                         // The request the sender just handed to this SA.
                         for p in pings.iter_mut().rev() {
                             if p.sent != e.time {
@@ -305,7 +305,7 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                     path_changes
                         .entry(*spi_i)
                         .or_default()
-                        .push((node.clone(), e.time));
+                        .push((node.to_string(), e.time));
                 }
                 _ => {}
             },

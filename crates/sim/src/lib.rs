@@ -25,6 +25,7 @@ pub mod vocab;
 pub mod link;
 pub mod nat;
 pub mod scenario;
+pub mod shared;
 pub mod trace;
 
 mod world;

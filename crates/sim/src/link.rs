@@ -20,8 +20,9 @@ pub enum Crossing {
     Broken,
     /// Random loss.
     Lost,
-    /// It arrives after each of these delays: one, or two when duplicated.
-    Arrives(Vec<Time>),
+    /// It arrives after the first delay, and a copy after the second when
+    /// the link duplicated it.
+    Arrives(Time, Option<Time>),
 }
 
 /// A link's state while the world runs.
@@ -85,11 +86,8 @@ impl LinkState {
         if self.loss > 0.0 && self.unit() < self.loss {
             return Crossing::Lost;
         }
-        let copies = if self.duplicate > 0.0 && self.unit() < self.duplicate {
-            2
-        } else {
-            1
-        };
-        Crossing::Arrives((0..copies).map(|_| self.one_delay()).collect())
+        let copy = self.duplicate > 0.0 && self.unit() < self.duplicate;
+        let first = self.one_delay();
+        Crossing::Arrives(first, copy.then(|| self.one_delay()))
     }
 }

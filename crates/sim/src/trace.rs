@@ -2,6 +2,7 @@
 //! or dropped (with the reason), every protocol event and every change of the
 //! network. Views (charts, panels, exports) are derived from it.
 
+pub use crate::shared::{Bytes, Name};
 use crate::vocab::direction::Direction;
 use crate::vocab::reason::DropReason;
 use mobike_protocol::{Event, IpProtocol, Time};
@@ -26,11 +27,11 @@ pub enum TraceKind {
     /// A host sent a UDP datagram (payload as on the wire, marker included).
     Sent {
         packet: PacketId,
-        node: String,
-        link: String,
+        node: Name,
+        link: Name,
         src: SocketAddr,
         dst: SocketAddr,
-        payload: Vec<u8>,
+        payload: Bytes,
         /// UDP, or plain ESP (ports 0).
         #[serde(default)]
         protocol: IpProtocol,
@@ -38,28 +39,28 @@ pub enum TraceKind {
     /// A NAT box rewrote a packet's addresses.
     Translated {
         packet: PacketId,
-        nat: String,
+        nat: Name,
         src: SocketAddr,
         dst: SocketAddr,
     },
     /// A packet reached a host.
     Delivered {
         packet: PacketId,
-        node: String,
+        node: Name,
         src: SocketAddr,
         dst: SocketAddr,
     },
     /// A packet was lost, and why (serialised as the reason's sentence).
     Dropped {
         packet: PacketId,
-        at: String,
+        at: Name,
         reason: DropReason,
     },
     /// What a host's IKE daemon reported.
-    Protocol { node: String, event: Event },
+    Protocol { node: Name, event: Event },
     /// A link went up or down: both directions, or only `direction`.
     Link {
-        link: String,
+        link: Name,
         up: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         direction: Option<Direction>,
@@ -68,43 +69,43 @@ pub enum TraceKind {
     Duplicated {
         packet: PacketId,
         copy: PacketId,
-        link: String,
+        link: Name,
     },
     /// An interface went up or down (announced to the IKE daemon).
     Interface {
-        node: String,
+        node: Name,
         interface: String,
         up: bool,
     },
     /// A NAT box was put on a link or taken out of the path.
-    NatPlaced { nat: String, link: Option<String> },
+    NatPlaced { nat: Name, link: Option<Name> },
     /// A NAT created a mapping.
     NatMapping {
-        nat: String,
+        nat: Name,
         internal: SocketAddr,
         external: SocketAddr,
     },
     /// A NAT mapping's timer ran out (RFC 4787 §4.3): nothing more comes in
     /// through it; the inside's next packet makes a new one.
     NatMappingExpired {
-        nat: String,
+        nat: Name,
         internal: SocketAddr,
         external: SocketAddr,
     },
     /// A NAT rebooted and lost every mapping.
-    NatRebooted { nat: String, mappings_lost: usize },
+    NatRebooted { nat: Name, mappings_lost: usize },
     /// A NAT's public address changed.
-    NatAddress { nat: String, address: IpAddr },
+    NatAddress { nat: Name, address: IpAddr },
     /// A NAT was configured anew: its behaviour now, and how many mappings
     /// were flushed.
     NatConfigured {
-        nat: String,
+        nat: Name,
         behaviour: crate::vocab::nat::NatBehaviour,
         mappings_lost: usize,
     },
     /// A link's delay, jitter, loss and duplication are now these.
     LinkProperties {
-        link: String,
+        link: Name,
         delay: Time,
         jitter: Time,
         loss: f64,
@@ -113,7 +114,7 @@ pub enum TraceKind {
     /// An interface gained or lost an address; `announced`: the OS told the
     /// IKE daemon.
     Address {
-        node: String,
+        node: Name,
         interface: String,
         address: IpAddr,
         present: bool,
@@ -122,13 +123,13 @@ pub enum TraceKind {
     /// The ping generator (or a host answering) sent an ICMP echo through
     /// the tunnel; `carried` is false when no IPsec SA could take it.
     PingSent {
-        node: String,
+        node: Name,
         seq: u16,
         reply: bool,
         carried: bool,
     },
     /// A ping came out of the tunnel at a host.
-    PingReceived { node: String, seq: u16, reply: bool },
+    PingReceived { node: Name, seq: u16, reply: bool },
     /// Something the user or the timeline did, in words.
     Intervention { text: String, by_user: bool },
 }
@@ -163,7 +164,7 @@ impl Trace {
             TraceKind::Protocol {
                 event: Event::KeysDerived { spi_i: s, keys, .. },
                 ..
-            } if *s == spi_i => Some(keys),
+            } if *s == spi_i => Some(&**keys),
             _ => None,
         })
     }

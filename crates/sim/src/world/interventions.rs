@@ -3,7 +3,7 @@
 
 use super::attacker::Forgery;
 use super::{Addr, World};
-use crate::trace::TraceKind;
+use crate::trace::{Name, TraceKind};
 use crate::vocab::direction::Direction;
 use crate::vocab::intervention::{Effect, Intervention, MoveBy};
 use mobike_protocol::{IpProtocol, Role};
@@ -32,7 +32,7 @@ impl World {
                 self.trace.push(
                     now,
                     TraceKind::Link {
-                        link: l.clone(),
+                        link: l.into(),
                         up,
                         direction: None,
                     },
@@ -53,7 +53,7 @@ impl World {
                 self.trace.push(
                     now,
                     TraceKind::Link {
-                        link: link.clone(),
+                        link: link.into(),
                         up: *up,
                         direction: Some(*direction),
                     },
@@ -66,7 +66,7 @@ impl World {
                 self.trace.push(
                     now,
                     TraceKind::NatRebooted {
-                        nat: nat.clone(),
+                        nat: nat.into(),
                         mappings_lost: lost.len(),
                     },
                 );
@@ -79,7 +79,7 @@ impl World {
                 self.trace.push(
                     now,
                     TraceKind::NatConfigured {
-                        nat: nat.clone(),
+                        nat: nat.into(),
                         behaviour,
                         mappings_lost: lost.len(),
                     },
@@ -113,7 +113,7 @@ impl World {
                 self.trace.push(
                     now,
                     TraceKind::LinkProperties {
-                        link: link.clone(),
+                        link: link.into(),
                         delay,
                         jitter,
                         loss,
@@ -131,7 +131,7 @@ impl World {
                 self.trace.push(
                     now,
                     TraceKind::NatAddress {
-                        nat: nat.clone(),
+                        nat: nat.into(),
                         address: *address,
                     },
                 );
@@ -205,7 +205,7 @@ impl World {
                 self.trace.push(
                     now,
                     TraceKind::Interface {
-                        node: host.clone(),
+                        node: host.into(),
                         interface: interface.clone(),
                         up: *up,
                     },
@@ -236,8 +236,8 @@ impl World {
                 self.trace.push(
                     now,
                     TraceKind::NatPlaced {
-                        nat: nat.clone(),
-                        link: link.clone(),
+                        nat: nat.into(),
+                        link: link.as_ref().map(Name::from),
                     },
                 );
             }
@@ -344,7 +344,7 @@ impl World {
         };
         self.note(action, Some(spoofed), by_user);
         let payload = mobike_wire::udp::frame_ike(&ike, src.port());
-        self.send_from(a, src, dst, payload, IpProtocol::Udp, true);
+        self.send_from(a, src, dst, payload.into(), IpProtocol::Udp, true);
     }
 
     /// Where host `h` can be reached from the internet: the addresses its
@@ -388,7 +388,7 @@ impl World {
         self.trace.push(
             now,
             TraceKind::Address {
-                node,
+                node: node.into(),
                 interface,
                 address,
                 present,

@@ -24,7 +24,7 @@ pub(crate) mod views;
 
 use crate::link::LinkState;
 use crate::nat::NatBox;
-use crate::trace::{PacketId, Trace};
+use crate::trace::{Bytes, Name, PacketId, Trace};
 use crate::vocab::intervention::Intervention;
 use crate::vocab::settings::{HostSettings, SettingsLayer};
 use crate::vocab::spec::{NatSpec, Scenario};
@@ -39,7 +39,7 @@ struct Packet {
     id: PacketId,
     src: SocketAddr,
     dst: SocketAddr,
-    payload: Vec<u8>,
+    payload: Bytes,
     protocol: IpProtocol,
     /// Sent by the attacker: she does not learn from her own packets.
     injected: bool,
@@ -50,12 +50,12 @@ enum Ev {
     /// The packet crossed `link` from its host to the internet.
     AtInternet {
         link: usize,
-        packet: Packet,
+        packet: Box<Packet>,
     },
     /// The packet crossed `link` from the internet to its host side.
     AtHost {
         link: usize,
-        packet: Packet,
+        packet: Box<Packet>,
     },
     /// The ping generator's next request.
     Ping {
@@ -73,10 +73,10 @@ enum Ev {
     Start {
         host: usize,
     },
-    Scheduled(Intervention),
+    Scheduled(Box<Intervention>),
     /// A user's change (from the page, saved with the scenario): it comes
     /// at the end of its instant and the chart marks it "(by you)".
-    User(Intervention),
+    User(Box<Intervention>),
 }
 
 #[derive(Clone)]
@@ -111,6 +111,19 @@ pub struct World {
     owners: std::collections::HashMap<IpAddr, Vec<(usize, usize)>>,
     /// The on-path observer that `spoof_update` acts as.
     attacker: Attacker,
+    /// The ids of hosts, links and NATs, shared by every trace event that
+    /// names them.
+    names: Names,
+    /// Per host and interface: the index of its link.
+    iface_link: Vec<Vec<Option<usize>>>,
+}
+
+/// The ids of a scenario's elements, by index.
+#[derive(Clone, Default)]
+struct Names {
+    hosts: Vec<Name>,
+    links: Vec<Name>,
+    nats: Vec<Name>,
 }
 
 impl World {
@@ -199,6 +212,21 @@ impl World {
             trace: Trace::default(),
             owners: std::collections::HashMap::new(),
             attacker: Attacker::default(),
+            names: Names {
+                hosts: scenario.hosts.iter().map(|h| Name::from(&h.id)).collect(),
+                links: scenario.links.iter().map(|l| Name::from(&l.id)).collect(),
+                nats: scenario.nats.iter().map(|n| Name::from(&n.id)).collect(),
+            },
+            iface_link: scenario
+                .hosts
+                .iter()
+                .map(|h| {
+                    h.interfaces
+                        .iter()
+                        .map(|f| scenario.links.iter().position(|l| l.id == f.link))
+                        .collect()
+                })
+                .collect(),
         };
         for (h, spec) in scenario.hosts.iter().enumerate() {
             for (f, i) in spec.interfaces.iter().enumerate() {
@@ -235,9 +263,9 @@ impl World {
         for e in &scenario.timeline {
             if let Ok(action) = e.action() {
                 if e.user == Some(true) {
-                    w.queue.push_late(e.at.micros(), Ev::User(action));
+                    w.queue.push_late(e.at.micros(), Ev::User(Box::new(action)));
                 } else {
-                    w.schedule(e.at.micros(), Ev::Scheduled(action));
+                    w.schedule(e.at.micros(), Ev::Scheduled(Box::new(action)));
                 }
             }
         }

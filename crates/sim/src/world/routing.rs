@@ -5,7 +5,7 @@
 
 use super::{Ev, Packet, World};
 use crate::link::Crossing;
-use crate::trace::{PacketId, TraceKind};
+use crate::trace::{Bytes, Name, PacketId, TraceKind};
 use crate::vocab::direction::Direction;
 use crate::vocab::reason::{DropReason, NatRefusal};
 use mobike_protocol::IpProtocol;
@@ -22,7 +22,7 @@ impl World {
         h: usize,
         src: SocketAddr,
         dst: SocketAddr,
-        payload: Vec<u8>,
+        payload: Bytes,
         protocol: IpProtocol,
         injected: bool,
     ) {
@@ -32,14 +32,14 @@ impl World {
         let spec = &self.scenario.hosts[h];
         let owned = self.owner_of(src.ip()).filter(|(o, _, _)| *o == h);
         let iface = owned.map(|(_, f, _)| f);
-        let link = iface.and_then(|f| self.link_index(&spec.interfaces[f].link));
+        let link = iface.and_then(|f| self.iface_link[h][f]);
         self.trace.push(
             now,
             TraceKind::Sent {
                 packet: id,
-                node: spec.id.clone(),
+                node: self.names.hosts[h].clone(),
                 link: link
-                    .map(|l| self.scenario.links[l].id.clone())
+                    .map(|l| self.names.links[l].clone())
                     .unwrap_or_default(),
                 src,
                 dst,
@@ -48,35 +48,27 @@ impl World {
             },
         );
         let (Some((_, f, present)), Some(link)) = (owned, link) else {
-            self.drop_packet(
-                id,
-                &spec.id.clone(),
-                DropReason::NoInterface {
-                    host: spec.id.clone(),
-                    address: src.ip(),
-                },
-            );
+            let reason = DropReason::NoInterface {
+                host: spec.id.clone(),
+                address: src.ip(),
+            };
+            self.drop_packet(id, self.names.hosts[h].clone(), reason);
             return;
         };
-        let name = format!("{}.{}", spec.id, spec.interfaces[f].name);
-        if !self.hosts[h].iface_up[f] {
-            self.drop_packet(
-                id,
-                &name.clone(),
-                DropReason::InterfaceDown { interface: name },
-            );
-            return;
-        }
-        if !present {
-            // Removed without telling the daemon: it still sends from it.
-            self.drop_packet(
-                id,
-                &name.clone(),
+        if !self.hosts[h].iface_up[f] || !present {
+            let name = format!("{}.{}", spec.id, spec.interfaces[f].name);
+            let reason = if !self.hosts[h].iface_up[f] {
+                DropReason::InterfaceDown {
+                    interface: name.clone(),
+                }
+            } else {
+                // Removed without telling the daemon: it still sends from it.
                 DropReason::AddressGone {
                     address: src.ip(),
-                    interface: name,
-                },
-            );
+                    interface: name.clone(),
+                }
+            };
+            self.drop_packet(id, Name::from(name), reason);
             return;
         }
         let packet = Packet {
@@ -99,26 +91,29 @@ impl World {
         } else {
             Direction::Down
         };
-        let label = self.link_label(link);
-        let link_id = self.scenario.links[link].id.clone();
-        let delays = match self.links[link].cross(direction) {
+        let (first, copy) = match self.links[link].cross(direction) {
             Crossing::Broken => {
                 let one_way = self.links[link].is_up(Direction::Up)
                     || self.links[link].is_up(Direction::Down);
                 let reason = DropReason::LinkBroken {
-                    link: label,
+                    link: self.link_label(link),
                     only: one_way.then_some(direction),
                 };
-                self.drop_packet(packet.id, &link_id, reason);
+                let at = self.names.links[link].clone();
+                self.drop_packet(packet.id, at, reason);
                 return;
             }
             Crossing::Lost => {
-                self.drop_packet(packet.id, &link_id, DropReason::LinkLoss { link: label });
+                let reason = DropReason::LinkLoss {
+                    link: self.link_label(link),
+                };
+                let at = self.names.links[link].clone();
+                self.drop_packet(packet.id, at, reason);
                 return;
             }
-            Crossing::Arrives(d) => d,
+            Crossing::Arrives(first, copy) => (first, copy),
         };
-        for (i, delay) in delays.into_iter().enumerate() {
+        for (i, delay) in std::iter::once(first).chain(copy).enumerate() {
             let mut p = packet.clone();
             if i > 0 {
                 // The copy is a packet of its own in the trace.
@@ -129,28 +124,28 @@ impl World {
                     TraceKind::Duplicated {
                         packet: packet.id,
                         copy: p.id,
-                        link: link_id.clone(),
+                        link: self.names.links[link].clone(),
                     },
                 );
             }
             let ev = if outbound {
-                Ev::AtInternet { link, packet: p }
+                Ev::AtInternet {
+                    link,
+                    packet: Box::new(p),
+                }
             } else {
-                Ev::AtHost { link, packet: p }
+                Ev::AtHost {
+                    link,
+                    packet: Box::new(p),
+                }
             };
             self.schedule(self.now + delay, ev);
         }
     }
 
-    pub(super) fn drop_packet(&mut self, packet: PacketId, at: &str, reason: DropReason) {
-        self.trace.push(
-            self.now,
-            TraceKind::Dropped {
-                packet,
-                at: at.to_string(),
-                reason,
-            },
-        );
+    pub(super) fn drop_packet(&mut self, packet: PacketId, at: Name, reason: DropReason) {
+        self.trace
+            .push(self.now, TraceKind::Dropped { packet, at, reason });
     }
 
     /// NAT `n` refused the packet.
@@ -159,7 +154,8 @@ impl World {
             nat: self.nat_label(n),
             refusal,
         };
-        self.drop_packet(packet, &self.scenario.nats[n].id.clone(), reason);
+        let at = self.names.nats[n].clone();
+        self.drop_packet(packet, at, reason);
     }
 
     /// The packet reached the far end of a link in `direction`: drop it if
@@ -168,12 +164,11 @@ impl World {
         if self.links[link].is_up(direction) {
             return true;
         }
-        let label = self.link_label(link);
-        self.drop_packet(
-            packet,
-            &self.scenario.links[link].id.clone(),
-            DropReason::LinkBrokeInFlight { link: label },
-        );
+        let reason = DropReason::LinkBrokeInFlight {
+            link: self.link_label(link),
+        };
+        let at = self.names.links[link].clone();
+        self.drop_packet(packet, at, reason);
         false
     }
 
@@ -182,7 +177,6 @@ impl World {
             return;
         }
         if let Some(n) = self.nat_on(link) {
-            let id = self.scenario.nats[n].id.clone();
             if packet.protocol == IpProtocol::Esp {
                 // A NAPT box rewrites ports; plain ESP has none, so it cannot
                 // pass (which is why NAT traversal encapsulates it in UDP).
@@ -200,7 +194,7 @@ impl World {
                 self.now,
                 TraceKind::Translated {
                     packet: packet.id,
-                    nat: id.clone(),
+                    nat: self.names.nats[n].clone(),
                     src: packet.src,
                     dst: packet.dst,
                 },
@@ -221,7 +215,7 @@ impl World {
         let dst = packet.dst.ip();
         let to = self
             .owner_of(dst)
-            .and_then(|(h, f, _)| self.link_index(&self.scenario.hosts[h].interfaces[f].link))
+            .and_then(|(h, f, _)| self.iface_link[h][f])
             .or_else(|| {
                 self.nats
                     .iter()
@@ -230,7 +224,11 @@ impl World {
             });
         match to {
             Some(l) => self.enter_link(l, packet, false),
-            None => self.drop_packet(packet.id, "internet", DropReason::NoRoute { address: dst }),
+            None => self.drop_packet(
+                packet.id,
+                Name::from("internet"),
+                DropReason::NoRoute { address: dst },
+            ),
         }
     }
 
@@ -240,7 +238,6 @@ impl World {
             return;
         }
         if let Some(n) = self.nat_on(link) {
-            let id = self.scenario.nats[n].id.clone();
             if packet.dst.ip() != self.nats[n].public {
                 // Behind a NAT only its public address is reachable.
                 let refusal = NatRefusal::Inside {
@@ -257,7 +254,7 @@ impl World {
                         now,
                         TraceKind::Translated {
                             packet: packet.id,
-                            nat: id,
+                            nat: self.names.nats[n].clone(),
                             src: packet.src,
                             dst: packet.dst,
                         },
@@ -269,46 +266,41 @@ impl World {
                 }
             }
         }
-        let link_id = self.scenario.links[link].id.clone();
         let found = self
             .owner_of(packet.dst.ip())
-            .filter(|(h, f, _)| self.scenario.hosts[*h].interfaces[*f].link == link_id);
+            .filter(|(h, f, _)| self.iface_link[*h][*f] == Some(link));
         let Some((h, f, present)) = found else {
+            let at = self.names.links[link].clone();
             self.drop_packet(
                 packet.id,
-                &link_id,
+                at.clone(),
                 DropReason::NotOnLink {
-                    link: link_id.clone(),
+                    link: at.to_string(),
                     address: packet.dst.ip(),
                 },
             );
             return;
         };
-        let node = self.scenario.hosts[h].id.clone();
-        let name = format!("{node}.{}", self.scenario.hosts[h].interfaces[f].name);
-        if !self.hosts[h].iface_up[f] {
-            self.drop_packet(
-                packet.id,
-                &name.clone(),
-                DropReason::InterfaceDown { interface: name },
-            );
-            return;
-        }
-        if !present {
-            self.drop_packet(
-                packet.id,
-                &name.clone(),
+        let node = self.names.hosts[h].clone();
+        if !self.hosts[h].iface_up[f] || !present {
+            let name = format!("{node}.{}", self.scenario.hosts[h].interfaces[f].name);
+            let reason = if !self.hosts[h].iface_up[f] {
+                DropReason::InterfaceDown {
+                    interface: name.clone(),
+                }
+            } else {
                 DropReason::AddressGone {
                     address: packet.dst.ip(),
-                    interface: name,
-                },
-            );
+                    interface: name.clone(),
+                }
+            };
+            self.drop_packet(packet.id, Name::from(name), reason);
             return;
         }
         if packet.protocol == IpProtocol::Udp && !is_ike_port(packet.dst.port()) {
             self.drop_packet(
                 packet.id,
-                &node,
+                node,
                 DropReason::PortUnreachable {
                     port: packet.dst.port(),
                 },
@@ -342,7 +334,7 @@ impl World {
             self.trace.push(
                 now,
                 TraceKind::NatMappingExpired {
-                    nat: self.scenario.nats[n].id.clone(),
+                    nat: self.names.nats[n].clone(),
                     internal: m.internal,
                     external: SocketAddr::new(public, m.external_port),
                 },
@@ -364,7 +356,7 @@ impl World {
             self.trace.push(
                 self.now,
                 TraceKind::NatMapping {
-                    nat: self.scenario.nats[n].id.clone(),
+                    nat: self.names.nats[n].clone(),
                     internal: src,
                     external: out.src,
                 },

@@ -29,8 +29,8 @@ impl World {
         };
         self.now = time;
         match ev {
-            Ev::AtInternet { link, packet } => self.at_internet(link, packet),
-            Ev::AtHost { link, packet } => self.at_host(link, packet),
+            Ev::AtInternet { link, packet } => self.at_internet(link, *packet),
+            Ev::AtHost { link, packet } => self.at_host(link, *packet),
             Ev::Timer { host } => {
                 if self.hosts[host].timer_at == Some(self.now) {
                     self.hosts[host].timer_at = None;
@@ -50,14 +50,14 @@ impl World {
                     self.after_host(host);
                 }
             }
-            Ev::Scheduled(action) => self.apply_inner(action, false),
+            Ev::Scheduled(action) => self.apply_inner(*action, false),
             Ev::User(action) => {
                 // The user's changes of one instant all land together, as
                 // the page applies them: none sees the events another one
                 // causes at that instant until all are made.
-                let mut batch = vec![action];
+                let mut batch = vec![*action];
                 while let Some(Ev::User(next)) = self.queue.pop_late_at(time) {
-                    batch.push(next);
+                    batch.push(*next);
                 }
                 for action in batch {
                     self.apply_inner(action, true);

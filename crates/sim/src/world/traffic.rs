@@ -32,7 +32,7 @@ impl World {
         self.trace.push(
             now,
             TraceKind::PingSent {
-                node: self.scenario.hosts[h].id.clone(),
+                node: self.names.hosts[h].clone(),
                 seq,
                 reply: false,
                 carried,
@@ -44,7 +44,7 @@ impl World {
     /// Collects what a host's endpoint produced and re-arms its timer.
     pub(super) fn after_host(&mut self, h: usize) {
         let now = self.now;
-        let node = self.scenario.hosts[h].id.clone();
+        let node = self.names.hosts[h].clone();
         // The endpoint's transmits are taken first (its documented poll
         // order) but its events are recorded before the packets: an event
         // such as KeysDerived explains the packets sent with it.
@@ -62,7 +62,7 @@ impl World {
             );
         }
         for t in sends {
-            self.send_from(h, t.src, t.dst, t.payload, t.protocol, false);
+            self.send_from(h, t.src, t.dst, t.payload.into(), t.protocol, false);
         }
         // Inner packets out of the tunnel: pings to us are answered.
         while let Some(inner) = self.hosts[h].endpoint.poll_data() {

@@ -1,0 +1,38 @@
+//! Runs a scenario file to its end and prints the number of events, the
+//! trace's size and the wall time: `cargo run --release -p mobike-sim
+//! --example hour -- FILE.toml`. For profiling the simulator alone (no
+//! chart, no metrics), e.g. under `perf record`.
+use mobike_sim::{Scenario, World};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let Some(path) = std::env::args().nth(1) else {
+        eprintln!("usage: hour FILE.toml");
+        return ExitCode::FAILURE;
+    };
+    let scenario = match std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| Scenario::from_toml(&text).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let start = std::time::Instant::now();
+    let until = scenario.until.micros();
+    let mut w = World::new(&scenario);
+    let mut events = 0u64;
+    while w.next_event_time().is_some_and(|t| t <= until) {
+        w.step();
+        events += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{events} events, {} trace entries, {secs:.2} s, {:.0} events/s",
+        w.trace().len(),
+        events as f64 / secs
+    );
+    ExitCode::SUCCESS
+}
