@@ -114,7 +114,9 @@ pub enum Event {
     KeysDerived {
         spi_i: u64,
         spi_r: u64,
-        keys: IkeKeys,
+        /// Boxed: once per IKE SA, it would otherwise set the size of every
+        /// event (and of every trace entry that holds one).
+        keys: Box<IkeKeys>,
     },
     /// The Child SA's ESP keys (RFC 7296 §2.17), one entry per direction:
     /// (SPI, AES key followed by salt).

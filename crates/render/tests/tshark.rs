@@ -56,7 +56,7 @@ fn our_notifies(trace: &mobike_sim::Trace, node: &str) -> Vec<(bool, Option<Vec<
                 event: Event::KeysDerived { spi_i, keys: k, .. },
                 ..
             } => {
-                keys.entry(*spi_i).or_insert_with(|| k.clone());
+                keys.entry(*spi_i).or_insert_with(|| (**k).clone());
                 continue;
             }
             TraceKind::Sent {

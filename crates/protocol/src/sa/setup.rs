@@ -241,7 +241,7 @@ impl IkeSa {
         ctx.event(Event::KeysDerived {
             spi_i: sa.spi_i,
             spi_r: sa.spi_r,
-            keys: keys.clone(),
+            keys: Box::new(keys.clone()),
         });
         // NAT detection with the request's SPIs (SPIr zero), RFC 7296 §2.23.
         sa.nat.peer_natt = has_notify(&msg.payloads, NotifyType::NAT_DETECTION_SOURCE_IP);
@@ -331,7 +331,7 @@ impl IkeSa {
         ctx.event(Event::KeysDerived {
             spi_i: self.spi_i,
             spi_r: self.spi_r,
-            keys: keys.clone(),
+            keys: Box::new(keys.clone()),
         });
         let Lifecycle::ExpectInitResponse(setup) =
             std::mem::replace(&mut self.life, Lifecycle::Deleted(None))

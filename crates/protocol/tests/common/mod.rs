@@ -588,8 +588,8 @@ impl Net {
         for role in [Role::Initiator, Role::Responder] {
             while let Some(e) = self.ep(role).poll_event() {
                 if let Event::KeysDerived { keys, spi_i, .. } = &e {
-                    self.keys = Some(keys.clone());
-                    self.all_keys.push((*spi_i, keys.clone()));
+                    self.keys = Some((**keys).clone());
+                    self.all_keys.push((*spi_i, (**keys).clone()));
                 }
                 self.events.push((self.now, role, e));
             }
