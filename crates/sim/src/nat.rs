@@ -85,7 +85,11 @@ pub struct NatBox {
     mappings: BTreeMap<u64, NatMapping>,
     by_port: BTreeMap<u16, u64>,
     by_key: BTreeMap<MappingKey, u64>,
-    /// (expiry, id) of every mapping, soonest first.
+    /// (time, id): when to look at mapping `id` again, soonest first. Each
+    /// live mapping has an entry no later than its expiry; a refresh that
+    /// only extends the timer leaves the entry where it is, and `expire`
+    /// moves it on when it comes due (a packet's refresh costs no tree
+    /// update).
     expiries: BTreeSet<(Time, u64)>,
     next_id: u64,
     /// The allocator's cursor in `port_range` (no port preservation).
@@ -180,12 +184,21 @@ impl NatBox {
             && t <= now
         {
             self.expiries.pop_first();
-            ids.push(id);
+            match self.mappings.get(&id) {
+                // Gone already (a stale entry of an expired mapping).
+                None => {}
+                // Refreshed since: look again when the new timer runs out.
+                Some(m) if m.expires > now => {
+                    self.expiries.insert((m.expires, id));
+                }
+                Some(_) => ids.push(id),
+            }
         }
         if ids.is_empty() {
             return Vec::new();
         }
         ids.sort_unstable();
+        ids.dedup();
         let mut gone = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(m) = self.mappings.remove(&id) {
@@ -223,9 +236,12 @@ impl NatBox {
         let Some(m) = self.mappings.get_mut(&id) else {
             return;
         };
-        self.expiries.remove(&(m.expires, id));
+        if expires < m.expires {
+            // Sooner than before (a shorter timer): the entry must come
+            // no later than the expiry.
+            self.expiries.insert((expires, id));
+        }
         m.expires = expires;
-        self.expiries.insert((expires, id));
     }
 
     /// RFC 4787 §4.2.1: preserve the port where free, else another one;

@@ -12,7 +12,7 @@
 use mobike_wire::header::Header;
 use mobike_wire::registry::ExchangeType;
 use mobike_wire::udp::{UdpPayload, classify_observed};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 /// One IKE SA as seen on the path.

@@ -108,7 +108,7 @@ pub struct World {
     next_packet: PacketId,
     trace: Trace,
     /// Address -> (host, interface) that have (or had) it, in order.
-    owners: std::collections::HashMap<IpAddr, Vec<(usize, usize)>>,
+    owners: rustc_hash::FxHashMap<IpAddr, Vec<(usize, usize)>>,
     /// The on-path observer that `spoof_update` acts as.
     attacker: Attacker,
     /// The ids of hosts, links and NATs, shared by every trace event that
@@ -210,7 +210,7 @@ impl World {
             nats,
             next_packet: 0,
             trace: Trace::default(),
-            owners: std::collections::HashMap::new(),
+            owners: rustc_hash::FxHashMap::default(),
             attacker: Attacker::default(),
             names: Names {
                 hosts: scenario.hosts.iter().map(|h| Name::from(&h.id)).collect(),
