@@ -7,6 +7,7 @@
 //! `effects`, and what touches the browser directly is in `browser`.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 mod browser;
 pub mod compare;
 mod components;

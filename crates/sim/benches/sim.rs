@@ -12,7 +12,13 @@
 //! - a load-sharing cluster with two nodes and 1,000 clients behind a
 //!   carrier-grade NAT for one hour of virtual time: NAT keepalives every
 //!   20 s, liveness checks every 60 s, and one mass move of every client to
-//!   the second node by responder MOBIKE at 30 min (`cluster-1000-1h`).
+//!   the second node by responder MOBIKE at 30 min (`cluster-1000-1h`),
+//!   and the same with 10,000 clients (`cluster-10000-1h`).
+//!
+//! Only the simulator runs (no chart, no figures); `cargo run --release -p
+//! mobike-sim --example hour -- FILE.toml` times one run of any scenario the
+//! same way, and `node tools/bench-sim.mjs` sets that figure beside the
+//! page's wasm.
 //!
 //! Run with `cargo bench -p mobike-sim`; criterion's options follow `--`,
 //! e.g. `cargo bench -p mobike-sim -- --measurement-time 10`. Each bench
@@ -193,6 +199,8 @@ fn benches(c: &mut Criterion) {
     bench(c, "wifi-to-lte", &wifi_to_lte());
     bench(c, "50-clients-10min", &many_clients(50, 10));
     bench(c, "cluster-1000-1h", &cluster(1000, 60));
+    // About 20 s a run on a 2-core machine: criterion's fewest samples (10).
+    bench(c, "cluster-10000-1h", &cluster(10_000, 60));
 }
 
 criterion_group! {
