@@ -396,6 +396,7 @@ impl ChartBuilder {
                 protocol,
                 ..
             } => {
+                let (src, dst) = (&src.get(), &dst.get());
                 let from = self.lane(node);
                 let to = self
                     .owner
@@ -428,7 +429,7 @@ impl ChartBuilder {
                 packet, src, dst, ..
             } => {
                 if let Some(Row::Message(m)) = self.row_mut(*packet) {
-                    m.received_as = Some((*src, *dst));
+                    m.received_as = Some((src.get(), dst.get()));
                 }
             }
             TraceKind::Delivered {
@@ -437,6 +438,7 @@ impl ChartBuilder {
                 src,
                 dst,
             } => {
+                let (src, dst) = (&src.get(), &dst.get());
                 let lane = self.lane(node);
                 if let Some(Row::Message(m)) = self.row_mut(*packet) {
                     m.arrived = Some(time);
@@ -455,7 +457,7 @@ impl ChartBuilder {
             }
             TraceKind::Protocol { node, event } => {
                 let lane = Some(self.lane(node));
-                let (text, rule, kind) = match event {
+                let (text, rule, kind) = match &**event {
                     Event::KeysDerived { spi_i, keys, .. } => {
                         self.keys.entry(*spi_i).or_insert_with(|| (**keys).clone());
                         return;
@@ -556,7 +558,7 @@ impl ChartBuilder {
                 internal, external, ..
             } => {
                 if let Some(&lane) = self.owner.get(&internal.ip()) {
-                    self.mapped.insert(*external, lane);
+                    self.mapped.insert(external.get(), lane);
                 }
             }
             TraceKind::NatAddress { nat, address } => {

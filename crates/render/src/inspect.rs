@@ -10,7 +10,7 @@ use crate::chart::{Chart, MessageRow, What};
 use crate::fmt_time;
 use crate::why::{Reason, why_sent};
 use mobike_protocol::Event;
-use mobike_sim::{Trace, TraceKind};
+use mobike_sim::Trace;
 use mobike_wire::Header;
 use mobike_wire::crypto::GcmKey;
 use mobike_wire::notify::NotifyData;
@@ -190,16 +190,15 @@ pub fn sk_key(trace: &Trace, m: &MessageRow, datagram: &[u8]) -> Option<GcmKey> 
 /// The ESP key of the SA with inbound SPI `spi`, from the Child SA keys
 /// the trace logged (RFC 7296 §2.17).
 pub fn esp_key(trace: &Trace, spi: u32) -> Option<GcmKey> {
-    trace.events.iter().find_map(|e| match &e.kind {
-        TraceKind::Protocol {
-            event:
-                Event::ChildSa {
-                    initiator_to_responder: (a, ka),
-                    responder_to_initiator: (b, kb),
-                    ..
-                },
-            ..
-        } => {
+    trace.events.iter().find_map(|e| match e.kind.protocol() {
+        Some((
+            _,
+            Event::ChildSa {
+                initiator_to_responder: (a, ka),
+                responder_to_initiator: (b, kb),
+                ..
+            },
+        )) => {
             if *a == spi {
                 Some(ka.clone())
             } else if *b == spi {
@@ -879,12 +878,12 @@ mod tests {
             let mut trace = Trace::default();
             trace.push(
                 5,
-                TraceKind::Sent {
+                mobike_sim::TraceKind::Sent {
                     packet: 1,
                     node: "attacker".into(),
                     link: Default::default(),
-                    src,
-                    dst,
+                    src: src.into(),
+                    dst: dst.into(),
                     payload: payload.into(),
                     protocol: mobike_protocol::IpProtocol::Udp,
                 },

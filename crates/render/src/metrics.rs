@@ -292,7 +292,7 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                     }
                 }
             }
-            TraceKind::Protocol { node, event } => match event {
+            TraceKind::Protocol { node, event } => match &**event {
                 Event::ChildSa {
                     spi_i,
                     initiator_to_responder: (a, _),

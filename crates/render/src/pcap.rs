@@ -67,7 +67,14 @@ pub fn capture(trace: &Trace, node: &str) -> Vec<u8> {
                 if n == node {
                     frames.push((
                         e.time,
-                        frame(*src, *dst, src.port(), payload, *protocol, *packet as u16),
+                        frame(
+                            src.get(),
+                            dst.get(),
+                            src.port(),
+                            payload,
+                            *protocol,
+                            *packet as u16,
+                        ),
                     ));
                 }
             }
@@ -80,7 +87,14 @@ pub fn capture(trace: &Trace, node: &str) -> Vec<u8> {
                 if let Some((payload, protocol)) = sent.get(packet) {
                     frames.push((
                         e.time,
-                        frame(*src, *dst, dst.port(), payload, *protocol, *packet as u16),
+                        frame(
+                            src.get(),
+                            dst.get(),
+                            dst.port(),
+                            payload,
+                            *protocol,
+                            *packet as u16,
+                        ),
                     ));
                 }
             }
@@ -119,11 +133,7 @@ pub fn ikev2_decryption_table(trace: &Trace) -> String {
     let mut out = String::new();
     let mut seen = Vec::new();
     for e in &trace.events {
-        if let TraceKind::Protocol {
-            event: Event::KeysDerived { spi_i, spi_r, keys },
-            ..
-        } = &e.kind
-        {
+        if let Some((_, Event::KeysDerived { spi_i, spi_r, keys })) = e.kind.protocol() {
             if seen.contains(&(*spi_i, *spi_r)) {
                 continue;
             }
@@ -148,15 +158,14 @@ pub fn esp_sa(trace: &Trace) -> String {
     let mut out = String::new();
     let mut seen = Vec::new();
     for e in &trace.events {
-        if let TraceKind::Protocol {
-            event:
-                Event::ChildSa {
-                    initiator_to_responder,
-                    responder_to_initiator,
-                    ..
-                },
-            ..
-        } = &e.kind
+        if let Some((
+            _,
+            Event::ChildSa {
+                initiator_to_responder,
+                responder_to_initiator,
+                ..
+            },
+        )) = e.kind.protocol()
         {
             for (spi, key) in [initiator_to_responder, responder_to_initiator] {
                 if seen.contains(spi) {

@@ -94,7 +94,7 @@ fn moment<'t>(trace: &'t Trace, chart: &Chart, packet: PacketId) -> Option<Momen
             break;
         }
         match &e.kind {
-            TraceKind::Protocol { node: n, event } if n == node => events.push(event),
+            TraceKind::Protocol { node: n, event } if n == node => events.push(&**event),
             // Sibling datagrams of the same moment, and what befell them.
             TraceKind::Sent { node: n, .. } if n == node && events.is_empty() => {}
             TraceKind::Dropped { .. }
@@ -110,7 +110,7 @@ fn moment<'t>(trace: &'t Trace, chart: &Chart, packet: PacketId) -> Option<Momen
             } if n == node => {
                 trigger = Some(Trigger::Packet {
                     packet: *packet,
-                    src: *src,
+                    src: src.get(),
                 });
                 break;
             }
@@ -469,7 +469,7 @@ fn previous_send(
             payload,
             ..
         } if n == node => match classify(payload, src.port()) {
-            UdpPayload::Ike(b) if b == ike => Some((e.time, *src, *dst)),
+            UdpPayload::Ike(b) if b == ike => Some((e.time, src.get(), dst.get())),
             _ => None,
         },
         _ => None,
@@ -515,7 +515,7 @@ fn first_send(
             payload,
             ..
         } if n == node => match classify(payload, src.port()) {
-            UdpPayload::Ike(b) if b == ike => Some((*src, *dst)),
+            UdpPayload::Ike(b) if b == ike => Some((src.get(), dst.get())),
             _ => None,
         },
         _ => None,

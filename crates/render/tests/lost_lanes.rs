@@ -26,7 +26,7 @@ fn a_datagram_lost_at_a_shared_nat_belongs_to_the_host_of_its_mapping() {
             internal, external, ..
         } = &e.kind
         {
-            inside.insert(*external, internal.ip());
+            inside.insert(external.get(), internal.ip());
         }
     }
     let mut lost_to = Vec::new();

@@ -6,7 +6,7 @@
 use mobike_render::ascii::{self, AsciiOptions, WIDTH};
 use mobike_render::chart::What;
 use mobike_render::{Chart, svg};
-use mobike_sim::{Scenario, TraceKind, World};
+use mobike_sim::{Scenario, World};
 use mobike_wire::message::{Message, decrypt};
 use mobike_wire::payload::Payload;
 
@@ -63,11 +63,8 @@ fn every_message_parses_decrypts_and_re_emits_identically() {
         .trace()
         .events
         .iter()
-        .find_map(|e| match &e.kind {
-            TraceKind::Protocol {
-                event: mobike_protocol::Event::KeysDerived { keys, .. },
-                ..
-            } => Some(keys.clone()),
+        .find_map(|e| match e.kind.protocol() {
+            Some((_, mobike_protocol::Event::KeysDerived { keys, .. })) => Some(keys.clone()),
             _ => None,
         })
         .unwrap();

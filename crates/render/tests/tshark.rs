@@ -51,14 +51,11 @@ fn our_notifies(trace: &mobike_sim::Trace, node: &str) -> Vec<(bool, Option<Vec<
     let mut sent: HashMap<u64, Vec<u8>> = HashMap::new();
     let mut frames = Vec::new();
     for e in &trace.events {
+        if let Some((_, Event::KeysDerived { spi_i, keys: k, .. })) = e.kind.protocol() {
+            keys.entry(*spi_i).or_insert_with(|| (**k).clone());
+            continue;
+        }
         let bytes = match &e.kind {
-            TraceKind::Protocol {
-                event: Event::KeysDerived { spi_i, keys: k, .. },
-                ..
-            } => {
-                keys.entry(*spi_i).or_insert_with(|| (**k).clone());
-                continue;
-            }
             TraceKind::Sent {
                 packet,
                 node: n,

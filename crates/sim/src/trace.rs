@@ -2,12 +2,12 @@
 //! or dropped (with the reason), every protocol event and every change of the
 //! network. Views (charts, panels, exports) are derived from it.
 
-pub use crate::shared::{Bytes, Name};
+pub use crate::shared::{Addr, Bytes, Name};
 use crate::vocab::direction::Direction;
 use crate::vocab::reason::DropReason;
 use mobike_protocol::{Event, IpProtocol, Time};
 use serde::Serialize;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 /// A packet's number in the trace, unique within a run.
 pub type PacketId = u64;
@@ -29,8 +29,8 @@ pub enum TraceKind {
         packet: PacketId,
         node: Name,
         link: Name,
-        src: SocketAddr,
-        dst: SocketAddr,
+        src: Addr,
+        dst: Addr,
         payload: Bytes,
         /// UDP, or plain ESP (ports 0).
         #[serde(default)]
@@ -40,24 +40,26 @@ pub enum TraceKind {
     Translated {
         packet: PacketId,
         nat: Name,
-        src: SocketAddr,
-        dst: SocketAddr,
+        src: Addr,
+        dst: Addr,
     },
     /// A packet reached a host.
     Delivered {
         packet: PacketId,
         node: Name,
-        src: SocketAddr,
-        dst: SocketAddr,
+        src: Addr,
+        dst: Addr,
     },
     /// A packet was lost, and why (serialised as the reason's sentence).
     Dropped {
         packet: PacketId,
         at: Name,
-        reason: DropReason,
+        /// Boxed, as are the protocol's events: rare beside the packets
+        /// sent and delivered, they would set every entry's size.
+        reason: Box<DropReason>,
     },
     /// What a host's IKE daemon reported.
-    Protocol { node: Name, event: Event },
+    Protocol { node: Name, event: Box<Event> },
     /// A link went up or down: both directions, or only `direction`.
     Link {
         link: Name,
@@ -82,15 +84,15 @@ pub enum TraceKind {
     /// A NAT created a mapping.
     NatMapping {
         nat: Name,
-        internal: SocketAddr,
-        external: SocketAddr,
+        internal: Addr,
+        external: Addr,
     },
     /// A NAT mapping's timer ran out (RFC 4787 §4.3): nothing more comes in
     /// through it; the inside's next packet makes a new one.
     NatMappingExpired {
         nat: Name,
-        internal: SocketAddr,
-        external: SocketAddr,
+        internal: Addr,
+        external: Addr,
     },
     /// A NAT rebooted and lost every mapping.
     NatRebooted { nat: Name, mappings_lost: usize },
@@ -134,6 +136,16 @@ pub enum TraceKind {
     Intervention { text: String, by_user: bool },
 }
 
+impl TraceKind {
+    /// A host's protocol event: the host and the event.
+    pub fn protocol(&self) -> Option<(&Name, &Event)> {
+        match self {
+            TraceKind::Protocol { node, event } => Some((node, event)),
+            _ => None,
+        }
+    }
+}
+
 /// The trace of one run: appended to as things happen, never changed. Its
 /// two look-ups serve the views (a message's bytes, and the keys that open
 /// them in the byte view and the pcap export).
@@ -160,11 +172,8 @@ impl Trace {
 
     /// The keys logged for an IKE SA (by its initiator SPI).
     pub fn ike_keys(&self, spi_i: u64) -> Option<&mobike_wire::crypto::IkeKeys> {
-        self.events.iter().find_map(|e| match &e.kind {
-            TraceKind::Protocol {
-                event: Event::KeysDerived { spi_i: s, keys, .. },
-                ..
-            } if *s == spi_i => Some(&**keys),
+        self.events.iter().find_map(|e| match e.kind.protocol() {
+            Some((_, Event::KeysDerived { spi_i: s, keys, .. })) if *s == spi_i => Some(&**keys),
             _ => None,
         })
     }

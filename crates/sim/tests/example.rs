@@ -38,15 +38,11 @@ fn default_scenario_moves_the_laptop_to_lte_behind_the_nat() {
             .iter()
             .any(|m| m.internal.to_string() == "10.64.0.2:4500")
     );
-    let deleted = w.trace().events.iter().any(|e| {
-        matches!(
-            &e.kind,
-            TraceKind::Protocol {
-                event: Event::Deleted { .. },
-                ..
-            }
-        )
-    });
+    let deleted = w
+        .trace()
+        .events
+        .iter()
+        .any(|e| matches!(e.kind.protocol(), Some((_, Event::Deleted { .. }))));
     assert!(!deleted);
 }
 
@@ -138,13 +134,13 @@ fn a_nat_drops_plain_esp() {
     let dropped = w.trace().events.iter().any(|e| {
         matches!(
             &e.kind,
-            TraceKind::Dropped {
-                reason: DropReason::Nat {
+            TraceKind::Dropped { reason, .. } if matches!(
+                **reason,
+                DropReason::Nat {
                     refusal: NatRefusal::PlainEsp,
                     ..
-                },
-                ..
-            }
+                }
+            )
         )
     });
     assert!(dropped);

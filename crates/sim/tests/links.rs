@@ -175,7 +175,7 @@ fn fate(w: &World) -> (Vec<u64>, Vec<u64>) {
     for e in &w.trace().events {
         match &e.kind {
             TraceKind::Dropped { packet, reason, .. }
-                if *reason
+                if **reason
                     == (DropReason::LinkLoss {
                         link: "wifi".into(),
                     }) =>

@@ -175,7 +175,7 @@ mod tests {
         send(&mut a, "198.51.100.10:4500", &request(info, 4));
         let (bytes, to) = a.replay(&gw).unwrap();
         assert_eq!(bytes, update);
-        assert_eq!(to, GATEWAY.parse().unwrap());
+        assert_eq!(to, GATEWAY.parse::<SocketAddr>().unwrap());
         let f = a.forgery(&gw).unwrap();
         assert_eq!((f.spi_i, f.spi_r, f.message_id), (1, 2, 5));
         assert_eq!(a.forgery(&["192.0.2.99".parse().unwrap()]), None);

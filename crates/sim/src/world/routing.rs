@@ -41,8 +41,8 @@ impl World {
                 link: link
                     .map(|l| self.names.links[l].clone())
                     .unwrap_or_default(),
-                src,
-                dst,
+                src: src.into(),
+                dst: dst.into(),
                 payload: payload.clone(),
                 protocol,
             },
@@ -144,8 +144,14 @@ impl World {
     }
 
     pub(super) fn drop_packet(&mut self, packet: PacketId, at: Name, reason: DropReason) {
-        self.trace
-            .push(self.now, TraceKind::Dropped { packet, at, reason });
+        self.trace.push(
+            self.now,
+            TraceKind::Dropped {
+                packet,
+                at,
+                reason: Box::new(reason),
+            },
+        );
     }
 
     /// NAT `n` refused the packet.
@@ -195,8 +201,8 @@ impl World {
                 TraceKind::Translated {
                     packet: packet.id,
                     nat: self.names.nats[n].clone(),
-                    src: packet.src,
-                    dst: packet.dst,
+                    src: packet.src.into(),
+                    dst: packet.dst.into(),
                 },
             );
             if packet.dst.ip() == self.nats[n].public && !self.nats[n].behaviour.hairpinning {
@@ -255,8 +261,8 @@ impl World {
                         TraceKind::Translated {
                             packet: packet.id,
                             nat: self.names.nats[n].clone(),
-                            src: packet.src,
-                            dst: packet.dst,
+                            src: packet.src.into(),
+                            dst: packet.dst.into(),
                         },
                     );
                 }
@@ -312,8 +318,8 @@ impl World {
             TraceKind::Delivered {
                 packet: packet.id,
                 node,
-                src: packet.src,
-                dst: packet.dst,
+                src: packet.src.into(),
+                dst: packet.dst.into(),
             },
         );
         let ep = &mut self.hosts[h].endpoint;
@@ -335,8 +341,8 @@ impl World {
                 now,
                 TraceKind::NatMappingExpired {
                     nat: self.names.nats[n].clone(),
-                    internal: m.internal,
-                    external: SocketAddr::new(public, m.external_port),
+                    internal: m.internal.into(),
+                    external: SocketAddr::new(public, m.external_port).into(),
                 },
             );
         }
@@ -357,8 +363,8 @@ impl World {
                 self.now,
                 TraceKind::NatMapping {
                     nat: self.names.nats[n].clone(),
-                    internal: src,
-                    external: out.src,
+                    internal: src.into(),
+                    external: out.src.into(),
                 },
             );
             self.schedule(expires, Ev::NatExpiry { nat: n, id });

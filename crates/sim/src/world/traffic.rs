@@ -57,7 +57,7 @@ impl World {
                 now,
                 TraceKind::Protocol {
                     node: node.clone(),
-                    event: e,
+                    event: Box::new(e),
                 },
             );
         }

@@ -78,7 +78,9 @@ pub fn drops(w: &World, which: impl Fn(&DropReason) -> bool) -> Vec<(u64, DropRe
         .events
         .iter()
         .filter_map(|e| match &e.kind {
-            TraceKind::Dropped { reason, .. } if which(reason) => Some((e.time, reason.clone())),
+            TraceKind::Dropped { reason, .. } if which(reason) => {
+                Some((e.time, (**reason).clone()))
+            }
             _ => None,
         })
         .collect()
@@ -106,7 +108,7 @@ pub fn delivered(w: &World, node: &str) -> Vec<(u64, SocketAddr, SocketAddr)> {
         .filter_map(|e| match &e.kind {
             TraceKind::Delivered {
                 node: n, src, dst, ..
-            } if n == node => Some((e.time, *src, *dst)),
+            } if n == node => Some((e.time, src.get(), dst.get())),
             _ => None,
         })
         .collect()
@@ -120,7 +122,7 @@ pub fn mappings_made(w: &World) -> Vec<(u64, SocketAddr, SocketAddr)> {
         .filter_map(|e| match &e.kind {
             TraceKind::NatMapping {
                 internal, external, ..
-            } => Some((e.time, *internal, *external)),
+            } => Some((e.time, internal.get(), external.get())),
             _ => None,
         })
         .collect()
@@ -133,7 +135,7 @@ pub fn expired(w: &World) -> Vec<(u64, SocketAddr, SocketAddr)> {
         .filter_map(|e| match &e.kind {
             TraceKind::NatMappingExpired {
                 internal, external, ..
-            } => Some((e.time, *internal, *external)),
+            } => Some((e.time, internal.get(), external.get())),
             _ => None,
         })
         .collect()
