@@ -188,3 +188,19 @@ impl Trace {
         self.events.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long run records millions of entries: each is sized by the largest
+    /// kind, a sent datagram (see `shared`).
+    #[test]
+    fn an_entry_stays_small() {
+        assert!(
+            std::mem::size_of::<TraceEvent>() <= 88,
+            "{} bytes",
+            std::mem::size_of::<TraceEvent>()
+        );
+    }
+}

@@ -116,6 +116,9 @@ pub struct World {
     names: Names,
     /// Per host and interface: the index of its link.
     iface_link: Vec<Vec<Option<usize>>>,
+    /// The one octet of every NAT-keepalive, shared by all of them (a
+    /// client behind a NAT sends one every 20 s or so).
+    keepalive: Bytes,
 }
 
 /// The ids of a scenario's elements, by index.
@@ -217,6 +220,7 @@ impl World {
                 links: scenario.links.iter().map(|l| Name::from(&l.id)).collect(),
                 nats: scenario.nats.iter().map(|n| Name::from(&n.id)).collect(),
             },
+            keepalive: Bytes::from(&mobike_wire::udp::KEEPALIVE[..]),
             iface_link: scenario
                 .hosts
                 .iter()

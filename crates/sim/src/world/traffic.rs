@@ -62,7 +62,12 @@ impl World {
             );
         }
         for t in sends {
-            self.send_from(h, t.src, t.dst, t.payload.into(), t.protocol, false);
+            let payload = if t.payload == mobike_wire::udp::KEEPALIVE {
+                self.keepalive.clone()
+            } else {
+                t.payload.into()
+            };
+            self.send_from(h, t.src, t.dst, payload, t.protocol, false);
         }
         // Inner packets out of the tunnel: pings to us are answered.
         while let Some(inner) = self.hosts[h].endpoint.poll_data() {
