@@ -119,7 +119,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn ike_cipher_name(k: &GcmKey) -> &'static str {
-    if k.key.len() == 32 {
+    if k.key().len() == 32 {
         "AES-GCM-256 with 16 octet ICV [RFC5282]"
     } else {
         "AES-GCM-128 with 16 octet ICV [RFC5282]"

@@ -57,12 +57,35 @@ pub fn prf_plus(key: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
 }
 
 /// An AES-GCM key of the SK payload: the AES key and the 4-octet salt that
-/// forms the first part of the nonce (RFC 5282 §4 and §7.1).
+/// forms the first part of the nonce (RFC 5282 §4 and §7.1). Make one with
+/// [`GcmKey::new`] or [`GcmKey::from_keymat`]; the AES key schedule is
+/// computed on first use and kept (in software AES, as in the page's wasm,
+/// the schedule costs about as much as sealing a short message).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GcmKey {
-    pub key: Vec<u8>,
+    key: Vec<u8>,
     pub salt: [u8; GCM_SALT_LEN],
+    #[serde(skip)]
+    cipher: CipherCache,
 }
+
+/// The expanded key of a [`GcmKey`], made on first use. Equal whatever it
+/// holds: a key is its octets and salt.
+#[derive(Clone, Default)]
+struct CipherCache(std::sync::OnceLock<Option<Cipher>>);
+
+#[derive(Clone)]
+enum Cipher {
+    A128(Box<Aes128Gcm>),
+    A256(Box<Aes256Gcm>),
+}
+
+impl PartialEq for CipherCache {
+    fn eq(&self, _: &CipherCache) -> bool {
+        true
+    }
+}
+impl Eq for CipherCache {}
 
 impl core::fmt::Debug for GcmKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -71,6 +94,37 @@ impl core::fmt::Debug for GcmKey {
 }
 
 impl GcmKey {
+    /// A key from its AES key octets (16 or 32 for a usable key; any other
+    /// length fails at use with `NoKeys`) and salt.
+    pub fn new(key: Vec<u8>, salt: [u8; GCM_SALT_LEN]) -> GcmKey {
+        GcmKey {
+            key,
+            salt,
+            cipher: CipherCache::default(),
+        }
+    }
+
+    /// The AES key octets.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    fn cipher(&self) -> Result<&Cipher> {
+        self.cipher
+            .0
+            .get_or_init(|| match self.key.len() {
+                16 => Aes128Gcm::new_from_slice(&self.key)
+                    .ok()
+                    .map(|c| Cipher::A128(Box::new(c))),
+                32 => Aes256Gcm::new_from_slice(&self.key)
+                    .ok()
+                    .map(|c| Cipher::A256(Box::new(c))),
+                _ => None,
+            })
+            .as_ref()
+            .ok_or(WireError::NoKeys)
+    }
+
     /// Splits an SK_e* value into key and salt: the salt is the last four octets.
     pub fn from_keymat(keymat: &[u8]) -> Result<GcmKey> {
         if keymat.len() != 16 + GCM_SALT_LEN && keymat.len() != 32 + GCM_SALT_LEN {
@@ -82,10 +136,7 @@ impl GcmKey {
         let (key, salt) = keymat.split_at(keymat.len() - GCM_SALT_LEN);
         let mut s = [0u8; GCM_SALT_LEN];
         s.copy_from_slice(salt);
-        Ok(GcmKey {
-            key: key.to_vec(),
-            salt: s,
-        })
+        Ok(GcmKey::new(key.to_vec(), s))
     }
 
     /// Key followed by salt, as Wireshark's IKEv2 decryption table wants it.
@@ -111,14 +162,9 @@ impl GcmKey {
     ) -> Result<[u8; GCM_ICV_LEN]> {
         let nonce = self.nonce(iv);
         let nonce = Nonce::from_slice(&nonce);
-        let tag = match self.key.len() {
-            16 => Aes128Gcm::new_from_slice(&self.key)
-                .map_err(|_| WireError::NoKeys)?
-                .encrypt_in_place_detached(nonce, aad, buf),
-            32 => Aes256Gcm::new_from_slice(&self.key)
-                .map_err(|_| WireError::NoKeys)?
-                .encrypt_in_place_detached(nonce, aad, buf),
-            _ => return Err(WireError::NoKeys),
+        let tag = match self.cipher()? {
+            Cipher::A128(c) => c.encrypt_in_place_detached(nonce, aad, buf),
+            Cipher::A256(c) => c.encrypt_in_place_detached(nonce, aad, buf),
         }
         .map_err(|_| WireError::Malformed("AES-GCM input too long"))?;
         Ok(tag.into())
@@ -135,14 +181,9 @@ impl GcmKey {
         let nonce = self.nonce(iv);
         let nonce = Nonce::from_slice(&nonce);
         let tag = Tag::from_slice(icv);
-        match self.key.len() {
-            16 => Aes128Gcm::new_from_slice(&self.key)
-                .map_err(|_| WireError::NoKeys)?
-                .decrypt_in_place_detached(nonce, aad, buf, tag),
-            32 => Aes256Gcm::new_from_slice(&self.key)
-                .map_err(|_| WireError::NoKeys)?
-                .decrypt_in_place_detached(nonce, aad, buf, tag),
-            _ => return Err(WireError::NoKeys),
+        match self.cipher()? {
+            Cipher::A128(c) => c.decrypt_in_place_detached(nonce, aad, buf, tag),
+            Cipher::A256(c) => c.decrypt_in_place_detached(nonce, aad, buf, tag),
         }
         .map_err(|_| WireError::IcvMismatch)
     }
@@ -339,10 +380,10 @@ mod tests {
     #[test]
     fn gcm_known_answer_aes128_test_case_4() {
         // McGrew & Viega GCM spec, test case 4 (AES-128, 96-bit IV, AAD).
-        let key = GcmKey {
-            key: hex("feffe9928665731c6d6a8f9467308308"),
-            salt: hex("cafebabe").try_into().unwrap(),
-        };
+        let key = GcmKey::new(
+            hex("feffe9928665731c6d6a8f9467308308"),
+            hex("cafebabe").try_into().unwrap(),
+        );
         let iv: [u8; 8] = hex("facedbaddecaf888").try_into().unwrap();
         let aad = hex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
         let mut pt = hex(
@@ -388,5 +429,35 @@ mod tests {
         );
         assert!(a.shared_secret(&[0; 32]).is_err());
         assert!(a.shared_secret(&[0; 31]).is_err());
+    }
+
+    /// The key schedule is kept after first use: a used key, its clone and
+    /// a fresh copy seal alike and compare equal; a bad length fails each
+    /// time.
+    #[test]
+    fn kept_key_schedule_changes_nothing() {
+        let used = GcmKey::new(vec![7; 32], [1, 2, 3, 4]);
+        let seal = |k: &GcmKey| {
+            let mut buf = b"liveness".to_vec();
+            let icv = k.seal(&[9; 8], b"hdr", &mut buf).unwrap();
+            (buf, icv)
+        };
+        let first = seal(&used);
+        let fresh = GcmKey::new(vec![7; 32], [1, 2, 3, 4]);
+        assert_eq!(used, fresh);
+        assert_eq!(seal(&used), first);
+        assert_eq!(seal(&used.clone()), first);
+        assert_eq!(seal(&fresh), first);
+        let (mut ct, icv) = first;
+        fresh.open(&[9; 8], b"hdr", &mut ct, &icv).unwrap();
+        assert_eq!(ct, b"liveness");
+        let bad = GcmKey::new(vec![7; 20], [0; 4]);
+        for _ in 0..2 {
+            let mut buf = vec![0; 4];
+            assert!(matches!(
+                bad.seal(&[0; 8], b"", &mut buf),
+                Err(WireError::NoKeys)
+            ));
+        }
     }
 }

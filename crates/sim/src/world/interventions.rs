@@ -421,9 +421,6 @@ fn forge_update(f: Forgery) -> Option<Vec<u8>> {
     let inner = [mobike_wire::Payload::Notify(
         mobike_wire::payload::Notify::new(NotifyType::UPDATE_SA_ADDRESSES, vec![]),
     )];
-    let key = mobike_wire::crypto::GcmKey {
-        key: vec![0x66; 16],
-        salt: [0x66; 4],
-    };
+    let key = mobike_wire::crypto::GcmKey::new(vec![0x66; 16], [0x66; 4]);
     mobike_wire::message::Message::emit_encrypted(header, &inner, &key, [7; 8]).ok()
 }
