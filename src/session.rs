@@ -175,6 +175,13 @@ pub struct TraceStamp {
     events: usize,
 }
 
+impl TraceStamp {
+    /// The world this stamp is of: a trace of one world only grows.
+    pub fn world(&self) -> u64 {
+        self.world
+    }
+}
+
 /// A number no other world of this page had.
 fn new_world_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);

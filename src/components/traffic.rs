@@ -16,12 +16,20 @@ pub struct TrafficProps {
 
 #[function_component(Traffic)]
 pub fn traffic(p: &TrafficProps) -> Html {
+    // The figures follow the trace as it grows: each tick reads only its
+    // new events; another world (a reset, a jump back) starts anew.
+    let builder = use_mut_ref(|| (None::<u64>, metrics::MetricsBuilder::default()));
     let table = {
         let session = p.session.clone();
-        use_memo(p.stamp, move |_| {
+        use_memo(p.stamp, move |stamp| {
             let s = session.borrow();
             let ping = s.scenario.ping.as_ref()?;
-            Some(panels::traffic(ping, &metrics::compute(s.world.trace())))
+            let mut b = builder.borrow_mut();
+            if b.0 != Some(stamp.world()) {
+                *b = (Some(stamp.world()), metrics::MetricsBuilder::default());
+            }
+            b.1.update(s.world.trace());
+            Some(panels::traffic(ping, &b.1.current()))
         })
     };
     let Some(t) = table.as_ref() else {

@@ -109,6 +109,7 @@ enum Kind {
 }
 
 /// One echo request of the ping generator.
+#[derive(Clone)]
 struct PingRecord {
     /// The host that sent it (the client, or its peer pinging the client).
     node: String,
@@ -145,48 +146,85 @@ pub fn compute(trace: &Trace) -> Metrics {
 /// `e` the time of the last event, which may be earlier than `t` (the
 /// longest outage then ends at `e`).
 pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
-    let mut m = Metrics::default();
-    let mut kind_of: HashMap<u64, (Kind, usize, Option<usize>)> = HashMap::new();
-    let mut hosts: Vec<HostMetrics> = Vec::new();
-    let mut clients: Vec<ClientMetrics> = Vec::new();
-    let mut pings: Vec<PingRecord> = Vec::new();
-    // The latest request of each (sender, seq).
-    let mut ping_of: HashMap<(String, u16), usize> = HashMap::new();
-    // The client of the last ESP packet each host sent.
-    let mut last_client: HashMap<String, usize> = HashMap::new();
-    // IKE SA (initiator SPI) -> client; ESP SPI -> IKE SA.
-    let mut client_of_sa: HashMap<u64, usize> = HashMap::new();
-    let mut sa_of_esp: HashMap<u32, u64> = HashMap::new();
-    // Per IKE SA: (node, time) of each IpsecPathChanged.
-    let mut path_changes: HashMap<u64, Vec<(String, Time)>> = HashMap::new();
-    let mut interventions: Vec<(Time, String, bool)> = Vec::new();
-
-    // Hosts and clients in order of first appearance, with an index by
-    // name so each lookup is one hash probe, not a scan of every host.
-    let mut host_at: HashMap<String, usize> = HashMap::new();
-    let mut client_at: HashMap<String, usize> = HashMap::new();
-    fn index<T>(
-        v: &mut Vec<T>,
-        at: &mut HashMap<String, usize>,
-        node: &str,
-        new: impl Fn() -> T,
-    ) -> usize {
-        if let Some(&i) = at.get(node) {
-            return i;
-        }
-        v.push(new());
-        at.insert(node.to_string(), v.len() - 1);
-        v.len() - 1
-    }
-    let client_index =
-        |clients: &mut Vec<ClientMetrics>, client_at: &mut HashMap<String, usize>, node: &str| {
-            index(clients, client_at, node, || ClientMetrics {
-                node: node.to_string(),
-                ..Default::default()
-            })
-        };
-
+    let mut b = MetricsBuilder::default();
     for e in trace.events.iter().filter(|e| e.time <= end) {
+        b.feed(e);
+    }
+    b.metrics(end)
+}
+
+/// The figures of a growing trace, kept up to date event by event: what
+/// [`compute`] finds by reading the whole trace, at the cost of the events
+/// added since the last [`MetricsBuilder::update`] (the page's traffic panel
+/// follows a run this way, so a tick does not reread an hour of trace).
+#[derive(Clone, Default)]
+pub struct MetricsBuilder {
+    /// How many of the trace's events were read.
+    done: usize,
+    /// The time of the last event read.
+    last: Time,
+    kind_of: HashMap<u64, (Kind, usize, Option<usize>)>,
+    hosts: Vec<HostMetrics>,
+    clients: Vec<ClientMetrics>,
+    pings: Vec<PingRecord>,
+    /// The latest request of each (sender, seq).
+    ping_of: HashMap<(String, u16), usize>,
+    /// The client of the last ESP packet each host sent.
+    last_client: HashMap<String, usize>,
+    /// IKE SA (initiator SPI) -> client; ESP SPI -> IKE SA.
+    client_of_sa: HashMap<u64, usize>,
+    sa_of_esp: HashMap<u32, u64>,
+    /// Per IKE SA: (node, time) of each IpsecPathChanged.
+    path_changes: HashMap<u64, Vec<(String, Time)>>,
+    interventions: Vec<(Time, String, bool)>,
+    /// Hosts and clients in order of first appearance, with an index by
+    /// name so each lookup is one hash probe, not a scan of every host.
+    host_at: HashMap<String, usize>,
+    client_at: HashMap<String, usize>,
+}
+
+fn index<T>(
+    v: &mut Vec<T>,
+    at: &mut HashMap<String, usize>,
+    node: &str,
+    new: impl Fn() -> T,
+) -> usize {
+    if let Some(&i) = at.get(node) {
+        return i;
+    }
+    v.push(new());
+    at.insert(node.to_string(), v.len() - 1);
+    v.len() - 1
+}
+
+fn client_index(
+    clients: &mut Vec<ClientMetrics>,
+    client_at: &mut HashMap<String, usize>,
+    node: &str,
+) -> usize {
+    index(clients, client_at, node, || ClientMetrics {
+        node: node.to_string(),
+        ..Default::default()
+    })
+}
+
+impl MetricsBuilder {
+    /// Reads the events `trace` gained since the last call. The trace must
+    /// be the same run's, grown (a new builder for another).
+    pub fn update(&mut self, trace: &Trace) {
+        for e in trace.events.get(self.done..).unwrap_or_default() {
+            self.feed(e);
+        }
+        self.done = trace.events.len().max(self.done);
+    }
+
+    /// The figures up to the last event read (as [`compute`] gives them).
+    pub fn current(&self) -> Metrics {
+        self.metrics(self.last)
+    }
+
+    fn feed(&mut self, e: &mobike_sim::TraceEvent) {
+        self.last = e.time;
         match &e.kind {
             TraceKind::PingSent {
                 node,
@@ -194,9 +232,10 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                 reply: false,
                 carried,
             } => {
-                let client = client_at.get(node.as_str()).copied();
-                ping_of.insert((node.to_string(), *seq), pings.len());
-                pings.push(PingRecord {
+                let client = self.client_at.get(node.as_str()).copied();
+                self.ping_of
+                    .insert((node.to_string(), *seq), self.pings.len());
+                self.pings.push(PingRecord {
                     node: node.to_string(),
                     sent: e.time,
                     carried: *carried,
@@ -209,8 +248,8 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                 seq,
                 reply: true,
             } => {
-                if let Some(&i) = ping_of.get(&(node.to_string(), *seq)) {
-                    pings[i].answered.get_or_insert(e.time);
+                if let Some(&i) = self.ping_of.get(&(node.to_string(), *seq)) {
+                    self.pings[i].answered.get_or_insert(e.time);
                 }
             }
             TraceKind::Sent {
@@ -221,7 +260,7 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                 protocol,
                 ..
             } => {
-                let h = index(&mut hosts, &mut host_at, node, || HostMetrics {
+                let h = index(&mut self.hosts, &mut self.host_at, node, || HostMetrics {
                     node: node.to_string(),
                     ..Default::default()
                 });
@@ -232,14 +271,14 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                 } else {
                     match classify(payload, src.port()) {
                         UdpPayload::Ike(b) => {
-                            hosts[h].ike_messages += 1;
-                            hosts[h].ike_octets += b.len() as u64;
+                            self.hosts[h].ike_messages += 1;
+                            self.hosts[h].ike_octets += b.len() as u64;
                             if let Ok(hdr) = HeaderPacket::new_checked(b)
                                 && hdr.exchange() == ExchangeType::IKE_SA_INIT
                                 && !hdr.flags().response()
                             {
-                                let c = client_index(&mut clients, &mut client_at, node);
-                                client_of_sa.insert(hdr.spi_i(), c);
+                                let c = client_index(&mut self.clients, &mut self.client_at, node);
+                                self.client_of_sa.insert(hdr.spi_i(), c);
                             }
                             Kind::Ike
                         }
@@ -248,7 +287,7 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                             Kind::Esp
                         }
                         UdpPayload::Keepalive => {
-                            hosts[h].keepalives += 1;
+                            self.hosts[h].keepalives += 1;
                             Kind::Keepalive
                         }
                         UdpPayload::Invalid => Kind::Other,
@@ -256,17 +295,17 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                 };
                 let mut client = None;
                 if let Some(b) = esp {
-                    hosts[h].esp_packets += 1;
+                    self.hosts[h].esp_packets += 1;
                     client = mobike_wire::esp::spi(b)
                         .ok()
-                        .and_then(|spi| sa_of_esp.get(&spi))
-                        .and_then(|sa| client_of_sa.get(sa))
+                        .and_then(|spi| self.sa_of_esp.get(&spi))
+                        .and_then(|sa| self.client_of_sa.get(sa))
                         .copied();
                     if let Some(c) = client {
-                        clients[c].esp_packets += 1;
-                        last_client.insert(node.to_string(), c);
+                        self.clients[c].esp_packets += 1;
+                        self.last_client.insert(node.to_string(), c);
                         // The request the sender just handed to this SA.
-                        for p in pings.iter_mut().rev() {
+                        for p in self.pings.iter_mut().rev() {
                             if p.sent != e.time {
                                 break;
                             }
@@ -276,16 +315,16 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                         }
                     }
                 }
-                kind_of.insert(*packet, (kind, h, client));
+                self.kind_of.insert(*packet, (kind, h, client));
             }
             TraceKind::Dropped { packet, .. } => {
-                if let Some(&(kind, h, client)) = kind_of.get(packet) {
+                if let Some(&(kind, h, client)) = self.kind_of.get(packet) {
                     match kind {
-                        Kind::Ike => hosts[h].ike_lost += 1,
+                        Kind::Ike => self.hosts[h].ike_lost += 1,
                         Kind::Esp => {
-                            hosts[h].esp_lost += 1;
+                            self.hosts[h].esp_lost += 1;
                             if let Some(c) = client {
-                                clients[c].esp_lost += 1;
+                                self.clients[c].esp_lost += 1;
                             }
                         }
                         Kind::Keepalive | Kind::Other => {}
@@ -298,11 +337,11 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                     initiator_to_responder: (a, _),
                     responder_to_initiator: (b, _),
                 } => {
-                    sa_of_esp.insert(*a, *spi_i);
-                    sa_of_esp.insert(*b, *spi_i);
+                    self.sa_of_esp.insert(*a, *spi_i);
+                    self.sa_of_esp.insert(*b, *spi_i);
                 }
                 Event::IpsecPathChanged { spi_i, .. } => {
-                    path_changes
+                    self.path_changes
                         .entry(*spi_i)
                         .or_default()
                         .push((node.to_string(), e.time));
@@ -310,102 +349,114 @@ pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
                 _ => {}
             },
             TraceKind::Intervention { text, by_user } => {
-                interventions.push((e.time, text.clone(), *by_user));
+                self.interventions.push((e.time, text.clone(), *by_user));
             }
             _ => {}
         }
     }
 
-    // Requests no SA carried: the client the sender's tunnel last served,
-    // the only client, or the sender itself.
-    for p in &mut pings {
-        if p.client.is_none() {
-            p.client = Some(match last_client.get(&p.node) {
-                Some(&c) => c,
-                None if clients.len() == 1 => 0,
-                None => client_index(&mut clients, &mut client_at, &p.node),
-            });
-        }
-    }
-
-    let mut replies: Vec<Vec<(Time, Time)>> = vec![Vec::new(); clients.len()];
-    for (i, c) in clients.iter_mut().enumerate() {
-        let mine = pings.iter().filter(|p| p.client == Some(i));
-        let mut first = None;
-        let mut answered: Vec<Time> = Vec::new();
-        for p in mine {
-            c.pings_sent += 1;
-            first = Some(first.map_or(p.sent, |f: Time| f.min(p.sent)));
-            if !p.carried {
-                c.pings_not_carried += 1;
+    /// The figures as they stood at `end` (see [`compute_at`]), from the
+    /// events read so far.
+    pub fn metrics(&self, end: Time) -> Metrics {
+        let mut m = Metrics::default();
+        let mut pings = self.pings.clone();
+        let mut clients = self.clients.clone();
+        let mut client_at = self.client_at.clone();
+        let (last_client, client_of_sa, path_changes) =
+            (&self.last_client, &self.client_of_sa, &self.path_changes);
+        let hosts = self.hosts.clone();
+        let interventions = self.interventions.clone();
+        // Requests no SA carried: the client the sender's tunnel last served,
+        // the only client, or the sender itself.
+        for p in &mut pings {
+            if p.client.is_none() {
+                p.client = Some(match last_client.get(&p.node) {
+                    Some(&c) => c,
+                    None if clients.len() == 1 => 0,
+                    None => client_index(&mut clients, &mut client_at, &p.node),
+                });
             }
-            match p.answered {
-                Some(got) => {
-                    c.pings_answered += 1;
-                    answered.push(p.sent);
-                    replies[i].push((p.sent, got));
+        }
+
+        let mut replies: Vec<Vec<(Time, Time)>> = vec![Vec::new(); clients.len()];
+        for (i, c) in clients.iter_mut().enumerate() {
+            let mine = pings.iter().filter(|p| p.client == Some(i));
+            let mut first = None;
+            let mut answered: Vec<Time> = Vec::new();
+            for p in mine {
+                c.pings_sent += 1;
+                first = Some(first.map_or(p.sent, |f: Time| f.min(p.sent)));
+                if !p.carried {
+                    c.pings_not_carried += 1;
                 }
-                None if p.sent + IN_FLIGHT < end => c.pings_lost += 1,
-                None => {}
+                match p.answered {
+                    Some(got) => {
+                        c.pings_answered += 1;
+                        answered.push(p.sent);
+                        replies[i].push((p.sent, got));
+                    }
+                    None if p.sent + IN_FLIGHT < end => c.pings_lost += 1,
+                    None => {}
+                }
+            }
+            answered.sort_unstable();
+            let mut prev = first;
+            for t in answered.into_iter().chain(std::iter::once(end)) {
+                if let Some(pr) = prev {
+                    c.longest_gap = c.longest_gap.max(t.saturating_sub(pr));
+                }
+                prev = Some(t);
             }
         }
-        answered.sort_unstable();
-        let mut prev = first;
-        for t in answered.into_iter().chain(std::iter::once(end)) {
-            if let Some(pr) = prev {
-                c.longest_gap = c.longest_gap.max(t.saturating_sub(pr));
-            }
-            prev = Some(t);
-        }
-    }
 
-    m.triggers = interventions
-        .into_iter()
-        .map(|(time, text, by_user)| Trigger {
-            time,
-            text,
-            by_user,
-            recoveries: clients
-                .iter()
-                .enumerate()
-                .map(|(c, client)| Recovery {
-                    client: client.node.clone(),
-                    path_changed_after: path_changed_after(
-                        time,
-                        &client.node,
-                        client_of_sa
+        m.triggers = interventions
+            .into_iter()
+            .map(|(time, text, by_user)| Trigger {
+                time,
+                text,
+                by_user,
+                recoveries: clients
+                    .iter()
+                    .enumerate()
+                    .map(|(c, client)| Recovery {
+                        client: client.node.clone(),
+                        path_changed_after: path_changed_after(
+                            time,
+                            &client.node,
+                            client_of_sa
+                                .iter()
+                                .filter(|(_, cc)| **cc == c)
+                                .filter_map(|(sa, _)| path_changes.get(sa)),
+                        ),
+                        ping_answered_after: replies[c]
                             .iter()
-                            .filter(|(_, cc)| **cc == c)
-                            .filter_map(|(sa, _)| path_changes.get(sa)),
-                    ),
-                    ping_answered_after: replies[c]
-                        .iter()
-                        .filter(|(sent, _)| *sent >= time)
-                        .map(|(_, got)| got - time)
-                        .min(),
-                })
-                .collect(),
-        })
-        .collect();
+                            .filter(|(sent, _)| *sent >= time)
+                            .map(|(_, got)| got - time)
+                            .min(),
+                    })
+                    .collect(),
+            })
+            .collect();
 
-    for c in &clients {
-        m.pings_sent += c.pings_sent;
-        m.pings_answered += c.pings_answered;
-        m.pings_lost += c.pings_lost;
-        m.pings_not_carried += c.pings_not_carried;
-        m.longest_gap = m.longest_gap.max(c.longest_gap);
+        for c in &clients {
+            m.pings_sent += c.pings_sent;
+            m.pings_answered += c.pings_answered;
+            m.pings_lost += c.pings_lost;
+            m.pings_not_carried += c.pings_not_carried;
+            m.longest_gap = m.longest_gap.max(c.longest_gap);
+        }
+        for h in &hosts {
+            m.esp_packets += h.esp_packets;
+            m.esp_lost += h.esp_lost;
+            m.ike_messages += h.ike_messages;
+            m.ike_octets += h.ike_octets;
+            m.ike_lost += h.ike_lost;
+            m.keepalives += h.keepalives;
+        }
+        m.clients = clients;
+        m.hosts = hosts;
+        m
     }
-    for h in &hosts {
-        m.esp_packets += h.esp_packets;
-        m.esp_lost += h.esp_lost;
-        m.ike_messages += h.ike_messages;
-        m.ike_octets += h.ike_octets;
-        m.ike_lost += h.ike_lost;
-        m.keepalives += h.keepalives;
-    }
-    m.clients = clients;
-    m.hosts = hosts;
-    m
 }
 
 /// The earliest time after `t` at which some IKE SA of `client` had seen

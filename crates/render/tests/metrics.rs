@@ -111,3 +111,37 @@ fn pings_from_the_gateway_count_for_the_client() {
         "behind a NAT the laptop sends keepalives"
     );
 }
+
+/// The page's traffic panel follows a run with a `MetricsBuilder` updated
+/// tick by tick: at every tick its figures equal those of the whole trace
+/// read afresh, in runs with pings from a client, from a gateway to many
+/// clients, NAT changes and an intervention.
+#[test]
+fn builder_updated_tick_by_tick_equals_the_whole_trace() {
+    for name in [
+        "wifi-to-lte",
+        "cluster-20-mobike",
+        "nat-mapping-timeout",
+        "attacker-spoofed-update",
+        "responder-moves-client-follow",
+    ] {
+        let path = format!("{}/../../examples/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            panic!("{path} is one of the examples");
+        };
+        let s = Scenario::from_toml(&text).unwrap();
+        let mut w = World::new(&s);
+        let mut b = metrics::MetricsBuilder::default();
+        let mut t = 0;
+        let mut checked = 0;
+        while t < s.until.micros() {
+            t += 700 * MS;
+            w.run_until(t);
+            b.update(w.trace());
+            assert_eq!(b.current(), metrics::compute(w.trace()), "{name} at {t} us");
+            checked += 1;
+        }
+        let m = b.current();
+        assert!(m.ike_messages > 0 && checked > 10, "{name}: {m:?}");
+    }
+}
