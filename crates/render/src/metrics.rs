@@ -379,8 +379,14 @@ impl MetricsBuilder {
         }
 
         let mut replies: Vec<Vec<(Time, Time)>> = vec![Vec::new(); clients.len()];
-        for (i, c) in clients.iter_mut().enumerate() {
-            let mine = pings.iter().filter(|p| p.client == Some(i));
+        // Each client's pings, in the order sent (one pass, not one per client).
+        let mut of_client: Vec<Vec<&PingRecord>> = vec![Vec::new(); clients.len()];
+        for p in &pings {
+            if let Some(v) = p.client.and_then(|c| of_client.get_mut(c)) {
+                v.push(p);
+            }
+        }
+        for ((i, c), mine) in clients.iter_mut().enumerate().zip(of_client) {
             let mut first = None;
             let mut answered: Vec<Time> = Vec::new();
             for p in mine {
@@ -409,6 +415,13 @@ impl MetricsBuilder {
             }
         }
 
+        // Each client's IKE SAs' path changes, gathered once.
+        let mut changes_of: Vec<Vec<&Vec<(String, Time)>>> = vec![Vec::new(); clients.len()];
+        for (sa, &c) in client_of_sa {
+            if let (Some(v), Some(ch)) = (changes_of.get_mut(c), path_changes.get(sa)) {
+                v.push(ch);
+            }
+        }
         m.triggers = interventions
             .into_iter()
             .map(|(time, text, by_user)| Trigger {
@@ -423,10 +436,7 @@ impl MetricsBuilder {
                         path_changed_after: path_changed_after(
                             time,
                             &client.node,
-                            client_of_sa
-                                .iter()
-                                .filter(|(_, cc)| **cc == c)
-                                .filter_map(|(sa, _)| path_changes.get(sa)),
+                            changes_of[c].iter().copied(),
                         ),
                         ping_answered_after: replies[c]
                             .iter()
