@@ -221,9 +221,9 @@ impl Session {
     pub fn new(scenario: Scenario, source: Source) -> Session {
         let groups = find_groups(&scenario);
         let layout = initial_layout(&scenario, &groups);
-        let world = World::new(&scenario);
+        let mut world = World::new(&scenario);
         Session {
-            checkpoints: Checkpoints::new(&world),
+            checkpoints: Checkpoints::new(&mut world),
             world,
             world_id: new_world_id(),
             chart: ChartBuilder::new(&scenario),
@@ -412,7 +412,7 @@ impl Session {
     pub fn seek(&mut self, t: Time) {
         if t < self.now() {
             let cp = self.checkpoints.at_or_before(t);
-            self.world = cp.world.clone();
+            self.world = self.checkpoints.restore(cp, &mut self.world);
             self.world_id = new_world_id();
             self.applied = cp.applied;
             self.chart = ChartBuilder::new(&self.scenario);
@@ -457,7 +457,7 @@ impl Session {
                 }
             }
             if self.world.now() == boundary {
-                self.checkpoints.add(&self.world, self.applied);
+                self.checkpoints.add(&mut self.world, self.applied);
             }
             if stopped || self.world.now() >= t {
                 break;

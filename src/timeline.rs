@@ -1,24 +1,41 @@
-//! Checkpoints for time travel: clones of the world at regular moments of
+//! Checkpoints for time travel: copies of the world at regular moments of
 //! virtual time, so showing an earlier moment replays at most one interval.
-//! A clone of [`World`] continues exactly like the original, trace and all.
+//! A copy holds the world's state but not its trace: the trace only grows,
+//! so the one of the moment is the current run's cut back to the length it
+//! had then ([`Checkpoints::restore`]), and a checkpoint costs the state of
+//! the hosts and NATs, not the run so far.
 
 use mobike_protocol::{SEC, Time};
 use mobike_sim::World;
 
-/// The first spacing of checkpoints; it doubles whenever the budget below
-/// is exceeded, so a long run keeps few, further apart.
+/// The first spacing of checkpoints; it doubles whenever more than
+/// [`MAX_CHECKPOINTS`] are held, so a long run keeps few, further apart.
 pub const CHECKPOINT_EVERY: Time = 5 * SEC;
 /// At most this many checkpoints are held.
 pub const MAX_CHECKPOINTS: usize = 24;
-/// At most this many trace events over all checkpoints (each checkpoint
-/// holds its trace): about 40 MB in the cluster example.
-pub const MAX_EVENTS: usize = 300_000;
 
-/// The world at one moment, after `applied` of the user's interventions.
+/// The world at one moment, after `applied` of the user's interventions;
+/// `world` has an empty trace, which had `trace_len` events then.
 pub struct Checkpoint {
     pub time: Time,
     pub applied: usize,
-    pub world: World,
+    world: World,
+    trace_len: usize,
+}
+
+impl Checkpoint {
+    fn of(world: &mut World, applied: usize) -> Checkpoint {
+        let trace = world.take_trace();
+        let copy = world.clone();
+        let trace_len = trace.len();
+        world.set_trace(trace);
+        Checkpoint {
+            time: world.now(),
+            applied,
+            world: copy,
+            trace_len,
+        }
+    }
 }
 
 /// Checkpoints in time order; the first is the world at time 0 and always
@@ -29,13 +46,9 @@ pub struct Checkpoints {
 }
 
 impl Checkpoints {
-    pub fn new(start: &World) -> Checkpoints {
+    pub fn new(start: &mut World) -> Checkpoints {
         Checkpoints {
-            list: vec![Checkpoint {
-                time: start.now(),
-                applied: 0,
-                world: start.clone(),
-            }],
+            list: vec![Checkpoint::of(start, 0)],
             every: CHECKPOINT_EVERY,
         }
     }
@@ -49,7 +62,7 @@ impl Checkpoints {
 
     /// Keeps a copy of `world` (at a boundary) unless one of that moment is
     /// held; thins out the older ones when over budget.
-    pub fn add(&mut self, world: &World, applied: usize) {
+    pub fn add(&mut self, world: &mut World, applied: usize) {
         let time = world.now();
         if !time.is_multiple_of(self.every) {
             return;
@@ -58,23 +71,23 @@ impl Checkpoints {
             Ok(_) => return,
             Err(i) => i,
         };
-        self.list.insert(
-            at,
-            Checkpoint {
-                time,
-                applied,
-                world: world.clone(),
-            },
-        );
-        while self.list.len() > 2
-            && (self.list.len() > MAX_CHECKPOINTS || self.events() > MAX_EVENTS)
-        {
+        self.list.insert(at, Checkpoint::of(world, applied));
+        while self.list.len() > MAX_CHECKPOINTS {
             self.thin();
         }
     }
 
-    fn events(&self) -> usize {
-        self.list.iter().map(|c| c.world.trace().len()).sum()
+    /// The world of checkpoint `cp`, given the current world of the same
+    /// timeline: the checkpoint's state with the current trace cut back to
+    /// where it stood then (`cp.applied` tells how many of the user's
+    /// interventions it has applied).
+    pub fn restore(&self, cp: &Checkpoint, current: &mut World) -> World {
+        let mut trace = current.take_trace();
+        debug_assert!(trace.len() >= cp.trace_len, "a checkpoint of this timeline");
+        trace.events.truncate(cp.trace_len);
+        let mut world = cp.world.clone();
+        world.set_trace(trace);
+        world
     }
 
     /// Drops every other checkpoint (never the first) and doubles the

@@ -291,6 +291,20 @@ impl World {
         &self.trace
     }
 
+    /// Takes the trace out, leaving an empty one: a copy of the world made
+    /// then carries its state without the (append-only, often large)
+    /// record of how it got there. Put it back with [`World::set_trace`].
+    pub fn take_trace(&mut self) -> Trace {
+        std::mem::take(&mut self.trace)
+    }
+
+    /// Gives the world a trace: the one taken with [`World::take_trace`],
+    /// or, for a copy of an earlier moment, the same run's trace cut back
+    /// to the length it had then.
+    pub fn set_trace(&mut self, trace: Trace) {
+        self.trace = trace;
+    }
+
     fn link_index(&self, id: &str) -> Option<usize> {
         self.scenario.links.iter().position(|l| l.id == id)
     }
