@@ -222,11 +222,12 @@ impl Session {
         let groups = find_groups(&scenario);
         let layout = initial_layout(&scenario, &groups);
         let mut world = World::new(&scenario);
+        let chart = ChartBuilder::new(&scenario);
         Session {
-            checkpoints: Checkpoints::new(&mut world),
+            checkpoints: Checkpoints::new(&mut world, &chart),
             world,
             world_id: new_world_id(),
-            chart: ChartBuilder::new(&scenario),
+            chart,
             scenario,
             source,
             layout,
@@ -412,10 +413,11 @@ impl Session {
     pub fn seek(&mut self, t: Time) {
         if t < self.now() {
             let cp = self.checkpoints.at_or_before(t);
-            self.world = self.checkpoints.restore(cp, &mut self.world);
+            let (world, chart) = self.checkpoints.restore(cp, &mut self.world);
+            self.world = world;
             self.world_id = new_world_id();
             self.applied = cp.applied;
-            self.chart = ChartBuilder::new(&self.scenario);
+            self.chart = chart.unwrap_or_else(|| ChartBuilder::new(&self.scenario));
         }
         self.run_to(t, false);
     }
@@ -457,7 +459,9 @@ impl Session {
                 }
             }
             if self.world.now() == boundary {
-                self.checkpoints.add(&mut self.world, self.applied);
+                self.chart.update(self.world.trace());
+                self.checkpoints
+                    .add(&mut self.world, self.applied, &self.chart);
             }
             if stopped || self.world.now() >= t {
                 break;

@@ -3,9 +3,12 @@
 //! A copy holds the world's state but not its trace: the trace only grows,
 //! so the one of the moment is the current run's cut back to the length it
 //! had then ([`Checkpoints::restore`]), and a checkpoint costs the state of
-//! the hosts and NATs, not the run so far.
+//! the hosts and NATs, not the run so far. Up to a size, a checkpoint also
+//! keeps the chart of its moment, so a jump back decodes only the messages
+//! after it.
 
 use mobike_protocol::{SEC, Time};
+use mobike_render::chart::ChartBuilder;
 use mobike_sim::World;
 
 /// The first spacing of checkpoints; it doubles whenever more than
@@ -13,6 +16,9 @@ use mobike_sim::World;
 pub const CHECKPOINT_EVERY: Time = 5 * SEC;
 /// At most this many checkpoints are held.
 pub const MAX_CHECKPOINTS: usize = 24;
+/// A checkpoint keeps its chart while the chart has at most this many rows
+/// (beyond, a jump back builds the chart from the trace again).
+pub const MAX_CHART_ROWS: usize = 20_000;
 
 /// The world at one moment, after `applied` of the user's interventions;
 /// `world` has an empty trace, which had `trace_len` events then.
@@ -21,10 +27,12 @@ pub struct Checkpoint {
     pub applied: usize,
     world: World,
     trace_len: usize,
+    /// The chart of that moment (built from the trace up to `trace_len`).
+    chart: Option<ChartBuilder>,
 }
 
 impl Checkpoint {
-    fn of(world: &mut World, applied: usize) -> Checkpoint {
+    fn of(world: &mut World, applied: usize, chart: &ChartBuilder) -> Checkpoint {
         let trace = world.take_trace();
         let copy = world.clone();
         let trace_len = trace.len();
@@ -34,6 +42,7 @@ impl Checkpoint {
             applied,
             world: copy,
             trace_len,
+            chart: (chart.chart.rows.len() <= MAX_CHART_ROWS).then(|| chart.clone()),
         }
     }
 }
@@ -46,9 +55,10 @@ pub struct Checkpoints {
 }
 
 impl Checkpoints {
-    pub fn new(start: &mut World) -> Checkpoints {
+    /// Starts with the world at its beginning and its (empty) chart.
+    pub fn new(start: &mut World, chart: &ChartBuilder) -> Checkpoints {
         Checkpoints {
-            list: vec![Checkpoint::of(start, 0)],
+            list: vec![Checkpoint::of(start, 0, chart)],
             every: CHECKPOINT_EVERY,
         }
     }
@@ -60,9 +70,10 @@ impl Checkpoints {
             .saturating_mul(self.every)
     }
 
-    /// Keeps a copy of `world` (at a boundary) unless one of that moment is
-    /// held; thins out the older ones when over budget.
-    pub fn add(&mut self, world: &mut World, applied: usize) {
+    /// Keeps a copy of `world` and its chart, brought up to date with its
+    /// trace (at a boundary), unless one of that moment is held; thins out
+    /// the older ones when over budget.
+    pub fn add(&mut self, world: &mut World, applied: usize, chart: &ChartBuilder) {
         let time = world.now();
         if !time.is_multiple_of(self.every) {
             return;
@@ -71,7 +82,7 @@ impl Checkpoints {
             Ok(_) => return,
             Err(i) => i,
         };
-        self.list.insert(at, Checkpoint::of(world, applied));
+        self.list.insert(at, Checkpoint::of(world, applied, chart));
         while self.list.len() > MAX_CHECKPOINTS {
             self.thin();
         }
@@ -80,14 +91,15 @@ impl Checkpoints {
     /// The world of checkpoint `cp`, given the current world of the same
     /// timeline: the checkpoint's state with the current trace cut back to
     /// where it stood then (`cp.applied` tells how many of the user's
-    /// interventions it has applied).
-    pub fn restore(&self, cp: &Checkpoint, current: &mut World) -> World {
+    /// interventions it has applied), and the chart of that moment if the
+    /// checkpoint kept it.
+    pub fn restore(&self, cp: &Checkpoint, current: &mut World) -> (World, Option<ChartBuilder>) {
         let mut trace = current.take_trace();
         debug_assert!(trace.len() >= cp.trace_len, "a checkpoint of this timeline");
         trace.events.truncate(cp.trace_len);
         let mut world = cp.world.clone();
         world.set_trace(trace);
-        world
+        (world, cp.chart.clone())
     }
 
     /// Drops every other checkpoint (never the first) and doubles the
