@@ -330,8 +330,9 @@ pub struct Model {
 }
 
 /// The longest virtual step one tick may take, so a throttled tab does not
-/// jump minutes ahead at once.
-const MAX_TICK: Time = 2_000 * MS;
+/// jump minutes ahead at once: one 40 ms tick at the highest speed, 64×
+/// (at 2 s, the 64× setting played at 50×).
+const MAX_TICK: Time = 2_560 * MS;
 
 /// One second of virtual time, the keyboard's scrubbing step.
 pub const SEEK_STEP: Time = SEC;
@@ -1063,6 +1064,17 @@ mod tests {
         // At most two seconds a tick, however long the tab slept.
         let m = m.reduce(Action::Tick(60_000));
         assert_eq!(m.session.borrow().now(), 160 * MS + MAX_TICK);
+    }
+
+    #[test]
+    fn the_highest_speed_plays_at_that_speed() {
+        let m = run(start(), [Action::SetSpeed(64), Action::TogglePlay]);
+        let m = m.reduce(Action::Tick(40));
+        assert_eq!(
+            m.session.borrow().now(),
+            64 * 40 * MS,
+            "a 40 ms tick at 64x"
+        );
     }
 
     #[test]
