@@ -70,9 +70,9 @@ impl Checkpoints {
             .saturating_mul(self.every)
     }
 
-    /// Keeps a copy of `world` and its chart, brought up to date with its
-    /// trace (at a boundary), unless one of that moment is held; thins out
-    /// the older ones when over budget.
+    /// Keeps a copy of `world` (at a boundary) and of `chart`, which the
+    /// caller has brought up to date with the world's trace, unless one of
+    /// that moment is held; thins out the older ones when over budget.
     pub fn add(&mut self, world: &mut World, applied: usize, chart: &ChartBuilder) {
         let time = world.now();
         if !time.is_multiple_of(self.every) {
