@@ -10,7 +10,7 @@ use crate::vocab::direction::Direction;
 use crate::vocab::reason::{DropReason, NatRefusal};
 use mobike_protocol::IpProtocol;
 use mobike_wire::udp::{IKE_PORT, NATT_PORT};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 fn is_ike_port(p: u16) -> bool {
     p == IKE_PORT || p == NATT_PORT
@@ -55,20 +55,9 @@ impl World {
             self.drop_packet(id, self.names.hosts[h].clone(), reason);
             return;
         };
-        if !self.hosts[h].iface_up[f] || !present {
-            let name = format!("{}.{}", spec.id, spec.interfaces[f].name);
-            let reason = if !self.hosts[h].iface_up[f] {
-                DropReason::InterfaceDown {
-                    interface: name.clone(),
-                }
-            } else {
-                // Removed without telling the daemon: it still sends from it.
-                DropReason::AddressGone {
-                    address: src.ip(),
-                    interface: name.clone(),
-                }
-            };
-            self.drop_packet(id, Name::from(name), reason);
+        // An address removed without telling the daemon: it still sends
+        // from it.
+        if !self.iface_usable(id, h, f, present, src.ip()) {
             return;
         }
         let packet = Packet {
@@ -141,6 +130,33 @@ impl World {
             };
             self.schedule(self.now + delay, ev);
         }
+    }
+
+    /// Whether interface `f` of host `h` can send or take a packet with
+    /// `address` (`present`: the address is still on it); if not, the
+    /// packet is dropped there with the reason.
+    fn iface_usable(
+        &mut self,
+        packet: PacketId,
+        h: usize,
+        f: usize,
+        present: bool,
+        address: IpAddr,
+    ) -> bool {
+        let up = self.hosts[h].iface_up[f];
+        if up && present {
+            return true;
+        }
+        let spec = &self.scenario.hosts[h];
+        let interface = format!("{}.{}", spec.id, spec.interfaces[f].name);
+        let at = Name::from(interface.as_str());
+        let reason = if up {
+            DropReason::AddressGone { address, interface }
+        } else {
+            DropReason::InterfaceDown { interface }
+        };
+        self.drop_packet(packet, at, reason);
+        false
     }
 
     pub(super) fn drop_packet(&mut self, packet: PacketId, at: Name, reason: DropReason) {
@@ -288,19 +304,7 @@ impl World {
             return;
         };
         let node = self.names.hosts[h].clone();
-        if !self.hosts[h].iface_up[f] || !present {
-            let name = format!("{node}.{}", self.scenario.hosts[h].interfaces[f].name);
-            let reason = if !self.hosts[h].iface_up[f] {
-                DropReason::InterfaceDown {
-                    interface: name.clone(),
-                }
-            } else {
-                DropReason::AddressGone {
-                    address: packet.dst.ip(),
-                    interface: name.clone(),
-                }
-            };
-            self.drop_packet(packet.id, Name::from(name), reason);
+        if !self.iface_usable(packet.id, h, f, present, packet.dst.ip()) {
             return;
         }
         if packet.protocol == IpProtocol::Udp && !is_ike_port(packet.dst.port()) {
