@@ -76,23 +76,19 @@ fn host_matches(pattern: &str, id: &str) -> bool {
 
 fn check_state(world: &World, e: &Expectation, failures: &mut Vec<String>) {
     let Some(pattern) = &e.host else { return };
-    let hosts = world.hosts();
-    let matching: Vec<_> = hosts
-        .iter()
-        .filter(|x| host_matches(pattern, &x.id))
-        .collect();
-    if matching.is_empty() {
-        failures.push(format!("no host {pattern}"));
-        return;
-    }
-    for h in matching {
+    let mut matched = false;
+    for h in world.hosts_where(|id| host_matches(pattern, id)) {
+        matched = true;
         let mut own = Vec::new();
-        check_host(h, e, &mut own);
+        check_host(&h, e, &mut own);
         if pattern.ends_with('*') {
             failures.extend(own.into_iter().map(|f| format!("{}: {f}", h.id)));
         } else {
             failures.extend(own);
         }
+    }
+    if !matched {
+        failures.push(format!("no host {pattern}"));
     }
 }
 

@@ -90,10 +90,20 @@ pub struct NatView {
 impl World {
     /// Hosts with their interfaces and IKE SA state, for the UI.
     pub fn hosts(&self) -> Vec<HostView> {
+        self.hosts_where(|_| true).collect()
+    }
+
+    /// The views of the hosts whose id passes `keep`, made one at a time (a
+    /// cluster of thousands need not be held in views all at once).
+    pub fn hosts_where<'a>(
+        &'a self,
+        keep: impl Fn(&str) -> bool + 'a,
+    ) -> impl Iterator<Item = HostView> + 'a {
         self.scenario
             .hosts
             .iter()
             .zip(&self.hosts)
+            .filter(move |(s, _)| keep(&s.id))
             .map(|(s, h)| HostView {
                 id: s.id.clone(),
                 label: s.name().to_string(),
@@ -124,7 +134,6 @@ impl World {
                     .collect(),
                 sas: h.endpoint.snapshots(),
             })
-            .collect()
     }
 
     /// Links with their state as of now, for the UI.
