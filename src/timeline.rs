@@ -96,7 +96,7 @@ impl Checkpoints {
     pub fn restore(&self, cp: &Checkpoint, current: &mut World) -> (World, Option<ChartBuilder>) {
         let mut trace = current.take_trace();
         debug_assert!(trace.len() >= cp.trace_len, "a checkpoint of this timeline");
-        trace.events.truncate(cp.trace_len);
+        trace.truncate(cp.trace_len);
         let mut world = cp.world.clone();
         world.set_trace(trace);
         (world, cp.chart.clone())

@@ -122,8 +122,10 @@ pub enum Event {
     /// (SPI, AES key followed by salt).
     ChildSa {
         spi_i: u64,
-        initiator_to_responder: (u32, mobike_wire::crypto::GcmKey),
-        responder_to_initiator: (u32, mobike_wire::crypto::GcmKey),
+        /// Boxed, as are the other large fields below: a long run records
+        /// millions of events, each the size of the largest kind.
+        initiator_to_responder: Box<(u32, mobike_wire::crypto::GcmKey)>,
+        responder_to_initiator: Box<(u32, mobike_wire::crypto::GcmKey)>,
     },
     /// IKE_AUTH completed; MOBIKE is in effect if both sent MOBIKE_SUPPORTED.
     Established { spi_i: u64, mobike: bool },
@@ -153,13 +155,13 @@ pub enum Event {
     Note {
         spi_i: u64,
         #[serde(flatten)]
-        note: Note,
+        note: Box<Note>,
     },
     /// Input that was not accepted, with the reason.
     Rejected {
         src: SocketAddr,
         dst: SocketAddr,
-        reason: Rejection,
+        reason: Box<Rejection>,
     },
     /// The IKE SA is gone.
     Deleted { spi_i: u64, reason: DeleteReason },
@@ -169,7 +171,8 @@ pub enum Event {
     /// how many retransmissions so far and when the next one is due.
     RequestSent {
         spi_i: u64,
-        what: String,
+        /// The request's kind, as the chart names it ("liveness check").
+        what: &'static str,
         mid: u32,
         retransmission: u32,
         next_at: Time,

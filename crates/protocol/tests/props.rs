@@ -462,13 +462,8 @@ fn run(s: &Scenario, keep_connected: bool, settle: Time) -> Result<(), TestCaseE
             .events
             .iter()
             .filter(|(_, _, e)| {
-                matches!(
-                    e,
-                    Event::Note {
-                        note: mobike_protocol::Note::ProbingStarted { .. },
-                        ..
-                    }
-                )
+                matches!(e, Event::Note { note, .. }
+                    if matches!(note.as_ref(), mobike_protocol::Note::ProbingStarted { .. }))
             })
             .count();
         eprintln!(

@@ -113,7 +113,7 @@ fn rejections(net: &Net, role: Role, src: IpAddr, t: Time) -> Vec<Rejection> {
     events_since(net, role, t)
         .into_iter()
         .filter_map(|e| match e {
-            Event::Rejected { src: s, reason, .. } if s.ip() == src => Some(reason),
+            Event::Rejected { src: s, reason, .. } if s.ip() == src => Some(*reason),
             _ => None,
         })
         .collect()

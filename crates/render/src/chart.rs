@@ -375,14 +375,14 @@ impl ChartBuilder {
 
     /// Consumes the trace events added since the last call.
     pub fn update(&mut self, trace: &Trace) {
-        for e in &trace.events[self.done.min(trace.events.len())..] {
+        for e in trace.iter_from(self.done) {
             self.consume(e.time, &e.kind);
             // Narration goes right after the row that brings it.
             if self.next_step < self.steps.len() {
                 self.narrate();
             }
         }
-        self.done = trace.events.len();
+        self.done = trace.len();
     }
 
     fn consume(&mut self, time: Time, kind: &TraceKind) {
@@ -471,12 +471,13 @@ impl ChartBuilder {
                         NoteKind::Protocol,
                     ),
                     Event::ChildSa {
-                        initiator_to_responder: (a, ka),
-                        responder_to_initiator: (b, kb),
+                        initiator_to_responder: i2r,
+                        responder_to_initiator: r2i,
                         ..
                     } => {
-                        self.esp_keys.insert(*a, ka.clone());
-                        self.esp_keys.insert(*b, kb.clone());
+                        for (spi, key) in [&**i2r, &**r2i] {
+                            self.esp_keys.insert(*spi, key.clone());
+                        }
                         return;
                     }
                     Event::IkePathChanged { .. }

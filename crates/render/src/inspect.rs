@@ -190,23 +190,18 @@ pub fn sk_key(trace: &Trace, m: &MessageRow, datagram: &[u8]) -> Option<GcmKey> 
 /// The ESP key of the SA with inbound SPI `spi`, from the Child SA keys
 /// the trace logged (RFC 7296 §2.17).
 pub fn esp_key(trace: &Trace, spi: u32) -> Option<GcmKey> {
-    trace.events.iter().find_map(|e| match e.kind.protocol() {
+    trace.iter().find_map(|e| match e.kind.protocol() {
         Some((
             _,
             Event::ChildSa {
-                initiator_to_responder: (a, ka),
-                responder_to_initiator: (b, kb),
+                initiator_to_responder: i2r,
+                responder_to_initiator: r2i,
                 ..
             },
-        )) => {
-            if *a == spi {
-                Some(ka.clone())
-            } else if *b == spi {
-                Some(kb.clone())
-            } else {
-                None
-            }
-        }
+        )) => [&**i2r, &**r2i]
+            .into_iter()
+            .find(|(s, _)| *s == spi)
+            .map(|(_, key)| key.clone()),
         _ => None,
     })
 }

@@ -128,7 +128,7 @@ struct PingRecord {
 /// Child SA carried it (the ESP packet the sender emits at the same
 /// instant), so the outage is the client's whichever side pings.
 pub fn compute(trace: &Trace) -> Metrics {
-    compute_at(trace, trace.events.last().map_or(0, |e| e.time))
+    compute_at(trace, trace.last_time().unwrap_or(0))
 }
 
 /// The figures of a run as they stood at `end`: only the events at or
@@ -147,8 +147,8 @@ pub fn compute(trace: &Trace) -> Metrics {
 /// longest outage then ends at `e`).
 pub fn compute_at(trace: &Trace, end: Time) -> Metrics {
     let mut b = MetricsBuilder::default();
-    for e in trace.events.iter().filter(|e| e.time <= end) {
-        b.feed(e);
+    for e in trace.iter().take_while(|e| e.time <= end) {
+        b.feed(&e);
     }
     b.metrics(end)
 }
@@ -212,10 +212,10 @@ impl MetricsBuilder {
     /// Reads the events `trace` gained since the last call. The trace must
     /// be the same run's, grown (a new builder for another).
     pub fn update(&mut self, trace: &Trace) {
-        for e in trace.events.get(self.done..).unwrap_or_default() {
-            self.feed(e);
+        for e in trace.iter_from(self.done) {
+            self.feed(&e);
         }
-        self.done = trace.events.len().max(self.done);
+        self.done = trace.len().max(self.done);
     }
 
     /// The figures up to the last event read (as [`compute`] gives them).
@@ -334,11 +334,11 @@ impl MetricsBuilder {
             TraceKind::Protocol { node, event } => match &**event {
                 Event::ChildSa {
                     spi_i,
-                    initiator_to_responder: (a, _),
-                    responder_to_initiator: (b, _),
+                    initiator_to_responder: i2r,
+                    responder_to_initiator: r2i,
                 } => {
-                    self.sa_of_esp.insert(*a, *spi_i);
-                    self.sa_of_esp.insert(*b, *spi_i);
+                    self.sa_of_esp.insert(i2r.0, *spi_i);
+                    self.sa_of_esp.insert(r2i.0, *spi_i);
                 }
                 Event::IpsecPathChanged { spi_i, .. } => {
                     self.path_changes

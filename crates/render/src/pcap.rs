@@ -10,6 +10,7 @@
 //! the gateway side, as in the strongSwan reference capture.
 
 use mobike_protocol::{Event, IpProtocol};
+use mobike_sim::trace::Bytes;
 use mobike_sim::{Trace, TraceKind};
 use mobike_wire::crypto::GcmKey;
 use mobike_wire::esp::IPPROTO_ESP;
@@ -50,9 +51,10 @@ pub fn capture(trace: &Trace, node: &str) -> Vec<u8> {
         datalink: DataLink::RAW,
         ..Default::default()
     };
-    let mut sent: HashMap<u64, (&[u8], IpProtocol)> = HashMap::new();
+    let mut sent: HashMap<u64, (Bytes, IpProtocol)> = HashMap::new();
     let mut frames: Vec<(u64, Vec<u8>)> = Vec::new();
-    for e in &trace.events {
+    for e in trace.iter() {
+        let e = &e;
         match &e.kind {
             TraceKind::Sent {
                 packet,
@@ -63,7 +65,7 @@ pub fn capture(trace: &Trace, node: &str) -> Vec<u8> {
                 protocol,
                 ..
             } => {
-                sent.insert(*packet, (payload, *protocol));
+                sent.insert(*packet, (payload.clone(), *protocol));
                 if n == node {
                     frames.push((
                         e.time,
@@ -132,7 +134,8 @@ fn ike_cipher_name(k: &GcmKey) -> &'static str {
 pub fn ikev2_decryption_table(trace: &Trace) -> String {
     let mut out = String::new();
     let mut seen = Vec::new();
-    for e in &trace.events {
+    for e in trace.iter() {
+        let e = &e;
         if let Some((_, Event::KeysDerived { spi_i, spi_r, keys })) = e.kind.protocol() {
             if seen.contains(&(*spi_i, *spi_r)) {
                 continue;
@@ -157,7 +160,8 @@ pub fn ikev2_decryption_table(trace: &Trace) -> String {
 pub fn esp_sa(trace: &Trace) -> String {
     let mut out = String::new();
     let mut seen = Vec::new();
-    for e in &trace.events {
+    for e in trace.iter() {
+        let e = &e;
         if let Some((
             _,
             Event::ChildSa {
@@ -167,7 +171,7 @@ pub fn esp_sa(trace: &Trace) -> String {
             },
         )) = e.kind.protocol()
         {
-            for (spi, key) in [initiator_to_responder, responder_to_initiator] {
+            for (spi, key) in [&**initiator_to_responder, &**responder_to_initiator] {
                 if seen.contains(spi) {
                     continue;
                 }

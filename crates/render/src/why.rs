@@ -14,7 +14,7 @@ use crate::chart::{Chart, MessageRow, What};
 use crate::fmt_time;
 use crate::rules::{RuleLine, rule_lines};
 use mobike_protocol::{Event, Time};
-use mobike_sim::trace::PacketId;
+use mobike_sim::trace::{Name, PacketId};
 use mobike_sim::{Trace, TraceKind};
 use mobike_wire::Header;
 use mobike_wire::message::Message;
@@ -22,6 +22,7 @@ use mobike_wire::payload::{Notify, Payload};
 use mobike_wire::registry::{ExchangeType, NotifyType};
 use mobike_wire::udp::{NATT_PORT, UdpPayload, classify};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// One reason, in words, with the rule it rests on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,48 +56,46 @@ impl Reason {
 }
 
 /// What the sending host did at the moment of a send, read from the trace.
-struct Moment<'t> {
-    node: &'t str,
+struct Moment {
+    node: Name,
     /// The sender as the chart labels it ("Laptop").
     who: String,
     time: Time,
     /// The index of the `Sent` event.
     at: usize,
     /// The host's events of that moment, in order.
-    events: Vec<&'t Event>,
-    trigger: Option<Trigger<'t>>,
+    events: Vec<Arc<Event>>,
+    trigger: Option<Trigger>,
 }
 
-enum Trigger<'t> {
+enum Trigger {
     /// A packet delivered to the host, from the address it arrived from.
     Packet { packet: PacketId, src: SocketAddr },
     /// The timeline or the user did something.
-    Intervention { text: &'t str, by_user: bool },
+    Intervention { text: String, by_user: bool },
 }
 
 /// Reads the moment of packet `packet`'s send: walking back from its `Sent`
 /// over the other datagrams of the same moment (and what happened to them
 /// on the spot), then over the sender's events of that moment, to what
 /// prompted them.
-fn moment<'t>(trace: &'t Trace, chart: &Chart, packet: PacketId) -> Option<Moment<'t>> {
-    let ev = &trace.events;
-    let at = ev
-        .iter()
-        .position(|e| matches!(&e.kind, TraceKind::Sent { packet: p, .. } if *p == packet))?;
-    let (time, node) = match &ev[at].kind {
-        TraceKind::Sent { node, .. } => (ev[at].time, node.as_str()),
+fn moment(trace: &Trace, chart: &Chart, packet: PacketId) -> Option<Moment> {
+    let at = trace.sent_index(packet)?;
+    let sent = trace.get(at)?;
+    let (time, node) = match &sent.kind {
+        TraceKind::Sent { node, .. } => (sent.time, node.clone()),
         _ => return None,
     };
     let mut events = Vec::new();
     let mut trigger = None;
-    for e in ev[..at].iter().rev() {
+    for e in trace.iter_to(at).rev() {
         if e.time != time {
             break;
         }
         match &e.kind {
-            TraceKind::Protocol { node: n, event } if n == node => events.push(&**event),
+            TraceKind::Protocol { node: n, event } if *n == node => events.push(event.clone()),
             // Sibling datagrams of the same moment, and what befell them.
-            TraceKind::Sent { node: n, .. } if n == node && events.is_empty() => {}
+            TraceKind::Sent { node: n, .. } if *n == node && events.is_empty() => {}
             TraceKind::Dropped { .. }
             | TraceKind::Duplicated { .. }
             | TraceKind::Translated { .. }
@@ -107,7 +106,7 @@ fn moment<'t>(trace: &'t Trace, chart: &Chart, packet: PacketId) -> Option<Momen
                 node: n,
                 src,
                 ..
-            } if n == node => {
+            } if *n == node => {
                 trigger = Some(Trigger::Packet {
                     packet: *packet,
                     src: src.get(),
@@ -116,7 +115,7 @@ fn moment<'t>(trace: &'t Trace, chart: &Chart, packet: PacketId) -> Option<Momen
             }
             TraceKind::Intervention { text, by_user } => {
                 trigger = Some(Trigger::Intervention {
-                    text,
+                    text: text.clone(),
                     by_user: *by_user,
                 });
                 break;
@@ -126,8 +125,8 @@ fn moment<'t>(trace: &'t Trace, chart: &Chart, packet: PacketId) -> Option<Momen
     }
     events.reverse();
     Some(Moment {
+        who: label(chart, &node),
         node,
-        who: label(chart, node),
         time,
         at,
         events,
@@ -460,7 +459,7 @@ fn previous_send(
     ike: &[u8],
     before: Time,
 ) -> Option<(Time, SocketAddr, SocketAddr)> {
-    let earlier = trace.events[..at].iter().rev().filter(|e| e.time < before);
+    let earlier = trace.iter_to(at).rev().filter(|e| e.time < before);
     earlier.into_iter().find_map(|e| match &e.kind {
         TraceKind::Sent {
             node: n,
@@ -478,13 +477,8 @@ fn previous_send(
 
 /// The first send of the same IKE octets by another host than `node`:
 /// (that host, its packet, when).
-fn first_copy<'t>(
-    trace: &'t Trace,
-    at: usize,
-    node: &str,
-    ike: &[u8],
-) -> Option<(&'t str, PacketId, Time)> {
-    trace.events[..at].iter().find_map(|e| match &e.kind {
+fn first_copy(trace: &Trace, at: usize, node: &str, ike: &[u8]) -> Option<(Name, PacketId, Time)> {
+    trace.iter_to(at).find_map(|e| match &e.kind {
         TraceKind::Sent {
             node: n,
             packet,
@@ -493,7 +487,7 @@ fn first_copy<'t>(
             payload,
             ..
         } if n != node => match classify(payload, src.port()) {
-            UdpPayload::Ike(b) if b == ike => Some((n.as_str(), *packet, e.time)),
+            UdpPayload::Ike(b) if b == ike => Some((n.clone(), *packet, e.time)),
             _ => None,
         },
         _ => None,
@@ -507,7 +501,7 @@ fn first_send(
     node: &str,
     ike: &[u8],
 ) -> Option<(SocketAddr, SocketAddr)> {
-    trace.events[..at].iter().find_map(|e| match &e.kind {
+    trace.iter_to(at).find_map(|e| match &e.kind {
         TraceKind::Sent {
             node: n,
             src,
@@ -526,7 +520,7 @@ fn first_send(
 fn noted(mo: &Moment) -> Vec<Reason> {
     mo.events
         .iter()
-        .filter_map(|e| match e {
+        .filter_map(|e| match &**e {
             Event::Note { note, .. } => {
                 Some(Reason::noted(&mo.who, note.to_string(), note.rule().cite()))
             }
@@ -584,15 +578,12 @@ pub fn why_sent(trace: &Trace, chart: &Chart, m: &MessageRow) -> Vec<Reason> {
     match &m.what {
         What::Ike { .. } => ike(trace, chart, m, &mo, &mut out),
         What::Keepalive => {
-            let idle = trace.events[..mo.at]
-                .iter()
-                .rev()
-                .find_map(|e| match &e.kind {
-                    TraceKind::Sent { node, dst, .. } if node == mo.node && *dst == m.dst => {
-                        Some(mo.time - e.time)
-                    }
-                    _ => None,
-                });
+            let idle = trace.iter_to(mo.at).rev().find_map(|e| match &e.kind {
+                TraceKind::Sent { node, dst, .. } if *node == mo.node && *dst == m.dst => {
+                    Some(mo.time - e.time)
+                }
+                _ => None,
+            });
             out.push(Reason::derived(
                 format!(
                     "A NAT-keepalive: {} is behind a NAT and {}, so this one octet keeps the NAT's mapping open. The receiver ignores it; it is no sign of life.",
@@ -704,7 +695,7 @@ fn ike(trace: &Trace, chart: &Chart, m: &MessageRow, mo: &Moment, out: &mut Vec<
             && kind_of(h.exchange, rp) == "UPDATE_SA_ADDRESSES"
         {
             for e in &mo.events {
-                if let Event::IkePathChanged { local, remote, .. } = e {
+                if let Event::IkePathChanged { local, remote, .. } = &**e {
                     out.push(Reason::derived(
                         format!(
                             "The responder moved the IKE SA to {local} <-> {remote}: the addresses from the update's IP header, not from its payloads."
@@ -722,7 +713,7 @@ fn ike(trace: &Trace, chart: &Chart, m: &MessageRow, mo: &Moment, out: &mut Vec<
         return;
     }
     // A request: the kind the sender reported for it, with its send count.
-    let reported = mo.events.iter().find_map(|e| match e {
+    let reported = mo.events.iter().find_map(|e| match &**e {
         Event::RequestSent {
             spi_i,
             what,
@@ -731,9 +722,7 @@ fn ike(trace: &Trace, chart: &Chart, m: &MessageRow, mo: &Moment, out: &mut Vec<
             next_at,
             probing,
             ..
-        } if *spi_i == h.spi_i && n == mid => {
-            Some((what.as_str(), *retransmission, *next_at, *probing))
-        }
+        } if *spi_i == h.spi_i && n == mid => Some((*what, *retransmission, *next_at, *probing)),
         _ => None,
     });
     // Not reported by the sender's IKE daemon: a copy of someone else's
@@ -744,7 +733,7 @@ fn ike(trace: &Trace, chart: &Chart, m: &MessageRow, mo: &Moment, out: &mut Vec<
     };
     let copy_of = match reported {
         Some(_) => None,
-        None => first_copy(trace, mo.at, mo.node, ike),
+        None => first_copy(trace, mo.at, &mo.node, ike),
     };
     match (reported, &copy_of, &unopened) {
         (Some((kind, ..)), _, _) => out.extend(request_kind(kind)),
@@ -781,7 +770,7 @@ fn ike(trace: &Trace, chart: &Chart, m: &MessageRow, mo: &Moment, out: &mut Vec<
     out.extend(noted(mo));
     // The previous send at an earlier moment (path testing sends copies
     // over several pairs at once).
-    let previous = previous_send(trace, mo.at, mo.node, ike, mo.time);
+    let previous = previous_send(trace, mo.at, &mo.node, ike, mo.time);
     match (reported, previous) {
         (Some((_, n, next_at, probing)), _) if n > 0 || m.retransmission => {
             let gap = previous
@@ -811,7 +800,7 @@ fn ike(trace: &Trace, chart: &Chart, m: &MessageRow, mo: &Moment, out: &mut Vec<
                 ));
             }
             if !probing
-                && let Some((src, dst)) = first_send(trace, mo.at, mo.node, ike)
+                && let Some((src, dst)) = first_send(trace, mo.at, &mo.node, ike)
                 && (src, dst) != (m.src, m.dst)
             {
                 out.push(if h.exchange == ExchangeType::IKE_SA_INIT {

@@ -206,21 +206,15 @@ fn figures_at_a_moment_are_those_of_the_run_cut_there() {
     let full = run_to(&s, s.until.micros());
     for t in [5 * S, 12 * S, 15 * S + 500_000, 20 * S] {
         let cut = run_to(&s, t);
-        let prefix: Vec<_> = full
-            .trace()
-            .events
-            .iter()
-            .filter(|e| e.time <= t)
-            .cloned()
-            .collect();
-        assert_eq!(cut.trace().events, prefix, "at {t}");
+        let prefix: Vec<_> = full.trace().iter().filter(|e| e.time <= t).collect();
+        assert_eq!(cut.trace().iter().collect::<Vec<_>>(), prefix, "at {t}");
         assert_eq!(
             metrics::compute_at(cut.trace(), t),
             metrics::compute_at(full.trace(), t),
             "at {t}"
         );
         // `compute` ends at the last event, which may come before `t`.
-        let last = cut.trace().events.last().unwrap().time;
+        let last = cut.trace().last_time().unwrap();
         assert!(last <= t);
         assert_eq!(
             metrics::compute(cut.trace()),

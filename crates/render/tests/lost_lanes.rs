@@ -21,7 +21,7 @@ fn a_datagram_lost_at_a_shared_nat_belongs_to_the_host_of_its_mapping() {
     let chart = Chart::build(&s, w.trace());
     // Outside port -> inside address, from the NAT's own records.
     let mut inside = HashMap::new();
-    for e in &w.trace().events {
+    for e in w.trace().iter() {
         if let TraceKind::NatMapping {
             internal, external, ..
         } = &e.kind

@@ -61,7 +61,6 @@ fn every_message_parses_decrypts_and_re_emits_identically() {
     let chart = Chart::build(&s, w.trace());
     let keys = w
         .trace()
-        .events
         .iter()
         .find_map(|e| match e.kind.protocol() {
             Some((_, mobike_protocol::Event::KeysDerived { keys, .. })) => Some(keys.clone()),

@@ -50,7 +50,7 @@ fn our_notifies(trace: &mobike_sim::Trace, node: &str) -> Vec<(bool, Option<Vec<
     let mut keys: HashMap<u64, IkeKeys> = HashMap::new();
     let mut sent: HashMap<u64, Vec<u8>> = HashMap::new();
     let mut frames = Vec::new();
-    for e in &trace.events {
+    for e in trace.iter() {
         if let Some((_, Event::KeysDerived { spi_i, keys: k, .. })) = e.kind.protocol() {
             keys.entry(*spi_i).or_insert_with(|| (**k).clone());
             continue;

@@ -23,6 +23,12 @@ pub struct Name(Arc<String>);
 
 impl Name {
     /// The name as a string slice.
+    /// Which copy this is: equal for clones of one name (the trace's
+    /// table of names is keyed by it).
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
@@ -131,6 +137,11 @@ impl Serialize for Name {
 pub struct Bytes(Arc<[u8]>);
 
 impl Bytes {
+    /// Which copy this is: equal for clones of one datagram.
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.0) as *const u8 as usize
+    }
+
     /// The bytes as a slice.
     pub fn as_slice(&self) -> &[u8] {
         &self.0

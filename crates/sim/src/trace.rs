@@ -6,8 +6,12 @@ pub use crate::shared::{Addr, Bytes, Name};
 use crate::vocab::direction::Direction;
 use crate::vocab::reason::DropReason;
 use mobike_protocol::{Event, IpProtocol, Time};
-use serde::Serialize;
+use rustc_hash::FxHashMap;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// A packet's number in the trace, unique within a run.
 pub type PacketId = u64;
@@ -54,12 +58,13 @@ pub enum TraceKind {
     Dropped {
         packet: PacketId,
         at: Name,
-        /// Boxed, as are the protocol's events: rare beside the packets
-        /// sent and delivered, they would set every entry's size.
+        /// Boxed: rare beside the packets sent and delivered, it would
+        /// set every entry's size.
         reason: Box<DropReason>,
     },
-    /// What a host's IKE daemon reported.
-    Protocol { node: Name, event: Box<Event> },
+    /// What a host's IKE daemon reported (one shared copy, also when the
+    /// trace is read back).
+    Protocol { node: Name, event: Arc<Event> },
     /// A link went up or down: both directions, or only `direction`.
     Link {
         link: Name,
@@ -146,46 +151,388 @@ impl TraceKind {
     }
 }
 
-/// The trace of one run: appended to as things happen, never changed. Its
-/// two look-ups serve the views (a message's bytes, and the keys that open
-/// them in the byte view and the pcap export).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// The trace of one run: appended to as things happen, never changed
+/// (except cut back to an earlier length, for a jump back in time).
+///
+/// A long run records millions of entries, almost all a datagram sent,
+/// translated or delivered. They are kept compact: 32 bytes an entry, with
+/// names, addresses and payloads held once in tables and named by number;
+/// protocol events are shared. Reading decodes an entry into a
+/// [`TraceEvent`] (cloning a name or payload copies a pointer).
+#[derive(Clone, Default)]
 pub struct Trace {
-    pub events: Vec<TraceEvent>,
+    entries: Vec<Entry>,
+    names: Vec<Name>,
+    /// By [`Name::identity`]: clones of one name share a number.
+    name_ids: FxHashMap<usize, u32>,
+    /// The (node, link) pairs that datagrams were sent on, by name number.
+    senders: Vec<(u32, u32)>,
+    sender_ids: FxHashMap<(u32, u32), u32>,
+    addrs: Vec<Addr>,
+    addr_ids: FxHashMap<Addr, u32>,
+    /// One per datagram sent, but the NAT-keepalive octet that every
+    /// keepalive shares is held once (see `shared_payloads`).
+    payloads: Vec<Bytes>,
+    /// By [`Bytes::identity`], payloads of at most one octet: the only
+    /// ones sent many times over.
+    shared_payloads: FxHashMap<usize, u32>,
+    events: Vec<Arc<Event>>,
+    /// The rare kinds, whole.
+    others: Vec<TraceKind>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tag {
+    Sent,
+    Translated,
+    Delivered,
+    Protocol,
+    Other,
+}
+
+/// One entry: the time split in halves so the entry packs to 32 bytes. For
+/// `Sent`, `who` is the (node, link) pair and `index` the payload; for
+/// `Translated` the NAT; for `Delivered` the node; for `Protocol` the node,
+/// and `index` the event; for `Other`, `index` is the kind in `others`.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    time: [u32; 2],
+    tag: Tag,
+    esp: bool,
+    packet: u32,
+    who: u32,
+    src: u32,
+    dst: u32,
+    index: u32,
+}
+
+/// A table index as the entries hold it (tables never reach 2^32 rows:
+/// that would take more memory than the machines have).
+fn idx(n: usize) -> u32 {
+    u32::try_from(n).expect("fewer than 2^32 rows")
 }
 
 impl Trace {
     /// Records what happened at `time` (never earlier than the last event).
     pub fn push(&mut self, time: Time, kind: TraceKind) {
-        self.events.push(TraceEvent { time, kind });
+        let mut e = Entry {
+            time: [time as u32, (time >> 32) as u32],
+            tag: Tag::Other,
+            esp: false,
+            packet: 0,
+            who: 0,
+            src: 0,
+            dst: 0,
+            index: 0,
+        };
+        let packet = match &kind {
+            TraceKind::Sent { packet, .. }
+            | TraceKind::Translated { packet, .. }
+            | TraceKind::Delivered { packet, .. } => u32::try_from(*packet).ok(),
+            _ => None,
+        };
+        match (kind, packet) {
+            (
+                TraceKind::Sent {
+                    node,
+                    link,
+                    src,
+                    dst,
+                    payload,
+                    protocol,
+                    ..
+                },
+                Some(p),
+            ) => {
+                e.tag = Tag::Sent;
+                e.packet = p;
+                let pair = (self.name(node), self.name(link));
+                let senders = &mut self.senders;
+                e.who = *self.sender_ids.entry(pair).or_insert_with(|| {
+                    senders.push(pair);
+                    idx(senders.len() - 1)
+                });
+                e.src = self.addr(src);
+                e.dst = self.addr(dst);
+                e.index = self.payload(payload);
+                e.esp = protocol == IpProtocol::Esp;
+            }
+            (TraceKind::Translated { nat, src, dst, .. }, Some(p)) => {
+                e.tag = Tag::Translated;
+                e.packet = p;
+                e.who = self.name(nat);
+                e.src = self.addr(src);
+                e.dst = self.addr(dst);
+            }
+            (TraceKind::Delivered { node, src, dst, .. }, Some(p)) => {
+                e.tag = Tag::Delivered;
+                e.packet = p;
+                e.who = self.name(node);
+                e.src = self.addr(src);
+                e.dst = self.addr(dst);
+            }
+            (TraceKind::Protocol { node, event }, _) => {
+                e.tag = Tag::Protocol;
+                e.who = self.name(node);
+                e.index = idx(self.events.len());
+                self.events.push(event);
+            }
+            (kind, _) => {
+                e.index = idx(self.others.len());
+                self.others.push(kind);
+            }
+        }
+        self.entries.push(e);
+    }
+
+    fn name(&mut self, n: Name) -> u32 {
+        let names = &mut self.names;
+        *self.name_ids.entry(n.identity()).or_insert_with(|| {
+            names.push(n);
+            idx(names.len() - 1)
+        })
+    }
+
+    fn addr(&mut self, a: Addr) -> u32 {
+        if let Some(&i) = self.addr_ids.get(&a) {
+            return i;
+        }
+        let i = idx(self.addrs.len());
+        self.addrs.push(a.clone());
+        self.addr_ids.insert(a, i);
+        i
+    }
+
+    fn payload(&mut self, b: Bytes) -> u32 {
+        if b.len() > 1 {
+            self.payloads.push(b);
+            return idx(self.payloads.len() - 1);
+        }
+        let payloads = &mut self.payloads;
+        *self.shared_payloads.entry(b.identity()).or_insert_with(|| {
+            payloads.push(b);
+            idx(payloads.len() - 1)
+        })
+    }
+
+    fn decode(&self, e: &Entry) -> TraceEvent {
+        let time = Time::from(e.time[0]) | Time::from(e.time[1]) << 32;
+        let name = |i: u32| self.names[i as usize].clone();
+        let addr = |i: u32| self.addrs[i as usize].clone();
+        let kind = match e.tag {
+            Tag::Sent => TraceKind::Sent {
+                packet: e.packet.into(),
+                node: name(self.senders[e.who as usize].0),
+                link: name(self.senders[e.who as usize].1),
+                src: addr(e.src),
+                dst: addr(e.dst),
+                payload: self.payloads[e.index as usize].clone(),
+                protocol: if e.esp {
+                    IpProtocol::Esp
+                } else {
+                    IpProtocol::Udp
+                },
+            },
+            Tag::Translated => TraceKind::Translated {
+                packet: e.packet.into(),
+                nat: name(e.who),
+                src: addr(e.src),
+                dst: addr(e.dst),
+            },
+            Tag::Delivered => TraceKind::Delivered {
+                packet: e.packet.into(),
+                node: name(e.who),
+                src: addr(e.src),
+                dst: addr(e.dst),
+            },
+            Tag::Protocol => TraceKind::Protocol {
+                node: name(e.who),
+                event: self.events[e.index as usize].clone(),
+            },
+            Tag::Other => self.others[e.index as usize].clone(),
+        };
+        TraceEvent { time, kind }
+    }
+
+    /// The event at index `i`.
+    pub fn get(&self, i: usize) -> Option<TraceEvent> {
+        self.entries.get(i).map(|e| self.decode(e))
+    }
+
+    /// The time of the last event.
+    pub fn last_time(&self) -> Option<Time> {
+        self.entries
+            .last()
+            .map(|e| Time::from(e.time[0]) | Time::from(e.time[1]) << 32)
+    }
+
+    /// Every event, in order.
+    pub fn iter(&self) -> Iter<'_> {
+        self.range(0..self.len())
+    }
+
+    /// The events from index `start` on (none past the end).
+    pub fn iter_from(&self, start: usize) -> Iter<'_> {
+        self.range(start.min(self.len())..self.len())
+    }
+
+    /// The events before index `end`.
+    pub fn iter_to(&self, end: usize) -> Iter<'_> {
+        self.range(0..end.min(self.len()))
+    }
+
+    fn range(&self, at: std::ops::Range<usize>) -> Iter<'_> {
+        Iter { trace: self, at }
+    }
+
+    /// Cuts the trace back to its first `len` events (a copy of the world
+    /// from that moment carries on from there).
+    pub fn truncate(&mut self, len: usize) {
+        if len >= self.entries.len() {
+            return;
+        }
+        self.entries.truncate(len);
+        // The tables grow in the order of the entries, so each keeps the
+        // rows up to the highest one a kept entry names. A shared payload
+        // named after the last payload of its own can be higher than it:
+        // its first use lies after that one, among the entries scanned.
+        let (mut payloads, mut events, mut others) = (None::<usize>, None, None);
+        let mut shared_max = 0;
+        for e in self.entries.iter().rev() {
+            let row = e.index as usize + 1;
+            match e.tag {
+                Tag::Sent if payloads.is_none() => {
+                    if self.payloads[e.index as usize].len() > 1 {
+                        payloads = Some(row.max(shared_max));
+                    } else {
+                        shared_max = shared_max.max(row);
+                    }
+                }
+                Tag::Protocol if events.is_none() => events = Some(row),
+                Tag::Other if others.is_none() => others = Some(row),
+                _ => {}
+            }
+            if payloads.is_some() && events.is_some() && others.is_some() {
+                break;
+            }
+        }
+        let payloads = payloads.unwrap_or(shared_max);
+        self.payloads.truncate(payloads);
+        self.shared_payloads.retain(|_, i| (*i as usize) < payloads);
+        self.events.truncate(events.unwrap_or(0));
+        self.others.truncate(others.unwrap_or(0));
+    }
+
+    /// Where packet `id` was sent: the index of its `Sent` event.
+    pub fn sent_index(&self, id: PacketId) -> Option<usize> {
+        self.entries.iter().position(|e| match e.tag {
+            Tag::Sent => PacketId::from(e.packet) == id,
+            Tag::Other => matches!(
+                &self.others[e.index as usize],
+                TraceKind::Sent { packet, .. } if *packet == id
+            ),
+            _ => false,
+        })
     }
 
     /// The datagram a packet carried when it was sent.
     pub fn sent_payload(&self, id: PacketId) -> Option<&[u8]> {
-        self.events.iter().find_map(|e| match &e.kind {
-            TraceKind::Sent {
-                packet, payload, ..
-            } if *packet == id => Some(payload.as_slice()),
+        self.entries.iter().find_map(|e| match e.tag {
+            Tag::Sent if PacketId::from(e.packet) == id => {
+                Some(self.payloads[e.index as usize].as_slice())
+            }
+            Tag::Other => match &self.others[e.index as usize] {
+                TraceKind::Sent {
+                    packet, payload, ..
+                } if *packet == id => Some(payload.as_slice()),
+                _ => None,
+            },
             _ => None,
         })
     }
 
     /// The keys logged for an IKE SA (by its initiator SPI).
     pub fn ike_keys(&self, spi_i: u64) -> Option<&mobike_wire::crypto::IkeKeys> {
-        self.events.iter().find_map(|e| match e.kind.protocol() {
-            Some((_, Event::KeysDerived { spi_i: s, keys, .. })) if *s == spi_i => Some(&**keys),
+        self.events.iter().find_map(|e| match &**e {
+            Event::KeysDerived { spi_i: s, keys, .. } if *s == spi_i => Some(&**keys),
             _ => None,
         })
     }
 
     /// The number of events.
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.entries.len()
     }
 
     /// Nothing has happened yet.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.entries.is_empty()
+    }
+}
+
+/// The events of a trace (or of part of one), decoded in turn.
+#[derive(Clone)]
+pub struct Iter<'a> {
+    trace: &'a Trace,
+    at: std::ops::Range<usize>,
+}
+
+impl Iterator for Iter<'_> {
+    type Item = TraceEvent;
+    fn next(&mut self) -> Option<TraceEvent> {
+        let i = self.at.next()?;
+        Some(self.trace.decode(&self.trace.entries[i]))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.at.size_hint()
+    }
+    fn nth(&mut self, n: usize) -> Option<TraceEvent> {
+        let i = self.at.nth(n)?;
+        Some(self.trace.decode(&self.trace.entries[i]))
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<TraceEvent> {
+        let i = self.at.next_back()?;
+        Some(self.trace.decode(&self.trace.entries[i]))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+impl<'a> IntoIterator for &'a Trace {
+    type Item = TraceEvent;
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl PartialEq for Trace {
+    fn eq(&self, o: &Trace) -> bool {
+        self.len() == o.len() && self.iter().eq(o.iter())
+    }
+}
+
+impl fmt::Debug for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// As `{"events": [...]}`, each event decoded.
+impl Serialize for Trace {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Events<'a>(&'a Trace);
+        impl Serialize for Events<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter())
+            }
+        }
+        let mut st = s.serialize_struct("Trace", 1)?;
+        st.serialize_field("events", &Events(self))?;
+        st.end()
     }
 }
 
@@ -202,5 +549,113 @@ mod tests {
             "{} bytes",
             std::mem::size_of::<TraceEvent>()
         );
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
+    }
+
+    fn sent(packet: PacketId, payload: &Bytes) -> TraceKind {
+        TraceKind::Sent {
+            packet,
+            node: Name::from("laptop"),
+            link: Name::from("wifi"),
+            src: "192.0.2.10:4500"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+            dst: "[2001:db8::1]:4500"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+            payload: payload.clone(),
+            protocol: IpProtocol::Udp,
+        }
+    }
+
+    /// Every kind the compact form treats apart: a sent datagram (with its
+    /// own payload, the shared keepalive octet, and a packet number past
+    /// 32 bits), a delivery, a protocol event and a rare kind.
+    fn grow(t: &mut Trace, from: u64, keepalive: &Bytes) {
+        let own = Bytes::from(vec![from as u8; 40]);
+        t.push(from, sent(from, &own));
+        t.push(from + 1, sent(from + 1, keepalive));
+        t.push(from + 2, sent(u64::from(u32::MAX) + from, &own));
+        t.push(
+            from + 3,
+            TraceKind::Delivered {
+                packet: from,
+                node: Name::from("gateway"),
+                src: "192.0.2.10:4500"
+                    .parse::<std::net::SocketAddr>()
+                    .unwrap()
+                    .into(),
+                dst: "198.51.100.1:4500"
+                    .parse::<std::net::SocketAddr>()
+                    .unwrap()
+                    .into(),
+            },
+        );
+        t.push(
+            from + 4,
+            TraceKind::Protocol {
+                node: Name::from("gateway"),
+                event: Arc::new(Event::RequestDone {
+                    spi_i: from,
+                    mid: 1,
+                }),
+            },
+        );
+        t.push(
+            from + 5,
+            TraceKind::Intervention {
+                text: format!("step {from}"),
+                by_user: true,
+            },
+        );
+    }
+
+    /// What is pushed reads back the same; a trace cut back and grown again
+    /// equals one grown the same way without the cut, and the cut frees the
+    /// rows of its tables that no kept entry names.
+    #[test]
+    fn entries_read_back_and_a_cut_trace_grows_again_alike() {
+        let keepalive = Bytes::from(vec![0xff]);
+        let mut straight = Trace::default();
+        let mut cut = Trace::default();
+        for from in [10, 20, 30] {
+            grow(&mut straight, from, &keepalive);
+            grow(&mut cut, from, &keepalive);
+        }
+        let first = straight.get(0).unwrap();
+        assert_eq!(
+            first,
+            TraceEvent {
+                time: 10,
+                kind: sent(10, &Bytes::from(vec![10; 40]))
+            }
+        );
+        assert_eq!(
+            straight.get(2).unwrap().kind,
+            sent(u64::from(u32::MAX) + 10, &Bytes::from(vec![10; 40]))
+        );
+        assert_eq!(straight.sent_payload(21), Some(&[0xff][..]));
+        assert_eq!(straight.sent_index(u64::from(u32::MAX) + 20), Some(8));
+        assert_eq!(straight.last_time(), Some(35));
+        // Cut inside the second batch, right after its keepalive.
+        cut.truncate(8);
+        assert_eq!(cut.len(), 8);
+        assert_eq!(cut.payloads.len(), 3, "own 10, the keepalive, own 20");
+        assert_eq!(cut.events.len(), 1);
+        assert_eq!(cut.others.len(), 2, "the intervention and packet 2^32+10");
+        for e in straight.iter_from(8) {
+            cut.push(e.time, e.kind);
+        }
+        assert_eq!(cut, straight);
+        assert_eq!(
+            serde_json::to_string(&cut).unwrap(),
+            serde_json::to_string(&straight).unwrap()
+        );
+        cut.truncate(1);
+        assert_eq!(cut.payloads.len(), 1);
+        assert!(cut.shared_payloads.is_empty());
+        assert_eq!(cut.iter().rev().count(), 1);
     }
 }

@@ -11,7 +11,7 @@ fn default_scenario_moves_the_laptop_to_lte_behind_the_nat() {
     let s = load("wifi-to-lte.toml");
     let mut w = World::new(&s);
     w.run_until(s.until.micros());
-    for e in &w.trace().events {
+    for e in w.trace().iter() {
         if !matches!(e.kind, TraceKind::Sent { .. } | TraceKind::Delivered { .. }) {
             eprintln!("{:>10} {:?}", e.time, e.kind);
         }
@@ -40,7 +40,6 @@ fn default_scenario_moves_the_laptop_to_lte_behind_the_nat() {
     );
     let deleted = w
         .trace()
-        .events
         .iter()
         .any(|e| matches!(e.kind.protocol(), Some((_, Event::Deleted { .. }))));
     assert!(!deleted);
@@ -71,7 +70,7 @@ fn pings_are_lost_while_the_path_is_broken_and_flow_again_udp_encapsulated() {
     let mut answered_before = 0;
     let mut answered_after = 0;
     let mut encapsulated_after = 0;
-    for e in &w.trace().events {
+    for e in w.trace().iter() {
         match &e.kind {
             TraceKind::PingReceived {
                 node, reply: true, ..
@@ -131,7 +130,7 @@ fn a_nat_drops_plain_esp() {
         link: Some("wifi".into()),
     });
     w.run_until(4_000_000);
-    let dropped = w.trace().events.iter().any(|e| {
+    let dropped = w.trace().iter().any(|e| {
         matches!(
             &e.kind,
             TraceKind::Dropped { reason, .. } if matches!(
@@ -160,7 +159,7 @@ fn the_attacker_forges_the_next_message_id_and_replays_the_real_update() {
     w.run_until(s.until.micros());
     let mut laptop = Vec::new();
     let mut mallory = Vec::new();
-    for e in &w.trace().events {
+    for e in w.trace().iter() {
         let TraceKind::Sent {
             node,
             payload,

@@ -177,7 +177,6 @@ fn the_users_interventions_saved_as_events_replay_the_same_trace() {
     assert!(live.trace() == replayed.trace(), "same trace");
     let by_user = replayed
         .trace()
-        .events
         .iter()
         .filter(|e| matches!(&e.kind, TraceKind::Intervention { by_user: true, .. }))
         .count();
@@ -202,7 +201,6 @@ fn link_properties_change_live() {
     // side of the link: its translation comes that long after its send.
     let t = w.trace();
     let sent = t
-        .events
         .iter()
         .find_map(|e| match &e.kind {
             TraceKind::Sent { node, packet, .. } if node == "laptop" && e.time > 3 * SEC => {
@@ -211,7 +209,7 @@ fn link_properties_change_live() {
             _ => None,
         })
         .expect("the laptop sends after the change");
-    let translated = t.events.iter().find_map(|e| match &e.kind {
+    let translated = t.iter().find_map(|e| match &e.kind {
         TraceKind::Translated { packet, .. } if *packet == sent.1 => Some(e.time),
         _ => None,
     });
@@ -230,7 +228,6 @@ fn link_properties_change_live() {
     assert!(after > before);
     let words: Vec<String> = w
         .trace()
-        .events
         .iter()
         .filter_map(|e| match &e.kind {
             TraceKind::Intervention { text, .. } => Some(text.clone()),
@@ -272,7 +269,7 @@ fn a_nat_configured_anew_flushes_its_mappings_and_takes_its_new_behaviour() {
         MappingBehaviour::AddressAndPortDependent
     );
     assert_eq!(now.behaviour.filtering, Filtering::AddressDependent);
-    let words = w.trace().events.iter().rev().find_map(|e| match &e.kind {
+    let words = w.trace().iter().rev().find_map(|e| match &e.kind {
         TraceKind::Intervention { text, .. } => Some(text.clone()),
         _ => None,
     });
@@ -336,13 +333,13 @@ fn a_replay_with_nothing_captured_is_written_with_the_reason() {
     let mut w = World::new(&s);
     // Before any IKE SA is up, nothing has gone by her.
     w.run_until(50_000);
-    let sent = w.trace().events.len();
+    let sent = w.trace().len();
     w.apply(Intervention::SpoofUpdate {
         attacker: "mallory".into(),
         target: "laptop".into(),
         replay: true,
     });
-    let new = &w.trace().events[sent..];
+    let new = w.trace().iter_from(sent).collect::<Vec<_>>();
     let texts: Vec<&str> = new
         .iter()
         .filter_map(|e| match &e.kind {

@@ -69,7 +69,7 @@ liveness_interval = "5s"
 
 fn message_sent(w: &World, node: &str, after: u64, part: &str) -> Option<u64> {
     // The trace has the raw bytes; the protocol's notes say what it did.
-    w.trace().events.iter().find_map(|e| match &e.kind {
+    w.trace().iter().find_map(|e| match &e.kind {
         TraceKind::Protocol { node: n, event } if n == node && e.time >= after => {
             format!("{event:?}").contains(part).then_some(e.time)
         }
@@ -140,7 +140,6 @@ fn restoring_one_direction_and_breaking_both_are_recorded() {
     let w = run(&text, 6 * SEC);
     let notes: Vec<String> = w
         .trace()
-        .events
         .iter()
         .filter_map(|e| match &e.kind {
             TraceKind::Intervention { text, .. } => Some(text.clone()),
@@ -172,7 +171,7 @@ fn lossy(seed: u64) -> World {
 fn fate(w: &World) -> (Vec<u64>, Vec<u64>) {
     let mut lost = Vec::new();
     let mut dup = Vec::new();
-    for e in &w.trace().events {
+    for e in w.trace().iter() {
         match &e.kind {
             TraceKind::Dropped { packet, reason, .. }
                 if **reason
@@ -210,10 +209,10 @@ fn loss_and_duplication_are_drawn_from_the_seed() {
 fn a_duplicate_is_a_packet_of_its_own_that_arrives_too() {
     let w = lossy(1);
     let mut delivered_copies = 0;
-    for e in &w.trace().events {
+    for e in w.trace().iter() {
         if let TraceKind::Duplicated { packet, copy, .. } = &e.kind {
             assert!(copy > packet);
-            let fates = w.trace().events.iter().filter(|x| match &x.kind {
+            let fates = w.trace().iter().filter(|x| match &x.kind {
                 TraceKind::Delivered { packet, .. } | TraceKind::Dropped { packet, .. } => {
                     packet == copy
                 }
@@ -221,7 +220,6 @@ fn a_duplicate_is_a_packet_of_its_own_that_arrives_too() {
             });
             assert!(fates.count() <= 1);
             if w.trace()
-                .events
                 .iter()
                 .any(|x| matches!(&x.kind, TraceKind::Delivered { packet, .. } if packet == copy))
             {
@@ -242,7 +240,7 @@ fn jitter_spreads_the_delay_within_its_bound() {
     let w = run(&text, 10 * SEC);
     let mut sent = std::collections::HashMap::new();
     let mut delays = std::collections::BTreeSet::new();
-    for e in &w.trace().events {
+    for e in w.trace().iter() {
         match &e.kind {
             TraceKind::Sent { packet, .. } => {
                 sent.insert(*packet, e.time);
@@ -328,7 +326,7 @@ fn an_added_address_is_used_only_once_announced() {
             ),
         );
         let w = run(&text, 30 * SEC);
-        let from_new = w.trace().events.iter().any(|e| {
+        let from_new = w.trace().iter().any(|e| {
             matches!(&e.kind, TraceKind::Sent { src, .. } if src.ip().to_string() == "192.0.2.11")
         });
         assert_eq!(from_new, announce, "announce = {announce}");
@@ -370,7 +368,6 @@ fn host_settings_override_the_global_ones_for_that_host_only() {
     let w = run(&text, 5 * SEC);
     let checks = w
         .trace()
-        .events
         .iter()
         .filter(|e| {
             matches!(&e.kind, TraceKind::Sent { node, payload, .. } if node == "laptop" && payload.len() > 100)

@@ -617,7 +617,6 @@ fn a_nat_reboot_gives_a_new_port_that_the_laptop_finds_and_moves_to() {
     let w = run(&text, 20 * SEC);
     let reboot = w
         .trace()
-        .events
         .iter()
         .find_map(|e| match &e.kind {
             TraceKind::NatRebooted { mappings_lost, .. } => Some((e.time, *mappings_lost)),

@@ -86,12 +86,19 @@ impl Ctx<'_> {
 
     /// A decision of the IKE SA `spi_i`, with its rule.
     pub(crate) fn note(&mut self, spi_i: u64, note: Note) {
-        self.events.push_back(Event::Note { spi_i, note });
+        self.events.push_back(Event::Note {
+            spi_i,
+            note: Box::new(note),
+        });
     }
 
     /// Input that was not accepted.
     pub(crate) fn reject(&mut self, src: SocketAddr, dst: SocketAddr, reason: Rejection) {
-        self.events.push_back(Event::Rejected { src, dst, reason });
+        self.events.push_back(Event::Rejected {
+            src,
+            dst,
+            reason: Box::new(reason),
+        });
     }
 }
 

@@ -750,8 +750,8 @@ impl IkeSa {
         };
         ctx.event(Event::ChildSa {
             spi_i: self.spi_i,
-            initiator_to_responder: (to_r.spi, to_r.key.clone()),
-            responder_to_initiator: (to_i.spi, to_i.key.clone()),
+            initiator_to_responder: Box::new((to_r.spi, to_r.key.clone())),
+            responder_to_initiator: Box::new((to_i.spi, to_i.key.clone())),
         });
         Some(match self.role {
             Role::Initiator => ChildSa::new(to_r, to_i),

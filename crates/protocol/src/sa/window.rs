@@ -233,7 +233,7 @@ impl IkeSa {
     pub(super) fn report_request(&self, ctx: &mut Ctx, req: &Request) {
         ctx.event(Event::RequestSent {
             spi_i: self.spi_i,
-            what: req.task.label().to_string(),
+            what: req.task.label(),
             mid: req.mid,
             retransmission: req.retransmissions,
             next_at: req.next_at,

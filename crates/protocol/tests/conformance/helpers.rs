@@ -143,7 +143,7 @@ pub fn notes(n: &Net, role: Role) -> Vec<Note> {
     n.events_of(role)
         .into_iter()
         .filter_map(|(_, e)| match e {
-            Event::Note { note, .. } => Some(note),
+            Event::Note { note, .. } => Some(*note),
             _ => None,
         })
         .collect()

@@ -101,10 +101,7 @@ fn b_3_6_2_older_address_list_after_a_newer_one_is_ignored() {
     let noted = n.events_of(Role::Responder).into_iter().any(|(_, e)| {
         matches!(
             e,
-            Event::Note {
-                note: Note::OlderList { .. },
-                ..
-            }
+            Event::Note { note, .. } if matches!(note.as_ref(), Note::OlderList { .. })
         )
     });
     assert!(noted, "{}", trace(&n));

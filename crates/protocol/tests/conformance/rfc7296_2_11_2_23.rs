@@ -336,10 +336,7 @@ fn i_2_23_11_without_mobike_the_host_not_behind_nat_follows_the_new_port() {
     let noted = n.events_of(Role::Responder).into_iter().any(|(_, e)| {
         matches!(
             e,
-            Event::Note {
-                note: Note::FollowingRebinding { .. },
-                ..
-            }
+            Event::Note { note, .. } if matches!(note.as_ref(), Note::FollowingRebinding { .. })
         )
     });
     assert!(noted);
@@ -352,10 +349,7 @@ fn i_2_23_11_without_mobike_the_host_not_behind_nat_follows_the_new_port() {
         n.events_of(Role::Responder).into_iter().any(|(_, e)| {
             matches!(
                 e,
-                Event::Note {
-                    note: Note::FollowingRebinding { .. },
-                    ..
-                }
+                Event::Note { note, .. } if matches!(note.as_ref(), Note::FollowingRebinding { .. })
             )
         })
     });

@@ -156,10 +156,7 @@ fn i_2_1_5_forgotten_response_is_not_rebuilt() {
     assert!(n.events_of(Role::Responder).iter().any(|(t, e)| *t > old.at
         && matches!(
             e,
-            Event::Rejected {
-                reason: Rejection::MessageId { .. },
-                ..
-            }
+            Event::Rejected { reason, .. } if matches!(reason.as_ref(), Rejection::MessageId { .. })
         )));
 }
 

@@ -57,7 +57,7 @@ impl World {
                 now,
                 TraceKind::Protocol {
                     node: node.clone(),
-                    event: Box::new(e),
+                    event: std::sync::Arc::new(e),
                 },
             );
         }

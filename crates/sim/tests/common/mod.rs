@@ -75,7 +75,6 @@ pub fn run(text: &str, until: u64) -> World {
 /// Drops (time, reason) whose reason is `which`.
 pub fn drops(w: &World, which: impl Fn(&DropReason) -> bool) -> Vec<(u64, DropReason)> {
     w.trace()
-        .events
         .iter()
         .filter_map(|e| match &e.kind {
             TraceKind::Dropped { reason, .. } if which(reason) => {
@@ -103,7 +102,6 @@ pub fn nat_drops(w: &World, which: impl Fn(&NatRefusal) -> bool) -> Vec<(u64, Na
 /// Packets delivered to `node`: (time, src, dst).
 pub fn delivered(w: &World, node: &str) -> Vec<(u64, SocketAddr, SocketAddr)> {
     w.trace()
-        .events
         .iter()
         .filter_map(|e| match &e.kind {
             TraceKind::Delivered {
@@ -117,7 +115,6 @@ pub fn delivered(w: &World, node: &str) -> Vec<(u64, SocketAddr, SocketAddr)> {
 /// Every mapping the NATs made: (time, internal, external).
 pub fn mappings_made(w: &World) -> Vec<(u64, SocketAddr, SocketAddr)> {
     w.trace()
-        .events
         .iter()
         .filter_map(|e| match &e.kind {
             TraceKind::NatMapping {
@@ -130,7 +127,6 @@ pub fn mappings_made(w: &World) -> Vec<(u64, SocketAddr, SocketAddr)> {
 
 pub fn expired(w: &World) -> Vec<(u64, SocketAddr, SocketAddr)> {
     w.trace()
-        .events
         .iter()
         .filter_map(|e| match &e.kind {
             TraceKind::NatMappingExpired {
@@ -152,7 +148,7 @@ pub fn ep(s: &str) -> SocketAddr {
 
 /// Prints the trace without packet bodies (for failing tests).
 pub fn dump(w: &World) {
-    for e in &w.trace().events {
+    for e in w.trace().iter() {
         match &e.kind {
             TraceKind::Sent {
                 packet,
