@@ -6,7 +6,8 @@ use mobike_wire::registry::ExchangeType;
 use mobike_wire::udp::{self, UdpPayload};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 /// The IPv4 source (offset 12) or destination (16) of an inner packet.
@@ -84,12 +85,14 @@ pub struct Endpoint {
     sas: Vec<IkeSa>,
     /// Live IKE SAs by initiator SPI (indices into `sas`; more than one
     /// only if two peers chose the same SPI).
-    by_spi: BTreeMap<u64, Vec<usize>>,
+    /// (This and the next two are FxHash maps: no seed, and never iterated
+    /// in an order that shows.)
+    by_spi: FxHashMap<u64, Vec<usize>>,
     /// Deleted IKE SAs by initiator SPI, to say why their messages are
     /// refused.
-    deleted: BTreeMap<u64, usize>,
+    deleted: FxHashMap<u64, usize>,
     /// Live Child SAs by our inbound ESP SPI.
-    by_esp_spi: BTreeMap<u32, usize>,
+    by_esp_spi: FxHashMap<u32, usize>,
     /// When we followed redirects, for loop protection.
     redirects: Vec<Time>,
     /// Inner source address -> IKE SA (by SPIi) it last came through: a
@@ -147,9 +150,9 @@ impl Endpoint {
                 actions: Vec::new(),
             },
             sas: Vec::new(),
-            by_spi: BTreeMap::new(),
-            deleted: BTreeMap::new(),
-            by_esp_spi: BTreeMap::new(),
+            by_spi: FxHashMap::default(),
+            deleted: FxHashMap::default(),
+            by_esp_spi: FxHashMap::default(),
             redirects: Vec::new(),
             routes: std::collections::BTreeMap::new(),
             due: Vec::new(),

@@ -12,6 +12,7 @@ pub use crate::vocab::nat::{
 };
 use crate::vocab::reason::{MappingGone, NatRefusal};
 use mobike_protocol::Time;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -73,8 +74,10 @@ type MappingKey = (SocketAddr, Option<SocketAddr>);
 /// The table is indexed four ways, so a packet costs a few lookups
 /// whatever the number of mappings (a carrier-grade NAT holds thousands):
 /// by id (creation order, what the panel lists), by outside port (inbound
-/// packets), by [`MappingKey`] (outbound packets) and by expiry time. All
-/// are ordered maps, so nothing depends on a hash seed.
+/// packets), by [`MappingKey`] (outbound packets) and by expiry time. The
+/// two that packets look up are hash maps (FxHash: no seed, and neither is
+/// ever iterated, so nothing depends on their order); the others are
+/// ordered.
 #[derive(Clone, Debug)]
 pub struct NatBox {
     pub behaviour: NatBehaviour,
@@ -83,8 +86,8 @@ pub struct NatBox {
     /// The link it sits on, by index.
     pub link: Option<usize>,
     mappings: BTreeMap<u64, NatMapping>,
-    by_port: BTreeMap<u16, u64>,
-    by_key: BTreeMap<MappingKey, u64>,
+    by_port: FxHashMap<u16, u64>,
+    by_key: FxHashMap<MappingKey, u64>,
     /// (time, id): when to look at mapping `id` again, soonest first. Each
     /// live mapping has an entry no later than its expiry; a refresh that
     /// only extends the timer leaves the entry where it is, and `expire`
@@ -110,8 +113,8 @@ impl NatBox {
             public,
             link,
             mappings: BTreeMap::new(),
-            by_port: BTreeMap::new(),
-            by_key: BTreeMap::new(),
+            by_port: FxHashMap::default(),
+            by_key: FxHashMap::default(),
             expiries: BTreeSet::new(),
             next_id: 0,
             next_port: behaviour.port_range.0,
