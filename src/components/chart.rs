@@ -107,17 +107,21 @@ pub fn chart_view(p: &ChartProps) -> Html {
         });
     }
     let width = (port.width - 2.0).max(300.0).round();
+    // Each row's drawing is kept from one layout to the next: a tick lays
+    // out only the rows it added or changed.
+    let cache = use_mut_ref(msc::LayoutCache::default);
     let view = {
         let session = p.session.clone();
         use_memo(
             (p.stamp, p.view.clone(), width as i64),
             move |(_, view, width)| {
                 let s = session.borrow();
-                Rc::new(msc::layout(
+                Rc::new(msc::layout_with(
                     s.chart(),
                     &s.groups,
                     view,
                     &msc::Geometry::page(*width as f64),
+                    &mut cache.borrow_mut(),
                 ))
             },
         )

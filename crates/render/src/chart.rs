@@ -170,10 +170,29 @@ impl Row {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Chart {
     pub lanes: Vec<Lane>,
     pub rows: Vec<Row>,
+    /// Per row, a number that changes whenever the row does (drawn from one
+    /// counter for the whole program, so no two versions of a row, in this
+    /// chart or another, share one): the layout keeps a row's drawing while
+    /// its number stays (see [`crate::msc::LayoutCache`]).
+    #[serde(skip)]
+    pub(crate) stamps: Vec<u64>,
+}
+
+/// Two charts are equal when their lanes and rows are.
+impl PartialEq for Chart {
+    fn eq(&self, o: &Chart) -> bool {
+        self.lanes == o.lanes && self.rows == o.rows
+    }
+}
+
+/// The next row stamp (see [`Chart`]): never the same twice.
+fn next_stamp() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Chart {
@@ -201,6 +220,8 @@ impl Chart {
 #[derive(Clone)]
 pub struct ChartBuilder {
     pub chart: Chart,
+    /// Rows changed since the last stamping (see [`Chart::stamps`]).
+    touched: Vec<usize>,
     done: usize,
     keys: HashMap<u64, IkeKeys>,
     esp_keys: HashMap<u32, GcmKey>,
@@ -270,7 +291,9 @@ impl ChartBuilder {
             chart: Chart {
                 lanes,
                 rows: Vec::new(),
+                stamps: Vec::new(),
             },
+            touched: Vec::new(),
             done: 0,
             keys: HashMap::new(),
             esp_keys: HashMap::new(),
@@ -383,6 +406,16 @@ impl ChartBuilder {
             }
         }
         self.done = trace.len();
+        // New stamps for the rows changed and the rows added.
+        let stamps = &mut self.chart.stamps;
+        for i in self.touched.drain(..) {
+            if let Some(s) = stamps.get_mut(i) {
+                *s = next_stamp();
+            }
+        }
+        while stamps.len() < self.chart.rows.len() {
+            stamps.push(next_stamp());
+        }
     }
 
     fn consume(&mut self, time: Time, kind: &TraceKind) {
@@ -583,6 +616,7 @@ impl ChartBuilder {
 
     fn row_mut(&mut self, packet: PacketId) -> Option<&mut Row> {
         let i = *self.row_of.get(&packet)?;
+        self.touched.push(i);
         self.chart.rows.get_mut(i)
     }
 

@@ -302,6 +302,7 @@ mod tests {
                     kind: NoteKind::Protocol,
                 }),
             ],
+            ..Default::default()
         }
     }
 

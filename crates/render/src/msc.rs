@@ -626,6 +626,7 @@ fn routine(rows: &[Row]) -> Vec<Option<Routine>> {
 
 /// The lanes after folding the groups: per chart lane its drawn lane,
 /// and for lanes of folded groups the member's id.
+#[derive(Clone, PartialEq)]
 struct Lanes {
     lanes: Vec<LaneView>,
     spans: Vec<GroupSpan>,
@@ -758,18 +759,52 @@ pub fn wanted_lanes(chart: &Chart, groups: &[HostGroup], filter: &Filter) -> Opt
 /// Lays the chart out: the drawn lanes, the rows the filter lets through
 /// (routine runs folded when asked), search matches and every row's place.
 pub fn layout(chart: &Chart, groups: &[HostGroup], opts: &ViewOptions, geo: &Geometry) -> MscView {
+    layout_with(chart, groups, opts, geo, &mut LayoutCache::default())
+}
+
+/// What [`layout_with`] keeps from one layout to the next: each chart row's
+/// drawing, with the row's stamp when it was drawn. A chart that grows
+/// (the page lays it out on every tick) then costs the drawing of its new
+/// and changed rows, not of all of them; the rest is reused (moved when a
+/// row above changed height). Drawings depend on the lanes, the geometry
+/// and the search: when one of those changes, the cache starts afresh.
+#[derive(Default)]
+pub struct LayoutCache {
+    key: Option<(Vec<crate::chart::Lane>, Lanes, Geometry, String)>,
+    /// By chart row: (stamp, drawing).
+    rows: Vec<Option<(u64, Rc<RowView>)>>,
+}
+
+/// [`layout`], reusing the drawings of rows unchanged since the last call
+/// with the same cache: the result is the same as [`layout`]'s.
+pub fn layout_with(
+    chart: &Chart,
+    groups: &[HostGroup],
+    opts: &ViewOptions,
+    geo: &Geometry,
+    cache: &mut LayoutCache,
+) -> MscView {
     let l = lanes(chart, groups, opts, geo);
     let geo = Geometry {
         width: l.width,
         ..*geo
     };
+    let query = opts.search.trim().to_lowercase();
+    let same = cache
+        .key
+        .as_ref()
+        .is_some_and(|(cl, k, g, q)| *cl == chart.lanes && *k == l && *g == geo && *q == query);
+    if !same {
+        cache.key = Some((chart.lanes.clone(), l.clone(), geo, query.clone()));
+        cache.rows.clear();
+    }
+    cache.rows.resize(chart.rows.len(), None);
     let wanted = wanted_lanes(chart, groups, &opts.filter);
     let routine = if opts.collapse_routine {
         routine(&chart.rows)
     } else {
         vec![None; chart.rows.len()]
     };
-    let query = opts.search.trim().to_lowercase();
     let mut b = Builder {
         chart,
         lanes: &l,
@@ -779,6 +814,7 @@ pub fn layout(chart: &Chart, groups: &[HostGroup], opts: &ViewOptions, geo: &Geo
         rows: Vec::new(),
         matches: Vec::new(),
         folded: 0,
+        cache,
     };
     let mut hidden = 0;
     let mut run: Vec<(usize, Routine)> = Vec::new();
@@ -802,6 +838,7 @@ pub fn layout(chart: &Chart, groups: &[HostGroup], opts: &ViewOptions, geo: &Geo
         y,
         ..
     } = b;
+    let rows: Vec<Rc<RowView>> = rows;
     let mut exchanges: Vec<(Exchange, usize)> = Exchange::ALL.iter().map(|e| (*e, 0)).collect();
     let mut kinds: Vec<(RowKind, usize)> = RowKind::ALL.iter().map(|k| (*k, 0)).collect();
     for row in &chart.rows {
@@ -843,6 +880,7 @@ struct Builder<'a> {
     rows: Vec<Rc<RowView>>,
     matches: Vec<usize>,
     folded: usize,
+    cache: &'a mut LayoutCache,
 }
 
 impl Builder<'_> {
@@ -875,9 +913,37 @@ impl Builder<'_> {
     }
 
     fn row(&mut self, i: usize) {
+        let stamp = self.chart.stamps.get(i).copied();
+        if let Some(stamp) = stamp
+            && let Some(Some((s, v))) = self.cache.rows.get(i)
+            && *s == stamp
+        {
+            let v = if v.y == self.y {
+                v.clone()
+            } else {
+                let moved = Rc::new(RowView {
+                    y: self.y,
+                    ..(**v).clone()
+                });
+                self.cache.rows[i] = Some((stamp, moved.clone()));
+                moved
+            };
+            if v.matched {
+                self.matches.push(self.rows.len());
+            }
+            self.y += v.h;
+            self.rows.push(v);
+            return;
+        }
+        let before = self.rows.len();
         match &self.chart.rows[i] {
             Row::Message(m) => self.message(i, m),
             Row::Note(n) => self.note(i, n),
+        }
+        if let Some(stamp) = stamp
+            && self.rows.len() == before + 1
+        {
+            self.cache.rows[i] = Some((stamp, self.rows[before].clone()));
         }
     }
 

@@ -1,0 +1,85 @@
+//! The page lays the chart out on every tick with a cache of each row's
+//! drawing (`msc::layout_with`). Whatever the run and the view, the cached
+//! layout must be the one a fresh `msc::layout` gives: rows added, rows
+//! changed after they were drawn (a message delivered, lost or answered
+//! later), lanes that appear, runs folded and unfolded, a search typed, a
+//! group expanded, a jump back to an earlier chart.
+
+use mobike_render::chart::ChartBuilder;
+use mobike_render::msc::{self, Exchange, Geometry, LayoutCache, ViewOptions};
+use mobike_render::topology::find_groups;
+use mobike_sim::{Scenario, World};
+
+fn scenario(name: &str) -> Scenario {
+    let path = format!("{}/../../examples/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    Scenario::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The view at tick `k`: the options change as the run goes, as a user
+/// changes them while it plays.
+fn view_at(k: usize, groups: &[mobike_render::topology::HostGroup]) -> ViewOptions {
+    let mut opts = ViewOptions::default();
+    opts.filter.hide_exchanges.insert(Exchange::Esp);
+    opts.collapse_routine = k % 40 < 30;
+    if k % 50 >= 35 {
+        opts.search = "update".into();
+    }
+    if k % 70 >= 50
+        && let Some(g) = groups.first()
+    {
+        opts.expanded_groups.insert(g.id.clone());
+    }
+    if k % 90 >= 80 {
+        opts.expanded_runs.extend(0..40);
+    }
+    opts
+}
+
+/// Plays `name` in ticks of `tick` µs, laying the chart out after each with
+/// one cache, and compares with a fresh layout every time.
+fn cached_equals_fresh(name: &str, tick: u64) -> usize {
+    let s = scenario(name);
+    let groups = find_groups(&s);
+    let geo = Geometry::page(900.0);
+    let mut w = World::new(&s);
+    let mut b = ChartBuilder::new(&s);
+    let mut cache = LayoutCache::default();
+    let mut kept = None;
+    let end = s.until.micros();
+    let mut k = 0;
+    let mut t = 0;
+    while t < end {
+        t = (t + tick).min(end);
+        w.run_until(t);
+        b.update(w.trace());
+        // Halfway, jump back to the chart of a quarter of the way (as a
+        // jump back with the slider brings a checkpoint's chart back).
+        if k == 20 {
+            kept = Some(b.clone());
+        }
+        let chart = if k == 60 {
+            kept.as_ref().unwrap().chart.clone()
+        } else {
+            b.chart.clone()
+        };
+        let opts = view_at(k, &groups);
+        let cached = msc::layout_with(&chart, &groups, &opts, &geo, &mut cache);
+        let fresh = msc::layout(&chart, &groups, &opts, &geo);
+        assert_eq!(cached, fresh, "{name} at tick {k} ({t} µs)");
+        k += 1;
+    }
+    b.chart.rows.len()
+}
+
+#[test]
+fn a_cached_layout_is_the_fresh_one_for_a_cluster() {
+    let rows = cached_equals_fresh("cluster-20-mobike", 250_000);
+    assert!(rows > 300, "{rows} rows");
+}
+
+#[test]
+fn a_cached_layout_is_the_fresh_one_with_losses_and_nats() {
+    for name in ["wifi-to-lte", "nat-mapping-timeout", "all-paths-dead"] {
+        cached_equals_fresh(name, 100_000);
+    }
+}
