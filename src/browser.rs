@@ -59,3 +59,19 @@ pub fn copy_to_clipboard(text: &str) {
 pub fn target<T: JsCast>(e: &web_sys::Event) -> Option<T> {
     e.target().and_then(|t| t.dyn_into::<T>().ok())
 }
+
+/// The page's monotonic clock in milliseconds, for pacing the animation
+/// only: nothing the simulation computes depends on it. `None` outside a
+/// browser (the native tests), where nothing is paced.
+pub fn clock_ms() -> Option<f64> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| p.now())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        None
+    }
+}

@@ -2,7 +2,7 @@
 //! shortcuts and the URL hash. Each dispatches [`Action`]s; none changes
 //! state itself.
 
-use crate::browser::{location_hash, set_hash};
+use crate::browser::{clock_ms, location_hash, set_hash};
 use crate::state::{Action, Dispatch, SEEK_STEP};
 use gloo_events::{EventListener, EventListenerOptions};
 use gloo_timers::callback::Interval;
@@ -13,12 +13,24 @@ use yew::prelude::*;
 /// Wall-clock milliseconds between animation ticks.
 const TICK_MS: u32 = 40;
 
-/// While playing, tick the simulation.
+/// While playing, tick the simulation. Each tick carries the wall-clock
+/// time since the one before (the browser fires intervals late when a frame
+/// runs long), so virtual time follows the wall clock at the chosen speed;
+/// at most two ticks' worth, so a tab that slept does not leap ahead.
 #[hook]
 pub fn use_ticker(playing: bool, dispatch: Dispatch) {
     use_effect_with(playing, move |playing| {
-        let interval = playing
-            .then(|| Interval::new(TICK_MS, move || dispatch.dispatch(Action::Tick(TICK_MS))));
+        let interval = playing.then(|| {
+            let last = std::cell::Cell::new(clock_ms());
+            Interval::new(TICK_MS, move || {
+                let now = clock_ms();
+                let real = match (last.replace(now), now) {
+                    (Some(a), Some(b)) => ((b - a).round() as u32).clamp(1, 2 * TICK_MS),
+                    _ => TICK_MS,
+                };
+                dispatch.dispatch(Action::Tick(real));
+            })
+        });
         move || drop(interval)
     });
 }

@@ -5,7 +5,8 @@
 //       link that carries the scenario
 // Reports: time to first render; wall-clock to play 60 s of virtual time at
 // 64x (ideal 937 ms: ticks are 40 ms apart when the page keeps up) and the
-// mean wall-clock per tick; the mean time of a jump back with the time
+// mean wall-clock per tick, over the whole run and over the frames while
+// playing (the run stops once at the scenario's end); the mean time of a jump back with the time
 // slider (rebuild from a checkpoint, replay, redraw) and forward again; the
 // page's DOM size (at the end, and the most while playing); the frame times
 // while playing (p50, p95, p99, max: how smooth it looks); how long
@@ -39,10 +40,21 @@ await page.evaluate(() => {
   const w = window;
   w.__frames = [];
   w.__dom = 0;
+  w.__rate = [0, 0];
   let last = performance.now();
+  let prev = null;
   const tick = (t) => {
     w.__frames.push(t - last);
     last = t;
+    // Virtual time gained over wall time, while playing (not across the
+    // stop at the scenario's end).
+    const us = Number(document.querySelector('#clock').dataset.us);
+    const on = document.querySelector('#play').classList.contains('on');
+    if (prev && prev.on && on && us >= prev.us) {
+      w.__rate[0] += us - prev.us;
+      w.__rate[1] += t - prev.t;
+    }
+    prev = { t, us, on };
     if (w.__frames.length % 10 === 0) w.__dom = Math.max(w.__dom, document.getElementsByTagName('*').length);
     if (!w.__stop) requestAnimationFrame(tick);
   };
@@ -58,16 +70,20 @@ for (;;) {
   await page.click('#play');
 }
 const wall = Date.now() - start;
-const { frames, domMax } = await page.evaluate(() => {
+const { frames, domMax, rate } = await page.evaluate(() => {
   window.__stop = true;
-  return { frames: window.__frames.slice(1), domMax: window.__dom };
+  return { frames: window.__frames.slice(1), domMax: window.__dom, rate: window.__rate };
 });
 const sorted = [...frames].sort((a, b) => a - b);
 const pct = (p) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] * 10) / 10;
 if (/\bon\b/.test(await page.locator('#play').getAttribute('class') ?? '')) await page.click('#play');
 const virtual = await us();
-// 64x: 2.56 s of virtual time per 40 ms tick.
+// 64x: 2.56 s of virtual time per 40 ms tick. msPerTick counts the
+// whole run, the stop at the scenario's end and the click that goes on
+// included; msPer2560usPlaying only the frames while playing (40 when the
+// page keeps 64x).
 const ticks = virtual / 2.56e6;
+const playingMsPerTick = rate[0] > 0 ? Math.round(10 * 2.56e6 * rate[1] / rate[0]) / 10 : null;
 const rows = await page.locator('#chart g.msg').count();
 const domNodes = await page.evaluate(() => document.getElementsByTagName('*').length);
 // Jumps with the slider: each waits until the clock shows the moment.
@@ -99,7 +115,7 @@ const s0 = Date.now();
 for (let i = 0; i < 300; i++) await page.click('#step');
 const steps = Date.now() - s0;
 console.log(JSON.stringify({ clients: clients || undefined, firstRenderMs: firstRender, play60sVirtualAt64x_ms: wall,
-  idealMs: 60000 / 64, msPerTick: Math.round(wall / ticks), chartRows: rows, domNodes, domNodesMaxWhilePlaying: domMax,
+  idealMs: 60000 / 64, msPerTick: Math.round(wall / ticks), msPer2560usPlaying: playingMsPerTick, chartRows: rows, domNodes, domNodesMaxWhilePlaying: domMax,
   frames: frames.length, frameP50Ms: pct(0.5), frameP95Ms: pct(0.95), frameP99Ms: pct(0.99), frameMaxMs: pct(1),
   selectMessageMeanMs: pick.length ? mean(pick) : null,
   seekBackMeanMs: mean(back), seekBackMaxMs: Math.max(...back), seekForwardToEndMeanMs: mean(fwd),

@@ -1,0 +1,71 @@
+// CPU profile of the page while it plays (figures for the notes):
+//   node tools/prof-page.mjs URL [--clients N] [--ms WALL] [--esp]
+// Prints the functions with the most self time (wasm names need a build
+// that keeps them: data-keep-debug, no wasm-opt).
+import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { deflateRawSync } from 'node:zlib';
+const args = process.argv.slice(2);
+const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? Number(args.splice(i, 2)[1]) : dflt; };
+const clients = opt('--clients', 0);
+const wallMs = opt('--ms', 3000);
+let url = args[0] ?? 'http://127.0.0.1:8099/';
+if (clients > 0) {
+  const text = readFileSync(new URL('../examples/cluster-20-mobike.toml', import.meta.url), 'utf8')
+    .replace(/^count = 20$/m, `count = ${clients}`);
+  const scn = deflateRawSync(Buffer.from(text), { level: 9 }).toString('base64url');
+  url = `${url.replace(/#.*$/, '')}#v=1&scn=${scn}`;
+}
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--disable-gpu'] });
+const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+await page.goto(url);
+await page.waitForSelector('#topology .host');
+await page.selectOption('#speed', '64');
+// Play to the scenario's end first (playback stops there), so the
+// profile covers steady playing with a full chart.
+if (args.includes('--after-end')) {
+  await page.click('#play');
+  await page.waitForFunction(() => !document.querySelector('#play').classList.contains('on'), null, { timeout: 120000 });
+}
+const cdp = await page.context().newCDPSession(page);
+await cdp.send('Profiler.enable');
+await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+await cdp.send('Profiler.start');
+await page.click('#play');
+await page.waitForTimeout(wallMs);
+const { profile } = await cdp.send('Profiler.stop');
+const self = new Map();
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const dt = profile.timeDeltas;
+let total = 0;
+profile.samples.forEach((id, i) => {
+  const n = byId.get(id);
+  const name = n.callFrame.functionName || `(${n.callFrame.url.split('/').pop() || 'anon'})`;
+  self.set(name, (self.get(name) ?? 0) + (dt[i] ?? 0));
+  total += dt[i] ?? 0;
+});
+// Inclusive time by what the main thread was doing (first match from the
+// leaf up).
+const parent = new Map();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const cats = [['checkpoint clone', /ChartBuilder as core::clone::Clone|World as core::clone::Clone/],
+  ['chart rows (ChartBuilder::update)', /ChartBuilder::update/], ['layout (msc::layout)', /msc::layout/],
+  ['simulation (World::step)', /World::step|World>::step/], ['metrics', /MetricsBuilder/],
+  ['state panels', /snapshots|hosts_where|World::nats|World::links/], ['yew/DOM', /yew|__wbg_/]];
+const inc = new Map();
+profile.samples.forEach((id, i) => {
+  let cat = null;
+  for (let n = id; n !== undefined && !cat; n = parent.get(n)) {
+    const f = byId.get(n).callFrame.functionName;
+    if (f === '(idle)') { cat = '(idle)'; break; }
+    for (const [c, re] of cats) if (re.test(f)) { cat = c; break; }
+  }
+  cat ??= 'other';
+  inc.set(cat, (inc.get(cat) ?? 0) + (dt[i] ?? 0));
+});
+for (const [c, us] of [...inc.entries()].sort((a, b) => b[1] - a[1])) console.log(`${(us / 1000).toFixed(0).padStart(6)} ms  ${c}`);
+const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40);
+for (const [name, us] of top) console.log(`${(100 * us / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${name.slice(0, 150)}`);
+console.log('clock', await page.locator('#clock').getAttribute('data-us'));
+await browser.close();
