@@ -1,6 +1,7 @@
 //! A host group's members in one compact table; a row picks the member
 //! whose full panel is shown.
 
+use super::row_window::{RowWindow, use_row_window};
 use crate::state::{Action, Dispatch, send};
 use mobike_render::panels;
 use yew::prelude::*;
@@ -13,7 +14,9 @@ pub struct GroupTableProps {
 
 #[function_component(GroupTable)]
 pub fn group_table(GroupTableProps { table: t, dispatch }: &GroupTableProps) -> Html {
-    let rows = t.rows.iter().map(|r| {
+    // The scroll box is 250 px high (style.css); a row is 18 px.
+    let w = use_row_window(t.rows.len(), 18.0, 250.0);
+    let rows = t.rows[w.rows.clone()].iter().map(|r| {
         html! {
             <tr id={format!("row-{}", r.host)} class={classes!(r.focused.then_some("focused"))}
                 onclick={send(dispatch, Action::FocusHost(r.host.clone()))}
@@ -25,10 +28,12 @@ pub fn group_table(GroupTableProps { table: t, dispatch }: &GroupTableProps) -> 
     html! {
         <div class="panel group-table" id={format!("group-{}", t.id)}>
             <h2>{t.title.clone()}<span class="role">{"click a row (or a chip) for its full state"}</span></h2>
-            <div class="scroll">
+            <div class="scroll" onscroll={w.onscroll.clone()}>
                 <table>
                     <tr><th>{"host"}</th><th>{"state"}</th><th>{"IKE SA path"}</th><th>{"busy with"}</th></tr>
+                    { RowWindow::spacer(w.before, 4) }
                     { for rows }
+                    { RowWindow::spacer(w.after, 4) }
                 </table>
             </div>
         </div>

@@ -24,6 +24,7 @@ mod notices;
 mod open_file;
 mod print_view;
 mod restore;
+mod row_window;
 mod rule_refs;
 mod state_panel;
 mod state_panels;

@@ -162,6 +162,37 @@ fn group_size(n: usize) -> (f64, f64, usize) {
     (w, h, cols)
 }
 
+/// A group's box (width, height, chip columns): a grid of chips, or past
+/// [`GROUP_MAX_CHIPS`] a box as wide as its address range and its
+/// "1000 established · 0 setting up · 0 idle" line need.
+fn group_dims(scenario: &Scenario, g: &HostGroup) -> (f64, f64, usize) {
+    let (w, h, cols) = group_size(g.members.len());
+    if cols > 0 {
+        return (w, h, cols);
+    }
+    let host = |k: Option<&usize>| k.and_then(|&m| scenario.hosts.get(m));
+    let range = match (host(g.members.first()), host(g.members.last())) {
+        (Some(a), Some(z)) => a
+            .interfaces
+            .iter()
+            .zip(&z.interfaces)
+            .map(|(f, l)| {
+                f.name.chars().count()
+                    + 4
+                    + f.address.to_string().len()
+                    + l.address.to_string().len()
+            })
+            .sum::<usize>(),
+        _ => 0,
+    };
+    let n = g.members.len();
+    let summary = format!("{n} established · {n} setting up · {n} idle")
+        .chars()
+        .count();
+    let chars = range.max(summary) as f64;
+    (w.max(chars * 6.7 + 20.0), h, cols)
+}
+
 /// The scenario's host, NAT and internet positions, and each group's box
 /// centred on its members, every box kept inside the drawing.
 pub fn initial_layout(scenario: &Scenario, groups: &[HostGroup]) -> BTreeMap<String, [f64; 2]> {
@@ -179,13 +210,22 @@ pub fn initial_layout(scenario: &Scenario, groups: &[HostGroup]) -> BTreeMap<Str
         layout.insert(n.id.clone(), n.pos);
     }
     for g in groups {
-        let n = g.members.len() as f64;
+        // Centred on its members (the file places a `count` entry's copies
+        // in columns of ten, 36 px apart), but a group too large for chips
+        // is a box the size of a host's, where the file puts the entry: not
+        // 1,800 px to the right of it for a thousand.
+        let first = if g.members.len() > GROUP_MAX_CHIPS {
+            &g.members[..1]
+        } else {
+            &g.members[..]
+        };
+        let n = first.len() as f64;
         let mut c = [0.0, 0.0];
-        for &m in &g.members {
+        for &m in first {
             c[0] += scenario.hosts[m].pos[0] / n;
             c[1] += scenario.hosts[m].pos[1] / n;
         }
-        let b = group_size(g.members.len());
+        let b = group_dims(scenario, g);
         c[0] = c[0].clamp(b.0 / 2.0 + 4.0, (TOPO_W - b.0 / 2.0 - 4.0).max(b.0 / 2.0));
         c[1] = c[1].clamp(b.1 / 2.0 + 4.0, (TOPO_H - b.1 / 2.0 - 4.0).max(b.1 / 2.0));
         layout.insert(g.key.clone(), c);
@@ -223,7 +263,7 @@ impl<'a> Topo<'a> {
 
     /// Where a group's box is and how it is divided.
     pub fn group_box(&self, g: &HostGroup) -> GroupBox {
-        let (width, height, cols) = group_size(g.members.len());
+        let (width, height, cols) = group_dims(self.scenario, g);
         let first = g.members.first().and_then(|&m| self.scenario.hosts.get(m));
         let centre = self
             .layout
@@ -405,6 +445,50 @@ pub(crate) mod tests {
         assert_eq!(a[0], b.centre[0] + b.width / 2.0);
         // A scenario without count has no groups.
         assert!(find_groups(&example("wifi-to-lte")).is_empty());
+    }
+
+    /// A group of hundreds sits where the file puts its entry: its copies
+    /// spread in columns of ten far to the right, but the box stays on the
+    /// left, clear of the cluster it talks to.
+    #[test]
+    fn a_large_group_sits_where_its_entry_is() {
+        let path = format!(
+            "{}/../../tests/scenarios/cgn-cluster.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path)
+            .unwrap()
+            .replace("count = 3\n", "count = 1000\n");
+        let scenario = Scenario::from_toml(&text).unwrap();
+        let groups = find_groups(&scenario);
+        assert_eq!(groups[0].members.len(), 1000);
+        let layout = initial_layout(&scenario, &groups);
+        let topo = Topo {
+            scenario: &scenario,
+            layout: &layout,
+            groups: &groups,
+        };
+        let b = topo.group_box(&groups[0]);
+        let entry = scenario.hosts[groups[0].members[0]].pos;
+        // Over the entry, moved only to keep the box inside the drawing.
+        let half = [b.width / 2.0, b.height / 2.0];
+        for i in 0..2 {
+            assert!(
+                (b.centre[i] - entry[i]).abs() <= half[i],
+                "box at {:?}, entry at {entry:?}",
+                b.centre
+            );
+        }
+        assert!(b.centre[0] - half[0] >= 0.0);
+        let cluster = &scenario.hosts[1000];
+        assert_eq!(cluster.id, "cluster");
+        // Wide enough for "1000 established · 1000 setting up · 1000 idle".
+        assert!(b.width >= 44.0 * 6.7, "{b:?}");
+        let right = b.centre[0] + b.width / 2.0;
+        assert!(
+            right < cluster.pos[0] - host_half_width(cluster),
+            "box ends at {right}"
+        );
     }
 
     #[test]

@@ -1,0 +1,49 @@
+// A cluster of hundreds behind a carrier-grade NAT: the member table and
+// the NAT's mapping table scroll and draw only the rows in view, so the
+// page stays small; scrolling brings later rows, and they work as before.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { deflateRawSync } from 'node:zlib';
+import { useBrowser, open } from './helpers.mjs';
+
+const env = useBrowser();
+
+function shareLink(clients) {
+  const text = readFileSync(new URL('../scenarios/cgn-cluster.toml', import.meta.url), 'utf8')
+    .replace(/^count = 3$/m, `count = ${clients}`);
+  assert.match(text, new RegExp(`count = ${clients}`));
+  return `#v=1&scn=${deflateRawSync(Buffer.from(text), { level: 9 }).toString('base64url')}`;
+}
+
+test('400 clients: the member and mapping tables draw only the rows in view', async () => {
+  const { page, errors } = await open(env.browser, `${env.server.url}${shareLink(400)}`);
+  // Every client has its SAs and its mappings a few seconds in.
+  await page.locator('#scrubber').fill('5000');
+  await page.waitForFunction(() => document.querySelector('#clock').dataset.us === '5000000', null, { timeout: 60000 });
+  const group = page.locator('#group-client');
+  await group.locator('tr[id="row-client-1"]').waitFor();
+  const drawn = await group.locator('tr[id^="row-"]').count();
+  assert.ok(drawn > 10 && drawn < 60, `${drawn} member rows drawn of 400`);
+  const nat = page.locator('#nat-table-cgn');
+  const mappings = await nat.locator('tr:not(.spacer) td:first-child').count();
+  assert.ok(mappings > 10 && mappings < 60, `${mappings} mapping rows drawn`);
+  // The scroll box is as tall as all 400 rows (18 px each).
+  const tall = await group.locator('.scroll').evaluate((el) => el.scrollHeight);
+  assert.ok(tall >= 400 * 18, `scroll height ${tall}`);
+  // Scrolled to the end, the last client is drawn; a click shows its panel.
+  await group.locator('.scroll').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  await group.locator('tr[id="row-client-400"]').waitFor();
+  assert.equal(await group.locator('tr[id="row-client-1"]').count(), 0, 'the first rows are left out');
+  await group.locator('tr[id="row-client-400"]').click();
+  await page.waitForFunction(() => document.querySelector('#group-client tr.focused')?.id === 'row-client-400');
+  // The NAT's table scrolls the same way, to mappings of other clients.
+  const first = await nat.locator('tr:not(.spacer) td:first-child').first().textContent();
+  await nat.locator('.scroll').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  await page.waitForFunction((first) => document.querySelector('#nat-table-cgn tr:not(.spacer) td:first-child')?.textContent !== first, first);
+  // The page as a whole stays small.
+  const dom = await page.evaluate(() => document.getElementsByTagName('*').length);
+  assert.ok(dom < 5000, `${dom} elements`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
