@@ -91,6 +91,9 @@ pub struct Endpoint {
     /// Deleted IKE SAs by initiator SPI, to say why their messages are
     /// refused.
     deleted: FxHashMap<u64, usize>,
+    /// Per SA, the SPI it is filed under in `by_spi` (0: not filed; an
+    /// initiator SPI is never 0, RFC 7296 §3.1).
+    filed: Vec<u64>,
     /// Live Child SAs by our inbound ESP SPI.
     by_esp_spi: FxHashMap<u32, usize>,
     /// When we followed redirects, for loop protection.
@@ -153,6 +156,7 @@ impl Endpoint {
             by_spi: FxHashMap::default(),
             deleted: FxHashMap::default(),
             by_esp_spi: FxHashMap::default(),
+            filed: Vec::new(),
             redirects: Vec::new(),
             routes: std::collections::BTreeMap::new(),
             due: Vec::new(),
@@ -202,13 +206,26 @@ impl Endpoint {
             }
             self.by_esp_spi.retain(|_, k| *k != i);
             self.deleted.insert(spi, i);
+            if let Some(f) = self.filed.get_mut(i) {
+                *f = 0;
+            }
             return;
         }
-        let v = self.by_spi.entry(spi).or_default();
-        if !v.contains(&i) {
-            v.push(i);
+        // Filed under its SPI already (the common case: an SA touched by
+        // each of its messages)?
+        if self.filed.get(i) != Some(&spi) {
+            let v = self.by_spi.entry(spi).or_default();
+            if !v.contains(&i) {
+                v.push(i);
+            }
+            if self.filed.len() <= i {
+                self.filed.resize(i + 1, 0);
+            }
+            self.filed[i] = spi;
         }
-        if let Some(esp) = sa.inbound_spi() {
+        if let Some(esp) = sa.inbound_spi()
+            && self.by_esp_spi.get(&esp) != Some(&i)
+        {
             self.by_esp_spi.insert(esp, i);
         }
     }

@@ -11,14 +11,22 @@ use std::collections::BinaryHeap;
 #[derive(Clone)]
 struct Queued<E> {
     time: Time,
-    late: bool,
-    seq: u64,
+    /// The sequence number, with the top bit set for a late event: late
+    /// ones sort after the others of their instant, each kind in the order
+    /// scheduled.
+    order: u64,
     ev: E,
 }
 
+const LATE: u64 = 1 << 63;
+
 impl<E> Queued<E> {
-    fn key(&self) -> (Time, bool, u64) {
-        (self.time, self.late, self.seq)
+    fn key(&self) -> (Time, u64) {
+        (self.time, self.order)
+    }
+
+    fn late(&self) -> bool {
+        self.order & LATE != 0
     }
 }
 
@@ -69,8 +77,7 @@ impl<E> Queue<E> {
         self.seq += 1;
         self.heap.push(Reverse(Queued {
             time,
-            late,
-            seq: self.seq,
+            order: if late { self.seq | LATE } else { self.seq },
             ev,
         }));
     }
@@ -78,7 +85,7 @@ impl<E> Queue<E> {
     /// Takes the next event if it is a late one of instant `time`.
     pub(super) fn pop_late_at(&mut self, time: Time) -> Option<E> {
         let q = &self.heap.peek()?.0;
-        if q.time != time || !q.late {
+        if q.time != time || !q.late() {
             return None;
         }
         self.heap.pop().map(|Reverse(q)| q.ev)
@@ -93,4 +100,10 @@ impl<E> Queue<E> {
     pub(super) fn pop(&mut self) -> Option<(Time, E)> {
         self.heap.pop().map(|Reverse(q)| (q.time, q.ev))
     }
+}
+
+/// The size of a queued event of type `E`, for the test that holds it.
+#[cfg(test)]
+pub(super) const fn entry_size<E>() -> usize {
+    std::mem::size_of::<Queued<E>>()
 }

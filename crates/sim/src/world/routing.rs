@@ -119,12 +119,12 @@ impl World {
             }
             let ev = if outbound {
                 Ev::AtInternet {
-                    link,
+                    link: link as u32,
                     packet: Box::new(p),
                 }
             } else {
                 Ev::AtHost {
-                    link,
+                    link: link as u32,
                     packet: Box::new(p),
                 }
             };
@@ -371,7 +371,7 @@ impl World {
                     external: out.src.into(),
                 },
             );
-            self.schedule(expires, Ev::NatExpiry { nat: n, id });
+            self.schedule(expires, Ev::NatExpiry { nat: n as u32, id });
         }
         Ok(out.src)
     }

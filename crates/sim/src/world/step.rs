@@ -29,9 +29,10 @@ impl World {
         };
         self.now = time;
         match ev {
-            Ev::AtInternet { link, packet } => self.at_internet(link, *packet),
-            Ev::AtHost { link, packet } => self.at_host(link, *packet),
+            Ev::AtInternet { link, packet } => self.at_internet(link as usize, *packet),
+            Ev::AtHost { link, packet } => self.at_host(link as usize, *packet),
             Ev::Timer { host } => {
+                let host = host as usize;
                 if self.hosts[host].timer_at == Some(self.now) {
                     self.hosts[host].timer_at = None;
                     let now = self.now;
@@ -40,6 +41,7 @@ impl World {
                 }
             }
             Ev::Start { host } => {
+                let host = host as usize;
                 let spec = &self.scenario.hosts[host];
                 if let Some(peer) = spec.peer {
                     let peers: Vec<IpAddr> = std::iter::once(peer)
@@ -64,14 +66,14 @@ impl World {
                 }
             }
             Ev::NatExpiry { nat, id } => {
-                self.nat_expire(nat);
+                self.nat_expire(nat as usize);
                 // Refreshed meanwhile: look again when the new timer runs out.
-                if let Some(t) = self.nats[nat].expiry_of(id) {
+                if let Some(t) = self.nats[nat as usize].expiry_of(id) {
                     self.schedule(t, Ev::NatExpiry { nat, id });
                 }
             }
             Ev::Ping { host, seq } => {
-                self.send_ping(host, seq);
+                self.send_ping(host as usize, seq);
                 if let Some(p) = &self.scenario.ping {
                     let next = self.now + p.interval.micros();
                     self.schedule(

@@ -101,7 +101,7 @@ impl World {
             let t = t.max(now);
             if self.hosts[h].timer_at != Some(t) {
                 self.hosts[h].timer_at = Some(t);
-                self.schedule(t, Ev::Timer { host: h });
+                self.schedule(t, Ev::Timer { host: h as u32 });
             }
         }
     }
