@@ -159,6 +159,7 @@ impl World {
                         o.sort_unstable();
                     }
                 }
+                self.refile_owner(*address);
                 self.note(&action, None, by_user);
                 self.address_changed(h, f, *address, true, *announce);
             }
@@ -179,6 +180,7 @@ impl World {
                     return;
                 };
                 a.present = false;
+                self.refile_owner(address);
                 self.note(&action, Some(Effect::Removed(address)), by_user);
                 self.address_changed(h, f, address, false, *announce);
             }

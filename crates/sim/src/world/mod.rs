@@ -112,6 +112,10 @@ pub struct World {
     trace: Trace,
     /// Address -> (host, interface) that have (or had) it, in order.
     owners: rustc_hash::FxHashMap<IpAddr, Vec<(usize, usize)>>,
+    /// What [`World::owner_of`] answers, per address: read for every
+    /// packet (its source and destination), kept up to date where an
+    /// address comes or goes (see [`World::refile_owner`]).
+    owner: rustc_hash::FxHashMap<IpAddr, (u32, u32, bool)>,
     /// The on-path observer that `spoof_update` acts as.
     attacker: Attacker,
     /// The ids of hosts, links and NATs, shared by every trace event that
@@ -217,6 +221,7 @@ impl World {
             next_packet: 0,
             trace: Trace::default(),
             owners: rustc_hash::FxHashMap::default(),
+            owner: rustc_hash::FxHashMap::default(),
             attacker: Attacker::default(),
             names: Names {
                 hosts: scenario.hosts.iter().map(|h| Name::from(&h.id)).collect(),
@@ -239,6 +244,10 @@ impl World {
             for (f, i) in spec.interfaces.iter().enumerate() {
                 w.owners.entry(i.address).or_default().push((h, f));
             }
+        }
+        let addresses: Vec<IpAddr> = w.owners.keys().copied().collect();
+        for ip in addresses {
+            w.refile_owner(ip);
         }
         for (i, h) in scenario.hosts.iter().enumerate() {
             if h.role == Role::Initiator {
@@ -355,9 +364,25 @@ impl World {
     /// The host and interface an address belongs (or belonged) to: the
     /// first in scenario order.
     fn owner_of(&self, ip: IpAddr) -> Option<(usize, usize, bool)> {
-        let &(h, f) = self.owners.get(&ip)?.first()?;
-        let present = self.hosts[h].addrs[f].iter().find(|a| a.ip == ip)?.present;
-        Some((h, f, present))
+        let &(h, f, present) = self.owner.get(&ip)?;
+        Some((h as usize, f as usize, present))
+    }
+
+    /// Works out [`World::owner_of`] for `ip` anew: after it was added to
+    /// or removed from an interface.
+    fn refile_owner(&mut self, ip: IpAddr) {
+        let first = self
+            .owners
+            .get(&ip)
+            .and_then(|o| o.first())
+            .and_then(|&(h, f)| {
+                let present = self.hosts[h].addrs[f].iter().find(|a| a.ip == ip)?.present;
+                Some((h as u32, f as u32, present))
+            });
+        match first {
+            Some(o) => self.owner.insert(ip, o),
+            None => self.owner.remove(&ip),
+        };
     }
 
     fn nat_on(&self, link: usize) -> Option<usize> {
