@@ -318,6 +318,15 @@ impl Session {
         self.run_to(self.now().saturating_add(dt), false);
     }
 
+    /// Like [`Session::advance`], but stops early once `spent()` says so
+    /// (asked every few events): the page's tick has a budget. It may stop
+    /// within an instant, with events of that moment still to come; the
+    /// next call, or an intervention (see [`Session::apply`]), runs them
+    /// first, so the run is the one [`Session::advance`] makes.
+    pub fn advance_within(&mut self, dt: Time, spent: &dyn Fn() -> bool) {
+        self.run_budgeted(self.now().saturating_add(dt), false, Some(spent));
+    }
+
     /// Like [`Session::advance`], but stops right after the event that
     /// brings a new narration step (lesson mode). Returns whether it did.
     /// Steps that came at the same moment are shown one per call, without
@@ -428,13 +437,47 @@ impl Session {
     /// every event of that instant done (so a click there replays the
     /// same). Returns whether it stopped so.
     fn run_to(&mut self, t: Time, stop_at_step: bool) -> bool {
+        self.run_budgeted(t, stop_at_step, None)
+    }
+
+    /// [`Session::run_to`], stopping early (maybe within an instant) once
+    /// `spent()` says so. Then no log entry is applied and no checkpoint
+    /// taken until the instant is whole (the next call runs the rest of it
+    /// first).
+    fn run_budgeted(
+        &mut self,
+        t: Time,
+        stop_at_step: bool,
+        spent: Option<&dyn Fn() -> bool>,
+    ) -> bool {
         let shown = self.chart.steps_shown();
         let mut stopped = false;
         loop {
             let now = self.world.now();
-            let boundary = self.checkpoints.next_boundary(now);
+            // An instant a spent budget left open is finished first, with
+            // its checkpoint if one is due then.
+            let open = self.world.next_event_time() == Some(now);
+            let boundary = if open && self.checkpoints.is_boundary(now) {
+                now
+            } else {
+                self.checkpoints.next_boundary(now)
+            };
             let next_log = self.log.get(self.applied).map_or(Time::MAX, |e| e.0);
             let stop = t.min(boundary).min(next_log).max(now);
+            if let Some(spent) = spent {
+                let mut n = 0u32;
+                while self.world.next_event_time().is_some_and(|e| e <= stop) {
+                    self.world.step();
+                    n += 1;
+                    if n.is_multiple_of(16) && spent() {
+                        stopped = true;
+                        break;
+                    }
+                }
+                if stopped {
+                    break;
+                }
+            }
             if stop_at_step {
                 while let Some(e) = self.world.next_event_time().filter(|&e| e <= stop) {
                     self.world.run_until(e);
@@ -496,6 +539,10 @@ impl Session {
     /// this forks the timeline: the log after now is dropped (with the
     /// checkpoints after it) and the run continues from here.
     pub fn apply(&mut self, action: Intervention) -> Option<Fork> {
+        // A tick out of budget may have stopped within an instant: the
+        // user's change comes after all of it (and its checkpoint), as in a
+        // replay.
+        self.run_to(self.now(), false);
         let now = self.now();
         let fork = (self.horizon > now || self.log.len() > self.applied).then(|| Fork {
             at: now,
@@ -722,8 +769,70 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mobike_protocol::SEC;
+    use mobike_protocol::{MS, SEC};
     use mobike_render::chart::What;
+
+    /// The 20-client cluster, its clients starting at 5 s: on a checkpoint's
+    /// moment, so that instant has a checkpoint and twenty events.
+    fn cluster() -> Session {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/cluster-20-mobike.toml"
+        ))
+        .unwrap()
+        .replace("start_at = \"100ms\"", "start_at = \"5s\"");
+        assert!(text.contains("start_at = \"5s\""));
+        Session::from_toml(&text).unwrap()
+    }
+
+    /// A budget that runs out every `k`-th time it is asked.
+    fn every(k: u32) -> impl Fn() -> bool {
+        let n = std::cell::Cell::new(0u32);
+        move || {
+            n.set(n.get() + 1);
+            n.get().is_multiple_of(k)
+        }
+    }
+
+    /// A tick out of budget may stop within an instant (the 20 clients all
+    /// start at 5 s, and all are moved at 10 s): an intervention made
+    /// while an instant is open, ticks that stop so, and a replay of the
+    /// same timeline all give the run of whole steps, checkpoints included.
+    #[test]
+    fn ticks_out_of_budget_give_the_run_of_whole_steps() {
+        let mut whole = cluster();
+        let mut paced = cluster();
+        // Stopped within the instant the clients start: the user breaks a
+        // link then, which lands after the whole instant.
+        while paced.now() < 5 * SEC || paced.world.next_event_time() != Some(paced.now()) {
+            paced.advance_within(6 * SEC - paced.now(), &every(1));
+        }
+        assert_eq!(paced.now(), 5 * SEC);
+        whole.advance(paced.now());
+        paced.toggle_link("node2");
+        whole.toggle_link("node2");
+        // Then ticks of 640 ms out of budget every other check, over the
+        // move at 10 s; the other run in one step.
+        let spent = every(2);
+        let mut open = 0;
+        while paced.now() < 20 * SEC {
+            paced.advance_within((640 * MS).min(20 * SEC - paced.now()), &spent);
+            open += usize::from(paced.world.next_event_time() == Some(paced.now()));
+        }
+        assert!(open > 5, "{open} ticks stopped within an instant");
+        whole.advance(20 * SEC - whole.now());
+        assert_eq!(paced.world.trace(), whole.world.trace());
+        assert_eq!(paced.chart(), whole.chart());
+        assert_eq!(paced.checkpoint_times(), whole.checkpoint_times());
+        // The same timeline replayed from the start, in whole steps.
+        let mut replay = Session::replay(
+            paced.scenario.clone(),
+            paced.source.clone(),
+            paced.log().to_vec(),
+        );
+        replay.advance(20 * SEC);
+        assert_eq!(replay.world.trace(), paced.world.trace());
+    }
 
     fn updates(s: &Session) -> usize {
         s.chart()

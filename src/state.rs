@@ -341,22 +341,12 @@ const MAX_TICK: Time = 5_120 * MS;
 /// 64×), playing runs slower than asked instead of freezing the page.
 const TICK_BUDGET_MS: f64 = 12.0;
 
-/// Advances `s` by `dt` in slices, stopping after the slice that spends
-/// the tick's budget (see [`TICK_BUDGET_MS`]). Where a run stands after a
-/// slice does not depend on the slicing, so the results are those of one
-/// step; outside a browser nothing is paced.
+/// Advances `s` by `dt`, stopping once the tick's budget is spent (see
+/// [`TICK_BUDGET_MS`]); outside a browser nothing is paced.
 fn advance_paced(s: &mut Session, dt: Time) {
     let start = crate::browser::clock_ms();
-    let end = s.now().saturating_add(dt);
-    let slice = (dt / 8).max(MS);
-    while s.now() < end {
-        s.advance(slice.min(end - s.now()));
-        if let (Some(t0), Some(t)) = (start, crate::browser::clock_ms())
-            && t - t0 > TICK_BUDGET_MS
-        {
-            break;
-        }
-    }
+    let spent = move || matches!((start, crate::browser::clock_ms()), (Some(t0), Some(t)) if t - t0 > TICK_BUDGET_MS);
+    s.advance_within(dt, &spent);
 }
 
 /// One second of virtual time, the keyboard's scrubbing step.
@@ -1091,10 +1081,12 @@ mod tests {
         assert_eq!(m.session.borrow().now(), 160 * MS + MAX_TICK);
     }
 
-    /// A tick simulates in slices (so the page can stop when its budget is
-    /// spent): the run then stands exactly where one step would leave it.
+    /// A tick simulates event by event (so the page can stop when its
+    /// budget is spent; never outside a browser): the run then stands
+    /// exactly where one step would leave it. (Ticks that do stop early:
+    /// see the session's tests.)
     #[test]
-    fn a_tick_in_slices_leaves_the_run_where_one_step_would() {
+    fn a_paced_tick_leaves_the_run_where_one_step_would() {
         let m = run(start(), [Action::SetSpeed(64), Action::TogglePlay]);
         let other = run(start(), [Action::SetSpeed(64), Action::TogglePlay]);
         let m = m.reduce(Action::Tick(80));

@@ -63,6 +63,11 @@ impl Checkpoints {
         }
     }
 
+    /// Whether a checkpoint is due at `t`.
+    pub fn is_boundary(&self, t: Time) -> bool {
+        t.is_multiple_of(self.every)
+    }
+
     /// The next moment after `now` at which a checkpoint is due.
     pub fn next_boundary(&self, now: Time) -> Time {
         (now / self.every)
