@@ -13,18 +13,11 @@
 // selecting a message takes until the inspector shows it; and how long 300
 // Step clicks take.
 import { chromium } from 'playwright-core';
-import { readFileSync } from 'node:fs';
-import { deflateRawSync } from 'node:zlib';
+import { clusterUrl } from './cluster-link.mjs';
 const args = process.argv.slice(2);
 const flag = args.indexOf('--clients');
 const clients = flag >= 0 ? Number(args.splice(flag, 2)[1]) : 0;
-let url = args[0] ?? 'http://127.0.0.1:8099/';
-if (clients > 0) {
-  const text = readFileSync(new URL('../examples/cluster-20-mobike.toml', import.meta.url), 'utf8')
-    .replace(/^count = 20$/m, `count = ${clients}`);
-  const scn = deflateRawSync(Buffer.from(text), { level: 9 }).toString('base64url');
-  url = `${url.replace(/#.*$/, '')}#v=1&scn=${scn}`;
-}
+const url = clusterUrl(args[0] ?? 'http://127.0.0.1:8099/', clients);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'] });

@@ -3,19 +3,12 @@
 // Prints the functions with the most self time (wasm names need a build
 // that keeps them: data-keep-debug, no wasm-opt).
 import { chromium } from 'playwright-core';
-import { readFileSync } from 'node:fs';
-import { deflateRawSync } from 'node:zlib';
+import { clusterUrl } from './cluster-link.mjs';
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? Number(args.splice(i, 2)[1]) : dflt; };
 const clients = opt('--clients', 0);
 const wallMs = opt('--ms', 3000);
-let url = args[0] ?? 'http://127.0.0.1:8099/';
-if (clients > 0) {
-  const text = readFileSync(new URL('../examples/cluster-20-mobike.toml', import.meta.url), 'utf8')
-    .replace(/^count = 20$/m, `count = ${clients}`);
-  const scn = deflateRawSync(Buffer.from(text), { level: 9 }).toString('base64url');
-  url = `${url.replace(/#.*$/, '')}#v=1&scn=${scn}`;
-}
+const url = clusterUrl(args[0] ?? 'http://127.0.0.1:8099/', clients);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-gpu'] });
 const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });

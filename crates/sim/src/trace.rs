@@ -552,19 +552,17 @@ mod tests {
         assert_eq!(std::mem::size_of::<Entry>(), 32);
     }
 
+    fn addr(a: &str) -> Addr {
+        a.parse::<std::net::SocketAddr>().unwrap().into()
+    }
+
     fn sent(packet: PacketId, payload: &Bytes) -> TraceKind {
         TraceKind::Sent {
             packet,
             node: Name::from("laptop"),
             link: Name::from("wifi"),
-            src: "192.0.2.10:4500"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
-            dst: "[2001:db8::1]:4500"
-                .parse::<std::net::SocketAddr>()
-                .unwrap()
-                .into(),
+            src: addr("192.0.2.10:4500"),
+            dst: addr("[2001:db8::1]:4500"),
             payload: payload.clone(),
             protocol: IpProtocol::Udp,
         }
@@ -583,14 +581,8 @@ mod tests {
             TraceKind::Delivered {
                 packet: from,
                 node: Name::from("gateway"),
-                src: "192.0.2.10:4500"
-                    .parse::<std::net::SocketAddr>()
-                    .unwrap()
-                    .into(),
-                dst: "198.51.100.1:4500"
-                    .parse::<std::net::SocketAddr>()
-                    .unwrap()
-                    .into(),
+                src: addr("192.0.2.10:4500"),
+                dst: addr("198.51.100.1:4500"),
             },
         );
         t.push(
