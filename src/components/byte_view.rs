@@ -9,6 +9,7 @@
 //! only keeps which one is lit.
 
 use mobike_render::inspect::{Bytes, Dump};
+use std::fmt::Write;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
@@ -28,6 +29,10 @@ impl PartialEq for BytesRef {
 #[derive(Properties, PartialEq)]
 pub struct ByteViewProps {
     pub bytes: BytesRef,
+    /// Which message (its packet number): a new one starts without a
+    /// highlight, a pinned field or a moved tab stop. The panes stay and
+    /// are redrawn, rather than made anew for each message.
+    pub message: u64,
 }
 
 /// A row of one of the two dumps: (dump, row index).
@@ -68,6 +73,8 @@ struct PaneProps {
     /// 0 on the wire, 1 decrypted.
     pane: usize,
     bytes: BytesRef,
+    /// Which message (see [`ByteViewProps::message`]).
+    message: u64,
     /// The lit row: pointed at or focused, else pinned.
     active: Option<usize>,
     pinned: Option<usize>,
@@ -89,7 +96,8 @@ fn pane(p: &PaneProps) -> Html {
     let table_box = use_node_ref();
     let dump_box = use_node_ref();
     // The row that takes Tab (roving tabindex).
-    let cursor = use_state(|| 0usize);
+    let cursor = use_state(|| (0u64, 0usize));
+    let cursor_at = if cursor.0 == p.message { cursor.1 } else { 0 };
     let Some(d) = dump_of(&p.bytes.0, p.pane) else {
         return html! {};
     };
@@ -99,6 +107,18 @@ fn pane(p: &PaneProps) -> Html {
     };
     let lit = range(p.active);
     let pin = range(p.pinned);
+
+    // A new message is shown from its first octet and field.
+    {
+        let (table_box, dump_box) = (table_box.clone(), dump_box.clone());
+        use_effect_with(p.message, move |_| {
+            for b in [table_box, dump_box] {
+                if let Some(el) = b.cast::<Element>() {
+                    el.set_scroll_top(0);
+                }
+            }
+        });
+    }
 
     // Keep the other side of a highlight in view.
     {
@@ -137,9 +157,10 @@ fn pane(p: &PaneProps) -> Html {
     let onfocusin = {
         let cb = p.on_hover.clone();
         let cursor = cursor.clone();
+        let message = p.message;
         Callback::from(move |e: FocusEvent| {
             if let Some(i) = row_of(&e, "tr[data-row]") {
-                cursor.set(i);
+                cursor.set((message, i));
                 cb.emit((Some(i), Side::Row));
             }
         })
@@ -185,25 +206,33 @@ fn pane(p: &PaneProps) -> Html {
         })
     };
 
-    let lines = d.lines.iter().enumerate().map(|(k, l)| {
-        html! {
-            <>
-                { if k > 0 { "\n" } else { "" } }
-                <span class="off">{l.offset.clone()}</span>{"  "}
-                { for l.octets.iter().enumerate().map(|(j, o)| {
-                    let mut class = classes!("o");
-                    if lit.as_ref().is_some_and(|r| r.contains(&o.at)) { class.push("on"); }
-                    if pin.as_ref().is_some_and(|r| r.contains(&o.at)) { class.push("pin"); }
-                    html! {
-                        <>
-                            { if j > 0 { " " } else { "" } }
-                            <span class={class} data-row={o.row.to_string()}>{o.hex.clone()}</span>
-                        </>
-                    }
-                }) }
-            </>
+    // The hex dump is a few hundred spans, one per octet, made anew for
+    // each message: written as one piece of markup, which the browser
+    // parses far faster than the page builds node by node. It is made of
+    // offsets, hex digits and row numbers only (escaped all the same), and
+    // has nothing to focus, so a new highlight may redraw it whole.
+    let mut dump = String::with_capacity(d.lines.len() * 600);
+    for (k, l) in d.lines.iter().enumerate() {
+        if k > 0 {
+            dump.push('\n');
         }
-    });
+        let _ = write!(dump, "<span class=\"off\">{}</span>  ", escape(&l.offset));
+        for (j, o) in l.octets.iter().enumerate() {
+            if j > 0 {
+                dump.push(' ');
+            }
+            let on = lit.as_ref().is_some_and(|r| r.contains(&o.at));
+            let pinned = pin.as_ref().is_some_and(|r| r.contains(&o.at));
+            let _ = write!(
+                dump,
+                "<span class=\"o{}{}\" data-row=\"{}\">{}</span>",
+                if on { " on" } else { "" },
+                if pinned { " pin" } else { "" },
+                o.row,
+                escape(&o.hex)
+            );
+        }
+    }
     let rows = d.rows.iter().enumerate().map(|(i, r)| {
         let mut class = classes!();
         if r.group {
@@ -220,7 +249,7 @@ fn pane(p: &PaneProps) -> Html {
         let indent = format!("padding-left: {}em", 0.3 + 1.1 * r.depth as f64);
         html! {
             <tr data-row={i.to_string()} class={class} title={r.path.clone()}
-                tabindex={if *cursor == i { "0" } else { "-1" }}>
+                tabindex={if cursor_at == i { "0" } else { "-1" }}>
                 <td class="off">{r.offset.clone()}</td>
                 <td class="field" style={indent}>{r.name.clone()}</td>
                 <td class="val">
@@ -242,7 +271,8 @@ fn pane(p: &PaneProps) -> Html {
             <p class="origin">{d.origin.clone()}</p>
             { for d.error.iter().map(|e| html! { <p class="error">{e.clone()}</p> }) }
             <pre class="hex" ref={dump_box} onmouseover={hover(Side::Octet, ".o[data-row]")}
-                onmouseleave={leave.clone()} onclick={click(".o[data-row]")}>{ for lines }</pre>
+                onmouseleave={leave.clone()} onclick={click(".o[data-row]")}>
+                { Html::from_html_unchecked(AttrValue::from(dump)) }</pre>
             <div class="fields" ref={table_box}>
                 <table class="bytes" aria-label={format!("fields, {}", d.title)}>
                     <colgroup>
@@ -262,29 +292,33 @@ fn pane(p: &PaneProps) -> Html {
 
 #[function_component(ByteView)]
 pub fn byte_view(p: &ByteViewProps) -> Html {
-    let hover = use_state(|| None::<(Spot, Side)>);
-    let pinned = use_state(|| None::<Spot>);
+    // Each with the message it was made on: another message's is none.
+    let hover = use_state(|| None::<(u64, Spot, Side)>);
+    let pinned = use_state(|| None::<(u64, Spot)>);
+    let message = p.message;
+    let hovered = hover.filter(|h| h.0 == message).map(|(_, s, f)| (s, f));
+    let pinned_spot = pinned.filter(|x| x.0 == message).map(|(_, s)| s);
     let b = &p.bytes.0;
     let panes = if b.plain.is_some() { 2 } else { 1 };
     let pane = |k: usize| {
         let on_hover = {
             let hover = hover.clone();
             Callback::from(move |(row, from): (Option<usize>, Side)| {
-                hover.set(row.map(|r| ((k, r), from)));
+                hover.set(row.map(|r| (message, (k, r), from)));
             })
         };
         let on_pin = {
             let pinned = pinned.clone();
-            Callback::from(move |row: Option<usize>| pinned.set(row.map(|r| (k, r))))
+            Callback::from(move |row: Option<usize>| pinned.set(row.map(|r| (message, (k, r)))))
         };
-        let pinned_here = pinned.filter(|(q, _)| *q == k).map(|(_, r)| r);
-        let (active, from) = match *hover {
+        let pinned_here = pinned_spot.filter(|(q, _)| *q == k).map(|(_, r)| r);
+        let (active, from) = match hovered {
             Some(((q, r), from)) if q == k => (Some(r), Some(from)),
             Some(_) => (None, None),
             None => (pinned_here, None),
         };
         html! {
-            <Pane pane={k} bytes={p.bytes.clone()} {active} pinned={pinned_here} {from} {on_hover} {on_pin} />
+            <Pane pane={k} bytes={p.bytes.clone()} {message} {active} pinned={pinned_here} {from} {on_hover} {on_pin} />
         }
     };
     html! {
@@ -296,5 +330,36 @@ pub fn byte_view(p: &ByteViewProps) -> Html {
                 { for b.plain_note.iter().map(|n| html! { <p class="plain-note muted">{n.clone()}</p> }) }
             </div>
         </section>
+    }
+}
+
+/// Text for markup: `&`, `<`, `>` and `"` as entities.
+fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['&', '<', '>', '"']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The dump's markup carries text only as text.
+    #[test]
+    fn markup_text_is_escaped() {
+        assert_eq!(super::escape("0a ff"), "0a ff");
+        assert_eq!(
+            super::escape("<b a=\"1\">&</b>"),
+            "&lt;b a=&quot;1&quot;&gt;&amp;&lt;/b&gt;"
+        );
     }
 }

@@ -91,8 +91,8 @@ pub fn inspector(p: &InspectorProps) -> Html {
         }
     });
     // The byte view is a sibling of the inspector so the page's grid can
-    // give it the whole width below the chart; keyed by the message so a
-    // new selection starts without a highlight.
+    // give it the whole width below the chart; a new selection starts
+    // without a highlight (see `ByteViewProps::message`).
     html! {
         <>
             <aside id="inspector" class="inspector">
@@ -118,7 +118,7 @@ pub fn inspector(p: &InspectorProps) -> Html {
                 } } }
                 <p class="to-bytes"><button type="button" onclick={to_bytes}>{"Bytes on the wire and decrypted ↓"}</button></p>
             </aside>
-            <ByteView key={p.selected.unwrap_or_default().to_string()} bytes={bytes.clone()} />
+            <ByteView message={p.selected.unwrap_or_default()} bytes={bytes.clone()} />
         </>
     }
 }

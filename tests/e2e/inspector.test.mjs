@@ -169,6 +169,16 @@ test('the byte view\'s rows take the keyboard: arrows move the highlight, Enter 
   await page.locator('#bytes h2').click();
   assert.equal(await page.locator('#bytes-wire .hex .o.on').count(), 8, 'the pinned field stays lit');
   assert.equal(await page.locator('#clock').getAttribute('data-us'), clock);
+  // Another message starts without the pin, with the tab stop on its
+  // first row and its table scrolled to the top.
+  const tableBox = page.locator('#bytes-wire .fields');
+  await tableBox.evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  const title = await page.locator('#inspector h2').textContent();
+  await page.locator('#chart g.msg .hit').first().click();
+  await page.waitForFunction((t) => document.querySelector('#inspector h2').textContent !== t, title);
+  assert.equal(await page.locator('#bytes .hex .o.on, #bytes .hex .o.pin, #bytes tr.pin').count(), 0);
+  assert.equal(await page.locator('#bytes-wire tbody tr[tabindex="0"]').getAttribute('data-row'), '0');
+  assert.equal(await tableBox.evaluate((el) => el.scrollTop), 0);
   assert.deepEqual(errors, []);
   await page.close();
 });
