@@ -4,6 +4,7 @@
 //! key log). So the chart shows what is on the wire, not what a sender meant.
 
 use mobike_protocol::{Event, IpProtocol, Time};
+use mobike_sim::trace::Bytes;
 use mobike_sim::trace::PacketId;
 use mobike_sim::{Scenario, Trace, TraceKind};
 use mobike_wire::crypto::{GcmKey, IkeKeys};
@@ -16,6 +17,7 @@ use mobike_wire::udp::{UdpPayload, classify};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 
 /// A vertical line of the chart: one host.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -73,10 +75,91 @@ pub enum What {
     Esp {
         spi: u32,
         seq: u32,
-        inner: Option<String>,
+        inner: EspInner,
         udp: bool,
     },
     Other,
+}
+
+/// What an ESP packet carries, opened with its Child SA's key the first
+/// time it is asked for: a chart of a long run holds thousands of pings
+/// that nobody looks at (the page hides ESP rows unless shown), and
+/// opening each as it arrives cost the page a fifth of its time while
+/// playing a large cluster. It compares, prints and serialises as the
+/// `Option<String>` it opens to: none without a key.
+#[derive(Clone)]
+pub struct EspInner(Arc<Sealed>);
+
+struct Sealed {
+    opened: OnceLock<Option<String>>,
+    datagram: Bytes,
+    /// Where the ESP packet starts in `datagram` (as `classify` found it).
+    at: usize,
+    key: Option<Arc<GcmKey>>,
+}
+
+impl EspInner {
+    /// Contents known already (or none).
+    pub fn opened(inner: Option<String>) -> EspInner {
+        EspInner(Arc::new(Sealed {
+            opened: OnceLock::from(inner),
+            datagram: Bytes::default(),
+            at: 0,
+            key: None,
+        }))
+    }
+
+    /// What it carries ("ICMP echo request 10.99.0.2 -> 10.1.0.1 seq 3",
+    /// or why it does not open); `None` without the SA's key.
+    pub fn get(&self) -> Option<&str> {
+        let s = &*self.0;
+        s.opened
+            .get_or_init(|| {
+                let key = s.key.as_ref()?;
+                let packet = s.datagram.get(s.at..).unwrap_or_default();
+                Some(open_esp(packet, key))
+            })
+            .as_deref()
+    }
+}
+
+/// Opens an ESP packet and says what is inside.
+fn open_esp(packet: &[u8], key: &GcmKey) -> String {
+    let sa = EspSa {
+        spi: mobike_wire::esp::spi(packet).unwrap_or(0),
+        key: key.clone(),
+    };
+    match sa.open(packet) {
+        Ok(p) => match Ping::parse(&p.payload) {
+            Ok(ping) => format!(
+                "ICMP echo {} {} -> {} seq {}",
+                if ping.reply { "reply" } else { "request" },
+                ping.src,
+                ping.dst,
+                ping.seq
+            ),
+            Err(_) => format!("{} octets", p.payload.len()),
+        },
+        Err(e) => format!("does not open: {e}"),
+    }
+}
+
+impl PartialEq for EspInner {
+    fn eq(&self, o: &EspInner) -> bool {
+        self.get() == o.get()
+    }
+}
+
+impl std::fmt::Debug for EspInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.get(), f)
+    }
+}
+
+impl Serialize for EspInner {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(s)
+    }
 }
 
 impl MessageRow {
@@ -88,7 +171,7 @@ impl MessageRow {
             What::Esp { inner, udp, .. } => format!(
                 "{}ESP {{{}}}",
                 if *udp { "UDP, " } else { "" },
-                inner.as_deref().unwrap_or("?")
+                inner.get().unwrap_or("?")
             ),
             What::Other => "UDP".into(),
         }
@@ -224,7 +307,7 @@ pub struct ChartBuilder {
     touched: Vec<usize>,
     done: usize,
     keys: HashMap<u64, IkeKeys>,
-    esp_keys: HashMap<u32, GcmKey>,
+    esp_keys: HashMap<u32, Arc<GcmKey>>,
     row_of: HashMap<PacketId, usize>,
     seen: HashMap<Vec<u8>, usize>,
     owner: HashMap<IpAddr, usize>,
@@ -438,7 +521,7 @@ impl ChartBuilder {
                     .or_else(|| self.nat_lane.get(&dst.ip()))
                     .copied();
                 let (what, retransmission) = if *protocol == IpProtocol::Esp {
-                    (self.decode_esp(payload, false), false)
+                    (self.decode_esp(payload, 0, false), false)
                 } else {
                     self.decode(payload, *src)
                 };
@@ -509,7 +592,7 @@ impl ChartBuilder {
                         ..
                     } => {
                         for (spi, key) in [&**i2r, &**r2i] {
-                            self.esp_keys.insert(*spi, key.clone());
+                            self.esp_keys.insert(*spi, Arc::new(key.clone()));
                         }
                         return;
                     }
@@ -621,43 +704,36 @@ impl ChartBuilder {
     }
 
     /// Opens an ESP packet with the Child SA keys the trace logged.
-    fn decode_esp(&self, packet: &[u8], udp: bool) -> What {
+    /// An ESP packet starting at `at` in `datagram`, to be opened when
+    /// asked (see [`EspInner`]) with the key of its SPI as logged so far.
+    fn decode_esp(&self, datagram: &Bytes, at: usize, udp: bool) -> What {
+        let packet = datagram.get(at..).unwrap_or_default();
         let spi = mobike_wire::esp::spi(packet).unwrap_or(0);
         let seq = packet
             .get(4..8)
             .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-        let inner = self.esp_keys.get(&spi).map(|key| {
-            let sa = EspSa {
-                spi,
-                key: key.clone(),
-            };
-            match sa.open(packet) {
-                Ok(p) => match Ping::parse(&p.payload) {
-                    Ok(ping) => format!(
-                        "ICMP echo {} {} -> {} seq {}",
-                        if ping.reply { "reply" } else { "request" },
-                        ping.src,
-                        ping.dst,
-                        ping.seq
-                    ),
-                    Err(_) => format!("{} octets", p.payload.len()),
-                },
-                Err(e) => format!("does not open: {e}"),
-            }
-        });
         What::Esp {
             spi,
             seq,
-            inner,
+            inner: EspInner(Arc::new(Sealed {
+                opened: OnceLock::new(),
+                datagram: datagram.clone(),
+                at,
+                key: self.esp_keys.get(&spi).cloned(),
+            })),
             udp,
         }
     }
 
-    fn decode(&mut self, payload: &[u8], src: SocketAddr) -> (What, bool) {
+    fn decode(&mut self, datagram: &Bytes, src: SocketAddr) -> (What, bool) {
+        let payload = datagram.as_slice();
         let ike = match classify(payload, src.port()) {
             UdpPayload::Ike(b) => b,
             UdpPayload::Keepalive => return (What::Keepalive, false),
-            UdpPayload::Esp(esp) => return (self.decode_esp(esp, true), false),
+            UdpPayload::Esp(esp) => {
+                let at = esp.as_ptr() as usize - payload.as_ptr() as usize;
+                return (self.decode_esp(datagram, at, true), false);
+            }
             UdpPayload::Invalid => return (What::Other, false),
         };
         let count = self.seen.entry(ike.to_vec()).or_insert(0);

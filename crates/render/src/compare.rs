@@ -321,7 +321,7 @@ fn message_key<'a>(m: &'a MessageRow, from: Option<&'a str>, to: Option<&'a str>
         },
         What::Keepalive => WhatKey::Keepalive,
         What::Esp { inner, udp, .. } => WhatKey::Esp {
-            inner: inner.as_deref().map(normalize),
+            inner: inner.get().map(normalize),
             udp: *udp,
         },
         What::Other => WhatKey::Other,

@@ -864,7 +864,7 @@ mod tests {
                 What::Esp {
                     spi: 0x01020304,
                     seq: 0x05060708,
-                    inner: None,
+                    inner: crate::chart::EspInner::opened(None),
                     udp: true,
                 },
             ),

@@ -198,7 +198,7 @@ fn message(chart: &Chart, m: &MessageRow) -> JsonMessage {
             j.kind = "esp";
             j.esp_spi = Some(format!("{spi:08x}"));
             j.esp_seq = Some(*seq);
-            j.esp_inner = inner.clone();
+            j.esp_inner = inner.get().map(str::to_string);
             j.udp_encapsulated = Some(*udp);
         }
         What::Keepalive => j.kind = "keepalive",

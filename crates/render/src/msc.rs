@@ -525,11 +525,8 @@ pub fn short_time(t: Time) -> String {
 
 /// Short label of a message for the arrow (the full notation is in the tooltip).
 fn short(m: &MessageRow) -> String {
-    if let What::Esp {
-        inner: Some(inner),
-        udp,
-        ..
-    } = &m.what
+    if let What::Esp { inner, udp, .. } = &m.what
+        && let Some(inner) = inner.get()
     {
         return format!(
             "{}ESP: {inner}",

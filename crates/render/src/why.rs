@@ -598,7 +598,7 @@ pub fn why_sent(trace: &Trace, chart: &Chart, m: &MessageRow) -> Vec<Reason> {
         }
         What::Esp { inner, udp, .. } => {
             out.push(Reason::derived(
-                match inner {
+                match inner.get() {
                     Some(i) => format!("Data through the tunnel, encrypted: {i}."),
                     None => "Data through the tunnel, encrypted (no key to open it).".to_string(),
                 },
