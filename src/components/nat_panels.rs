@@ -56,7 +56,7 @@ fn nat_table_view(NatTableProps { table: n }: &NatTableProps) -> Html {
                     <tr><th>{"inside"}</th><th>{"outside"}</th><th>{"allowed from"}</th><th>{"expires"}</th></tr>
                     { RowWindow::spacer(w.before, 4) }
                     { for n.mappings[w.rows.clone()].iter().map(|m| html! {
-                        <tr><td>{m.inside.clone()}</td><td>{m.outside.clone()}</td>
+                        <tr><td>{endpoint(&m.inside)}</td><td>{endpoint(&m.outside)}</td>
                             <td>{m.allowed_from.clone()}</td>
                             <td>{m.expires.clone()}</td></tr>
                     }) }
@@ -65,5 +65,14 @@ fn nat_table_view(NatTableProps { table: n }: &NatTableProps) -> Html {
                 </table>
             </div>
         </div>
+    }
+}
+
+/// "192.168.1.20:4500" that a narrow panel may break after the colon, and
+/// nowhere else (never inside a number).
+fn endpoint(text: &str) -> Html {
+    match text.rsplit_once(':') {
+        Some((address, port)) => html! { <>{address}{":"}<wbr />{port}</> },
+        None => html! { {text} },
     }
 }
