@@ -206,10 +206,29 @@ struct Entry {
     index: u32,
 }
 
+impl Entry {
+    fn time(&self) -> Time {
+        Time::from(self.time[0]) | Time::from(self.time[1]) << 32
+    }
+}
+
 /// A table index as the entries hold it (tables never reach 2^32 rows:
 /// that would take more memory than the machines have).
 fn idx(n: usize) -> u32 {
     u32::try_from(n).expect("fewer than 2^32 rows")
+}
+
+/// The row of `key` in `table`, made with `value` the first time.
+fn intern<K: std::hash::Hash + Eq, V>(
+    ids: &mut FxHashMap<K, u32>,
+    table: &mut Vec<V>,
+    key: K,
+    value: impl FnOnce() -> V,
+) -> u32 {
+    *ids.entry(key).or_insert_with(|| {
+        table.push(value());
+        idx(table.len() - 1)
+    })
 }
 
 impl Trace {
@@ -247,11 +266,7 @@ impl Trace {
                 e.tag = Tag::Sent;
                 e.packet = p;
                 let pair = (self.name(node), self.name(link));
-                let senders = &mut self.senders;
-                e.who = *self.sender_ids.entry(pair).or_insert_with(|| {
-                    senders.push(pair);
-                    idx(senders.len() - 1)
-                });
+                e.who = intern(&mut self.sender_ids, &mut self.senders, pair, || pair);
                 e.src = self.addr(src);
                 e.dst = self.addr(dst);
                 e.index = self.payload(payload);
@@ -286,21 +301,15 @@ impl Trace {
     }
 
     fn name(&mut self, n: Name) -> u32 {
-        let names = &mut self.names;
-        *self.name_ids.entry(n.identity()).or_insert_with(|| {
-            names.push(n);
-            idx(names.len() - 1)
-        })
+        intern(&mut self.name_ids, &mut self.names, n.identity(), || n)
     }
 
     fn addr(&mut self, a: Addr) -> u32 {
+        // Looked up first: a miss only clones the address.
         if let Some(&i) = self.addr_ids.get(&a) {
             return i;
         }
-        let i = idx(self.addrs.len());
-        self.addrs.push(a.clone());
-        self.addr_ids.insert(a, i);
-        i
+        intern(&mut self.addr_ids, &mut self.addrs, a.clone(), || a)
     }
 
     fn payload(&mut self, b: Bytes) -> u32 {
@@ -308,15 +317,16 @@ impl Trace {
             self.payloads.push(b);
             return idx(self.payloads.len() - 1);
         }
-        let payloads = &mut self.payloads;
-        *self.shared_payloads.entry(b.identity()).or_insert_with(|| {
-            payloads.push(b);
-            idx(payloads.len() - 1)
-        })
+        intern(
+            &mut self.shared_payloads,
+            &mut self.payloads,
+            b.identity(),
+            || b,
+        )
     }
 
     fn decode(&self, e: &Entry) -> TraceEvent {
-        let time = Time::from(e.time[0]) | Time::from(e.time[1]) << 32;
+        let time = e.time();
         let name = |i: u32| self.names[i as usize].clone();
         let addr = |i: u32| self.addrs[i as usize].clone();
         let kind = match e.tag {
@@ -361,9 +371,7 @@ impl Trace {
 
     /// The time of the last event.
     pub fn last_time(&self) -> Option<Time> {
-        self.entries
-            .last()
-            .map(|e| Time::from(e.time[0]) | Time::from(e.time[1]) << 32)
+        self.entries.last().map(Entry::time)
     }
 
     /// Every event, in order.
