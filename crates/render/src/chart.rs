@@ -92,21 +92,24 @@ pub struct EspInner(Arc<Sealed>);
 
 struct Sealed {
     opened: OnceLock<Option<String>>,
-    datagram: Bytes,
-    /// Where the ESP packet starts in `datagram` (as `classify` found it).
-    at: usize,
+    /// The ESP packet: the whole datagram (UDP-encapsulated ESP has no
+    /// marker before it, RFC 3948 §2.1, U-2.1-1).
+    packet: Bytes,
     key: Option<Arc<GcmKey>>,
 }
 
 impl EspInner {
+    fn sealed(packet: Bytes, key: Option<Arc<GcmKey>>, opened: OnceLock<Option<String>>) -> Self {
+        EspInner(Arc::new(Sealed {
+            opened,
+            packet,
+            key,
+        }))
+    }
+
     /// Contents known already (or none).
     pub fn opened(inner: Option<String>) -> EspInner {
-        EspInner(Arc::new(Sealed {
-            opened: OnceLock::from(inner),
-            datagram: Bytes::default(),
-            at: 0,
-            key: None,
-        }))
+        EspInner::sealed(Bytes::default(), None, OnceLock::from(inner))
     }
 
     /// What it carries ("ICMP echo request 10.99.0.2 -> 10.1.0.1 seq 3",
@@ -116,8 +119,7 @@ impl EspInner {
         s.opened
             .get_or_init(|| {
                 let key = s.key.as_ref()?;
-                let packet = s.datagram.get(s.at..).unwrap_or_default();
-                Some(open_esp(packet, key))
+                Some(open_esp(&s.packet, key))
             })
             .as_deref()
     }
@@ -521,7 +523,7 @@ impl ChartBuilder {
                     .or_else(|| self.nat_lane.get(&dst.ip()))
                     .copied();
                 let (what, retransmission) = if *protocol == IpProtocol::Esp {
-                    (self.decode_esp(payload, 0, false), false)
+                    (self.decode_esp(payload, false), false)
                 } else {
                     self.decode(payload, *src)
                 };
@@ -704,10 +706,9 @@ impl ChartBuilder {
     }
 
     /// Opens an ESP packet with the Child SA keys the trace logged.
-    /// An ESP packet starting at `at` in `datagram`, to be opened when
-    /// asked (see [`EspInner`]) with the key of its SPI as logged so far.
-    fn decode_esp(&self, datagram: &Bytes, at: usize, udp: bool) -> What {
-        let packet = datagram.get(at..).unwrap_or_default();
+    /// An ESP packet, to be opened when asked (see [`EspInner`]) with the
+    /// key of its SPI as logged so far.
+    fn decode_esp(&self, packet: &Bytes, udp: bool) -> What {
         let spi = mobike_wire::esp::spi(packet).unwrap_or(0);
         let seq = packet
             .get(4..8)
@@ -715,12 +716,11 @@ impl ChartBuilder {
         What::Esp {
             spi,
             seq,
-            inner: EspInner(Arc::new(Sealed {
-                opened: OnceLock::new(),
-                datagram: datagram.clone(),
-                at,
-                key: self.esp_keys.get(&spi).cloned(),
-            })),
+            inner: EspInner::sealed(
+                packet.clone(),
+                self.esp_keys.get(&spi).cloned(),
+                OnceLock::new(),
+            ),
             udp,
         }
     }
@@ -730,10 +730,9 @@ impl ChartBuilder {
         let ike = match classify(payload, src.port()) {
             UdpPayload::Ike(b) => b,
             UdpPayload::Keepalive => return (What::Keepalive, false),
-            UdpPayload::Esp(esp) => {
-                let at = esp.as_ptr() as usize - payload.as_ptr() as usize;
-                return (self.decode_esp(datagram, at, true), false);
-            }
+            // On port 4500, ESP is the whole datagram: only IKE carries a
+            // marker (RFC 3948 §2.1, §2.2; U-2.1-1, U-2.2-1).
+            UdpPayload::Esp(_) => return (self.decode_esp(datagram, true), false),
             UdpPayload::Invalid => return (What::Other, false),
         };
         let count = self.seen.entry(ike.to_vec()).or_insert(0);

@@ -45,9 +45,10 @@ struct Packet {
     injected: bool,
 }
 
-/// What the queue holds. Indices are `u32` so an entry is 16 bytes: a
-/// 10,000-client run keeps some 50,000 queued, and each packet's trip
-/// through the queue moves entries up and down its heap.
+/// What the queue holds. Indices are `u32` so an event is 16 bytes (and a
+/// queued entry 32): a 10,000-client run keeps some 50,000 queued, and
+/// each packet's trip through the queue moves entries up and down its
+/// heap.
 #[derive(Clone, Debug)]
 enum Ev {
     /// The packet crossed `link` from its host to the internet.
