@@ -22,6 +22,7 @@
 
 pub mod vocab;
 
+mod chunked;
 pub mod link;
 pub mod nat;
 pub mod scenario;

@@ -137,11 +137,6 @@ impl Serialize for Name {
 pub struct Bytes(Arc<[u8]>);
 
 impl Bytes {
-    /// Which copy this is: equal for clones of one datagram.
-    pub(crate) fn identity(&self) -> usize {
-        Arc::as_ptr(&self.0) as *const u8 as usize
-    }
-
     /// The bytes as a slice.
     pub fn as_slice(&self) -> &[u8] {
         &self.0

@@ -2,6 +2,7 @@
 //! or dropped (with the reason), every protocol event and every change of the
 //! network. Views (charts, panels, exports) are derived from it.
 
+use crate::chunked::Chunked;
 pub use crate::shared::{Addr, Bytes, Name};
 use crate::vocab::direction::Direction;
 use crate::vocab::reason::DropReason;
@@ -161,7 +162,7 @@ impl TraceKind {
 /// [`TraceEvent`] (cloning a name or payload copies a pointer).
 #[derive(Clone, Default)]
 pub struct Trace {
-    entries: Vec<Entry>,
+    entries: Chunked<Entry>,
     names: Vec<Name>,
     /// By [`Name::identity`]: clones of one name share a number.
     name_ids: FxHashMap<usize, u32>,
@@ -171,12 +172,16 @@ pub struct Trace {
     addrs: Vec<Addr>,
     addr_ids: FxHashMap<Addr, u32>,
     /// One per datagram sent, but the NAT-keepalive octet that every
-    /// keepalive shares is held once (see `shared_payloads`).
-    payloads: Vec<Bytes>,
-    /// By [`Bytes::identity`], payloads of at most one octet: the only
+    /// keepalive shares is held once (see `shared_payloads`): where its
+    /// bytes lie in `bytes`.
+    payloads: Chunked<Span>,
+    /// By content (256: none), payloads of at most one octet: the only
     /// ones sent many times over.
-    shared_payloads: FxHashMap<usize, u32>,
-    events: Vec<Arc<Event>>,
+    shared_payloads: FxHashMap<u16, u32>,
+    /// The payloads' bytes, one after another (one allocation per
+    /// megabyte, not one per datagram).
+    bytes: ByteStore,
+    events: Chunked<Arc<Event>>,
     /// The rare kinds, whole.
     others: Vec<TraceKind>,
 }
@@ -209,6 +214,60 @@ struct Entry {
 impl Entry {
     fn time(&self) -> Time {
         Time::from(self.time[0]) | Time::from(self.time[1]) << 32
+    }
+}
+
+/// Where a payload's bytes lie in the [`ByteStore`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Span {
+    block: u32,
+    start: u32,
+    len: u32,
+}
+
+/// Bytes appended in blocks of about a megabyte; a payload never straddles
+/// two (one longer than a block has a block of its own).
+#[derive(Clone, Default)]
+struct ByteStore {
+    blocks: Vec<Vec<u8>>,
+}
+
+const BLOCK: usize = 1 << 20;
+
+impl ByteStore {
+    fn push(&mut self, b: &[u8]) -> Span {
+        let fits = self
+            .blocks
+            .last()
+            .is_some_and(|l| l.capacity() - l.len() >= b.len());
+        if !fits {
+            self.blocks.push(Vec::with_capacity(BLOCK.max(b.len())));
+        }
+        let block = self.blocks.len() - 1;
+        let last = &mut self.blocks[block];
+        let start = last.len();
+        last.extend_from_slice(b);
+        Span {
+            block: idx(block),
+            start: idx(start),
+            len: idx(b.len()),
+        }
+    }
+
+    fn get(&self, s: Span) -> &[u8] {
+        let start = s.start as usize;
+        &self.blocks[s.block as usize][start..start + s.len as usize]
+    }
+
+    /// Keeps the bytes up to the end of `last` (none when `None`).
+    fn truncate(&mut self, last: Option<Span>) {
+        match last {
+            None => self.blocks.clear(),
+            Some(s) => {
+                self.blocks.truncate(s.block as usize + 1);
+                self.blocks[s.block as usize].truncate((s.start + s.len) as usize);
+            }
+        }
     }
 }
 
@@ -314,15 +373,20 @@ impl Trace {
 
     fn payload(&mut self, b: Bytes) -> u32 {
         if b.len() > 1 {
-            self.payloads.push(b);
+            self.payloads.push(self.bytes.push(&b));
             return idx(self.payloads.len() - 1);
         }
-        intern(
-            &mut self.shared_payloads,
-            &mut self.payloads,
-            b.identity(),
-            || b,
-        )
+        let key = b.first().map_or(256, |&o| u16::from(o));
+        let (payloads, bytes) = (&mut self.payloads, &mut self.bytes);
+        *self.shared_payloads.entry(key).or_insert_with(|| {
+            payloads.push(bytes.push(&b));
+            idx(payloads.len() - 1)
+        })
+    }
+
+    /// The bytes of payload row `i`.
+    fn payload_bytes(&self, i: u32) -> &[u8] {
+        self.bytes.get(self.payloads[i as usize])
     }
 
     fn decode(&self, e: &Entry) -> TraceEvent {
@@ -336,7 +400,7 @@ impl Trace {
                 link: name(self.senders[e.who as usize].1),
                 src: addr(e.src),
                 dst: addr(e.dst),
-                payload: self.payloads[e.index as usize].clone(),
+                payload: Bytes::from(self.payload_bytes(e.index).to_vec()),
                 protocol: if e.esp {
                     IpProtocol::Esp
                 } else {
@@ -410,7 +474,7 @@ impl Trace {
             let row = e.index as usize + 1;
             match e.tag {
                 Tag::Sent if payloads.is_none() => {
-                    if self.payloads[e.index as usize].len() > 1 {
+                    if self.payloads[e.index as usize].len > 1 {
                         payloads = Some(row.max(shared_max));
                     } else {
                         shared_max = shared_max.max(row);
@@ -427,6 +491,7 @@ impl Trace {
         let payloads = payloads.unwrap_or(shared_max);
         self.payloads.truncate(payloads);
         self.shared_payloads.retain(|_, i| (*i as usize) < payloads);
+        self.bytes.truncate(self.payloads.last().copied());
         self.events.truncate(events.unwrap_or(0));
         self.others.truncate(others.unwrap_or(0));
     }
@@ -446,9 +511,7 @@ impl Trace {
     /// The datagram a packet carried when it was sent.
     pub fn sent_payload(&self, id: PacketId) -> Option<&[u8]> {
         self.entries.iter().find_map(|e| match e.tag {
-            Tag::Sent if PacketId::from(e.packet) == id => {
-                Some(self.payloads[e.index as usize].as_slice())
-            }
+            Tag::Sent if PacketId::from(e.packet) == id => Some(self.payload_bytes(e.index)),
             Tag::Other => match &self.others[e.index as usize] {
                 TraceKind::Sent {
                     packet, payload, ..
