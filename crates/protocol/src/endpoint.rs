@@ -110,6 +110,8 @@ pub struct Endpoint {
     timers: BTreeSet<(Time, usize)>,
     /// SAs an input touched (their timers must be read again).
     dirty: Vec<usize>,
+    /// Room for the SAs whose timers ran out (see `handle_timeout`).
+    expired: Vec<usize>,
 }
 
 /// What every IKE SA of the endpoint uses while it handles an input.
@@ -162,6 +164,7 @@ impl Endpoint {
             due: Vec::new(),
             timers: BTreeSet::new(),
             dirty: Vec::new(),
+            expired: Vec::new(),
         }
     }
 
@@ -175,7 +178,8 @@ impl Endpoint {
             return;
         }
         let settings = &self.shared.config.settings;
-        for i in std::mem::take(&mut self.dirty) {
+        // Drained in place: the list keeps its room for the next time.
+        for i in self.dirty.drain(..) {
             if let Some(sa) = self.sas.get(i) {
                 let t = sa.next_timeout(settings);
                 if self.due[i] != t {
@@ -498,19 +502,18 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Time) {
         self.settle();
         // In the SAs' order, as a scan of them all would find them.
-        let mut due: Vec<usize> = self
-            .timers
-            .range(..=(now, usize::MAX))
-            .map(|&(_, i)| i)
-            .collect();
+        let mut due = std::mem::take(&mut self.expired);
+        due.extend(self.timers.range(..=(now, usize::MAX)).map(|&(_, i)| i));
         due.sort_unstable();
         let mut ctx = self.shared.ctx(now);
         for &i in &due {
             self.sas[i].handle_timeout(&mut ctx);
         }
-        for i in due {
+        for &i in &due {
             self.touch(i);
         }
+        due.clear();
+        self.expired = due;
         self.run_actions(now);
     }
 

@@ -73,7 +73,8 @@ impl Message {
         key: &GcmKey,
         iv: [u8; GCM_IV_LEN],
     ) -> Result<Vec<u8>> {
-        let mut plain = Vec::new();
+        // Room for a liveness check or an address update in one go.
+        let mut plain = Vec::with_capacity(256);
         let first = emit_chain(inner, &mut plain);
         plain.push(0); // Pad Length
         let sk_len = GENERIC_HEADER_LEN + GCM_IV_LEN + plain.len() + GCM_ICV_LEN;

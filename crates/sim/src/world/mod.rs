@@ -54,12 +54,12 @@ enum Ev {
     /// The packet crossed `link` from its host to the internet.
     AtInternet {
         link: u32,
-        packet: Box<Packet>,
+        packet: InFlight,
     },
     /// The packet crossed `link` from the internet to its host side.
     AtHost {
         link: u32,
-        packet: Box<Packet>,
+        packet: InFlight,
     },
     /// The ping generator's next request.
     Ping {
@@ -127,7 +127,18 @@ pub struct World {
     /// The one octet of every NAT-keepalive, shared by all of them (a
     /// client behind a NAT sends one every 20 s or so).
     keepalive: Bytes,
+    /// The packets crossing a link, which queued events name by number
+    /// (one allocation for them all, not one per packet and hop).
+    in_flight: Vec<Option<Packet>>,
+    /// Numbers in `in_flight` free for the next packet.
+    free_slots: Vec<u32>,
+    /// Room for what a host's endpoint sends at once (see `after_host`).
+    sends: Vec<mobike_protocol::Transmit>,
 }
+
+/// A packet crossing a link: its number in [`World::in_flight`].
+#[derive(Clone, Copy, Debug)]
+struct InFlight(u32);
 
 /// The ids of a scenario's elements, by index.
 #[derive(Clone, Default)]
@@ -208,6 +219,9 @@ impl World {
             })
             .collect();
         let mut w = World {
+            in_flight: Vec::new(),
+            free_slots: Vec::new(),
+            sends: Vec::new(),
             scenario: scenario.clone(),
             now: 0,
             queue: Queue::new(),

@@ -3,7 +3,7 @@
 //! the far link (and its NAT) to a host. Every drop is recorded with its
 //! reason.
 
-use super::{Ev, Packet, World};
+use super::{Ev, InFlight, Packet, World};
 use crate::link::Crossing;
 use crate::trace::{Bytes, Name, PacketId, TraceKind};
 use crate::vocab::direction::Direction;
@@ -117,19 +117,45 @@ impl World {
                     },
                 );
             }
+            let packet = self.hold(p);
             let ev = if outbound {
                 Ev::AtInternet {
                     link: link as u32,
-                    packet: Box::new(p),
+                    packet,
                 }
             } else {
                 Ev::AtHost {
                     link: link as u32,
-                    packet: Box::new(p),
+                    packet,
                 }
             };
             self.schedule(self.now + delay, ev);
         }
+    }
+
+    /// Keeps a packet while it crosses a link.
+    fn hold(&mut self, p: Packet) -> InFlight {
+        match self.free_slots.pop() {
+            Some(i) => {
+                self.in_flight[i as usize] = Some(p);
+                InFlight(i)
+            }
+            None => {
+                self.in_flight.push(Some(p));
+                InFlight(
+                    u32::try_from(self.in_flight.len() - 1)
+                        .expect("fewer than 2^32 packets in flight"),
+                )
+            }
+        }
+    }
+
+    /// The packet that arrived at the far end of its link.
+    pub(super) fn arrived(&mut self, p: InFlight) -> Packet {
+        self.free_slots.push(p.0);
+        self.in_flight[p.0 as usize]
+            .take()
+            .expect("a packet in flight")
     }
 
     /// Whether interface `f` of host `h` can send or take a packet with

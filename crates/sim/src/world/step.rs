@@ -29,8 +29,14 @@ impl World {
         };
         self.now = time;
         match ev {
-            Ev::AtInternet { link, packet } => self.at_internet(link as usize, *packet),
-            Ev::AtHost { link, packet } => self.at_host(link as usize, *packet),
+            Ev::AtInternet { link, packet } => {
+                let p = self.arrived(packet);
+                self.at_internet(link as usize, p)
+            }
+            Ev::AtHost { link, packet } => {
+                let p = self.arrived(packet);
+                self.at_host(link as usize, p)
+            }
             Ev::Timer { host } => {
                 let host = host as usize;
                 if self.hosts[host].timer_at == Some(self.now) {

@@ -48,7 +48,8 @@ impl World {
         // The endpoint's transmits are taken first (its documented poll
         // order) but its events are recorded before the packets: an event
         // such as KeysDerived explains the packets sent with it.
-        let mut sends = Vec::new();
+        // A buffer kept from call to call (none of these calls nests).
+        let mut sends = std::mem::take(&mut self.sends);
         while let Some(t) = self.hosts[h].endpoint.poll_transmit() {
             sends.push(t);
         }
@@ -61,7 +62,7 @@ impl World {
                 },
             );
         }
-        for t in sends {
+        for t in sends.drain(..) {
             let payload = if t.payload == mobike_wire::udp::KEEPALIVE {
                 self.keepalive.clone()
             } else {
@@ -69,6 +70,7 @@ impl World {
             };
             self.send_from(h, t.src, t.dst, payload, t.protocol, false);
         }
+        self.sends = sends;
         // Inner packets out of the tunnel: pings to us are answered.
         while let Some(inner) = self.hosts[h].endpoint.poll_data() {
             let Ok(ping) = Ping::parse(&inner) else {
