@@ -96,6 +96,10 @@ pub struct Endpoint {
     filed: Vec<u64>,
     /// Live Child SAs by our inbound ESP SPI.
     by_esp_spi: FxHashMap<u32, usize>,
+    /// Per SA, the inbound ESP SPI that `by_esp_spi` names it under now
+    /// (kept beside it so that touching an SA reads a short list, not the
+    /// map: with thousands of SAs a map look-up is a cache miss).
+    filed_esp: Vec<Option<u32>>,
     /// When we followed redirects, for loop protection.
     redirects: Vec<Time>,
     /// Inner source address -> IKE SA (by SPIi) it last came through: a
@@ -158,6 +162,7 @@ impl Endpoint {
             by_spi: FxHashMap::default(),
             deleted: FxHashMap::default(),
             by_esp_spi: FxHashMap::default(),
+            filed_esp: Vec::new(),
             filed: Vec::new(),
             redirects: Vec::new(),
             routes: std::collections::BTreeMap::new(),
@@ -209,6 +214,9 @@ impl Endpoint {
                 }
             }
             self.by_esp_spi.retain(|_, k| *k != i);
+            if let Some(f) = self.filed_esp.get_mut(i) {
+                *f = None;
+            }
             self.deleted.insert(spi, i);
             if let Some(f) = self.filed.get_mut(i) {
                 *f = 0;
@@ -227,10 +235,23 @@ impl Endpoint {
             }
             self.filed[i] = spi;
         }
+        // `filed_esp[i] == Some(esp)` exactly when the map names SA `i`
+        // under `esp`: an SA that takes an SPI over from another clears
+        // the other's entry.
         if let Some(esp) = sa.inbound_spi()
-            && self.by_esp_spi.get(&esp) != Some(&i)
+            && self.filed_esp.get(i).copied().flatten() != Some(esp)
         {
-            self.by_esp_spi.insert(esp, i);
+            if let Some(j) = self.by_esp_spi.insert(esp, i)
+                && j != i
+                && let Some(f) = self.filed_esp.get_mut(j)
+                && *f == Some(esp)
+            {
+                *f = None;
+            }
+            if self.filed_esp.len() <= i {
+                self.filed_esp.resize(i + 1, None);
+            }
+            self.filed_esp[i] = Some(esp);
         }
     }
 
