@@ -63,6 +63,33 @@ fn settings_key_offset(text: &str, host: Option<usize>, key: &str) -> Option<usi
     }
 }
 
+/// Where the `k`-th `[[event]]` of the file is: the offset of its action
+/// key (`break_link = …`; its first key if none is known), and its `at`
+/// as written ("24.131s", where the time reads back as 24131ms).
+fn event_place(text: &str, k: usize) -> Option<(usize, Option<String>)> {
+    use toml::de::{DeTable, DeValue};
+    let root = DeTable::parse(text).ok()?;
+    let (_, events) = root
+        .get_ref()
+        .iter()
+        .find(|(key, _)| key.get_ref() == "event")?;
+    let DeValue::Array(events) = events.get_ref() else {
+        return None;
+    };
+    let DeValue::Table(event) = events.get(k)?.get_ref() else {
+        return None;
+    };
+    let key = event
+        .iter()
+        .find(|(key, _)| TimelineEvent::ACTIONS.contains(&key.get_ref().as_ref()))
+        .or_else(|| event.iter().next())?;
+    let at = event.iter().find_map(|(key, v)| match v.get_ref() {
+        DeValue::String(w) if key.get_ref() == "at" => Some(w.to_string()),
+        _ => None,
+    });
+    Some((key.0.span().start, at))
+}
+
 /// The copies `count` makes of `entry`.
 fn copies(entry: &HostSpec, n: u32) -> Result<Vec<HostSpec>, String> {
     (0..n).map(|k| copy(entry, k)).collect()
@@ -199,8 +226,30 @@ impl Scenario {
             column: None,
             message,
         })?;
-        if let Some(Problem { message, name, .. }) = s.validate(&entry_of).into_iter().next() {
-            // Point at the first line that mentions the offending name.
+        if let Some(Problem {
+            message,
+            name,
+            place,
+        }) = s.validate(&entry_of).into_iter().next()
+        {
+            // An event's problem points at its action and gives its time
+            // as the file writes it; another at the first line that
+            // mentions the offending name.
+            if let Element::Event(k) = place.element
+                && let Some((off, written)) = event_place(text, k)
+            {
+                let (l, c) = line_col(text, off);
+                let normal = format!("event at {}:", s.timeline[k].at);
+                let message = match written {
+                    Some(w) => message.replacen(&normal, &format!("event at {w}:"), 1),
+                    None => message,
+                };
+                return Err(ScenarioError {
+                    line: Some(l),
+                    column: Some(c),
+                    message,
+                });
+            }
             let (line, column) = name
                 .and_then(|w| text.find(&format!("\"{w}\"")))
                 .map(|off| line_col(text, off))
@@ -730,6 +779,25 @@ fn subject(e: &InterventionError) -> Option<String> {
 }
 
 impl TimelineEvent {
+    /// The keys that name an event's action (the others are its time and
+    /// parameters).
+    pub const ACTIONS: &'static [&'static str] = &[
+        "break_link",
+        "restore_link",
+        "interface_down",
+        "interface_up",
+        "move_nat",
+        "nat_reboot",
+        "nat_address_change",
+        "add_address",
+        "remove_address",
+        "move_clients",
+        "spoof_update",
+        "hint",
+        "set_link",
+        "configure_nat",
+    ];
+
     /// The one action of this event.
     pub fn action(&self) -> Result<Intervention, String> {
         use Intervention as I;
@@ -1122,6 +1190,48 @@ delay = "5ms"
                 .message
                 .contains("more than one")
         );
+    }
+
+    /// An address removed from one interface may come back later, there
+    /// or on another interface; while another interface has it, adding it
+    /// is refused, and the error names the event's line, its time as the
+    /// file writes it, and who has the address.
+    #[test]
+    fn an_address_removed_may_be_added_again_and_event_errors_have_a_place() {
+        let base = MINIMAL.replacen(
+            "[[host]]\nid = \"b\"",
+            "[[host.interface]]\nname = \"lte\"\naddress = \"198.51.100.7\"\nlink = \"l1\"\n[[host]]\nid = \"b\"",
+            1,
+        );
+        let ev = |at: &str, body: &str| format!("[[event]]\nat = \"{at}\"\n{body}\n");
+        let remove = ev("10s", "remove_address = \"a.eth0\"");
+        let to_lte = ev("15.5s", "add_address = \"a.lte\"\naddress = \"192.0.2.1\"");
+        let off_lte = ev("20s", "remove_address = \"a.lte\"\naddress = \"192.0.2.1\"");
+        let back = ev(
+            "24.131s",
+            "add_address = \"a.eth0\"\naddress = \"192.0.2.1\"",
+        );
+        let text = format!("{base}{remove}{to_lte}{off_lte}{back}");
+        let s = Scenario::from_toml(&text).unwrap();
+        assert_eq!(s.timeline.len(), 4);
+        // Removed twice: known (it was the scenario's), so not an error.
+        let twice = format!("{base}{remove}{remove}");
+        assert!(Scenario::from_toml(&twice).is_ok());
+        // Without the removal, the second interface may not take it.
+        let text = format!("{base}{to_lte}");
+        let e = Scenario::from_toml(&text).unwrap_err();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("add_address"))
+            .unwrap()
+            + 1;
+        assert_eq!((e.line, e.column), (Some(line), Some(1)), "{e}");
+        assert!(
+            e.message
+                .starts_with("event at 15.5s: address 192.0.2.1 is used twice"),
+            "{e}"
+        );
+        assert!(e.message.contains("\"a.eth0\" has it"), "{e}");
     }
 
     #[test]

@@ -34,8 +34,9 @@ pub enum InterventionError {
     NotAResponder { host: String },
     /// A cluster moves its clients only to one of its own addresses.
     NotAnAddressOf { host: String, address: IpAddr },
-    /// The address already belongs to another interface or NAT.
-    AddressInUse { address: IpAddr },
+    /// The address already belongs to another interface or NAT (named
+    /// `host.interface`, or by the NAT's id).
+    AddressInUse { address: IpAddr, owner: String },
     /// A link's loss or duplication must be a probability (0 to 1).
     NotAProbability { what: &'static str, value: String },
     /// A NAT's port range must be [first, last] with 0 < first <= last.
@@ -101,9 +102,11 @@ impl fmt::Display for InterventionError {
                 "cannot move clients to {address}: it is not an address of {}",
                 Short(host)
             ),
-            InterventionError::AddressInUse { address } => {
-                write!(f, "address {address} is used twice")
-            }
+            InterventionError::AddressInUse { address, owner } => write!(
+                f,
+                "address {address} is used twice: {} has it (remove it there first)",
+                Short(owner)
+            ),
             InterventionError::NotAProbability { what, value } => write!(
                 f,
                 "{what} = {value} is not a probability (write 0.0 to 1.0, e.g. 0.1 for 10 %)"
@@ -132,6 +135,9 @@ enum Owner {
 pub struct InterventionCheck<'a> {
     scenario: &'a Scenario,
     owners: HashMap<IpAddr, Owner>,
+    /// Addresses removed from their owner: free to be added again, to the
+    /// same interface or another one, and still known to a later removal.
+    released: std::collections::HashSet<IpAddr>,
 }
 
 impl<'a> InterventionCheck<'a> {
@@ -149,7 +155,11 @@ impl<'a> InterventionCheck<'a> {
                 .entry(n.public_address)
                 .or_insert(Owner::Nat(n.id.clone()));
         }
-        InterventionCheck { scenario, owners }
+        InterventionCheck {
+            scenario,
+            owners,
+            released: Default::default(),
+        }
     }
 
     /// Has seen the scenario's own timeline events (checked when the file
@@ -210,7 +220,13 @@ impl<'a> InterventionCheck<'a> {
     /// `address` becomes `owner`'s: refused if something else has it.
     fn claim(&mut self, address: IpAddr, owner: Owner) -> Result<(), InterventionError> {
         match self.owners.get(&address) {
-            Some(o) if *o != owner => Err(InterventionError::AddressInUse { address }),
+            Some(o) if *o != owner => Err(InterventionError::AddressInUse {
+                address,
+                owner: match o {
+                    Owner::Interface(h, i) => format!("{h}.{i}"),
+                    Owner::Nat(n) => format!("NAT {n}"),
+                },
+            }),
             Some(_) => Ok(()),
             None => {
                 self.owners.insert(address, owner);
@@ -253,11 +269,23 @@ impl<'a> InterventionCheck<'a> {
                 ..
             } => {
                 self.interface(host, interface)?;
-                match address {
-                    Some(a) if !self.owners.contains_key(a) => {
-                        Err(InterventionError::UnknownAddress { address: *a })
+                // Without an address: the one the scenario gave it.
+                let gone = address.or_else(|| {
+                    let h = self.scenario.hosts.iter().find(|h| h.id == *host)?;
+                    Some(h.interfaces.iter().find(|i| i.name == *interface)?.address)
+                });
+                let Some(a) = gone else { return Ok(()) };
+                let owner = Owner::Interface(host.clone(), interface.clone());
+                match self.owners.get(&a) {
+                    // Its own address goes: it may be added again later.
+                    Some(o) if *o == owner => {
+                        self.owners.remove(&a);
+                        self.released.insert(a);
+                        Ok(())
                     }
-                    _ => Ok(()),
+                    Some(_) => Ok(()),
+                    None if self.released.contains(&a) || address.is_none() => Ok(()),
+                    None => Err(InterventionError::UnknownAddress { address: a }),
                 }
             }
             Intervention::MoveClients { host, to, .. } => {
@@ -417,12 +445,19 @@ delay = "5ms"
         };
         assert_eq!(check.check(&add("laptop", "wlan0", new)), Ok(()));
         assert_eq!(check.check(&remove), Ok(()));
-        // Again on the same interface: fine; on another: taken.
+        // Again on the same interface: fine; on another: taken while the
+        // first has it, free once it lost it again.
         assert_eq!(check.check(&add("laptop", "wlan0", new)), Ok(()));
         assert_eq!(
             check.check(&add("gateway", "eth0", new)),
-            Err(InterventionError::AddressInUse { address: new })
+            Err(InterventionError::AddressInUse {
+                address: new,
+                owner: "laptop.wlan0".into()
+            })
         );
+        assert_eq!(check.check(&remove), Ok(()));
+        assert_eq!(check.check(&add("gateway", "eth0", new)), Ok(()));
+        assert_eq!(check.check(&remove), Ok(()), "had it: not unknown");
     }
 
     #[test]
