@@ -76,18 +76,41 @@ fn host_matches(pattern: &str, id: &str) -> bool {
 
 fn check_state(world: &World, e: &Expectation, failures: &mut Vec<String>) {
     let Some(pattern) = &e.host else { return };
-    let mut matched = false;
+    let mut matched = 0usize;
+    // For a pattern: each way of failing once, with the first hosts that
+    // fail so and how many do (a cluster of thousands fails in one line,
+    // not in one line per host).
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for h in world.hosts_where(|id| host_matches(pattern, id)) {
-        matched = true;
+        matched += 1;
         let mut own = Vec::new();
         check_host(&h, e, &mut own);
-        if pattern.ends_with('*') {
-            failures.extend(own.into_iter().map(|f| format!("{}: {f}", h.id)));
-        } else {
+        if !pattern.ends_with('*') {
             failures.extend(own);
+            continue;
+        }
+        for f in own {
+            let f = f
+                .strip_prefix(&format!("{} ", h.id))
+                .map_or(f.clone(), |rest| rest.to_string());
+            match groups.iter_mut().find(|g| g.0 == f) {
+                Some(g) => g.1.push(h.id.clone()),
+                None => groups.push((f, vec![h.id.clone()])),
+            }
         }
     }
-    if !matched {
+    for (why, hosts) in groups {
+        const SHOWN: usize = 3;
+        let mut names = hosts[..hosts.len().min(SHOWN)].join(", ");
+        if hosts.len() > SHOWN {
+            names.push_str(&format!(" and {} more", hosts.len() - SHOWN));
+        }
+        failures.push(format!(
+            "{names}: {why} ({} of {matched} hosts)",
+            hosts.len()
+        ));
+    }
+    if matched == 0 {
         failures.push(format!("no host {pattern}"));
     }
 }
@@ -265,6 +288,28 @@ pub fn check(scenario: &Scenario) -> Vec<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pattern's failure is one line however many hosts fail: the first
+    /// three, how many more, and of how many (issue: a line of 1,000 hosts).
+    #[test]
+    fn a_pattern_fails_in_one_line_with_a_count() {
+        let text = include_str!("../../../tests/scenarios/cgn-cluster.toml")
+            .replacen("count = 3\n", "count = 7\n", 1)
+            .replacen("until = \"40s\"", "until = \"5s\"", 1);
+        let mut s = Scenario::from_toml(&text).unwrap();
+        s.expectations = vec![Expectation {
+            host: Some("client-*".into()),
+            state: Some(mobike_protocol::SaState::Deleted),
+            ..Expectation::default()
+        }];
+        let out = check(&s);
+        assert_eq!(
+            out[0].failure.as_deref(),
+            Some("client-1, client-2, client-3 and 4 more: state is established (7 of 7 hosts)")
+        );
+        s.expectations[0].state = Some(mobike_protocol::SaState::Established);
+        assert_eq!(check(&s)[0].failure, None);
+    }
 
     #[test]
     fn state_names_match_the_scenario_spelling() {
