@@ -99,7 +99,10 @@ open_enum! {
 }
 
 open_enum! {
-    /// Notify message types, RFC 7296 §3.10.1, RFC 4555 §4, RFC 5685.
+    /// Notify message types, RFC 7296 §3.10.1, RFC 4555 §4, RFC 5685, and
+    /// the capabilities strongSwan announces: RFC 4739 (multiple
+    /// authentication), RFC 5998 (EAP-only), RFC 6023 (childless IKE SAs),
+    /// RFC 6311 (message ID synchronisation).
     /// 0–16383 are errors, 16384–65535 status types.
     #[allow(non_camel_case_types)]
     NotifyType: u16 {
@@ -141,9 +144,15 @@ open_enum! {
         UPDATE_SA_ADDRESSES = 16400,
         COOKIE2 = 16401,
         NO_NATS_ALLOWED = 16402,
+        MULTIPLE_AUTH_SUPPORTED = 16404,
+        ANOTHER_AUTH_FOLLOWS = 16405,
         REDIRECT_SUPPORTED = 16406,
         REDIRECT = 16407,
         REDIRECTED_FROM = 16408,
+        EAP_ONLY_AUTHENTICATION = 16417,
+        CHILDLESS_IKEV2_SUPPORTED = 16418,
+        IKEV2_MESSAGE_ID_SYNC_SUPPORTED = 16420,
+        IKEV2_MESSAGE_ID_SYNC = 16422,
         IKEV2_FRAGMENTATION_SUPPORTED = 16430,
         SIGNATURE_HASH_ALGORITHMS = 16431,
     }
