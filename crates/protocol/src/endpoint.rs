@@ -146,13 +146,38 @@ impl Shared {
 
 impl Endpoint {
     /// An endpoint with its usable local addresses in order of preference and
-    /// the seed of all its randomness.
+    /// the seed of all its randomness: 64 bits, which make a run
+    /// repeatable (the simulator's seed) but are far too few to keep the
+    /// keys secret on a real network (use [`Endpoint::with_seed`] or
+    /// [`Endpoint::from_rng`] there).
     pub fn new(config: EndpointConfig, local_addrs: Vec<IpAddr>, seed: u64) -> Self {
+        Endpoint::with_rng(config, local_addrs, ChaCha20Rng::seed_from_u64(seed))
+    }
+
+    /// An endpoint whose randomness (SPIs, nonces, key shares, IVs) comes
+    /// from a ChaCha20 generator with this 256-bit seed.
+    pub fn with_seed(config: EndpointConfig, local_addrs: Vec<IpAddr>, seed: [u8; 32]) -> Self {
+        Endpoint::with_rng(config, local_addrs, ChaCha20Rng::from_seed(seed))
+    }
+
+    /// An endpoint seeded from a cryptographically secure generator (the
+    /// operating system's, say): 256 bits of it seed the endpoint's own.
+    pub fn from_rng(
+        config: EndpointConfig,
+        local_addrs: Vec<IpAddr>,
+        rng: &mut (impl rand_core::CryptoRng + ?Sized),
+    ) -> Self {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        Endpoint::with_seed(config, local_addrs, seed)
+    }
+
+    fn with_rng(config: EndpointConfig, local_addrs: Vec<IpAddr>, rng: ChaCha20Rng) -> Self {
         Endpoint {
             shared: Shared {
                 config,
                 local_addrs,
-                rng: ChaCha20Rng::seed_from_u64(seed),
+                rng,
                 out: VecDeque::new(),
                 events: VecDeque::new(),
                 data: VecDeque::new(),
@@ -364,6 +389,21 @@ impl Endpoint {
             return false;
         };
         let done = self.sas[i].redirect(&mut self.shared.ctx(now), to);
+        self.touch(i);
+        self.run_actions(now);
+        done
+    }
+
+    /// Starts a liveness check of an established IKE SA now (an
+    /// INFORMATIONAL request with nothing to say but, where MOBIKE watches
+    /// for NATs, NAT detection; RFC 7296 §1.4, RFC 4555 §3.5), as its
+    /// timer would, or queued behind an exchange in flight. Returns false when
+    /// there is no such established SA.
+    pub fn check_liveness(&mut self, now: Time, spi_i: Spi) -> bool {
+        let Some(i) = self.live(spi_i.0) else {
+            return false;
+        };
+        let done = self.sas[i].check_liveness(&mut self.shared.ctx(now));
         self.touch(i);
         self.run_actions(now);
         done

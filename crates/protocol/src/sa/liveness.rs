@@ -147,6 +147,16 @@ impl IkeSa {
         }
     }
 
+    /// A liveness check asked for now (the endpoint's user: a real
+    /// network's operator, a test). Returns whether the SA can run one.
+    pub fn check_liveness(&mut self, ctx: &mut Ctx) -> bool {
+        if !self.is_established() {
+            return false;
+        }
+        self.queue(ctx, Job::Liveness);
+        true
+    }
+
     /// A lower-layer hint: never a reason to move by itself (RFC 4555 §3.5).
     pub fn handle_hint(&mut self, ctx: &mut Ctx, hint: crate::Hint) {
         if self.role != Role::Initiator || !self.is_established() {

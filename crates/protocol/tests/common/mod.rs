@@ -73,7 +73,7 @@ pub fn no_natt() -> Settings {
     }
 }
 
-fn config(role: Role, id: &str, settings: Settings) -> EndpointConfig {
+pub fn config(role: Role, id: &str, settings: Settings) -> EndpointConfig {
     EndpointConfig {
         role,
         id: id.into(),
