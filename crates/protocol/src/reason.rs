@@ -201,6 +201,11 @@ pub enum Note {
     OwnAddressGone { from: IpAddr },
     /// Responder: its own address is gone and no other is usable.
     NoUsableOwnAddress { address: IpAddr },
+    /// IKE_AUTH made the IKE SA without a Child SA: none was asked for
+    /// (`refused: None`, childless, RFC 6023), or the responder refused it
+    /// with this notify (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE); the IKE SA
+    /// stands all the same (RFC 7296 §1.2, §2.21.2).
+    NoChildSa { refused: Option<NotifyType> },
     /// An ICMP error is only a hint (M-3.5-1).
     IcmpHint { peer: IpAddr },
     /// A report of unwanted traffic starts a liveness check with COOKIE2.
@@ -273,6 +278,8 @@ impl Note {
             NoUsableAddress { .. } => "RFC 4555 §3.5",
             OwnAddressGone { .. } => "RFC 4555 §3.5 (B-3.5-15), §3.6 (B-3.6-3)",
             NoUsableOwnAddress { .. } => "RFC 4555 §3.6",
+            NoChildSa { refused: None } => "RFC 6023 §3",
+            NoChildSa { .. } => "RFC 7296 §1.2, §2.21.2",
             IcmpHint { .. } => "RFC 4555 §3.5 (M-3.5-1)",
             UnwantedTrafficHint { .. } => "RFC 4555 §5.3 (M-5.3-1)",
             NatHintUpdate => "RFC 4555 §3.8 (M-3.8-5), §3.5 (B-3.5-3)",
@@ -360,6 +367,15 @@ impl fmt::Display for Note {
             NoUsableOwnAddress { address } => {
                 write!(f, "own address {address} is gone and no other is usable")
             }
+            NoChildSa { refused: None } => {
+                f.write_str("IKE SA without a Child SA (childless, none asked for)")
+            }
+            NoChildSa {
+                refused: Some(kind),
+            } => write!(
+                f,
+                "no Child SA: the responder answered {kind}; the IKE SA stands"
+            ),
             IcmpHint { peer } => {
                 write!(f, "ICMP error about {peer}: only a hint, checking liveness")
             }

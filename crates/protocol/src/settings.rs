@@ -103,6 +103,12 @@ pub struct Settings {
     /// as strongSwan) only while we are behind a NAT: a NAT that appears on
     /// a path that had none then goes unseen until something else fails.
     pub liveness_natd_always: bool,
+    /// Childless IKE SAs (RFC 6023). Responder: announce
+    /// N(CHILDLESS_IKEV2_SUPPORTED) in IKE_SA_INIT. Initiator: when the
+    /// responder announced it, set up the IKE SA alone, with no SA and TS
+    /// payloads in IKE_AUTH (so no Child SA and no ESP). A responder always
+    /// answers a request without an SA payload with none.
+    pub childless: bool,
     /// Our receive window (RFC 7296 §2.3). Above 1 it is announced with
     /// N(SET_WINDOW_SIZE) in IKE_AUTH; the peer may then keep that many
     /// requests outstanding. We keep as many outstanding as the peer allows.
@@ -183,6 +189,7 @@ impl Default for Settings {
             esp_liveness: false,
             update_on_nat_hint: false,
             liveness_natd_always: true,
+            childless: false,
             window_size: 1,
             redirect: false,
             redirect_on_init: None,

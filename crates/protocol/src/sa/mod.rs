@@ -183,6 +183,8 @@ struct ExpectAuthResponse {
     init_response: Vec<u8>,
     /// Our inbound Child SA SPI, offered in IKE_AUTH.
     child_spi: u32,
+    /// IKE_AUTH asked for no Child SA (RFC 6023).
+    childless: bool,
     /// NAT_DETECTION_DESTINATION_IP of the IKE_SA_INIT response (M-3.8-3).
     natd_init: Option<[u8; 20]>,
     origin: Origin,

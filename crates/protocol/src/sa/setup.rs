@@ -41,6 +41,37 @@ fn esp_spi(payloads: &[Payload]) -> Option<u32> {
     })
 }
 
+/// Whether the IKE_AUTH request asks for a Child SA at all (RFC 6023: a
+/// childless one has no SA payload), and if so whether we can make it: an
+/// ESP proposal with AES-GCM-16 and an SPI.
+fn child_asked_and_acceptable(payloads: &[Payload]) -> (bool, bool) {
+    let mut asked = false;
+    let ok = payloads.iter().any(|p| match p {
+        Payload::Sa(props) => {
+            asked = true;
+            props.iter().any(|pr| {
+                pr.protocol == mobike_wire::registry::ProtocolId::ESP
+                    && pr.spi.len() == 4
+                    && pr
+                        .transform(TransformType::ENCR)
+                        .is_some_and(|t| t.id == transform_id::ENCR_AES_GCM_16)
+            })
+        }
+        _ => false,
+    });
+    (asked, ok)
+}
+
+/// The notifies with which a responder refuses the Child SA of IKE_AUTH
+/// while the IKE SA stands (RFC 7296 §1.2, §2.21.2).
+const CHILD_REFUSALS: [NotifyType; 5] = [
+    NotifyType::NO_PROPOSAL_CHOSEN,
+    NotifyType::TS_UNACCEPTABLE,
+    NotifyType::SINGLE_PAIR_REQUIRED,
+    NotifyType::INTERNAL_ADDRESS_FAILURE,
+    NotifyType::FAILED_CP_REQUIRED,
+];
+
 /// The proposal we accept: AES-GCM-16, PRF_HMAC_SHA2_256, Curve25519.
 fn proposal_acceptable(payloads: &[Payload]) -> bool {
     payloads.iter().any(|p| match p {
@@ -261,6 +292,10 @@ impl IkeSa {
         if ctx.config.settings.nat_traversal {
             payloads.extend(sa.natd_pair(dst, src));
         }
+        if ctx.config.settings.childless {
+            // RFC 6023 §3: IKE SAs without a Child SA are welcome here.
+            payloads.push(notify(NotifyType::CHILDLESS_IKEV2_SUPPORTED, vec![]));
+        }
         let resp = Message::emit_plain(sa.header(ExchangeType::IKE_SA_INIT, 0, true), &payloads);
         sa.life = Lifecycle::ExpectAuthRequest(Box::new(ExpectAuthRequest {
             keys,
@@ -376,13 +411,18 @@ impl IkeSa {
             nonce: &nr,
             message: &init_request,
         };
-        let inner = self.auth_request_payloads(ctx, &auth, child_spi);
+        // RFC 6023 §3: without a Child SA only where the responder said it
+        // takes such IKE SAs.
+        let childless = ctx.config.settings.childless
+            && has_notify(&msg.payloads, NotifyType::CHILDLESS_IKEV2_SUPPORTED);
+        let inner = self.auth_request_payloads(ctx, &auth, (!childless).then_some(child_spi));
         self.life = Lifecycle::ExpectAuthResponse(Box::new(ExpectAuthResponse {
             keys,
             ni,
             nr,
             init_response: bytes.to_vec(),
             child_spi,
+            childless,
             natd_init,
             origin,
         }));
@@ -396,7 +436,12 @@ impl IkeSa {
 
     /// The initiator's IKE_AUTH request: IDi, AUTH over our IKE_SA_INIT,
     /// the Child SA and, with MOBIKE, MOBIKE_SUPPORTED and our addresses.
-    fn auth_request_payloads(&self, ctx: &Ctx, input: &AuthInput, child_spi: u32) -> Vec<Payload> {
+    fn auth_request_payloads(
+        &self,
+        ctx: &Ctx,
+        input: &AuthInput,
+        child_spi: Option<u32>,
+    ) -> Vec<Payload> {
         let idi = Identification::fqdn(&ctx.config.id);
         let auth = crypto::psk_auth(
             &ctx.config.psk,
@@ -411,10 +456,14 @@ impl IkeSa {
                 method: crypto::AUTH_SHARED_KEY_MIC,
                 data: auth.to_vec(),
             },
-            Payload::Sa(vec![Proposal::esp_default(child_spi)]),
-            Payload::TsI(any_ts()),
-            Payload::TsR(any_ts()),
         ];
+        if let Some(spi) = child_spi {
+            inner.extend([
+                Payload::Sa(vec![Proposal::esp_default(spi)]),
+                Payload::TsI(any_ts()),
+                Payload::TsR(any_ts()),
+            ]);
+        }
         inner.extend(Self::set_window_size(ctx));
         if ctx.config.settings.mobike {
             // M-3.2-1 and M-3.4-1.
@@ -528,13 +577,25 @@ impl IkeSa {
             self.set_peer_addresses(ctx, src.ip(), inner);
         }
         let child_spi = ctx.rng.next_u32() | 1;
-        let peer_child_spi = esp_spi(inner).unwrap_or(0);
+        // A Child SA where one is asked for and can be made; none where
+        // none is asked for (childless, RFC 6023); NO_PROPOSAL_CHOSEN for
+        // one we cannot make, and the IKE SA all the same (RFC 7296 §1.2).
+        let (asked, acceptable) = child_asked_and_acceptable(inner);
+        let peer_child_spi = if acceptable {
+            esp_spi(inner).unwrap_or(0)
+        } else {
+            0
+        };
         let mut out = idr_and_auth(ctx, &setup);
-        out.extend([
-            Payload::Sa(vec![Proposal::esp_default(child_spi)]),
-            Payload::TsI(any_ts()),
-            Payload::TsR(any_ts()),
-        ]);
+        if acceptable {
+            out.extend([
+                Payload::Sa(vec![Proposal::esp_default(child_spi)]),
+                Payload::TsI(any_ts()),
+                Payload::TsR(any_ts()),
+            ]);
+        } else if asked {
+            out.push(notify(NotifyType::NO_PROPOSAL_CHOSEN, vec![]));
+        }
         out.extend(Self::set_window_size(ctx));
         self.take_peer_window(ctx, inner);
         if mobike {
@@ -556,6 +617,10 @@ impl IkeSa {
                 replaces: None,
             },
         );
+        if !acceptable {
+            let refused = asked.then_some(NotifyType::NO_PROPOSAL_CHOSEN);
+            self.note(ctx, Note::NoChildSa { refused });
+        }
     }
 
     /// Initiator: the IKE_AUTH response.
@@ -632,7 +697,19 @@ impl IkeSa {
         self.local = dst;
         self.remote = src;
         self.take_peer_window(ctx, inner);
-        let peer_child_spi = esp_spi(inner).unwrap_or(0);
+        // The responder may refuse the Child SA and keep the IKE SA (RFC
+        // 7296 §1.2, §2.21.2); a childless request gets none (RFC 6023).
+        let refused = inner
+            .iter()
+            .filter_map(Payload::as_notify)
+            .map(|n| n.kind)
+            .find(|k| CHILD_REFUSALS.contains(k));
+        let asked_none = setup.childless;
+        let peer_child_spi = if refused.is_some() {
+            0
+        } else {
+            esp_spi(inner).unwrap_or(0)
+        };
         let mobike = ctx.config.settings.mobike && has_notify(inner, NotifyType::MOBIKE_SUPPORTED);
         if mobike {
             self.set_peer_addresses(ctx, src.ip(), inner);
@@ -659,6 +736,9 @@ impl IkeSa {
                 replaces: origin.replaces,
             },
         );
+        if refused.is_some() || asked_none {
+            self.note(ctx, Note::NoChildSa { refused });
+        }
     }
 
     /// IKE_AUTH is done: the SA owns its keys, its Child SA and the MOBIKE
@@ -684,14 +764,17 @@ impl IkeSa {
             local: self.local,
             remote: self.remote,
         });
-        // RFC 4555 §3.3: IPsec SA tunnel addresses come from the IKE SA.
+        // RFC 4555 §3.3: IPsec SA tunnel addresses come from the IKE SA
+        // (none to tell of without a Child SA).
         let udp_encap = self.nat.local_behind_nat || self.nat.peer_behind_nat;
-        ctx.event(Event::IpsecPathChanged {
-            spi_i: self.spi_i,
-            local: self.local,
-            remote: self.remote,
-            udp_encap,
-        });
+        if child.is_some() {
+            ctx.event(Event::IpsecPathChanged {
+                spi_i: self.spi_i,
+                local: self.local,
+                remote: self.remote,
+                udp_encap,
+            });
+        }
         // §3.8 baseline: with no NAT found, a liveness response must show
         // our own address in NAT_DETECTION_DESTINATION_IP. With a NAT, the
         // port 500 mapping says nothing of the 4500 one; behind a NAT the

@@ -71,8 +71,9 @@ impl IkeSa {
             mobike: e.is_some_and(|e| e.mobike),
             local: self.local,
             remote: self.remote,
-            ipsec_local: e.map(|e| e.ipsec.0),
-            ipsec_remote: e.map(|e| e.ipsec.1),
+            // No IPsec SAs to show without a Child SA.
+            ipsec_local: e.filter(|e| e.child.is_some()).map(|e| e.ipsec.0),
+            ipsec_remote: e.filter(|e| e.child.is_some()).map(|e| e.ipsec.1),
             udp_encap: e.is_some_and(|e| e.udp_encap),
             own_addresses: own.to_vec(),
             peer_addresses: self.peer_addrs.clone(),

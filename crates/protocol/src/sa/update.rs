@@ -30,12 +30,14 @@ impl IkeSa {
         }
         e.ipsec = (local, remote);
         e.udp_encap = encap;
-        ctx.event(Event::IpsecPathChanged {
-            spi_i,
-            local,
-            remote,
-            udp_encap: encap,
-        });
+        if e.child.is_some() {
+            ctx.event(Event::IpsecPathChanged {
+                spi_i,
+                local,
+                remote,
+                udp_encap: encap,
+            });
+        }
     }
 
     /// A new address change: the next update supersedes any outstanding
