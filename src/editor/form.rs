@@ -459,6 +459,7 @@ impl Editor {
             "Identity (FQDN)",
             text(&format!("{}.example", h.id)),
         );
+        f.add("peer_identity", "The peer must be", text("any identity"));
         let inner = match h.role {
             Role::Initiator => "10.99.0.x",
             Role::Responder => "10.1.0.1",

@@ -290,6 +290,7 @@ pub fn new_host(s: &mut Scenario, what: Add) -> HostSpec {
         pos,
         role,
         identity: None,
+        peer_identity: None,
         peer,
         fallback_peers: Vec::new(),
         start_at: Dur(0),

@@ -80,6 +80,7 @@ fn build_wifi_to_lte() -> Editor {
     set(&mut e, Host(1), "id", "gateway");
     set(&mut e, Host(1), "label", "VPN gateway");
     set(&mut e, Host(1), "identity", "gw.example");
+    set(&mut e, Host(0), "peer_identity", "gw.example");
     set(&mut e, Link(2), "id", "uplink");
     set(&mut e, Link(2), "label", "Uplink");
     set(&mut e, Link(2), "delay", "2ms");

@@ -80,6 +80,9 @@ pub struct EndpointConfig {
     pub id: String,
     /// The pre-shared key (AUTH method 2, RFC 7296 §2.15).
     pub psk: Vec<u8>,
+    /// The identity the peer must show (IDi or IDr as it prints: an FQDN,
+    /// an e-mail address, an IP address), or any whose AUTH verifies.
+    pub peer_id: Option<String>,
     pub settings: Settings,
 }
 

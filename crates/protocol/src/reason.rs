@@ -610,6 +610,9 @@ pub enum DeleteReason {
     NextDestination { from: IpAddr, next: IpAddr },
     /// The peer's AUTH did not verify (RFC 7296 §2.15).
     AuthFailed { id: String },
+    /// The peer's AUTH verified, but for another identity than the one
+    /// it must have (RFC 7296 §2.15, §2.21.2).
+    UnexpectedIdentity { expected: String, got: String },
     /// Responder: NO_NATS_ALLOWED did not match the IP header (M-3.9-2).
     NatProhibited { src: SocketAddr, dst: SocketAddr },
     /// Responder: the client was redirected in IKE_AUTH.
@@ -646,6 +649,7 @@ impl DeleteReason {
             NoResponse { .. } => "RFC 7296 §2.1, I-2.1-6",
             NextDestination { .. } => "RFC 4555 §3.1 (one IKE_SA_INIT per destination)",
             AuthFailed { .. } => "RFC 7296 §2.15",
+            UnexpectedIdentity { .. } => "RFC 7296 §2.15, §2.21.2",
             NatProhibited { .. } => "RFC 4555 §3.9, M-3.9-2",
             RedirectedClient { .. } | RedirectedInAuth { .. } => {
                 "RFC 5685 (redirect during IKE_AUTH)"
@@ -678,6 +682,9 @@ impl DeleteReason {
                 format!("no answer from {from}: a new IKE_SA_INIT to {next}")
             }
             AuthFailed { id } => format!("AUTH from {id} did not verify"),
+            UnexpectedIdentity { expected, got } => {
+                format!("the peer is {got}, not {expected} as configured")
+            }
             NatProhibited { src, dst } => format!(
                 "NO_NATS_ALLOWED does not match {src} -> {dst}: an address translator is on the way"
             ),

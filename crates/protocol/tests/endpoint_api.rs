@@ -90,3 +90,87 @@ fn a_liveness_check_can_be_started_now() {
     );
     assert!(!n.i.check_liveness(n.now, Spi(0x1234)));
 }
+
+/// The peer's identity, when one is configured, must be the one shown:
+/// an AUTH that verifies for another identity is refused (RFC 7296
+/// §2.15, §2.21.2) by either side.
+#[test]
+fn a_configured_peer_identity_is_checked_on_both_sides() {
+    use mobike_protocol::{DeleteReason, EndpointConfig, Event};
+    let with_peer_id = |role: Role, id: &str, peer: &str, addr: &str, seed: u64| {
+        Endpoint::new(
+            EndpointConfig {
+                peer_id: Some(peer.into()),
+                ..config(role, id, settings())
+            },
+            vec![ip(addr)],
+            seed,
+        )
+    };
+    let established = |n: &Net, role: Role| {
+        n.events
+            .iter()
+            .any(|(_, r, e)| *r == role && matches!(e, Event::Established { .. }))
+    };
+    // The right one: as without a check.
+    let mut n = Net::new(&["192.0.2.1"], &["203.0.113.1"]);
+    n.i = with_peer_id(
+        Role::Initiator,
+        "laptop.example",
+        "gw.example",
+        "192.0.2.1",
+        1,
+    );
+    n.r = with_peer_id(
+        Role::Responder,
+        "gw.example",
+        "laptop.example",
+        "203.0.113.1",
+        2,
+    );
+    n.connect();
+    n.run(SEC);
+    assert!(established(&n, Role::Initiator) && established(&n, Role::Responder));
+    // The initiator expects another gateway.
+    let mut n = Net::new(&["192.0.2.1"], &["203.0.113.1"]);
+    n.i = with_peer_id(
+        Role::Initiator,
+        "laptop.example",
+        "vpn.example",
+        "192.0.2.1",
+        1,
+    );
+    n.connect();
+    n.run(SEC);
+    assert!(!established(&n, Role::Initiator));
+    assert_eq!(
+        n.deleted(Role::Initiator).map(|d| d.1),
+        Some(DeleteReason::UnexpectedIdentity {
+            expected: "vpn.example".into(),
+            got: "gw.example".into()
+        })
+    );
+    // The responder expects another client: AUTHENTICATION_FAILED.
+    let mut n = Net::new(&["192.0.2.1"], &["203.0.113.1"]);
+    n.r = with_peer_id(
+        Role::Responder,
+        "gw.example",
+        "phone.example",
+        "203.0.113.1",
+        2,
+    );
+    n.connect();
+    n.run(SEC);
+    assert!(!established(&n, Role::Responder) && !established(&n, Role::Initiator));
+    assert_eq!(
+        n.deleted(Role::Responder).map(|d| d.1),
+        Some(DeleteReason::UnexpectedIdentity {
+            expected: "phone.example".into(),
+            got: "laptop.example".into()
+        })
+    );
+    assert_eq!(
+        n.deleted(Role::Initiator).map(|d| d.1),
+        Some(DeleteReason::AuthenticationFailed)
+    );
+}

@@ -542,6 +542,19 @@ impl IkeSa {
             self.delete(ctx, DeleteReason::AuthFailed { id });
             return;
         }
+        if let Some(want) = &ctx.config.peer_id
+            && idi.to_string() != *want
+        {
+            // RFC 7296 §2.21.2: an identity our policy does not take.
+            let failed = [notify(NotifyType::AUTHENTICATION_FAILED, vec![])];
+            self.respond(ctx, AUTH, mid, &failed, dst, src);
+            let reason = DeleteReason::UnexpectedIdentity {
+                expected: want.clone(),
+                got: idi.to_string(),
+            };
+            self.delete(ctx, reason);
+            return;
+        }
         if !self.nat.natt && nat::prohibition_violated(inner, src, dst) {
             // M-3.9-2: answer to where the request came from, and do not
             // set up the SA.
@@ -678,6 +691,16 @@ impl IkeSa {
         if auth != expected {
             let id = idr.to_string();
             self.delete(ctx, DeleteReason::AuthFailed { id });
+            return;
+        }
+        if let Some(want) = &ctx.config.peer_id
+            && idr.to_string() != *want
+        {
+            let reason = DeleteReason::UnexpectedIdentity {
+                expected: want.clone(),
+                got: idr.to_string(),
+            };
+            self.delete(ctx, reason);
             return;
         }
         if let Some(n) = inner

@@ -78,6 +78,7 @@ pub fn config(role: Role, id: &str, settings: Settings) -> EndpointConfig {
         role,
         id: id.into(),
         psk: b"playground-psk".to_vec(),
+        peer_id: None,
         settings,
     }
 }

@@ -199,6 +199,9 @@ pub struct HostSpec {
     /// IKE identity (FQDN); defaults to "<id>.example".
     #[serde(default)]
     pub identity: Option<String>,
+    /// The identity the peer must show; any whose AUTH verifies if unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_identity: Option<String>,
     /// Initiator: the responder address it connects to.
     #[serde(default)]
     pub peer: Option<IpAddr>,

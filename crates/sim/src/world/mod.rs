@@ -177,6 +177,7 @@ impl World {
                         .clone()
                         .unwrap_or_else(|| format!("{}.example", h.id)),
                     psk: spec.psk.as_bytes().to_vec(),
+                    peer_id: h.peer_identity.clone(),
                     settings: spec.engine,
                 };
                 let addrs = h
