@@ -1300,7 +1300,7 @@ mod tests {
     }
 
     #[test]
-    fn an_address_added_by_the_user_may_be_removed_and_not_added_elsewhere() {
+    fn an_address_added_by_the_user_may_be_removed_and_then_added_elsewhere() {
         let add = |iface: &str| {
             Action::Intervene(Intervention::AddAddress {
                 host: "laptop".into(),
@@ -1311,11 +1311,16 @@ mod tests {
         };
         let m = run(start(), [Action::Step, add("wlan0")]);
         assert_eq!(m.ui.menu_error, None);
+        // Taken while wlan0 has it: the menu says who has it.
         let m = m.reduce(add("wwan0"));
         let e = m.ui.menu_error.clone().unwrap();
         assert_eq!(
             e,
-            ("address".into(), "address 192.0.2.99 is used twice".into())
+            (
+                "address".into(),
+                "address 192.0.2.99 is used twice: \"laptop.wlan0\" has it (remove it there first)"
+                    .into()
+            )
         );
         let m = m.reduce(Action::Intervene(Intervention::RemoveAddress {
             host: "laptop".into(),
@@ -1325,6 +1330,10 @@ mod tests {
         }));
         assert_eq!(m.ui.menu_error, None);
         assert_eq!(m.session.borrow().log().len(), 2);
+        // Free once wlan0 lost it.
+        let m = m.reduce(add("wwan0"));
+        assert_eq!(m.ui.menu_error, None);
+        assert_eq!(m.session.borrow().log().len(), 3);
     }
 
     #[test]
