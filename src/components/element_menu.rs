@@ -132,7 +132,7 @@ pub fn element_menu(p: &ElementMenuProps) -> Html {
             html! { <NatForms nat={n.clone()} error={p.error.clone()} dispatch={p.dispatch.clone()} /> }
         }
         MenuBody::Host(h) => html! {
-            <HostForms host={h.host.clone()} hints={h.hints.clone()} moves={h.moves.clone()}
+            <HostForms host={h.host.clone()} daemon={h.daemon.clone()} hints={h.hints.clone()} moves={h.moves.clone()}
                 targets={h.attack.as_ref().map(|a| a.targets.clone())} error={p.error.clone()} dispatch={p.dispatch.clone()} />
         },
     };
@@ -519,6 +519,7 @@ fn filtering_name(f: Filtering) -> &'static str {
 #[derive(Properties, PartialEq)]
 struct HostFormsProps {
     host: String,
+    daemon: Vec<Offer>,
     hints: Vec<Offer>,
     moves: Option<MoveMenu>,
     /// An attacker's targets: (host id, label).
@@ -537,6 +538,16 @@ fn host_forms(p: &HostFormsProps) -> Html {
         use_node_ref(),
         use_node_ref(),
     );
+    let daemon = if p.daemon.is_empty() {
+        Html::default()
+    } else {
+        html! {
+            <>
+                <h4>{"Its IKE daemon, now"}</h4>
+                { offers(&p.daemon, &p.dispatch) }
+            </>
+        }
+    };
     let hints = if p.hints.is_empty() {
         Html::default()
     } else {
@@ -630,6 +641,7 @@ fn host_forms(p: &HostFormsProps) -> Html {
     });
     html! {
         <>
+            { daemon }
             { hints }
             { for moves }
             { for attack }

@@ -131,6 +131,12 @@ pub const ACTIONS: &[ActionInfo] = &[
         modifiers: &["target", "replay"],
     },
     ActionInfo {
+        key: "check_liveness",
+        label: "a host checks its IKE SA's liveness now",
+        target: Target::Host,
+        modifiers: &[],
+    },
+    ActionInfo {
         key: "hint",
         label: "a lower-layer hint to a host",
         target: Target::Hint,

@@ -381,6 +381,21 @@ test('host: a lower-layer hint (ICMP) starts a liveness check', async () => {
   await done(page, errors);
 });
 
+test('host: Check liveness now sends a liveness check at once, logged and replayed', async () => {
+  const { page, errors } = await start(3);
+  await menuOf(page, '#host-laptop .box', 'host:laptop');
+  assert.equal(await page.locator('#menu-check-liveness').isDisabled(), false);
+  const ike = () => page.locator('#chart g.msg', { hasText: 'INFORMATIONAL' }).count();
+  const n = await ike();
+  await page.click('#menu-check-liveness');
+  const words = /^Laptop checks its IKE SA's liveness now \(by you\)$/;
+  await logged(page, words);
+  await playTo(page, 3.5);
+  assert.ok(await ike() >= n + 2, 'an INFORMATIONAL request and its response');
+  await replays(page, words);
+  await done(page, errors);
+});
+
 test('host: the other hints, INVALID_SPI and NAT changed, are logged and replayed', async () => {
   const { page, errors } = await start(3);
   for (const [id, words, k] of [

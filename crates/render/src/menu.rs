@@ -179,6 +179,8 @@ pub struct AttackMenu {
 #[derive(Clone, Debug, PartialEq)]
 pub struct HostMenu {
     pub host: String,
+    /// What its IKE daemon can be told to do now: check liveness.
+    pub daemon: Vec<Offer>,
     /// The lower-layer hints (RFC 4555 §3.5, §3.8, §5.3).
     pub hints: Vec<Offer>,
     pub moves: Option<MoveMenu>,
@@ -703,6 +705,22 @@ fn host_menu(topo: &Topo, hosts: &[HostView], view: &TopologyView, id: &str) -> 
             ),
         ]
     };
+    let daemon = if spec.attacker {
+        Vec::new()
+    } else {
+        let mut o = offer(
+            "menu-check-liveness",
+            "Check liveness now",
+            "A liveness check (an INFORMATIONAL request that changes nothing) on each of its IKE SAs now, as its timer would send it (RFC 7296 §1.4, RFC 4555 §3.5)",
+            Intervention::CheckLiveness {
+                host: spec.id.clone(),
+            },
+        );
+        if sa.is_none_or(|sa| sa.state != SaState::Established) {
+            o.disabled = Some("it has no established IKE SA".into());
+        }
+        vec![o]
+    };
     let own: Vec<IpAddr> = spec.interfaces.iter().map(|f| f.address).collect();
     let moves = (spec.role == mobike_protocol::Role::Responder && !spec.attacker && own.len() >= 2)
         .then(|| {
@@ -774,6 +792,7 @@ fn host_menu(topo: &Topo, hosts: &[HostView], view: &TopologyView, id: &str) -> 
         element_id,
         body: MenuBody::Host(HostMenu {
             host: id.to_string(),
+            daemon,
             hints,
             moves,
             attack,

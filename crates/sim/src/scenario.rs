@@ -794,6 +794,7 @@ impl TimelineEvent {
         "move_clients",
         "spoof_update",
         "hint",
+        "check_liveness",
         "set_link",
         "configure_nat",
     ];
@@ -891,6 +892,9 @@ impl TimelineEvent {
                     .ok_or("spoof_update needs `target = \"<responder host>\"`")?,
                 replay: self.replay.unwrap_or(false),
             });
+        }
+        if let Some(host) = &self.check_liveness {
+            found.push(I::CheckLiveness { host: host.clone() });
         }
         if let Some(kind) = self.hint {
             let host = self
@@ -1058,6 +1062,7 @@ impl TimelineEvent {
                 e.hint = Some(kind);
                 e.host = Some(host);
             }
+            I::CheckLiveness { host } => e.check_liveness = Some(host),
             I::SetLink {
                 link,
                 delay,

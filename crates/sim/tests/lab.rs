@@ -74,6 +74,9 @@ fn every_kind() -> Vec<Intervention> {
             host: "laptop".into(),
             kind: HintKind::NatChanged,
         },
+        Intervention::CheckLiveness {
+            host: "laptop".into(),
+        },
         Intervention::SetLink {
             link: "lan".into(),
             delay: Some(Dur(40_000)),
@@ -109,6 +112,54 @@ fn every_intervention_is_a_timeline_event_and_back() {
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(serde_json::from_str::<Intervention>(&json).unwrap(), a);
     }
+}
+
+/// A liveness check on demand, from the timeline: the host's IKE SA sends
+/// one at that very moment (not on its timer's schedule), and the chart
+/// notes who asked.
+#[test]
+fn a_host_checks_liveness_when_told() {
+    let text = include_str!("../../../examples/wifi-to-lte.toml");
+    let s = Scenario::from_toml(text).unwrap();
+    let at = 5_432_100;
+    let told = |s: &Scenario| {
+        let mut w = World::new(s);
+        w.run_until(at + SEC);
+        w.trace()
+            .iter()
+            .filter(|e| e.time == at)
+            .filter_map(|e| match e.kind {
+                TraceKind::Protocol { node, event } => match &*event {
+                    mobike_protocol::Event::RequestSent { what, .. } => {
+                        Some(format!("{} {what}", &*node))
+                    }
+                    _ => None,
+                },
+                TraceKind::Intervention { text, .. } => Some(text),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(told(&s).is_empty(), "nothing of its own then");
+    let mut with = s.clone();
+    with.timeline.push(TimelineEvent::of(
+        Dur(at),
+        &Intervention::CheckLiveness {
+            host: "laptop".into(),
+        },
+        false,
+    ));
+    with.check().unwrap();
+    let seen = told(&with);
+    assert!(
+        seen.iter().any(|t| t == "laptop liveness check"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|t| t.contains("checks its IKE SA's liveness now")),
+        "{seen:?}"
+    );
 }
 
 #[test]

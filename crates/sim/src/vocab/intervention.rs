@@ -71,6 +71,10 @@ pub enum Intervention {
     },
     /// A lower-layer hint to a host's IKE daemon (RFC 4555 §3.5, §3.8).
     Hint { host: String, kind: HintKind },
+    /// A host's IKE daemon checks the liveness of its IKE SAs now, as its
+    /// timer would (RFC 7296 §1.4, RFC 4555 §3.5): what an operator's
+    /// command does on a real system.
+    CheckLiveness { host: String },
     /// A link's delay, jitter, loss or duplication changes (the ones
     /// given; packets already on their way keep theirs).
     SetLink {
@@ -372,6 +376,9 @@ impl fmt::Display for Description<'_> {
                     HintKind::NatChanged => "a hint that its NAT mapping may have changed",
                 };
                 write!(f, "{} gets {what}", n.host(host))
+            }
+            Intervention::CheckLiveness { host } => {
+                write!(f, "{} checks its IKE SA's liveness now", n.host(host))
             }
         }
     }

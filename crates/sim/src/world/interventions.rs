@@ -281,6 +281,16 @@ impl World {
                 target,
                 replay,
             } => self.spoof_update(&action, attacker, target, *replay, by_user),
+            Intervention::CheckLiveness { host } => {
+                let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
+                    return;
+                };
+                self.note(&action, None, by_user);
+                for spi in self.hosts[h].endpoint.established() {
+                    self.hosts[h].endpoint.check_liveness(now, spi);
+                }
+                self.after_host(h);
+            }
             Intervention::Hint { host, kind } => {
                 let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
                     return;
