@@ -538,26 +538,20 @@ fn host_forms(p: &HostFormsProps) -> Html {
         use_node_ref(),
         use_node_ref(),
     );
-    let daemon = if p.daemon.is_empty() {
-        Html::default()
-    } else {
+    // A heading and its buttons, or nothing (an attacker has neither).
+    let group = |title: &'static str, list: &[Offer]| {
+        if list.is_empty() {
+            return Html::default();
+        }
         html! {
             <>
-                <h4>{"Its IKE daemon, now"}</h4>
-                { offers(&p.daemon, &p.dispatch) }
+                <h4>{title}</h4>
+                { offers(list, &p.dispatch) }
             </>
         }
     };
-    let hints = if p.hints.is_empty() {
-        Html::default()
-    } else {
-        html! {
-            <>
-                <h4>{"A hint from a lower layer"}</h4>
-                { offers(&p.hints, &p.dispatch) }
-            </>
-        }
-    };
+    let daemon = group("Its IKE daemon, now", &p.daemon);
+    let hints = group("A hint from a lower layer", &p.hints);
     let moves = p.moves.as_ref().map(|m| {
         let onsubmit = {
             let (d, host) = (p.dispatch.clone(), p.host.clone());
