@@ -162,6 +162,57 @@ fn a_host_checks_liveness_when_told() {
     );
 }
 
+/// An address that leaves one interface and comes back on another (later
+/// in the file) is routed to its new interface: its packets are not
+/// dropped at the old one, and the pings through the tunnel go on.
+#[test]
+fn an_address_moved_to_another_interface_is_routed_there() {
+    let text = include_str!("../../../examples/wifi-to-lte.toml");
+    let mut s = Scenario::from_toml(text).unwrap();
+    s.timeline.clear();
+    let moved: std::net::IpAddr = "192.0.2.10".parse().unwrap();
+    let remove = |interface: &str| Intervention::RemoveAddress {
+        host: "laptop".into(),
+        interface: interface.into(),
+        address: None,
+        announce: true,
+    };
+    for (at, a) in [
+        (8 * SEC, remove("wlan0")),
+        (8 * SEC, remove("wwan0")),
+        (
+            8 * SEC + SEC / 2,
+            Intervention::AddAddress {
+                host: "laptop".into(),
+                interface: "wwan0".into(),
+                address: moved,
+                announce: true,
+            },
+        ),
+    ] {
+        s.timeline.push(TimelineEvent::of(Dur(at), &a, false));
+    }
+    s.check().unwrap();
+    let mut w = World::new(&s);
+    w.run_until(15 * SEC);
+    let after = 8 * SEC + SEC / 2;
+    let mut dropped_at_old = 0;
+    let mut answered = 0;
+    for e in w.trace().iter().filter(|e| e.time > after) {
+        match e.kind {
+            TraceKind::Dropped { reason, .. }
+                if reason.to_string().contains("192.0.2.10 is no longer") =>
+            {
+                dropped_at_old += 1
+            }
+            TraceKind::PingReceived { reply: true, .. } => answered += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(dropped_at_old, 0);
+    assert!(answered >= 4, "{answered} pings answered after the move");
+}
+
 #[test]
 fn every_example_is_written_and_read_back_as_the_same_scenario() {
     let dir = format!("{}/../../examples", env!("CARGO_MANIFEST_DIR"));

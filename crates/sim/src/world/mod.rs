@@ -377,8 +377,8 @@ impl World {
             .collect()
     }
 
-    /// The host and interface an address belongs (or belonged) to: the
-    /// first in scenario order.
+    /// The host and interface an address belongs (or belonged) to: the one
+    /// that has it now, or the first in scenario order if none does.
     fn owner_of(&self, ip: IpAddr) -> Option<(usize, usize, bool)> {
         let &(h, f, present) = self.owner.get(&ip)?;
         Some((h as usize, f as usize, present))
@@ -387,14 +387,20 @@ impl World {
     /// Works out [`World::owner_of`] for `ip` anew: after it was added to
     /// or removed from an interface.
     fn refile_owner(&mut self, ip: IpAddr) {
-        let first = self
-            .owners
-            .get(&ip)
-            .and_then(|o| o.first())
-            .and_then(|&(h, f)| {
-                let present = self.hosts[h].addrs[f].iter().find(|a| a.ip == ip)?.present;
-                Some((h as u32, f as u32, present))
-            });
+        // An address removed from one interface may be added to another
+        // later: the interface that has it now is its owner.
+        let mut first = None;
+        for &(h, f) in self.owners.get(&ip).into_iter().flatten() {
+            let Some(a) = self.hosts[h].addrs[f].iter().find(|a| a.ip == ip) else {
+                continue;
+            };
+            let o = (h as u32, f as u32, a.present);
+            if a.present {
+                first = Some(o);
+                break;
+            }
+            first.get_or_insert(o);
+        }
         match first {
             Some(o) => self.owner.insert(ip, o),
             None => self.owner.remove(&ip),
