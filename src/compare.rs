@@ -196,11 +196,11 @@ impl Compare {
 /// A's interventions that B's scenario can take, checked as a share link's
 /// are; and how many could not be.
 fn fitting(b: &Scenario, log: &[(Time, Intervention)]) -> (Vec<(Time, Intervention)>, usize) {
-    let mut check = InterventionCheck::after_timeline(b);
+    let mut check = InterventionCheck::with_timeline(b);
     let mut out = Vec::new();
     let mut skipped = 0;
     for (t, a) in log {
-        if check.check(a).is_ok() {
+        if check.check_at(*t, a).is_ok() {
             out.push((*t, a.clone()));
         } else {
             skipped += 1;

@@ -685,12 +685,12 @@ impl Session {
     /// link of the run will check it, so what is applied here also opens
     /// from the link. A NAT put on a link from its menu is drawn on it.
     pub fn intervene(&mut self, action: Intervention) -> Result<Option<Fork>, InterventionError> {
-        let mut check = InterventionCheck::after_timeline(&self.scenario);
-        for (_, a) in &self.log[..self.applied] {
+        let mut check = InterventionCheck::with_timeline(&self.scenario);
+        for (t, a) in &self.log[..self.applied] {
             // Checked when they were made (or read from a link).
-            let _ = check.check(a);
+            let _ = check.check_at(*t, a);
         }
-        check.check(&action)?;
+        check.check_at(self.now(), &action)?;
         if let Intervention::PlaceNat {
             nat,
             link: Some(link),

@@ -189,8 +189,9 @@ fn decode_inner(hash: &str) -> Result<Option<Shared>, String> {
     let mut log = Vec::new();
     let mut layout = BTreeMap::new();
     // The user's interventions are checked as the scenario's own events
-    // are, after them: an address its timeline adds is one they may remove.
-    let mut check = InterventionCheck::after_timeline(&scenario);
+    // are, among them at their times: an address the timeline adds before
+    // is one they may remove.
+    let mut check = InterventionCheck::with_timeline(&scenario);
     if let Some(packed) = fields.get("run") {
         let bytes = unpack("the run data (run)", packed)?;
         let run: RunData<serde_json::Value> =
@@ -213,7 +214,7 @@ fn decode_inner(hash: &str) -> Result<Option<Shared>, String> {
                 return Err(format!("intervention {n}: time {} s is too late", at / SEC));
             }
             check
-                .check(&action)
+                .check_at(at, &action)
                 .map_err(|e| format!("intervention {n}: {e}"))?;
             last = at;
             log.push((at, action));

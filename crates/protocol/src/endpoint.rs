@@ -260,9 +260,9 @@ impl Endpoint {
             }
             self.filed[i] = spi;
         }
-        // `filed_esp[i] == Some(esp)` exactly when the map names SA `i`
-        // under `esp`: an SA that takes an SPI over from another clears
-        // the other's entry.
+        // Whenever `filed_esp[i] == Some(esp)` the map names SA `i` under
+        // `esp` (an SA that takes an SPI over clears the other's entry):
+        // then there is nothing to write.
         if let Some(esp) = sa.inbound_spi()
             && self.filed_esp.get(i).copied().flatten() != Some(esp)
         {

@@ -621,7 +621,11 @@ impl Scenario {
             }
         }
         let mut check = InterventionCheck::new(self);
-        for (k, e) in self.timeline.iter().enumerate() {
+        // In time order (stable: the file's order within a moment), as
+        // they happen: an address is free once an earlier event removed it.
+        let mut order: Vec<usize> = (0..self.timeline.len()).collect();
+        order.sort_by_key(|&k| self.timeline[k].at);
+        for (k, e) in order.into_iter().map(|k| (k, &self.timeline[k])) {
             let at = |m: String| format!("event at {}: {m}", e.at);
             match e.action() {
                 Err(m) => put(Element::Event(k), "action", None, at(m)),
@@ -1237,6 +1241,29 @@ delay = "5ms"
             "{e}"
         );
         assert!(e.message.contains("\"a.eth0\" has it"), "{e}");
+        // Events are checked in time order, not the file's: the removal at
+        // 10 s written first does not free the address for 5 s.
+        let late = ev("10s", "remove_address = \"a.eth0\"");
+        let early = ev("5s", "add_address = \"a.lte\"\naddress = \"192.0.2.1\"");
+        let e = Scenario::from_toml(&format!("{base}{late}{early}")).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("event at 5s: address 192.0.2.1 is used twice"),
+            "{e}"
+        );
+        // The user's changes are checked at their times among the
+        // timeline's events, as share links and the page check them.
+        let s = Scenario::from_toml(&format!("{base}{late}")).unwrap();
+        let add = Intervention::AddAddress {
+            host: "a".into(),
+            interface: "lte".into(),
+            address: "192.0.2.1".parse().unwrap(),
+            announce: true,
+        };
+        let before = InterventionCheck::with_timeline(&s).check_at(5_000_000, &add);
+        assert!(before.is_err(), "eth0 still has it at 5 s");
+        let after = InterventionCheck::with_timeline(&s).check_at(10_000_000, &add);
+        assert_eq!(after, Ok(()), "free from 10 s");
     }
 
     #[test]

@@ -159,7 +159,8 @@ impl TraceKind {
 /// translated or delivered. They are kept compact: 32 bytes an entry, with
 /// names, addresses and payloads held once in tables and named by number;
 /// protocol events are shared. Reading decodes an entry into a
-/// [`TraceEvent`] (cloning a name or payload copies a pointer).
+/// [`TraceEvent`] (a name is shared; a payload's octets are copied out of
+/// the store).
 #[derive(Clone, Default)]
 pub struct Trace {
     entries: Chunked<Entry>,

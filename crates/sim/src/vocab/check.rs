@@ -138,6 +138,10 @@ pub struct InterventionCheck<'a> {
     /// Addresses removed from their owner: free to be added again, to the
     /// same interface or another one, and still known to a later removal.
     released: std::collections::HashSet<IpAddr>,
+    /// The scenario's timeline events in time order, for
+    /// [`InterventionCheck::check_at`]; `next` is the first not yet seen.
+    timeline: Vec<(mobike_protocol::Time, Intervention)>,
+    next: usize,
 }
 
 impl<'a> InterventionCheck<'a> {
@@ -159,20 +163,43 @@ impl<'a> InterventionCheck<'a> {
             scenario,
             owners,
             released: Default::default(),
+            timeline: Vec::new(),
+            next: 0,
         }
     }
 
-    /// Has seen the scenario's own timeline events (checked when the file
-    /// was read), so it checks the user's interventions after them: an
-    /// address the timeline adds is one they may remove.
-    pub fn after_timeline(scenario: &'a Scenario) -> InterventionCheck<'a> {
+    /// Checks the user's interventions among the scenario's own timeline
+    /// events (checked when the file was read), each at its time with
+    /// [`InterventionCheck::check_at`]: an address the timeline adds before
+    /// then is one they may remove, one it removes before then is free.
+    pub fn with_timeline(scenario: &'a Scenario) -> InterventionCheck<'a> {
         let mut check = InterventionCheck::new(scenario);
-        for e in &scenario.timeline {
-            if let Ok(a) = e.action() {
-                let _ = check.check(&a);
-            }
-        }
+        let mut timeline: Vec<_> = scenario
+            .timeline
+            .iter()
+            .filter_map(|e| Some((e.at.micros(), e.action().ok()?)))
+            .collect();
+        // Stable: events of one moment in the file's order.
+        timeline.sort_by_key(|(t, _)| *t);
+        check.timeline = timeline;
         check
+    }
+
+    /// Checks `action` at time `t`, after every timeline event up to and
+    /// including `t` (a user's change lands at the end of its instant).
+    /// Calls come in time order.
+    pub fn check_at(
+        &mut self,
+        t: mobike_protocol::Time,
+        action: &Intervention,
+    ) -> Result<(), InterventionError> {
+        while let Some((at, e)) = self.timeline.get(self.next).cloned()
+            && at <= t
+        {
+            self.next += 1;
+            let _ = self.check(&e);
+        }
+        self.check(action)
     }
 
     fn link(&self, id: &str) -> Result<(), InterventionError> {
