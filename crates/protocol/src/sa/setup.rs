@@ -42,24 +42,36 @@ fn esp_spi(payloads: &[Payload]) -> Option<u32> {
 }
 
 /// Whether the IKE_AUTH request asks for a Child SA at all (RFC 6023: a
-/// childless one has no SA payload), and if so whether we can make it: an
-/// ESP proposal with AES-GCM-16 and an SPI.
-fn child_asked_and_acceptable(payloads: &[Payload]) -> (bool, bool) {
+/// childless one has no SA payload), and the SPI of the first ESP
+/// proposal we can make (AES-GCM-16), if any.
+fn child_offer(payloads: &[Payload]) -> (bool, Option<u32>) {
     let mut asked = false;
-    let ok = payloads.iter().any(|p| match p {
+    let spi = payloads.iter().find_map(|p| match p {
         Payload::Sa(props) => {
             asked = true;
-            props.iter().any(|pr| {
-                pr.protocol == mobike_wire::registry::ProtocolId::ESP
-                    && pr.spi.len() == 4
+            props.iter().find_map(|pr| {
+                let ours = pr.protocol == mobike_wire::registry::ProtocolId::ESP
                     && pr
                         .transform(TransformType::ENCR)
-                        .is_some_and(|t| t.id == transform_id::ENCR_AES_GCM_16)
+                        .is_some_and(|t| t.id == transform_id::ENCR_AES_GCM_16);
+                let spi = <[u8; 4]>::try_from(pr.spi.as_slice()).ok()?;
+                ours.then_some(u32::from_be_bytes(spi))
             })
         }
-        _ => false,
+        _ => None,
     });
-    (asked, ok)
+    (asked, spi)
+}
+
+/// The reason to refuse a peer whose AUTH verified for `id` when another
+/// identity is configured for it (RFC 7296 §2.15, §2.21.2).
+fn unexpected_identity(ctx: &Ctx, id: &Identification) -> Option<DeleteReason> {
+    let want = ctx.config.peer_id.as_ref()?;
+    let got = id.to_string();
+    (got != *want).then(|| DeleteReason::UnexpectedIdentity {
+        expected: want.clone(),
+        got,
+    })
 }
 
 /// The notifies with which a responder refuses the Child SA of IKE_AUTH
@@ -542,16 +554,10 @@ impl IkeSa {
             self.delete(ctx, DeleteReason::AuthFailed { id });
             return;
         }
-        if let Some(want) = &ctx.config.peer_id
-            && idi.to_string() != *want
-        {
+        if let Some(reason) = unexpected_identity(ctx, &idi) {
             // RFC 7296 §2.21.2: an identity our policy does not take.
             let failed = [notify(NotifyType::AUTHENTICATION_FAILED, vec![])];
             self.respond(ctx, AUTH, mid, &failed, dst, src);
-            let reason = DeleteReason::UnexpectedIdentity {
-                expected: want.clone(),
-                got: idi.to_string(),
-            };
             self.delete(ctx, reason);
             return;
         }
@@ -593,12 +599,9 @@ impl IkeSa {
         // A Child SA where one is asked for and can be made; none where
         // none is asked for (childless, RFC 6023); NO_PROPOSAL_CHOSEN for
         // one we cannot make, and the IKE SA all the same (RFC 7296 §1.2).
-        let (asked, acceptable) = child_asked_and_acceptable(inner);
-        let peer_child_spi = if acceptable {
-            esp_spi(inner).unwrap_or(0)
-        } else {
-            0
-        };
+        let (asked, offered) = child_offer(inner);
+        let acceptable = offered.is_some();
+        let peer_child_spi = offered.unwrap_or(0);
         let mut out = idr_and_auth(ctx, &setup);
         if acceptable {
             out.extend([
@@ -693,13 +696,7 @@ impl IkeSa {
             self.delete(ctx, DeleteReason::AuthFailed { id });
             return;
         }
-        if let Some(want) = &ctx.config.peer_id
-            && idr.to_string() != *want
-        {
-            let reason = DeleteReason::UnexpectedIdentity {
-                expected: want.clone(),
-                got: idr.to_string(),
-            };
+        if let Some(reason) = unexpected_identity(ctx, &idr) {
             self.delete(ctx, reason);
             return;
         }

@@ -232,10 +232,14 @@ impl<'a> InterventionCheck<'a> {
             })
     }
 
-    fn interface(&self, host: &str, interface: &str) -> Result<(), InterventionError> {
+    fn interface(
+        &self,
+        host: &str,
+        interface: &str,
+    ) -> Result<&'a super::spec::InterfaceSpec, InterventionError> {
         let h = self.host(host)?;
-        if h.interfaces.iter().any(|i| i.name == interface) {
-            return Ok(());
+        if let Some(i) = h.interfaces.iter().find(|i| i.name == interface) {
+            return Ok(i);
         }
         Err(InterventionError::UnknownInterface {
             host: host.to_string(),
@@ -279,7 +283,7 @@ impl<'a> InterventionCheck<'a> {
             }
             Intervention::SetInterface {
                 host, interface, ..
-            } => self.interface(host, interface),
+            } => self.interface(host, interface).map(|_| ()),
             Intervention::AddAddress {
                 host,
                 interface,
@@ -295,13 +299,8 @@ impl<'a> InterventionCheck<'a> {
                 address,
                 ..
             } => {
-                self.interface(host, interface)?;
                 // Without an address: the one the scenario gave it.
-                let gone = address.or_else(|| {
-                    let h = self.scenario.hosts.iter().find(|h| h.id == *host)?;
-                    Some(h.interfaces.iter().find(|i| i.name == *interface)?.address)
-                });
-                let Some(a) = gone else { return Ok(()) };
+                let a = address.unwrap_or(self.interface(host, interface)?.address);
                 let owner = Owner::Interface(host.clone(), interface.clone());
                 match self.owners.get(&a) {
                     // Its own address goes: it may be added again later.
