@@ -164,7 +164,13 @@ pub fn make(
         ExportKind::Json => {
             let m = metrics::compute(s.world.trace());
             bytes(
-                json::render(&s.saved_scenario(), &s.world, chart, &m, s.now()),
+                json::render(
+                    &s.saved_scenario(),
+                    json::host_states(&s.world),
+                    chart,
+                    &m,
+                    s.now(),
+                ),
                 "application/json",
             )
         }

@@ -394,7 +394,13 @@ fn write_files(ran: &Ran, chart: &ChartArgs, files: &ChartFiles) -> Result<(), S
         let m = metrics::compute(ran.world.trace());
         write(
             path,
-            json::render(&ran.scenario, &ran.world, &ran.chart, &m, ran.until),
+            json::render(
+                &ran.scenario,
+                json::host_states(&ran.world),
+                &ran.chart,
+                &m,
+                ran.until,
+            ),
         )?;
     }
     Ok(())

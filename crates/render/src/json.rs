@@ -207,10 +207,39 @@ fn message(chart: &Chart, m: &MessageRow) -> JsonMessage {
     j
 }
 
-/// The document of a run that stopped at `until`.
+/// The hosts of a simulated world as they are at its end.
+pub fn host_states(world: &World) -> Vec<HostState> {
+    world
+        .hosts()
+        .into_iter()
+        .map(|h| HostState::new(h.id, h.label, h.role, h.sas))
+        .collect()
+}
+
+impl HostState {
+    pub fn new(
+        id: String,
+        label: String,
+        role: mobike_protocol::Role,
+        sas: Vec<SaSnapshot>,
+    ) -> Self {
+        HostState {
+            id,
+            label,
+            role: match role {
+                mobike_protocol::Role::Initiator => "initiator".into(),
+                mobike_protocol::Role::Responder => "responder".into(),
+            },
+            sas,
+        }
+    }
+}
+
+/// The document of a run that stopped at `until`, its hosts as they were
+/// then (see [`host_states`]; a real run gives its own endpoint's SAs).
 pub fn document(
     scenario: &Scenario,
-    world: &World,
+    hosts: Vec<HostState>,
     chart: &Chart,
     metrics: &Metrics,
     until: Time,
@@ -243,19 +272,6 @@ pub fn document(
             }),
         })
         .collect();
-    let hosts = world
-        .hosts()
-        .into_iter()
-        .map(|h| HostState {
-            id: h.id,
-            label: h.label,
-            role: match h.role {
-                mobike_protocol::Role::Initiator => "initiator".into(),
-                mobike_protocol::Role::Responder => "responder".into(),
-            },
-            sas: h.sas,
-        })
-        .collect();
     Document {
         format: FORMAT,
         version: FORMAT_VERSION,
@@ -275,12 +291,12 @@ pub fn document(
 /// The document as pretty-printed JSON, ending in a newline.
 pub fn render(
     scenario: &Scenario,
-    world: &World,
+    hosts: Vec<HostState>,
     chart: &Chart,
     metrics: &Metrics,
     until: Time,
 ) -> String {
-    let doc = document(scenario, world, chart, metrics, until);
+    let doc = document(scenario, hosts, chart, metrics, until);
     // Every field is a string, number, bool, list or map with string keys:
     // serialisation cannot fail.
     let mut s =
@@ -329,7 +345,7 @@ mod tests {
         w.run_until(s.until.micros());
         let chart = Chart::build(&s, w.trace());
         let m = crate::metrics::compute(w.trace());
-        let text = render(&s, &w, &chart, &m, s.until.micros());
+        let text = render(&s, host_states(&w), &chart, &m, s.until.micros());
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["format"], FORMAT);
         assert_eq!(v["version"], FORMAT_VERSION);

@@ -163,7 +163,7 @@ fn every_example_is_a_well_formed_mermaid_sequence_diagram() {
 fn wifi_to_lte_as_json() {
     let (s, w, chart) = run("wifi-to-lte");
     let m = metrics::compute(w.trace());
-    let text = json::render(&s, &w, &chart, &m, s.until.micros());
+    let text = json::render(&s, json::host_states(&w), &chart, &m, s.until.micros());
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["format"], "mobike-playground-run");
     assert_eq!(v["version"], 1);

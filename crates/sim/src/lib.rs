@@ -25,6 +25,7 @@ pub mod vocab;
 mod chunked;
 pub mod link;
 pub mod nat;
+pub mod observed;
 pub mod scenario;
 pub mod shared;
 pub mod trace;
