@@ -1,6 +1,8 @@
 //! `mobike`: run MOBIKE playground scenarios from the command line.
 #![forbid(unsafe_code)]
 
+mod interop;
+
 use clap::{Args, Parser, Subcommand};
 use mobike_protocol::Time;
 use mobike_render::ascii::{self, AsciiOptions};
@@ -203,6 +205,11 @@ enum Command {
         #[arg(long, value_name = "OUT")]
         zip: Option<PathBuf>,
     },
+    /// Run the engine against a real IKE daemon over real UDP (ports 500
+    /// and 4500 of each --local address; needs the right to bind them),
+    /// following the host's addresses, and print the chart as `run` does.
+    /// Exit status 1 when no IKE SA was set up.
+    Interop(Box<interop::InteropArgs>),
 }
 
 /// A finished run.
@@ -264,6 +271,7 @@ fn write(path: &PathBuf, data: impl AsRef<[u8]>) -> Result<(), String> {
 
 fn run(cli: Cli) -> Result<bool, String> {
     match cli.command {
+        Command::Interop(args) => interop::run(&args),
         Command::Check { files, set } => {
             let mut all_ok = true;
             for file in &files {
