@@ -5,7 +5,7 @@
 # Trunk is pinned offline in Trunk.toml and finds wasm-bindgen and wasm-opt on PATH.
 #
 #   scripts/setup.sh          tools to build and serve (wasm target, Trunk, wasm-bindgen-cli, wasm-opt)
-#   scripts/setup.sh --test   also Chromium, chromedriver and tshark for the tests
+#   scripts/setup.sh --test   also Chromium, chromedriver, tshark and strongSwan for the tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +59,16 @@ if [ "${1:-}" = "--test" ]; then
   fi
   if ! command -v tshark >/dev/null; then
     apt_install tshark
+  fi
+  # The interop test (scripts/interop-test.sh): Debian's strongSwan (charon,
+  # swanctl, and the standard plugins, whose openssl plugin has x25519), and
+  # iproute2 for the network namespaces.
+  if [ ! -x /usr/lib/ipsec/charon ] || ! command -v swanctl >/dev/null ||
+    [ ! -e /usr/lib/ipsec/plugins/libstrongswan-openssl.so ]; then
+    apt_install strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
+  fi
+  if ! command -v ip >/dev/null; then
+    apt_install iproute2
   fi
 fi
 log "ready"

@@ -18,6 +18,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p mobike-playground --target wasm32-unknown-unknown --locked -- -D warnings
 step "native tests"
 cargo test --workspace --locked
+step "interop with a real strongSwan (network namespaces)"
+cargo build --locked -p mobike-cli
+scripts/interop-test.sh target/debug/mobike
 step "wasm build (trunk, release)"
 trunk build --release --skip-version-check
 step "browser tests (headless Chromium)"
