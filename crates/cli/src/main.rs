@@ -135,6 +135,29 @@ struct ChartFiles {
     json: Option<PathBuf>,
 }
 
+/// What `export` (and `import`) write besides the chart files.
+#[derive(Args)]
+struct ExportFiles {
+    /// Write the RFC-style ASCII chart here.
+    #[arg(long, value_name = "OUT")]
+    ascii: Option<PathBuf>,
+    /// Write the packets as a pcap file here.
+    #[arg(long, value_name = "OUT")]
+    pcap: Option<PathBuf>,
+    /// The host whose interface the capture is taken at (default: the
+    /// first responder).
+    #[arg(long)]
+    capture_at: Option<String>,
+    /// Write `ikev2_decryption_table`, `esp_sa` and `preferences` into this
+    /// folder; run `WIRESHARK_CONFIG_DIR=DIR tshark -r OUT.pcap -V`.
+    #[arg(long)]
+    wireshark_dir: Option<PathBuf>,
+    /// Write the capture (at `--capture-at`) and the three key files as
+    /// one zip here (the page's "pcap + keys" download).
+    #[arg(long, value_name = "OUT")]
+    zip: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and print its message sequence chart (RFC-style
@@ -184,26 +207,31 @@ enum Command {
         run: RunArgs,
         #[command(flatten)]
         chart: ChartArgs,
-        /// Write the RFC-style ASCII chart here.
-        #[arg(long, value_name = "OUT")]
-        ascii: Option<PathBuf>,
         #[command(flatten)]
         files: ChartFiles,
-        /// Write the packets as a pcap file here.
+        #[command(flatten)]
+        out: ExportFiles,
+    },
+    /// Open a real capture (pcap or pcapng: Linux cooked, raw IP or
+    /// Ethernet) as a run: print its chart, decrypted with the IKE SAs'
+    /// keys, and write it out as `export` does.
+    Import {
+        /// The capture file.
+        capture: PathBuf,
+        /// A key file: Wireshark's `ikev2_decryption_table`, or a strongSwan
+        /// charon log with `ike` logging at level 4 (its `Sk_ei secret`
+        /// lines). May be given several times.
+        #[arg(long, value_name = "FILE")]
+        keys: Vec<PathBuf>,
+        #[command(flatten)]
+        chart: ChartArgs,
+        #[command(flatten)]
+        files: ChartFiles,
+        #[command(flatten)]
+        out: ExportFiles,
+        /// Write the scenario naming the capture's parties here.
         #[arg(long, value_name = "OUT")]
-        pcap: Option<PathBuf>,
-        /// The host whose interface the capture is taken at (default: the
-        /// first responder).
-        #[arg(long)]
-        capture_at: Option<String>,
-        /// Write `ikev2_decryption_table`, `esp_sa` and `preferences` into this
-        /// folder; run `WIRESHARK_CONFIG_DIR=DIR tshark -r OUT.pcap -V`.
-        #[arg(long)]
-        wireshark_dir: Option<PathBuf>,
-        /// Write the capture (at `--capture-at`) and the three key files as
-        /// one zip here (the page's "pcap + keys" download).
-        #[arg(long, value_name = "OUT")]
-        zip: Option<PathBuf>,
+        scenario: Option<PathBuf>,
     },
     /// Run the engine against a real IKE daemon over real UDP (ports 500
     /// and 4500 of each --local address; needs the right to bind them),
@@ -212,13 +240,36 @@ enum Command {
     Interop(Box<interop::InteropArgs>),
 }
 
+/// Where a run's trace came from.
+enum Source {
+    World(Box<World>),
+    Observed(Box<mobike_sim::observed::Observed>),
+}
+
 /// A finished run.
 struct Ran {
     scenario: Scenario,
-    world: World,
+    source: Source,
     until: Time,
     chart: Chart,
     groups: Vec<mobike_render::topology::HostGroup>,
+}
+
+impl Ran {
+    fn trace(&self) -> &mobike_sim::Trace {
+        match &self.source {
+            Source::World(w) => w.trace(),
+            Source::Observed(o) => o.trace(),
+        }
+    }
+
+    /// The hosts' IKE SAs at the end (none known for a capture).
+    fn hosts(&self) -> Vec<json::HostState> {
+        match &self.source {
+            Source::World(w) => json::host_states(w),
+            Source::Observed(_) => Vec::new(),
+        }
+    }
 }
 
 fn load(file: &PathBuf, seed: Option<u64>, set: &[String]) -> Result<Scenario, String> {
@@ -259,7 +310,7 @@ fn simulate(args: &RunArgs) -> Result<Ran, String> {
     Ok(Ran {
         groups: find_groups(&scenario),
         scenario,
-        world,
+        source: Source::World(Box::new(world)),
         until,
         chart,
     })
@@ -337,54 +388,115 @@ fn run(cli: Cli) -> Result<bool, String> {
             let ran = simulate(&run)?;
             print!("{}", ascii::render(&ran.chart, &chart.ascii(&ran)?));
             println!();
-            print!("{}", metrics::compute(ran.world.trace()).report());
+            print!("{}", metrics::compute(ran.trace()).report());
             write_files(&ran, &chart, &files)?;
             Ok(true)
         }
         Command::Export {
             run,
             chart,
-            ascii: ascii_out,
             files,
-            pcap: pcap_out,
-            capture_at,
-            wireshark_dir,
-            zip,
+            out,
         } => {
             let ran = simulate(&run)?;
-            let s = &ran.scenario;
-            if let Some(path) = ascii_out {
-                write(&path, ascii::render(&ran.chart, &chart.ascii(&ran)?))?;
+            write_files(&ran, &chart, &files)?;
+            write_exports(&ran, &chart, &out)?;
+            Ok(true)
+        }
+        Command::Import {
+            capture,
+            keys,
+            chart,
+            files,
+            out,
+            scenario,
+        } => {
+            let ran = import(&capture, &keys)?;
+            print!("{}", ascii::render(&ran.chart, &chart.ascii(&ran)?));
+            println!();
+            print!("{}", metrics::compute(ran.trace()).report());
+            if let (Some(p), Source::Observed(o)) = (&scenario, &ran.source) {
+                write(p, o.scenario_toml())?;
             }
             write_files(&ran, &chart, &files)?;
-            if pcap_out.is_some() || zip.is_some() {
-                let node = match capture_at {
-                    Some(n) => {
-                        if !s.hosts.iter().any(|h| h.id == n) {
-                            let ids: Vec<&str> = s.hosts.iter().map(|h| h.id.as_str()).collect();
-                            return Err(format!(
-                                "--capture-at {n:?}: no such host (hosts: {})",
-                                ids.join(", ")
-                            ));
-                        }
-                        n
-                    }
-                    None => pcap::default_capture_host(s),
-                };
-                if let Some(path) = pcap_out {
-                    write(&path, pcap::capture(ran.world.trace(), &node))?;
-                }
-                if let Some(path) = zip {
-                    write(&path, pcap::wireshark_zip(ran.world.trace(), &node))?;
-                }
-            }
-            if let Some(dir) = wireshark_dir {
-                pcap::write_wireshark_dir(&dir, ran.world.trace())
-                    .map_err(|e| format!("{}: {e}", dir.display()))?;
-            }
+            write_exports(&ran, &chart, &out)?;
             Ok(true)
         }
     }
+}
+
+/// Reads a capture and its key files into a run (`mobike import`).
+fn import(capture: &PathBuf, keys: &[PathBuf]) -> Result<Ran, String> {
+    use mobike_render::import;
+    let name = capture.display().to_string();
+    let bytes = std::fs::read(capture).map_err(|e| format!("{name}: {e}"))?;
+    let mut entries = Vec::new();
+    for k in keys {
+        let text = std::fs::read_to_string(k).map_err(|e| format!("{}: {e}", k.display()))?;
+        entries
+            .extend(import::read_keys(&k.display().to_string(), &text).map_err(|e| e.to_string())?);
+    }
+    let file = capture
+        .file_name()
+        .map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
+    let got = import::import(&file, &bytes, &entries).map_err(|e| e.to_string())?;
+    eprintln!(
+        "{name}: {} datagrams of {} frames, {} IKE SA{}, {} with keys",
+        got.datagrams,
+        got.frames,
+        got.ike_sas,
+        if got.ike_sas == 1 { "" } else { "s" },
+        got.keyed
+    );
+    for s in &got.skipped {
+        eprintln!("{name}: skipped {s}");
+    }
+    let scenario = got
+        .observed
+        .scenario()
+        .map_err(|e| format!("{name}: the parties' scenario: {e}"))?;
+    let chart = Chart::build(&scenario, got.observed.trace());
+    Ok(Ran {
+        groups: find_groups(&scenario),
+        until: got.observed.end(),
+        scenario,
+        source: Source::Observed(Box::new(got.observed)),
+        chart,
+    })
+}
+
+/// Writes the ASCII chart, the capture and Wireshark's key files asked for.
+fn write_exports(ran: &Ran, chart: &ChartArgs, out: &ExportFiles) -> Result<(), String> {
+    let s = &ran.scenario;
+    if let Some(path) = &out.ascii {
+        write(path, ascii::render(&ran.chart, &chart.ascii(ran)?))?;
+    }
+    if out.pcap.is_some() || out.zip.is_some() {
+        let node = match &out.capture_at {
+            Some(n) => {
+                if !s.hosts.iter().any(|h| h.id == *n) {
+                    let ids: Vec<&str> = s.hosts.iter().map(|h| h.id.as_str()).collect();
+                    return Err(format!(
+                        "--capture-at {n:?}: no such host (hosts: {})",
+                        ids.join(", ")
+                    ));
+                }
+                n.clone()
+            }
+            None => pcap::default_capture_host(s),
+        };
+        if let Some(path) = &out.pcap {
+            write(path, pcap::capture(ran.trace(), &node))?;
+        }
+        if let Some(path) = &out.zip {
+            write(path, pcap::wireshark_zip(ran.trace(), &node))?;
+        }
+    }
+    if let Some(dir) = &out.wireshark_dir {
+        pcap::write_wireshark_dir(dir, ran.trace())
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes the SVG, Mermaid and JSON files asked for.
@@ -399,16 +511,10 @@ fn write_files(ran: &Ran, chart: &ChartArgs, files: &ChartFiles) -> Result<(), S
         )?;
     }
     if let Some(path) = &files.json {
-        let m = metrics::compute(ran.world.trace());
+        let m = metrics::compute(ran.trace());
         write(
             path,
-            json::render(
-                &ran.scenario,
-                json::host_states(&ran.world),
-                &ran.chart,
-                &m,
-                ran.until,
-            ),
+            json::render(&ran.scenario, ran.hosts(), &ran.chart, &m, ran.until),
         )?;
     }
     Ok(())

@@ -444,3 +444,38 @@ fn chart_filter_flags_draw_what_the_page_filter_shows() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("laptop"), "{err}");
 }
+
+/// `mobike import` opens the reference strongSwan capture with its key
+/// table, prints the decrypted chart and writes the parties' scenario; a
+/// file that is no capture is exit status 2 with its name.
+#[test]
+fn import_opens_a_real_capture() {
+    let data = "crates/wire/tests/data/strongswan-mobike-basic";
+    let dir = std::env::temp_dir().join(format!("mobike-cli-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = dir.join("parties.toml");
+    let out = mobike(&[
+        "import",
+        &format!("{data}/trace-server.pcap"),
+        "--keys",
+        &format!("{data}/keys"),
+        "--scenario",
+        toml.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("client.oracle.test (initiator)"), "{text}");
+    assert!(text.contains("N(UPDATE_SA_ADDRESSES)"));
+    assert!(!text.contains("SK {...}"), "every message decrypts");
+    let parties = std::fs::read_to_string(&toml).unwrap();
+    assert!(parties.contains("198.51.100.10"));
+    let out = mobike(&["import", &format!("{data}/msc.txt")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("msc.txt: not a pcap or pcapng file"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -18,6 +18,7 @@ pub mod check;
 pub mod compare;
 pub mod drawing;
 pub mod export;
+pub mod import;
 pub mod inspect;
 pub mod json;
 pub mod menu;
