@@ -95,12 +95,18 @@ fn run_name(s: &Session) -> String {
     match &s.source {
         Source::Example(name) => name.clone(),
         Source::File(_) => "scenario".to_string(),
+        Source::Capture(file) => file.clone(),
     }
 }
 
 impl Compare {
     /// Run B for session `a`, at `a`'s moment.
     pub fn new(a: &Session, against: Against) -> Result<Compare, String> {
+        if a.is_recorded() {
+            return Err(
+                "a recorded capture is shown as it was; it cannot be run again to compare".into(),
+            );
+        }
         let name_a = run_name(a);
         let (scenario, source, name_b) = match &against {
             Against::Set(sets) => {

@@ -132,6 +132,9 @@ pub enum Source {
     Example(String),
     /// A scenario opened from a file (or a share link that carried it).
     File(String),
+    /// A real capture opened with its keys (by its file name): a recorded
+    /// run, shown as it was; nothing in it can be replayed or changed.
+    Capture(String),
 }
 
 impl Source {
@@ -148,6 +151,7 @@ impl Source {
         match self {
             Source::Example(name) => EXAMPLES.iter().find(|(n, _)| n == name).map(|(_, t)| *t),
             Source::File(text) => Some(text),
+            Source::Capture(_) => None,
         }
     }
 }
@@ -240,6 +244,43 @@ impl Session {
         }
     }
 
+    /// A session showing a run recorded elsewhere (a real capture, see
+    /// [`mobike_render::import`]): its parties are the scenario's hosts,
+    /// the world holds the record and nothing more happens in it. Playing,
+    /// the timeline and interventions are off ([`Session::is_recorded`]).
+    pub fn recorded(
+        observed: &mobike_sim::observed::Observed,
+        file: &str,
+    ) -> Result<Session, mobike_sim::ScenarioError> {
+        let scenario = observed.scenario()?;
+        let groups = find_groups(&scenario);
+        let layout = initial_layout(&scenario, &groups);
+        let mut world = World::recorded(&scenario, observed.trace().clone());
+        let mut chart = ChartBuilder::new(&scenario);
+        chart.update(world.trace());
+        let horizon = world.now();
+        Ok(Session {
+            checkpoints: Checkpoints::new(&mut world, &chart),
+            world,
+            world_id: new_world_id(),
+            chart,
+            scenario,
+            source: Source::Capture(file.to_string()),
+            layout,
+            groups,
+            log: Vec::new(),
+            applied: 0,
+            horizon,
+            step_at: 0,
+            steps_seen: 0,
+        })
+    }
+
+    /// A recorded run (a capture): shown as it was, never run or changed.
+    pub fn is_recorded(&self) -> bool {
+        matches!(self.source, Source::Capture(_))
+    }
+
     pub fn from_toml(text: &str) -> Result<Session, mobike_sim::ScenarioError> {
         Ok(Session::new(
             Scenario::from_toml(text)?,
@@ -258,6 +299,9 @@ impl Session {
     /// Starts the same scenario over, without the user's interventions; the
     /// layout stays as the user left it.
     pub fn reset(&mut self) {
+        if self.is_recorded() {
+            return;
+        }
         let layout = std::mem::take(&mut self.layout);
         *self = Session::new(self.scenario.clone(), self.source.clone());
         self.layout = layout;
@@ -266,6 +310,9 @@ impl Session {
     /// Starts over with another seed (every random draw changes), without
     /// the user's interventions; the layout stays.
     pub fn set_seed(&mut self, seed: u64) {
+        if self.is_recorded() {
+            return;
+        }
         let mut scenario = self.scenario.clone();
         scenario.seed = seed;
         let layout = std::mem::take(&mut self.layout);
@@ -278,7 +325,7 @@ impl Session {
     pub fn example_index(&self) -> Option<usize> {
         match &self.source {
             Source::Example(name) => EXAMPLES.iter().position(|(n, _)| n == name),
-            Source::File(_) => None,
+            Source::File(_) | Source::Capture(_) => None,
         }
     }
 
@@ -420,6 +467,9 @@ impl Session {
     /// Shows the moment `t`: forward by running (replaying the log), back
     /// by rebuilding from the nearest checkpoint at or before it.
     pub fn seek(&mut self, t: Time) {
+        if self.is_recorded() {
+            return;
+        }
         if t < self.now() {
             let cp = self.checkpoints.at_or_before(t);
             let (world, chart) = self.checkpoints.restore(cp, &mut self.world);
@@ -450,6 +500,9 @@ impl Session {
         stop_at_step: bool,
         spent: Option<&dyn Fn() -> bool>,
     ) -> bool {
+        if self.is_recorded() {
+            return false;
+        }
         let shown = self.chart.steps_shown();
         let mut stopped = false;
         loop {
@@ -539,6 +592,9 @@ impl Session {
     /// this forks the timeline: the log after now is dropped (with the
     /// checkpoints after it) and the run continues from here.
     pub fn apply(&mut self, action: Intervention) -> Option<Fork> {
+        if self.is_recorded() {
+            return None;
+        }
         // A tick out of budget may have stopped within an instant: the
         // user's change comes after all of it (and its checkpoint), as in a
         // replay.

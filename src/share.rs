@@ -100,6 +100,13 @@ pub fn encode(s: &Session) -> String {
             out.push_str("&scn=");
             out.push_str(&pack(text.as_bytes()));
         }
+        // The page never asks (a capture has no link, see
+        // `Model::refused_by_recording`); its parties' scenario, should it.
+        Source::Capture(_) => {
+            let text = s.save_toml().unwrap_or_default();
+            out.push_str("&scn=");
+            out.push_str(&pack(text.as_bytes()));
+        }
     }
     out.push_str(&format!("&seed={}&t={}", s.scenario.seed, s.now()));
     let run = RunData {

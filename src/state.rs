@@ -61,6 +61,8 @@ pub enum Action {
     OpenHash(String),
     /// A scenario file was read: (file name, text).
     OpenFile(String, String),
+    /// A capture and its key files were read.
+    OpenCapture(CaptureFiles),
     /// Show an error in the error panel.
     ShowError(ErrorNote),
     DismissError,
@@ -132,6 +134,74 @@ pub struct MenuOpen {
     pub target: Target,
     pub keyboard: bool,
 }
+
+/// A real capture the user opened, with the key files chosen with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaptureFiles {
+    pub name: String,
+    pub bytes: Rc<[u8]>,
+    /// (file name, text) of each key file.
+    pub keys: Vec<(String, String)>,
+}
+
+/// A capture opened as a recorded session, with the notice that says what
+/// it holds; or the error the page shows (the current run goes on).
+fn open_capture(c: &CaptureFiles) -> Result<(Session, String), ErrorNote> {
+    use mobike_render::import;
+    let fail = |message: String| ErrorNote {
+        title: format!(
+            "Could not open {}; the current scenario keeps running",
+            c.name
+        ),
+        message,
+        excerpt: None,
+    };
+    let mut keys = Vec::new();
+    for (name, text) in &c.keys {
+        keys.extend(import::read_keys(name, text).map_err(|e| fail(e.to_string()))?);
+    }
+    let got = import::import(&c.name, &c.bytes, &keys).map_err(|e| fail(e.to_string()))?;
+    let session = Session::recorded(&got.observed, &c.name).map_err(|e| fail(e.to_string()))?;
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    let mut notice = format!(
+        "Opened the capture {}: {} of {}, {} ({} with keys). ",
+        c.name,
+        plural(got.datagrams, "datagram"),
+        plural(got.frames, "frame"),
+        plural(got.ike_sas, "IKE SA"),
+        got.keyed,
+    );
+    if got.keyed < got.ike_sas {
+        notice.push_str(
+            "Without keys an SK payload stays closed: open the capture again with its key file. ",
+        );
+    }
+    notice.push_str(
+        "A recorded run is shown as it was: playing, the timeline, interventions and share links are off.",
+    );
+    Ok((session, notice))
+}
+
+/// What a recorded run (a capture) refuses: everything that would run it
+/// or change it.
+fn refused_by_recording(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::TogglePlay
+            | Action::Step
+            | Action::Tick(_)
+            | Action::ToggleLink(_)
+            | Action::Seek(_)
+            | Action::SeekBy(_)
+            | Action::Share
+            | Action::Intervene(_)
+            | Action::SetSeed(_)
+            | Action::CompareStart(_)
+    )
+}
+
+/// The notice a refused action gets.
+pub const RECORDED_NOTICE: &str = "This is a recorded capture, shown as it was: it cannot be played, changed or shared as a link. Export it (pcap, JSON, SVG) or open a scenario to run one.";
 
 /// An error the page shows until dismissed: what failed, why, and for a
 /// scenario file the offending line.
@@ -500,6 +570,13 @@ impl Model {
         let mut s = session.borrow_mut();
         let ui = &mut self.ui;
         let mut fork = None;
+        if s.is_recorded() && refused_by_recording(&action) {
+            ui.playing = false;
+            if !matches!(action, Action::Tick(_)) {
+                ui.notice = Some(RECORDED_NOTICE.into());
+            }
+            return false;
+        }
         let changed = match action {
             // In lesson mode, a step that came at the same moment as the
             // one shown is shown first: Play moves to it, time stays.
@@ -665,6 +742,18 @@ impl Model {
                 }
                 Err(e) => {
                     ui.error = Some(ErrorNote::scenario(&name, &text, &e));
+                    false
+                }
+            },
+            Action::OpenCapture(c) => match open_capture(&c) {
+                Ok((new, notice)) => {
+                    *s = new;
+                    ui.fresh();
+                    ui.notice = Some(notice);
+                    true
+                }
+                Err(e) => {
+                    ui.error = Some(e);
                     false
                 }
             },
@@ -1033,6 +1122,124 @@ mod tests {
 
     fn run(m: Rc<Model>, actions: impl IntoIterator<Item = Action>) -> Rc<Model> {
         actions.into_iter().fold(m, |m, a| m.reduce(a))
+    }
+
+    const CAPTURE: &[u8] =
+        include_bytes!("../crates/wire/tests/data/strongswan-mobike-basic/trace-server.pcap");
+    const KEYS: &str = include_str!("../crates/wire/tests/data/strongswan-mobike-basic/keys");
+
+    fn capture(keys: &[(&str, &str)]) -> Action {
+        Action::OpenCapture(CaptureFiles {
+            name: "trace-server.pcap".into(),
+            bytes: Rc::from(CAPTURE),
+            keys: keys
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .collect(),
+        })
+    }
+
+    /// A real strongSwan capture opens as a recorded run: every message
+    /// decrypted in the chart, and nothing that would run or change it is
+    /// done (a notice says why); another scenario opens as usual after it.
+    #[test]
+    fn a_capture_opens_as_a_recorded_run() {
+        let m = run(start(), [capture(&[("keys", KEYS)])]);
+        assert_eq!(m.ui.error, None);
+        {
+            let s = m.session.borrow();
+            assert!(s.is_recorded());
+            let messages: Vec<_> = s
+                .chart()
+                .rows
+                .iter()
+                .filter_map(|r| match r {
+                    mobike_render::Row::Message(m) => Some(m.notation()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(messages.len(), 14);
+            assert!(messages.iter().all(|n| !n.contains("SK {...}")));
+            assert!(
+                messages
+                    .iter()
+                    .any(|n| n.contains("N(UPDATE_SA_ADDRESSES)"))
+            );
+            assert_eq!(s.chart().lanes[0].label, "client.oracle.test");
+            assert!(crate::storage::Saved::of(&s, None, false, 0.0).is_none());
+        }
+        assert!(
+            m.ui.notice
+                .as_deref()
+                .unwrap()
+                .contains("14 datagrams of 20 frames")
+        );
+        let stamp = m.session.borrow().stamp();
+        for a in [
+            Action::TogglePlay,
+            Action::Step,
+            Action::Seek(0),
+            Action::Share,
+            Action::SetSeed(9),
+            Action::ToggleLink("net".into()),
+        ] {
+            let after = m.clone().reduce(a.clone());
+            assert!(!after.ui.playing, "{a:?}");
+            assert_eq!(after.ui.notice.as_deref(), Some(RECORDED_NOTICE), "{a:?}");
+            assert_eq!(
+                after.session.borrow().stamp(),
+                stamp,
+                "{a:?} changed the run"
+            );
+        }
+        let back = m.reduce(Action::LoadExample(0));
+        assert!(!back.session.borrow().is_recorded());
+    }
+
+    #[test]
+    fn a_bad_capture_or_key_file_keeps_the_current_run() {
+        let m = start();
+        let title = m.session.borrow().scenario.title.clone();
+        let m = run(m, [capture(&[("keys.txt", "0011,0022\n")])]);
+        let e = m.ui.error.clone().expect("an error");
+        assert!(e.message.contains("keys.txt: line 1"), "{}", e.message);
+        assert_eq!(m.session.borrow().scenario.title, title);
+        let bad = Action::OpenCapture(CaptureFiles {
+            name: "cut.pcap".into(),
+            bytes: Rc::from(&CAPTURE[..100]),
+            keys: vec![],
+        });
+        let m = run(m, [Action::DismissError, bad]);
+        let e = m.ui.error.clone().expect("an error");
+        assert!(e.message.starts_with("cut.pcap: frame"), "{}", e.message);
+        assert_eq!(m.session.borrow().scenario.title, title);
+    }
+
+    /// Files are told apart by their first octets: a capture among them
+    /// takes the others as its key files.
+    #[test]
+    fn chosen_files_are_sorted_by_their_content() {
+        use crate::components::open_file::sort_files;
+        let a = sort_files(vec![
+            ("keys".into(), KEYS.as_bytes().to_vec()),
+            ("x.pcap".into(), CAPTURE.to_vec()),
+        ])
+        .unwrap();
+        assert!(matches!(&a, Action::OpenCapture(c) if c.name == "x.pcap" && c.keys.len() == 1));
+        let a = sort_files(vec![("a.toml".into(), b"version = 1".to_vec())]).unwrap();
+        assert!(matches!(a, Action::OpenFile(..)));
+        let e = sort_files(vec![
+            ("a.toml".into(), b"x".to_vec()),
+            ("b.toml".into(), b"y".to_vec()),
+        ])
+        .unwrap_err();
+        assert!(e.message.contains("one scenario file"), "{}", e.message);
+        let e = sort_files(vec![("blob".into(), vec![0xff, 0xfe, 0x00])]).unwrap_err();
+        assert!(
+            e.message.contains("neither a scenario file"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -48,6 +48,10 @@ impl Saved {
         at_ms: f64,
     ) -> Option<Saved> {
         let draft = editor.filter(|e| e.dirty).and_then(Editor::draft_toml);
+        // A capture is on the user's disk; its parties' scenario is no work.
+        if session.is_recorded() && draft.is_none() {
+            return None;
+        }
         let pristine = session.log().is_empty()
             && session.moved_nodes().is_empty()
             && matches!(session.source, Source::Example(_));

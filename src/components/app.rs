@@ -58,6 +58,7 @@ pub fn app() -> Html {
         text: AttrValue::from(text.to_string()),
     });
     let (now, seed, example, stamp) = (s.now(), s.scenario.seed, s.example_index(), s.stamp());
+    let recorded = s.is_recorded();
     drop(s);
     let next_lesson =
         crate::course::next_lesson(example).map(|l| (l.example, AttrValue::from(l.title)));
@@ -74,7 +75,7 @@ pub fn app() -> Html {
         <div class="app">
             <Header title={title.clone()} />
             <Toolbar playing={ui.playing} speed={ui.speed} {now} {seed} {example} {title}
-                editing={model.editor.is_some()} edited={ui.edited} {export} {compare} dispatch={dispatch.clone()} />
+                editing={model.editor.is_some()} edited={ui.edited} {recorded} {export} {compare} dispatch={dispatch.clone()} />
             <RestoreBanner offer={model.work.offer.clone()} dispatch={dispatch.clone()} />
             <Timeline session={session.clone()} {version} dispatch={dispatch.clone()} />
             <Notices error={ui.error.clone()} notice={ui.notice.clone()}

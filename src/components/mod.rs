@@ -21,7 +21,7 @@ mod lessons;
 mod narration;
 mod nat_panels;
 mod notices;
-mod open_file;
+pub mod open_file;
 mod print_view;
 mod restore;
 mod row_window;

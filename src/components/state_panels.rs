@@ -25,6 +25,17 @@ pub fn state_panels_component(p: &StatePanelsProps) -> Html {
             state_panels(&s.world.hosts(), &s.groups, focus.as_deref(), s.now())
         })
     };
+    if p.session.borrow().is_recorded() {
+        // A capture holds what crossed the wire, not what each peer
+        // decided: no IKE SA state to show.
+        return html! {
+            <div class="panels">
+                <p class="recorded-note" id="recorded-note">
+                    {"A capture shows what crossed the wire, not each peer's IKE SA state: read the chart, and click a message for its decrypted payloads and bytes."}
+                </p>
+            </div>
+        };
+    }
     html! {
         <div class="panels">
             { for panels.iter().map(|panel| match panel {

@@ -12,6 +12,10 @@ use mobike_render::fmt_time;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+/// Why a button is off while a capture is shown.
+const RECORDED_TITLE: &str =
+    "A recorded capture is shown as it was: it cannot be played, changed or shared";
+
 /// The speeds offered: virtual time per wall-clock time.
 const SPEEDS: [u32; 4] = [1, 4, 16, 64];
 
@@ -30,6 +34,9 @@ pub struct ToolbarProps {
     pub editing: bool,
     /// The scenario was made in the editor.
     pub edited: bool,
+    /// A recorded capture is shown: nothing runs or changes it.
+    #[prop_or_default]
+    pub recorded: bool,
     /// The Export menu, next to "Save scenario".
     pub export: Html,
     /// The Compare menu, after it.
@@ -72,7 +79,13 @@ pub fn toolbar(p: &ToolbarProps) -> Html {
     };
     let current = p.example;
     let from_file = current.is_none().then(|| {
-        let origin = if p.edited { "(edited)" } else { "(from file)" };
+        let origin = if p.recorded {
+            "(capture)"
+        } else if p.edited {
+            "(edited)"
+        } else {
+            "(from file)"
+        };
         format!("{origin} {}", p.title)
     });
     html! {
@@ -94,11 +107,14 @@ pub fn toolbar(p: &ToolbarProps) -> Html {
             {p.export.clone()}
             {p.compare.clone()}
             <button id="play" class={classes!("primary", p.playing.then_some("on"))} onclick={send(d, Action::TogglePlay)}
-                title="Play or pause (Space)">
+                disabled={p.recorded}
+                title={if p.recorded { RECORDED_TITLE } else { "Play or pause (Space)" }}>
                 { if p.playing { "❚❚ Pause" } else { "▶ Play" } }
             </button>
-            <button id="step" onclick={send(d, Action::Step)} title="Run to the next event (.)">{"Step"}</button>
-            <button id="reset" onclick={send(d, Action::Reset)} title="Start the scenario over, without your interventions (r)">{"Reset"}</button>
+            <button id="step" onclick={send(d, Action::Step)} disabled={p.recorded}
+                title={if p.recorded { RECORDED_TITLE } else { "Run to the next event (.)" }}>{"Step"}</button>
+            <button id="reset" onclick={send(d, Action::Reset)} disabled={p.recorded}
+                title={if p.recorded { RECORDED_TITLE } else { "Start the scenario over, without your interventions (r)" }}>{"Reset"}</button>
             <label class="speed">{"Speed "}
                 <select id="speed" onchange={speed}>
                     { for SPEEDS.iter().map(|s| html! {
@@ -107,10 +123,11 @@ pub fn toolbar(p: &ToolbarProps) -> Html {
                 </select>
             </label>
             <label class="seed" title="Every random draw (SPIs, nonces, keys, losses) comes from the seed; changing it starts over">{"Seed "}
-                <input id="seed" type="number" min="0" value={p.seed.to_string()} onchange={set_seed} />
+                <input id="seed" type="number" min="0" value={p.seed.to_string()} onchange={set_seed} disabled={p.recorded} />
             </label>
             <span id="clock" class="clock" data-us={p.now.to_string()}>{format!("t = {}", fmt_time(p.now))}</span>
-            <button id="share" onclick={send(d, Action::Share)} title="A link that replays this run up to this moment">{"Share"}</button>
+            <button id="share" onclick={send(d, Action::Share)} disabled={p.recorded}
+                title={if p.recorded { RECORDED_TITLE } else { "A link that replays this run up to this moment" }}>{"Share"}</button>
         </div>
     }
 }

@@ -58,3 +58,39 @@ test('a file with a syntax error shows line, column and the line itself; the run
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+const traces = new URL('../../crates/wire/tests/data/strongswan-mobike-basic/', import.meta.url);
+
+test('a real capture opened with its key file: the strongSwan run decrypted, nothing runs or changes it', async () => {
+  const { page, errors } = await open(env.browser, env.server.url);
+  await page.setInputFiles('#open-file', [new URL('trace-server.pcap', traces).pathname, new URL('keys', traces).pathname]);
+  await page.waitForFunction(() => document.querySelector('#scenario option:checked')?.textContent.startsWith('(capture)'));
+  assert.match(await page.locator('#fork-notice').textContent(), /14 datagrams of 20 frames, 1 IKE SA \(1 with keys\)/);
+  assert.equal(await page.locator('.chart [data-packet]').count(), 14);
+  assert.equal(await page.locator('.chart', { hasText: 'SK {...}' }).count(), 0, 'every message decrypts');
+  assert.match(await page.locator('.chart').textContent(), /client\.oracle\.test/);
+  assert.ok(await page.locator('#play').isDisabled());
+  assert.ok(await page.locator('#share').isDisabled());
+  assert.ok(await page.locator('#recorded-note').isVisible());
+  // The first UPDATE_SA_ADDRESSES, decrypted in the inspector with its rules.
+  await page.locator('.chart [data-packet]', { hasText: 'UPDATE_SA_ADDRESSES' }).first().click();
+  await page.waitForFunction(() => document.querySelector('#inspector h2').textContent.startsWith('INFORMATIONAL request #3'));
+  assert.match(await page.locator('#inspector').textContent(), /N\(UPDATE_SA_ADDRESSES\) \[16400\]/);
+  assert.match(await page.locator('#inspector').textContent(), /RFC 4555 §3\.5/);
+  // Step (".") is refused with a notice; the clock stays at the end.
+  const at = await clock(page);
+  await page.keyboard.press('.');
+  await page.waitForFunction(() => /recorded capture/.test(document.querySelector('#fork-notice')?.textContent ?? ''));
+  assert.equal(await clock(page), at);
+  // A cut capture is refused with its place; the capture stays.
+  const cut = (await readFile(new URL('trace-server.pcap', traces))).subarray(0, 100);
+  await page.setInputFiles('#open-file', { name: 'cut.pcap', mimeType: 'application/octet-stream', buffer: cut });
+  await page.waitForSelector('#error-panel');
+  assert.match(await page.locator('#error-message').textContent(), /^cut\.pcap: frame \d+: cannot read it/);
+  assert.equal(await page.locator('.chart [data-packet]').count(), 14);
+  // A built-in example runs again.
+  await page.selectOption('#scenario', { label: 'Laptop roams from Wi-Fi to LTE behind a carrier NAT' });
+  assert.ok(!(await page.locator('#play').isDisabled()));
+  assert.deepEqual(errors, []);
+  await page.close();
+});

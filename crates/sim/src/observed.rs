@@ -6,7 +6,8 @@
 //! run shows as a simulated one does.
 //!
 //! The parties become hosts of a small scenario ([`Observed::scenario`]):
-//! each with the addresses it was seen with, all on one link named `net`.
+//! each with one interface per address it was seen with, each interface on
+//! a link of its own named by [`link_id`].
 //! That scenario only names the lanes of the chart; it is never simulated.
 
 use crate::scenario::Scenario;
@@ -18,8 +19,10 @@ use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-/// The one link every observed host is put on.
-pub const LINK: &str = "net";
+/// The link of party `party`'s `k`th address (and its interface `if<k>`).
+pub fn link_id(party: &str, k: usize) -> String {
+    format!("{party}-{k}")
+}
 
 /// A party of an observed run.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,7 +66,6 @@ pub struct Observed {
     pub description: String,
     parties: Vec<Party>,
     names: Vec<Name>,
-    link: Name,
     trace: Trace,
     next_packet: PacketId,
     last: Time,
@@ -77,7 +79,6 @@ impl Observed {
             description: String::new(),
             names: parties.iter().map(|p| Name::from(p.id.as_str())).collect(),
             parties,
-            link: Name::from(LINK),
             trace: Trace::default(),
             next_packet: 0,
             last: 0,
@@ -106,6 +107,24 @@ impl Observed {
         {
             p.addresses.push(addr);
         }
+    }
+
+    /// Where `addr` is among party `who`'s addresses (its interface's
+    /// number); past the end when it has no such address.
+    fn address_index(&self, who: usize, addr: IpAddr) -> usize {
+        let p = &self.parties[who];
+        p.addresses
+            .iter()
+            .position(|a| *a == addr)
+            .unwrap_or(p.addresses.len())
+    }
+
+    /// The link a datagram from party `who`'s address `addr` leaves on.
+    fn link_of(&self, who: usize, addr: IpAddr) -> Name {
+        Name::from(link_id(
+            &self.parties[who].id,
+            self.address_index(who, addr),
+        ))
     }
 
     /// Times never go backwards in a trace: a clock step back (or a capture
@@ -137,7 +156,7 @@ impl Observed {
             TraceKind::Sent {
                 packet,
                 node: self.names[from].clone(),
-                link: self.link.clone(),
+                link: self.link_of(from, src.ip()),
                 src: Addr::from(src),
                 dst: Addr::from(dst),
                 payload: Bytes::from(payload),
@@ -188,7 +207,7 @@ impl Observed {
             time,
             TraceKind::Address {
                 node: self.names[who].clone(),
-                interface: LINK.to_string(),
+                interface: format!("if{}", self.address_index(who, address)),
                 address,
                 present,
                 announced: true,
@@ -227,7 +246,7 @@ impl Observed {
     }
 
     /// The scenario naming the parties: each a host with one interface per
-    /// address, all on link [`LINK`] (see the module's documentation).
+    /// address, each on a link of its own (see the module's documentation).
     pub fn scenario_toml(&self) -> String {
         let mut t = String::new();
         let quote = |s: &str| toml_string(s);
@@ -237,16 +256,27 @@ impl Observed {
             let _ = writeln!(t, "description = {}", quote(&self.description));
         }
         let _ = writeln!(t, "until = \"{}us\"", self.last.max(1));
-        let _ = writeln!(
-            t,
-            "\n[[link]]\nid = \"{LINK}\"\nlabel = \"Real network\"\ndelay = \"0ms\""
-        );
+        for p in &self.parties {
+            for k in 0..p.addresses.len() {
+                let _ = writeln!(
+                    t,
+                    "\n[[link]]\nid = {}\nlabel = \"real\"\ndelay = \"0ms\"",
+                    quote(&link_id(&p.id, k))
+                );
+            }
+        }
         let first_responder = self
             .parties
             .iter()
             .find(|p| p.role == Role::Responder)
             .and_then(|p| p.addresses.first().copied());
-        for (i, p) in self.parties.iter().enumerate() {
+        // A party never seen (a peer that never answered) has no lane.
+        for (i, p) in self
+            .parties
+            .iter()
+            .filter(|p| !p.addresses.is_empty())
+            .enumerate()
+        {
             let _ = writeln!(t, "\n[[host]]");
             let _ = writeln!(t, "id = {}", quote(&p.id));
             let _ = writeln!(t, "label = {}", quote(&p.label));
@@ -268,7 +298,8 @@ impl Observed {
             for (k, a) in p.addresses.iter().enumerate() {
                 let _ = writeln!(
                     t,
-                    "\n[[host.interface]]\nname = \"if{k}\"\naddress = \"{a}\"\nlink = \"{LINK}\""
+                    "\n[[host.interface]]\nname = \"if{k}\"\naddress = \"{a}\"\nlink = {}",
+                    quote(&link_id(&p.id, k))
                 );
             }
         }
@@ -339,6 +370,19 @@ mod tests {
         // A clock that steps back does not reorder the trace.
         o.datagram(500, 1, Some(0), Seen::udp(dst, src, &[4]));
         assert_eq!(o.trace().last_time(), Some(1_000));
+    }
+
+    /// A responder no initiator ever reached: the lane of the one seen.
+    #[test]
+    fn a_party_never_seen_has_no_lane() {
+        let mut o = two();
+        o.parties[0].role = Role::Responder;
+        o.parties[1].role = Role::Initiator;
+        let s = o
+            .scenario()
+            .unwrap_or_else(|e| panic!("{e}: {}", o.scenario_toml()));
+        assert_eq!(s.hosts.len(), 1);
+        assert_eq!(s.hosts[0].id, "local");
     }
 
     #[test]

@@ -310,6 +310,18 @@ impl World {
         w
     }
 
+    /// A world that shows a run recorded elsewhere (a real capture, a real
+    /// peer; see [`crate::observed`]): `trace` is its record and nothing is
+    /// scheduled, so running it adds nothing. Its clock stands at the
+    /// record's end.
+    pub fn recorded(scenario: &Scenario, trace: Trace) -> World {
+        let mut w = World::new(scenario);
+        w.queue = Queue::new();
+        w.now = trace.last_time().unwrap_or(0);
+        w.trace = trace;
+        w
+    }
+
     /// The scenario it runs.
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
