@@ -109,6 +109,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "strongswan-timers",
         include_str!("../examples/strongswan-timers.toml"),
     ),
+    (
+        "strongswan-mobike-basic",
+        include_str!("../examples/strongswan-mobike-basic.toml"),
+    ),
 ];
 
 /// The titles of the built-in examples, read once.

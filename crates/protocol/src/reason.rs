@@ -103,6 +103,9 @@ pub enum MoveReason {
     PathTestAnsweredElsewhere,
     /// UPDATE_SA_ADDRESSES sent over several pairs was answered on another.
     UpdateAnsweredElsewhere,
+    /// The local address `gone` went away and a path check was answered on
+    /// this pair (strongSwan's order: check, then update).
+    PathCheckAnswered { gone: IpAddr },
 }
 
 impl MoveReason {
@@ -115,6 +118,9 @@ impl MoveReason {
             MoveReason::ListAnsweredElsewhere => "RFC 4555 §3.6 (M-3.6-2), §3.10",
             MoveReason::PathTestAnsweredElsewhere => "RFC 4555 §3.5, §3.10, B-3.7-1",
             MoveReason::UpdateAnsweredElsewhere => "RFC 4555 §3.7 (B-3.7-1)",
+            MoveReason::PathCheckAnswered { .. } => {
+                "RFC 4555 §3.5, §3.10; strongSwan's path check (reference §8.1 items 5 and 6)"
+            }
         })
     }
 }
@@ -136,6 +142,12 @@ impl fmt::Display for MoveReason {
             }
             MoveReason::UpdateAnsweredElsewhere => {
                 f.write_str("update answered on another address pair")
+            }
+            MoveReason::PathCheckAnswered { gone } => {
+                write!(
+                    f,
+                    "local address {gone} is gone and the path check was answered"
+                )
             }
         }
     }
@@ -171,6 +183,9 @@ pub enum Note {
     FollowingRebinding { from: SocketAddr, to: SocketAddr },
     /// Retransmissions went unanswered: path testing starts (§3.10).
     ProbingStarted { sends: u32, pairs: usize },
+    /// The address in use is gone: an empty INFORMATIONAL checks the paths
+    /// left before the SA moves (strongSwan).
+    PathCheck { gone: IpAddr, pairs: usize },
     /// Responder: its own move went unanswered; it adds the old address back.
     MoveFallback { new: IpAddr, old: IpAddr },
     /// The initiator moves its IKE SA (RFC 4555 §3.5 step 1).
@@ -265,6 +280,9 @@ impl Note {
             StaleNatDetection => "RFC 7296 §2.1, §2.23",
             FollowingRebinding { .. } => "RFC 7296 §2.23 (I-2.23-11)",
             ProbingStarted { .. } => "RFC 4555 §3.5, §3.10; RFC 7296 §2.1 (I-2.1-7)",
+            PathCheck { .. } => {
+                "RFC 4555 §3.10; strongSwan's path check (reference §8.1 items 4 and 5)"
+            }
             MoveFallback { .. } => "reference §6.2 S-R2 fallback A; RFC 7296 §2.1 (I-2.1-7)",
             Moving { why, .. } => return why.rule(),
             ClientEndedMove { .. } | UpdateFromResponder => "RFC 4555 §3.5",
@@ -331,6 +349,11 @@ impl fmt::Display for Note {
             MoveFallback { new, old } => write!(
                 f,
                 "no answer from {new}: adding {old} back and retransmitting from it"
+            ),
+            PathCheck { gone, pairs } => write!(
+                f,
+                "{gone} is gone: checking {pairs} address {} with an empty INFORMATIONAL before moving",
+                if *pairs == 1 { "pair" } else { "pairs" }
             ),
             Moving { why, local, remote } => {
                 write!(f, "{why}: IKE SA moves to {local} -> {remote}")

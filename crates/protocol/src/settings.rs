@@ -131,6 +131,33 @@ pub struct Settings {
     /// Responder: unanswered retransmissions from the new address before
     /// `move_fallback` applies.
     pub move_fallback_after: u32,
+    /// When the address in use goes away, first check the paths with an
+    /// empty INFORMATIONAL from the addresses left to every peer address,
+    /// and only once one answers move there: the initiator then sends its
+    /// UPDATE_SA_ADDRESSES, a responder its address list (strongSwan,
+    /// reference §8.1 items 4–6). Off: the initiator moves at once and
+    /// sends the update, which tests the new path itself (RFC 4555 §3.5).
+    pub path_check_first: bool,
+    /// A retransmitted request goes over every address pair after
+    /// `probe_after` sends (RFC 4555 §3.5's "retransmitted several times"
+    /// trigger, §3.10). Off (strongSwan): retransmissions go to the current
+    /// addresses only and the IKE SA is deleted after the last one; only a
+    /// path check probes.
+    pub probe_on_retransmit: bool,
+    /// How long after the OS reports an address change the IKE daemon acts
+    /// on it (strongSwan acts about 100–120 ms later; 0: at once).
+    pub reaction_delay: Dur,
+    /// An UPDATE_SA_ADDRESSES caused by a changed NAT mapping carries the
+    /// address list too (RFC 4555 §3.6 allows it in any update, M-3.6-1).
+    /// Off (strongSwan): only updates caused by a local address change
+    /// carry it.
+    pub list_in_nat_updates: bool,
+    /// The first liveness check with NAT detection only records the NAT
+    /// mapping it sees, to compare later checks with (strongSwan, reference
+    /// §8.1 item 10): a mapping that changed before it goes unnoticed. Off:
+    /// the first check is compared with what IKE_SA_INIT saw (RFC 4555
+    /// §3.8, M-3.8-4).
+    pub natd_first_check_baseline: bool,
 }
 
 /// The responder's reaction when a request it sends from a new address of
@@ -196,6 +223,11 @@ impl Default for Settings {
             redirect_on_auth: None,
             move_fallback: MoveFallback::AddOldBack,
             move_fallback_after: 2,
+            path_check_first: false,
+            probe_on_retransmit: true,
+            reaction_delay: Dur(0),
+            list_in_nat_updates: true,
+            natd_first_check_baseline: false,
         }
     }
 }
@@ -207,9 +239,15 @@ impl Settings {
     /// Defaults modelled on an implementation (reference §1.11, §8):
     /// - `rfc`: the defaults (1 s doubling, 5 retransmissions; liveness every
     ///   10 s; return routability; strict list policy).
-    /// - `strongswan`: 4 s × 1.8ⁿ, 5 retransmissions (gives up after about
-    ///   165 s); path probing every 2.5 s, 10 probes; no liveness checks
-    ///   (dpd_delay 0), and NAT detection in them only behind a NAT; no
+    /// - `strongswan` (as strongSwan 5.9.8 was seen to behave): 4 s × 1.8ⁿ,
+    ///   5 retransmissions to the current addresses only (gives up after
+    ///   about 165 s); an address gone is answered about 100 ms later with
+    ///   an empty INFORMATIONAL over every path from the addresses left,
+    ///   then the update (path probing every 2.5 s, 10 probes, when none
+    ///   answers); no liveness checks (dpd_delay 0), NAT detection in them
+    ///   only behind a NAT and the first one only a baseline; the address
+    ///   list only in updates for a local address change; one
+    ///   NAT_DETECTION_SOURCE_IP and REDIRECT_SUPPORTED in IKE_SA_INIT; no
     ///   responder return routability; follows a responder address list at
     ///   once.
     /// - `libreswan`: 0.5 s doubling until 30 s have passed.
@@ -223,11 +261,17 @@ impl Settings {
                 retransmit_tries: 5,
                 probe_interval: Some(Dur(2_500 * MS)),
                 probe_tries: 10,
-                probe_after: 1,
                 liveness: false,
                 liveness_natd_always: false,
                 return_routability: false,
                 list_policy: ListPolicy::Follow,
+                path_check_first: true,
+                probe_on_retransmit: false,
+                reaction_delay: Dur(100 * MS),
+                list_in_nat_updates: false,
+                natd_first_check_baseline: true,
+                multi_source_init: false,
+                redirect: true,
                 ..d
             }),
             "libreswan" => Some(Settings {

@@ -203,8 +203,25 @@ impl IkeSa {
         true
     }
 
-    /// Our addresses changed (`old` were the addresses before).
+    /// Our addresses changed (`old` were the addresses before). With a
+    /// reaction delay (strongSwan), the SA acts when it is over, on the
+    /// addresses then, against those before the first change.
     pub fn handle_local_addresses(&mut self, ctx: &mut Ctx, old: &[IpAddr]) {
+        if !self.mobike() {
+            return;
+        }
+        let delay = ctx.config.settings.reaction_delay.micros();
+        if delay > 0 {
+            if self.reaction.is_none() {
+                self.reaction = Some((ctx.now + delay, old.to_vec()));
+            }
+            return;
+        }
+        self.react_to_addresses(ctx, old);
+    }
+
+    /// Acts on a change of our addresses (`old` were the addresses before).
+    pub(super) fn react_to_addresses(&mut self, ctx: &mut Ctx, old: &[IpAddr]) {
         if !self.mobike() {
             return;
         }
@@ -231,6 +248,9 @@ impl IkeSa {
             .iter()
             .find(|a| same_family(**a, remote.ip()))
         {
+            Some(_) if ctx.config.settings.path_check_first => {
+                self.path_check(ctx, address, AfterCheck::Update { gone: address });
+            }
             Some(&new) => {
                 let local = ike_addr(self.nat.natt, new);
                 self.move_to(ctx, local, remote, MoveReason::LocalAddressGone { address });
@@ -255,7 +275,44 @@ impl IkeSa {
             self.note(ctx, Note::NoUsableOwnAddress { address });
             return;
         };
+        if ctx.config.settings.path_check_first {
+            let gone = self.local.ip();
+            self.path_check(ctx, gone, AfterCheck::AddressList);
+            return;
+        }
         let local = ike_addr(self.nat.natt, new);
+        self.own_move(ctx, local);
+    }
+
+    /// strongSwan checks the paths from the addresses left before it moves
+    /// (`Settings::path_check_first`, reference §8.1 items 4–6).
+    fn path_check(&mut self, ctx: &mut Ctx, gone: IpAddr, then: AfterCheck) {
+        let pairs = self.present_paths(ctx).len();
+        self.note(ctx, Note::PathCheck { gone, pairs });
+        self.queue(ctx, Job::PathCheck(then));
+    }
+
+    /// A path check was answered on `dst` -> `src`: that path works, and
+    /// the SA moves there.
+    pub(super) fn handle_path_check_response(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        then: AfterCheck,
+    ) {
+        match then {
+            AfterCheck::Update { gone } => {
+                self.move_to(ctx, dst, src, MoveReason::PathCheckAnswered { gone });
+            }
+            AfterCheck::AddressList => self.own_move(ctx, dst),
+        }
+    }
+
+    /// Responder: our side moves to `local` (our address in use is gone).
+    fn own_move(&mut self, ctx: &mut Ctx, local: SocketAddr) {
+        let remote = self.remote;
+        let new = local.ip();
         let old = (self.local, self.remote);
         let Some(e) = self.est_mut() else { return };
         e.previous_path = Some(old);

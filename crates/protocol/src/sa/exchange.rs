@@ -218,6 +218,7 @@ impl IkeSa {
                 return;
             }
             Task::Redirect { to } => self.note(ctx, Note::RedirectAcknowledged { to }),
+            Task::PathCheck(then) => self.handle_path_check_response(ctx, src, dst, then),
             Task::AddressList => {
                 self.handle_address_list_response(ctx, src, dst, probing, req.multi_source)
             }

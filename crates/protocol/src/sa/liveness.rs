@@ -15,6 +15,7 @@ impl IkeSa {
             return None;
         }
         [
+            self.reaction.as_ref().map(|r| r.0),
             self.window.outstanding.iter().map(|r| r.next_at).min(),
             self.liveness_due(settings),
             self.keepalive_due(settings),
@@ -59,6 +60,12 @@ impl IkeSa {
     pub fn handle_timeout(&mut self, ctx: &mut Ctx) {
         if self.is_deleted() {
             return;
+        }
+        // An address change whose reaction delay is over.
+        if self.reaction.as_ref().is_some_and(|r| r.0 <= ctx.now)
+            && let Some((_, old)) = self.reaction.take()
+        {
+            self.react_to_addresses(ctx, &old);
         }
         let due: Vec<u32> = self
             .window
@@ -106,6 +113,13 @@ impl IkeSa {
         } else {
             Vec::new()
         }
+    }
+
+    /// [`IkeSa::candidate_paths`] from the addresses we still have.
+    pub(super) fn present_paths(&self, ctx: &Ctx) -> Vec<(SocketAddr, SocketAddr)> {
+        let mut paths = self.candidate_paths(ctx);
+        paths.retain(|(l, _)| ctx.local_addrs.contains(&l.ip()));
+        paths
     }
 
     /// Address pairs to test, the current one first (RFC 4555 §3.10):
@@ -184,6 +198,9 @@ impl IkeSa {
                         }
                     }
                     self.note(ctx, Note::NatHintUpdate);
+                    if let Some(e) = self.est_mut() {
+                        e.update_for_nat = true;
+                    }
                     self.set_pending(ctx, true);
                     self.new_generation();
                     self.queue(ctx, Job::Update);
@@ -226,6 +243,7 @@ impl IkeSa {
                     Note::NatMappingChanged
                 };
                 e.natd_baseline = Some(got);
+                e.update_for_nat = true;
                 self.note(ctx, note);
                 self.set_pending(ctx, true);
                 self.new_generation();

@@ -51,7 +51,7 @@ mod window;
 use child::ChildSa;
 use nat::NatState;
 pub use snapshot::{OutstandingSnapshot, SaSnapshot};
-use window::{Job, Task, Window};
+use window::{AfterCheck, Job, Task, Window};
 
 /// Everything an SA needs from its endpoint while handling one input.
 pub(crate) struct Ctx<'a> {
@@ -225,6 +225,9 @@ struct Established {
     moved_from: Option<SocketAddr>,
     /// Responder: the list to announce during a deliberate move.
     announce_only: Option<Vec<IpAddr>>,
+    /// The next UPDATE_SA_ADDRESSES is for a changed NAT mapping, not a
+    /// local address change (`Settings::list_in_nat_updates`).
+    update_for_nat: bool,
 }
 
 /// Where the IKE SA is in its life; each state owns its data.
@@ -260,6 +263,9 @@ pub(crate) struct IkeSa {
     last_path_test: Time,
     /// The peer sent REDIRECT_SUPPORTED or REDIRECTED_FROM (RFC 5685).
     peer_redirect: bool,
+    /// An address change waiting for `Settings::reaction_delay`: when to
+    /// act on it and our addresses before it.
+    reaction: Option<(Time, Vec<IpAddr>)>,
     life: Lifecycle,
 }
 
@@ -317,6 +323,7 @@ impl IkeSa {
             last_tx: ctx.now,
             last_path_test: ctx.now,
             peer_redirect: false,
+            reaction: None,
             life,
         }
     }

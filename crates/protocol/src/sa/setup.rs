@@ -803,7 +803,10 @@ impl IkeSa {
         // liveness check is noticed too. It was taken on port 500, so the
         // first check after the float to 4500 differs and costs one update
         // that changes nothing if the mapping held.
-        let natd_baseline = if !self.nat.local_behind_nat {
+        let natd_baseline = if ctx.config.settings.natd_first_check_baseline {
+            // strongSwan: the first liveness check's answer is the baseline.
+            None
+        } else if !self.nat.local_behind_nat {
             Some(crypto::nat_detection_hash(
                 self.spi_i, self.spi_r, self.local,
             ))
@@ -829,6 +832,7 @@ impl IkeSa {
             newest_list: None,
             moved_from: None,
             announce_only: None,
+            update_for_nat: false,
         }));
     }
 

@@ -64,8 +64,12 @@ impl IkeSa {
         // RFC 4555 §3.7 (M-3.7-4, M-4.2.5-1): unpredictable COOKIE2.
         let cookie2 = Self::new_cookie2(ctx);
         inner.push(notify(NotifyType::COOKIE2, cookie2.clone()));
-        // M-3.6-1: the address list may ride along.
-        inner.extend(self.address_list(ctx));
+        // M-3.6-1: the address list may ride along (strongSwan: only in an
+        // update for a local address change).
+        let for_nat = self.est().is_some_and(|e| e.update_for_nat);
+        if !for_nat || ctx.config.settings.list_in_nat_updates {
+            inner.extend(self.address_list(ctx));
+        }
         let generation = self.est().map_or(0, |e| e.generation);
         (
             inner,
@@ -90,6 +94,7 @@ impl IkeSa {
         let Some(e) = self.est_mut() else { return };
         e.previous_path = Some(old);
         e.nat_retries = 0;
+        e.update_for_nat = false;
         // Step 1: update the IKE SA, set pending_update (B-3.5-1).
         e.generation += 1;
         self.set_pending(ctx, true);

@@ -79,6 +79,19 @@ pub(super) enum Job {
     Delete(LocalDelete),
     /// Responder: N(REDIRECT) (RFC 5685).
     Redirect { to: IpAddr },
+    /// An empty INFORMATIONAL over every path from the addresses we have,
+    /// before moving (`Settings::path_check_first`).
+    PathCheck(AfterCheck),
+}
+
+/// What follows a path check that was answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AfterCheck {
+    /// Initiator: move there and send UPDATE_SA_ADDRESSES; the address
+    /// that went away.
+    Update { gone: IpAddr },
+    /// Responder: move our side there and announce the address list.
+    AddressList,
 }
 
 /// An outstanding request's own state (what strongSwan calls a task).
@@ -109,6 +122,7 @@ pub(super) enum Task {
     Redirect {
         to: IpAddr,
     },
+    PathCheck(AfterCheck),
 }
 
 impl Job {
@@ -122,6 +136,7 @@ impl Job {
             Job::ReturnRoutability { .. } => "return routability check",
             Job::Delete(_) => "Delete",
             Job::Redirect { .. } => "REDIRECT",
+            Job::PathCheck(_) => "path check",
         }
     }
 }
@@ -139,6 +154,7 @@ impl Task {
             Task::ReturnRoutability { .. } => "return routability check",
             Task::Delete(_) => "Delete",
             Task::Redirect { .. } => "REDIRECT",
+            Task::PathCheck(_) => "path check",
         }
     }
 
@@ -210,6 +226,35 @@ impl IkeSa {
     pub(super) fn set_window_size(ctx: &Ctx) -> Option<Payload> {
         let w = ctx.config.settings.window_size;
         (w > 1).then(|| notify(NotifyType::SET_WINDOW_SIZE, w.to_be_bytes().to_vec()))
+    }
+
+    /// strongSwan's path check (`Settings::path_check_first`, reference
+    /// §8.1 items 4–5): the empty INFORMATIONAL goes from each address we
+    /// have to each peer address at once, and is retransmitted so, on the
+    /// probing schedule when there is one.
+    fn start_path_check(&mut self, ctx: &mut Ctx, task: Task, mid: u32, bytes: Vec<u8>) {
+        let paths = self.present_paths(ctx);
+        for (src, dst) in &paths {
+            self.transmit(ctx, *src, *dst, &bytes);
+        }
+        let settings = &ctx.config.settings;
+        let wait = match settings.probe() {
+            Some(p) => p.timeout(0),
+            None => schedule(self.role, settings).timeout(0),
+        };
+        let first_src = paths.first().map_or(self.local.ip(), |p| p.0.ip());
+        let req = Request {
+            mid,
+            task,
+            bytes,
+            retransmissions: 0,
+            next_at: ctx.now + wait,
+            probing: Some(0),
+            multi_source: paths.iter().any(|(l, _)| l.ip() != first_src),
+            first_src,
+        };
+        self.report_request(ctx, &req);
+        self.window.outstanding.push(req);
     }
 
     /// Sends a new request and keeps it until it is answered.
@@ -394,6 +439,8 @@ impl IkeSa {
             Job::ReturnRoutability { local, remote } => {
                 self.return_routability_request(ctx, local, remote)
             }
+            // strongSwan's path check is an empty INFORMATIONAL.
+            Job::PathCheck(then) => (Vec::new(), Task::PathCheck(then)),
         })
     }
 
@@ -407,6 +454,10 @@ impl IkeSa {
         let Some(bytes) = self.encrypt(ExchangeType::INFORMATIONAL, mid, false, &inner) else {
             return;
         };
+        if let Task::PathCheck(_) = task {
+            self.start_path_check(ctx, task, mid, bytes);
+            return;
+        }
         let path_test = task == Task::PathTest;
         self.start_request(ctx, task, mid, bytes.clone());
         if path_test {
@@ -437,9 +488,15 @@ impl IkeSa {
             self.delete(ctx, reason);
             return;
         }
-        let start_probing = self.role == Role::Initiator
-            && self.mobike()
-            && req.retransmissions + 1 >= settings.probe_after;
+        // A path check always goes over every path; other requests after
+        // `probe_after` sends, unless retransmissions stay on the current
+        // path (strongSwan).
+        let path_check = matches!(req.task, Task::PathCheck(_));
+        let start_probing = path_check
+            || (self.role == Role::Initiator
+                && self.mobike()
+                && settings.probe_on_retransmit
+                && req.retransmissions + 1 >= settings.probe_after);
         let req = &mut self.window.outstanding[i];
         req.retransmissions += 1;
         req.next_at = ctx.now + schedule.timeout(req.retransmissions);
@@ -495,7 +552,11 @@ impl IkeSa {
     /// over every address pair (the same octets, I-2.1-7).
     fn probe_all_paths(&mut self, ctx: &mut Ctx, i: usize, sends: u32, bytes: &[u8]) {
         let first = self.window.outstanding[i].probing.is_none();
-        let paths = self.candidate_paths(ctx);
+        let paths = if matches!(self.window.outstanding[i].task, Task::PathCheck(_)) {
+            self.present_paths(ctx)
+        } else {
+            self.candidate_paths(ctx)
+        };
         let local = self.local.ip();
         let req = &mut self.window.outstanding[i];
         req.probing.get_or_insert(0);
