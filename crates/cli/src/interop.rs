@@ -351,3 +351,93 @@ pub fn run(args: &InteropArgs) -> Result<bool, String> {
     }
     Ok(established > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: InteropArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        let cli = Cli::try_parse_from(std::iter::once("interop").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        cli.args.config()
+    }
+
+    /// The TOML file gives every option; flags win over it; its settings
+    /// table and the preset are laid as a scenario's are.
+    #[test]
+    fn options_come_from_the_file_and_flags_win() {
+        let dir = std::env::temp_dir().join(format!("mobike-interop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("interop.toml");
+        std::fs::write(
+            &file,
+            r#"
+role = "initiator"
+local = ["192.0.2.10", "198.51.100.10"]
+peer = "203.0.113.10"
+id = "client.test"
+peer_id = "server.test"
+psk = "from-the-file"
+preset = "strongswan"
+liveness = "7s"
+duration = "20s"
+[settings]
+retransmit_tries = 2
+"#,
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        let c = parse(&["--config", f]).unwrap();
+        assert_eq!(c.role, Role::Initiator);
+        assert_eq!(c.locals.len(), 2);
+        assert_eq!(c.peer_id.as_deref(), Some("server.test"));
+        assert_eq!(c.psk, b"from-the-file");
+        assert_eq!(c.duration, Duration::from_secs(20));
+        assert!(c.settings.liveness);
+        assert_eq!(c.settings.liveness_interval.micros(), 7_000_000);
+        assert_eq!(c.settings.retransmit_tries, 2);
+        assert!(c.settings.path_check_first, "the strongswan preset");
+        assert!(c.settings.childless, "IKE only unless --child");
+        let c = parse(&[
+            "--config",
+            f,
+            "--psk",
+            "flag",
+            "--role",
+            "responder",
+            "--child",
+        ])
+        .unwrap();
+        assert_eq!(c.psk, b"flag");
+        assert_eq!(c.role, Role::Responder);
+        assert!(!c.settings.childless);
+        // A bad key names itself; a missing option says which.
+        std::fs::write(&file, "role = \"initiator\"\nbogus = 1\n").unwrap();
+        let e = parse(&["--config", f]).unwrap_err();
+        assert!(e.contains("bogus"), "{e}");
+        let e = parse(&["--role", "initiator", "--local", "192.0.2.10"]).unwrap_err();
+        assert!(e.contains("--peer"), "{e}");
+        let e = parse(&[
+            "--role",
+            "responder",
+            "--local",
+            "192.0.2.10",
+            "--id",
+            "x",
+            "--psk",
+            "y",
+            "--set",
+            "nonsense=1",
+        ])
+        .unwrap_err();
+        assert!(e.contains("nonsense"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
