@@ -7,7 +7,8 @@
 # 1. our initiator (client) against charon (server): the IKE SA is set up,
 #    liveness checks are answered, the client's address 192.0.2.10 goes away
 #    and the IKE SA moves to 198.51.100.10 (charon's `swanctl --list-sas`
-#    shows it), the IKE SA is deleted at the end; a wrong PSK is refused.
+#    shows it), the IKE SA is deleted at the end; a wrong PSK is refused;
+#    with the strongswan preset the move starts with an empty path check.
 # 2. charon (client) against our responder (server): the same steps, driven
 #    by charon (its liveness checks, its path check and UPDATE_SA_ADDRESSES,
 #    its deletion); a wrong PSK is refused.
@@ -248,6 +249,28 @@ wait_mobike "$mob" 20 || rc=$?
 [ "$rc" = 1 ] || fail "mobike with a wrong PSK exited with status $rc, not 1"
 grep -q "AUTHENTICATION_FAILED" "$work/mobike-wrong.log" || fail "no AUTHENTICATION_FAILED in mobike's chart"
 log "   refused with AUTHENTICATION_FAILED"
+
+log "   the strongswan preset: a path check, then the update"
+in_c "$MOBIKE" interop --role initiator --local 192.0.2.10 --local 198.51.100.10 \
+  --peer 203.0.113.10 --id client.test --peer-id server.test --psk "$PSK" \
+  --preset strongswan --duration 10s >"$work/mobike-preset.log" 2>&1 &
+mob=$!
+pids+=("$mob")
+wait_for 10 sas_show "$NS_S" server "192.0.2.10\[4500\]" || fail "no IKE SA with the strongswan preset"
+in_c ip addr del 192.0.2.10/24 dev c0
+wait_for 15 sas_show "$NS_S" server "198.51.100.10\[4500\]" ||
+  fail "the strongswan preset did not move the IKE SA to 198.51.100.10"
+rc=0
+wait_mobike "$mob" 30 || rc=$?
+[ "$rc" = 0 ] || fail "mobike with the strongswan preset exited with status $rc"
+# The empty check comes before the update, as charon itself does it.
+check=$(grep -n "INFORMATIONAL request [0-9]*: HDR, SK {}" "$work/mobike-preset.log" | head -1 | cut -d: -f1)
+update=$(grep -n "N(UPDATE_SA_ADDRESSES)" "$work/mobike-preset.log" | head -1 | cut -d: -f1)
+[ -n "$check" ] && [ -n "$update" ] && [ "$check" -lt "$update" ] ||
+  fail "no empty path check before UPDATE_SA_ADDRESSES with the strongswan preset"
+log "   moved after its path check (swanctl --list-sas shows 198.51.100.10)"
+in_c ip addr add 192.0.2.10/24 dev c0
+in_c ip route replace default via 192.0.2.1 dev c0 metric 100
 stop_charon
 
 # ---------------------------------------------------------------------------
