@@ -11,6 +11,14 @@ pub fn location_hash() -> String {
         .unwrap_or_default()
 }
 
+/// The page was opened with `?test-panic` (a browser test of the crash
+/// panel): it shows a button that provokes a panic.
+pub fn test_panic_page() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|s| s.contains("test-panic"))
+}
+
 /// Puts the share link's hash in the address bar (or takes a stale one
 /// out) without a history entry or a hashchange event.
 pub fn set_hash(hash: Option<&str>) {

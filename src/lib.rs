@@ -12,6 +12,7 @@ mod browser;
 pub mod compare;
 mod components;
 pub mod course;
+pub mod crash;
 pub mod editor;
 mod effects;
 pub mod exports;

@@ -63,6 +63,9 @@ pub enum Action {
     OpenFile(String, String),
     /// A capture and its key files were read.
     OpenCapture(CaptureFiles),
+    /// Test only (a page opened with `?test-panic`): panics in the reducer,
+    /// so a browser test sees the crash panel.
+    ProvokePanic,
     /// Show an error in the error panel.
     ShowError(ErrorNote),
     DismissError,
@@ -527,6 +530,9 @@ impl Reducible for Model {
         if matches!(action, Action::Tick(_)) && !self.ui.playing {
             return self;
         }
+        // What a panic in this action would report (crash.rs).
+        let tick = matches!(action, Action::Tick(_) | Action::Drag(..));
+        crate::crash::remember_moment(self.session.borrow().now(), crate::crash::short(&action));
         let mut next = (*self).clone();
         let compare_was = next.compare.clone();
         let mut changed = next.apply(action);
@@ -543,6 +549,11 @@ impl Reducible for Model {
         }
         if changed || compare_was.is_some() != next.compare.is_some() {
             next.version += 1;
+            if !tick {
+                // Ticks and drags change no part of the link but its moment.
+                let s = next.session.borrow();
+                crate::crash::remember_link((!s.is_recorded()).then(|| share::encode(&s)));
+            }
         }
         Rc::new(next)
     }
@@ -745,6 +756,7 @@ impl Model {
                     false
                 }
             },
+            Action::ProvokePanic => panic!("a panic provoked for a test"),
             Action::OpenCapture(c) => match open_capture(&c) {
                 Ok((new, notice)) => {
                     *s = new;

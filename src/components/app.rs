@@ -76,6 +76,10 @@ pub fn app() -> Html {
             <Header title={title.clone()} />
             <Toolbar playing={ui.playing} speed={ui.speed} {now} {seed} {example} {title}
                 editing={model.editor.is_some()} edited={ui.edited} {recorded} {export} {compare} dispatch={dispatch.clone()} />
+            { if crate::browser::test_panic_page() {
+                let d = dispatch.clone();
+                html! { <button id="provoke-panic" onclick={Callback::from(move |_| d.dispatch(crate::state::Action::ProvokePanic))}>{"Provoke a panic (test)"}</button> }
+            } else { html! {} } }
             <RestoreBanner offer={model.work.offer.clone()} dispatch={dispatch.clone()} />
             <Timeline session={session.clone()} {version} dispatch={dispatch.clone()} />
             <Notices error={ui.error.clone()} notice={ui.notice.clone()}
