@@ -295,7 +295,7 @@ mod tests {
     fn a_pattern_fails_in_one_line_with_a_count() {
         let text = include_str!("../../../tests/scenarios/cgn-cluster.toml")
             .replacen("count = 3\n", "count = 7\n", 1)
-            .replacen("until = \"40s\"", "until = \"5s\"", 1);
+            .replacen("until = \"40s\"", "until = \"20s\"", 1);
         let mut s = Scenario::from_toml(&text).unwrap();
         s.expectations = vec![Expectation {
             host: Some("client-*".into()),

@@ -196,6 +196,24 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// Where a top-level `key = …` line starts (before any table header).
+fn top_level_key(text: &str, key: &str) -> Option<usize> {
+    let mut off = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            return None;
+        }
+        if t.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return Some(off + (line.len() - t.len()));
+        }
+        off += line.len();
+    }
+    None
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -221,15 +239,24 @@ impl Scenario {
             }
         })?;
         s.check_settings(text)?;
-        let entry_of = s.expand_counts().map_err(|message| ScenarioError {
-            line: None,
-            column: None,
-            message,
+        let count_lines = s.count_lines(text);
+        let entry_of = s.expand_counts().map_err(|(k, message)| {
+            let (line, column) = count_lines
+                .get(k)
+                .copied()
+                .flatten()
+                .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+            ScenarioError {
+                line,
+                column,
+                message,
+            }
         })?;
         if let Some(Problem {
             message,
             name,
             place,
+            second,
         }) = s.validate(&entry_of).into_iter().next()
         {
             // An event's problem points at its action and gives its time
@@ -251,7 +278,22 @@ impl Scenario {
                 });
             }
             let (line, column) = name
-                .and_then(|w| text.find(&format!("\"{w}\"")))
+                .and_then(|w| {
+                    let quoted = format!("\"{w}\"");
+                    let first = text.find(&quoted)?;
+                    if second {
+                        let after = first + quoted.len();
+                        text[after..].find(&quoted).map(|o| after + o)
+                    } else {
+                        Some(first)
+                    }
+                })
+                .or_else(|| {
+                    // A top-level key (`version`): the line it starts.
+                    (place.element == Element::Scenario)
+                        .then(|| top_level_key(text, &place.key))
+                        .flatten()
+                })
                 .map(|off| line_col(text, off))
                 .map_or((None, None), |(l, c)| (Some(l), Some(c)));
             return Err(ScenarioError {
@@ -419,10 +461,34 @@ impl Scenario {
         }
     }
 
+    /// Where each host entry's `count` is written (line, column).
+    fn count_lines(&self, text: &str) -> Vec<Option<(usize, usize)>> {
+        use toml::de::{DeTable, DeValue};
+        let Ok(root) = DeTable::parse(text) else {
+            return Vec::new();
+        };
+        let Some((_, hosts)) = root.get_ref().iter().find(|(k, _)| k.get_ref() == "host") else {
+            return Vec::new();
+        };
+        let DeValue::Array(hosts) = hosts.get_ref() else {
+            return Vec::new();
+        };
+        hosts
+            .iter()
+            .map(|h| match h.get_ref() {
+                DeValue::Table(t) => t
+                    .iter()
+                    .find(|(k, _)| k.get_ref() == "count")
+                    .map(|(k, _)| line_col(text, k.span().start)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Replaces each host entry with a `count` by its copies (at most
     /// [`MAX_COUNT`] of one entry). Returns the entry each host now comes
-    /// from.
-    fn expand_counts(&mut self) -> Result<Vec<usize>, String> {
+    /// from; an error names the entry.
+    fn expand_counts(&mut self) -> Result<Vec<usize>, (usize, String)> {
         let mut hosts = Vec::new();
         let mut entry_of = Vec::new();
         for (k, h) in std::mem::take(&mut self.hosts).into_iter().enumerate() {
@@ -432,9 +498,9 @@ impl Scenario {
                 continue;
             };
             if n == 0 || n > MAX_COUNT {
-                return Err(count_error(&h.id, n));
+                return Err((k, count_error(&h.id, n)));
             }
-            hosts.extend(copies(&h, n)?);
+            hosts.extend(copies(&h, n).map_err(|e| (k, e))?);
             entry_of.extend(std::iter::repeat_n(k, n as usize));
         }
         self.hosts = hosts;
@@ -461,8 +527,10 @@ impl Scenario {
                 place: Place::new(element, key),
                 message,
                 name,
+                second: false,
             })
         };
+        let mut twice: Vec<Problem> = Vec::new();
         let entry = |k: usize| entry_of.get(k).copied().unwrap_or(k);
         if self.version != VERSION {
             put(
@@ -559,12 +627,15 @@ impl Scenario {
                     );
                 }
                 if addrs.contains(&i.address) {
-                    put(
-                        Element::Interface(e, j),
-                        "address",
-                        None,
-                        format!("address {} is used twice", i.address),
-                    );
+                    twice.push(Problem {
+                        place: Place::new(Element::Interface(e, j), "address"),
+                        message: format!(
+                            "address {} is used twice; every interface and NAT needs its own",
+                            i.address
+                        ),
+                        name: Some(i.address.to_string()),
+                        second: true,
+                    });
                 }
                 addrs.push(i.address);
             }
@@ -581,12 +652,15 @@ impl Scenario {
                 );
             }
             if addrs.contains(&n.public_address) {
-                put(
-                    Element::Nat(k),
-                    "public_address",
-                    None,
-                    format!("address {} is used twice", n.public_address),
-                );
+                twice.push(Problem {
+                    place: Place::new(Element::Nat(k), "public_address"),
+                    message: format!(
+                        "address {} is used twice; every interface and NAT needs its own",
+                        n.public_address
+                    ),
+                    name: Some(n.public_address.to_string()),
+                    second: true,
+                });
             }
             addrs.push(n.public_address);
         }
@@ -627,6 +701,19 @@ impl Scenario {
         order.sort_by_key(|&k| self.timeline[k].at);
         for (k, e) in order.into_iter().map(|k| (k, &self.timeline[k])) {
             let at = |m: String| format!("event at {}: {m}", e.at);
+            if e.user != Some(true) && e.at > self.until {
+                // The page's own interventions past the end (saved with
+                // `user = true`) are kept: playing may go on past `until`.
+                put(
+                    Element::Event(k),
+                    "at",
+                    None,
+                    at(format!(
+                        "it comes after the scenario's end (until = {}), so a run never reaches it; move it or raise `until`",
+                        self.until
+                    )),
+                );
+            }
             match e.action() {
                 Err(m) => put(Element::Event(k), "action", None, at(m)),
                 Ok(action) => {
@@ -641,6 +728,7 @@ impl Scenario {
                 }
             }
         }
+        out.extend(twice);
         out
     }
 
@@ -654,6 +742,7 @@ impl Scenario {
             place: Place::new(Element::Settings(layer), e.key.as_deref().unwrap_or("")),
             message: e.message,
             name: None,
+            second: false,
         };
         let global = crate::vocab::settings::resolve(&self.settings, None);
         if let Err(e) = &global {
@@ -681,7 +770,8 @@ impl Scenario {
                 Some(n) if n == 0 || n > MAX_COUNT => out.push(Problem {
                     place: Place::new(Element::Host(k), "count"),
                     message: count_error(&h.id, n),
-                    name: None,
+                    name: Some(h.id.clone()),
+                    second: false,
                 }),
                 Some(n) => match copies(h, n) {
                     Ok(c) => {
@@ -691,7 +781,8 @@ impl Scenario {
                     Err(message) => out.push(Problem {
                         place: Place::new(Element::Host(k), "count"),
                         message,
-                        name: None,
+                        name: Some(h.id.clone()),
+                        second: false,
                     }),
                 },
             }
@@ -760,6 +851,9 @@ pub struct Problem {
     /// The name to look for in a file to find the line (an unknown link's
     /// id, say).
     name: Option<String>,
+    /// The name's second occurrence is the place (the later of two equal
+    /// addresses).
+    second: bool,
 }
 
 /// The text to look for in the file to find the line an intervention error
