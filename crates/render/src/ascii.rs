@@ -154,7 +154,14 @@ fn message(m: &MessageRow, right: bool, who: Option<String>, out: &mut Vec<Strin
         out.extend(wrap(&seen, &first, &first, WIDTH));
     }
     match &m.what {
-        What::Ike { items, .. } => out.extend(fold(items, &first, &cont, width, tail)),
+        What::Ike { items, error, .. } => {
+            out.extend(fold(items, &first, &cont, width, tail));
+            // Why it could not be read (parsed or decrypted): the reason
+            // belongs in the chart, not only in the inspector.
+            if let Some(e) = error {
+                out.extend(wrap(&format!("[not read: {e}]"), &first, &cont, width));
+            }
+        }
         other => {
             let text = match other {
                 What::Keepalive => "NAT-keepalive".to_string(),
