@@ -245,12 +245,7 @@ fn frames(file: &str, bytes: &[u8]) -> Result<Vec<(Time, DataLink, Vec<u8>)>, Im
             .map_err(|e| err(None, format!("not a readable pcapng file: {e}")))?;
         let mut n = 0usize;
         while let Some(block) = r.next_block() {
-            let block = block.map_err(|e| {
-                err(
-                    Some(format!("block {}", n + 1)),
-                    format!("cannot read it: {e}"),
-                )
-            })?;
+            let block = block.map_err(|e| err(Some(format!("block {}", n + 1)), damaged(&e)))?;
             n += 1;
             let packet = match block {
                 pcap_file::pcapng::Block::EnhancedPacket(p) => {
@@ -292,13 +287,31 @@ fn frames(file: &str, bytes: &[u8]) -> Result<Vec<(Time, DataLink, Vec<u8>)>, Im
     let mut r = pcap_file::pcap::PcapReader::new(bytes)
         .map_err(|e| err(None, format!("not a readable pcap file: {e}")))?;
     let link = r.header().datalink;
+    if ip_of(link, &[]).is_err_and(|e| e.contains("is not read")) {
+        return Err(err(
+            None,
+            format!(
+                "link type {link:?} is not read: open a capture of Linux cooked frames (tcpdump -i any), raw IP or Ethernet"
+            ),
+        ));
+    }
     let mut n = 0usize;
     while let Some(p) = r.next_packet() {
         n += 1;
-        let p = p.map_err(|e| err(Some(format!("frame {n}")), format!("cannot read it: {e}")))?;
+        let p = p.map_err(|e| err(Some(format!("frame {n}")), damaged(&e)))?;
         out.push((micros(p.timestamp), link, p.data.into_owned()));
     }
     Ok(out)
+}
+
+/// What a record the capture library could not read means to a user.
+fn damaged(e: &pcap_file::PcapError) -> String {
+    match e {
+        pcap_file::PcapError::IncompleteBuffer | pcap_file::PcapError::IoError(_) => {
+            "the file ends inside it: the capture was cut short, or the record claims more octets than there are".into()
+        }
+        other => format!("it is damaged ({other})"),
+    }
 }
 
 /// The IP packet inside a frame of link type `link`; `None` for a frame
@@ -467,6 +480,15 @@ pub fn import(file: &str, capture: &[u8], keys: &[KeyEntry]) -> Result<Imported,
         });
     }
     let start = seen.iter().map(|f| f.time).min().unwrap_or(0);
+    // Damaged timestamps may put frames years apart: they are drawn a
+    // year after the first at most.
+    const MAX_SPAN: Time = 365 * 24 * 3600 * 1_000_000;
+    if seen.iter().any(|f| f.time - start > MAX_SPAN) {
+        skipped.push(
+            "timestamps more than a year after the first frame's (damaged?) are drawn a year after it"
+                .into(),
+        );
+    }
     // Parties: one initiator and one responder per distinct pair of
     // first-seen addresses; an IKE SA's later addresses join its parties.
     let mut parties: Vec<Party> = Vec::new();
@@ -642,7 +664,7 @@ pub fn import(file: &str, capture: &[u8], keys: &[KeyEntry]) -> Result<Imported,
         let Some((from, to)) = assign[k] else {
             continue;
         };
-        let t = f.time - start;
+        let t = (f.time - start).min(MAX_SPAN);
         if let Some(h) = ike_of(f).and_then(|m| Header::parse(m).ok())
             && first_sk.get(&h.spi_i).is_some_and(|&(at, _)| at == k)
             && let Some((spi_r, keys)) = sa_keys.remove(&h.spi_i)

@@ -311,3 +311,26 @@ fn bad_key_files_are_refused_with_the_line() {
     let e = read_keys("empty", "\n# nothing\n").unwrap_err();
     assert!(e.message.contains("no keys"), "{e}");
 }
+
+/// Found by the fuzzer (`pcap_import`): frames whose timestamps lie
+/// decades apart made a scenario whose `until` was out of range, so the
+/// import failed after it had read the capture. They are drawn a year
+/// after the first frame at most, and the capture opens.
+#[test]
+fn damaged_timestamps_years_apart_still_open() {
+    let data = include_bytes!("data/fuzz-timestamps-years-apart.bin");
+    let split = data.windows(2).position(|w| w == [0xff, 0x00]);
+    let (keys, capture) = match split {
+        Some(i) => (&data[..i], &data[i + 2..]),
+        None => (&data[..0], &data[..]),
+    };
+    let keys = read_keys("keys", &String::from_utf8_lossy(keys)).unwrap_or_default();
+    let got = import("capture.pcap", capture, &keys).unwrap();
+    assert!(got.observed.end() <= 365 * 24 * 3600 * 1_000_000);
+    assert!(
+        got.skipped.iter().any(|s| s.contains("more than a year")),
+        "{:?}",
+        got.skipped
+    );
+    got.observed.scenario().expect("the parties' scenario reads");
+}

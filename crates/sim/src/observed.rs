@@ -255,7 +255,10 @@ impl Observed {
         if !self.description.is_empty() {
             let _ = writeln!(t, "description = {}", quote(&self.description));
         }
-        let _ = writeln!(t, "until = \"{}us\"", self.last.max(1));
+        // A scenario's durations stop at 10^15 µs (about 31 years); a run
+        // with damaged timestamps may claim more.
+        let until = self.last.clamp(1, 999_999_999_999_999);
+        let _ = writeln!(t, "until = \"{until}us\"");
         for p in &self.parties {
             for k in 0..p.addresses.len() {
                 let _ = writeln!(
