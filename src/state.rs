@@ -1227,6 +1227,96 @@ mod tests {
         assert_eq!(m.session.borrow().scenario.title, title);
     }
 
+    /// The catalogue of bad inputs (`tests/bad-inputs/`) through the page's
+    /// own readers: a scenario file, a share link, a capture and a key file
+    /// each shows its error (the text beside it, `NAME.expected`) and the
+    /// current run goes on; an IKE message that cannot be read inside a
+    /// good capture shows its reason in the chart. `UPDATE_EXPECTED=1`
+    /// writes the share links' texts (only the page reads links).
+    #[test]
+    fn every_bad_input_shows_its_error_and_the_run_goes_on() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-inputs");
+        let read = |n: &str| std::fs::read(dir.join(n)).unwrap();
+        let keys = String::from_utf8(read("ike.keys")).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".expected") && n != "ike.keys" && !n.ends_with(".md"))
+            .collect();
+        names.sort();
+        assert!(names.len() >= 30);
+        for f in &names {
+            // A model of its own: models share their session.
+            let before = start();
+            let title = before.session.borrow().scenario.title.clone();
+            let (stem, ext) = f.rsplit_once('.').unwrap();
+            let expected_path = dir.join(format!("{stem}.expected"));
+            let capture = |name: &str, bytes: Vec<u8>, keys: Vec<(String, String)>| {
+                Action::OpenCapture(CaptureFiles {
+                    name: name.into(),
+                    bytes: Rc::from(bytes),
+                    keys,
+                })
+            };
+            let m = match ext {
+                "toml" => before.clone().reduce(Action::OpenFile(
+                    f.clone(),
+                    String::from_utf8_lossy(&read(f)).into_owned(),
+                )),
+                "link" => Rc::new(Model::from_hash(
+                    String::from_utf8(read(f)).unwrap().trim_end(),
+                )),
+                "pcap" => before.clone().reduce(capture(
+                    f,
+                    read(f),
+                    vec![("ike.keys".into(), keys.clone())],
+                )),
+                "keys" => before.clone().reduce(capture(
+                    "ike-bad-icv.pcap",
+                    read("ike-bad-icv.pcap"),
+                    vec![(f.clone(), String::from_utf8_lossy(&read(f)).into_owned())],
+                )),
+                other => panic!("{f}: no rule for .{other}"),
+            };
+            if stem.starts_with("ike-") {
+                assert_eq!(m.ui.error, None, "{f}");
+                let s = m.session.borrow();
+                let shown: Vec<String> = s
+                    .chart()
+                    .rows
+                    .iter()
+                    .filter_map(|r| match r {
+                        mobike_render::Row::Message(m) => match &m.what {
+                            mobike_render::chart::What::Ike { error: Some(e), .. } => {
+                                Some(format!("[not read: {e}]"))
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect();
+                let want = std::fs::read_to_string(&expected_path).unwrap();
+                assert!(
+                    shown.contains(&want.trim_end().to_string()),
+                    "{f}: {shown:?}"
+                );
+                continue;
+            }
+            let error =
+                m.ui.error
+                    .clone()
+                    .unwrap_or_else(|| panic!("{f}: no error shown"));
+            if ext == "link" && std::env::var_os("UPDATE_EXPECTED").is_some() {
+                std::fs::write(&expected_path, format!("{}\n", error.message)).unwrap();
+            }
+            let want = std::fs::read_to_string(&expected_path)
+                .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+            assert_eq!(error.message, want.trim_end(), "{f}");
+            // The run goes on: the scenario is the one before.
+            assert_eq!(m.session.borrow().scenario.title, title, "{f}");
+        }
+    }
+
     /// Files are told apart by their first octets: a capture among them
     /// takes the others as its key files.
     #[test]
@@ -1246,6 +1336,14 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.message.contains("one scenario file"), "{}", e.message);
+        // A damaged capture is read as one by its name, so its error says
+        // what is wrong with it.
+        let a = sort_files(vec![
+            ("keys".into(), KEYS.as_bytes().to_vec()),
+            ("cut.pcap".into(), b"%PDF".to_vec()),
+        ])
+        .unwrap();
+        assert!(matches!(&a, Action::OpenCapture(c) if c.name == "cut.pcap"));
         let e = sort_files(vec![("blob".into(), vec![0xff, 0xfe, 0x00])]).unwrap_err();
         assert!(
             e.message.contains("neither a scenario file"),

@@ -42,9 +42,18 @@ pub fn sort_files(files: Vec<Named>) -> Result<Action, ErrorNote> {
         message,
         excerpt: None,
     };
-    let captures: Vec<usize> = (0..files.len())
+    // A capture by its first octets, or by its name (a damaged capture is
+    // then read as one, so its error says what is wrong with it).
+    let named = |n: &str| {
+        let n = n.to_ascii_lowercase();
+        n.ends_with(".pcap") || n.ends_with(".pcapng") || n.ends_with(".cap")
+    };
+    let mut captures: Vec<usize> = (0..files.len())
         .filter(|&i| is_capture(&files[i].1))
         .collect();
+    if captures.is_empty() {
+        captures = (0..files.len()).filter(|&i| named(&files[i].0)).collect();
+    }
     match captures.as_slice() {
         [] if files.len() == 1 => {
             let (name, bytes) = files.into_iter().next().unwrap_or_default();
