@@ -116,6 +116,9 @@ pub struct Endpoint {
     dirty: Vec<usize>,
     /// Room for the SAs whose timers ran out (see `handle_timeout`).
     expired: Vec<usize>,
+    /// The secret behind our COOKIEs (RFC 7296 §2.6), drawn the first time
+    /// one is needed (so a run without load draws the same as before).
+    cookie_secret: Option<[u8; 32]>,
 }
 
 /// What every IKE SA of the endpoint uses while it handles an input.
@@ -195,6 +198,7 @@ impl Endpoint {
             timers: BTreeSet::new(),
             dirty: Vec::new(),
             expired: Vec::new(),
+            cookie_secret: None,
         }
     }
 
@@ -484,6 +488,14 @@ impl Endpoint {
                     .copied()
                     .filter(|&i| matches(&self.sas[i]))
             });
+        if found.is_none()
+            && is_init_request
+            && self.shared.config.role == Role::Responder
+            && !self.admit(src, dst, &header, ike)
+        {
+            self.run_actions(now);
+            return;
+        }
         let mut ctx = self.shared.ctx(now);
         match found {
             // Includes a retransmitted IKE_SA_INIT, answered from the cache
@@ -503,6 +515,96 @@ impl Endpoint {
             }
         }
         self.run_actions(now);
+    }
+
+    /// Responder under load (RFC 7296 §2.6): whether a new IKE_SA_INIT may
+    /// make state. Beyond `half_open_limit` half-open SAs it is dropped;
+    /// from `cookie_threshold` on it must return our COOKIE as its first
+    /// payload, else it is answered with N(COOKIE) and no state is kept.
+    fn admit(&mut self, src: SocketAddr, dst: SocketAddr, header: &Header, ike: &[u8]) -> bool {
+        let settings = &self.shared.config.settings;
+        let (threshold, limit) = (settings.cookie_threshold, settings.half_open_limit);
+        if threshold.is_none() && limit.is_none() {
+            return true;
+        }
+        let half_open = self
+            .sas
+            .iter()
+            .filter(|s| s.state() == crate::SaState::InitDone)
+            .count();
+        if let Some(limit) = limit
+            && half_open >= limit as usize
+        {
+            self.reject(src, dst, Rejection::HalfOpenLimit { limit });
+            return false;
+        }
+        if threshold.is_none_or(|t| half_open < t as usize) {
+            return true;
+        }
+        let Ok(msg) = mobike_wire::Message::parse(ike) else {
+            // Malformed: the SA's own checks refuse it.
+            return true;
+        };
+        let ni = msg.payloads.iter().find_map(|p| match p {
+            mobike_wire::Payload::Nonce(n) => Some(n.clone()),
+            _ => None,
+        });
+        let secret = match self.cookie_secret {
+            Some(s) => s,
+            None => {
+                let mut s = [0u8; 32];
+                rand_core::RngCore::fill_bytes(&mut self.shared.rng, &mut s);
+                self.cookie_secret = Some(s);
+                s
+            }
+        };
+        let cookie = cookie(
+            &secret,
+            ni.as_deref().unwrap_or(&[]),
+            src.ip(),
+            header.spi_i,
+        );
+        let sent = msg
+            .payloads
+            .first()
+            .and_then(mobike_wire::Payload::as_notify)
+            .filter(|n| n.kind == mobike_wire::NotifyType::COOKIE)
+            .map(|n| n.data.clone());
+        if sent.as_deref() == Some(&cookie[..]) {
+            return true;
+        }
+        // RFC 7296 §2.6: the response carries the initiator's SPI, a zero
+        // responder SPI and N(COOKIE) alone; we keep nothing.
+        let reply = mobike_wire::Message::emit_plain(
+            Header {
+                spi_i: header.spi_i,
+                spi_r: 0,
+                next_payload: mobike_wire::PayloadType::None,
+                exchange: ExchangeType::IKE_SA_INIT,
+                flags: mobike_wire::Flags::new(false, true),
+                message_id: 0,
+                length: 0,
+            },
+            &[mobike_wire::Payload::Notify(mobike_wire::Notify::new(
+                mobike_wire::NotifyType::COOKIE,
+                cookie.to_vec(),
+            ))],
+        );
+        self.shared.out.push_back(Transmit {
+            src: dst,
+            dst: src,
+            payload: mobike_wire::udp::frame_ike(&reply, dst.port()),
+            protocol: crate::IpProtocol::Udp,
+        });
+        self.reject(
+            src,
+            dst,
+            Rejection::CookieRequired {
+                half_open,
+                wrong: sent.is_some(),
+            },
+        );
+        false
     }
 
     /// An ESP packet arrived (plain, or from a UDP datagram on port 4500).
@@ -618,4 +720,21 @@ impl Endpoint {
     fn reject(&mut self, src: SocketAddr, dst: SocketAddr, reason: Rejection) {
         self.shared.ctx(0).reject(src, dst, reason);
     }
+}
+
+/// Our COOKIE for an IKE_SA_INIT (RFC 7296 §2.6): a version octet, then
+/// prf(secret, Ni | IPi | SPIi) cut to 16 octets, so it can be checked
+/// again without keeping anything.
+fn cookie(secret: &[u8; 32], ni: &[u8], ip: IpAddr, spi_i: u64) -> [u8; 17] {
+    let mut data = ni.to_vec();
+    match ip {
+        IpAddr::V4(a) => data.extend_from_slice(&a.octets()),
+        IpAddr::V6(a) => data.extend_from_slice(&a.octets()),
+    }
+    data.extend_from_slice(&spi_i.to_be_bytes());
+    let mac = mobike_wire::crypto::prf(secret, &data);
+    let mut out = [0u8; 17];
+    out[0] = 1;
+    out[1..].copy_from_slice(&mac[..16]);
+    out
 }

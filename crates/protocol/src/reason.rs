@@ -183,6 +183,8 @@ pub enum Note {
     FollowingRebinding { from: SocketAddr, to: SocketAddr },
     /// Retransmissions went unanswered: path testing starts (§3.10).
     ProbingStarted { sends: u32, pairs: usize },
+    /// The responder asked for a COOKIE: IKE_SA_INIT again with it.
+    CookieReturned { octets: usize },
     /// The address in use is gone: an empty INFORMATIONAL checks the paths
     /// left before the SA moves (strongSwan).
     PathCheck { gone: IpAddr, pairs: usize },
@@ -280,6 +282,7 @@ impl Note {
             StaleNatDetection => "RFC 7296 §2.1, §2.23",
             FollowingRebinding { .. } => "RFC 7296 §2.23 (I-2.23-11)",
             ProbingStarted { .. } => "RFC 4555 §3.5, §3.10; RFC 7296 §2.1 (I-2.1-7)",
+            CookieReturned { .. } => "RFC 7296 §2.6",
             PathCheck { .. } => {
                 "RFC 4555 §3.10; strongSwan's path check (reference §8.1 items 4 and 5)"
             }
@@ -349,6 +352,10 @@ impl fmt::Display for Note {
             MoveFallback { new, old } => write!(
                 f,
                 "no answer from {new}: adding {old} back and retransmitting from it"
+            ),
+            CookieReturned { octets } => write!(
+                f,
+                "the responder is under load and asks for a COOKIE: IKE_SA_INIT again with its {octets} octets first"
             ),
             PathCheck { gone, pairs } => write!(
                 f,
@@ -465,6 +472,12 @@ impl fmt::Display for Note {
 pub enum Rejection {
     /// A UDP datagram on port 4500 that is neither IKE, ESP nor a keepalive.
     NotIkeOrEsp,
+    /// Responder under load: an IKE_SA_INIT without the COOKIE it must
+    /// return was answered with N(COOKIE), no state kept (RFC 7296 §2.6).
+    CookieRequired { half_open: usize, wrong: bool },
+    /// Responder: the half-open limit is reached; the IKE_SA_INIT is
+    /// dropped.
+    HalfOpenLimit { limit: u32 },
     /// The IKE header does not parse.
     Header(WireError),
     /// The datagram's length disagrees with the IKE header's.
@@ -537,6 +550,15 @@ impl fmt::Display for Rejection {
         use Rejection::*;
         match self {
             NotIkeOrEsp => f.write_str("datagram on port 4500 is neither IKE, ESP nor a keepalive"),
+            CookieRequired { half_open, wrong } => write!(
+                f,
+                "IKE_SA_INIT {} COOKIE with {half_open} half-open IKE SAs: answered with N(COOKIE), no state kept (RFC 7296 §2.6)",
+                if *wrong { "with a wrong" } else { "without a" }
+            ),
+            HalfOpenLimit { limit } => write!(
+                f,
+                "IKE_SA_INIT dropped: {limit} half-open IKE SAs, the limit"
+            ),
             Header(e) => write!(f, "IKE header: {e}"),
             Length { octets, header } => write!(
                 f,

@@ -158,6 +158,16 @@ pub struct Settings {
     /// the first check is compared with what IKE_SA_INIT saw (RFC 4555
     /// §3.8, M-3.8-4).
     pub natd_first_check_baseline: bool,
+    /// Responder: with this many half-open IKE SAs (IKE_SA_INIT answered,
+    /// IKE_AUTH not yet), a new IKE_SA_INIT must carry a COOKIE: it is
+    /// answered statelessly with N(COOKIE) and only the retry that returns
+    /// it makes state (RFC 7296 §2.6). Not set: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie_threshold: Option<u32>,
+    /// Responder: at most this many half-open IKE SAs; an IKE_SA_INIT
+    /// beyond them is dropped, cookie or not. Not set: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub half_open_limit: Option<u32>,
 }
 
 /// The responder's reaction when a request it sends from a new address of
@@ -228,6 +238,8 @@ impl Default for Settings {
             reaction_delay: Dur(0),
             list_in_nat_updates: true,
             natd_first_check_baseline: false,
+            cookie_threshold: None,
+            half_open_limit: None,
         }
     }
 }

@@ -162,6 +162,8 @@ struct ExpectInitResponse {
     /// RealMessage1 for our AUTH (RFC 7296 §2.15).
     init_request: Vec<u8>,
     origin: Origin,
+    /// COOKIEs the responder asked for so far (RFC 7296 §2.6).
+    cookies: u8,
 }
 
 /// Responder, IKE_SA_INIT answered: what IKE_AUTH is checked against.

@@ -204,6 +204,7 @@ impl IkeSa {
             ni,
             init_request: bytes.clone(),
             origin,
+            cookies: 0,
         }));
         sa.window.next_mid = 1;
         sa.start_request(ctx, Task::Init, 0, bytes);
@@ -321,6 +322,53 @@ impl IkeSa {
     }
 
     /// Initiator: the IKE_SA_INIT response (or a REDIRECT in its place).
+    /// The responder is under load and asks for a COOKIE (RFC 7296 §2.6):
+    /// IKE_SA_INIT again, N(COOKIE) first and every other payload as
+    /// before; the new octets are what our AUTH signs. At most three times.
+    fn retry_with_cookie(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        cookie: Vec<u8>,
+    ) {
+        const MAX_COOKIES: u8 = 3;
+        let header = self.header(ExchangeType::IKE_SA_INIT, 0, false);
+        let Lifecycle::ExpectInitResponse(setup) = &mut self.life else {
+            return;
+        };
+        if setup.cookies >= MAX_COOKIES || cookie.is_empty() || cookie.len() > 64 {
+            ctx.reject(src, dst, R::InitResponseUnexpected);
+            return;
+        }
+        let Ok(old) = Message::parse(&setup.init_request) else {
+            return;
+        };
+        let mut payloads = vec![notify(NotifyType::COOKIE, cookie.clone())];
+        payloads.extend(
+            old.payloads
+                .into_iter()
+                .filter(|p| p.as_notify().is_none_or(|n| n.kind != NotifyType::COOKIE)),
+        );
+        let bytes = Message::emit_plain(header, &payloads);
+        setup.init_request = bytes.clone();
+        setup.cookies += 1;
+        let wait = super::window::schedule(self.role, &ctx.config.settings).timeout(0);
+        if let Some(r) = self.window.outstanding.iter_mut().find(|r| r.mid == 0) {
+            r.bytes = bytes.clone();
+            r.retransmissions = 0;
+            r.next_at = ctx.now + wait;
+        }
+        self.note(
+            ctx,
+            Note::CookieReturned {
+                octets: cookie.len(),
+            },
+        );
+        let (local, remote) = (self.local, self.remote);
+        self.transmit(ctx, local, remote, &bytes);
+    }
+
     pub(super) fn handle_init_response(
         &mut self,
         ctx: &mut Ctx,
@@ -340,6 +388,17 @@ impl IkeSa {
             ctx.reject(src, dst, R::InitResponseUnexpected);
             return;
         };
+        if header.spi_r == 0
+            && let Some(n) = msg
+                .payloads
+                .iter()
+                .filter_map(Payload::as_notify)
+                .find(|n| n.kind == NotifyType::COOKIE)
+        {
+            let cookie = n.data.clone();
+            self.retry_with_cookie(ctx, src, dst, cookie);
+            return;
+        }
         if let Some(n) = msg
             .payloads
             .iter()
