@@ -65,8 +65,15 @@ fuzz_target!(|data: &[u8]| {
 
     if mode & 0x80 == 0 {
         let (src, dst) = (port(mode), port(mode >> 2));
-        let natt = src == udp::NATT_PORT || dst == udp::NATT_PORT;
-        match udp::classify(rest, src, dst) {
+        // The port that decides (RFC 3948 §2.2): the destination's when it
+        // is an IKE port, else the source's.
+        let decides = if dst == udp::IKE_PORT || dst == udp::NATT_PORT {
+            dst
+        } else {
+            src
+        };
+        let natt = decides == udp::NATT_PORT;
+        match udp::classify_observed(rest, src, dst) {
             UdpPayload::Ike(ike) => {
                 if natt {
                     assert_eq!(rest[..4], udp::NON_ESP_MARKER);

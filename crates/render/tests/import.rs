@@ -332,5 +332,7 @@ fn damaged_timestamps_years_apart_still_open() {
         "{:?}",
         got.skipped
     );
-    got.observed.scenario().expect("the parties' scenario reads");
+    got.observed
+        .scenario()
+        .expect("the parties' scenario reads");
 }
