@@ -219,15 +219,14 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&Observed)) -> Result<Outco
             },
         ],
     );
+    let locals = config
+        .locals
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     observed.description = format!(
-        "A real IKEv2 run over UDP, recorded at mobike's own sockets \
-         (addresses {}).",
-        config
-            .locals
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+        "A real IKEv2 run over UDP, recorded at mobike's own sockets (addresses {locals})."
     );
     for a in &config.locals {
         if !present.contains(a) {
@@ -247,13 +246,7 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&Observed)) -> Result<Outco
     {
         if present.is_empty() {
             return Err(format!(
-                "none of the local addresses ({}) is on this host",
-                config
-                    .locals
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "none of the local addresses ({locals}) is on this host"
             ));
         }
         ep.connect(0, peer);
