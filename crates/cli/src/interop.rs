@@ -219,10 +219,16 @@ impl InteropArgs {
     }
 }
 
-/// Prints the chart's rows as they come, one line each.
+/// Prints the chart's rows as they come, one line each; refusals only up
+/// to [`Live::MAX_REFUSALS`] (a flood would drown the rest), then counted.
 struct Live {
     builder: Option<(usize, ChartBuilder)>,
     printed: usize,
+    refusals: usize,
+}
+
+impl Live {
+    const MAX_REFUSALS: usize = 50;
 }
 
 impl Live {
@@ -241,6 +247,20 @@ impl Live {
         let name = |i: usize| lanes.get(i).map_or("?", |l| l.node.as_str());
         let mut out = std::io::stdout().lock();
         for row in b.chart.rows.iter().skip(self.printed) {
+            if let Row::Note(n) = row
+                && n.kind == mobike_render::chart::NoteKind::Rejected
+            {
+                self.refusals += 1;
+                if self.refusals > Self::MAX_REFUSALS {
+                    if self.refusals == Self::MAX_REFUSALS + 1 {
+                        let _ = writeln!(
+                            out,
+                            "          (more refused datagrams: counted, not printed; see the end)"
+                        );
+                    }
+                    continue;
+                }
+            }
             let _ = match row {
                 Row::Message(m) => writeln!(
                     out,
@@ -291,12 +311,14 @@ pub fn run(args: &InteropArgs) -> Result<bool, String> {
     let mut live = Live {
         builder: None,
         printed: 0,
+        refusals: 0,
     };
     let quiet = args.quiet;
     let Outcome {
         observed,
         snapshots,
         established,
+        dropped,
     } = mobike_interop::run(&config, &mut |o| {
         if !quiet {
             live.show(o)
@@ -317,6 +339,10 @@ pub fn run(args: &InteropArgs) -> Result<bool, String> {
         established,
         if established == 1 { "" } else { "s" }
     );
+    if !dropped.is_empty() {
+        let list: Vec<String> = dropped.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!("refused datagrams, by reason: {}", list.join(", "));
+    }
     if let Some(p) = &args.ascii {
         write(p, ascii::render(&chart, &opts))?;
     }

@@ -74,6 +74,27 @@ pub struct Outcome {
     pub snapshots: Vec<SaSnapshot>,
     /// How many IKE SAs were set up.
     pub established: usize,
+    /// Datagrams dropped or refused, by reason ("oversized", and the
+    /// endpoint's rejections by kind: "CookieRequired", "Header", …).
+    pub dropped: std::collections::BTreeMap<String, u64>,
+}
+
+/// A datagram longer than this is dropped unread: IKE messages here are a
+/// few hundred octets (RFC 7296 §2 asks for 1280 at least, more only with
+/// fragmentation).
+pub const MAX_DATAGRAM: usize = 16_384;
+
+/// Refused datagrams beyond this many are counted, not recorded: a flood
+/// must not grow the trace without bound.
+pub const MAX_RECORDED_REFUSALS: u64 = 1_000;
+
+/// A rejection's kind: its variant's name.
+fn kind(r: &mobike_protocol::Rejection) -> String {
+    let text = format!("{r:?}");
+    text.split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("Other")
+        .to_string()
 }
 
 /// Which party of [`Observed`] is which.
@@ -254,17 +275,19 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&Observed)) -> Result<Outco
     let end = start + config.duration;
     let mut deleting: Option<Instant> = None;
     let mut established = 0usize;
+    let mut dropped: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut refusals = 0u64;
+    let mut scanned = 0usize;
     let mut next_poll = start + ADDRESS_POLL;
     loop {
         let mut changed = flush(&mut ep, &mut observed, &sockets, micros(Instant::now()));
-        for e in observed
-            .trace()
-            .iter_from(observed.trace().len().saturating_sub(changed))
-        {
+        // Every entry recorded since the last look, however it came.
+        for e in observed.trace().iter_from(scanned) {
             if let Some((_, Event::Established { .. })) = e.kind.protocol() {
                 established += 1;
             }
         }
+        scanned = observed.trace().len();
         if changed > 0 {
             progress(&observed);
         }
@@ -298,13 +321,61 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&Observed)) -> Result<Outco
         match rx.recv_timeout(wake.saturating_duration_since(now)) {
             Ok(msg) => {
                 let t = micros(msg.at);
-                record_incoming(&mut observed, t, &msg);
-                if msg.dst.port() == 4500 && msg.payload == [0xff] {
+                let mut events = Vec::new();
+                let oversized = msg.payload.len() > MAX_DATAGRAM;
+                if oversized {
+                    // Dropped unread: the endpoint never sees it.
+                } else if msg.dst.port() == 4500 && msg.payload == [0xff] {
                     // A NAT-keepalive (RFC 3948 §2.3): nothing to answer.
                 } else {
                     ep.handle_datagram(t, msg.src, msg.dst, &msg.payload);
+                    while let Some(e) = ep.poll_event() {
+                        events.push(e);
+                    }
                 }
-                changed += 1;
+                let refused: Vec<String> = if oversized {
+                    vec!["oversized".into()]
+                } else {
+                    events
+                        .iter()
+                        .filter_map(|e| match e {
+                            Event::Rejected { reason, .. } => Some(kind(reason)),
+                            _ => None,
+                        })
+                        .collect()
+                };
+                for k in &refused {
+                    *dropped.entry(k.clone()).or_default() += 1;
+                }
+                if !refused.is_empty() {
+                    refusals += 1;
+                }
+                if refused.is_empty() || refusals <= MAX_RECORDED_REFUSALS {
+                    let packet = record_incoming(&mut observed, t, &msg);
+                    if oversized {
+                        observed.dropped(
+                            t,
+                            packet,
+                            LOCAL,
+                            DropReason::Other(format!(
+                                "{} octets, more than {MAX_DATAGRAM}: dropped unread",
+                                msg.payload.len()
+                            )),
+                        );
+                    }
+                    for e in events {
+                        observed.event(t, LOCAL, e);
+                    }
+                    changed += 1;
+                } else if refusals == MAX_RECORDED_REFUSALS + 1 {
+                    observed.remark(
+                        t,
+                        format!(
+                            "more than {MAX_RECORDED_REFUSALS} refused datagrams: the rest are counted, not drawn"
+                        ),
+                    );
+                    changed += 1;
+                }
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
@@ -350,6 +421,7 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&Observed)) -> Result<Outco
         snapshots: ep.snapshots(),
         observed,
         established,
+        dropped,
     })
 }
 
@@ -393,14 +465,18 @@ fn bind_all(
     Ok(())
 }
 
-/// The peer's datagram, as received at our socket.
-fn record_incoming(observed: &mut Observed, t: Time, msg: &Incoming) {
+/// The peer's datagram, as received at our socket; its number.
+fn record_incoming(
+    observed: &mut Observed,
+    t: Time,
+    msg: &Incoming,
+) -> mobike_sim::trace::PacketId {
     observed.datagram(
         t,
         PEER,
         Some(LOCAL),
         Seen::udp(msg.src, msg.dst, &msg.payload),
-    );
+    )
 }
 
 /// Sends what the endpoint has to send and records it and its events.
@@ -470,6 +546,104 @@ mod tests {
             watch_addresses: false,
             seed: [seed; 32],
         }
+    }
+
+    /// A flood on loopback (bounded: 2,000 datagrams of noise, 100
+    /// oversized ones and 300 well-formed IKE_SA_INITs from made-up
+    /// initiators that never answer), then a real initiator: the responder
+    /// (COOKIEs from 2 half-open IKE SAs) counts every refusal by reason,
+    /// keeps at most 2 half-open SAs and a bounded trace, and the real
+    /// peer still sets up its IKE SA. Needs root for port 500; skipped
+    /// without it.
+    #[test]
+    fn a_flood_is_counted_and_a_real_peer_gets_through() {
+        if UdpSocket::bind("127.0.0.5:500").is_err() {
+            eprintln!("skipped: cannot bind port 500 on 127.0.0.5 (needs root)");
+            return;
+        }
+        let responder = std::thread::spawn(|| {
+            let mut c = config(Role::Responder, "127.0.0.5", None, b"secret", 3);
+            c.settings.cookie_threshold = Some(2);
+            c.duration = Duration::from_secs(6);
+            run(&c, &mut |_| {})
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let flood = UdpSocket::bind("127.0.0.6:0").unwrap();
+        let to: SocketAddr = "127.0.0.5:500".parse().unwrap();
+        // Paced, so the kernel's receive buffer (not ours to count) drops
+        // none of it: 10 small datagrams a millisecond.
+        let mut sent = 0u32;
+        let mut pace = || {
+            sent += 1;
+            if sent.is_multiple_of(10) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for k in 0..2_000 {
+            // Noise from a xorshift stream: lengths 1..300.
+            let len = 1 + k % 300;
+            let junk: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            flood.send_to(&junk, to).unwrap();
+            pace();
+        }
+        for _ in 0..100 {
+            flood.send_to(&vec![0u8; MAX_DATAGRAM + 1], to).unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        for k in 0..300u64 {
+            let mut fake = Endpoint::new(
+                EndpointConfig {
+                    role: Role::Initiator,
+                    id: "fake.example".into(),
+                    psk: b"x".to_vec(),
+                    peer_id: None,
+                    settings: Settings::default(),
+                },
+                vec!["127.0.0.6".parse().unwrap()],
+                1_000 + k,
+            );
+            fake.connect(0, "127.0.0.5".parse().unwrap());
+            while let Some(t) = fake.poll_transmit() {
+                flood.send_to(&t.payload, to).unwrap();
+                pace();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let c = config(
+            Role::Initiator,
+            "127.0.0.7",
+            Some("127.0.0.5"),
+            b"secret",
+            4,
+        );
+        let real = run(&c, &mut |_| {}).unwrap();
+        assert_eq!(real.established, 1, "the real peer got through");
+        let out = responder.join().unwrap().unwrap();
+        let count = |k: &str| out.dropped.get(k).copied().unwrap_or(0);
+        assert_eq!(count("oversized"), 100, "{:?}", out.dropped);
+        assert!(count("CookieRequired") >= 298, "{:?}", out.dropped);
+        let refused: u64 = out.dropped.values().sum();
+        assert!(refused >= 2_398, "{:?}", out.dropped);
+        let half_open = out
+            .snapshots
+            .iter()
+            .filter(|s| s.state == mobike_protocol::SaState::InitDone)
+            .count();
+        assert!(half_open <= 2, "{half_open} half-open IKE SAs");
+        // The trace holds at most the first refusals, not the flood.
+        assert!(
+            out.observed.trace().len() < 6_000,
+            "{} entries",
+            out.observed.trace().len()
+        );
     }
 
     /// Two of our own endpoints over loopback (127.0.0.2 and 127.0.0.3, so
