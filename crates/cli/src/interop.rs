@@ -192,6 +192,13 @@ impl InteropArgs {
                 .unwrap_or_else(|| toml::Value::String(v.to_string()));
             layer.set(k.trim(), value);
         }
+        // On a real network a responder guards itself by default: COOKIEs
+        // from 10 half-open IKE SAs on, none beyond 1,000 (RFC 7296 §2.6).
+        for (key, value) in [("cookie_threshold", 10), ("half_open_limit", 1_000)] {
+            if !layer.0.contains_key(key) {
+                layer.set(key, toml::Value::Integer(value));
+            }
+        }
         let settings: Settings = resolve(&layer, None)
             .map_err(|e| format!("settings: {e}"))?
             .engine;
@@ -431,6 +438,8 @@ retransmit_tries = 2
         assert_eq!(c.settings.retransmit_tries, 2);
         assert!(c.settings.path_check_first, "the strongswan preset");
         assert!(c.settings.childless, "IKE only unless --child");
+        assert_eq!(c.settings.cookie_threshold, Some(10), "guarded by default");
+        assert_eq!(c.settings.half_open_limit, Some(1_000));
         let c = parse(&[
             "--config",
             f,
