@@ -320,7 +320,9 @@ pub fn run(config: &Config, progress: &mut dyn FnMut(&Observed)) -> Result<Outco
         }
         match rx.recv_timeout(wake.saturating_duration_since(now)) {
             Ok(msg) => {
-                let t = micros(msg.at);
+                // The endpoint's clock never goes back: a datagram that
+                // waited in the channel is handled (and drawn) now.
+                let t = micros(Instant::now().max(msg.at));
                 let mut events = Vec::new();
                 let oversized = msg.payload.len() > MAX_DATAGRAM;
                 if oversized {
