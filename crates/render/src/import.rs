@@ -546,9 +546,11 @@ pub fn import(file: &str, capture: &[u8], keys: &[KeyEntry]) -> Result<Imported,
         } else {
             (res, ini)
         };
+        // An address belongs to the first party seen with it: two parties
+        // never share one (a capture of both ends on one host, or damaged
+        // flags, would otherwise make a scenario with an address twice).
         for (a, p) in [(f.src.ip(), from), (f.dst.ip(), to)] {
-            owner.entry(a).or_insert(p);
-            if !parties[p].addresses.contains(&a) {
+            if *owner.entry(a).or_insert(p) == p && !parties[p].addresses.contains(&a) {
                 parties[p].addresses.push(a);
             }
         }

@@ -336,3 +336,31 @@ fn damaged_timestamps_years_apart_still_open() {
         .scenario()
         .expect("the parties' scenario reads");
 }
+
+/// Found by the fuzzer (`pcap_import`): one address seen as both an
+/// initiator's and a responder's (damaged flags) was given to both
+/// parties, and their scenario had the address twice. An address now
+/// belongs to the first party seen with it.
+#[test]
+fn an_address_seen_on_both_sides_belongs_to_one_party() {
+    let data = include_bytes!("data/fuzz-address-in-two-parties.bin");
+    let split = data.windows(2).position(|w| w == [0xff, 0x00]);
+    let (keys, capture) = match split {
+        Some(i) => (&data[..i], &data[i + 2..]),
+        None => (&data[..0], &data[..]),
+    };
+    let keys = read_keys("keys", &String::from_utf8_lossy(keys)).unwrap_or_default();
+    let got = import("capture.pcap", capture, &keys).unwrap();
+    let mut all: Vec<_> = got
+        .observed
+        .parties()
+        .iter()
+        .flat_map(|p| p.addresses.clone())
+        .collect();
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "no address in two parties");
+    let s = got.observed.scenario().expect("the parties' scenario reads");
+    Chart::build(&s, got.observed.trace());
+}
