@@ -361,6 +361,9 @@ fn an_address_seen_on_both_sides_belongs_to_one_party() {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), n, "no address in two parties");
-    let s = got.observed.scenario().expect("the parties' scenario reads");
+    let s = got
+        .observed
+        .scenario()
+        .expect("the parties' scenario reads");
     Chart::build(&s, got.observed.trace());
 }
