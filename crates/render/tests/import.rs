@@ -367,3 +367,23 @@ fn an_address_seen_on_both_sides_belongs_to_one_party() {
         .expect("the parties' scenario reads");
     Chart::build(&s, got.observed.trace());
 }
+
+/// Found by the fuzzer (`pcap_import`): a party's second link was named
+/// "initiator-2", the id of the second initiator party, and the scenario
+/// had that id twice. Links are named "<party>-link<k>" now.
+#[test]
+fn link_ids_never_collide_with_party_ids() {
+    let data = include_bytes!("data/fuzz-link-named-as-a-party.bin");
+    let split = data.windows(2).position(|w| w == [0xff, 0x00]);
+    let (keys, capture) = match split {
+        Some(i) => (&data[..i], &data[i + 2..]),
+        None => (&data[..0], &data[..]),
+    };
+    let keys = read_keys("keys", &String::from_utf8_lossy(keys)).unwrap_or_default();
+    let got = import("capture.pcap", capture, &keys).unwrap();
+    let s = got
+        .observed
+        .scenario()
+        .expect("the parties' scenario reads");
+    Chart::build(&s, got.observed.trace());
+}

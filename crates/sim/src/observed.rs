@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 /// The link of party `party`'s `k`th address (and its interface `if<k>`).
 pub fn link_id(party: &str, k: usize) -> String {
-    format!("{party}-{k}")
+    format!("{party}-link{k}")
 }
 
 /// A party of an observed run.
