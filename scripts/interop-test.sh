@@ -85,7 +85,7 @@ in_s ip addr add 203.0.113.10/25 dev s0
 for l in c0 c1; do in_c ip link set "$l" up; done
 for l in rc0 rc1 rs0; do in_r ip link set "$l" up; done
 in_s ip link set s0 up
-in_r sysctl -qw net.ipv4.ip_forward=1
+in_r sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'  # per namespace; needs no procps
 in_c ip route add default via 192.0.2.1 dev c0 metric 100
 in_c ip route add default via 198.51.100.1 dev c1 metric 200
 in_s ip route add default via 203.0.113.1 dev s0

@@ -22,19 +22,9 @@ use mobike_wire::payload::{GENERIC_HEADER_LEN, Payload};
 use mobike_wire::udp::{self, UdpPayload};
 use mobike_wire::{ExchangeType, Flags, Header, PayloadType};
 
-/// SK_ei and SK_er of the strongSwan run
-/// (crates/wire/tests/data/strongswan-mobike-basic/keys): the seeds taken
-/// from its capture open, so the fuzzer starts past the ICV check.
-const SK_EI: [u8; 20] = [
-    0xe7, 0x13, 0x37, 0x4c, 0xc4, 0x0b, 0x0c, 0x96, 0xa0, 0xec, 0x34, 0xcb, 0xc0, 0x6b, 0xce, 0x8c,
-    0x90, 0x4e, 0x60, 0xfb,
-];
-const SK_ER: [u8; 20] = [
-    0xe8, 0x90, 0xba, 0x8d, 0xea, 0xb0, 0xb5, 0xed, 0x4e, 0xc3, 0x4b, 0x86, 0x90, 0x3a, 0x5a, 0xbd,
-    0x60, 0x3d, 0xf2, 0x75,
-];
-const SPI_I: u64 = 0x9732_dff0_5cbe_f893;
-const SPI_R: u64 = 0x91d7_0a7f_afbf_4620;
+#[path = "strongswan_keys.rs"]
+mod strongswan_keys;
+use strongswan_keys::{SK_EI, SK_ER, SPI_I, SPI_R};
 
 fn port(bits: u8) -> u16 {
     match bits & 3 {

@@ -115,6 +115,8 @@ fn when_no_path_answers_the_check_probes_every_2_5_s_then_gives_up() {
     assert_eq!(when, start + 11 * 2_500 * MS, "{why}");
 }
 
+/// M-3.10-1 and RFC 4555 §3.5's "retransmitted several times" trigger are
+/// MAYs: strongSwan takes neither on a lost liveness check.
 #[test]
 fn a_liveness_check_is_retransmitted_on_the_current_path_only_then_the_sa_is_deleted() {
     // The responder has two addresses; strongSwan still sends every
@@ -227,6 +229,8 @@ fn nat_update(si: Settings) -> Msg {
         .unwrap_or_else(|| panic!("no update:\n{}", trace(&n)))
 }
 
+/// M-3.6-1 (MAY): the address list may ride along in any update; strongSwan
+/// adds it only for a local address change.
 #[test]
 fn an_update_for_a_nat_change_carries_no_address_list() {
     let u = nat_update(strongswan_dpd());
@@ -260,6 +264,8 @@ fn remote_after_early_reboot(si: Settings) -> (std::net::SocketAddr, std::net::S
     (n.snap(Role::Responder).remote, ext)
 }
 
+/// M-3.8-4 (SHOULD): the project's default notices the change; strongSwan's
+/// first check only records it.
 #[test]
 fn the_first_liveness_check_is_only_a_baseline() {
     // strongSwan: the first check records the new mapping; nothing moves.

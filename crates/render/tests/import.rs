@@ -312,6 +312,18 @@ fn bad_key_files_are_refused_with_the_line() {
     assert!(e.message.contains("no keys"), "{e}");
 }
 
+/// A `pcap_import` fuzz input imported as the target does: the key file's
+/// text, 0xff 0x00, the capture.
+fn fuzz_input(data: &[u8]) -> mobike_render::import::Imported {
+    let split = data.windows(2).position(|w| w == [0xff, 0x00]);
+    let (keys, capture) = match split {
+        Some(i) => (&data[..i], &data[i + 2..]),
+        None => (&data[..0], data),
+    };
+    let keys = read_keys("keys", &String::from_utf8_lossy(keys)).unwrap_or_default();
+    import("capture.pcap", capture, &keys).unwrap()
+}
+
 /// Found by the fuzzer (`pcap_import`): frames whose timestamps lie
 /// decades apart made a scenario whose `until` was out of range, so the
 /// import failed after it had read the capture. They are drawn a year
@@ -319,13 +331,7 @@ fn bad_key_files_are_refused_with_the_line() {
 #[test]
 fn damaged_timestamps_years_apart_still_open() {
     let data = include_bytes!("data/fuzz-timestamps-years-apart.bin");
-    let split = data.windows(2).position(|w| w == [0xff, 0x00]);
-    let (keys, capture) = match split {
-        Some(i) => (&data[..i], &data[i + 2..]),
-        None => (&data[..0], &data[..]),
-    };
-    let keys = read_keys("keys", &String::from_utf8_lossy(keys)).unwrap_or_default();
-    let got = import("capture.pcap", capture, &keys).unwrap();
+    let got = fuzz_input(data);
     assert!(got.observed.end() <= 365 * 24 * 3600 * 1_000_000);
     assert!(
         got.skipped.iter().any(|s| s.contains("more than a year")),
@@ -344,13 +350,7 @@ fn damaged_timestamps_years_apart_still_open() {
 #[test]
 fn an_address_seen_on_both_sides_belongs_to_one_party() {
     let data = include_bytes!("data/fuzz-address-in-two-parties.bin");
-    let split = data.windows(2).position(|w| w == [0xff, 0x00]);
-    let (keys, capture) = match split {
-        Some(i) => (&data[..i], &data[i + 2..]),
-        None => (&data[..0], &data[..]),
-    };
-    let keys = read_keys("keys", &String::from_utf8_lossy(keys)).unwrap_or_default();
-    let got = import("capture.pcap", capture, &keys).unwrap();
+    let got = fuzz_input(data);
     let mut all: Vec<_> = got
         .observed
         .parties()
@@ -374,13 +374,7 @@ fn an_address_seen_on_both_sides_belongs_to_one_party() {
 #[test]
 fn link_ids_never_collide_with_party_ids() {
     let data = include_bytes!("data/fuzz-link-named-as-a-party.bin");
-    let split = data.windows(2).position(|w| w == [0xff, 0x00]);
-    let (keys, capture) = match split {
-        Some(i) => (&data[..i], &data[i + 2..]),
-        None => (&data[..0], &data[..]),
-    };
-    let keys = read_keys("keys", &String::from_utf8_lossy(keys)).unwrap_or_default();
-    let got = import("capture.pcap", capture, &keys).unwrap();
+    let got = fuzz_input(data);
     let s = got
         .observed
         .scenario()

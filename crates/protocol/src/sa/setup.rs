@@ -321,7 +321,6 @@ impl IkeSa {
         Some(sa)
     }
 
-    /// Initiator: the IKE_SA_INIT response (or a REDIRECT in its place).
     /// The responder is under load and asks for a COOKIE (RFC 7296 §2.6):
     /// IKE_SA_INIT again, N(COOKIE) first and every other payload as
     /// before; the new octets are what our AUTH signs. At most three times.
@@ -369,6 +368,8 @@ impl IkeSa {
         self.transmit(ctx, local, remote, &bytes);
     }
 
+    /// Initiator: the IKE_SA_INIT response (or a REDIRECT or a COOKIE
+    /// request in its place).
     pub(super) fn handle_init_response(
         &mut self,
         ctx: &mut Ctx,
