@@ -241,11 +241,17 @@ fn frames(file: &str, bytes: &[u8]) -> Result<Vec<(Time, DataLink, Vec<u8>)>, Im
     let mut out = Vec::new();
     let micros = |d: std::time::Duration| Time::try_from(d.as_micros()).unwrap_or(Time::MAX);
     if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
-        let mut r = pcap_file::pcapng::PcapNgReader::new(bytes)
+        // The slice parsers, not the readers: a reader zeroes a buffer of
+        // megabytes for every file, which a capture already in memory
+        // does not need.
+        let (mut rest, mut r) = pcap_file::pcapng::PcapNgParser::new(bytes)
             .map_err(|e| err(None, format!("not a readable pcapng file: {e}")))?;
         let mut n = 0usize;
-        while let Some(block) = r.next_block() {
-            let block = block.map_err(|e| err(Some(format!("block {}", n + 1)), damaged(&e)))?;
+        while !rest.is_empty() {
+            let (after, block) = r
+                .next_block(rest)
+                .map_err(|e| err(Some(format!("block {}", n + 1)), damaged(&e)))?;
+            rest = after;
             n += 1;
             let packet = match block {
                 pcap_file::pcapng::Block::EnhancedPacket(p) => {
@@ -284,7 +290,7 @@ fn frames(file: &str, bytes: &[u8]) -> Result<Vec<(Time, DataLink, Vec<u8>)>, Im
             ),
         ));
     }
-    let mut r = pcap_file::pcap::PcapReader::new(bytes)
+    let (mut rest, r) = pcap_file::pcap::PcapParser::new(bytes)
         .map_err(|e| err(None, format!("not a readable pcap file: {e}")))?;
     let link = r.header().datalink;
     if ip_of(link, &[]).is_err_and(|e| e.contains("is not read")) {
@@ -296,9 +302,12 @@ fn frames(file: &str, bytes: &[u8]) -> Result<Vec<(Time, DataLink, Vec<u8>)>, Im
         ));
     }
     let mut n = 0usize;
-    while let Some(p) = r.next_packet() {
+    while !rest.is_empty() {
         n += 1;
-        let p = p.map_err(|e| err(Some(format!("frame {n}")), damaged(&e)))?;
+        let (after, p) = r
+            .next_packet(rest)
+            .map_err(|e| err(Some(format!("frame {n}")), damaged(&e)))?;
+        rest = after;
         out.push((micros(p.timestamp), link, p.data.into_owned()));
     }
     Ok(out)
