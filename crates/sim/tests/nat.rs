@@ -823,3 +823,115 @@ fn a_table_of_thousands_finds_each_mapping_both_ways_and_expires_in_creation_ord
     let again = n.outbound(20 * SEC + timeout, inside(7), gw).unwrap();
     assert!(again.created.is_some());
 }
+
+// --- IP versions: a NAT translates only its own family ---
+
+/// A laptop whose LTE link has an IPv4 address behind `nat_public` and an
+/// IPv6 address, talking to a gateway with one of each; its Wi-Fi breaks
+/// at 2 s, so it path-tests both LTE pairs.
+fn dual_stack_lte(nat_public: &str) -> mobike_sim::World {
+    let text = format!(
+        r#"
+version = 1
+title = "dual-stack LTE"
+seed = 1
+until = "20s"
+[internet]
+pos = [300, 100]
+[[host]]
+id = "laptop"
+pos = [100, 100]
+role = "initiator"
+peer = "203.0.113.10"
+[[host.interface]]
+name = "wlan0"
+address = "192.0.2.10"
+link = "wifi"
+[[host.interface]]
+name = "wwan0"
+address = "10.64.0.2"
+link = "lte"
+[[host.interface]]
+name = "wwan0-6"
+address = "2001:db8:64::10"
+link = "lte"
+[[host]]
+id = "gateway"
+pos = [500, 100]
+role = "responder"
+[[host.interface]]
+name = "eth0"
+address = "203.0.113.10"
+link = "uplink"
+[[host.interface]]
+name = "eth0-6"
+address = "2001:db8:ff::10"
+link = "uplink"
+[[link]]
+id = "wifi"
+delay = "5ms"
+[[link]]
+id = "lte"
+delay = "30ms"
+[[link]]
+id = "uplink"
+delay = "2ms"
+[[nat]]
+id = "cgn"
+public_address = "{nat_public}"
+link = "lte"
+pos = [200, 200]
+[settings]
+liveness_interval = "2s"
+[[event]]
+at = "2s"
+break_link = "wifi"
+"#
+    );
+    run(&text, 20 * SEC)
+}
+
+#[test]
+fn a_nat44_on_a_dual_stack_link_leaves_ipv6_untouched() {
+    let w = dual_stack_lte("198.51.100.1");
+    let v6: Vec<_> = delivered(&w, "gateway")
+        .into_iter()
+        .filter(|(_, src, _)| src.is_ipv6())
+        .collect();
+    assert!(!v6.is_empty(), "the IPv6 path test reached the gateway");
+    assert!(
+        v6.iter()
+            .all(|(_, src, _)| *src == ep("[2001:db8:64::10]:4500")),
+        "IPv6 arrives from the laptop's own address: {v6:?}"
+    );
+    // Only IPv4 mappings: the NAT never saw an IPv6 packet.
+    let made = mappings_made(&w);
+    assert!(!made.is_empty());
+    assert!(
+        made.iter()
+            .all(|(_, internal, external)| internal.is_ipv4() && external.is_ipv4())
+    );
+    assert!(drops(&w, |r| matches!(r, DropReason::Nat { .. })).is_empty());
+}
+
+#[test]
+fn a_nat66_put_on_the_ipv6_path_translates_ipv6_and_leaves_ipv4_alone() {
+    let w = dual_stack_lte("2001:db8:64:ffff::1");
+    let v6: Vec<_> = delivered(&w, "gateway")
+        .into_iter()
+        .filter(|(_, src, _)| src.is_ipv6())
+        .collect();
+    assert!(!v6.is_empty());
+    assert!(
+        v6.iter()
+            .all(|(_, src, _)| src.ip()
+                == "2001:db8:64:ffff::1".parse::<std::net::IpAddr>().unwrap()),
+        "IPv6 arrives from the NAT's public address: {v6:?}"
+    );
+    // IPv4 from the LTE address has no NAT now: it reaches the gateway as sent.
+    assert!(
+        delivered(&w, "gateway")
+            .iter()
+            .any(|(_, src, _)| *src == ep("10.64.0.2:4500"))
+    );
+}

@@ -93,7 +93,13 @@ impl IkeSa {
         };
         match ctx.config.settings.list_policy {
             ListPolicy::Strict => {
-                let local = self.local;
+                // The address the list came to is ours, of its family (a
+                // list from an IPv6 address after the IPv4 one went).
+                let local = if same_family(self.local.ip(), src.ip()) {
+                    self.local
+                } else {
+                    ike_addr(self.nat.natt, dst.ip())
+                };
                 let remote = ike_addr(self.nat.natt, src.ip());
                 self.move_to(ctx, local, remote, why);
             }
@@ -238,21 +244,40 @@ impl IkeSa {
         }
     }
 
+    /// A pair to move to when our address in use is gone: one of ours of
+    /// the peer's current family (the peer address stays), or else one of
+    /// ours with a peer address of the same family from its list (a
+    /// dual-stack move between IPv4 and IPv6: RFC 4555 §3.5 and §3.6 are
+    /// written for both, and a pair of mixed families is no path, D3).
+    fn pair_after_loss(&self, ctx: &Ctx) -> Option<(IpAddr, IpAddr)> {
+        let remote = self.remote.ip();
+        if let Some(&local) = ctx.local_addrs.iter().find(|a| same_family(**a, remote)) {
+            return Some((local, remote));
+        }
+        ctx.local_addrs.iter().find_map(|&local| {
+            self.peer_addrs
+                .iter()
+                .find(|p| same_family(**p, local))
+                .map(|&peer| (local, peer))
+        })
+    }
+
     /// Initiator: the address in use is gone (RFC 4555 §3.5's lower-layer
-    /// trigger): move to another of the peer's family.
+    /// trigger): move to another address, of the peer's family if we have
+    /// one, or else to a pair of the other family.
     fn local_address_gone(&mut self, ctx: &mut Ctx) {
-        let remote = self.remote;
         let address = self.local.ip();
-        match ctx
-            .local_addrs
-            .iter()
-            .find(|a| same_family(**a, remote.ip()))
-        {
+        match self.pair_after_loss(ctx) {
             Some(_) if ctx.config.settings.path_check_first => {
                 self.path_check(ctx, address, AfterCheck::Update { gone: address });
             }
-            Some(&new) => {
-                let local = ike_addr(self.nat.natt, new);
+            Some((local, remote)) => {
+                let local = ike_addr(self.nat.natt, local);
+                let remote = if remote == self.remote.ip() {
+                    self.remote
+                } else {
+                    ike_addr(self.nat.natt, remote)
+                };
                 self.move_to(ctx, local, remote, MoveReason::LocalAddressGone { address });
             }
             None => self.note(ctx, Note::NoUsableAddress { address }),
@@ -265,12 +290,7 @@ impl IkeSa {
     /// list, the initiator learns the old one is gone (the 2018 "responder
     /// MOBIKE" move, reference §6.2 S-R1).
     fn own_address_gone(&mut self, ctx: &mut Ctx) {
-        let remote = self.remote;
-        let Some(&new) = ctx
-            .local_addrs
-            .iter()
-            .find(|a| same_family(**a, remote.ip()))
-        else {
+        let Some((new, peer)) = self.pair_after_loss(ctx) else {
             let address = self.local.ip();
             self.note(ctx, Note::NoUsableOwnAddress { address });
             return;
@@ -281,7 +301,14 @@ impl IkeSa {
             return;
         }
         let local = ike_addr(self.nat.natt, new);
-        self.own_move(ctx, local);
+        // Another family: the list goes to the initiator's address of that
+        // family, from its own list (B-3.6-3); the IKE SA's port stays.
+        let remote = if same_family(peer, self.remote.ip()) {
+            self.remote
+        } else {
+            SocketAddr::new(peer, self.remote.port())
+        };
+        self.own_move(ctx, local, remote);
     }
 
     /// strongSwan checks the paths from the addresses left before it moves
@@ -305,13 +332,12 @@ impl IkeSa {
             AfterCheck::Update { gone } => {
                 self.move_to(ctx, dst, src, MoveReason::PathCheckAnswered { gone });
             }
-            AfterCheck::AddressList => self.own_move(ctx, dst),
+            AfterCheck::AddressList => self.own_move(ctx, dst, src),
         }
     }
 
     /// Responder: our side moves to `local` (our address in use is gone).
-    fn own_move(&mut self, ctx: &mut Ctx, local: SocketAddr) {
-        let remote = self.remote;
+    fn own_move(&mut self, ctx: &mut Ctx, local: SocketAddr, remote: SocketAddr) {
         let new = local.ip();
         let old = (self.local, self.remote);
         let Some(e) = self.est_mut() else { return };
@@ -322,7 +348,11 @@ impl IkeSa {
         let peer = e.ipsec.1;
         self.set_ike_path(ctx, local, remote);
         self.note(ctx, Note::OwnAddressGone { from: new });
-        self.set_ipsec(ctx, local, peer);
+        // A peer address of the other family is no path for them: they
+        // wait for the initiator's UPDATE_SA_ADDRESSES (RFC 4555 §3.5).
+        if same_family(peer.ip(), new) {
+            self.set_ipsec(ctx, local, peer);
+        }
         // Requests waiting for an answer leave from an address we still
         // have (RFC 7296 §2.1 allows another header).
         self.resend_return_routability_from(ctx, local);

@@ -16,6 +16,7 @@
 mod common;
 mod helpers;
 
+mod ipv6;
 mod rfc3948;
 mod rfc4555_3_10_to_5;
 mod rfc4555_3_1_to_3_4;

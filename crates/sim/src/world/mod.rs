@@ -422,6 +422,15 @@ impl World {
     fn nat_on(&self, link: usize) -> Option<usize> {
         self.nats.iter().position(|n| n.link == Some(link))
     }
+
+    /// The NAT on `link` that translates packets of `address`'s IP version:
+    /// a NAT box translates only its own family (a carrier's NAT44 on a
+    /// dual-stack link routes IPv6 untouched; an IPv6 path has a NAT only
+    /// when a scenario puts one with an IPv6 public address there).
+    fn nat_for(&self, link: usize, address: IpAddr) -> Option<usize> {
+        self.nat_on(link)
+            .filter(|&n| self.nats[n].public.is_ipv4() == address.is_ipv4())
+    }
 }
 
 #[cfg(test)]

@@ -224,7 +224,7 @@ impl World {
         if !self.survived(link, Direction::Up, packet.id) {
             return;
         }
-        if let Some(n) = self.nat_on(link) {
+        if let Some(n) = self.nat_for(link, packet.src.ip()) {
             if packet.protocol == IpProtocol::Esp {
                 // A NAPT box rewrites ports; plain ESP has none, so it cannot
                 // pass (which is why NAT traversal encapsulates it in UDP).
@@ -285,7 +285,7 @@ impl World {
         if !self.survived(link, Direction::Down, packet.id) {
             return;
         }
-        if let Some(n) = self.nat_on(link) {
+        if let Some(n) = self.nat_for(link, packet.dst.ip()) {
             if packet.dst.ip() != self.nats[n].public {
                 // Behind a NAT only its public address is reachable.
                 let refusal = NatRefusal::Inside {
