@@ -34,6 +34,14 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../examples/rfc4555-e2-multihoming.toml"),
     ),
     (
+        "dual-stack-wifi-to-ipv6-lte",
+        include_str!("../examples/dual-stack-wifi-to-ipv6-lte.toml"),
+    ),
+    (
+        "responder-adds-ipv6-address",
+        include_str!("../examples/responder-adds-ipv6-address.toml"),
+    ),
+    (
         "responder-moves-client",
         include_str!("../examples/responder-moves-client.toml"),
     ),

@@ -156,32 +156,42 @@ pub fn ikev2_decryption_table(trace: &Trace) -> String {
 /// Wireshark's `esp_sa`: one line per ESP SA, keyed by SPI with wildcard
 /// addresses so it still matches after MOBIKE moved the SA (and through
 /// NATs): protocol, source, destination, SPI, cipher, key+salt,
-/// authentication NULL (AEAD).
+/// authentication NULL (AEAD). Wireshark matches the IP version too, so a
+/// run that sent IPv6 gets a second line per SA for it (an SA moved from
+/// IPv4 to IPv6 keeps its SPI and keys).
 pub fn esp_sa(trace: &Trace) -> String {
-    let mut out = String::new();
-    let mut seen = Vec::new();
+    let mut sas = Vec::new();
+    let mut ipv6 = false;
     for e in trace.iter() {
-        let e = &e;
-        if let Some((
-            _,
-            Event::ChildSa {
-                initiator_to_responder,
-                responder_to_initiator,
-                ..
-            },
-        )) = e.kind.protocol()
-        {
-            for (spi, key) in [&**initiator_to_responder, &**responder_to_initiator] {
-                if seen.contains(spi) {
-                    continue;
+        match &e.kind {
+            TraceKind::Sent { src, .. } => ipv6 |= src.get().is_ipv6(),
+            kind => {
+                if let Some((
+                    _,
+                    Event::ChildSa {
+                        initiator_to_responder,
+                        responder_to_initiator,
+                        ..
+                    },
+                )) = kind.protocol()
+                {
+                    for (spi, key) in [&**initiator_to_responder, &**responder_to_initiator] {
+                        if !sas.iter().any(|(s, _)| s == spi) {
+                            sas.push((*spi, hex(&key.keymat())));
+                        }
+                    }
                 }
-                seen.push(*spi);
-                let _ = writeln!(
-                    out,
-                    "\"IPv4\",\"*\",\"*\",\"0x{spi:08x}\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x{}\",\"NULL\",\"\"",
-                    hex(&key.keymat())
-                );
             }
+        }
+    }
+    let mut out = String::new();
+    let versions: &[&str] = if ipv6 { &["IPv4", "IPv6"] } else { &["IPv4"] };
+    for version in versions {
+        for (spi, key) in &sas {
+            let _ = writeln!(
+                out,
+                "\"{version}\",\"*\",\"*\",\"0x{spi:08x}\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x{key}\",\"NULL\",\"\""
+            );
         }
     }
     out
