@@ -52,6 +52,9 @@ pub fn topo_host(p: &TopoHostProps) -> Html {
                oncontextmenu={context_menu(&p.dispatch, target)}>
                 <title>{format!("{}: click to unplug it or change its addresses", f.text)}</title>
                 <rect class="hit" x={x.to_string()} y={y.to_string()} width={w.to_string()} height={hh.to_string()} rx="4" />
+                if let Some(j) = f.joins {
+                    <line class="join" x1={f.dot[0].to_string()} y1={f.dot[1].to_string()} x2={j[0].to_string()} y2={j[1].to_string()} />
+                }
                 <circle cx={f.dot[0].to_string()} cy={f.dot[1].to_string()} r="5" />
                 <text x={f.text_at[0].to_string()} y={f.text_at[1].to_string()} text-anchor={f.anchor}>{f.text.clone()}</text>
             </g>

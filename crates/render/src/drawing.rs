@@ -6,6 +6,7 @@
 use crate::topology::{Topo, active_links, host_half_width, host_height, link_midpoint};
 use mobike_protocol::SaState;
 use mobike_sim::World;
+use std::net::IpAddr;
 
 /// One link: a line from its host's dot (through the NAT box on it, if
 /// any) to the internet.
@@ -43,6 +44,9 @@ pub struct IfaceDot {
     /// Where a press counts as one on the interface (its dot and its
     /// label): x, y, width, height.
     pub hit: [f64; 4],
+    /// The dot of the link's first interface, when this one shares the
+    /// link with it (a dual-stack interface): drawn joined to it.
+    pub joins: Option<[f64; 2]>,
 }
 
 /// One host drawn on its own.
@@ -225,16 +229,31 @@ fn hosts(topo: &Topo, hosts: &[mobike_sim::HostView]) -> Vec<HostBox> {
         let p = topo.host_pos(spec);
         let height = host_height(spec);
         let mut ifaces = Vec::new();
-        for (f, i) in spec.interfaces.iter().zip(&h.interfaces) {
-            let Some(a) = topo.link_anchor(&i.link) else {
+        for (idx, (f, i)) in spec.interfaces.iter().zip(&h.interfaces).enumerate() {
+            let (Some(a), Some(line)) = (topo.iface_anchor(k, idx), topo.link_anchor(&i.link))
+            else {
                 continue;
             };
             let right = a[0] > p[0];
-            let text = if i.label.is_empty() {
-                format!("{} {}", i.name, i.address)
-            } else {
-                format!("{} {}", i.label, i.address)
+            // The addresses it has now: the first, and how many more (an
+            // added address shows once the scenario's is gone).
+            let present: Vec<IpAddr> = h
+                .addresses
+                .iter()
+                .filter(|a| a.present && a.interface == i.name)
+                .map(|a| a.address)
+                .collect();
+            let address = match present.as_slice() {
+                [] => "(no address)".to_string(),
+                [one] => one.to_string(),
+                [first, more @ ..] => format!("{first} +{}", more.len()),
             };
+            let name = if i.label.is_empty() {
+                &i.name
+            } else {
+                &i.label
+            };
+            let text = format!("{name} {address}");
             // 11 px monospace: 6.7 px a character (see host_half_width).
             let w = text.chars().count() as f64 * 6.7 + 9.0 + 8.0;
             let hit = if right {
@@ -250,6 +269,7 @@ fn hosts(topo: &Topo, hosts: &[mobike_sim::HostView]) -> Vec<HostBox> {
                 text,
                 up: i.up,
                 hit,
+                joins: (line != a).then_some(line),
             });
         }
         out.push(HostBox {
@@ -441,6 +461,60 @@ mod tests {
             (v.nats[0].link.as_deref(), v.nats[0].address.as_str()),
             (Some("lte"), "198.51.100.1")
         );
+    }
+
+    #[test]
+    fn a_dual_stack_interface_gets_a_row_per_address_joined_to_its_link() {
+        let scenario = example("dual-stack-wifi-to-ipv6-lte");
+        let layout = initial_layout(&scenario, &[]);
+        let topo = Topo {
+            scenario: &scenario,
+            layout: &layout,
+            groups: &[],
+        };
+        let world = World::new(&scenario);
+        let v = topology(&topo, &world, None);
+        let laptop = &v.hosts[0];
+        let dots: Vec<[f64; 2]> = laptop.ifaces.iter().map(|f| f.dot).collect();
+        assert_eq!(dots.len(), 3);
+        assert!(
+            dots[0][1] < dots[1][1] && dots[1][1] < dots[2][1],
+            "{dots:?}"
+        );
+        // Wi-Fi IPv6 shares the Wi-Fi link: its dot joins the link's first
+        // dot, where the link's line starts; LTE has a link of its own.
+        assert_eq!(laptop.ifaces[0].joins, None);
+        assert_eq!(laptop.ifaces[1].joins, Some(dots[0]));
+        assert_eq!(laptop.ifaces[2].joins, None);
+        assert_eq!(topo.link_anchor("wifi"), Some(dots[0]));
+        assert_eq!(topo.link_anchor("lte"), Some(dots[2]));
+        let gw = &v.hosts[1];
+        assert_eq!(gw.ifaces[1].joins, Some(gw.ifaces[0].dot));
+        assert_ne!(gw.ifaces[0].dot, gw.ifaces[1].dot);
+    }
+
+    #[test]
+    fn an_interface_shows_the_addresses_it_has_now_and_its_link_lights_up_for_an_added_one() {
+        let scenario = example("responder-adds-ipv6-address");
+        let layout = initial_layout(&scenario, &[]);
+        let topo = Topo {
+            scenario: &scenario,
+            layout: &layout,
+            groups: &[],
+        };
+        let mut world = World::new(&scenario);
+        let uplink = |world: &World| {
+            let v = topology(&topo, world, None);
+            let link = v.links.iter().find(|l| l.id == "uplink").unwrap().active;
+            (v.hosts[1].ifaces[0].text.clone(), link)
+        };
+        world.run_until(5 * SEC);
+        assert_eq!(uplink(&world), ("Uplink 203.0.113.10".into(), true));
+        world.run_until(12 * SEC);
+        assert_eq!(uplink(&world), ("Uplink 203.0.113.10 +1".into(), true));
+        // The IKE SA is on the added IPv6 address now, on the same link.
+        world.run_until(25 * SEC);
+        assert_eq!(uplink(&world), ("Uplink 2001:db8:ff::10".into(), true));
     }
 
     #[test]

@@ -279,29 +279,33 @@ impl<'a> Topo<'a> {
         }
     }
 
-    /// Where a link's line starts: its interface's dot on the edge of the
-    /// host box (or group box) that faces the internet.
-    pub fn link_anchor(&self, link: &str) -> Option<[f64; 2]> {
+    /// Where interface `iface` of host `host` has its dot: on the edge of
+    /// the host box (or group box) that faces the internet, one row per
+    /// interface below the host's name.
+    pub fn iface_anchor(&self, host: usize, iface: usize) -> Option<[f64; 2]> {
         let inet = self.internet();
-        for (k, h) in self.scenario.hosts.iter().enumerate() {
-            let n = h.interfaces.len() as f64;
-            for (i, f) in h.interfaces.iter().enumerate() {
-                if f.link == link {
-                    let offset = (i as f64 - (n - 1.0) / 2.0) * INTERFACE_GAP;
-                    if let Some(g) = self.group_of(k) {
-                        let b = self.group_box(g);
-                        let p = b.centre;
-                        let side = if inet[0] >= p[0] { 1.0 } else { -1.0 };
-                        return Some([p[0] + side * b.width / 2.0, p[1] + offset]);
-                    }
-                    let p = self.host_pos(h);
-                    let side = if inet[0] >= p[0] { 1.0 } else { -1.0 };
-                    // Interfaces fan out vertically below the host's name.
-                    return Some([p[0] + side * host_half_width(h), p[1] + 10.0 + offset]);
-                }
-            }
+        let h = self.scenario.hosts.get(host)?;
+        let n = h.interfaces.len() as f64;
+        let offset = (iface as f64 - (n - 1.0) / 2.0) * INTERFACE_GAP;
+        if let Some(g) = self.group_of(host) {
+            let b = self.group_box(g);
+            let p = b.centre;
+            let side = if inet[0] >= p[0] { 1.0 } else { -1.0 };
+            return Some([p[0] + side * b.width / 2.0, p[1] + offset]);
         }
-        None
+        let p = self.host_pos(h);
+        let side = if inet[0] >= p[0] { 1.0 } else { -1.0 };
+        Some([p[0] + side * host_half_width(h), p[1] + 10.0 + offset])
+    }
+
+    /// Where a link's line starts: the dot of the first interface on it (a
+    /// dual-stack interface is two entries on one link: the second's dot
+    /// joins the first's).
+    pub fn link_anchor(&self, link: &str) -> Option<[f64; 2]> {
+        self.scenario.hosts.iter().enumerate().find_map(|(k, h)| {
+            let i = h.interfaces.iter().position(|f| f.link == link)?;
+            self.iface_anchor(k, i)
+        })
     }
 
     /// Each link as a straight segment from its host to the internet.
@@ -336,9 +340,19 @@ pub fn active_links(scenario: &Scenario, hosts: &[HostView]) -> Vec<String> {
                 .iter()
                 .filter(|sa| sa.state != SaState::Deleted)
                 .filter_map(move |sa| {
+                    // The interface that has the address now (an added one
+                    // too), else the one the scenario gave it to.
+                    let name = h
+                        .addresses
+                        .iter()
+                        .find(|a| a.present && a.address == sa.local.ip())
+                        .map(|a| a.interface.as_str());
                     spec.interfaces
                         .iter()
-                        .find(|f| f.address == sa.local.ip())
+                        .find(|f| match name {
+                            Some(n) => f.name == n,
+                            None => f.address == sa.local.ip(),
+                        })
                         .map(|f| f.link.clone())
                 })
         })
