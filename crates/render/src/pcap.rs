@@ -37,7 +37,7 @@ fn frame(
         IpProtocol::Esp => ip_packet(src.ip(), dst.ip(), IPPROTO_ESP, id, payload),
         IpProtocol::Udp => {
             // RFC 3948 §2.1: UDP-encapsulated ESP over IPv4 carries a zero
-            // checksum; IKE gets a real one.
+            // checksum; IKE gets a real one (and IPv6 always does).
             let esp = matches!(classify(payload, port), UdpPayload::Esp(_));
             let udp = udp_datagram(src, dst, payload, !esp);
             ip_packet(src.ip(), dst.ip(), IPPROTO_UDP, id, &udp)
@@ -260,4 +260,48 @@ pub fn wireshark_zip(trace: &Trace, node: &str) -> Vec<u8> {
         let _ = z.finish();
     }
     out.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The UDP checksum field of a raw IP frame.
+    fn udp_checksum(f: &[u8]) -> u16 {
+        let ip_len = if f[0] >> 4 == 4 {
+            usize::from(f[0] & 0xf) * 4
+        } else {
+            40
+        };
+        u16::from_be_bytes([f[ip_len + 6], f[ip_len + 7]])
+    }
+
+    #[test]
+    fn encapsulated_esp_has_a_zero_udp_checksum_over_ipv4_only() {
+        // Non-zero first four octets on port 4500: UDP-encapsulated ESP.
+        let esp = [0xc0, 0xff, 0xee, 0x01, 0, 0, 0, 1, 1, 2, 3, 4];
+        let v4 = frame(
+            "192.0.2.10:4500".parse().unwrap(),
+            "203.0.113.10:4500".parse().unwrap(),
+            4500,
+            &esp,
+            IpProtocol::Udp,
+            1,
+        );
+        assert_eq!(udp_checksum(&v4), 0, "RFC 3948 §2.1");
+        let v6 = frame(
+            "[2001:db8:1::10]:4500".parse().unwrap(),
+            "[2001:db8:2::10]:4500".parse().unwrap(),
+            4500,
+            &esp,
+            IpProtocol::Udp,
+            1,
+        );
+        assert_eq!(v6[0] >> 4, 6);
+        assert_ne!(
+            udp_checksum(&v6),
+            0,
+            "a zero UDP checksum is not allowed over IPv6"
+        );
+    }
 }
