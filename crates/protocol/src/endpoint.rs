@@ -413,6 +413,20 @@ impl Endpoint {
         done
     }
 
+    /// Rekeys the newest Child SA of an established IKE SA now, with a
+    /// CREATE_CHILD_SA exchange (RFC 7296 §1.3.3), as its lifetime would,
+    /// or queued behind an exchange in flight. Returns false when there is
+    /// no such SA, it has no Child SA, or a rekey is under way.
+    pub fn rekey_child(&mut self, now: Time, spi_i: Spi) -> bool {
+        let Some(i) = self.live(spi_i.0) else {
+            return false;
+        };
+        let done = self.sas[i].rekey_child(&mut self.shared.ctx(now));
+        self.touch(i);
+        self.run_actions(now);
+        done
+    }
+
     /// Deletes an established IKE SA with an INFORMATIONAL Delete exchange
     /// (RFC 7296 §1.4.1).
     pub fn delete(&mut self, now: Time, spi_i: Spi) {

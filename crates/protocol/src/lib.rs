@@ -24,7 +24,7 @@ mod settings;
 pub use duration::Dur;
 pub use endpoint::{Endpoint, Hint, HintKind};
 pub use reason::{Cookie2Exchange, DeleteReason, LocalDelete, MoveReason, Note, Rejection, Rule};
-pub use sa::{OutstandingSnapshot, SaSnapshot, SaState};
+pub use sa::{ChildSnapshot, OutstandingSnapshot, SaSnapshot, SaState};
 pub use settings::{ListPolicy, MoveFallback, Retransmit, Settings};
 
 use mobike_wire::crypto::IkeKeys;

@@ -164,6 +164,15 @@ pub enum Cookie2Exchange {
     Liveness,
 }
 
+/// Why a Child SA is rekeyed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RekeyWhy {
+    /// Its lifetime (`Settings::child_lifetime`) ran out.
+    Lifetime,
+    /// Asked for (the timeline or the page).
+    Asked,
+}
+
 /// A decision the protocol took, in words, with the rule it follows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
@@ -223,6 +232,21 @@ pub enum Note {
     /// with this notify (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE); the IKE SA
     /// stands all the same (RFC 7296 §1.2, §2.21.2).
     NoChildSa { refused: Option<NotifyType> },
+    /// The Child SA with our inbound SPI `spi` is rekeyed with
+    /// CREATE_CHILD_SA (RFC 7296 §1.3.3, §2.8).
+    RekeyingChild { spi: u32, why: RekeyWhy, pfs: bool },
+    /// A new Child SA replaces the one with inbound SPI `old`; ours is `new`.
+    ChildRekeyed { old: u32, new: u32, pfs: bool },
+    /// Two rekeys crossed: the SA with our inbound SPI `redundant` is the
+    /// redundant one; `by_us`: we made it, so we delete it (RFC 7296 §2.8.1).
+    RekeyCollision { redundant: u32, by_us: bool },
+    /// The Child SA with our inbound SPI `spi` is deleted; `by_us`: our
+    /// Delete was answered, else the peer's was.
+    ChildDeleted { spi: u32, by_us: bool },
+    /// The peer answered our rekey with an error: the old Child SA stays.
+    ChildRekeyRefused { kind: NotifyType },
+    /// We answered a CREATE_CHILD_SA with an error.
+    CreateChildRefused { kind: NotifyType },
     /// An ICMP error is only a hint (M-3.5-1).
     IcmpHint { peer: IpAddr },
     /// A report of unwanted traffic starts a liveness check with COOKIE2.
@@ -301,6 +325,12 @@ impl Note {
             NoUsableOwnAddress { .. } => "RFC 4555 §3.6",
             NoChildSa { refused: None } => "RFC 6023 §3",
             NoChildSa { .. } => "RFC 7296 §1.2, §2.21.2",
+            RekeyingChild { .. } => "RFC 7296 §1.3.3, §2.8",
+            ChildRekeyed { .. } => "RFC 7296 §1.3.3, §2.17",
+            RekeyCollision { .. } => "RFC 7296 §2.8.1",
+            ChildDeleted { .. } => "RFC 7296 §1.4.1, §2.8",
+            ChildRekeyRefused { .. } => "RFC 7296 §1.3.3",
+            CreateChildRefused { .. } => "RFC 7296 §1.3, §3.10.1",
             IcmpHint { .. } => "RFC 4555 §3.5 (M-3.5-1)",
             UnwantedTrafficHint { .. } => "RFC 4555 §5.3 (M-5.3-1)",
             NatHintUpdate => "RFC 4555 §3.8 (M-3.8-5), §3.5 (B-3.5-3)",
@@ -406,6 +436,46 @@ impl fmt::Display for Note {
                 f,
                 "no Child SA: the responder answered {kind}; the IKE SA stands"
             ),
+            RekeyingChild { spi, why, pfs } => write!(
+                f,
+                "{}: rekeying Child SA {spi:08x} with CREATE_CHILD_SA ({})",
+                match why {
+                    RekeyWhy::Lifetime => "Child SA lifetime over",
+                    RekeyWhy::Asked => "rekey asked for",
+                },
+                if *pfs {
+                    "with PFS: a new D-H exchange"
+                } else {
+                    "without PFS: new nonces only"
+                }
+            ),
+            ChildRekeyed { old, new, pfs } => write!(
+                f,
+                "new Child SA {new:08x} replaces {old:08x}: keys from SK_d and the new nonces{}",
+                if *pfs { " and D-H secret" } else { "" }
+            ),
+            RekeyCollision { redundant, by_us } => write!(
+                f,
+                "two rekeys crossed: the new Child SA {redundant:08x} came from the lowest nonce and is redundant; {}",
+                if *by_us {
+                    "we made it, so we delete it"
+                } else {
+                    "the peer deletes it, we delete the old one"
+                }
+            ),
+            ChildDeleted { spi, by_us } => write!(
+                f,
+                "Child SA {spi:08x} deleted ({})",
+                if *by_us {
+                    "our Delete answered"
+                } else {
+                    "the peer's Delete"
+                }
+            ),
+            ChildRekeyRefused { kind } => {
+                write!(f, "rekey refused with {kind}: the Child SA stays")
+            }
+            CreateChildRefused { kind } => write!(f, "CREATE_CHILD_SA answered with {kind}"),
             IcmpHint { peer } => {
                 write!(f, "ICMP error about {peer}: only a hint, checking liveness")
             }

@@ -168,6 +168,13 @@ pub struct Settings {
     /// beyond them is dropped, cookie or not. Not set: no limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub half_open_limit: Option<u32>,
+    /// Rekey the Child SA this long after it was made, with CREATE_CHILD_SA
+    /// (RFC 7296 §1.3.3, §2.8: lifetimes are local policy). Not set: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child_lifetime: Option<Dur>,
+    /// A Child SA rekey of ours brings a new D-H exchange (perfect forward
+    /// secrecy, RFC 7296 §1.3.1, §2.17); off: new nonces only.
+    pub rekey_pfs: bool,
 }
 
 /// The responder's reaction when a request it sends from a new address of
@@ -238,6 +245,8 @@ impl Default for Settings {
             reaction_delay: Dur(0),
             list_in_nat_updates: true,
             natd_first_check_baseline: false,
+            child_lifetime: None,
+            rekey_pfs: false,
             cookie_threshold: None,
             half_open_limit: None,
         }

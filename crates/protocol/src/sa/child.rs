@@ -1,6 +1,9 @@
-//! The Child SA made with IKE_AUTH (RFC 7296 §2.17): ESP with AES-GCM
-//! (RFC 4106) on the IPsec SAs' addresses, UDP-encapsulated behind a NAT
-//! (RFC 3948), with the 64-packet replay window of RFC 4303 §3.4.3.
+//! The Child SAs (RFC 7296 §2.17): the one made with IKE_AUTH and those
+//! that replace it when it is rekeyed (rekey.rs). ESP with AES-GCM (RFC
+//! 4106) on the IPsec SAs' addresses, UDP-encapsulated behind a NAT (RFC
+//! 3948), with the 64-packet replay window of RFC 4303 §3.4.3. All of an
+//! IKE SA's Child SAs share its IPsec SA addresses, so a MOBIKE move moves
+//! them together (RFC 4555 §3.5).
 
 use super::*;
 use mobike_wire::esp::{self, EspSa};
@@ -8,23 +11,36 @@ use mobike_wire::esp::{self, EspSa};
 /// One Child SA: our outbound and inbound ESP SAs and their counters.
 #[derive(Clone)]
 pub(super) struct ChildSa {
-    out: EspSa,
-    inbound: EspSa,
+    pub(super) out: EspSa,
+    pub(super) inbound: EspSa,
     seq: u32,
     /// Highest sequence number received and the 64-packet replay window
     /// below it (RFC 4303 §3.4.3).
     highest: u32,
     window: u64,
+    /// When it was made: its lifetime runs from here (RFC 7296 §2.8).
+    pub(super) born: Time,
+    /// The lower of the two nonces of the exchange that made it, to tell
+    /// which of two simultaneous rekeys is redundant (RFC 7296 §2.8.1).
+    pub(super) lowest_nonce: Vec<u8>,
+    /// We started the exchange that made it.
+    pub(super) ours: bool,
+    /// The inbound SPI of the Child SA it was made to replace (rekey.rs).
+    pub(super) replaces: Option<u32>,
 }
 
 impl ChildSa {
-    pub(super) fn new(out: EspSa, inbound: EspSa) -> ChildSa {
+    pub(super) fn new(out: EspSa, inbound: EspSa, born: Time, nonces: [&[u8]; 2]) -> ChildSa {
         ChildSa {
             out,
             inbound,
             seq: 0,
             highest: 0,
             window: 0,
+            born,
+            lowest_nonce: nonces[0].min(nonces[1]).to_vec(),
+            ours: false,
+            replaces: None,
         }
     }
 
@@ -48,9 +64,10 @@ impl ChildSa {
 }
 
 impl IkeSa {
-    /// Our inbound ESP SPI.
+    /// Our inbound ESP SPI of the newest Child SA (older ones stay known to
+    /// the endpoint until they are deleted).
     pub fn inbound_spi(&self) -> Option<u32> {
-        self.est()?.child.as_ref().map(|c| c.inbound.spi)
+        self.est()?.children.last().map(|c| c.inbound.spi)
     }
 
     /// Sends an inner packet through the Child SA on the IPsec SAs' current
@@ -61,7 +78,9 @@ impl IkeSa {
             return false;
         };
         let ((local, remote), udp_encap) = (e.ipsec, e.udp_encap);
-        let Some(child) = e.child.as_mut() else {
+        // The newest Child SA carries the traffic (RFC 7296 §2.8: once a
+        // rekey is done, the new SA is used).
+        let Some(child) = e.children.last_mut() else {
             return false;
         };
         child.seq = child.seq.wrapping_add(1);
@@ -100,7 +119,13 @@ impl IkeSa {
     ) -> Option<Vec<u8>> {
         let spi_i = self.spi_i;
         let e = self.est_mut()?;
-        let plain = match e.child.as_ref()?.inbound.open(packet) {
+        let spi = esp::spi(packet).ok()?;
+        let Some(k) = e.children.iter().position(|c| c.inbound.spi == spi) else {
+            // A Child SA deleted since (or never ours).
+            ctx.reject(src, dst, Rejection::UnknownEspSpi { spi });
+            return None;
+        };
+        let plain = match e.children[k].inbound.open(packet) {
             Ok(p) => p,
             Err(err) => {
                 ctx.reject(src, dst, Rejection::Esp(err));
@@ -128,7 +153,7 @@ impl IkeSa {
         }
         let seq = plain.seq;
         let e = self.est_mut()?;
-        if !e.child.as_mut()?.accept_seq(seq) {
+        if !e.children.get_mut(k)?.accept_seq(seq) {
             ctx.reject(src, dst, Rejection::EspReplay { seq });
             return None;
         }

@@ -55,6 +55,9 @@ impl IkeSa {
             (ExchangeType::INFORMATIONAL, Lifecycle::Established(_)) => {
                 self.handle_informational_request(ctx, src, dst, header.message_id, &inner);
             }
+            (ExchangeType::CREATE_CHILD_SA, Lifecycle::Established(_)) => {
+                self.handle_create_child_request(ctx, src, dst, header.message_id, &inner);
+            }
             (exchange, _) => {
                 let state = self.state();
                 ctx.reject(src, dst, Rejection::NotExpected { exchange, state });
@@ -77,6 +80,24 @@ impl IkeSa {
             // RFC 7296 §1.4.1: an empty response, and the IKE SA is gone.
             self.respond(ctx, INFO, mid, &[], dst, src);
             self.delete(ctx, DeleteReason::PeerDeleted);
+            return;
+        }
+        let esp_deleted: Vec<u32> = inner
+            .iter()
+            .filter_map(|p| match p {
+                Payload::Delete(d) if d.protocol == mobike_wire::registry::ProtocolId::ESP => {
+                    Some(d.spis.iter().filter_map(|s| {
+                        <[u8; 4]>::try_from(s.as_slice())
+                            .ok()
+                            .map(u32::from_be_bytes)
+                    }))
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if !esp_deleted.is_empty() {
+            self.handle_delete_child_request(ctx, src, dst, mid, &esp_deleted);
             return;
         }
         if let Some(n) = inner
@@ -219,6 +240,13 @@ impl IkeSa {
             }
             Task::Redirect { to } => self.note(ctx, Note::RedirectAcknowledged { to }),
             Task::PathCheck(then) => self.handle_path_check_response(ctx, src, dst, then),
+            Task::RekeyChild {
+                old_in,
+                new_in,
+                ni,
+                dh_seed,
+            } => self.handle_rekey_child_response(ctx, old_in, new_in, &ni, dh_seed, &inner),
+            Task::DeleteChild { spi_in } => self.child_delete_answered(ctx, spi_in),
             Task::AddressList => {
                 self.handle_address_list_response(ctx, src, dst, probing, req.multi_source)
             }

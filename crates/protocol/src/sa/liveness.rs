@@ -20,6 +20,7 @@ impl IkeSa {
             self.liveness_due(settings),
             self.keepalive_due(settings),
             self.path_test_due(settings),
+            self.child_rekey_due(settings),
         ]
         .into_iter()
         .flatten()
@@ -90,6 +91,10 @@ impl IkeSa {
         let settings = &ctx.config.settings;
         if self.liveness_due(settings).is_some_and(|t| t <= now) && self.window.queue.is_empty() {
             self.send_informational(ctx, Job::Liveness);
+        }
+        let settings = &ctx.config.settings;
+        if self.child_rekey_due(settings).is_some_and(|t| t <= now) {
+            self.child_lifetime_over(ctx);
         }
         let settings = &ctx.config.settings;
         if self.keepalive_due(settings).is_some_and(|t| t <= now) {

@@ -17,7 +17,8 @@
 //! | `cookie2.rs` | return routability (§3.7, §5.3) |
 //! | `liveness.rs` | timers, liveness checks, path testing, keepalives, hints (§3.10, RFC 3948) |
 //! | `redirect.rs` | Redirect (RFC 5685) |
-//! | `child.rs` | the Child SA: ESP in and out |
+//! | `child.rs` | the Child SAs: ESP in and out |
+//! | `rekey.rs` | rekeying the Child SA with CREATE_CHILD_SA, deleting Child SAs (RFC 7296 §1.3.3, §1.4.1, §2.8) |
 //! | `snapshot.rs` | the state as the UI shows it |
 //!
 //! Checklist ids refer to shared/spec/mobike-reference.md §2.14.
@@ -43,6 +44,7 @@ mod exchange;
 mod liveness;
 mod nat;
 mod redirect;
+mod rekey;
 mod setup;
 mod snapshot;
 mod update;
@@ -50,7 +52,7 @@ mod window;
 
 use child::ChildSa;
 use nat::NatState;
-pub use snapshot::{OutstandingSnapshot, SaSnapshot};
+pub use snapshot::{ChildSnapshot, OutstandingSnapshot, SaSnapshot};
 use window::{AfterCheck, Job, Task, Window};
 
 /// Everything an SA needs from its endpoint while handling one input.
@@ -201,8 +203,12 @@ struct Established {
     /// The IPsec SAs' tunnel header addresses (RFC 4555 §3.3).
     ipsec: (SocketAddr, SocketAddr),
     udp_encap: bool,
-    /// The Child SA made with IKE_AUTH (none if the peer offered no ESP).
-    child: Option<ChildSa>,
+    /// The Child SAs, oldest first: the one made with IKE_AUTH (none if
+    /// the peer offered no ESP), then those that replaced it by rekeying.
+    /// The newest carries our traffic; an older one is kept, and its
+    /// inbound packets taken, until one side deletes it (RFC 7296 §1.4.1,
+    /// §2.8).
+    children: Vec<ChildSa>,
     /// ESP seen from addresses other than the IPsec SA's (M-3.12-1), noted once.
     esp_mismatch: Option<(SocketAddr, SocketAddr)>,
     /// The NAT_DETECTION_DESTINATION_IP value a liveness response should

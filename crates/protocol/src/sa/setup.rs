@@ -880,7 +880,7 @@ impl IkeSa {
             mobike: s.mobike,
             ipsec: (self.local, self.remote),
             udp_encap,
-            child,
+            children: child.into_iter().collect(),
             esp_mismatch: None,
             natd_baseline,
             natd_init: s.natd_init,
@@ -920,9 +920,10 @@ impl IkeSa {
             initiator_to_responder: Box::new((to_r.spi, to_r.key.clone())),
             responder_to_initiator: Box::new((to_i.spi, to_i.key.clone())),
         });
+        let nonces = [s.ni.as_slice(), s.nr.as_slice()];
         Some(match self.role {
-            Role::Initiator => ChildSa::new(to_r, to_i),
-            Role::Responder => ChildSa::new(to_i, to_r),
+            Role::Initiator => ChildSa::new(to_r, to_i, ctx.now, nonces),
+            Role::Responder => ChildSa::new(to_i, to_r, ctx.now, nonces),
         })
     }
 }

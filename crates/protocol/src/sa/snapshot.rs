@@ -38,6 +38,22 @@ pub struct SaSnapshot {
     pub redirect_supported: bool,
     /// A responder's own move in progress: the address it left.
     pub moving_from: Option<SocketAddr>,
+    /// The Child SAs, oldest first; the newest carries the traffic, an
+    /// older one waits for its Delete after a rekey.
+    #[serde(default)]
+    pub child_sas: Vec<ChildSnapshot>,
+    /// When the newest Child SA's lifetime runs out (`child_lifetime`).
+    #[serde(default)]
+    pub next_rekey: Option<Time>,
+}
+
+/// One Child SA as the UI shows it: its ESP SPIs (ours inbound, the
+/// peer's outbound) and when it was made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChildSnapshot {
+    pub inbound_spi: String,
+    pub outbound_spi: String,
+    pub since: Time,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,8 +88,8 @@ impl IkeSa {
             local: self.local,
             remote: self.remote,
             // No IPsec SAs to show without a Child SA.
-            ipsec_local: e.filter(|e| e.child.is_some()).map(|e| e.ipsec.0),
-            ipsec_remote: e.filter(|e| e.child.is_some()).map(|e| e.ipsec.1),
+            ipsec_local: e.filter(|e| !e.children.is_empty()).map(|e| e.ipsec.0),
+            ipsec_remote: e.filter(|e| !e.children.is_empty()).map(|e| e.ipsec.1),
             udp_encap: e.is_some_and(|e| e.udp_encap),
             own_addresses: own.to_vec(),
             peer_addresses: self.peer_addrs.clone(),
@@ -95,6 +111,23 @@ impl IkeSa {
             queued: w.queue.iter().map(|j| j.label().to_string()).collect(),
             redirect_supported: self.peer_redirect,
             moving_from: e.and_then(|e| e.moved_from),
+            child_sas: e
+                .map(|e| {
+                    e.children
+                        .iter()
+                        .map(|c| ChildSnapshot {
+                            inbound_spi: format!("{:08x}", c.inbound.spi),
+                            outbound_spi: format!("{:08x}", c.out.spi),
+                            since: c.born,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            next_rekey: if self.is_established() {
+                self.child_rekey_due(settings)
+            } else {
+                None
+            },
         }
     }
 }

@@ -30,7 +30,7 @@ impl IkeSa {
         }
         e.ipsec = (local, remote);
         e.udp_encap = encap;
-        if e.child.is_some() {
+        if !e.children.is_empty() {
             ctx.event(Event::IpsecPathChanged {
                 spi_i,
                 local,

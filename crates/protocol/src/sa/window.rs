@@ -82,6 +82,10 @@ pub(super) enum Job {
     /// An empty INFORMATIONAL over every path from the addresses we have,
     /// before moving (`Settings::path_check_first`).
     PathCheck(AfterCheck),
+    /// CREATE_CHILD_SA rekeying the newest Child SA (RFC 7296 §1.3.3).
+    RekeyChild,
+    /// Delete of the Child SA with our inbound SPI `spi_in` (§1.4.1).
+    DeleteChild { spi_in: u32 },
 }
 
 /// What follows a path check that was answered.
@@ -123,6 +127,16 @@ pub(super) enum Task {
         to: IpAddr,
     },
     PathCheck(AfterCheck),
+    RekeyChild {
+        old_in: u32,
+        new_in: u32,
+        ni: Vec<u8>,
+        /// Our new D-H secret's seed, with PFS.
+        dh_seed: Option<[u8; 32]>,
+    },
+    DeleteChild {
+        spi_in: u32,
+    },
 }
 
 impl Job {
@@ -137,6 +151,8 @@ impl Job {
             Job::Delete(_) => "Delete",
             Job::Redirect { .. } => "REDIRECT",
             Job::PathCheck(_) => "path check",
+            Job::RekeyChild => "Child SA rekey",
+            Job::DeleteChild { .. } => "Child SA delete",
         }
     }
 }
@@ -155,6 +171,18 @@ impl Task {
             Task::Delete(_) => "Delete",
             Task::Redirect { .. } => "REDIRECT",
             Task::PathCheck(_) => "path check",
+            Task::RekeyChild { .. } => "Child SA rekey",
+            Task::DeleteChild { .. } => "Child SA delete",
+        }
+    }
+
+    /// The exchange its request is.
+    pub(super) fn exchange(&self) -> ExchangeType {
+        match self {
+            Task::Init => ExchangeType::IKE_SA_INIT,
+            Task::Auth => ExchangeType::IKE_AUTH,
+            Task::RekeyChild { .. } => ExchangeType::CREATE_CHILD_SA,
+            _ => ExchangeType::INFORMATIONAL,
         }
     }
 
@@ -441,6 +469,13 @@ impl IkeSa {
             }
             // strongSwan's path check is an empty INFORMATIONAL.
             Job::PathCheck(then) => (Vec::new(), Task::PathCheck(then)),
+            Job::RekeyChild => self.rekey_child_request(ctx)?,
+            Job::DeleteChild { spi_in } => (
+                vec![Payload::Delete(mobike_wire::payload::Delete::esp(&[
+                    spi_in,
+                ]))],
+                Task::DeleteChild { spi_in },
+            ),
         })
     }
 
@@ -451,7 +486,7 @@ impl IkeSa {
         };
         let mid = self.window.next_mid;
         self.window.next_mid += 1;
-        let Some(bytes) = self.encrypt(ExchangeType::INFORMATIONAL, mid, false, &inner) else {
+        let Some(bytes) = self.encrypt(task.exchange(), mid, false, &inner) else {
             return;
         };
         if let Task::PathCheck(_) = task {

@@ -1,0 +1,425 @@
+//! Rekeying the Child SA (RFC 7296 §1.3.3, §2.8, §2.8.1, §2.17) and
+//! deleting the old one (§1.4.1), over the test network: the messages as
+//! sent (decrypted), the keys derived from them, ESP on the new SAs, and a
+//! MOBIKE move afterwards taking the new SA along (RFC 4555 §3.5).
+
+mod common;
+use common::*;
+use mobike_protocol::{Dur, Event, Note, Role, SEC, Settings, Spi};
+use mobike_wire::esp;
+use mobike_wire::payload::Payload;
+use mobike_wire::registry::{ExchangeType, NotifyType, ProtocolId, TransformType};
+
+const CCSA: ExchangeType = ExchangeType::CREATE_CHILD_SA;
+
+fn spi_i(n: &Net) -> Spi {
+    n.snap(Role::Initiator).spi_i
+}
+
+/// Our inbound SPIs of `role`'s Child SAs, oldest first.
+fn inbound(n: &Net, role: Role) -> Vec<u32> {
+    n.snap(role)
+        .child_sas
+        .iter()
+        .map(|c| u32::from_str_radix(&c.inbound_spi, 16).unwrap())
+        .collect()
+}
+
+fn outbound(n: &Net, role: Role) -> Vec<u32> {
+    n.snap(role)
+        .child_sas
+        .iter()
+        .map(|c| u32::from_str_radix(&c.outbound_spi, 16).unwrap())
+        .collect()
+}
+
+fn nonce(m: &Msg) -> Vec<u8> {
+    m.payloads
+        .iter()
+        .find_map(|p| match p {
+            Payload::Nonce(n) => Some(n.clone()),
+            _ => None,
+        })
+        .expect("a nonce")
+}
+
+fn esp_spi_of(m: &Msg) -> u32 {
+    m.payloads
+        .iter()
+        .find_map(|p| match p {
+            Payload::Sa(props) => Some(u32::from_be_bytes(props[0].spi[..].try_into().unwrap())),
+            _ => None,
+        })
+        .expect("an SA payload")
+}
+
+/// The ESP keys the trace reported, by SPI.
+fn esp_key(n: &Net, spi: u32) -> Option<mobike_wire::crypto::GcmKey> {
+    n.events.iter().find_map(|(_, _, e)| match e {
+        Event::ChildSa {
+            initiator_to_responder: a,
+            responder_to_initiator: b,
+            ..
+        } => [&**a, &**b]
+            .into_iter()
+            .find(|(s, _)| *s == spi)
+            .map(|(_, k)| k.clone()),
+        _ => None,
+    })
+}
+
+/// A payload's short name in RFC 7296's notation (Ni and Nr alike "N…").
+fn kind(p: &Payload) -> &'static str {
+    match p {
+        Payload::Notify(_) => "N",
+        Payload::Sa(_) => "SA",
+        Payload::Nonce(_) => "Nonce",
+        Payload::Ke { .. } => "KE",
+        Payload::TsI(_) => "TSi",
+        Payload::TsR(_) => "TSr",
+        Payload::Delete(_) => "D",
+        _ => "other",
+    }
+}
+
+/// `role`'s notes, in order.
+fn notes(n: &Net, role: Role) -> Vec<Note> {
+    n.events_of(role)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::Note { note, .. } => Some(*note),
+            _ => None,
+        })
+        .collect()
+}
+
+fn pfs() -> Settings {
+    Settings {
+        rekey_pfs: true,
+        ..settings()
+    }
+}
+
+#[test]
+fn a_rekey_without_pfs_replaces_the_child_sa_and_deletes_the_old_one() {
+    let mut n = Net::established(&[I1], &[R1]);
+    let (old_i, old_r) = (
+        inbound(&n, Role::Initiator)[0],
+        inbound(&n, Role::Responder)[0],
+    );
+    let before = n.messages().len();
+    let spi = spi_i(&n);
+    assert!(n.i.rekey_child(n.now, spi));
+    assert!(!n.i.rekey_child(n.now, spi), "one rekey at a time");
+    n.run(n.now + 2 * SEC);
+    let msgs = n.messages()[before..].to_vec();
+    let req = msgs
+        .iter()
+        .find(|m| m.exchange() == CCSA && m.is_request())
+        .unwrap();
+    let resp = msgs
+        .iter()
+        .find(|m| m.exchange() == CCSA && m.is_response())
+        .unwrap();
+    // HDR, SK {N(REKEY_SA), SA, Ni, TSi, TSr}: REKEY_SA names the SPI the
+    // exchange initiator expects inbound, for ESP (RFC 7296 §1.3.3).
+    let rekey = req.payloads.iter().find_map(Payload::as_notify).unwrap();
+    assert_eq!(rekey.kind, NotifyType::REKEY_SA);
+    assert_eq!(rekey.protocol_id, ProtocolId::ESP.value());
+    assert_eq!(rekey.spi, old_i.to_be_bytes());
+    let kinds: Vec<&str> = req.payloads.iter().map(kind).collect();
+    assert_eq!(
+        kinds,
+        ["N", "SA", "Nonce", "TSi", "TSr"],
+        "no KE without PFS"
+    );
+    let kinds: Vec<&str> = resp.payloads.iter().map(kind).collect();
+    assert_eq!(kinds, ["SA", "Nonce", "TSi", "TSr"]);
+    // KEYMAT = prf+(SK_d, Ni | Nr) with this exchange's nonces (§2.17); the
+    // first key is for the data from the exchange's initiator, which goes
+    // under the responder's new SPI.
+    let keys = n.keys.clone().unwrap();
+    let (i2r, r2i) = esp::child_keys(&keys.sk_d, &nonce(req), &nonce(resp), 16).unwrap();
+    let (new_i, new_r) = (esp_spi_of(req), esp_spi_of(resp));
+    assert_eq!(esp_key(&n, new_r), Some(i2r));
+    assert_eq!(esp_key(&n, new_i), Some(r2i));
+    // The initiator of the rekey deletes the old SA; the answer names the
+    // other direction's SPI (§1.4.1).
+    let del = msgs
+        .iter()
+        .find(|m| {
+            m.info() && m.is_request() && m.payloads.iter().any(|p| matches!(p, Payload::Delete(_)))
+        })
+        .expect("Delete of the old Child SA");
+    assert_eq!(del.from, Some(Role::Initiator));
+    assert!(
+        matches!(&del.payloads[0], Payload::Delete(d) if d.protocol == ProtocolId::ESP && d.spis == [old_i.to_be_bytes().to_vec()])
+    );
+    let ans = msgs
+        .iter()
+        .find(|m| m.info() && m.is_response() && m.mid() == del.mid())
+        .unwrap();
+    assert!(
+        matches!(&ans.payloads[0], Payload::Delete(d) if d.spis == [old_r.to_be_bytes().to_vec()])
+    );
+    assert_eq!(inbound(&n, Role::Initiator), [new_i]);
+    assert_eq!(inbound(&n, Role::Responder), [new_r]);
+    assert_eq!(outbound(&n, Role::Initiator), [new_r]);
+    // ESP flows both ways on the new SAs.
+    let e = n.send_data(Role::Initiator).expect("ESP");
+    assert_eq!(
+        u32::from_be_bytes(e.payload[..4].try_into().unwrap()),
+        new_r
+    );
+    let e = n.send_data(Role::Responder).expect("ESP");
+    assert_eq!(
+        u32::from_be_bytes(e.payload[..4].try_into().unwrap()),
+        new_i
+    );
+    n.run(n.now + SEC);
+    assert_eq!((n.data_i.len(), n.data_r.len()), (1, 1));
+}
+
+#[test]
+fn a_rekey_with_pfs_carries_a_key_exchange_and_gets_other_keys() {
+    let mut n = Net::with(&[I1], &[R1], pfs(), settings());
+    n.connect();
+    n.run(SEC);
+    let before = n.messages().len();
+    let spi = spi_i(&n);
+    assert!(n.i.rekey_child(n.now, spi));
+    n.run(n.now + 2 * SEC);
+    let msgs = n.messages()[before..].to_vec();
+    let req = msgs
+        .iter()
+        .find(|m| m.exchange() == CCSA && m.is_request())
+        .unwrap();
+    let resp = msgs
+        .iter()
+        .find(|m| m.exchange() == CCSA && m.is_response())
+        .unwrap();
+    let kinds: Vec<&str> = req.payloads.iter().map(kind).collect();
+    assert_eq!(kinds, ["N", "SA", "Nonce", "KE", "TSi", "TSr"]);
+    let kinds: Vec<&str> = resp.payloads.iter().map(kind).collect();
+    assert_eq!(kinds, ["SA", "Nonce", "KE", "TSi", "TSr"]);
+    // The proposals name D-H group 31 (RFC 7296 §1.3.1).
+    for m in [req, resp] {
+        let Some(Payload::Sa(p)) = m.payloads.iter().find(|p| matches!(p, Payload::Sa(_))) else {
+            panic!()
+        };
+        assert_eq!(p[0].transform(TransformType::DH).map(|t| t.id), Some(31));
+    }
+    // With a new D-H secret in the seed the keys are not prf+(SK_d, Ni | Nr).
+    let keys = n.keys.clone().unwrap();
+    let (i2r, _) = esp::child_keys(&keys.sk_d, &nonce(req), &nonce(resp), 16).unwrap();
+    let new_r = esp_spi_of(resp);
+    let got = esp_key(&n, new_r).expect("keys of the new SA");
+    assert_ne!(got, i2r);
+    n.send_data(Role::Initiator).expect("ESP");
+    n.send_data(Role::Responder).expect("ESP");
+    n.run(n.now + SEC);
+    assert_eq!((n.data_i.len(), n.data_r.len()), (1, 1));
+    assert_eq!(inbound(&n, Role::Initiator).len(), 1);
+}
+
+#[test]
+fn the_responder_may_rekey_too_and_then_deletes_the_old_sa() {
+    let mut n = Net::established(&[I1], &[R1]);
+    let old_r = inbound(&n, Role::Responder)[0];
+    let before = n.messages().len();
+    let spi = n.snap(Role::Responder).spi_i;
+    assert!(n.r.rekey_child(n.now, spi));
+    n.run(n.now + 2 * SEC);
+    let msgs = n.messages()[before..].to_vec();
+    let req = msgs
+        .iter()
+        .find(|m| m.exchange() == CCSA && m.is_request())
+        .unwrap();
+    assert_eq!(req.from, Some(Role::Responder));
+    let rekey = req.payloads.iter().find_map(Payload::as_notify).unwrap();
+    assert_eq!(rekey.spi, old_r.to_be_bytes());
+    let del = msgs
+        .iter()
+        .find(|m| {
+            m.info() && m.is_request() && m.payloads.iter().any(|p| matches!(p, Payload::Delete(_)))
+        })
+        .unwrap();
+    assert_eq!(del.from, Some(Role::Responder));
+    assert_eq!(inbound(&n, Role::Initiator).len(), 1);
+    assert_eq!(outbound(&n, Role::Initiator), inbound(&n, Role::Responder));
+    assert_eq!(outbound(&n, Role::Responder), inbound(&n, Role::Initiator));
+}
+
+#[test]
+fn the_lifetime_rekeys_the_child_sa_again_and_again() {
+    let s = Settings {
+        child_lifetime: Some(Dur(30 * SEC)),
+        ..settings()
+    };
+    let mut n = Net::with(&[I1], &[R1], s, settings());
+    n.connect();
+    n.run(SEC);
+    let made = n.snap(Role::Initiator).child_sas[0].since;
+    assert_eq!(n.snap(Role::Initiator).next_rekey, Some(made + 30 * SEC));
+    n.run(100 * SEC);
+    let rekeys: Vec<Time> = n
+        .sent_by(Role::Initiator)
+        .iter()
+        .filter(|m| m.exchange() == CCSA && m.is_request())
+        .map(|m| m.at)
+        .collect();
+    assert_eq!(rekeys.len(), 3, "at 30, 60 and 90 s: {rekeys:?}");
+    assert_eq!(rekeys[0], made + 30 * SEC);
+    assert!(rekeys[1] - rekeys[0] >= 30 * SEC && rekeys[1] - rekeys[0] < 31 * SEC);
+    assert_eq!(inbound(&n, Role::Initiator).len(), 1, "each old SA deleted");
+    assert!(
+        notes(&n, Role::Initiator)
+            .iter()
+            .any(|n| matches!(n, Note::RekeyingChild { .. }))
+    );
+    // The responder, without a lifetime of its own, never starts one.
+    assert!(
+        !n.sent_by(Role::Responder)
+            .iter()
+            .any(|m| m.exchange() == CCSA && m.is_request())
+    );
+    assert_eq!(n.snap(Role::Responder).next_rekey, None);
+}
+
+type Time = u64;
+
+#[test]
+fn crossed_rekeys_leave_one_new_child_sa_the_one_without_the_lowest_nonce() {
+    let mut n = Net::established(&[I1], &[R1]);
+    let before = n.messages().len();
+    let (si, sr) = (spi_i(&n), n.snap(Role::Responder).spi_i);
+    // Both start at the same moment (RFC 7296 §2.8.1).
+    assert!(n.i.rekey_child(n.now, si));
+    assert!(n.r.rekey_child(n.now, sr));
+    n.run(n.now + 3 * SEC);
+    let msgs = n.messages()[before..].to_vec();
+    let reqs: Vec<&Msg> = msgs
+        .iter()
+        .filter(|m| m.exchange() == CCSA && m.is_request())
+        .collect();
+    let resps: Vec<&Msg> = msgs
+        .iter()
+        .filter(|m| m.exchange() == CCSA && m.is_response())
+        .collect();
+    assert_eq!((reqs.len(), resps.len()), (2, 2));
+    // Each exchange's lowest nonce; the exchange holding the lowest of all
+    // four made the redundant SA.
+    let low = |from: Role| {
+        let req = reqs.iter().find(|m| m.from == Some(from)).unwrap();
+        let resp = resps
+            .iter()
+            .find(|m| m.mid() == req.mid() && m.from != Some(from))
+            .unwrap();
+        (
+            nonce(req).min(nonce(resp)),
+            esp_spi_of(req),
+            esp_spi_of(resp),
+        )
+    };
+    let (li, i_new_i, i_new_r) = low(Role::Initiator);
+    let (lr, r_new_r, r_new_i) = low(Role::Responder);
+    let survivor = if li < lr {
+        (r_new_i, r_new_r)
+    } else {
+        (i_new_i, i_new_r)
+    };
+    assert_eq!(inbound(&n, Role::Initiator), [survivor.0]);
+    assert_eq!(inbound(&n, Role::Responder), [survivor.1]);
+    assert_eq!(outbound(&n, Role::Initiator), [survivor.1]);
+    assert!(
+        notes(&n, Role::Initiator)
+            .iter()
+            .any(|n| matches!(n, Note::RekeyCollision { .. }))
+    );
+    assert!(
+        notes(&n, Role::Responder)
+            .iter()
+            .any(|n| matches!(n, Note::RekeyCollision { .. }))
+    );
+    n.send_data(Role::Initiator).expect("ESP");
+    n.send_data(Role::Responder).expect("ESP");
+    n.run(n.now + SEC);
+    assert_eq!((n.data_i.len(), n.data_r.len()), (1, 1));
+}
+
+#[test]
+fn b_3_5_2_a_rekeyed_child_sa_moves_with_the_ike_sa() {
+    // RFC 4555 §3.5: the IPsec SAs follow the move, whichever Child SA is
+    // current; the old one was deleted before.
+    let mut n = Net::established(&[I1, I2], &[R1]);
+    let spi = spi_i(&n);
+    n.i.rekey_child(n.now, spi);
+    n.run(n.now + 2 * SEC);
+    let new_r = outbound(&n, Role::Initiator)[0];
+    n.i.handle_local_addresses(n.now, vec![ip(I2)]);
+    n.run(n.now + 3 * SEC);
+    assert_eq!(n.snap(Role::Responder).ipsec_remote, Some(sa(I2, 4500)));
+    let e = n.send_data(Role::Initiator).expect("ESP");
+    assert_eq!(e.src.ip(), ip(I2));
+    assert_eq!(
+        u32::from_be_bytes(e.payload[..4].try_into().unwrap()),
+        new_r
+    );
+    let e = n.send_data(Role::Responder).expect("ESP");
+    assert_eq!(e.dst.ip(), ip(I2));
+    n.run(n.now + SEC);
+    assert_eq!((n.data_i.len(), n.data_r.len()), (1, 1));
+}
+
+#[test]
+fn a_rekey_for_an_unknown_sa_or_a_new_child_sa_is_refused_and_the_old_one_stays() {
+    // The REKEY_SA's SPI changed on the way (with the keys: only the
+    // holder could): CHILD_SA_NOT_FOUND.
+    let mut n = Net::established(&[I1], &[R1]);
+    let old = inbound(&n, Role::Initiator);
+    n.rewrite(
+        Match::request(CCSA).from(Role::Initiator).nth(0),
+        |d, keys| {
+            d.reseal(keys, [9; 8], |inner| {
+                if let Some(Payload::Notify(r)) = inner.first_mut() {
+                    r.spi = vec![0xde, 0xad, 0xbe, 0xef];
+                }
+            })
+        },
+    );
+    let spi = spi_i(&n);
+    n.i.rekey_child(n.now, spi);
+    n.run(n.now + 2 * SEC);
+    let resp = n
+        .messages()
+        .into_iter()
+        .rfind(|m| m.exchange() == CCSA)
+        .unwrap();
+    assert_eq!(resp.notifies(), [NotifyType::CHILD_SA_NOT_FOUND]);
+    assert_eq!(inbound(&n, Role::Initiator), old, "the old Child SA stays");
+    assert!(
+        notes(&n, Role::Initiator)
+            .iter()
+            .any(|x| matches!(x, Note::ChildRekeyRefused { .. }))
+    );
+    // Without REKEY_SA it asks for another Child SA: NO_ADDITIONAL_SAS.
+    let mut n = Net::established(&[I1], &[R1]);
+    n.rewrite(
+        Match::request(CCSA).from(Role::Initiator).nth(0),
+        |d, keys| {
+            d.reseal(keys, [9; 8], |inner| {
+                inner.remove(0);
+            })
+        },
+    );
+    let spi = spi_i(&n);
+    n.i.rekey_child(n.now, spi);
+    n.run(n.now + 2 * SEC);
+    let resp = n
+        .messages()
+        .into_iter()
+        .rfind(|m| m.exchange() == CCSA)
+        .unwrap();
+    assert_eq!(resp.notifies(), [NotifyType::NO_ADDITIONAL_SAS]);
+    assert_eq!(inbound(&n, Role::Initiator).len(), 1);
+}
