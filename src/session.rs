@@ -42,6 +42,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../examples/responder-adds-ipv6-address.toml"),
     ),
     (
+        "rekey-after-move",
+        include_str!("../examples/rekey-after-move.toml"),
+    ),
+    (
         "responder-moves-client",
         include_str!("../examples/responder-moves-client.toml"),
     ),

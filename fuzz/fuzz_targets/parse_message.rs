@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = Notation {
         outer: &m.payloads,
         inner: None,
-        from_initiator: initiator,
+        request: initiator,
     }
     .to_string();
     let _ = m.header.exchange.to_string();

@@ -137,6 +137,12 @@ pub const ACTIONS: &[ActionInfo] = &[
         modifiers: &[],
     },
     ActionInfo {
+        key: "rekey_child",
+        label: "a host rekeys its Child SA now",
+        target: Target::Host,
+        modifiers: &[],
+    },
+    ActionInfo {
         key: "hint",
         label: "a lower-layer hint to a host",
         target: Target::Hint,

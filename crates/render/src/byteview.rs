@@ -213,7 +213,7 @@ fn ike_inner(ike: &[u8], key: Option<&GcmKey>) -> (Option<Plaintext>, Option<Wir
     };
     let opened = Header::parse(ike).and_then(|h| {
         let (first, plain) = decrypt_plaintext(ike, key)?;
-        let spans = plaintext_spans(first, &plain, h.flags.initiator())?;
+        let spans = plaintext_spans(first, &plain, !h.flags.response())?;
         Ok(Plaintext {
             rows: rows(spans, &plain, 0),
             bytes: plain,

@@ -776,7 +776,7 @@ impl ChartBuilder {
                 match &inner {
                     Some(inner) if inner.is_empty() => items.push("SK {}".into()),
                     Some(inner) => {
-                        let mut it = notation_items(inner, from_initiator);
+                        let mut it = notation_items(inner, !h.flags.response());
                         let last = it.len() - 1;
                         it[0] = format!("SK {{{}", it[0]);
                         it[last].push('}');
@@ -785,7 +785,7 @@ impl ChartBuilder {
                     None => items.push("SK {...}".into()),
                 }
             } else {
-                items.extend(notation_items(std::slice::from_ref(p), from_initiator));
+                items.extend(notation_items(std::slice::from_ref(p), !h.flags.response()));
             }
         }
         let exchange = match h.exchange {

@@ -719,7 +719,20 @@ fn host_menu(topo: &Topo, hosts: &[HostView], view: &TopologyView, id: &str) -> 
         if sa.is_none_or(|sa| sa.state != SaState::Established) {
             o.disabled = Some("it has no established IKE SA".into());
         }
-        vec![o]
+        let mut r = offer(
+            "menu-rekey-child",
+            "Rekey the Child SA now",
+            "A CREATE_CHILD_SA exchange with REKEY_SA: a new Child SA with new keys replaces the current one, which is then deleted (RFC 7296 §1.3.3, §2.8)",
+            Intervention::RekeyChild {
+                host: spec.id.clone(),
+            },
+        );
+        if sa.is_none_or(|sa| sa.state != SaState::Established) {
+            r.disabled = Some("it has no established IKE SA".into());
+        } else if sa.is_some_and(|sa| sa.child_sas.is_empty()) {
+            r.disabled = Some("its IKE SA has no Child SA".into());
+        }
+        vec![o, r]
     };
     let own: Vec<IpAddr> = spec.interfaces.iter().map(|f| f.address).collect();
     let moves = (spec.role == mobike_protocol::Role::Responder && !spec.attacker && own.len() >= 2)

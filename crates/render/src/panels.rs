@@ -69,6 +69,26 @@ pub fn sa_rows(sa: &SaSnapshot, now: Time) -> Vec<PanelRow> {
         ),
         None => "none".into(),
     };
+    // The Child SAs, newest (the one in use) first; one a rekey replaced
+    // stays until its Delete is answered (RFC 7296 §2.8).
+    let children = if sa.child_sas.is_empty() {
+        "—".to_string()
+    } else {
+        sa.child_sas
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(k, c)| {
+                format!(
+                    "in {} · out {}{}",
+                    c.inbound_spi,
+                    c.outbound_spi,
+                    if k == 0 { "" } else { " (replaced)" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
     vec![
         row(
             "State",
@@ -81,6 +101,7 @@ pub fn sa_rows(sa: &SaSnapshot, now: Time) -> Vec<PanelRow> {
             format!("{} ⇄ {}", sa.local, sa.remote),
         ),
         row("IPsec SAs", "ipsec", ipsec),
+        row("Child SAs (ESP SPIs)", "children", children),
         row("Own addresses", "own", list(&sa.own_addresses)),
         row("Peer addresses", "peer", list(&sa.peer_addresses)),
         row("NAT detected", "nat", nat),
@@ -106,6 +127,7 @@ pub fn sa_rows(sa: &SaSnapshot, now: Time) -> Vec<PanelRow> {
             "keepalive",
             fmt_in(sa.next_keepalive, now),
         ),
+        row("Next Child SA rekey", "rekey", fmt_in(sa.next_rekey, now)),
     ]
 }
 
@@ -347,7 +369,7 @@ mod tests {
     use super::*;
     use crate::topology::find_groups;
     use crate::topology::tests::example;
-    use mobike_protocol::SEC;
+    use mobike_protocol::{MS, SEC};
     use mobike_sim::World;
 
     fn value<'a>(rows: &'a [PanelRow], key: &str) -> &'a str {
@@ -378,13 +400,45 @@ mod tests {
             ("laptop", "Laptop")
         );
         let rows = laptop.rows.as_ref().unwrap();
-        assert_eq!(rows.len(), 12);
+        assert_eq!(rows.len(), 14);
         assert_eq!(value(rows, "state"), "Established, MOBIKE");
         assert!(value(rows, "path").starts_with("192.0.2.10:"));
         assert_eq!(value(rows, "own"), "192.0.2.10, 10.64.0.2");
         assert_eq!(value(rows, "nat"), "none");
         assert_eq!(value(rows, "pending"), "no");
         assert!(value(rows, "liveness").starts_with("in "));
+        assert_eq!(value(rows, "children"), "in c4a25609 · out d4da4bfd");
+        assert_eq!(value(rows, "rekey"), "—", "no lifetime set");
+    }
+
+    #[test]
+    fn a_rekey_shows_the_new_child_sa_first_and_the_replaced_one_until_deleted() {
+        let scenario = example("rekey-after-move");
+        let mut world = World::new(&scenario);
+        let children = |world: &World| {
+            let panels = state_panels(&world.hosts(), &[], None, world.now());
+            let Panel::Host(laptop) = &panels[0] else {
+                panic!("a host panel")
+            };
+            let rows = laptop.rows.clone().unwrap();
+            (
+                value(&rows, "children").to_string(),
+                value(&rows, "rekey").to_string(),
+            )
+        };
+        world.run_until(21 * SEC);
+        let (before, _) = children(&world);
+        assert!(!before.contains(';'), "one Child SA: {before}");
+        // 22 s: both rekey; while the Deletes are under way the laptop has
+        // its old SA and two new ones.
+        world.run_until(22 * SEC + 80 * MS);
+        let (during, _) = children(&world);
+        assert_eq!(during.matches("(replaced)").count(), 2, "{during}");
+        world.run_until(30 * SEC);
+        let (after, rekey) = children(&world);
+        assert!(!after.contains(';') && after != before, "{after}");
+        // The laptop's lifetime is 25 s from the survivor's birth at 22.074 s.
+        assert_eq!(rekey, "in 17.074s");
     }
 
     #[test]

@@ -242,6 +242,14 @@ fn request_kind(kind: &str) -> Option<Reason> {
             "RFC 4555 §3.7 (M-3.7-1, M-3.7-3), §3.5 (B-3.5-12)",
         ),
         "Delete" => ("Deletes the IKE SA and its Child SAs.", "RFC 7296 §1.4.1"),
+        "Child SA rekey" => (
+            "Rekeys the Child SA: a CREATE_CHILD_SA exchange makes a new Child SA with fresh keys to replace the one N(REKEY_SA) names; the sender then deletes the old one. Its lifetime ran out, or it was asked to.",
+            "RFC 7296 §1.3.3, §2.8",
+        ),
+        "Child SA delete" => (
+            "Deletes a Child SA that a rekey replaced (or a redundant one after two rekeys crossed): the Delete payload names the SPI the sender receives on; the answer names the other direction's.",
+            "RFC 7296 §1.4.1, §2.8, §2.8.1",
+        ),
         "REDIRECT" => ("Sends the client to another gateway.", "RFC 5685"),
         _ => return None,
     };
@@ -349,6 +357,46 @@ fn request_payloads(exchange: ExchangeType, ps: &[Payload], from_initiator: bool
             "RFC 4555 §3.9 (M-3.9-1)",
         ));
     }
+    if exchange == ExchangeType::CREATE_CHILD_SA {
+        out.extend(create_child_payloads(ps, true));
+    }
+    out
+}
+
+/// The payloads of a CREATE_CHILD_SA message (RFC 7296 §1.3.3, §2.17).
+fn create_child_payloads(ps: &[Payload], request: bool) -> Vec<Reason> {
+    let mut out = Vec::new();
+    if let Some(n) = notify(ps, NotifyType::REKEY_SA) {
+        out.push(Reason::derived(
+            format!(
+                "N(REKEY_SA) names the Child SA to replace by the SPI {} its sender receives ESP on.",
+                short(&n.spi)
+            ),
+            "RFC 7296 §1.3.3",
+        ));
+    }
+    let spi = ps.iter().find_map(|p| match p {
+        Payload::Sa(props) => props.first().map(|pr| short(&pr.spi)),
+        _ => None,
+    });
+    if let Some(spi) = spi {
+        out.push(Reason::derived(
+            format!(
+                "The SA payload {} the new Child SA's algorithms with the SPI {spi} on which the sender will receive its ESP.",
+                if request { "offers" } else { "accepts" }
+            ),
+            "RFC 7296 §1.3.3, §3.3",
+        ));
+    }
+    let pfs = ps.iter().any(|p| matches!(p, Payload::Ke { .. }));
+    out.push(Reason::derived(
+        if pfs {
+            "A fresh nonce and a new Diffie-Hellman value: the new keys are prf+(SK_d, g^ir (new) | Ni | Nr), so they stay secret even if the old ones leak (perfect forward secrecy)."
+        } else {
+            "A fresh nonce and no KE payload: the new keys are prf+(SK_d, Ni | Nr) from this exchange's nonces, without perfect forward secrecy."
+        },
+        "RFC 7296 §1.3.1, §2.12, §2.17",
+    ));
     out
 }
 
@@ -422,6 +470,19 @@ fn response_payloads(
             "N(UNEXPECTED_NAT_DETECTED): the request's NO_NATS_ALLOWED did not match its IP header, so an address translator is on the way; the answer goes to the translated source.",
             "RFC 4555 §3.9 (M-3.9-2)",
         ));
+    }
+    if exchange == ExchangeType::CREATE_CHILD_SA {
+        if let Some(n) = notifies(ps).find(|n| n.kind.value() < 16384) {
+            out.push(Reason::derived(
+                format!(
+                    "N({}): the responder makes no new Child SA; the old one stays.",
+                    n.kind
+                ),
+                "RFC 7296 §1.3, §3.10.1",
+            ));
+        } else {
+            out.extend(create_child_payloads(ps, false));
+        }
     }
     out
 }

@@ -893,6 +893,7 @@ impl TimelineEvent {
         "spoof_update",
         "hint",
         "check_liveness",
+        "rekey_child",
         "set_link",
         "configure_nat",
     ];
@@ -993,6 +994,9 @@ impl TimelineEvent {
         }
         if let Some(host) = &self.check_liveness {
             found.push(I::CheckLiveness { host: host.clone() });
+        }
+        if let Some(host) = &self.rekey_child {
+            found.push(I::RekeyChild { host: host.clone() });
         }
         if let Some(kind) = self.hint {
             let host = self
@@ -1161,6 +1165,7 @@ impl TimelineEvent {
                 e.host = Some(host);
             }
             I::CheckLiveness { host } => e.check_liveness = Some(host),
+            I::RekeyChild { host } => e.rekey_child = Some(host),
             I::SetLink {
                 link,
                 delay,

@@ -166,7 +166,8 @@ pub fn decrypt(bytes: &[u8], key: &GcmKey) -> Result<Vec<Payload>> {
 pub struct Notation<'a> {
     pub outer: &'a [Payload],
     pub inner: Option<&'a [Payload]>,
-    pub from_initiator: bool,
+    /// The message is a request (nonces read `Ni`), not a response.
+    pub request: bool,
 }
 
 impl fmt::Display for Notation<'_> {
@@ -176,16 +177,14 @@ impl fmt::Display for Notation<'_> {
             if let Payload::Sk { .. } = p {
                 match self.inner {
                     Some(inner) => {
-                        let items: Vec<String> = inner
-                            .iter()
-                            .map(|p| notation(p, self.from_initiator))
-                            .collect();
+                        let items: Vec<String> =
+                            inner.iter().map(|p| notation(p, self.request)).collect();
                         write!(f, ", SK {{{}}}", items.join(", "))?;
                     }
                     None => f.write_str(", SK {...}")?,
                 }
             } else {
-                write!(f, ", {}", notation(p, self.from_initiator))?;
+                write!(f, ", {}", notation(p, self.request))?;
             }
         }
         Ok(())
@@ -194,8 +193,8 @@ impl fmt::Display for Notation<'_> {
 
 /// The payload types of a message in RFC notation, one item per payload
 /// (used to fold long lists in charts).
-pub fn notation_items(inner: &[Payload], from_initiator: bool) -> Vec<String> {
-    inner.iter().map(|p| notation(p, from_initiator)).collect()
+pub fn notation_items(inner: &[Payload], request: bool) -> Vec<String> {
+    inner.iter().map(|p| notation(p, request)).collect()
 }
 
 /// True if the payload list holds a notify of this type.
@@ -259,7 +258,7 @@ mod tests {
         let text = Notation {
             outer: &m.payloads,
             inner: Some(&opened),
-            from_initiator: true,
+            request: true,
         }
         .to_string();
         assert_eq!(text, "HDR, SK {N(UPDATE_SA_ADDRESSES), N(COOKIE2)}");

@@ -1069,12 +1069,14 @@ pub fn parse_chain(first: PayloadType, bytes: &[u8]) -> Result<Vec<Payload>> {
 
 /// RFC notation for one payload, as in RFC 7296 and RFC 4555 figures:
 /// `SA`, `KE`, `Ni`, `N(COOKIE2)`, `IDi`, `TSr`, `D`, `V`, `CP(CFG_REQUEST)`,
-/// `CERTREQ`, `SK {...}`.
-pub fn notation(p: &Payload, from_initiator: bool) -> String {
+/// `CERTREQ`, `SK {...}`. A nonce is `Ni` in a request and `Nr` in a
+/// response (`request`): RFC 7296 names it by the exchange's roles, also
+/// when the original responder starts a CREATE_CHILD_SA.
+pub fn notation(p: &Payload, request: bool) -> String {
     match p {
         Payload::Notify(n) => format!("N({})", n.kind),
         Payload::Cp(cp) => format!("CP({})", cp.cfg_type),
-        Payload::Nonce(_) => (if from_initiator { "Ni" } else { "Nr" }).to_string(),
+        Payload::Nonce(_) => (if request { "Ni" } else { "Nr" }).to_string(),
         Payload::Sk { .. } => "SK".to_string(),
         Payload::Unknown { kind, .. } => match kind.name() {
             Some(name) => name.to_string(),

@@ -48,7 +48,7 @@ pub fn message_spans(bytes: &[u8]) -> Result<Vec<FieldSpan>> {
         &mut sp,
         header.next_payload,
         len,
-        Some(header.flags.initiator()),
+        Some(!header.flags.response()),
     )?;
     if len < bytes.len() {
         sp.rest(bytes.len(), "", "Trailing data", |b| {
@@ -69,22 +69,23 @@ pub fn chain_spans(first: PayloadType, bytes: &[u8], base: usize) -> Result<Vec<
     chain_spans_inner(first, bytes, base, None)
 }
 
-/// [`chain_spans`] for a message whose sender is (`from_initiator`) or is
-/// not the original initiator, so nonces read `Ni` or `Nr`.
+/// [`chain_spans`] for a request (`request`) or a response, so nonces read
+/// `Ni` or `Nr`: RFC 7296 names them by the exchange's roles (Ni in the
+/// request of IKE_SA_INIT and of CREATE_CHILD_SA, Nr in their responses).
 pub fn chain_spans_from(
     first: PayloadType,
     bytes: &[u8],
     base: usize,
-    from_initiator: bool,
+    request: bool,
 ) -> Result<Vec<FieldSpan>> {
-    chain_spans_inner(first, bytes, base, Some(from_initiator))
+    chain_spans_inner(first, bytes, base, Some(request))
 }
 
 fn chain_spans_inner(
     first: PayloadType,
     bytes: &[u8],
     base: usize,
-    from_initiator: Option<bool>,
+    request: Option<bool>,
 ) -> Result<Vec<FieldSpan>> {
     let mut sp = Spanner {
         data: bytes,
@@ -92,18 +93,14 @@ fn chain_spans_inner(
         pos: 0,
         out: Vec::new(),
     };
-    chain(&mut sp, first, bytes.len(), from_initiator)?;
+    chain(&mut sp, first, bytes.len(), request)?;
     Ok(sp.out)
 }
 
 /// The field spans of a whole SK plaintext as [`decrypt_plaintext`] returns
 /// it: the inner payloads, then Padding (if any) and Pad Length (RFC 7296
 /// §3.14). Offsets are relative to the plaintext.
-pub fn plaintext_spans(
-    first: PayloadType,
-    plain: &[u8],
-    from_initiator: bool,
-) -> Result<Vec<FieldSpan>> {
+pub fn plaintext_spans(first: PayloadType, plain: &[u8], request: bool) -> Result<Vec<FieldSpan>> {
     let payloads_end = crate::message::payloads_len(plain)?;
     let pad_len = plain.len() - payloads_end - 1;
     let mut sp = Spanner {
@@ -112,7 +109,7 @@ pub fn plaintext_spans(
         pos: 0,
         out: Vec::new(),
     };
-    chain(&mut sp, first, payloads_end, Some(from_initiator))?;
+    chain(&mut sp, first, payloads_end, Some(request))?;
     sp.field(plain.len(), "SK", "Padding", pad_len, |b| {
         format!("{} octets", b.len())
     })?;
@@ -306,7 +303,7 @@ fn chain(
     sp: &mut Spanner<'_>,
     first: PayloadType,
     end: usize,
-    from_initiator: Option<bool>,
+    request: Option<bool>,
 ) -> Result<()> {
     let mut kind = first;
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -331,7 +328,7 @@ fn chain(
         let p_end = start + len;
         let body = &rest[GENERIC_HEADER_LEN..len];
         let label = {
-            let l = label(kind, body, from_initiator);
+            let l = label(kind, body, request);
             let n = seen.entry(l.clone()).or_insert(0);
             *n += 1;
             if *n == 1 { l } else { format!("{l}#{n}") }
@@ -395,7 +392,7 @@ fn critical_meaning(kind: PayloadType, v: u8) -> String {
 
 /// The label of a payload in paths: the RFC notation, with the notify
 /// type (`N(COOKIE2)`), the CFG type (`CP(CFG_REQUEST)`) or `Ni`/`Nr`.
-fn label(kind: PayloadType, body: &[u8], from_initiator: Option<bool>) -> String {
+fn label(kind: PayloadType, body: &[u8], request: Option<bool>) -> String {
     match kind {
         PayloadType::N if body.len() >= 4 => {
             format!(
@@ -404,7 +401,7 @@ fn label(kind: PayloadType, body: &[u8], from_initiator: Option<bool>) -> String
             )
         }
         PayloadType::CP if !body.is_empty() => format!("CP({})", CfgType::from(body[0])),
-        PayloadType::Nonce => match from_initiator {
+        PayloadType::Nonce => match request {
             Some(true) => "Ni".to_string(),
             Some(false) => "Nr".to_string(),
             None => "Nonce".to_string(),

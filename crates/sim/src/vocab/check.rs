@@ -333,9 +333,9 @@ impl<'a> InterventionCheck<'a> {
                 self.host(attacker)?;
                 self.host(target).map(|_| ())
             }
-            Intervention::Hint { host, .. } | Intervention::CheckLiveness { host } => {
-                self.host(host).map(|_| ())
-            }
+            Intervention::Hint { host, .. }
+            | Intervention::CheckLiveness { host }
+            | Intervention::RekeyChild { host } => self.host(host).map(|_| ()),
             Intervention::SetLink {
                 link,
                 loss,

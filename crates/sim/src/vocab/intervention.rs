@@ -75,6 +75,10 @@ pub enum Intervention {
     /// timer would (RFC 7296 §1.4, RFC 4555 §3.5): what an operator's
     /// command does on a real system.
     CheckLiveness { host: String },
+    /// A host's IKE daemon rekeys the Child SA of each of its IKE SAs now
+    /// with CREATE_CHILD_SA, as its lifetime would (RFC 7296 §1.3.3):
+    /// `swanctl --rekey --child` on a real system.
+    RekeyChild { host: String },
     /// A link's delay, jitter, loss or duplication changes (the ones
     /// given; packets already on their way keep theirs).
     SetLink {
@@ -379,6 +383,9 @@ impl fmt::Display for Description<'_> {
             }
             Intervention::CheckLiveness { host } => {
                 write!(f, "{} checks its IKE SA's liveness now", n.host(host))
+            }
+            Intervention::RekeyChild { host } => {
+                write!(f, "{} rekeys its Child SA now", n.host(host))
             }
         }
     }

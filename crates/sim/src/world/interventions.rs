@@ -291,6 +291,16 @@ impl World {
                 }
                 self.after_host(h);
             }
+            Intervention::RekeyChild { host } => {
+                let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
+                    return;
+                };
+                self.note(&action, None, by_user);
+                for spi in self.hosts[h].endpoint.established() {
+                    self.hosts[h].endpoint.rekey_child(now, spi);
+                }
+                self.after_host(h);
+            }
             Intervention::Hint { host, kind } => {
                 let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
                     return;
