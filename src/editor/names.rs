@@ -143,6 +143,12 @@ pub const ACTIONS: &[ActionInfo] = &[
         modifiers: &[],
     },
     ActionInfo {
+        key: "rekey_ike",
+        label: "a host rekeys its IKE SA now",
+        target: Target::Host,
+        modifiers: &[],
+    },
+    ActionInfo {
         key: "hint",
         label: "a lower-layer hint to a host",
         target: Target::Hint,

@@ -364,6 +364,7 @@ impl Endpoint {
                             self.touch(i);
                         }
                     }
+                    Action::Adopt(sa) => self.push(*sa),
                 }
             }
         }
@@ -422,6 +423,20 @@ impl Endpoint {
             return false;
         };
         let done = self.sas[i].rekey_child(&mut self.shared.ctx(now));
+        self.touch(i);
+        self.run_actions(now);
+        done
+    }
+
+    /// Rekeys an established IKE SA now with a CREATE_CHILD_SA exchange
+    /// (RFC 7296 §1.3.2): a new IKE SA with new SPIs and keys takes over
+    /// its MOBIKE state and Child SAs. Returns false when there is no such
+    /// SA or a rekey is under way.
+    pub fn rekey_ike(&mut self, now: Time, spi_i: Spi) -> bool {
+        let Some(i) = self.live(spi_i.0) else {
+            return false;
+        };
+        let done = self.sas[i].rekey_ike(&mut self.shared.ctx(now));
         self.touch(i);
         self.run_actions(now);
         done
@@ -653,7 +668,7 @@ impl Endpoint {
                 v.iter()
                     .rev()
                     .copied()
-                    .find(|&i| self.sas[i].is_established())
+                    .find(|&i| self.sas[i].is_established() && !self.sas[i].retired())
             });
         let mut ctx = self.shared.ctx(now);
         let sent = match routed {

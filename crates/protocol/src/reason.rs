@@ -4,6 +4,7 @@
 //! follows, so tests and lessons match on the type or the checklist id
 //! (shared/spec/mobike-reference.md §2.14, e.g. `M-3.7-5`), never on prose.
 
+use crate::Time;
 use mobike_wire::WireError;
 use mobike_wire::notify::GwIdentity;
 use mobike_wire::registry::{ExchangeType, NotifyType};
@@ -171,6 +172,8 @@ pub enum RekeyWhy {
     Lifetime,
     /// Asked for (the timeline or the page).
     Asked,
+    /// A rekey the peer refused is tried again (RFC 7296 §2.25).
+    Retry,
 }
 
 /// A decision the protocol took, in words, with the rule it follows.
@@ -243,10 +246,18 @@ pub enum Note {
     /// The Child SA with our inbound SPI `spi` is deleted; `by_us`: our
     /// Delete was answered, else the peer's was.
     ChildDeleted { spi: u32, by_us: bool },
-    /// The peer answered our rekey with an error: the old Child SA stays.
-    ChildRekeyRefused { kind: NotifyType },
+    /// The peer answered our rekey with an error: the old Child SA stays,
+    /// and we try again in `retry_s` seconds.
+    ChildRekeyRefused { kind: NotifyType, retry: Time },
     /// We answered a CREATE_CHILD_SA with an error.
     CreateChildRefused { kind: NotifyType },
+    /// The IKE SA is rekeyed with CREATE_CHILD_SA (RFC 7296 §1.3.2).
+    RekeyingIke { why: RekeyWhy },
+    /// The rekey made the IKE SA with these SPIs; MOBIKE state and Child
+    /// SAs go over to it. `ours`: we started it, so we delete the old one.
+    IkeRekeyed { spi_i: u64, spi_r: u64, ours: bool },
+    /// The peer answered our IKE SA rekey with an error; we try again later.
+    IkeRekeyRefused { kind: NotifyType, retry: Time },
     /// An ICMP error is only a hint (M-3.5-1).
     IcmpHint { peer: IpAddr },
     /// A report of unwanted traffic starts a liveness check with COOKIE2.
@@ -329,8 +340,11 @@ impl Note {
             ChildRekeyed { .. } => "RFC 7296 §1.3.3, §2.17",
             RekeyCollision { .. } => "RFC 7296 §2.8.1",
             ChildDeleted { .. } => "RFC 7296 §1.4.1, §2.8",
-            ChildRekeyRefused { .. } => "RFC 7296 §1.3.3",
+            ChildRekeyRefused { .. } => "RFC 7296 §1.3.3, §2.25",
             CreateChildRefused { .. } => "RFC 7296 §1.3, §3.10.1",
+            RekeyingIke { .. } => "RFC 7296 §1.3.2, §2.8",
+            IkeRekeyed { .. } => "RFC 7296 §1.3.2, §2.18; RFC 4555 §1.3 (roles stay)",
+            IkeRekeyRefused { .. } => "RFC 7296 §2.25",
             IcmpHint { .. } => "RFC 4555 §3.5 (M-3.5-1)",
             UnwantedTrafficHint { .. } => "RFC 4555 §5.3 (M-5.3-1)",
             NatHintUpdate => "RFC 4555 §3.8 (M-3.8-5), §3.5 (B-3.5-3)",
@@ -442,6 +456,7 @@ impl fmt::Display for Note {
                 match why {
                     RekeyWhy::Lifetime => "Child SA lifetime over",
                     RekeyWhy::Asked => "rekey asked for",
+                    RekeyWhy::Retry => "trying the refused rekey again",
                 },
                 if *pfs {
                     "with PFS: a new D-H exchange"
@@ -472,10 +487,35 @@ impl fmt::Display for Note {
                     "the peer's Delete"
                 }
             ),
-            ChildRekeyRefused { kind } => {
-                write!(f, "rekey refused with {kind}: the Child SA stays")
-            }
+            ChildRekeyRefused { kind, retry } => write!(
+                f,
+                "rekey refused with {kind}: the Child SA stays; trying again in {:.3} s",
+                *retry as f64 / 1e6
+            ),
             CreateChildRefused { kind } => write!(f, "CREATE_CHILD_SA answered with {kind}"),
+            RekeyingIke { why } => write!(
+                f,
+                "{}: rekeying the IKE SA with CREATE_CHILD_SA (new SPI, nonce and D-H)",
+                match why {
+                    RekeyWhy::Lifetime => "IKE SA lifetime over",
+                    RekeyWhy::Asked => "IKE SA rekey asked for",
+                    RekeyWhy::Retry => "trying the refused IKE SA rekey again",
+                }
+            ),
+            IkeRekeyed { spi_i, spi_r, ours } => write!(
+                f,
+                "IKE SA rekeyed: the new one is {spi_i:016x}/{spi_r:016x}, keyed from SK_d, the new nonces and D-H secret; it takes the addresses, NAT state and Child SAs along{}",
+                if *ours {
+                    ", and we delete the old one"
+                } else {
+                    ""
+                }
+            ),
+            IkeRekeyRefused { kind, retry } => write!(
+                f,
+                "IKE SA rekey answered with {kind}: trying again in {:.3} s",
+                *retry as f64 / 1e6
+            ),
             IcmpHint { peer } => {
                 write!(f, "ICMP error about {peer}: only a hint, checking liveness")
             }
@@ -701,6 +741,9 @@ pub enum LocalDelete {
     ByUser,
     /// A newer IKE SA (after a redirect) replaces it.
     Replaced { by: IpAddr },
+    /// Our rekey made the IKE SA with this initiator SPI, which replaces
+    /// it (RFC 7296 §1.3.2).
+    Rekeyed { new_spi_i: u64 },
 }
 
 impl fmt::Display for LocalDelete {
@@ -708,6 +751,9 @@ impl fmt::Display for LocalDelete {
         match self {
             LocalDelete::ByUser => f.write_str("deleted by the user"),
             LocalDelete::Replaced { by } => write!(f, "replaced by the IKE SA with {by}"),
+            LocalDelete::Rekeyed { new_spi_i } => {
+                write!(f, "rekeyed: replaced by the IKE SA {new_spi_i:016x}")
+            }
         }
     }
 }
@@ -734,6 +780,9 @@ pub enum DeleteReason {
     RedirectedClient { client: SocketAddr, to: IpAddr },
     /// The peer deleted it.
     PeerDeleted,
+    /// The peer deleted it after rekeying it: the IKE SA with this
+    /// initiator SPI replaces it (RFC 7296 §1.3.2).
+    PeerRekeyed { new_spi_i: u64 },
     /// Our own Delete exchange completed.
     Local(LocalDelete),
     /// A COOKIE2 came back changed (M-3.7-7).
@@ -769,7 +818,10 @@ impl DeleteReason {
             RedirectedClient { .. } | RedirectedInAuth { .. } => {
                 "RFC 5685 (redirect during IKE_AUTH)"
             }
-            PeerDeleted | Local(_) => "RFC 7296 §1.4.1",
+            PeerDeleted | Local(LocalDelete::ByUser | LocalDelete::Replaced { .. }) => {
+                "RFC 7296 §1.4.1"
+            }
+            PeerRekeyed { .. } | Local(LocalDelete::Rekeyed { .. }) => "RFC 7296 §1.3.2, §2.18",
             Cookie2Mismatch(Cookie2Exchange::Liveness) => "RFC 4555 §3.7, §5.3, M-3.7-7",
             Cookie2Mismatch(_) => "RFC 4555 §3.7, M-3.7-7",
             RedirectedInInit { .. } => "RFC 5685 (redirect during IKE_SA_INIT)",
@@ -807,6 +859,9 @@ impl DeleteReason {
                 format!("client {client} redirected to {to} in IKE_AUTH, no Child SA")
             }
             PeerDeleted => "the peer deleted the IKE SA".into(),
+            PeerRekeyed { new_spi_i } => {
+                format!("rekeyed by the peer: replaced by the IKE SA {new_spi_i:016x}")
+            }
             Local(why) => why.to_string(),
             Cookie2Mismatch(x) => format!(
                 "COOKIE2 mismatch in {}",

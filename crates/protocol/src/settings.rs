@@ -175,6 +175,10 @@ pub struct Settings {
     /// A Child SA rekey of ours brings a new D-H exchange (perfect forward
     /// secrecy, RFC 7296 §1.3.1, §2.17); off: new nonces only.
     pub rekey_pfs: bool,
+    /// Rekey the IKE SA this long after it was made (RFC 7296 §1.3.2,
+    /// §2.8). Not set: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ike_lifetime: Option<Dur>,
 }
 
 /// The responder's reaction when a request it sends from a new address of
@@ -247,6 +251,7 @@ impl Default for Settings {
             natd_first_check_baseline: false,
             child_lifetime: None,
             rekey_pfs: false,
+            ike_lifetime: None,
             cookie_threshold: None,
             half_open_limit: None,
         }

@@ -16,9 +16,10 @@ fn spi_i(n: &Net) -> Spi {
     n.snap(Role::Initiator).spi_i
 }
 
-/// Our inbound SPIs of `role`'s Child SAs, oldest first.
+/// Our inbound SPIs of `role`'s Child SAs (of its newest IKE SA), oldest
+/// first.
 fn inbound(n: &Net, role: Role) -> Vec<u32> {
-    n.snap(role)
+    newest(n, role)
         .child_sas
         .iter()
         .map(|c| u32::from_str_radix(&c.inbound_spi, 16).unwrap())
@@ -26,7 +27,7 @@ fn inbound(n: &Net, role: Role) -> Vec<u32> {
 }
 
 fn outbound(n: &Net, role: Role) -> Vec<u32> {
-    n.snap(role)
+    newest(n, role)
         .child_sas
         .iter()
         .map(|c| u32::from_str_radix(&c.outbound_spi, 16).unwrap())
@@ -422,4 +423,200 @@ fn a_rekey_for_an_unknown_sa_or_a_new_child_sa_is_refused_and_the_old_one_stays(
         .unwrap();
     assert_eq!(resp.notifies(), [NotifyType::NO_ADDITIONAL_SAS]);
     assert_eq!(inbound(&n, Role::Initiator).len(), 1);
+}
+
+/// The newest IKE SA of `role` (after a rekey, the new one).
+fn newest(n: &Net, role: Role) -> mobike_protocol::SaSnapshot {
+    let ep = match role {
+        Role::Initiator => &n.i,
+        Role::Responder => &n.r,
+    };
+    ep.snapshots().pop().unwrap()
+}
+
+#[test]
+fn an_ike_sa_rekey_moves_spis_keys_and_child_sas_to_a_new_ike_sa_and_deletes_the_old() {
+    let mut n = Net::established(&[I1, I2], &[R1]);
+    let old = n.snap(Role::Initiator);
+    let child = outbound(&n, Role::Initiator);
+    let before = n.messages().len();
+    assert!(n.i.rekey_ike(n.now, old.spi_i));
+    n.run(n.now + 2 * SEC);
+    let msgs = n.messages()[before..].to_vec();
+    let req = msgs
+        .iter()
+        .find(|m| m.exchange() == CCSA && m.is_request())
+        .unwrap();
+    let resp = msgs
+        .iter()
+        .find(|m| m.exchange() == CCSA && m.is_response())
+        .unwrap();
+    // HDR (old SPIs), SK {SA, Ni, KEi}: an IKE proposal with the new SPIi
+    // (RFC 7296 §1.3.2).
+    assert_eq!(
+        (req.header.spi_i, req.header.spi_r),
+        (old.spi_i.0, old.spi_r.0)
+    );
+    let kinds: Vec<&str> = req.payloads.iter().map(kind).collect();
+    assert_eq!(kinds, ["SA", "Nonce", "KE"]);
+    let kinds: Vec<&str> = resp.payloads.iter().map(kind).collect();
+    assert_eq!(kinds, ["SA", "Nonce", "KE"]);
+    let ike_spi = |m: &Msg| {
+        m.payloads
+            .iter()
+            .find_map(|p| match p {
+                Payload::Sa(props) if props[0].protocol == ProtocolId::IKE => {
+                    Some(u64::from_be_bytes(props[0].spi[..].try_into().unwrap()))
+                }
+                _ => None,
+            })
+            .expect("an IKE proposal with an 8-octet SPI")
+    };
+    let (new_i, new_r) = (ike_spi(req), ike_spi(resp));
+    let (i, r) = (newest(&n, Role::Initiator), newest(&n, Role::Responder));
+    assert_eq!((i.spi_i.0, i.spi_r.0), (new_i, new_r));
+    assert_eq!((r.spi_i.0, r.spi_r.0), (new_i, new_r));
+    assert_eq!(i.state, mobike_protocol::SaState::Established);
+    // The old IKE SA is deleted on its own SPIs; the addresses, the peer's
+    // address list and the Child SA carry over.
+    let del = msgs
+        .iter()
+        .find(|m| {
+            m.info()
+                && m.is_request()
+                && m.payloads
+                    .iter()
+                    .any(|p| matches!(p, Payload::Delete(d) if d.protocol == ProtocolId::IKE))
+        })
+        .expect("Delete of the old IKE SA");
+    assert_eq!(del.header.spi_i, old.spi_i.0);
+    assert_eq!(n.i.snapshots().len(), 2);
+    assert_eq!(n.i.snapshots()[0].state, mobike_protocol::SaState::Deleted);
+    assert_eq!(n.r.snapshots()[0].state, mobike_protocol::SaState::Deleted);
+    assert_eq!((i.local, i.remote), (old.local, old.remote));
+    assert_eq!(i.peer_addresses, old.peer_addresses);
+    assert_eq!(outbound(&n, Role::Initiator), child);
+    // The new SA works: its own message IDs from 0, its own keys (the
+    // test network's keys are the newest KeysDerived), ESP, and a MOBIKE
+    // move on it.
+    let before = n.messages().len();
+    n.i.handle_local_addresses(n.now, vec![ip(I2)]);
+    n.run(n.now + 3 * SEC);
+    let msgs = n.messages()[before..].to_vec();
+    let upd = updates(&msgs)
+        .into_iter()
+        .next()
+        .expect("UPDATE_SA_ADDRESSES on the new IKE SA");
+    assert_eq!((upd.header.spi_i, upd.mid()), (new_i, 0));
+    assert!(upd.decrypted);
+    assert_eq!(newest(&n, Role::Responder).ipsec_remote, Some(sa(I2, 4500)));
+    n.send_data(Role::Initiator).expect("ESP");
+    n.send_data(Role::Responder).expect("ESP");
+    n.run(n.now + SEC);
+    assert_eq!((n.data_i.len(), n.data_r.len()), (1, 1));
+}
+
+#[test]
+fn after_the_responder_rekeys_the_ike_sa_it_sets_the_i_flag_but_the_initiator_still_decides() {
+    // RFC 7296 §2.18: whoever rekeyed is the new SA's original initiator
+    // (I flag, SK_ei); RFC 4555 §1.3: the MOBIKE roles stay as they were.
+    let mut n = Net::established(&[I1, I2], &[R1]);
+    let spi = n.snap(Role::Responder).spi_i;
+    assert!(n.r.rekey_ike(n.now, spi));
+    n.run(n.now + 2 * SEC);
+    let (i, r) = (newest(&n, Role::Initiator), newest(&n, Role::Responder));
+    assert_eq!(i.spi_i, r.spi_i);
+    assert_ne!(i.spi_i, spi);
+    assert_eq!(i.role, Role::Initiator, "the MOBIKE role stays");
+    let before = n.messages().len();
+    n.i.handle_local_addresses(n.now, vec![ip(I2)]);
+    n.run(n.now + 3 * SEC);
+    let msgs = n.messages()[before..].to_vec();
+    let upd = updates(&msgs)
+        .into_iter()
+        .next()
+        .expect("the laptop moves the SA");
+    assert_eq!(upd.from, Some(Role::Initiator));
+    assert!(
+        !upd.header.flags.initiator(),
+        "the laptop is not the new SA's original initiator"
+    );
+    assert!(upd.decrypted, "sealed with SK_er now");
+    let ack = msgs
+        .iter()
+        .find(|m| m.is_response() && m.mid() == upd.mid() && m.header.spi_i == upd.header.spi_i)
+        .unwrap();
+    assert!(ack.header.flags.initiator());
+    assert_eq!(newest(&n, Role::Responder).remote, sa(I2, 4500));
+}
+
+#[test]
+fn the_ike_lifetime_rekeys_the_ike_sa_again_and_again() {
+    let s = Settings {
+        ike_lifetime: Some(Dur(60 * SEC)),
+        ..settings()
+    };
+    let mut n = Net::with(&[I1], &[R1], s, settings());
+    n.connect();
+    n.run(SEC);
+    assert!(n.snap(Role::Initiator).next_ike_rekey.is_some());
+    n.run(200 * SEC);
+    let rekeys: Vec<Time> = n
+        .messages()
+        .into_iter()
+        .filter(|m| m.exchange() == CCSA && m.is_request())
+        .map(|m| m.at)
+        .collect();
+    assert_eq!(rekeys.len(), 3, "at about 60, 120 and 180 s: {rekeys:?}");
+    let live = |ep: &mobike_protocol::Endpoint| {
+        ep.snapshots()
+            .iter()
+            .filter(|s| s.state == mobike_protocol::SaState::Established)
+            .count()
+    };
+    assert_eq!((live(&n.i), live(&n.r)), (1, 1));
+    assert_eq!(n.i.snapshots().len(), 4, "three old IKE SAs, deleted");
+    n.send_data(Role::Initiator).expect("ESP");
+    n.run(n.now + SEC);
+    assert_eq!(n.data_r.len(), 1);
+}
+
+#[test]
+fn crossed_ike_sa_rekeys_are_refused_for_now_and_tried_again_after_a_drawn_wait() {
+    let mut n = Net::established(&[I1], &[R1]);
+    let (si, sr) = (spi_i(&n), n.snap(Role::Responder).spi_i);
+    assert!(n.i.rekey_ike(n.now, si));
+    assert!(n.r.rekey_ike(n.now, sr));
+    // Both are answered TEMPORARY_FAILURE (RFC 7296 §2.25); the waits are
+    // drawn, so the next tries do not meet, and one rekey goes through.
+    n.run(n.now + 40 * SEC);
+    let refused = n
+        .messages()
+        .into_iter()
+        .filter(|m| m.exchange() == CCSA && m.is_response() && m.has(NotifyType::TEMPORARY_FAILURE))
+        .count();
+    assert_eq!(refused, 2);
+    let notes_i = notes(&n, Role::Initiator);
+    assert!(notes_i.iter().any(
+        |x| matches!(x, Note::IkeRekeyRefused { retry, .. } if (5 * SEC..=15 * SEC).contains(retry))
+    ));
+    let live = |ep: &mobike_protocol::Endpoint| {
+        ep.snapshots()
+            .iter()
+            .filter(|s| s.state == mobike_protocol::SaState::Established)
+            .count()
+    };
+    assert_eq!((live(&n.i), live(&n.r)), (1, 1));
+    let (i, r) = (newest(&n, Role::Initiator), newest(&n, Role::Responder));
+    assert_ne!(i.spi_i, si, "rekeyed");
+    assert_eq!((i.spi_i, i.spi_r), (r.spi_i, r.spi_r));
+    assert_eq!(i.child_sas.len(), 1);
+}
+
+/// The UPDATE_SA_ADDRESSES requests among `msgs`.
+fn updates(msgs: &[Msg]) -> Vec<Msg> {
+    msgs.iter()
+        .filter(|m| m.is_request() && m.has(NotifyType::UPDATE_SA_ADDRESSES))
+        .cloned()
+        .collect()
 }

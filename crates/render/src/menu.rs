@@ -732,7 +732,18 @@ fn host_menu(topo: &Topo, hosts: &[HostView], view: &TopologyView, id: &str) -> 
         } else if sa.is_some_and(|sa| sa.child_sas.is_empty()) {
             r.disabled = Some("its IKE SA has no Child SA".into());
         }
-        vec![o, r]
+        let mut k = offer(
+            "menu-rekey-ike",
+            "Rekey the IKE SA now",
+            "A CREATE_CHILD_SA exchange with an IKE proposal: a new IKE SA with new SPIs and keys takes over the addresses, NAT state and Child SAs, and the old one is deleted (RFC 7296 §1.3.2, §2.18)",
+            Intervention::RekeyIke {
+                host: spec.id.clone(),
+            },
+        );
+        if sa.is_none_or(|sa| sa.state != SaState::Established) {
+            k.disabled = Some("it has no established IKE SA".into());
+        }
+        vec![o, r, k]
     };
     let own: Vec<IpAddr> = spec.interfaces.iter().map(|f| f.address).collect();
     let moves = (spec.role == mobike_protocol::Role::Responder && !spec.attacker && own.len() >= 2)

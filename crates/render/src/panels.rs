@@ -127,7 +127,17 @@ pub fn sa_rows(sa: &SaSnapshot, now: Time) -> Vec<PanelRow> {
             "keepalive",
             fmt_in(sa.next_keepalive, now),
         ),
-        row("Next Child SA rekey", "rekey", fmt_in(sa.next_rekey, now)),
+        row("Next rekey", "rekey", {
+            let parts: Vec<String> = [("Child SA", sa.next_rekey), ("IKE SA", sa.next_ike_rekey)]
+                .into_iter()
+                .filter_map(|(what, t)| t.map(|t| format!("{what} {}", fmt_in(Some(t), now))))
+                .collect();
+            if parts.is_empty() {
+                "—".into()
+            } else {
+                parts.join(" · ")
+            }
+        }),
     ]
 }
 
@@ -438,7 +448,7 @@ mod tests {
         let (after, rekey) = children(&world);
         assert!(!after.contains(';') && after != before, "{after}");
         // The laptop's lifetime is 25 s from the survivor's birth at 22.074 s.
-        assert_eq!(rekey, "in 17.074s");
+        assert_eq!(rekey, "Child SA in 17.074s");
     }
 
     #[test]

@@ -894,6 +894,7 @@ impl TimelineEvent {
         "hint",
         "check_liveness",
         "rekey_child",
+        "rekey_ike",
         "set_link",
         "configure_nat",
     ];
@@ -997,6 +998,9 @@ impl TimelineEvent {
         }
         if let Some(host) = &self.rekey_child {
             found.push(I::RekeyChild { host: host.clone() });
+        }
+        if let Some(host) = &self.rekey_ike {
+            found.push(I::RekeyIke { host: host.clone() });
         }
         if let Some(kind) = self.hint {
             let host = self
@@ -1166,6 +1170,7 @@ impl TimelineEvent {
             }
             I::CheckLiveness { host } => e.check_liveness = Some(host),
             I::RekeyChild { host } => e.rekey_child = Some(host),
+            I::RekeyIke { host } => e.rekey_ike = Some(host),
             I::SetLink {
                 link,
                 delay,

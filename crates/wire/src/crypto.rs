@@ -216,12 +216,46 @@ impl IkeKeys {
         let mut nonces = ni.to_vec();
         nonces.extend_from_slice(nr);
         let skeyseed = prf(&nonces, shared_secret);
-        let mut seed = nonces;
+        Self::expand(&skeyseed, ni, nr, spi_i, spi_r, aes_key_len)
+    }
+
+    /// The keys of an IKE SA made by rekeying one (RFC 7296 §2.18):
+    /// SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), then the same
+    /// prf+ as [`IkeKeys::derive`] with the new SA's nonces and SPIs (the
+    /// rekey's initiator's SPI is SPIi).
+    pub fn derive_rekey(
+        sk_d_old: &[u8],
+        ni: &[u8],
+        nr: &[u8],
+        shared_secret: &[u8],
+        spi_i: u64,
+        spi_r: u64,
+        aes_key_len: usize,
+    ) -> Result<IkeKeys> {
+        let mut data = shared_secret.to_vec();
+        data.extend_from_slice(ni);
+        data.extend_from_slice(nr);
+        let skeyseed = prf(sk_d_old, &data);
+        Self::expand(&skeyseed, ni, nr, spi_i, spi_r, aes_key_len)
+    }
+
+    /// {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} =
+    /// prf+(SKEYSEED, Ni | Nr | SPIi | SPIr), no SK_a with AES-GCM.
+    fn expand(
+        skeyseed: &[u8],
+        ni: &[u8],
+        nr: &[u8],
+        spi_i: u64,
+        spi_r: u64,
+        aes_key_len: usize,
+    ) -> Result<IkeKeys> {
+        let mut seed = ni.to_vec();
+        seed.extend_from_slice(nr);
         seed.extend_from_slice(&spi_i.to_be_bytes());
         seed.extend_from_slice(&spi_r.to_be_bytes());
         let e = aes_key_len + GCM_SALT_LEN;
         let total = PRF_LEN + 2 * e + 2 * PRF_LEN;
-        let km = prf_plus(&skeyseed, &seed, total);
+        let km = prf_plus(skeyseed, &seed, total);
         let mut at = 0;
         let mut take = |n: usize| {
             let v = km[at..at + n].to_vec();
@@ -459,5 +493,32 @@ mod tests {
                 Err(WireError::NoKeys)
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod rekey_tests {
+    use super::*;
+
+    /// RFC 7296 §2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr),
+    /// then {SK_d | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr
+    /// | SPIi | SPIr), written out here with the primitives.
+    #[test]
+    fn a_rekeyed_ike_sa_is_keyed_from_the_old_sk_d_and_the_new_exchange() {
+        let (sk_d, ni, nr, g) = ([1u8; 32], [2u8; 32], [3u8; 32], [4u8; 32]);
+        let (spi_i, spi_r) = (0x1111_2222_3333_4444u64, 0x5555_6666_7777_8888u64);
+        let k = IkeKeys::derive_rekey(&sk_d, &ni, &nr, &g, spi_i, spi_r, 16).unwrap();
+        let skeyseed = prf(&sk_d, &[&g[..], &ni, &nr].concat());
+        assert_eq!(k.skeyseed, skeyseed.to_vec());
+        let seed = [&ni[..], &nr, &spi_i.to_be_bytes(), &spi_r.to_be_bytes()].concat();
+        let km = prf_plus(&skeyseed, &seed, 32 + 2 * 20 + 2 * 32);
+        assert_eq!(k.sk_d, km[..32]);
+        assert_eq!(k.sk_ei.keymat(), km[32..52]);
+        assert_eq!(k.sk_er.keymat(), km[52..72]);
+        assert_eq!(k.sk_pi, km[72..104]);
+        assert_eq!(k.sk_pr, km[104..136]);
+        // Not the keys a first IKE SA with these nonces would get.
+        let first = IkeKeys::derive(&ni, &nr, &g, spi_i, spi_r, 16).unwrap();
+        assert_ne!(first.sk_d, k.sk_d);
     }
 }

@@ -213,7 +213,7 @@ impl IkeSa {
     /// reaction delay (strongSwan), the SA acts when it is over, on the
     /// addresses then, against those before the first change.
     pub fn handle_local_addresses(&mut self, ctx: &mut Ctx, old: &[IpAddr]) {
-        if !self.mobike() {
+        if !self.mobike() || self.retired() {
             return;
         }
         let delay = ctx.config.settings.reaction_delay.micros();

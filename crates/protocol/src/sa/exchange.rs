@@ -77,9 +77,14 @@ impl IkeSa {
         if inner.iter().any(|p| {
             matches!(p, Payload::Delete(d) if d.protocol == mobike_wire::registry::ProtocolId::IKE)
         }) {
-            // RFC 7296 §1.4.1: an empty response, and the IKE SA is gone.
+            // RFC 7296 §1.4.1: an empty response, and the IKE SA is gone
+            // (after a rekey, its successor carries on, §1.3.2).
             self.respond(ctx, INFO, mid, &[], dst, src);
-            self.delete(ctx, DeleteReason::PeerDeleted);
+            let reason = match self.rekeyed_to {
+                Some(new_spi_i) => DeleteReason::PeerRekeyed { new_spi_i },
+                None => DeleteReason::PeerDeleted,
+            };
+            self.delete(ctx, reason);
             return;
         }
         let esp_deleted: Vec<u32> = inner
@@ -247,6 +252,11 @@ impl IkeSa {
                 dh_seed,
             } => self.handle_rekey_child_response(ctx, old_in, new_in, &ni, dh_seed, &inner),
             Task::DeleteChild { spi_in } => self.child_delete_answered(ctx, spi_in),
+            Task::RekeyIke {
+                new_spi,
+                ni,
+                dh_seed,
+            } => self.handle_rekey_ike_response(ctx, new_spi, &ni, dh_seed, &inner),
             Task::AddressList => {
                 self.handle_address_list_response(ctx, src, dst, probing, req.multi_source)
             }

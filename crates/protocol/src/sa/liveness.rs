@@ -14,6 +14,10 @@ impl IkeSa {
         if self.is_deleted() {
             return None;
         }
+        if self.retired() {
+            // Replaced by a rekey: only its Delete is retransmitted.
+            return self.window.outstanding.iter().map(|r| r.next_at).min();
+        }
         [
             self.reaction.as_ref().map(|r| r.0),
             self.window.outstanding.iter().map(|r| r.next_at).min(),
@@ -21,6 +25,7 @@ impl IkeSa {
             self.keepalive_due(settings),
             self.path_test_due(settings),
             self.child_rekey_due(settings),
+            self.ike_rekey_due(settings),
         ]
         .into_iter()
         .flatten()
@@ -80,7 +85,7 @@ impl IkeSa {
                 self.retransmit(ctx, mid);
             }
         }
-        if self.is_deleted() {
+        if self.is_deleted() || self.retired() {
             return;
         }
         let settings = &ctx.config.settings;
@@ -91,6 +96,10 @@ impl IkeSa {
         let settings = &ctx.config.settings;
         if self.liveness_due(settings).is_some_and(|t| t <= now) && self.window.queue.is_empty() {
             self.send_informational(ctx, Job::Liveness);
+        }
+        let settings = &ctx.config.settings;
+        if self.ike_rekey_due(settings).is_some_and(|t| t <= now) {
+            self.ike_lifetime_over(ctx);
         }
         let settings = &ctx.config.settings;
         if self.child_rekey_due(settings).is_some_and(|t| t <= now) {

@@ -136,10 +136,15 @@ impl InitOptions {
 }
 
 /// What an SA asks of its endpoint (it cannot make or find other SAs).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone)]
 pub(crate) enum Action {
     Initiate(InitOptions),
-    Delete { spi_i: u64, reason: LocalDelete },
+    Delete {
+        spi_i: u64,
+        reason: LocalDelete,
+    },
+    /// A rekey made this IKE SA (RFC 7296 §1.3.2): the endpoint keeps it.
+    Adopt(Box<IkeSa>),
 }
 
 /// The IKE SA's state as the UI and the scenario expectations name it.
@@ -236,6 +241,12 @@ struct Established {
     /// The next UPDATE_SA_ADDRESSES is for a changed NAT mapping, not a
     /// local address change (`Settings::list_in_nat_updates`).
     update_for_nat: bool,
+    /// When this IKE SA was made (set up, or by a rekey): its lifetime
+    /// runs from here (RFC 7296 §2.8).
+    ike_born: Time,
+    /// A refused rekey is tried again no earlier than this (§2.25).
+    child_retry_after: Time,
+    ike_retry_after: Time,
 }
 
 /// Where the IKE SA is in its life; each state owns its data.
@@ -274,6 +285,14 @@ pub(crate) struct IkeSa {
     /// An address change waiting for `Settings::reaction_delay`: when to
     /// act on it and our addresses before it.
     reaction: Option<(Time, Vec<IpAddr>)>,
+    /// We are the original initiator of this IKE SA in RFC 7296's sense
+    /// (the I flag, SK_ei): at first the MOBIKE initiator, after a rekey
+    /// whoever started it. The MOBIKE role (`role`) never changes (RFC
+    /// 4555 §1.3).
+    orig_initiator: bool,
+    /// A rekey replaced this IKE SA with the one of this initiator SPI: it
+    /// only waits for its Delete (RFC 7296 §1.3.2).
+    rekeyed_to: Option<u64>,
     life: Lifecycle,
 }
 
@@ -332,6 +351,8 @@ impl IkeSa {
             last_path_test: ctx.now,
             peer_redirect: false,
             reaction: None,
+            orig_initiator: role == Role::Initiator,
+            rekeyed_to: None,
             life,
         }
     }
@@ -404,27 +425,30 @@ impl IkeSa {
             spi_r: self.spi_r,
             next_payload: mobike_wire::PayloadType::None,
             exchange,
-            // I flag: set by the original initiator (RFC 7296 §3.1).
-            flags: Flags::new(self.role == Role::Initiator, response),
+            // I flag: set by the original initiator (RFC 7296 §3.1), who
+            // after a rekey is the one that started it (§2.18).
+            flags: Flags::new(self.orig_initiator, response),
             message_id: mid,
             length: 0,
         }
     }
 
-    /// SK_ei for the initiator, SK_er for the responder.
+    /// SK_ei for the original initiator, SK_er for the other.
     fn my_key(&self) -> Option<&GcmKey> {
         let k = self.keys()?;
-        Some(match self.role {
-            Role::Initiator => &k.sk_ei,
-            Role::Responder => &k.sk_er,
+        Some(if self.orig_initiator {
+            &k.sk_ei
+        } else {
+            &k.sk_er
         })
     }
 
     fn peer_key(&self) -> Option<&GcmKey> {
         let k = self.keys()?;
-        Some(match self.role {
-            Role::Initiator => &k.sk_er,
-            Role::Responder => &k.sk_ei,
+        Some(if self.orig_initiator {
+            &k.sk_er
+        } else {
+            &k.sk_ei
         })
     }
 

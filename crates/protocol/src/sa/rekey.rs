@@ -8,10 +8,16 @@
 //! made by the exchange with the lowest of the four nonces is redundant;
 //! whoever started that exchange deletes it, the other the old SA.
 //!
-//! A new IKE SA's own rekeying, and more Child SAs on one IKE SA, are
-//! refused: CREATE_CHILD_SA without REKEY_SA is answered with
-//! NO_ADDITIONAL_SAS (§3.10.1), a REKEY_SA for an SA we do not have with
-//! CHILD_SA_NOT_FOUND.
+//! The IKE SA is rekeyed the same way (§1.3.2, §2.18): an IKE proposal
+//! with the new SPI, Ni and KEi; SKEYSEED = prf(SK_d (old), g^ir (new) |
+//! Ni | Nr); the new IKE SA takes the addresses, NAT state, MOBIKE state
+//! and Child SAs along, and the rekey's initiator becomes its original
+//! initiator (I flag, SK_ei) while the MOBIKE roles stay (RFC 4555 §1.3).
+//! A rekey that meets one of ours under way is answered TEMPORARY_FAILURE
+//! (§2.25), except two Child SA rekeys, settled as above; a refused rekey
+//! is tried again 5 to 15 s later. More Child SAs on one IKE SA are refused:
+//! CREATE_CHILD_SA without REKEY_SA is answered with NO_ADDITIONAL_SAS
+//! (§3.10.1), a REKEY_SA for an SA we do not have with CHILD_SA_NOT_FOUND.
 
 use super::*;
 use crate::Settings;
@@ -102,7 +108,7 @@ impl IkeSa {
     /// Starts rekeying the newest Child SA (the page's or timeline's
     /// "rekey now"). False when there is none or a rekey is under way.
     pub fn rekey_child(&mut self, ctx: &mut Ctx) -> bool {
-        if !self.is_established() || self.rekey_under_way() {
+        if !self.is_established() || self.retired() || self.any_rekey_under_way() {
             return false;
         }
         let Some(spi) = self.inbound_spi() else {
@@ -133,21 +139,35 @@ impl IkeSa {
     /// When the newest Child SA's lifetime runs out (RFC 7296 §2.8: the
     /// lifetime is local policy), unless a rekey is under way.
     pub(super) fn child_rekey_due(&self, settings: &Settings) -> Option<Time> {
-        let life = settings.child_lifetime?;
-        let newest = self.est()?.children.last()?;
-        (!self.rekey_under_way()).then_some(newest.born + life.micros())
+        let e = self.est()?;
+        let newest = e.children.last()?;
+        if self.any_rekey_under_way() || self.retired() {
+            return None;
+        }
+        // A refused rekey is tried again, asked for or not.
+        match settings.child_lifetime {
+            Some(life) => Some((newest.born + life.micros()).max(e.child_retry_after)),
+            None => (e.child_retry_after > 0).then_some(e.child_retry_after),
+        }
     }
 
-    /// The lifetime ran out: rekey.
+    /// The lifetime ran out, or a refused rekey's wait is over: rekey.
     pub(super) fn child_lifetime_over(&mut self, ctx: &mut Ctx) {
         let Some(spi) = self.inbound_spi() else {
             return;
         };
+        let Some(e) = self.est_mut() else { return };
+        let why = if e.child_retry_after > 0 {
+            RekeyWhy::Retry
+        } else {
+            RekeyWhy::Lifetime
+        };
+        e.child_retry_after = 0;
         self.note(
             ctx,
             Note::RekeyingChild {
                 spi,
-                why: RekeyWhy::Lifetime,
+                why,
                 pfs: ctx.config.settings.rekey_pfs,
             },
         );
@@ -246,10 +266,17 @@ impl IkeSa {
             .iter()
             .filter_map(Payload::as_notify)
             .find(|n| n.kind == NotifyType::REKEY_SA && n.protocol_id == ProtocolId::ESP.value());
+        if rekey.is_none() && asks_ike_rekey(inner) {
+            return self.handle_rekey_ike_request(ctx, src, dst, mid, inner);
+        }
         let Some(rekey) = rekey else {
-            // A new Child SA, or a new IKE SA: neither is made here.
+            // Another Child SA: none is made here.
             return refuse(self, ctx, NotifyType::NO_ADDITIONAL_SAS);
         };
+        if self.retired() || self.ike_rekey_under_way() {
+            // The IKE SA is being rekeyed: try later (RFC 7296 §2.25).
+            return refuse(self, ctx, NotifyType::TEMPORARY_FAILURE);
+        }
         // The peer's inbound SPI is our outbound one.
         let Some(peer_old) = <[u8; 4]>::try_from(rekey.spi.as_slice())
             .ok()
@@ -335,8 +362,9 @@ impl IkeSa {
             .map(|n| n.kind)
             .find(|k| k.value() < 16384)
         {
-            // An error notify: the old Child SA stays (RFC 7296 §1.3.3).
-            self.note(ctx, Note::ChildRekeyRefused { kind });
+            // An error notify: the old Child SA stays (RFC 7296 §1.3.3),
+            // and a rekey is tried again later.
+            self.child_rekey_refused(ctx, kind);
             return;
         }
         let Some(e) = self.est() else { return };
@@ -346,24 +374,14 @@ impl IkeSa {
         }
         let sk_d = e.keys.sk_d.clone();
         let (Some((peer_spi, pfs)), Some(nr)) = (esp_offer(inner), nonce_of(inner)) else {
-            self.note(
-                ctx,
-                Note::ChildRekeyRefused {
-                    kind: NotifyType::NO_PROPOSAL_CHOSEN,
-                },
-            );
+            self.child_rekey_refused(ctx, NotifyType::NO_PROPOSAL_CHOSEN);
             return;
         };
         let shared = match (dh_seed, pfs, ke_of(inner)) {
             (Some(seed), true, Some(ke)) => X25519::from_seed(seed).shared_secret(&ke).ok(),
             (None, false, None) => None,
             _ => {
-                self.note(
-                    ctx,
-                    Note::ChildRekeyRefused {
-                        kind: NotifyType::INVALID_KE_PAYLOAD,
-                    },
-                );
+                self.child_rekey_refused(ctx, NotifyType::INVALID_KE_PAYLOAD);
                 return;
             }
         };
@@ -396,6 +414,14 @@ impl IkeSa {
             // The rekey's initiator deletes the old SA (RFC 7296 §1.3.3).
             None => self.queue(ctx, Job::DeleteChild { spi_in: old_in }),
         }
+    }
+
+    fn child_rekey_refused(&mut self, ctx: &mut Ctx, kind: NotifyType) {
+        let retry = retry_delay(ctx);
+        if let Some(e) = self.est_mut() {
+            e.child_retry_after = ctx.now + retry;
+        }
+        self.note(ctx, Note::ChildRekeyRefused { kind, retry });
     }
 
     /// Two rekeys of the Child SA `old_in` crossed (RFC 7296 §2.8.1): the
@@ -477,5 +503,305 @@ impl IkeSa {
                 },
             );
         }
+    }
+}
+
+/// The SPI of the IKE proposal in a CREATE_CHILD_SA message, when it is one
+/// we can make (the playground's algorithms, an 8-octet SPI).
+fn ike_offer(inner: &[Payload]) -> Option<u64> {
+    inner.iter().find_map(|p| match p {
+        Payload::Sa(props) => props.iter().find_map(|pr| {
+            let ours = pr.protocol == ProtocolId::IKE
+                && pr
+                    .transform(TransformType::ENCR)
+                    .is_some_and(|t| t.id == transform_id::ENCR_AES_GCM_16)
+                && pr
+                    .transform(TransformType::PRF)
+                    .is_some_and(|t| t.id == transform_id::PRF_HMAC_SHA2_256)
+                && pr
+                    .transform(TransformType::DH)
+                    .is_some_and(|t| t.id == transform_id::DH_CURVE25519);
+            let spi = u64::from_be_bytes(<[u8; 8]>::try_from(pr.spi.as_slice()).ok()?);
+            (ours && spi != 0).then_some(spi)
+        }),
+        _ => None,
+    })
+}
+
+/// Whether a CREATE_CHILD_SA request would rekey the IKE SA: an SA payload
+/// for protocol IKE (RFC 7296 §1.3.2).
+fn asks_ike_rekey(inner: &[Payload]) -> bool {
+    inner.iter().any(|p| match p {
+        Payload::Sa(props) => props.iter().any(|pr| pr.protocol == ProtocolId::IKE),
+        _ => false,
+    })
+}
+
+/// How long a refused rekey waits before it is tried again: 5 to 15 s,
+/// drawn, so that two sides refused at once do not meet again (RFC 7296
+/// §2.25 leaves the wait to the implementation).
+fn retry_delay(ctx: &mut Ctx) -> Time {
+    (5_000 + ctx.rng.next_u64() % 10_001) * crate::MS
+}
+
+impl IkeSa {
+    /// A rekey replaced this IKE SA: it only waits for its Delete.
+    pub(crate) fn retired(&self) -> bool {
+        self.rekeyed_to.is_some()
+    }
+
+    /// Starts rekeying the IKE SA now (the page's or timeline's "rekey
+    /// now"). False when it is not established, already replaced, or a
+    /// rekey is under way.
+    pub fn rekey_ike(&mut self, ctx: &mut Ctx) -> bool {
+        if !self.is_established() || self.retired() || self.any_rekey_under_way() {
+            return false;
+        }
+        self.note(
+            ctx,
+            Note::RekeyingIke {
+                why: RekeyWhy::Asked,
+            },
+        );
+        self.queue(ctx, Job::RekeyIke);
+        true
+    }
+
+    fn ike_rekey_under_way(&self) -> bool {
+        self.window.queue.contains(&Job::RekeyIke)
+            || self
+                .window
+                .outstanding
+                .iter()
+                .any(|r| matches!(r.task, Task::RekeyIke { .. }))
+    }
+
+    fn any_rekey_under_way(&self) -> bool {
+        self.rekey_under_way() || self.ike_rekey_under_way()
+    }
+
+    /// When the IKE SA's lifetime runs out (`Settings::ike_lifetime`).
+    pub(super) fn ike_rekey_due(&self, settings: &Settings) -> Option<Time> {
+        let e = self.est()?;
+        if self.retired() || self.any_rekey_under_way() {
+            return None;
+        }
+        // A refused rekey is tried again, asked for or not.
+        match settings.ike_lifetime {
+            Some(life) => Some((e.ike_born + life.micros()).max(e.ike_retry_after)),
+            None => (e.ike_retry_after > 0).then_some(e.ike_retry_after),
+        }
+    }
+
+    pub(super) fn ike_lifetime_over(&mut self, ctx: &mut Ctx) {
+        let Some(e) = self.est_mut() else { return };
+        let why = if e.ike_retry_after > 0 {
+            RekeyWhy::Retry
+        } else {
+            RekeyWhy::Lifetime
+        };
+        e.ike_retry_after = 0;
+        self.note(ctx, Note::RekeyingIke { why });
+        self.queue(ctx, Job::RekeyIke);
+    }
+
+    /// HDR, SK {SA, Ni, KEi}: an IKE proposal with our new SPI (RFC 7296
+    /// §1.3.2).
+    pub(super) fn rekey_ike_request(&mut self, ctx: &mut Ctx) -> Option<(Vec<Payload>, Task)> {
+        let new_spi = ctx.nonzero_u64();
+        let ni = ctx.random(32);
+        let dh_seed: [u8; 32] = ctx.random(32).try_into().unwrap_or([1; 32]);
+        let mut proposal = Proposal::ike_default();
+        proposal.spi = new_spi.to_be_bytes().to_vec();
+        let out = vec![
+            Payload::Sa(vec![proposal]),
+            Payload::Nonce(ni.clone()),
+            Payload::Ke {
+                group: transform_id::DH_CURVE25519,
+                data: X25519::from_seed(dh_seed).public().to_vec(),
+            },
+        ];
+        Some((
+            out,
+            Task::RekeyIke {
+                new_spi,
+                ni,
+                dh_seed,
+            },
+        ))
+    }
+
+    /// The IKE SA that replaces this one: the new SPIs and keys, the same
+    /// addresses, NAT state, MOBIKE state and Child SAs (RFC 4555 keeps
+    /// the MOBIKE roles of the first IKE SA, §1.3), message IDs from 0.
+    /// This one keeps nothing but its wait for the Delete.
+    fn successor(
+        &mut self,
+        ctx: &mut Ctx,
+        spi_i: u64,
+        spi_r: u64,
+        keys: IkeKeys,
+        orig_initiator: bool,
+    ) -> Option<IkeSa> {
+        let now = ctx.now;
+        let e = self.est_mut()?;
+        let children = std::mem::take(&mut e.children);
+        let mut next = self.clone();
+        next.spi_i = spi_i;
+        next.spi_r = spi_r;
+        next.orig_initiator = orig_initiator;
+        next.rekeyed_to = None;
+        next.window = Window {
+            peer_window: self.window.peer_window,
+            ..Window::default()
+        };
+        next.iv_counter = 0;
+        next.last_rx = now;
+        next.last_tx = now;
+        next.last_path_test = now;
+        let local_behind_nat = next.nat.local_behind_nat;
+        let local = next.local;
+        let Lifecycle::Established(e) = &mut next.life else {
+            return None;
+        };
+        e.keys = keys;
+        e.children = children;
+        e.ike_born = now;
+        e.ike_retry_after = 0;
+        e.child_retry_after = 0;
+        e.pending_update = false;
+        e.newest_update = None;
+        e.newest_list = None;
+        e.nat_retries = 0;
+        // NAT detection hashes name the SPIs (RFC 4555 §3.8): the baseline
+        // is taken anew, from our own address when no NAT is in front of
+        // us, else from the first liveness check.
+        e.natd_baseline =
+            (!local_behind_nat).then(|| crypto::nat_detection_hash(spi_i, spi_r, local));
+        e.natd_init = None;
+        self.rekeyed_to = Some(spi_i);
+        Some(next)
+    }
+
+    /// Exchange responder: a CREATE_CHILD_SA with an IKE proposal rekeys
+    /// the IKE SA (RFC 7296 §1.3.2): HDR, SK {SA, Nr, KEr}.
+    fn handle_rekey_ike_request(
+        &mut self,
+        ctx: &mut Ctx,
+        src: SocketAddr,
+        dst: SocketAddr,
+        mid: u32,
+        inner: &[Payload],
+    ) {
+        const CCSA: ExchangeType = ExchangeType::CREATE_CHILD_SA;
+        let refuse = |sa: &mut IkeSa, ctx: &mut Ctx, kind: NotifyType| {
+            sa.respond(ctx, CCSA, mid, &[notify(kind, vec![])], dst, src);
+            sa.note(ctx, Note::CreateChildRefused { kind });
+        };
+        if self.retired() || self.any_rekey_under_way() {
+            // A rekey of ours is under way: try later (RFC 7296 §2.25).
+            return refuse(self, ctx, NotifyType::TEMPORARY_FAILURE);
+        }
+        let (Some(peer_spi), Some(ni), Some(ke)) =
+            (ike_offer(inner), nonce_of(inner), ke_of(inner))
+        else {
+            return refuse(self, ctx, NotifyType::NO_PROPOSAL_CHOSEN);
+        };
+        let dh = X25519::from_seed(ctx.random(32).try_into().unwrap_or([1; 32]));
+        let Ok(shared) = dh.shared_secret(&ke) else {
+            return refuse(self, ctx, NotifyType::INVALID_KE_PAYLOAD);
+        };
+        let my_spi = ctx.nonzero_u64();
+        let nr = ctx.random(32);
+        let Some(old) = self.est() else { return };
+        // The rekey's initiator's SPI is SPIi of the new SA.
+        let Ok(keys) =
+            IkeKeys::derive_rekey(&old.keys.sk_d, &ni, &nr, &shared, peer_spi, my_spi, 16)
+        else {
+            return;
+        };
+        let mut proposal = Proposal::ike_default();
+        proposal.spi = my_spi.to_be_bytes().to_vec();
+        let out = vec![
+            Payload::Sa(vec![proposal]),
+            Payload::Nonce(nr),
+            Payload::Ke {
+                group: transform_id::DH_CURVE25519,
+                data: dh.public().to_vec(),
+            },
+        ];
+        self.respond(ctx, CCSA, mid, &out, dst, src);
+        self.adopt_successor(ctx, peer_spi, my_spi, keys, false);
+    }
+
+    /// Exchange initiator: the answer to our IKE SA rekey.
+    pub(super) fn handle_rekey_ike_response(
+        &mut self,
+        ctx: &mut Ctx,
+        new_spi: u64,
+        ni: &[u8],
+        dh_seed: [u8; 32],
+        inner: &[Payload],
+    ) {
+        if let Some(kind) = inner
+            .iter()
+            .filter_map(Payload::as_notify)
+            .map(|n| n.kind)
+            .find(|k| k.value() < 16384)
+        {
+            self.ike_rekey_refused(ctx, kind);
+            return;
+        }
+        let (Some(peer_spi), Some(nr), Some(ke)) =
+            (ike_offer(inner), nonce_of(inner), ke_of(inner))
+        else {
+            self.ike_rekey_refused(ctx, NotifyType::NO_PROPOSAL_CHOSEN);
+            return;
+        };
+        let Ok(shared) = X25519::from_seed(dh_seed).shared_secret(&ke) else {
+            return;
+        };
+        let Some(old) = self.est() else { return };
+        let Ok(keys) =
+            IkeKeys::derive_rekey(&old.keys.sk_d, ni, &nr, &shared, new_spi, peer_spi, 16)
+        else {
+            return;
+        };
+        self.adopt_successor(ctx, new_spi, peer_spi, keys, true);
+        // The rekey's initiator deletes the old IKE SA (RFC 7296 §1.3.2).
+        self.window.queue.clear();
+        self.queue(
+            ctx,
+            Job::Delete(LocalDelete::Rekeyed { new_spi_i: new_spi }),
+        );
+    }
+
+    fn ike_rekey_refused(&mut self, ctx: &mut Ctx, kind: NotifyType) {
+        let retry = retry_delay(ctx);
+        if let Some(e) = self.est_mut() {
+            e.ike_retry_after = ctx.now + retry;
+        }
+        self.note(ctx, Note::IkeRekeyRefused { kind, retry });
+    }
+
+    /// Hands the new IKE SA to the endpoint and reports its keys.
+    fn adopt_successor(
+        &mut self,
+        ctx: &mut Ctx,
+        spi_i: u64,
+        spi_r: u64,
+        keys: IkeKeys,
+        ours: bool,
+    ) {
+        let Some(next) = self.successor(ctx, spi_i, spi_r, keys.clone(), ours) else {
+            return;
+        };
+        self.note(ctx, Note::IkeRekeyed { spi_i, spi_r, ours });
+        ctx.event(Event::KeysDerived {
+            spi_i,
+            spi_r,
+            keys: Box::new(keys),
+        });
+        ctx.actions.push(Action::Adopt(Box::new(next)));
     }
 }

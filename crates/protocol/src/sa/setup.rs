@@ -893,6 +893,9 @@ impl IkeSa {
             moved_from: None,
             announce_only: None,
             update_for_nat: false,
+            ike_born: ctx.now,
+            child_retry_after: 0,
+            ike_retry_after: 0,
         }));
     }
 

@@ -45,6 +45,9 @@ pub struct SaSnapshot {
     /// When the newest Child SA's lifetime runs out (`child_lifetime`).
     #[serde(default)]
     pub next_rekey: Option<Time>,
+    /// When the IKE SA's lifetime runs out (`ike_lifetime`).
+    #[serde(default)]
+    pub next_ike_rekey: Option<Time>,
 }
 
 /// One Child SA as the UI shows it: its ESP SPIs (ours inbound, the
@@ -125,6 +128,11 @@ impl IkeSa {
                 .unwrap_or_default(),
             next_rekey: if self.is_established() {
                 self.child_rekey_due(settings)
+            } else {
+                None
+            },
+            next_ike_rekey: if self.is_established() {
+                self.ike_rekey_due(settings)
             } else {
                 None
             },

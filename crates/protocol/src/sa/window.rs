@@ -86,6 +86,8 @@ pub(super) enum Job {
     RekeyChild,
     /// Delete of the Child SA with our inbound SPI `spi_in` (§1.4.1).
     DeleteChild { spi_in: u32 },
+    /// CREATE_CHILD_SA rekeying the IKE SA (RFC 7296 §1.3.2).
+    RekeyIke,
 }
 
 /// What follows a path check that was answered.
@@ -137,6 +139,12 @@ pub(super) enum Task {
     DeleteChild {
         spi_in: u32,
     },
+    RekeyIke {
+        /// Our SPI of the new IKE SA (its SPIi).
+        new_spi: u64,
+        ni: Vec<u8>,
+        dh_seed: [u8; 32],
+    },
 }
 
 impl Job {
@@ -153,6 +161,7 @@ impl Job {
             Job::PathCheck(_) => "path check",
             Job::RekeyChild => "Child SA rekey",
             Job::DeleteChild { .. } => "Child SA delete",
+            Job::RekeyIke => "IKE SA rekey",
         }
     }
 }
@@ -173,6 +182,7 @@ impl Task {
             Task::PathCheck(_) => "path check",
             Task::RekeyChild { .. } => "Child SA rekey",
             Task::DeleteChild { .. } => "Child SA delete",
+            Task::RekeyIke { .. } => "IKE SA rekey",
         }
     }
 
@@ -181,7 +191,7 @@ impl Task {
         match self {
             Task::Init => ExchangeType::IKE_SA_INIT,
             Task::Auth => ExchangeType::IKE_AUTH,
-            Task::RekeyChild { .. } => ExchangeType::CREATE_CHILD_SA,
+            Task::RekeyChild { .. } | Task::RekeyIke { .. } => ExchangeType::CREATE_CHILD_SA,
             _ => ExchangeType::INFORMATIONAL,
         }
     }
@@ -470,6 +480,7 @@ impl IkeSa {
             // strongSwan's path check is an empty INFORMATIONAL.
             Job::PathCheck(then) => (Vec::new(), Task::PathCheck(then)),
             Job::RekeyChild => self.rekey_child_request(ctx)?,
+            Job::RekeyIke => self.rekey_ike_request(ctx)?,
             Job::DeleteChild { spi_in } => (
                 vec![Payload::Delete(mobike_wire::payload::Delete::esp(&[
                     spi_in,

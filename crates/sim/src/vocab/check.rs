@@ -335,7 +335,8 @@ impl<'a> InterventionCheck<'a> {
             }
             Intervention::Hint { host, .. }
             | Intervention::CheckLiveness { host }
-            | Intervention::RekeyChild { host } => self.host(host).map(|_| ()),
+            | Intervention::RekeyChild { host }
+            | Intervention::RekeyIke { host } => self.host(host).map(|_| ()),
             Intervention::SetLink {
                 link,
                 loss,

@@ -79,6 +79,9 @@ pub enum Intervention {
     /// with CREATE_CHILD_SA, as its lifetime would (RFC 7296 §1.3.3):
     /// `swanctl --rekey --child` on a real system.
     RekeyChild { host: String },
+    /// A host's IKE daemon rekeys each of its IKE SAs now (RFC 7296
+    /// §1.3.2): `swanctl --rekey --ike` on a real system.
+    RekeyIke { host: String },
     /// A link's delay, jitter, loss or duplication changes (the ones
     /// given; packets already on their way keep theirs).
     SetLink {
@@ -386,6 +389,9 @@ impl fmt::Display for Description<'_> {
             }
             Intervention::RekeyChild { host } => {
                 write!(f, "{} rekeys its Child SA now", n.host(host))
+            }
+            Intervention::RekeyIke { host } => {
+                write!(f, "{} rekeys its IKE SA now", n.host(host))
             }
         }
     }

@@ -432,6 +432,9 @@ pub struct TimelineEvent {
     /// A host's IKE daemon rekeys its Child SAs now (CREATE_CHILD_SA).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rekey_child: Option<String>,
+    /// A host's IKE daemon rekeys its IKE SAs now (CREATE_CHILD_SA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rekey_ike: Option<String>,
     /// A lower-layer hint to a host's IKE daemon: "icmp", "invalid_spi" or
     /// "nat_changed" (RFC 4555 §3.5, §3.8, §5.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]

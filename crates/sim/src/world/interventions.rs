@@ -301,6 +301,16 @@ impl World {
                 }
                 self.after_host(h);
             }
+            Intervention::RekeyIke { host } => {
+                let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
+                    return;
+                };
+                self.note(&action, None, by_user);
+                for spi in self.hosts[h].endpoint.established() {
+                    self.hosts[h].endpoint.rekey_ike(now, spi);
+                }
+                self.after_host(h);
+            }
             Intervention::Hint { host, kind } => {
                 let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
                     return;
