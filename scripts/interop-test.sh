@@ -8,10 +8,14 @@
 #    liveness checks are answered, the client's address 192.0.2.10 goes away
 #    and the IKE SA moves to 198.51.100.10 (charon's `swanctl --list-sas`
 #    shows it), the IKE SA is deleted at the end; a wrong PSK is refused;
-#    with the strongswan preset the move starts with an empty path check.
+#    with the strongswan preset the move starts with an empty path check;
+#    with a Child SA, our lifetimes rekey it (with PFS) and the IKE SA, and
+#    charon takes both (its `swanctl --list-sas` numbers them anew).
 # 2. charon (client) against our responder (server): the same steps, driven
 #    by charon (its liveness checks, its path check and UPDATE_SA_ADDRESSES,
-#    its deletion); a wrong PSK is refused.
+#    its deletion), with IKE SA rekeys both ways: ours every 6 s
+#    (ike_lifetime), so charon moves an IKE SA whose original initiator we
+#    are, and charon's own (`swanctl --rekey --ike`); a wrong PSK is refused.
 #
 # Only RFC 5737 addresses, every wait bounded, every process stopped by its
 # pid. Needs root and `ip netns`; without them the test says so and is
@@ -30,6 +34,7 @@ charon_pid=""
 log() { printf '[interop] %s\n' "$*" >&2; }
 fail() {
   log "FAIL: $*"
+  [ -n "${INTEROP_KEEP:-}" ] && cp -r "$work" "$INTEROP_KEEP"
   for f in "$work"/*.log; do
     [ -e "$f" ] || continue
     log "---- $(basename "$f") (last 40 lines)"
@@ -89,6 +94,10 @@ in_r sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'  # per namespace; needs no p
 in_c ip route add default via 192.0.2.1 dev c0 metric 100
 in_c ip route add default via 198.51.100.1 dev c1 metric 200
 in_s ip route add default via 203.0.113.1 dev s0
+# The server's side of the tunnel (the Child SA's local_ts), so charon's
+# userspace IPsec (kernel-libipsec: this kernel has no XFRM) finds a source
+# for the tunnel's route.
+in_s ip addr add 10.1.0.1/32 dev lo
 
 # charon, its configuration in $work/<side>: strongswan.conf (plugins, its
 # vici socket, its log) and swanctl.conf (one IKE-only connection).
@@ -97,7 +106,7 @@ charon_conf() { # side local_addrs remote_addrs local_id remote_id psk
   mkdir -p "$d"
   cat >"$d/strongswan.conf" <<EOF
 charon {
-  load = random nonce openssl sha1 sha2 hmac kdf gcm aes kernel-netlink socket-default vici
+  load = random nonce openssl sha1 sha2 hmac kdf gcm aes kernel-libipsec kernel-netlink socket-default vici
   install_routes = no
   install_virtual_ip = no
   filelog {
@@ -134,6 +143,14 @@ connections {
     remote {
       auth = psk
       id = $5
+    }
+    children {
+      net {
+        esp_proposals = aes128gcm16-x25519, aes128gcm16
+        local_ts = 10.1.0.0/24
+        remote_ts = 10.99.0.0/24
+        start_action = none
+      }
     }
   }
 }
@@ -271,14 +288,50 @@ update=$(grep -n "N(UPDATE_SA_ADDRESSES)" "$work/mobike-preset.log" | head -1 | 
 log "   moved after its path check (swanctl --list-sas shows 198.51.100.10)"
 in_c ip addr add 192.0.2.10/24 dev c0
 in_c ip route replace default via 192.0.2.1 dev c0 metric 100
+
+log "   a Child SA, rekeyed by mobike every 4 s with PFS, then the IKE SA"
+in_c "$MOBIKE" interop --role initiator --local 192.0.2.10 --peer 203.0.113.10 \
+  --id client.test --peer-id server.test --psk "$PSK" --child \
+  --set child_lifetime=4s --set rekey_pfs=true --set ike_lifetime=7s \
+  --duration 12s --pcap "$work/rekey.pcap" --wireshark-dir "$work/rekey-keys" \
+  >"$work/mobike-rekey.log" 2>&1 &
+mob=$!
+pids+=("$mob")
+wait_for 10 sas_show "$NS_S" server "INSTALLED" || fail "charon installed no Child SA"
+# charon numbers Child SAs as it does IKE SAs: a rekeyed one is #2 or later.
+child_rekeyed() { sas "$NS_S" server | grep -Eq "net: #([2-9]|[1-9][0-9]+), .*INSTALLED"; }
+wait_for 8 child_rekeyed || fail "charon shows no Child SA rekeyed by mobike"
+wait_for 6 bash -c "ip netns exec $NS_S swanctl --list-sas --uri unix://$work/server/charon.vici 2>/dev/null | grep -Eq 'mobike: #([2-9]|[1-9][0-9]+), ESTABLISHED'" ||
+  fail "charon shows no IKE SA rekeyed by mobike"
+rc=0
+wait_mobike "$mob" 30 || rc=$?
+[ "$rc" = 0 ] || fail "mobike with rekeying exited with status $rc"
+grep -q "new Child SA" "$work/mobike-rekey.log" || fail "mobike's chart shows no new Child SA"
+grep -q "IKE SA rekeyed" "$work/mobike-rekey.log" || fail "mobike's chart shows no IKE SA rekey"
+if grep -q "refused" "$work/mobike-rekey.log"; then fail "charon refused a rekey: $(grep refused "$work/mobike-rekey.log" | head -3)"; fi
+if command -v tshark >/dev/null; then
+  # Every protected IKE message decrypts with the key files, those of the
+  # rekeyed IKE SAs too: one ICV checked [correct] per message.
+  WIRESHARK_CONFIG_DIR="$work/rekey-keys" tshark -r "$work/rekey.pcap" -Y isakmp -V >"$work/tshark-rekey.log" 2>&1 ||
+    fail "tshark could not read the rekey capture"
+  grep -q "Exchange type: CREATE_CHILD_SA (36)" "$work/tshark-rekey.log" || fail "no CREATE_CHILD_SA in the rekey capture"
+  protected=$(WIRESHARK_CONFIG_DIR="$work/rekey-keys" tshark -r "$work/rekey.pcap" -Y "isakmp.exchangetype != 34" 2>/dev/null | wc -l)
+  correct=$(grep -c "Integrity Checksum Data: .*\[correct\]" "$work/tshark-rekey.log" || true)
+  [ "$protected" -gt 0 ] && [ "$correct" = "$protected" ] ||
+    fail "tshark checked $correct of $protected protected messages [correct]"
+fi
+log "   charon took the rekeyed Child SAs and IKE SA; tshark decrypts them all"
 stop_charon
 
 # ---------------------------------------------------------------------------
 log "2. charon initiator against mobike responder"
 charon_conf client "192.0.2.10,198.51.100.10" 203.0.113.10 client.test server.test "$PSK"
+# ike_lifetime: mobike, the MOBIKE responder, rekeys the IKE SA every 6 s,
+# and so becomes the new IKE SA's original initiator (RFC 7296 §2.18)
+# while charon keeps deciding where it goes (RFC 4555 §1.3).
 in_s "$MOBIKE" interop --role responder --local 203.0.113.10 --id server.test \
   --peer-id client.test --psk "$PSK" --duration 40s --once --json "$work/resp.json" \
-  >"$work/mobike-resp.log" 2>&1 &
+  --set ike_lifetime=6s >"$work/mobike-resp.log" 2>&1 &
 mob=$!
 pids+=("$mob")
 start_charon "$NS_C" client
@@ -289,6 +342,10 @@ log "   established from 192.0.2.10"
 wait_for 8 grep -q "INFORMATIONAL response" "$work/mobike-resp.log" ||
   fail "mobike answered no liveness check"
 log "   charon's liveness check was answered"
+# charon numbers its IKE SAs: #1 is the first, a rekeyed one is #2 or later.
+rekeyed() { sas "$NS_C" client | grep -Eq "mobike: #([2-9]|[1-9][0-9]+), ESTABLISHED"; }
+wait_for 12 rekeyed || fail "charon shows no IKE SA rekeyed by mobike"
+log "   mobike rekeyed the IKE SA; charon took the new one"
 in_c ip addr del 192.0.2.10/24 dev c0
 wait_for 15 sas_show "$NS_C" client "198.51.100.10\[4500\]" ||
   fail "charon's IKE SA did not move to 198.51.100.10"
@@ -296,11 +353,19 @@ sas_show "$NS_C" client "ESTABLISHED" || fail "charon's IKE SA is not establishe
 wait_for 5 grep -q "UPDATE_SA_ADDRESSES" "$work/mobike-resp.log" ||
   fail "no UPDATE_SA_ADDRESSES in mobike's chart"
 log "   moved to 198.51.100.10 and mobike answered"
+before=$(sas "$NS_C" client | grep -Eo "mobike: #[0-9]+" | head -1)
+in_c swanctl --rekey --ike mobike --uri "unix://$work/client/charon.vici" >"$work/rekey.log" 2>&1 ||
+  fail "charon could not ask for an IKE SA rekey"
+newer() { now=$(sas "$NS_C" client | grep -Eo "mobike: #[0-9]+" | head -1); [ -n "$now" ] && [ "$now" != "$before" ] && sas_show "$NS_C" client ESTABLISHED; }
+wait_for 10 newer || fail "charon's own IKE SA rekey did not go through"
+sas_show "$NS_C" client "198.51.100.10\[4500\]" || fail "the rekeyed IKE SA is not on 198.51.100.10"
+log "   charon rekeyed it too, on the new path"
 in_c swanctl --terminate --ike mobike --timeout 10 --uri "unix://$work/client/charon.vici" \
   >"$work/terminate.log" 2>&1 || fail "charon could not delete the IKE SA"
 rc=0
 wait_mobike "$mob" 15 || rc=$?
 [ "$rc" = 0 ] || fail "mobike responder exited with status $rc"
+grep -q "IKE SA rekeyed" "$work/mobike-resp.log" || fail "mobike's chart shows no IKE SA rekey"
 log "   deleted by charon; mobike stopped"
 in_c ip addr add 192.0.2.10/24 dev c0
 in_c ip route replace default via 192.0.2.1 dev c0 metric 100

@@ -61,11 +61,14 @@ if [ "${1:-}" = "--test" ]; then
     apt_install tshark
   fi
   # The interop test (scripts/interop-test.sh): Debian's strongSwan (charon,
-  # swanctl, and the standard plugins, whose openssl plugin has x25519), and
-  # iproute2 for the network namespaces.
+  # swanctl, the standard plugins, whose openssl plugin has x25519, and the
+  # extra plugins' kernel-libipsec, userspace IPsec for the Child SAs where
+  # the kernel has no XFRM), and iproute2 for the network namespaces.
   if [ ! -x /usr/lib/ipsec/charon ] || ! command -v swanctl >/dev/null ||
-    [ ! -e /usr/lib/ipsec/plugins/libstrongswan-openssl.so ]; then
-    apt_install strongswan-charon strongswan-swanctl libstrongswan-standard-plugins
+    [ ! -e /usr/lib/ipsec/plugins/libstrongswan-openssl.so ] ||
+    [ ! -e /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ]; then
+    apt_install strongswan-charon strongswan-swanctl libstrongswan-standard-plugins \
+      libcharon-extra-plugins
   fi
   if ! command -v ip >/dev/null; then
     apt_install iproute2
