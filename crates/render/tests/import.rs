@@ -381,3 +381,26 @@ fn link_ids_never_collide_with_party_ids() {
         .expect("the parties' scenario reads");
     Chart::build(&s, got.observed.trace());
 }
+
+/// Found by the fuzzer (`pcap_import`, after 6.3 million executions): the
+/// initiator's IKE_SA_INIT went from the address the responder answered
+/// from, so that address became the initiator's and the responder had
+/// none; the initiator was written without a `peer` and the scenario did
+/// not read. An initiator without a responder address to name now names
+/// its own first address (drawing only: a capture is never simulated).
+#[test]
+fn an_initiator_whose_responder_has_no_address_still_names_a_peer() {
+    let data = include_bytes!("data/fuzz-responder-without-address.bin");
+    let got = fuzz_input(data);
+    let s = got
+        .observed
+        .scenario()
+        .expect("the parties' scenario reads");
+    let init = s
+        .hosts
+        .iter()
+        .find(|h| h.role == mobike_protocol::Role::Initiator)
+        .unwrap();
+    assert_eq!(init.peer, Some(init.interfaces[0].address));
+    Chart::build(&s, got.observed.trace());
+}

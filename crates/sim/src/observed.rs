@@ -287,7 +287,12 @@ impl Observed {
             match p.role {
                 Role::Initiator => {
                     let _ = writeln!(t, "role = \"initiator\"");
-                    if let Some(peer) = first_responder {
+                    // An initiator names a peer: the first responder
+                    // address, or, when no responder has one of its own
+                    // (each address belongs to the party first seen with
+                    // it), its own first address: the scenario only draws
+                    // the capture, it is never run.
+                    if let Some(peer) = first_responder.or_else(|| p.addresses.first().copied()) {
                         let _ = writeln!(t, "peer = \"{peer}\"");
                     }
                 }
