@@ -396,6 +396,33 @@ test('host: Check liveness now sends a liveness check at once, logged and replay
   await done(page, errors);
 });
 
+test('host: Rekey the Child SA now and Rekey the IKE SA now replace them, logged and replayed', async () => {
+  const { page, errors } = await start(3);
+  const children = async () => (await stateRow(page, 'laptop', 'children')).trim();
+  const before = await children();
+  assert.match(before, /^in [0-9a-f]{8} · out [0-9a-f]{8}$/);
+  await menuOf(page, '#host-laptop .box', 'host:laptop');
+  assert.equal(await page.locator('#menu-rekey-child').isDisabled(), false);
+  await page.click('#menu-rekey-child');
+  await logged(page, /^Laptop rekeys its Child SA now \(by you\)$/);
+  await playTo(page, 3.5);
+  assert.ok(await page.locator('#chart g.msg', { hasText: 'CREATE_CHILD_SA' }).count() >= 2, 'request and response');
+  const after = await children();
+  assert.match(after, /^in [0-9a-f]{8} · out [0-9a-f]{8}$/, 'the old Child SA is deleted');
+  assert.notEqual(after, before);
+  // The IKE SA: new SPIs in the panel, the Child SA carried over.
+  const spis = async () => (await stateRow(page, 'laptop', 'state')) + (await stateRow(page, 'laptop', 'path'));
+  await menuOf(page, '#host-laptop .box', 'host:laptop');
+  await page.click('#menu-rekey-ike');
+  await logged(page, /^Laptop rekeys its IKE SA now \(by you\)$/, 2);
+  await playTo(page, 4.2);
+  assert.match(await spis(), /Established/);
+  assert.equal(await children(), after, 'the Child SA goes over to the new IKE SA');
+  assert.ok(await page.locator('#chart g.note', { hasText: 'IKE SA rekeyed' }).count() >= 1);
+  await replays(page, /rekeys its IKE SA now \(by you\)/);
+  await done(page, errors);
+});
+
 test('host: the other hints, INVALID_SPI and NAT changed, are logged and replayed', async () => {
   const { page, errors } = await start(3);
   for (const [id, words, k] of [
