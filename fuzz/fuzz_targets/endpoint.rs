@@ -3,7 +3,8 @@
 //! network, then each chunk of the input is either a datagram delivered to
 //! one of them (to an IKE port of its address, from one of a few sources),
 //! a genuine datagram they sent (replayed, possibly cut or with one octet
-//! flipped), an address change or time passing. Nothing may panic, and
+//! flipped), an address change, a rekey of the Child SA or the IKE SA, or
+//! time passing. Nothing may panic, and
 //! nothing grows without bound: each input makes at most a few datagrams
 //! and SAs.
 #![no_main]
@@ -127,6 +128,20 @@ fuzz_target!(|data: &[u8]| {
                     .map(|(_, a)| ip(a))
                     .collect();
                 i.handle_local_addresses(now, keep);
+            }
+            _ if body.first().is_some_and(|b| b & 0x80 != 0) => {
+                // A rekey asked of either side: the Child SA or the IKE SA
+                // (RFC 7296 §1.3.2, §1.3.3), crossed ones included when
+                // both are asked in a row.
+                let b = body[0];
+                let ep = if b & 1 == 0 { &mut i } else { &mut r };
+                for spi in ep.established() {
+                    if b & 2 == 0 {
+                        ep.rekey_child(now, spi);
+                    } else {
+                        ep.rekey_ike(now, spi);
+                    }
+                }
             }
             _ => {
                 // Time passes: timers fire.
