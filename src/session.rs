@@ -86,6 +86,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../examples/nat-rebinding.toml"),
     ),
     (
+        "double-nat-home-behind-carrier",
+        include_str!("../examples/double-nat-home-behind-carrier.toml"),
+    ),
+    (
         "nat-mapping-timeout",
         include_str!("../examples/nat-mapping-timeout.toml"),
     ),

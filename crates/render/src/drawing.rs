@@ -139,20 +139,22 @@ fn links(topo: &Topo, world: &World, active: &[String]) -> Vec<LinkLine> {
         let Some(a) = topo.link_anchor(&l.id) else {
             continue;
         };
-        let via = nats
+        // The line runs through each NAT box of the link's chain, the
+        // host's first (a home router, then the carrier's NAT).
+        let vias: Vec<[f64; 2]> = nats
             .iter()
-            .find(|n| n.link.as_deref() == Some(l.id.as_str()))
-            .and_then(|n| topo.layout.get(&n.id).copied());
-        let points = match via {
-            Some(v) => format!(
-                "{},{} {},{} {},{}",
-                a[0], a[1], v[0], v[1], inet[0], inet[1]
-            ),
-            None => format!("{},{} {},{}", a[0], a[1], inet[0], inet[1]),
-        };
+            .filter(|n| n.link.as_deref() == Some(l.id.as_str()))
+            .filter_map(|n| topo.layout.get(&n.id).copied())
+            .collect();
+        let points = std::iter::once(a)
+            .chain(vias.iter().copied())
+            .chain(std::iter::once(inet))
+            .map(|p| format!("{},{}", p[0], p[1]))
+            .collect::<Vec<_>>()
+            .join(" ");
         // The caption and the break mark sit on the stretch nearest the
-        // internet, clear of the host box and the NAT box.
-        let (mid, [dx, dy]) = link_midpoint(via.unwrap_or(a), inet);
+        // internet, clear of the host box and the NAT boxes.
+        let (mid, [dx, dy]) = link_midpoint(vias.last().copied().unwrap_or(a), inet);
         // Captions of a host's links would sit on top of each other near
         // the host: its lowest link gets its caption under the line (unless
         // the line is steep: a caption under it would sit on it).

@@ -935,3 +935,66 @@ fn a_nat66_put_on_the_ipv6_path_translates_ipv6_and_leaves_ipv4_alone() {
             .any(|(_, src, _)| *src == ep("10.64.0.2:4500"))
     );
 }
+
+// --- NAT chains: a home router behind a carrier's NAT ---
+
+#[test]
+fn two_nats_on_one_link_translate_in_turn_and_a_reboot_of_the_inner_one_changes_both() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/double-nat-home-behind-carrier.toml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let w = run(&text, 14 * SEC);
+    let nats = w.nats();
+    let (router, cgn) = (&nats[0], &nats[1]);
+    assert_eq!((router.id.as_str(), cgn.id.as_str()), ("router", "cgn"));
+    // The router maps the laptop to its public address; the carrier's NAT
+    // maps that to its own.
+    let r = router
+        .mappings
+        .iter()
+        .find(|m| m.internal == ep("192.168.1.20:4500"))
+        .expect("the router's mapping of the laptop");
+    assert_eq!(
+        r.external.ip(),
+        "100.64.0.5".parse::<std::net::IpAddr>().unwrap()
+    );
+    let c = cgn
+        .mappings
+        .iter()
+        .find(|m| m.internal == r.external)
+        .expect("the carrier NAT's mapping of the router's outside endpoint");
+    assert_eq!(
+        c.external.ip(),
+        "198.51.100.1".parse::<std::net::IpAddr>().unwrap()
+    );
+    // The gateway only ever sees the carrier's address.
+    let seen: Vec<_> = delivered(&w, "gateway")
+        .into_iter()
+        .map(|(_, src, _)| src)
+        .collect();
+    assert!(
+        !seen.is_empty() && seen.iter().all(|s| s.ip() == c.external.ip()),
+        "{seen:?}"
+    );
+    let before = c.external;
+    // After the router's reboot both mappings are new, and the IKE SA
+    // followed to the carrier's new outside port.
+    let w = run(&text, 30 * SEC);
+    let nats = w.nats();
+    let r2 = nats[0]
+        .mappings
+        .iter()
+        .find(|m| m.internal == ep("192.168.1.20:4500"))
+        .unwrap();
+    assert_ne!(r2.external, r.external, "a new port at the router");
+    let c2 = nats[1]
+        .mappings
+        .iter()
+        .find(|m| m.internal == r2.external)
+        .unwrap();
+    assert_ne!(c2.external, before, "so a new mapping at the carrier's NAT");
+    let gw = sa(&w, 1);
+    assert_eq!(gw.remote, c2.external);
+}

@@ -385,9 +385,12 @@ impl World {
     fn reachable_addresses(&self, h: usize) -> Vec<IpAddr> {
         let spec = &self.scenario.hosts[h];
         let own = self.hosts[h].addrs.iter().flatten().map(|a| a.ip);
-        let nats = spec.interfaces.iter().filter_map(|f| {
-            let link = self.link_index(&f.link)?;
-            self.nat_on(link).map(|n| self.nats[n].public)
+        let nats = spec.interfaces.iter().flat_map(|f| {
+            let chain = self.link_index(&f.link).map(|l| self.nats_on(l));
+            chain
+                .unwrap_or_default()
+                .into_iter()
+                .map(|n| self.nats[n].public)
         });
         own.chain(nats).collect()
     }

@@ -419,17 +419,24 @@ impl World {
         };
     }
 
-    fn nat_on(&self, link: usize) -> Option<usize> {
-        self.nats.iter().position(|n| n.link == Some(link))
+    /// The NATs on `link`, from the host outwards: a link may carry a
+    /// chain of them (a home router behind a carrier's NAT), in the order
+    /// the scenario lists them.
+    fn nats_on(&self, link: usize) -> Vec<usize> {
+        (0..self.nats.len())
+            .filter(|&n| self.nats[n].link == Some(link))
+            .collect()
     }
 
-    /// The NAT on `link` that translates packets of `address`'s IP version:
-    /// a NAT box translates only its own family (a carrier's NAT44 on a
-    /// dual-stack link routes IPv6 untouched; an IPv6 path has a NAT only
-    /// when a scenario puts one with an IPv6 public address there).
-    fn nat_for(&self, link: usize, address: IpAddr) -> Option<usize> {
-        self.nat_on(link)
-            .filter(|&n| self.nats[n].public.is_ipv4() == address.is_ipv4())
+    /// The NATs on `link` that translate packets of `address`'s IP version,
+    /// from the host outwards: a NAT box translates only its own family (a
+    /// carrier's NAT44 on a dual-stack link routes IPv6 untouched; an IPv6
+    /// path has a NAT only when a scenario puts one with an IPv6 public
+    /// address there).
+    fn nats_for(&self, link: usize, address: IpAddr) -> Vec<usize> {
+        let mut chain = self.nats_on(link);
+        chain.retain(|&n| self.nats[n].public.is_ipv4() == address.is_ipv4());
+        chain
     }
 }
 

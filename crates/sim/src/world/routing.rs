@@ -224,7 +224,9 @@ impl World {
         if !self.survived(link, Direction::Up, packet.id) {
             return;
         }
-        if let Some(n) = self.nat_for(link, packet.src.ip()) {
+        // Each NAT of the link's chain in turn, the host's first (a home
+        // router, then the carrier's NAT).
+        for n in self.nats_for(link, packet.src.ip()) {
             if packet.protocol == IpProtocol::Esp {
                 // A NAPT box rewrites ports; plain ESP has none, so it cannot
                 // pass (which is why NAT traversal encapsulates it in UDP).
@@ -285,7 +287,10 @@ impl World {
         if !self.survived(link, Direction::Down, packet.id) {
             return;
         }
-        if let Some(n) = self.nat_for(link, packet.dst.ip()) {
+        // The chain from the internet inwards: the carrier's NAT, then the
+        // home router; each takes only what is addressed to its public
+        // address.
+        for n in self.nats_for(link, packet.dst.ip()).into_iter().rev() {
             if packet.dst.ip() != self.nats[n].public {
                 // Behind a NAT only its public address is reachable.
                 let refusal = NatRefusal::Inside {
