@@ -83,15 +83,20 @@ fn kind(p: &Payload) -> &'static str {
     }
 }
 
-/// `role`'s notes, in order.
-fn notes(n: &Net, role: Role) -> Vec<Note> {
-    n.events_of(role)
-        .into_iter()
-        .filter_map(|(_, e)| match e {
-            Event::Note { note, .. } => Some(*note),
-            _ => None,
-        })
-        .collect()
+/// A ping each way through the Child SA in use: both arrive.
+fn esp_both_ways(n: &mut Net) {
+    n.send_data(Role::Initiator).expect("ESP");
+    n.send_data(Role::Responder).expect("ESP");
+    n.run(n.now + SEC);
+    assert_eq!((n.data_i.len(), n.data_r.len()), (1, 1));
+}
+
+/// How many established IKE SAs an endpoint has.
+fn live(ep: &mobike_protocol::Endpoint) -> usize {
+    ep.snapshots()
+        .iter()
+        .filter(|s| s.state == mobike_protocol::SaState::Established)
+        .count()
 }
 
 fn pfs() -> Settings {
@@ -216,10 +221,7 @@ fn a_rekey_with_pfs_carries_a_key_exchange_and_gets_other_keys() {
     let new_r = esp_spi_of(resp);
     let got = esp_key(&n, new_r).expect("keys of the new SA");
     assert_ne!(got, i2r);
-    n.send_data(Role::Initiator).expect("ESP");
-    n.send_data(Role::Responder).expect("ESP");
-    n.run(n.now + SEC);
-    assert_eq!((n.data_i.len(), n.data_r.len()), (1, 1));
+    esp_both_ways(&mut n);
     assert_eq!(inbound(&n, Role::Initiator).len(), 1);
 }
 
@@ -342,10 +344,7 @@ fn crossed_rekeys_leave_one_new_child_sa_the_one_without_the_lowest_nonce() {
             .iter()
             .any(|n| matches!(n, Note::RekeyCollision { .. }))
     );
-    n.send_data(Role::Initiator).expect("ESP");
-    n.send_data(Role::Responder).expect("ESP");
-    n.run(n.now + SEC);
-    assert_eq!((n.data_i.len(), n.data_r.len()), (1, 1));
+    esp_both_ways(&mut n);
 }
 
 #[test]
@@ -510,10 +509,7 @@ fn an_ike_sa_rekey_moves_spis_keys_and_child_sas_to_a_new_ike_sa_and_deletes_the
     assert_eq!((upd.header.spi_i, upd.mid()), (new_i, 0));
     assert!(upd.decrypted);
     assert_eq!(newest(&n, Role::Responder).ipsec_remote, Some(sa(I2, 4500)));
-    n.send_data(Role::Initiator).expect("ESP");
-    n.send_data(Role::Responder).expect("ESP");
-    n.run(n.now + SEC);
-    assert_eq!((n.data_i.len(), n.data_r.len()), (1, 1));
+    esp_both_ways(&mut n);
 }
 
 #[test]
@@ -568,12 +564,6 @@ fn the_ike_lifetime_rekeys_the_ike_sa_again_and_again() {
         .map(|m| m.at)
         .collect();
     assert_eq!(rekeys.len(), 3, "at about 60, 120 and 180 s: {rekeys:?}");
-    let live = |ep: &mobike_protocol::Endpoint| {
-        ep.snapshots()
-            .iter()
-            .filter(|s| s.state == mobike_protocol::SaState::Established)
-            .count()
-    };
     assert_eq!((live(&n.i), live(&n.r)), (1, 1));
     assert_eq!(n.i.snapshots().len(), 4, "three old IKE SAs, deleted");
     n.send_data(Role::Initiator).expect("ESP");
@@ -600,12 +590,6 @@ fn crossed_ike_sa_rekeys_are_refused_for_now_and_tried_again_after_a_drawn_wait(
     assert!(notes_i.iter().any(
         |x| matches!(x, Note::IkeRekeyRefused { retry, .. } if (5 * SEC..=15 * SEC).contains(retry))
     ));
-    let live = |ep: &mobike_protocol::Endpoint| {
-        ep.snapshots()
-            .iter()
-            .filter(|s| s.state == mobike_protocol::SaState::Established)
-            .count()
-    };
     assert_eq!((live(&n.i), live(&n.r)), (1, 1));
     let (i, r) = (newest(&n, Role::Initiator), newest(&n, Role::Responder));
     assert_ne!(i.spi_i, si, "rekeyed");

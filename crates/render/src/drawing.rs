@@ -404,15 +404,23 @@ mod tests {
     use mobike_protocol::SEC;
     use mobike_sim::Intervention;
 
+    /// The drawing of a scenario without host groups.
+    fn ungrouped<'a>(
+        scenario: &'a mobike_sim::Scenario,
+        layout: &'a std::collections::BTreeMap<String, [f64; 2]>,
+    ) -> Topo<'a> {
+        Topo {
+            scenario,
+            layout,
+            groups: &[],
+        }
+    }
+
     #[test]
     fn the_default_scenario_is_drawn_with_its_nat_on_lte() {
         let scenario = example("wifi-to-lte");
         let layout = initial_layout(&scenario, &[]);
-        let topo = Topo {
-            scenario: &scenario,
-            layout: &layout,
-            groups: &[],
-        };
+        let topo = ungrouped(&scenario, &layout);
         let mut world = World::new(&scenario);
         world.run_until(3 * SEC);
         world.apply(Intervention::BreakLink {
@@ -469,11 +477,7 @@ mod tests {
     fn a_dual_stack_interface_gets_a_row_per_address_joined_to_its_link() {
         let scenario = example("dual-stack-wifi-to-ipv6-lte");
         let layout = initial_layout(&scenario, &[]);
-        let topo = Topo {
-            scenario: &scenario,
-            layout: &layout,
-            groups: &[],
-        };
+        let topo = ungrouped(&scenario, &layout);
         let world = World::new(&scenario);
         let v = topology(&topo, &world, None);
         let laptop = &v.hosts[0];
@@ -499,11 +503,7 @@ mod tests {
     fn an_interface_shows_the_addresses_it_has_now_and_its_link_lights_up_for_an_added_one() {
         let scenario = example("responder-adds-ipv6-address");
         let layout = initial_layout(&scenario, &[]);
-        let topo = Topo {
-            scenario: &scenario,
-            layout: &layout,
-            groups: &[],
-        };
+        let topo = ungrouped(&scenario, &layout);
         let mut world = World::new(&scenario);
         let uplink = |world: &World| {
             let v = topology(&topo, world, None);
@@ -523,11 +523,7 @@ mod tests {
     fn captions_show_what_changed_live_and_an_attacker_is_one() {
         let scenario = example("wifi-to-lte");
         let layout = initial_layout(&scenario, &[]);
-        let topo = Topo {
-            scenario: &scenario,
-            layout: &layout,
-            groups: &[],
-        };
+        let topo = ungrouped(&scenario, &layout);
         let mut world = World::new(&scenario);
         world.apply(Intervention::SetLink {
             link: "wifi".into(),
@@ -550,11 +546,7 @@ mod tests {
 
         let scenario = example("attacker-spoofed-update");
         let layout = initial_layout(&scenario, &[]);
-        let topo = Topo {
-            scenario: &scenario,
-            layout: &layout,
-            groups: &[],
-        };
+        let topo = ungrouped(&scenario, &layout);
         let v = topology(&topo, &World::new(&scenario), None);
         let roles: Vec<&str> = v.hosts.iter().map(|h| h.role.as_str()).collect();
         assert_eq!(roles, ["initiator", "attacker", "responder"]);

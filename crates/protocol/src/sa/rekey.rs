@@ -89,19 +89,20 @@ fn ke_of(inner: &[Payload]) -> Option<Vec<u8>> {
     })
 }
 
-/// A Child SA made by a CREATE_CHILD_SA exchange: KEYMAT from SK_d and the
-/// exchange's nonces (and new D-H secret), the first key for the data from
-/// the exchange's initiator (RFC 7296 §2.17).
-struct NewChild<'a> {
-    sk_d: &'a [u8],
-    ni: &'a [u8],
-    nr: &'a [u8],
-    shared: Option<[u8; 32]>,
+/// A Child SA made by an exchange (IKE_AUTH or CREATE_CHILD_SA): KEYMAT =
+/// prf+(SK_d, [g^ir (new) |] Ni | Nr) with the exchange's nonces, the first
+/// key for the data from the exchange's initiator (RFC 7296 §2.17).
+pub(super) struct NewChild<'a> {
+    pub(super) sk_d: &'a [u8],
+    pub(super) ni: &'a [u8],
+    pub(super) nr: &'a [u8],
+    pub(super) shared: Option<[u8; 32]>,
     /// We started the exchange.
-    ours: bool,
-    my_spi: u32,
-    peer_spi: u32,
-    replaces: u32,
+    pub(super) ours: bool,
+    pub(super) my_spi: u32,
+    pub(super) peer_spi: u32,
+    /// The inbound SPI of the Child SA it rekeys, if it does.
+    pub(super) replaces: Option<u32>,
 }
 
 impl IkeSa {
@@ -126,14 +127,15 @@ impl IkeSa {
         true
     }
 
+    /// A request of ours is queued as `job` or waits for its answer with
+    /// a task that `is_task` recognises.
+    fn under_way(&self, job: &Job, is_task: fn(&Task) -> bool) -> bool {
+        self.window.queue.contains(job) || self.window.outstanding.iter().any(|r| is_task(&r.task))
+    }
+
     /// A Child SA rekey of ours is queued or waiting for its answer.
     fn rekey_under_way(&self) -> bool {
-        self.window.queue.contains(&Job::RekeyChild)
-            || self
-                .window
-                .outstanding
-                .iter()
-                .any(|r| matches!(r.task, Task::RekeyChild { .. }))
+        self.under_way(&Job::RekeyChild, |t| matches!(t, Task::RekeyChild { .. }))
     }
 
     /// When the newest Child SA's lifetime runs out (RFC 7296 §2.8: the
@@ -203,8 +205,9 @@ impl IkeSa {
         Some((out, task))
     }
 
-    /// Installs a Child SA made by CREATE_CHILD_SA and reports its keys.
-    fn install_new_child(&mut self, ctx: &mut Ctx, n: NewChild) -> Option<u32> {
+    /// The Child SA an exchange made, its keys reported (the trace's
+    /// `ChildSa` event, which Wireshark's `esp_sa` file is written from).
+    pub(super) fn new_child(&self, ctx: &mut Ctx, n: &NewChild) -> Option<ChildSa> {
         let mut first = n.shared.map(|s| s.to_vec()).unwrap_or_default();
         first.extend_from_slice(n.ni);
         let (i2r, r2i) = esp::child_keys(n.sk_d, &first, n.nr, 16).ok()?;
@@ -234,13 +237,18 @@ impl IkeSa {
         };
         let mut child = ChildSa::new(out, inbound, ctx.now, [n.ni, n.nr]);
         child.ours = n.ours;
-        child.replaces = Some(n.replaces);
-        let e = self.est_mut()?;
-        e.children.push(child);
+        child.replaces = n.replaces;
+        Some(child)
+    }
+
+    /// Installs a Child SA made by a rekey. Returns our inbound SPI.
+    fn install_new_child(&mut self, ctx: &mut Ctx, n: NewChild) -> Option<u32> {
+        let child = self.new_child(ctx, &n)?;
+        self.est_mut()?.children.push(child);
         self.note(
             ctx,
             Note::ChildRekeyed {
-                old: n.replaces,
+                old: n.replaces.unwrap_or(0),
                 new: n.my_spi,
                 pfs: n.shared.is_some(),
             },
@@ -327,7 +335,7 @@ impl IkeSa {
                 ours: false,
                 my_spi,
                 peer_spi,
-                replaces: old_in,
+                replaces: Some(old_in),
             },
         ) else {
             return;
@@ -398,7 +406,7 @@ impl IkeSa {
                 ours: true,
                 my_spi: new_in,
                 peer_spi,
-                replaces: old_in,
+                replaces: Some(old_in),
             },
         ) else {
             return;
@@ -568,12 +576,7 @@ impl IkeSa {
     }
 
     fn ike_rekey_under_way(&self) -> bool {
-        self.window.queue.contains(&Job::RekeyIke)
-            || self
-                .window
-                .outstanding
-                .iter()
-                .any(|r| matches!(r.task, Task::RekeyIke { .. }))
+        self.under_way(&Job::RekeyIke, |t| matches!(t, Task::RekeyIke { .. }))
     }
 
     fn any_rekey_under_way(&self) -> bool {

@@ -6,7 +6,6 @@
 
 use super::*;
 use crate::reason::Rejection as R;
-use mobike_wire::esp;
 use mobike_wire::message::has_notify;
 use mobike_wire::notify::NotifyData;
 use mobike_wire::payload::{Identification, Proposal};
@@ -899,35 +898,25 @@ impl IkeSa {
         }));
     }
 
-    /// KEYMAT for the Child SA made with IKE_AUTH (RFC 7296 §2.17): data from
-    /// the initiator travels under the responder's SPI with the first key.
+    /// The Child SA made with IKE_AUTH (RFC 7296 §2.17): KEYMAT from the
+    /// IKE_SA_INIT nonces, IKE_AUTH's initiator being the IKE SA's.
     fn install_child_sa(&self, ctx: &mut Ctx, s: &Setup) -> Option<ChildSa> {
         if s.peer_child_spi == 0 {
             return None;
         }
-        let (i2r, r2i) = esp::child_keys(&s.keys.sk_d, &s.ni, &s.nr, 16).ok()?;
-        let (i_spi, r_spi) = match self.role {
-            Role::Initiator => (s.child_spi, s.peer_child_spi),
-            Role::Responder => (s.peer_child_spi, s.child_spi),
-        };
-        let to_r = esp::EspSa {
-            spi: r_spi,
-            key: i2r,
-        };
-        let to_i = esp::EspSa {
-            spi: i_spi,
-            key: r2i,
-        };
-        ctx.event(Event::ChildSa {
-            spi_i: self.spi_i,
-            initiator_to_responder: Box::new((to_r.spi, to_r.key.clone())),
-            responder_to_initiator: Box::new((to_i.spi, to_i.key.clone())),
-        });
-        let nonces = [s.ni.as_slice(), s.nr.as_slice()];
-        Some(match self.role {
-            Role::Initiator => ChildSa::new(to_r, to_i, ctx.now, nonces),
-            Role::Responder => ChildSa::new(to_i, to_r, ctx.now, nonces),
-        })
+        self.new_child(
+            ctx,
+            &rekey::NewChild {
+                sk_d: &s.keys.sk_d,
+                ni: &s.ni,
+                nr: &s.nr,
+                shared: None,
+                ours: self.role == Role::Initiator,
+                my_spi: s.child_spi,
+                peer_spi: s.peer_child_spi,
+                replaces: None,
+            },
+        )
     }
 }
 

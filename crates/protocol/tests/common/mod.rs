@@ -1164,3 +1164,14 @@ pub fn sent_towards(net: &Net, role: Role, addr: IpAddr) -> (usize, usize, usize
     }
     (ike, esp, octets)
 }
+
+/// `role`'s notes, in order.
+pub fn notes(n: &Net, role: Role) -> Vec<mobike_protocol::Note> {
+    n.events_of(role)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::Note { note, .. } => Some(*note),
+            _ => None,
+        })
+        .collect()
+}

@@ -2,7 +2,7 @@
 //! checks and the set-ups several sections use.
 
 use crate::common::*;
-use mobike_protocol::{Event, MS, Note, Role, SEC, Settings, Time};
+use mobike_protocol::{MS, Role, SEC, Settings, Time};
 use mobike_wire::crypto::nat_detection_hash;
 use mobike_wire::registry::NotifyType;
 use std::net::SocketAddr;
@@ -138,18 +138,24 @@ pub fn all_messages(n: &Net) -> Vec<Msg> {
     msgs
 }
 
-/// `role`'s notes, in order.
-pub fn notes(n: &Net, role: Role) -> Vec<Note> {
-    n.events_of(role)
-        .into_iter()
-        .filter_map(|(_, e)| match e {
-            Event::Note { note, .. } => Some(*note),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Whether `role` noted a decision under checklist id `id`.
 pub fn noted(n: &Net, role: Role, id: &str) -> bool {
     notes(n, role).iter().any(|note| note.rule().cites(id))
+}
+
+/// The first path test (an INFORMATIONAL request the initiator sends by
+/// itself) and every address pair its octets went over.
+pub fn path_test_pairs(n: &Net) -> (Msg, std::collections::BTreeSet<(SocketAddr, SocketAddr)>) {
+    let msgs = n.messages();
+    let test = msgs
+        .iter()
+        .find(|m| m.from == Some(Role::Initiator) && m.info() && m.is_request())
+        .expect("a path test")
+        .clone();
+    let pairs = msgs
+        .iter()
+        .filter(|m| m.ike == test.ike)
+        .map(|m| (m.src, m.dst))
+        .collect();
+    (test, pairs)
 }

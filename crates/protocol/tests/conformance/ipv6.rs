@@ -10,7 +10,6 @@ use mobike_protocol::{Dur, Role, SEC, Settings};
 use mobike_wire::PayloadType as PT;
 use mobike_wire::registry::{ExchangeType, NotifyType};
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 
 /// The responder's IPv6 address beside R1.
 const R6: &str = "2001:db8:2::10";
@@ -29,16 +28,7 @@ fn d3_path_tests_use_the_pairs_of_one_family_only() {
     let mut n = Net::with(&[I1, I6], &[R1, R6], s, settings());
     n.connect();
     n.run(5 * SEC);
-    let msgs = n.messages();
-    let test = msgs
-        .iter()
-        .find(|m| m.from == Some(Role::Initiator) && m.info() && m.is_request())
-        .expect("a path test");
-    let pairs: BTreeSet<(SocketAddr, SocketAddr)> = msgs
-        .iter()
-        .filter(|m| m.ike == test.ike)
-        .map(|m| (m.src, m.dst))
-        .collect();
+    let (_, pairs) = path_test_pairs(&n);
     let want: BTreeSet<_> = [(sa(I1, 4500), sa(R1, 4500)), (sa(I6, 4500), sa(R6, 4500))].into();
     assert_eq!(pairs, want, "two pairs of one family each, none mixed");
 }

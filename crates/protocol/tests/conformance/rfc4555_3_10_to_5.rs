@@ -7,7 +7,6 @@ use crate::helpers::*;
 use mobike_protocol::{Dur, MS, Note, Role, SEC, SaState, Settings, Time};
 use mobike_wire::PayloadType as PT;
 use mobike_wire::registry::{ExchangeType, NotifyType};
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
 // ============================================================ RFC 4555 §3.10
@@ -22,16 +21,8 @@ fn m_3_10_1_path_testing_while_the_current_path_works() {
     let mut n = Net::with(&[I1, I2], &[R1, R2], s, settings());
     n.connect();
     n.run(5 * SEC);
+    let (test, pairs) = path_test_pairs(&n);
     let msgs = n.messages();
-    let test = msgs
-        .iter()
-        .find(|m| m.from == Some(Role::Initiator) && m.info() && m.is_request())
-        .expect("a path test");
-    let pairs: BTreeSet<(SocketAddr, SocketAddr)> = msgs
-        .iter()
-        .filter(|m| m.ike == test.ike)
-        .map(|m| (m.src, m.dst))
-        .collect();
     assert_eq!(pairs.len(), 4, "every address pair: {pairs:?}");
     assert!(!test.has(NotifyType::UPDATE_SA_ADDRESSES));
     let i = n.snap(Role::Initiator);
