@@ -468,7 +468,8 @@ impl Endpoint {
     pub fn established(&self) -> Vec<Spi> {
         self.sas
             .iter()
-            .filter(|s| s.is_established())
+            // One a rekey replaced only waits for its Delete.
+            .filter(|s| s.is_established() && !s.retired())
             .map(|s| Spi(s.spi_i()))
             .collect()
     }

@@ -187,7 +187,7 @@ impl IkeSa {
 
     /// A lower-layer hint: never a reason to move by itself (RFC 4555 §3.5).
     pub fn handle_hint(&mut self, ctx: &mut Ctx, hint: crate::Hint) {
-        if self.role != Role::Initiator || !self.is_established() {
+        if self.role != Role::Initiator || !self.is_established() || self.retired() {
             return;
         }
         let ours = |p: IpAddr| p == self.remote.ip() || self.peer_addrs.contains(&p);
