@@ -364,7 +364,12 @@ impl Endpoint {
                             self.touch(i);
                         }
                     }
-                    Action::Adopt(sa) => self.push(*sa),
+                    Action::Adopt(sa) => {
+                        self.push(*sa);
+                        let i = self.sas.len() - 1;
+                        self.sas[i].send_waiting(&mut self.shared.ctx(now));
+                        self.touch(i);
+                    }
                 }
             }
         }

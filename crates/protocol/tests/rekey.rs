@@ -604,3 +604,107 @@ fn updates(msgs: &[Msg]) -> Vec<Msg> {
         .cloned()
         .collect()
 }
+
+mod random {
+    //! Rekeys of either SA by either side, at random moments, mixed with
+    //! moves between the initiator's two addresses: once the network is
+    //! quiet the peers agree on one IKE SA and one Child SA, and data
+    //! passes both ways.
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        RekeyChild(bool),
+        RekeyIke(bool),
+        /// The initiator moves to I1 (false) or I2 (true).
+        Move(bool),
+        /// Milliseconds pass.
+        Wait(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => any::<bool>().prop_map(Op::RekeyChild),
+            3 => any::<bool>().prop_map(Op::RekeyIke),
+            2 => any::<bool>().prop_map(Op::Move),
+            4 => (0u64..3_000).prop_map(Op::Wait),
+        ]
+    }
+
+    fn run(ops: &[Op], pfs: bool) -> Result<(), TestCaseError> {
+        let s = Settings {
+            rekey_pfs: pfs,
+            ..settings()
+        };
+        let mut n = Net::with(&[I1, I2], &[R1], s.clone(), s);
+        n.connect();
+        n.run(SEC);
+        for op in ops {
+            let now = n.now;
+            match op {
+                Op::RekeyChild(by_i) | Op::RekeyIke(by_i) => {
+                    let ike = matches!(op, Op::RekeyIke(_));
+                    let ep = if *by_i { &mut n.i } else { &mut n.r };
+                    for spi in ep.established() {
+                        if ike {
+                            ep.rekey_ike(now, spi);
+                        } else {
+                            ep.rekey_child(now, spi);
+                        }
+                    }
+                    n.drain();
+                }
+                Op::Move(second) => {
+                    let to = if *second { I2 } else { I1 };
+                    n.i.handle_local_addresses(now, vec![ip(to)]);
+                    n.drain();
+                }
+                Op::Wait(ms) => n.run(now + ms * 1_000),
+            }
+        }
+        // Quiet: refused rekeys are retried within 15 s.
+        n.run(n.now + 60 * SEC);
+        prop_assert_eq!((live(&n.i), live(&n.r)), (1, 1), "one live IKE SA each");
+        for role in [Role::Initiator, Role::Responder] {
+            let deleted = n.events_of(role).into_iter().find_map(|(_, e)| match e {
+                Event::Deleted { reason, .. }
+                    if !matches!(
+                        reason,
+                        mobike_protocol::DeleteReason::PeerRekeyed { .. }
+                            | mobike_protocol::DeleteReason::Local(
+                                mobike_protocol::LocalDelete::Rekeyed { .. }
+                            )
+                    ) =>
+                {
+                    Some(reason)
+                }
+                _ => None,
+            });
+            prop_assert!(deleted.is_none(), "{role:?} deleted an SA: {deleted:?}");
+        }
+        let (i, r) = (newest(&n, Role::Initiator), newest(&n, Role::Responder));
+        prop_assert_eq!((i.spi_i, i.spi_r), (r.spi_i, r.spi_r));
+        prop_assert_eq!((i.local, i.remote), (r.remote, r.local));
+        prop_assert_eq!(inbound(&n, Role::Initiator).len(), 1, "{:?}", i.child_sas);
+        prop_assert_eq!(outbound(&n, Role::Initiator), inbound(&n, Role::Responder));
+        prop_assert_eq!(outbound(&n, Role::Responder), inbound(&n, Role::Initiator));
+        n.send_data(Role::Initiator).expect("ESP");
+        n.send_data(Role::Responder).expect("ESP");
+        n.run(n.now + SEC);
+        prop_assert_eq!((n.data_i.len(), n.data_r.len()), (1, 1));
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_rekeys_and_moves_end_in_one_agreed_ike_sa_and_child_sa(
+            ops in proptest::collection::vec(op(), 1..16),
+            pfs in any::<bool>(),
+        ) {
+            run(&ops, pfs)?;
+        }
+    }
+}

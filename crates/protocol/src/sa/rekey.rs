@@ -558,6 +558,11 @@ impl IkeSa {
         self.rekeyed_to.is_some()
     }
 
+    /// Sends what waits for the window (a new SA's inherited requests).
+    pub(crate) fn send_waiting(&mut self, ctx: &mut Ctx) {
+        self.send_queued(ctx);
+    }
+
     /// Starts rekeying the IKE SA now (the page's or timeline's "rekey
     /// now"). False when it is not established, already replaced, or a
     /// rekey is under way.
@@ -654,8 +659,18 @@ impl IkeSa {
         next.spi_r = spi_r;
         next.orig_initiator = orig_initiator;
         next.rekeyed_to = None;
+        // Requests waiting for the window go over to the new SA (a return
+        // routability check, an address list): none is started on the old
+        // one from now on (RFC 7296 §2.18).
+        let queue = self
+            .window
+            .queue
+            .drain(..)
+            .filter(|j| !matches!(j, Job::RekeyIke | Job::Delete(_)))
+            .collect();
         next.window = Window {
             peer_window: self.window.peer_window,
+            queue,
             ..Window::default()
         };
         next.iv_counter = 0;
@@ -701,8 +716,10 @@ impl IkeSa {
             sa.respond(ctx, CCSA, mid, &[notify(kind, vec![])], dst, src);
             sa.note(ctx, Note::CreateChildRefused { kind });
         };
-        if self.retired() || self.any_rekey_under_way() {
-            // A rekey of ours is under way: try later (RFC 7296 §2.25).
+        if self.retired() || self.any_rekey_under_way() || !self.window.outstanding.is_empty() {
+            // A rekey of ours, or another request of ours, is under way on
+            // this SA: try later (RFC 7296 §2.25), so that no exchange is
+            // left behind on the old SA.
             return refuse(self, ctx, NotifyType::TEMPORARY_FAILURE);
         }
         let (Some(peer_spi), Some(ni), Some(ke)) =
