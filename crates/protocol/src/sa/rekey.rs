@@ -687,7 +687,6 @@ impl IkeSa {
         e.ike_born = now;
         e.ike_retry_after = 0;
         e.child_retry_after = 0;
-        e.pending_update = false;
         e.newest_update = None;
         e.newest_list = None;
         e.nat_retries = 0;
