@@ -83,6 +83,28 @@ fn kind(p: &Payload) -> &'static str {
     }
 }
 
+/// The initiator rekeys its Child SA (`twice`: and checks a second ask is
+/// refused while the first is under way); the messages since, and the
+/// CREATE_CHILD_SA request and response among them.
+fn initiator_rekeys_child(n: &mut Net, twice: bool) -> (Vec<Msg>, Msg, Msg) {
+    let before = n.messages().len();
+    let spi = spi_i(n);
+    assert!(n.i.rekey_child(n.now, spi));
+    if twice {
+        assert!(!n.i.rekey_child(n.now, spi), "one rekey at a time");
+    }
+    n.run(n.now + 2 * SEC);
+    let msgs = n.messages()[before..].to_vec();
+    let find = |response: bool| {
+        msgs.iter()
+            .find(|m| m.exchange() == CCSA && m.is_response() == response)
+            .unwrap()
+            .clone()
+    };
+    let (req, resp) = (find(false), find(true));
+    (msgs, req, resp)
+}
+
 /// A ping each way through the Child SA in use: both arrive.
 fn esp_both_ways(n: &mut Net) {
     n.send_data(Role::Initiator).expect("ESP");
@@ -113,20 +135,8 @@ fn a_rekey_without_pfs_replaces_the_child_sa_and_deletes_the_old_one() {
         inbound(&n, Role::Initiator)[0],
         inbound(&n, Role::Responder)[0],
     );
-    let before = n.messages().len();
-    let spi = spi_i(&n);
-    assert!(n.i.rekey_child(n.now, spi));
-    assert!(!n.i.rekey_child(n.now, spi), "one rekey at a time");
-    n.run(n.now + 2 * SEC);
-    let msgs = n.messages()[before..].to_vec();
-    let req = msgs
-        .iter()
-        .find(|m| m.exchange() == CCSA && m.is_request())
-        .unwrap();
-    let resp = msgs
-        .iter()
-        .find(|m| m.exchange() == CCSA && m.is_response())
-        .unwrap();
+    let (msgs, req, resp) = initiator_rekeys_child(&mut n, true);
+    let (req, resp) = (&req, &resp);
     // HDR, SK {N(REKEY_SA), SA, Ni, TSi, TSr}: REKEY_SA names the SPI the
     // exchange initiator expects inbound, for ESP (RFC 7296 §1.3.3).
     let rekey = req.payloads.iter().find_map(Payload::as_notify).unwrap();
@@ -191,19 +201,8 @@ fn a_rekey_with_pfs_carries_a_key_exchange_and_gets_other_keys() {
     let mut n = Net::with(&[I1], &[R1], pfs(), settings());
     n.connect();
     n.run(SEC);
-    let before = n.messages().len();
-    let spi = spi_i(&n);
-    assert!(n.i.rekey_child(n.now, spi));
-    n.run(n.now + 2 * SEC);
-    let msgs = n.messages()[before..].to_vec();
-    let req = msgs
-        .iter()
-        .find(|m| m.exchange() == CCSA && m.is_request())
-        .unwrap();
-    let resp = msgs
-        .iter()
-        .find(|m| m.exchange() == CCSA && m.is_response())
-        .unwrap();
+    let (_, req, resp) = initiator_rekeys_child(&mut n, false);
+    let (req, resp) = (&req, &resp);
     let kinds: Vec<&str> = req.payloads.iter().map(kind).collect();
     assert_eq!(kinds, ["N", "SA", "Nonce", "KE", "TSi", "TSr"]);
     let kinds: Vec<&str> = resp.payloads.iter().map(kind).collect();

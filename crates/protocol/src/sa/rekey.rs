@@ -146,11 +146,7 @@ impl IkeSa {
         if self.any_rekey_under_way() || self.retired() {
             return None;
         }
-        // A refused rekey is tried again, asked for or not.
-        match settings.child_lifetime {
-            Some(life) => Some((newest.born + life.micros()).max(e.child_retry_after)),
-            None => (e.child_retry_after > 0).then_some(e.child_retry_after),
-        }
+        rekey_due(settings.child_lifetime, newest.born, e.child_retry_after)
     }
 
     /// The lifetime ran out, or a refused rekey's wait is over: rekey.
@@ -545,6 +541,16 @@ fn asks_ike_rekey(inner: &[Payload]) -> bool {
     })
 }
 
+/// When an SA made at `born` is rekeyed: at the end of its lifetime (none:
+/// never), and a refused rekey not before `retry_after` (0: none refused),
+/// asked for or not.
+fn rekey_due(lifetime: Option<crate::Dur>, born: Time, retry_after: Time) -> Option<Time> {
+    match lifetime {
+        Some(life) => Some((born + life.micros()).max(retry_after)),
+        None => (retry_after > 0).then_some(retry_after),
+    }
+}
+
 /// How long a refused rekey waits before it is tried again: 5 to 15 s,
 /// drawn, so that two sides refused at once do not meet again (RFC 7296
 /// §2.25 leaves the wait to the implementation).
@@ -594,11 +600,7 @@ impl IkeSa {
         if self.retired() || self.any_rekey_under_way() {
             return None;
         }
-        // A refused rekey is tried again, asked for or not.
-        match settings.ike_lifetime {
-            Some(life) => Some((e.ike_born + life.micros()).max(e.ike_retry_after)),
-            None => (e.ike_retry_after > 0).then_some(e.ike_retry_after),
-        }
+        rekey_due(settings.ike_lifetime, e.ike_born, e.ike_retry_after)
     }
 
     pub(super) fn ike_lifetime_over(&mut self, ctx: &mut Ctx) {
