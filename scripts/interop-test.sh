@@ -290,6 +290,11 @@ in_c ip addr add 192.0.2.10/24 dev c0
 in_c ip route replace default via 192.0.2.1 dev c0 metric 100
 
 log "   a Child SA, rekeyed by mobike every 4 s with PFS, then the IKE SA"
+if ! grep -q "created TUN device" "$work/charon-server.log"; then
+  # kernel-libipsec needs /dev/net/tun: without it (and without XFRM)
+  # charon can install no Child SA, so this part says so and is skipped.
+  log "   skipped: charon has no userspace IPsec here (no TUN device)"
+else
 in_c "$MOBIKE" interop --role initiator --local 192.0.2.10 --peer 203.0.113.10 \
   --id client.test --peer-id server.test --psk "$PSK" --child \
   --set child_lifetime=4s --set rekey_pfs=true --set ike_lifetime=7s \
@@ -321,6 +326,7 @@ if command -v tshark >/dev/null; then
     fail "tshark checked $correct of $protected protected messages [correct]"
 fi
 log "   charon took the rekeyed Child SAs and IKE SA; tshark decrypts them all"
+fi
 stop_charon
 
 # ---------------------------------------------------------------------------
