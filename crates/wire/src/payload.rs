@@ -333,6 +333,22 @@ impl Delete {
         }
     }
 
+    /// The ESP SPIs a Delete names (4-octet entries; none for another
+    /// protocol), read back as [`Delete::esp`] wrote them.
+    pub fn esp_spis(&self) -> Vec<u32> {
+        if self.protocol != ProtocolId::ESP {
+            return Vec::new();
+        }
+        self.spis
+            .iter()
+            .filter_map(|s| {
+                <[u8; 4]>::try_from(s.as_slice())
+                    .ok()
+                    .map(u32::from_be_bytes)
+            })
+            .collect()
+    }
+
     fn emit(&self, out: &mut Vec<u8>) {
         out.push(self.protocol.value());
         out.push(self.spi_size);
@@ -1095,6 +1111,14 @@ mod tests {
         let first = emit_chain(&payloads, &mut out);
         let back = parse_chain(first, &out).unwrap();
         assert_eq!(back, payloads);
+    }
+
+    #[test]
+    fn an_esp_delete_reads_back_its_spis() {
+        let d = Delete::esp(&[0xc0ffee01, 7]);
+        round_trip(vec![Payload::Delete(d.clone())]);
+        assert_eq!(d.esp_spis(), [0xc0ffee01, 7]);
+        assert!(Delete::ike().esp_spis().is_empty());
     }
 
     #[test]

@@ -30,7 +30,15 @@ pub(super) struct ChildSa {
 }
 
 impl ChildSa {
-    pub(super) fn new(out: EspSa, inbound: EspSa, born: Time, nonces: [&[u8]; 2]) -> ChildSa {
+    /// `made`: whether we started the exchange that made it, and the
+    /// inbound SPI of the SA it replaces.
+    pub(super) fn new(
+        out: EspSa,
+        inbound: EspSa,
+        born: Time,
+        nonces: [&[u8]; 2],
+        made: (bool, Option<u32>),
+    ) -> ChildSa {
         ChildSa {
             out,
             inbound,
@@ -39,8 +47,8 @@ impl ChildSa {
             window: 0,
             born,
             lowest_nonce: nonces[0].min(nonces[1]).to_vec(),
-            ours: false,
-            replaces: None,
+            ours: made.0,
+            replaces: made.1,
         }
     }
 

@@ -90,13 +90,7 @@ impl IkeSa {
         let esp_deleted: Vec<u32> = inner
             .iter()
             .filter_map(|p| match p {
-                Payload::Delete(d) if d.protocol == mobike_wire::registry::ProtocolId::ESP => {
-                    Some(d.spis.iter().filter_map(|s| {
-                        <[u8; 4]>::try_from(s.as_slice())
-                            .ok()
-                            .map(u32::from_be_bytes)
-                    }))
-                }
+                Payload::Delete(d) => Some(d.esp_spis()),
                 _ => None,
             })
             .flatten()

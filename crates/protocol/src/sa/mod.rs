@@ -18,7 +18,7 @@
 //! | `liveness.rs` | timers, liveness checks, path testing, keepalives, hints (§3.10, RFC 3948) |
 //! | `redirect.rs` | Redirect (RFC 5685) |
 //! | `child.rs` | the Child SAs: ESP in and out |
-//! | `rekey.rs` | rekeying the Child SA with CREATE_CHILD_SA, deleting Child SAs (RFC 7296 §1.3.3, §1.4.1, §2.8) |
+//! | `rekey.rs` | rekeying the Child SA and the IKE SA with CREATE_CHILD_SA, deleting Child SAs (RFC 7296 §1.3.2, §1.3.3, §1.4.1, §2.8, §2.18) |
 //! | `snapshot.rs` | the state as the UI shows it |
 //!
 //! Checklist ids refer to shared/spec/mobike-reference.md §2.14.
@@ -244,8 +244,10 @@ struct Established {
     /// When this IKE SA was made (set up, or by a rekey): its lifetime
     /// runs from here (RFC 7296 §2.8).
     ike_born: Time,
-    /// A refused rekey is tried again no earlier than this (§2.25).
+    /// A refused Child SA rekey is tried again no earlier than this (RFC
+    /// 7296 §2.25; 0: none refused).
     child_retry_after: Time,
+    /// The same for a refused IKE SA rekey.
     ike_retry_after: Time,
 }
 

@@ -61,30 +61,11 @@ fn esp_proposal(spi: u32, pfs: bool) -> Proposal {
 fn esp_offer(inner: &[Payload]) -> Option<(u32, bool)> {
     inner.iter().find_map(|p| match p {
         Payload::Sa(props) => props.iter().find_map(|pr| {
-            let gcm = pr
-                .transform(TransformType::ENCR)
-                .is_some_and(|t| t.id == transform_id::ENCR_AES_GCM_16);
             let dh = pr.transform(TransformType::DH).map(|t| t.id);
-            let spi = <[u8; 4]>::try_from(pr.spi.as_slice()).ok()?;
-            let ok = pr.protocol == ProtocolId::ESP
-                && gcm
-                && dh.is_none_or(|g| g == transform_id::DH_CURVE25519);
-            ok.then_some((u32::from_be_bytes(spi), dh.is_some()))
+            let spi = setup::esp_gcm_spi(pr)?;
+            dh.is_none_or(|g| g == transform_id::DH_CURVE25519)
+                .then_some((spi, dh.is_some()))
         }),
-        _ => None,
-    })
-}
-
-fn nonce_of(inner: &[Payload]) -> Option<Vec<u8>> {
-    inner.iter().find_map(|p| match p {
-        Payload::Nonce(n) => Some(n.clone()),
-        _ => None,
-    })
-}
-
-fn ke_of(inner: &[Payload]) -> Option<Vec<u8>> {
-    inner.iter().find_map(|p| match p {
-        Payload::Ke { group, data } if *group == transform_id::DH_CURVE25519 => Some(data.clone()),
         _ => None,
     })
 }
@@ -231,10 +212,13 @@ impl IkeSa {
         } else {
             (to_init, to_resp)
         };
-        let mut child = ChildSa::new(out, inbound, ctx.now, [n.ni, n.nr]);
-        child.ours = n.ours;
-        child.replaces = n.replaces;
-        Some(child)
+        Some(ChildSa::new(
+            out,
+            inbound,
+            ctx.now,
+            [n.ni, n.nr],
+            (n.ours, n.replaces),
+        ))
     }
 
     /// Installs a Child SA made by a rekey. Returns our inbound SPI.
@@ -261,10 +245,8 @@ impl IkeSa {
         mid: u32,
         inner: &[Payload],
     ) {
-        const CCSA: ExchangeType = ExchangeType::CREATE_CHILD_SA;
         let refuse = |sa: &mut IkeSa, ctx: &mut Ctx, kind: NotifyType| {
-            sa.respond(ctx, CCSA, mid, &[notify(kind, vec![])], dst, src);
-            sa.note(ctx, Note::CreateChildRefused { kind });
+            sa.refuse_create_child(ctx, mid, src, dst, kind)
         };
         let rekey = inner
             .iter()
@@ -294,10 +276,10 @@ impl IkeSa {
         };
         let old_in = old.inbound.spi;
         let sk_d = e.keys.sk_d.clone();
-        let (Some((peer_spi, pfs)), Some(ni)) = (esp_offer(inner), nonce_of(inner)) else {
+        let (ke, ni) = setup::ke_and_nonce(inner);
+        let (Some((peer_spi, pfs)), Some(ni)) = (esp_offer(inner), ni) else {
             return refuse(self, ctx, NotifyType::NO_PROPOSAL_CHOSEN);
         };
-        let ke = ke_of(inner);
         if pfs && ke.is_none() {
             return refuse(self, ctx, NotifyType::INVALID_KE_PAYLOAD);
         }
@@ -320,7 +302,7 @@ impl IkeSa {
             });
         }
         out.extend([Payload::TsI(any_ts()), Payload::TsR(any_ts())]);
-        self.respond(ctx, CCSA, mid, &out, dst, src);
+        self.respond(ctx, ExchangeType::CREATE_CHILD_SA, mid, &out, dst, src);
         let Some(peer_new) = self.install_new_child(
             ctx,
             NewChild {
@@ -339,13 +321,7 @@ impl IkeSa {
         // §2.8.1: a rekey of ours of the same SA crossed this one and is
         // already done: settle now which new SA is redundant. (Still
         // outstanding, it settles when its answer comes.)
-        let mine = self.est().and_then(|e| {
-            e.children
-                .iter()
-                .find(|c| c.ours && c.replaces == Some(old_in))
-                .map(|c| c.inbound.spi)
-        });
-        if let Some(mine) = mine {
+        if let Some(mine) = self.rekeyed_by(old_in, true) {
             self.settle_crossed_rekeys(ctx, old_in, mine, peer_new);
         }
     }
@@ -377,21 +353,26 @@ impl IkeSa {
             return;
         }
         let sk_d = e.keys.sk_d.clone();
-        let (Some((peer_spi, pfs)), Some(nr)) = (esp_offer(inner), nonce_of(inner)) else {
+        let (ke, nr) = setup::ke_and_nonce(inner);
+        let (Some((peer_spi, pfs)), Some(nr)) = (esp_offer(inner), nr) else {
             self.child_rekey_refused(ctx, NotifyType::NO_PROPOSAL_CHOSEN);
             return;
         };
-        let shared = match (dh_seed, pfs, ke_of(inner)) {
-            (Some(seed), true, Some(ke)) => X25519::from_seed(seed).shared_secret(&ke).ok(),
+        // PFS both ways or neither, and a D-H value that works.
+        let shared = match (dh_seed, pfs, ke) {
             (None, false, None) => None,
+            (Some(seed), true, Some(ke)) => match X25519::from_seed(seed).shared_secret(&ke) {
+                Ok(s) => Some(s),
+                Err(_) => {
+                    self.child_rekey_refused(ctx, NotifyType::INVALID_KE_PAYLOAD);
+                    return;
+                }
+            },
             _ => {
                 self.child_rekey_refused(ctx, NotifyType::INVALID_KE_PAYLOAD);
                 return;
             }
         };
-        if dh_seed.is_some() && shared.is_none() {
-            return;
-        }
         let Some(mine) = self.install_new_child(
             ctx,
             NewChild {
@@ -407,17 +388,36 @@ impl IkeSa {
         ) else {
             return;
         };
-        let theirs = self.est().and_then(|e| {
-            e.children
-                .iter()
-                .find(|c| !c.ours && c.replaces == Some(old_in))
-                .map(|c| c.inbound.spi)
-        });
-        match theirs {
+        match self.rekeyed_by(old_in, false) {
             Some(theirs) => self.settle_crossed_rekeys(ctx, old_in, mine, theirs),
             // The rekey's initiator deletes the old SA (RFC 7296 §1.3.3).
             None => self.queue(ctx, Job::DeleteChild { spi_in: old_in }),
         }
+    }
+
+    /// Our inbound SPI of the Child SA that replaced `old_in` by a rekey
+    /// we (`ours`) or the peer started.
+    fn rekeyed_by(&self, old_in: u32, ours: bool) -> Option<u32> {
+        self.est()?
+            .children
+            .iter()
+            .find(|c| c.ours == ours && c.replaces == Some(old_in))
+            .map(|c| c.inbound.spi)
+    }
+
+    /// Answers a CREATE_CHILD_SA request with an error notify and makes
+    /// nothing (RFC 7296 §1.3, §3.10.1).
+    fn refuse_create_child(
+        &mut self,
+        ctx: &mut Ctx,
+        mid: u32,
+        src: SocketAddr,
+        dst: SocketAddr,
+        kind: NotifyType,
+    ) {
+        let out = [notify(kind, vec![])];
+        self.respond(ctx, ExchangeType::CREATE_CHILD_SA, mid, &out, dst, src);
+        self.note(ctx, Note::CreateChildRefused { kind });
     }
 
     fn child_rekey_refused(&mut self, ctx: &mut Ctx, kind: NotifyType) {
@@ -515,16 +515,7 @@ impl IkeSa {
 fn ike_offer(inner: &[Payload]) -> Option<u64> {
     inner.iter().find_map(|p| match p {
         Payload::Sa(props) => props.iter().find_map(|pr| {
-            let ours = pr.protocol == ProtocolId::IKE
-                && pr
-                    .transform(TransformType::ENCR)
-                    .is_some_and(|t| t.id == transform_id::ENCR_AES_GCM_16)
-                && pr
-                    .transform(TransformType::PRF)
-                    .is_some_and(|t| t.id == transform_id::PRF_HMAC_SHA2_256)
-                && pr
-                    .transform(TransformType::DH)
-                    .is_some_and(|t| t.id == transform_id::DH_CURVE25519);
+            let ours = pr.protocol == ProtocolId::IKE && setup::ike_algorithms_ours(pr);
             let spi = u64::from_be_bytes(<[u8; 8]>::try_from(pr.spi.as_slice()).ok()?);
             (ours && spi != 0).then_some(spi)
         }),
@@ -712,10 +703,8 @@ impl IkeSa {
         mid: u32,
         inner: &[Payload],
     ) {
-        const CCSA: ExchangeType = ExchangeType::CREATE_CHILD_SA;
         let refuse = |sa: &mut IkeSa, ctx: &mut Ctx, kind: NotifyType| {
-            sa.respond(ctx, CCSA, mid, &[notify(kind, vec![])], dst, src);
-            sa.note(ctx, Note::CreateChildRefused { kind });
+            sa.refuse_create_child(ctx, mid, src, dst, kind)
         };
         if self.retired() || self.any_rekey_under_way() || !self.window.outstanding.is_empty() {
             // A rekey of ours, or another request of ours, is under way on
@@ -723,9 +712,8 @@ impl IkeSa {
             // left behind on the old SA.
             return refuse(self, ctx, NotifyType::TEMPORARY_FAILURE);
         }
-        let (Some(peer_spi), Some(ni), Some(ke)) =
-            (ike_offer(inner), nonce_of(inner), ke_of(inner))
-        else {
+        let (ke, ni) = setup::ke_and_nonce(inner);
+        let (Some(peer_spi), Some(ni), Some(ke)) = (ike_offer(inner), ni, ke) else {
             return refuse(self, ctx, NotifyType::NO_PROPOSAL_CHOSEN);
         };
         let dh = X25519::from_seed(ctx.random(32).try_into().unwrap_or([1; 32]));
@@ -751,7 +739,7 @@ impl IkeSa {
                 data: dh.public().to_vec(),
             },
         ];
-        self.respond(ctx, CCSA, mid, &out, dst, src);
+        self.respond(ctx, ExchangeType::CREATE_CHILD_SA, mid, &out, dst, src);
         self.adopt_successor(ctx, peer_spi, my_spi, keys, false);
     }
 
@@ -773,13 +761,13 @@ impl IkeSa {
             self.ike_rekey_refused(ctx, kind);
             return;
         }
-        let (Some(peer_spi), Some(nr), Some(ke)) =
-            (ike_offer(inner), nonce_of(inner), ke_of(inner))
-        else {
+        let (ke, nr) = setup::ke_and_nonce(inner);
+        let (Some(peer_spi), Some(nr), Some(ke)) = (ike_offer(inner), nr, ke) else {
             self.ike_rekey_refused(ctx, NotifyType::NO_PROPOSAL_CHOSEN);
             return;
         };
         let Ok(shared) = X25519::from_seed(dh_seed).shared_secret(&ke) else {
+            self.ike_rekey_refused(ctx, NotifyType::INVALID_KE_PAYLOAD);
             return;
         };
         let Some(old) = self.est() else { return };

@@ -11,8 +11,9 @@ use mobike_wire::notify::NotifyData;
 use mobike_wire::payload::{Identification, Proposal};
 use mobike_wire::registry::{TransformType, transform_id};
 
-/// The group 31 key exchange data and the nonce of an IKE_SA_INIT message.
-fn ke_and_nonce(payloads: &[Payload]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+/// The group 31 key exchange data and the nonce of an IKE_SA_INIT or
+/// CREATE_CHILD_SA message.
+pub(super) fn ke_and_nonce(payloads: &[Payload]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
     let ke = payloads.iter().find_map(|p| match p {
         Payload::Ke { group, data } if *group == transform_id::DH_CURVE25519 => Some(data.clone()),
         _ => None,
@@ -48,14 +49,7 @@ fn child_offer(payloads: &[Payload]) -> (bool, Option<u32>) {
     let spi = payloads.iter().find_map(|p| match p {
         Payload::Sa(props) => {
             asked = true;
-            props.iter().find_map(|pr| {
-                let ours = pr.protocol == mobike_wire::registry::ProtocolId::ESP
-                    && pr
-                        .transform(TransformType::ENCR)
-                        .is_some_and(|t| t.id == transform_id::ENCR_AES_GCM_16);
-                let spi = <[u8; 4]>::try_from(pr.spi.as_slice()).ok()?;
-                ours.then_some(u32::from_be_bytes(spi))
-            })
+            props.iter().find_map(esp_gcm_spi)
         }
         _ => None,
     });
@@ -83,19 +77,33 @@ const CHILD_REFUSALS: [NotifyType; 5] = [
     NotifyType::FAILED_CP_REQUIRED,
 ];
 
+/// An ESP proposal we can make (AES-GCM-16): its 4-octet SPI.
+pub(super) fn esp_gcm_spi(pr: &Proposal) -> Option<u32> {
+    let ours = pr.protocol == mobike_wire::registry::ProtocolId::ESP
+        && pr
+            .transform(TransformType::ENCR)
+            .is_some_and(|t| t.id == transform_id::ENCR_AES_GCM_16);
+    let spi = <[u8; 4]>::try_from(pr.spi.as_slice()).ok()?;
+    ours.then_some(u32::from_be_bytes(spi))
+}
+
+/// The IKE SA algorithms we take: AES-GCM-16, PRF_HMAC_SHA2_256,
+/// Curve25519.
+pub(super) fn ike_algorithms_ours(pr: &Proposal) -> bool {
+    pr.transform(TransformType::ENCR)
+        .is_some_and(|t| t.id == transform_id::ENCR_AES_GCM_16)
+        && pr
+            .transform(TransformType::PRF)
+            .is_some_and(|t| t.id == transform_id::PRF_HMAC_SHA2_256)
+        && pr
+            .transform(TransformType::DH)
+            .is_some_and(|t| t.id == transform_id::DH_CURVE25519)
+}
+
 /// The proposal we accept: AES-GCM-16, PRF_HMAC_SHA2_256, Curve25519.
 fn proposal_acceptable(payloads: &[Payload]) -> bool {
     payloads.iter().any(|p| match p {
-        Payload::Sa(props) => props.iter().any(|pr| {
-            pr.transform(TransformType::ENCR)
-                .is_some_and(|t| t.id == transform_id::ENCR_AES_GCM_16)
-                && pr
-                    .transform(TransformType::PRF)
-                    .is_some_and(|t| t.id == transform_id::PRF_HMAC_SHA2_256)
-                && pr
-                    .transform(TransformType::DH)
-                    .is_some_and(|t| t.id == transform_id::DH_CURVE25519)
-        }),
+        Payload::Sa(props) => props.iter().any(ike_algorithms_ours),
         _ => false,
     })
 }
