@@ -708,42 +708,38 @@ fn host_menu(topo: &Topo, hosts: &[HostView], view: &TopologyView, id: &str) -> 
     let daemon = if spec.attacker {
         Vec::new()
     } else {
-        let mut o = offer(
-            "menu-check-liveness",
-            "Check liveness now",
-            "A liveness check (an INFORMATIONAL request that changes nothing) on each of its IKE SAs now, as its timer would send it (RFC 7296 §1.4, RFC 4555 §3.5)",
-            Intervention::CheckLiveness {
-                host: spec.id.clone(),
-            },
-        );
-        if sa.is_none_or(|sa| sa.state != SaState::Established) {
-            o.disabled = Some("it has no established IKE SA".into());
+        let host = || spec.id.clone();
+        let mut offers = vec![
+            offer(
+                "menu-check-liveness",
+                "Check liveness now",
+                "A liveness check (an INFORMATIONAL request that changes nothing) on each of its IKE SAs now, as its timer would send it (RFC 7296 §1.4, RFC 4555 §3.5)",
+                Intervention::CheckLiveness { host: host() },
+            ),
+            offer(
+                "menu-rekey-child",
+                "Rekey the Child SA now",
+                "A CREATE_CHILD_SA exchange with REKEY_SA: a new Child SA with new keys replaces the current one, which is then deleted (RFC 7296 §1.3.3, §2.8)",
+                Intervention::RekeyChild { host: host() },
+            ),
+            offer(
+                "menu-rekey-ike",
+                "Rekey the IKE SA now",
+                "A CREATE_CHILD_SA exchange with an IKE proposal: a new IKE SA with new SPIs and keys takes over the addresses, NAT state and Child SAs, and the old one is deleted (RFC 7296 §1.3.2, §2.18)",
+                Intervention::RekeyIke { host: host() },
+            ),
+        ];
+        let why_not = match sa {
+            Some(sa) if sa.state == SaState::Established => None,
+            _ => Some("it has no established IKE SA"),
+        };
+        for o in &mut offers {
+            o.disabled = why_not.map(String::from);
         }
-        let mut r = offer(
-            "menu-rekey-child",
-            "Rekey the Child SA now",
-            "A CREATE_CHILD_SA exchange with REKEY_SA: a new Child SA with new keys replaces the current one, which is then deleted (RFC 7296 §1.3.3, §2.8)",
-            Intervention::RekeyChild {
-                host: spec.id.clone(),
-            },
-        );
-        if sa.is_none_or(|sa| sa.state != SaState::Established) {
-            r.disabled = Some("it has no established IKE SA".into());
-        } else if sa.is_some_and(|sa| sa.child_sas.is_empty()) {
-            r.disabled = Some("its IKE SA has no Child SA".into());
+        if why_not.is_none() && sa.is_some_and(|sa| sa.child_sas.is_empty()) {
+            offers[1].disabled = Some("its IKE SA has no Child SA".into());
         }
-        let mut k = offer(
-            "menu-rekey-ike",
-            "Rekey the IKE SA now",
-            "A CREATE_CHILD_SA exchange with an IKE proposal: a new IKE SA with new SPIs and keys takes over the addresses, NAT state and Child SAs, and the old one is deleted (RFC 7296 §1.3.2, §2.18)",
-            Intervention::RekeyIke {
-                host: spec.id.clone(),
-            },
-        );
-        if sa.is_none_or(|sa| sa.state != SaState::Established) {
-            k.disabled = Some("it has no established IKE SA".into());
-        }
-        vec![o, r, k]
+        offers
     };
     let own: Vec<IpAddr> = spec.interfaces.iter().map(|f| f.address).collect();
     let moves = (spec.role == mobike_protocol::Role::Responder && !spec.attacker && own.len() >= 2)

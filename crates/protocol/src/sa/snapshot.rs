@@ -126,16 +126,9 @@ impl IkeSa {
                         .collect()
                 })
                 .unwrap_or_default(),
-            next_rekey: if self.is_established() {
-                self.child_rekey_due(settings)
-            } else {
-                None
-            },
-            next_ike_rekey: if self.is_established() {
-                self.ike_rekey_due(settings)
-            } else {
-                None
-            },
+            // Both are none unless the SA is established.
+            next_rekey: self.child_rekey_due(settings),
+            next_ike_rekey: self.ike_rekey_due(settings),
         }
     }
 }

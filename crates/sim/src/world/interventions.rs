@@ -6,7 +6,7 @@ use super::{Addr, World};
 use crate::trace::{Name, TraceKind};
 use crate::vocab::direction::Direction;
 use crate::vocab::intervention::{Effect, Intervention, MoveBy};
-use mobike_protocol::{IpProtocol, Role};
+use mobike_protocol::{Endpoint, IpProtocol, Role, Spi, Time};
 use std::net::{IpAddr, SocketAddr};
 
 impl World {
@@ -281,33 +281,22 @@ impl World {
                 target,
                 replay,
             } => self.spoof_update(&action, attacker, target, *replay, by_user),
-            Intervention::CheckLiveness { host } => {
+            // What an operator asks of a host's IKE daemon, for each of
+            // its established IKE SAs.
+            Intervention::CheckLiveness { host }
+            | Intervention::RekeyChild { host }
+            | Intervention::RekeyIke { host } => {
                 let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
                     return;
                 };
-                self.note(&action, None, by_user);
-                for spi in self.hosts[h].endpoint.established() {
-                    self.hosts[h].endpoint.check_liveness(now, spi);
-                }
-                self.after_host(h);
-            }
-            Intervention::RekeyChild { host } => {
-                let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
-                    return;
+                let ask: fn(&mut Endpoint, Time, Spi) -> bool = match &action {
+                    Intervention::RekeyChild { .. } => Endpoint::rekey_child,
+                    Intervention::RekeyIke { .. } => Endpoint::rekey_ike,
+                    _ => Endpoint::check_liveness,
                 };
                 self.note(&action, None, by_user);
                 for spi in self.hosts[h].endpoint.established() {
-                    self.hosts[h].endpoint.rekey_child(now, spi);
-                }
-                self.after_host(h);
-            }
-            Intervention::RekeyIke { host } => {
-                let Some(h) = self.scenario.hosts.iter().position(|x| &x.id == host) else {
-                    return;
-                };
-                self.note(&action, None, by_user);
-                for spi in self.hosts[h].endpoint.established() {
-                    self.hosts[h].endpoint.rekey_ike(now, spi);
+                    ask(&mut self.hosts[h].endpoint, now, spi);
                 }
                 self.after_host(h);
             }

@@ -428,15 +428,28 @@ impl World {
             .collect()
     }
 
-    /// The NATs on `link` that translate packets of `address`'s IP version,
-    /// from the host outwards: a NAT box translates only its own family (a
-    /// carrier's NAT44 on a dual-stack link routes IPv6 untouched; an IPv6
-    /// path has a NAT only when a scenario puts one with an IPv6 public
-    /// address there).
-    fn nats_for(&self, link: usize, address: IpAddr) -> Vec<usize> {
-        let mut chain = self.nats_on(link);
-        chain.retain(|&n| self.nats[n].public.is_ipv4() == address.is_ipv4());
-        chain
+    /// Whether NAT `n` is on `link` and translates packets of `address`'s
+    /// IP version: a NAT box translates only its own family (a carrier's
+    /// NAT44 on a dual-stack link routes IPv6 untouched; an IPv6 path has
+    /// a NAT only when a scenario puts one with an IPv6 public address
+    /// there).
+    fn translates(&self, n: usize, link: usize, address: IpAddr) -> bool {
+        let nat = &self.nats[n];
+        nat.link == Some(link) && nat.public.is_ipv4() == address.is_ipv4()
+    }
+
+    /// The next NAT of `link`'s chain for `address` from the host outwards,
+    /// at index `from` or after (no allocation: every packet asks).
+    fn nat_outwards(&self, link: usize, address: IpAddr, from: usize) -> Option<usize> {
+        (from..self.nats.len()).find(|&n| self.translates(n, link, address))
+    }
+
+    /// The next NAT of `link`'s chain for `address` from the internet
+    /// inwards, before index `before`.
+    fn nat_inwards(&self, link: usize, address: IpAddr, before: usize) -> Option<usize> {
+        (0..before)
+            .rev()
+            .find(|&n| self.translates(n, link, address))
     }
 }
 

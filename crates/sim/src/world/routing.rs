@@ -226,7 +226,9 @@ impl World {
         }
         // Each NAT of the link's chain in turn, the host's first (a home
         // router, then the carrier's NAT).
-        for n in self.nats_for(link, packet.src.ip()) {
+        let mut next = self.nat_outwards(link, packet.src.ip(), 0);
+        while let Some(n) = next {
+            next = self.nat_outwards(link, packet.src.ip(), n + 1);
             if packet.protocol == IpProtocol::Esp {
                 // A NAPT box rewrites ports; plain ESP has none, so it cannot
                 // pass (which is why NAT traversal encapsulates it in UDP).
@@ -290,7 +292,9 @@ impl World {
         // The chain from the internet inwards: the carrier's NAT, then the
         // home router; each takes only what is addressed to its public
         // address.
-        for n in self.nats_for(link, packet.dst.ip()).into_iter().rev() {
+        let mut next = self.nat_inwards(link, packet.dst.ip(), self.nats.len());
+        while let Some(n) = next {
+            next = self.nat_inwards(link, packet.dst.ip(), n);
             if packet.dst.ip() != self.nats[n].public {
                 // Behind a NAT only its public address is reachable.
                 let refusal = NatRefusal::Inside {
