@@ -31,6 +31,10 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mobike_sim::{Scenario, World};
 
+/// The allocator of the `mobike` command, so the figures are what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn wifi_to_lte() -> Scenario {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -5,6 +5,10 @@
 use mobike_sim::{Scenario, World};
 use std::process::ExitCode;
 
+/// The allocator of the `mobike` command, so this times what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let Some(path) = std::env::args().nth(1) else {
         eprintln!("usage: hour FILE.toml");
