@@ -90,6 +90,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../examples/double-nat-home-behind-carrier.toml"),
     ),
     (
+        "hairpin-home-gateway",
+        include_str!("../examples/hairpin-home-gateway.toml"),
+    ),
+    (
         "nat-mapping-timeout",
         include_str!("../examples/nat-mapping-timeout.toml"),
     ),

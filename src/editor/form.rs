@@ -625,6 +625,7 @@ impl Editor {
             "Ports to",
             text(&from_preset.port_range.1.to_string()),
         );
+        f.add("forward", "Port forwards", text("4500->192.168.1.10:4500"));
         f.add("pos[0]", "x", text(""));
         f.add("pos[1]", "y", text(""));
         let mut c = card(Element::Nat(k), n.name().to_string(), f.out);

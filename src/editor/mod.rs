@@ -797,8 +797,12 @@ fn value_of(shape: &Shape, text: &str, optional: bool) -> Option<toml::Value> {
     Some(match shape {
         Shape::Optional(inner) => return value_of(inner, text, true),
         Shape::Bool | Shape::Integer | Shape::Float => literal(t),
+        // Items are split at commas and spaces; an arrow keeps its two
+        // sides together (a NAT's port forward, "4500 -> 10.0.0.9:4500").
         Shape::List(_) => toml::Value::Array(
-            t.split(|c: char| c == ',' || c.is_whitespace())
+            t.replace(" ->", "->")
+                .replace("-> ", "->")
+                .split(|c: char| c == ',' || c.is_whitespace())
                 .filter(|x| !x.is_empty())
                 .map(|x| toml::Value::String(x.to_string()))
                 .collect(),

@@ -366,6 +366,7 @@ pub fn new_nat(s: &Scenario) -> NatSpec {
         port_preservation: None,
         hairpinning: None,
         port_range: None,
+        forward: Vec::new(),
     }
 }
 

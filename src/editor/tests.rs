@@ -545,3 +545,48 @@ fn fields_render_as_their_kind() {
         Some("used by laptop.wlan0")
     );
 }
+
+/// A NAT's port forwards are one text field: "PORT -> ADDRESS:PORT" items
+/// (spaces around the arrow allowed), checked as the file reader checks
+/// them, with the reader's words at the field.
+#[test]
+fn a_nats_port_forwards_are_typed_in_its_card_and_checked_there() {
+    let mut e = Editor::open(Start::Current, &session());
+    set(
+        &mut e,
+        Element::Nat(0),
+        "forward",
+        "500 -> 10.64.0.2:500, 4500->10.64.0.2:4500",
+    );
+    assert_eq!(e.error_count(), 0, "{:?}", e.form().errors);
+    let f: Vec<String> = e.draft().nats[0]
+        .forward
+        .iter()
+        .map(|f| String::from(*f))
+        .collect();
+    assert_eq!(f, ["500->10.64.0.2:500", "4500->10.64.0.2:4500"]);
+    // Opened again on the result, the field shows the forwards as written.
+    let s = Session::new(
+        e.draft().clone(),
+        crate::session::Source::File("edited".into()),
+    );
+    let mut again = Editor::open(Start::Current, &s);
+    again.edit(Edit::Tab(Tab::Nats));
+    assert_eq!(
+        field(&again.form(), "ed-nat-0-forward").value,
+        "500->10.64.0.2:500, 4500->10.64.0.2:4500"
+    );
+    // Not a forward at all; then one to an address not behind this NAT.
+    e.edit(Edit::Tab(Tab::Nats));
+    set(&mut e, Element::Nat(0), "forward", "4500 to the laptop");
+    let form = e.form();
+    let err = field(&form, "ed-nat-0-forward").error.clone().unwrap();
+    assert!(err.contains("write PORT->ADDRESS:PORT"), "{err}");
+    set(&mut e, Element::Nat(0), "forward", "4500->192.0.2.10:4500");
+    let msgs: Vec<String> = e.form().errors.iter().map(|x| x.message.clone()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("not an interface on the NAT's link")),
+        "{msgs:?}"
+    );
+}

@@ -121,7 +121,8 @@ fn message(m: &MessageRow, right: bool, who: Option<String>, out: &mut Vec<Strin
     }
     if let Some(reason) = &m.lost {
         out.extend(wrap(
-            &format!("lost: {reason}"),
+            // Drop reasons cite RFCs too ("RFC 4787 §6").
+            &ascii_text(&format!("lost: {reason}")),
             "          ",
             "          ",
             WIDTH,

@@ -9,6 +9,7 @@ use crate::topology::HostGroup;
 use mobike_protocol::{SaSnapshot, Time};
 use mobike_sim::scenario::PingSpec;
 use mobike_sim::{HostView, NatView};
+use std::net::SocketAddr;
 
 /// One row of a two-column table: its heading, a stable key (the page's
 /// `data-key`, which tests look rows up by) and the value.
@@ -319,20 +320,30 @@ pub fn nat_tables(nats: &[NatView]) -> Vec<NatTable> {
                 id: n.id.clone(),
                 title: format!("{} ({})", n.label, n.public_address),
                 place: format!("{place}; {}", n.behaviour),
+                // Port forwards first: static, open to anyone, never
+                // expiring.
                 mappings: n
-                    .mappings
+                    .forwards
                     .iter()
-                    .map(|m| MappingRow {
-                        inside: m.internal.to_string(),
-                        outside: m.external.to_string(),
-                        allowed_from: m
-                            .permits
-                            .iter()
-                            .map(|a| a.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        expires: format!("in {}", fmt_time(m.expires_in)),
+                    .map(|f| MappingRow {
+                        inside: f.to.to_string(),
+                        outside: SocketAddr::new(n.public_address, f.port).to_string(),
+                        allowed_from: "anyone (port forward)".to_string(),
+                        expires: "never".to_string(),
                     })
+                    .chain(n.mappings.iter().map(|m| {
+                        MappingRow {
+                            inside: m.internal.to_string(),
+                            outside: m.external.to_string(),
+                            allowed_from: m
+                                .permits
+                                .iter()
+                                .map(|a| a.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            expires: format!("in {}", fmt_time(m.expires_in)),
+                        }
+                    }))
                     .collect(),
             }
         })

@@ -69,6 +69,45 @@ pub struct Outbound {
 /// destination address (ADM) or the destination address and port (APDM).
 type MappingKey = (SocketAddr, Option<SocketAddr>);
 
+/// A port forward ("virtual server" of a home router): every packet to the
+/// outside `port` goes in to `to`, whoever sends it, and `to`'s packets
+/// leave from that port. Configuration, not state: a reboot or a new
+/// configuration keeps it, and it never expires. RFC 4787 leaves static
+/// mappings out of scope; every home router offers them, and they are how a
+/// gateway behind a NAT is reached at all.
+///
+/// Written as a router's page shows it, `"4500->192.168.1.10:4500"` (the
+/// outside port, then the inside endpoint; spaces around the arrow allowed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PortForward {
+    pub port: u16,
+    pub to: SocketAddr,
+}
+
+impl TryFrom<String> for PortForward {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "port forward {s:?}: write PORT->ADDRESS:PORT, e.g. \"4500->192.168.1.10:4500\""
+            )
+        };
+        let (port, to) = s.split_once("->").ok_or_else(bad)?;
+        Ok(PortForward {
+            port: port.trim().parse().map_err(|_| bad())?,
+            to: to.trim().parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl From<PortForward> for String {
+    fn from(f: PortForward) -> String {
+        format!("{}->{}", f.port, f.to)
+    }
+}
+
 /// A NAT box's state.
 ///
 /// The table is indexed four ways, so a packet costs a few lookups
@@ -85,6 +124,8 @@ pub struct NatBox {
     pub public: IpAddr,
     /// The link it sits on, by index.
     pub link: Option<usize>,
+    /// Static forwards; their ports are never handed out to mappings.
+    pub forwards: Vec<PortForward>,
     mappings: BTreeMap<u64, NatMapping>,
     by_port: FxHashMap<u16, u64>,
     by_key: FxHashMap<MappingKey, u64>,
@@ -112,6 +153,7 @@ impl NatBox {
             behaviour,
             public,
             link,
+            forwards: Vec::new(),
             mappings: BTreeMap::new(),
             by_port: FxHashMap::default(),
             by_key: FxHashMap::default(),
@@ -231,7 +273,9 @@ impl NatBox {
     }
 
     fn port_free(&self, p: u16) -> bool {
-        !self.by_port.contains_key(&p) && !self.retired.contains(&p)
+        !self.by_port.contains_key(&p)
+            && !self.retired.contains(&p)
+            && !self.forwards.iter().any(|f| f.port == p)
     }
 
     /// Moves mapping `id`'s timer to `expires`.
@@ -285,6 +329,13 @@ impl NatBox {
         dst: SocketAddr,
     ) -> Result<Outbound, NatRefusal> {
         self.expire(now);
+        if let Some(f) = self.forwards.iter().find(|f| f.to == src) {
+            // The forward's inside endpoint answers from its outside port.
+            return Ok(Outbound {
+                src: SocketAddr::new(self.public, f.port),
+                created: None,
+            });
+        }
         let timeout = self.behaviour.timeout;
         let key = self.key(src, dst);
         if let Some(&id) = self.by_key.get(&key) {
@@ -338,6 +389,10 @@ impl NatBox {
         dst: SocketAddr,
     ) -> Result<SocketAddr, NatRefusal> {
         self.expire(now);
+        if let Some(f) = self.forwards.iter().find(|f| f.port == dst.port()) {
+            // Forwarded: no filter (the port is open to anyone).
+            return Ok(f.to);
+        }
         let filtering = self.behaviour.filtering;
         let Some(&id) = self.by_port.get(&dst.port()) else {
             return Err(NatRefusal::NoMapping {

@@ -693,6 +693,33 @@ impl Scenario {
                     ),
                 );
             }
+            for (j, f) in n.forward.iter().enumerate() {
+                let inside = self.hosts.iter().any(|h| {
+                    h.interfaces
+                        .iter()
+                        .any(|i| i.address == f.to.ip() && n.link.as_ref() == Some(&i.link))
+                });
+                let problem = if f.port == 0 || f.to.port() == 0 {
+                    Some("port 0 cannot be forwarded".to_string())
+                } else if n.forward[..j].iter().any(|g| g.port == f.port) {
+                    Some(format!("port {} is forwarded twice", f.port))
+                } else if !inside {
+                    Some(format!(
+                        "{} is not an interface on the NAT's link, so nothing there could answer",
+                        f.to.ip()
+                    ))
+                } else {
+                    None
+                };
+                if let Some(m) = problem {
+                    put(
+                        Element::Nat(k),
+                        "forward",
+                        Some(n.id.clone()),
+                        format!("nat {:?}: forward {} -> {}: {m}", n.id, f.port, f.to),
+                    );
+                }
+            }
         }
         let mut check = InterventionCheck::new(self);
         // In time order (stable: the file's order within a moment), as

@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use mobike_sim::nat::{Filtering, MappingBehaviour, NatBehaviour, NatBox, NatPreset};
 use mobike_sim::{Direction, DropReason, MappingGone, NatRefusal, Permit, Scenario, TraceKind};
+use std::net::SocketAddr;
 
 const X: &str = "10.0.0.2:4500";
 const Y1: &str = "203.0.113.10:4500";
@@ -997,4 +998,115 @@ fn two_nats_on_one_link_translate_in_turn_and_a_reboot_of_the_inner_one_changes_
     assert_ne!(c2.external, before, "so a new mapping at the carrier's NAT");
     let gw = sa(&w, 1);
     assert_eq!(gw.remote, c2.external);
+}
+
+// --- Port forwards (a home router's static mappings) ---
+
+fn forwarding(filtering: Filtering) -> NatBox {
+    let mut n = nat(MappingBehaviour::EndpointIndependent, filtering);
+    n.forwards = vec![mobike_sim::nat::PortForward {
+        port: 4500,
+        to: ep("10.0.0.9:4500"),
+    }];
+    n
+}
+
+#[test]
+fn a_forwarded_port_lets_anyone_in_whatever_the_filtering() {
+    let mut n = forwarding(Filtering::AddressAndPortDependent);
+    // Nobody inside sent anything: a mapping would refuse, the forward takes it.
+    assert_eq!(
+        n.inbound(0, ep(Y1), ep("198.51.100.1:4500")),
+        Ok(ep("10.0.0.9:4500"))
+    );
+    assert_eq!(
+        n.inbound(0, ep(Y2), ep("198.51.100.1:4500")),
+        Ok(ep("10.0.0.9:4500"))
+    );
+    // Another port is still filtered by the mapping table.
+    assert!(n.inbound(0, ep(Y1), ep("198.51.100.1:4501")).is_err());
+}
+
+#[test]
+fn the_forwarded_host_answers_from_its_port_and_no_mapping_takes_that_port() {
+    let mut n = forwarding(Filtering::AddressDependent);
+    let out = n.outbound(0, ep("10.0.0.9:4500"), ep(Y1)).unwrap();
+    assert_eq!(out.src, ep("198.51.100.1:4500"));
+    assert_eq!(out.created, None, "a forward is no mapping");
+    assert!(n.is_empty());
+    // Another inside host's 4500 cannot have the forwarded port (port
+    // preservation moves it to the next free one).
+    let other = n.outbound(0, ep(X), ep(Y1)).unwrap();
+    assert_eq!(other.src, ep("198.51.100.1:4501"));
+}
+
+#[test]
+fn a_reboot_keeps_the_forwards() {
+    let mut n = forwarding(Filtering::AddressDependent);
+    n.outbound(0, ep(X), ep(Y1)).unwrap();
+    n.reboot(SEC);
+    assert!(n.is_empty());
+    assert_eq!(
+        n.inbound(2 * SEC, ep(Y2), ep("198.51.100.1:4500")),
+        Ok(ep("10.0.0.9:4500"))
+    );
+}
+
+#[test]
+fn a_forward_must_reach_an_interface_on_the_nats_link() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/hairpin-home-gateway.toml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let bad = text.replace("4500->192.168.1.10:4500", "4500 -> 192.168.1.77:4500");
+    let err = Scenario::from_toml(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("forward 4500 -> 192.168.1.77:4500")
+            && err.contains("not an interface on the NAT's link"),
+        "{err}"
+    );
+    let twice = text.replace("4500->192.168.1.10:4500", "500->192.168.1.10:4500");
+    let err = Scenario::from_toml(&twice).unwrap_err().to_string();
+    assert!(err.contains("port 500 is forwarded twice"), "{err}");
+    let garbled = text.replace("4500->192.168.1.10:4500", "4500 to the gateway");
+    let err = Scenario::from_toml(&garbled).unwrap_err().to_string();
+    assert!(err.contains("write PORT->ADDRESS:PORT"), "{err}");
+}
+
+/// RFC 4787 §6 through a forward: the laptop at home reaches the gateway
+/// behind the same router at the router's public address; the router turns
+/// its packets around with the laptop's outside endpoint as their source
+/// (REQ-9a). Without hairpinning they are dropped there, and the laptop
+/// moves to LTE, which reaches the gateway through the forward from outside.
+#[test]
+fn hairpinning_through_a_port_forward_and_the_move_when_it_stops() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/hairpin-home-gateway.toml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let w = run(&text, 14 * SEC);
+    // The gateway saw the laptop only at the router's address, at the
+    // ports the router gave it beside the forwarded ones.
+    let seen: Vec<SocketAddr> = delivered(&w, "gateway")
+        .into_iter()
+        .map(|(_, src, _)| src)
+        .collect();
+    assert!(seen.contains(&ep("198.51.100.1:501")), "{seen:?}");
+    assert!(seen.contains(&ep("198.51.100.1:4501")), "{seen:?}");
+    assert!(seen.iter().all(|s| s.ip() == ep("198.51.100.1:1").ip()));
+    assert!(nat_drops(&w, |r| matches!(r, NatRefusal::NoHairpin { .. })).is_empty());
+    // The NAT panel's view lists the forwards.
+    assert_eq!(w.nats()[0].forwards.len(), 2);
+    let w = run(&text, 40 * SEC);
+    let dropped = nat_drops(&w, |r| matches!(r, NatRefusal::NoHairpin { .. }));
+    assert!(!dropped.is_empty() && dropped.iter().all(|(t, _)| *t >= 15 * SEC));
+    let laptop = sa(&w, 0);
+    assert_eq!(laptop.local.ip(), ep("192.0.2.50:1").ip());
+    let from_lte = delivered(&w, "gateway")
+        .into_iter()
+        .filter(|(t, src, _)| *t > 15 * SEC && *src == ep("192.0.2.50:4500"))
+        .count();
+    assert!(from_lte > 5, "{from_lte} packets from LTE");
 }

@@ -333,6 +333,9 @@ pub struct NatSpec {
     /// `[first, last]`: where ports come from without port preservation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port_range: Option<[u16; 2]>,
+    /// Port forwards: `["4500->192.168.1.10:4500"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forward: Vec<crate::nat::PortForward>,
 }
 
 impl NatSpec {

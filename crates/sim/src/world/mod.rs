@@ -216,7 +216,9 @@ impl World {
                     .link
                     .as_ref()
                     .and_then(|l| scenario.links.iter().position(|x| &x.id == l));
-                NatBox::new(n.behaviour(), n.public_address, link)
+                let mut nat = NatBox::new(n.behaviour(), n.public_address, link);
+                nat.forwards = n.forward.clone();
+                nat
             })
             .collect();
         let mut w = World {

@@ -2,7 +2,7 @@
 //! links, NATs with their mapping tables.
 
 use super::World;
-use crate::nat::Permit;
+use crate::nat::{Permit, PortForward};
 use crate::vocab::direction::Direction;
 use crate::vocab::nat::NatBehaviour;
 use mobike_protocol::{Role, SaSnapshot, Time};
@@ -84,6 +84,9 @@ pub struct NatView {
     pub public_address: IpAddr,
     pub link: Option<String>,
     pub behaviour: NatBehaviour,
+    /// Static port forwards (kept through reboots).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forwards: Vec<PortForward>,
     pub mappings: Vec<MappingView>,
 }
 
@@ -172,6 +175,7 @@ impl World {
                 public_address: n.public,
                 link: n.link.map(|l| self.scenario.links[l].id.clone()),
                 behaviour: n.behaviour,
+                forwards: n.forwards.clone(),
                 mappings: n
                     .mappings()
                     .into_iter()
