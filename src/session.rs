@@ -46,6 +46,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../examples/rekey-after-move.toml"),
     ),
     (
+        "three-child-sas",
+        include_str!("../examples/three-child-sas.toml"),
+    ),
+    (
         "responder-moves-client",
         include_str!("../examples/responder-moves-client.toml"),
     ),

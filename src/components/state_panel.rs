@@ -13,7 +13,7 @@ pub fn keyed_rows(rows: &[PanelRow]) -> Html {
     rows.iter()
         .map(|r| {
             html! {
-                <tr data-key={r.key}><th>{r.label}</th><td>{r.value.clone()}</td></tr>
+                <tr data-key={r.key.to_string()}><th>{r.label.to_string()}</th><td>{r.value.clone()}</td></tr>
             }
         })
         .collect()

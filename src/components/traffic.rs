@@ -29,7 +29,14 @@ pub fn traffic(p: &TrafficProps) -> Html {
                 *b = (Some(stamp.world()), metrics::MetricsBuilder::default());
             }
             b.1.update(s.world.trace());
-            Some(panels::traffic(ping, &b.1.current()))
+            // The pinging host's Child SAs: a row for each with its own
+            // selectors (several per IKE SA).
+            let children: Vec<_> = s
+                .world
+                .hosts_where(|id| id == ping.from)
+                .flat_map(|h| h.sas.into_iter().flat_map(|sa| sa.child_sas))
+                .collect();
+            Some(panels::traffic(ping, &b.1.current(), &children))
         })
     };
     let Some(t) = table.as_ref() else {

@@ -267,15 +267,20 @@ impl Endpoint {
         // Whenever `filed_esp[i] == Some(esp)` the map names SA `i` under
         // `esp` (an SA that takes an SPI over clears the other's entry):
         // then there is nothing to write.
+        // A new newest Child SA files every one of the SA's Child SAs: an
+        // IKE SA made by a rekey took them all over (RFC 7296 §2.18), and
+        // several may carry traffic at once (§1.3.1).
         if let Some(esp) = sa.inbound_spi()
             && self.filed_esp.get(i).copied().flatten() != Some(esp)
         {
-            if let Some(j) = self.by_esp_spi.insert(esp, i)
-                && j != i
-                && let Some(f) = self.filed_esp.get_mut(j)
-                && *f == Some(esp)
-            {
-                *f = None;
+            for spi in sa.inbound_spis() {
+                if let Some(j) = self.by_esp_spi.insert(spi, i)
+                    && j != i
+                    && let Some(f) = self.filed_esp.get_mut(j)
+                    && *f == Some(spi)
+                {
+                    *f = None;
+                }
             }
             if self.filed_esp.len() <= i {
                 self.filed_esp.resize(i + 1, None);

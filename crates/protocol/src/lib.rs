@@ -25,7 +25,7 @@ pub use duration::Dur;
 pub use endpoint::{Endpoint, Hint, HintKind};
 pub use reason::{Cookie2Exchange, DeleteReason, LocalDelete, MoveReason, Note, Rejection, Rule};
 pub use sa::{ChildSnapshot, OutstandingSnapshot, SaSnapshot, SaState};
-pub use settings::{ListPolicy, MoveFallback, Retransmit, Settings};
+pub use settings::{ListPolicy, MoveFallback, Retransmit, Settings, Subnet};
 
 use mobike_wire::crypto::IkeKeys;
 use serde::{Deserialize, Serialize};

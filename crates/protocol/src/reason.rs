@@ -251,6 +251,15 @@ pub enum Note {
     ChildRekeyRefused { kind: NotifyType, retry: Time },
     /// We answered a CREATE_CHILD_SA with an error.
     CreateChildRefused { kind: NotifyType },
+    /// Another Child SA (RFC 7296 §1.3.1), ours inbound `spi`, for the
+    /// traffic between our selectors and the peer's.
+    ChildCreated {
+        spi: u32,
+        ours: String,
+        theirs: String,
+    },
+    /// The peer refused our request for another Child SA.
+    NewChildRefused { kind: NotifyType },
     /// The IKE SA is rekeyed with CREATE_CHILD_SA (RFC 7296 §1.3.2).
     RekeyingIke { why: RekeyWhy },
     /// The rekey made the IKE SA with these SPIs; MOBIKE state and Child
@@ -342,6 +351,10 @@ impl Note {
             ChildDeleted { .. } => "RFC 7296 §1.4.1, §2.8",
             ChildRekeyRefused { .. } => "RFC 7296 §1.3.3, §2.25",
             CreateChildRefused { .. } => "RFC 7296 §1.3, §3.10.1",
+            ChildCreated { .. } => {
+                "RFC 7296 §1.3.1, §2.9; RFC 4555 §3.5 (all IPsec SAs move together)"
+            }
+            NewChildRefused { .. } => "RFC 7296 §1.3, §3.10.1",
             RekeyingIke { .. } => "RFC 7296 §1.3.2, §2.8",
             IkeRekeyed { .. } => "RFC 7296 §1.3.2, §2.18; RFC 4555 §1.3 (roles stay)",
             IkeRekeyRefused { .. } => "RFC 7296 §2.25",
@@ -493,6 +506,14 @@ impl fmt::Display for Note {
                 *retry as f64 / 1e6
             ),
             CreateChildRefused { kind } => write!(f, "CREATE_CHILD_SA answered with {kind}"),
+            ChildCreated { spi, ours, theirs } => write!(
+                f,
+                "new Child SA {spi:08x} for {ours} ⇄ {theirs}: another pair of ESP SAs on the IKE SA's addresses"
+            ),
+            NewChildRefused { kind } => write!(
+                f,
+                "another Child SA refused with {kind}: the IKE SA and its other Child SAs stay"
+            ),
             RekeyingIke { why } => write!(
                 f,
                 "{}: rekeying the IKE SA with CREATE_CHILD_SA (new SPI, nonce and D-H)",

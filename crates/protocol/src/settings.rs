@@ -179,6 +179,86 @@ pub struct Settings {
     /// §2.8). Not set: never.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ike_lifetime: Option<Dur>,
+    /// The subnets behind the responder, one Child SA each (RFC 7296
+    /// §1.3.1, §2.9): the initiator asks for the first in IKE_AUTH and for
+    /// each other one with a CREATE_CHILD_SA of its own; the responder
+    /// gives a Child SA only for traffic inside one of its subnets (and
+    /// narrows a wider request to the first). Empty: one Child SA for all
+    /// traffic, and a CREATE_CHILD_SA for another is refused.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub child_subnets: Vec<Subnet>,
+}
+
+/// An IP subnet, written "10.2.0.0/24" (the address's host bits are
+/// cleared when read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Subnet {
+    pub network: IpAddr,
+    pub prefix: u8,
+}
+
+impl Subnet {
+    /// The first and the last address.
+    pub fn bounds(&self) -> (IpAddr, IpAddr) {
+        match self.network {
+            IpAddr::V4(a) => {
+                let host = u32::MAX.checked_shr(u32::from(self.prefix)).unwrap_or(0);
+                let first = u32::from(a) & !host;
+                (IpAddr::V4(first.into()), IpAddr::V4((first | host).into()))
+            }
+            IpAddr::V6(a) => {
+                let host = u128::MAX.checked_shr(u32::from(self.prefix)).unwrap_or(0);
+                let first = u128::from(a) & !host;
+                (IpAddr::V6(first.into()), IpAddr::V6((first | host).into()))
+            }
+        }
+    }
+
+    /// The subnet's traffic selector (every protocol and port).
+    pub fn selector(&self) -> mobike_wire::payload::TrafficSelector {
+        let (first, last) = self.bounds();
+        mobike_wire::payload::TrafficSelector::range(first, last)
+    }
+
+    /// The first address after the network's own ("10.2.0.1"): where the
+    /// playground's pings to the subnet go.
+    pub fn first_host(&self) -> IpAddr {
+        match self.bounds().0 {
+            IpAddr::V4(a) => IpAddr::V4((u32::from(a).wrapping_add(1)).into()),
+            IpAddr::V6(a) => IpAddr::V6((u128::from(a).wrapping_add(1)).into()),
+        }
+    }
+}
+
+impl TryFrom<String> for Subnet {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        let bad = || format!("subnet {s:?}: write ADDRESS/PREFIX, e.g. \"10.2.0.0/24\"");
+        let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
+        let network: IpAddr = addr.trim().parse().map_err(|_| bad())?;
+        let prefix: u8 = prefix.trim().parse().map_err(|_| bad())?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        if prefix > max {
+            return Err(format!("subnet {s:?}: the prefix length is at most {max}"));
+        }
+        let mut n = Subnet { network, prefix };
+        n.network = n.bounds().0;
+        Ok(n)
+    }
+}
+
+impl From<Subnet> for String {
+    fn from(n: Subnet) -> String {
+        format!("{}/{}", n.network, n.prefix)
+    }
+}
+
+impl std::fmt::Display for Subnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
 }
 
 /// The responder's reaction when a request it sends from a new address of
@@ -252,6 +332,7 @@ impl Default for Settings {
             child_lifetime: None,
             rekey_pfs: false,
             ike_lifetime: None,
+            child_subnets: Vec::new(),
             cookie_threshold: None,
             half_open_limit: None,
         }

@@ -274,7 +274,9 @@ pub fn render(chart: &Chart, opts: &AsciiOptions) -> String {
 
 /// RFC artwork is plain ASCII.
 fn ascii_text(s: &str) -> String {
-    s.replace('§', "Sec. ").replace('→', "->")
+    s.replace('§', "Sec. ")
+        .replace('→', "->")
+        .replace('⇄', "<->")
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use mobike_wire::header::HeaderPacket;
 use mobike_wire::registry::ExchangeType;
 use mobike_wire::udp::{UdpPayload, classify};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Pings sent later than this before the end of the trace may still be on
 /// their way: they count neither as answered nor as lost.
@@ -36,6 +36,10 @@ pub struct Metrics {
     pub ike_octets: u64,
     pub ike_lost: u32,
     pub keepalives: u32,
+    /// ESP packets sent and lost, by the SPI they carried (one direction
+    /// of one Child SA each): the traffic panel's rows per Child SA.
+    #[serde(skip)]
+    pub esp_by_spi: BTreeMap<u32, (u32, u32)>,
     /// Each client, in the order of its first IKE_SA_INIT request.
     pub clients: Vec<ClientMetrics>,
     /// What each host sent, in the order of its first packet.
@@ -163,7 +167,9 @@ pub struct MetricsBuilder {
     done: usize,
     /// The time of the last event read.
     last: Time,
-    kind_of: HashMap<u64, (Kind, usize, Option<usize>)>,
+    /// Per packet: its kind, sending host, client and ESP SPI.
+    kind_of: HashMap<u64, (Kind, usize, Option<usize>, Option<u32>)>,
+    esp_by_spi: BTreeMap<u32, (u32, u32)>,
     hosts: Vec<HostMetrics>,
     clients: Vec<ClientMetrics>,
     pings: Vec<PingRecord>,
@@ -294,10 +300,13 @@ impl MetricsBuilder {
                     }
                 };
                 let mut client = None;
-                if let Some(b) = esp {
+                let spi = esp.and_then(|b| mobike_wire::esp::spi(b).ok());
+                if let Some(spi) = spi {
+                    self.esp_by_spi.entry(spi).or_default().0 += 1;
+                }
+                if esp.is_some() {
                     self.hosts[h].esp_packets += 1;
-                    client = mobike_wire::esp::spi(b)
-                        .ok()
+                    client = spi
                         .and_then(|spi| self.sa_of_esp.get(&spi))
                         .and_then(|sa| self.client_of_sa.get(sa))
                         .copied();
@@ -315,14 +324,17 @@ impl MetricsBuilder {
                         }
                     }
                 }
-                self.kind_of.insert(*packet, (kind, h, client));
+                self.kind_of.insert(*packet, (kind, h, client, spi));
             }
             TraceKind::Dropped { packet, .. } => {
-                if let Some(&(kind, h, client)) = self.kind_of.get(packet) {
+                if let Some(&(kind, h, client, spi)) = self.kind_of.get(packet) {
                     match kind {
                         Kind::Ike => self.hosts[h].ike_lost += 1,
                         Kind::Esp => {
                             self.hosts[h].esp_lost += 1;
+                            if let Some(spi) = spi {
+                                self.esp_by_spi.entry(spi).or_default().1 += 1;
+                            }
                             if let Some(c) = client {
                                 self.clients[c].esp_lost += 1;
                             }
@@ -465,6 +477,7 @@ impl MetricsBuilder {
         }
         m.clients = clients;
         m.hosts = hosts;
+        m.esp_by_spi = self.esp_by_spi.clone();
         m
     }
 }

@@ -6,22 +6,27 @@
 use crate::fmt_time;
 use crate::metrics::Metrics;
 use crate::topology::HostGroup;
-use mobike_protocol::{SaSnapshot, Time};
+use mobike_protocol::{ChildSnapshot, SaSnapshot, Time};
 use mobike_sim::scenario::PingSpec;
 use mobike_sim::{HostView, NatView};
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 /// One row of a two-column table: its heading, a stable key (the page's
 /// `data-key`, which tests look rows up by) and the value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PanelRow {
-    pub label: &'static str,
-    pub key: &'static str,
+    pub label: Cow<'static, str>,
+    pub key: Cow<'static, str>,
     pub value: String,
 }
 
 fn row(label: &'static str, key: &'static str, value: String) -> PanelRow {
-    PanelRow { label, key, value }
+    PanelRow {
+        label: Cow::Borrowed(label),
+        key: Cow::Borrowed(key),
+        value,
+    }
 }
 
 /// "in 3.000s" for a moment still to come, "due" for one that passed, "—"
@@ -70,21 +75,26 @@ pub fn sa_rows(sa: &SaSnapshot, now: Time) -> Vec<PanelRow> {
         ),
         None => "none".into(),
     };
-    // The Child SAs, newest (the one in use) first; one a rekey replaced
-    // stays until its Delete is answered (RFC 7296 §2.8).
+    // The Child SAs, newest first, each with its selectors where it has
+    // its own (RFC 7296 §2.9); one a rekey replaced stays, marked, until
+    // its Delete is answered (§2.8).
     let children = if sa.child_sas.is_empty() {
         "—".to_string()
     } else {
         sa.child_sas
             .iter()
             .rev()
-            .enumerate()
-            .map(|(k, c)| {
+            .map(|c| {
                 format!(
-                    "in {} · out {}{}",
+                    "{}in {} · out {}{}",
+                    if c.selectors.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}: ", c.selectors)
+                    },
                     c.inbound_spi,
                     c.outbound_spi,
-                    if k == 0 { "" } else { " (replaced)" }
+                    if c.replaced { " (replaced)" } else { "" }
                 )
             })
             .collect::<Vec<_>>()
@@ -359,9 +369,30 @@ pub struct TrafficTable {
 }
 
 /// The figures of the ping traffic through the tunnel, from the run's
-/// metrics.
-pub fn traffic(ping: &PingSpec, m: &Metrics) -> TrafficTable {
-    TrafficTable {
+/// metrics; with `children` (the pinging host's Child SAs) that have
+/// selectors of their own, a row for each: the ESP packets of its SPIs.
+pub fn traffic(ping: &PingSpec, m: &Metrics, children: &[ChildSnapshot]) -> TrafficTable {
+    let per_child = children
+        .iter()
+        .filter(|c| !c.selectors.is_empty() && !c.replaced)
+        .enumerate()
+        .map(|(k, c)| {
+            let count = |hex: &str| {
+                u32::from_str_radix(hex, 16)
+                    .ok()
+                    .and_then(|spi| m.esp_by_spi.get(&spi))
+                    .copied()
+                    .unwrap_or_default()
+            };
+            let (out, out_lost) = count(&c.outbound_spi);
+            let (inb, in_lost) = count(&c.inbound_spi);
+            PanelRow {
+                label: Cow::Owned(format!("ESP {}", c.selectors)),
+                key: Cow::Owned(format!("child-{k}")),
+                value: format!("out {out} · in {inb}, {} lost", out_lost + in_lost),
+            }
+        });
+    let mut table = TrafficTable {
         what: format!("{} → {}, every {}", ping.from, ping.to, ping.interval),
         rows: vec![
             row("Requests sent", "sent", m.pings_sent.to_string()),
@@ -382,7 +413,9 @@ pub fn traffic(ping: &PingSpec, m: &Metrics) -> TrafficTable {
                 ),
             ),
         ],
-    }
+    };
+    table.rows.extend(per_child);
+    table
 }
 
 #[cfg(test)]
@@ -522,9 +555,59 @@ mod tests {
         assert!(m.expires.starts_with("in "));
         let ping = scenario.ping.clone().unwrap();
         let m = crate::metrics::compute(world.trace());
-        let tt = traffic(&ping, &m);
+        let children = world.hosts()[0].sas[0].child_sas.clone();
+        let tt = traffic(&ping, &m, &children);
         assert_eq!(tt.what, "laptop → gateway, every 1s");
         assert_eq!(value(&tt.rows, "sent"), m.pings_sent.to_string());
-        assert_eq!(tt.rows.len(), 6);
+        assert_eq!(
+            tt.rows.len(),
+            6,
+            "one Child SA for everything: no row of its own"
+        );
+    }
+
+    /// Several Child SAs: a row each in the traffic panel with the ESP of
+    /// its SPIs (the pings go to each subnet in turn), and their selectors
+    /// in the state panel.
+    #[test]
+    fn each_child_sa_has_its_traffic_row() {
+        let scenario = example("three-child-sas");
+        let mut world = World::new(&scenario);
+        world.run_until(10 * SEC + 500 * MS);
+        let ping = scenario.ping.clone().unwrap();
+        let m = crate::metrics::compute(world.trace());
+        let hosts = world.hosts();
+        let children = hosts[0].sas[0].child_sas.clone();
+        let tt = traffic(&ping, &m, &children);
+        let rows: Vec<(String, String)> = tt.rows[6..]
+            .iter()
+            .map(|r| (r.label.to_string(), r.value.clone()))
+            .collect();
+        // 10 pings from 1 s, numbered from 1, each subnet in turn by
+        // number: 3, 6, 9 to the first; 1, 4, 7, 10 to the second; 2, 5, 8
+        // to the third. Each answered.
+        assert_eq!(
+            rows,
+            [
+                (
+                    "ESP any ⇄ 10.1.0.0/24".into(),
+                    "out 3 · in 3, 0 lost".into()
+                ),
+                (
+                    "ESP any ⇄ 10.2.0.0/24".into(),
+                    "out 4 · in 4, 0 lost".into()
+                ),
+                (
+                    "ESP any ⇄ 10.3.0.0/24".into(),
+                    "out 3 · in 3, 0 lost".into()
+                ),
+            ]
+        );
+        let panel = sa_rows(&hosts[0].sas[0], world.now());
+        assert!(
+            value(&panel, "children").starts_with("any ⇄ 10.3.0.0/24: in "),
+            "{}",
+            value(&panel, "children")
+        );
     }
 }

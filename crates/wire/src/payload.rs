@@ -302,6 +302,21 @@ impl TrafficSelector {
             end,
         }
     }
+
+    /// Whether `addr` lies in the selector's address range (of its IP
+    /// version; ports and protocol are not looked at).
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        match (self.start, self.end, addr) {
+            (IpAddr::V4(s), IpAddr::V4(e), IpAddr::V4(a)) => s <= a && a <= e,
+            (IpAddr::V6(s), IpAddr::V6(e), IpAddr::V6(a)) => s <= a && a <= e,
+            _ => false,
+        }
+    }
+
+    /// Whether every address of `other` lies in this selector's range.
+    pub fn covers(&self, other: &TrafficSelector) -> bool {
+        self.contains(other.start) && self.contains(other.end)
+    }
 }
 
 /// A Delete payload (RFC 7296 §3.11): which SAs the sender has deleted.

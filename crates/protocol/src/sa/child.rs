@@ -27,6 +27,80 @@ pub(super) struct ChildSa {
     pub(super) ours: bool,
     /// The inbound SPI of the Child SA it was made to replace (rekey.rs).
     pub(super) replaces: Option<u32>,
+    /// Its traffic selectors, ours and the peer's (RFC 7296 §2.9): the
+    /// inner packets it carries go from the first to the second.
+    pub(super) ts: Selectors,
+}
+
+/// A Child SA's traffic selectors: (our side, the peer's side).
+pub(super) type Selectors = (Vec<TrafficSelector>, Vec<TrafficSelector>);
+
+/// The TSi and TSr payloads of a message.
+pub(super) fn selectors_of(inner: &[Payload]) -> Option<Selectors> {
+    let tsi = inner.iter().find_map(|p| match p {
+        Payload::TsI(t) => Some(t.clone()),
+        _ => None,
+    })?;
+    let tsr = inner.iter().find_map(|p| match p {
+        Payload::TsR(t) => Some(t.clone()),
+        _ => None,
+    })?;
+    Some((tsi, tsr))
+}
+
+/// A range as the panels write it: "10.2.0.0/24" where it is a subnet,
+/// else "first–last"; "any" for every IPv4 address.
+fn selector_text(t: &TrafficSelector) -> String {
+    if *t == any_ts()[0] {
+        return "any".into();
+    }
+    if let (IpAddr::V4(s), IpAddr::V4(e)) = (t.start, t.end) {
+        let host = u32::from(s) ^ u32::from(e);
+        if host.wrapping_add(1) & host == 0 && u32::from(s) & host == 0 {
+            return format!("{s}/{}", 32 - host.count_ones());
+        }
+    }
+    format!("{}–{}", t.start, t.end)
+}
+
+/// Whether a newer Child SA than `children[k]` has its selectors: it was
+/// replaced by a rekey (or is the redundant one of two crossed rekeys,
+/// RFC 7296 §2.8.1) and only waits for its Delete; the newer one carries
+/// its traffic.
+pub(super) fn superseded(children: &[ChildSa], k: usize) -> bool {
+    children[k + 1..].iter().any(|d| d.ts == children[k].ts)
+}
+
+/// Selectors as a note writes them: "10.2.0.0/24", "any".
+pub(super) fn selector_list(ts: &[TrafficSelector]) -> String {
+    ts.iter().map(selector_text).collect::<Vec<_>>().join(", ")
+}
+
+/// A Child SA's selectors as the panels write them: "any ⇄ 10.2.0.0/24";
+/// empty for all traffic both ways.
+pub(super) fn selectors_text(ts: &Selectors) -> String {
+    let (ours, theirs) = (selector_list(&ts.0), selector_list(&ts.1));
+    if ours == "any" && theirs == "any" {
+        return String::new();
+    }
+    format!("{ours} ⇄ {theirs}")
+}
+
+/// The inner packet's source and destination (IPv4 or IPv6 header).
+fn inner_ends(inner: &[u8]) -> Option<(IpAddr, IpAddr)> {
+    match inner.first()? >> 4 {
+        4 if inner.len() >= 20 => {
+            let a = <[u8; 4]>::try_from(&inner[12..16]).ok()?;
+            let b = <[u8; 4]>::try_from(&inner[16..20]).ok()?;
+            Some((IpAddr::from(a), IpAddr::from(b)))
+        }
+        6 if inner.len() >= 40 => {
+            let a = <[u8; 16]>::try_from(&inner[8..24]).ok()?;
+            let b = <[u8; 16]>::try_from(&inner[24..40]).ok()?;
+            Some((IpAddr::from(a), IpAddr::from(b)))
+        }
+        _ => None,
+    }
 }
 
 impl ChildSa {
@@ -38,8 +112,10 @@ impl ChildSa {
         born: Time,
         nonces: [&[u8]; 2],
         made: (bool, Option<u32>),
+        ts: Selectors,
     ) -> ChildSa {
         ChildSa {
+            ts,
             out,
             inbound,
             seq: 0,
@@ -50,6 +126,12 @@ impl ChildSa {
             ours: made.0,
             replaces: made.1,
         }
+    }
+
+    /// Whether an inner packet from `src` to `dst` is its traffic (RFC
+    /// 4301's selectors: ours hold the source, the peer's the destination).
+    fn carries(&self, src: IpAddr, dst: IpAddr) -> bool {
+        self.ts.0.iter().any(|t| t.contains(src)) && self.ts.1.iter().any(|t| t.contains(dst))
     }
 
     /// RFC 4303 §3.4.3: false for a replay or a packet too old for the
@@ -78,6 +160,13 @@ impl IkeSa {
         self.est()?.children.last().map(|c| c.inbound.spi)
     }
 
+    /// Our inbound ESP SPIs of every Child SA, oldest first.
+    pub fn inbound_spis(&self) -> impl Iterator<Item = u32> + '_ {
+        self.est()
+            .into_iter()
+            .flat_map(|e| e.children.iter().map(|c| c.inbound.spi))
+    }
+
     /// Sends an inner packet through the Child SA on the IPsec SAs' current
     /// addresses: UDP-encapsulated on the IKE ports when NAT traversal is on
     /// (RFC 3948 §2.1, U-2.1-1), plain ESP otherwise.
@@ -86,9 +175,14 @@ impl IkeSa {
             return false;
         };
         let ((local, remote), udp_encap) = (e.ipsec, e.udp_encap);
-        // The newest Child SA carries the traffic (RFC 7296 §2.8: once a
-        // rekey is done, the new SA is used).
-        let Some(child) = e.children.last_mut() else {
+        // The newest Child SA whose selectors hold the packet carries it
+        // (RFC 7296 §2.8: once a rekey is done, the new SA is used; §2.9:
+        // each Child SA its own traffic). A packet no Child SA's selectors
+        // hold is not sent.
+        let Some((src, dst)) = inner_ends(inner) else {
+            return false;
+        };
+        let Some(child) = e.children.iter_mut().rev().find(|c| c.carries(src, dst)) else {
             return false;
         };
         child.seq = child.seq.wrapping_add(1);

@@ -244,7 +244,12 @@ impl IkeSa {
                 new_in,
                 ni,
                 dh_seed,
-            } => self.handle_rekey_child_response(ctx, old_in, new_in, &ni, dh_seed, &inner),
+            } => self.handle_child_response(ctx, Some(old_in), new_in, &ni, dh_seed, &inner),
+            Task::NewChild {
+                new_in,
+                ni,
+                dh_seed,
+            } => self.handle_child_response(ctx, None, new_in, &ni, dh_seed, &inner),
             Task::DeleteChild { spi_in } => self.child_delete_answered(ctx, spi_in),
             Task::RekeyIke {
                 new_spi,

@@ -19,6 +19,7 @@
 //! CREATE_CHILD_SA without REKEY_SA is answered with NO_ADDITIONAL_SAS
 //! (§3.10.1), a REKEY_SA for an SA we do not have with CHILD_SA_NOT_FOUND.
 
+use super::child::{Selectors, selector_list, selectors_of};
 use super::*;
 use crate::Settings;
 use crate::reason::RekeyWhy;
@@ -84,16 +85,19 @@ pub(super) struct NewChild<'a> {
     pub(super) peer_spi: u32,
     /// The inbound SPI of the Child SA it rekeys, if it does.
     pub(super) replaces: Option<u32>,
+    /// Its traffic selectors, ours first.
+    pub(super) ts: Selectors,
 }
 
 impl IkeSa {
-    /// Starts rekeying the newest Child SA (the page's or timeline's
-    /// "rekey now"). False when there is none or a rekey is under way.
+    /// Starts rekeying the Child SA that is oldest among those in use (the
+    /// page's or timeline's "rekey now"). False when there is none or a
+    /// rekey is under way.
     pub fn rekey_child(&mut self, ctx: &mut Ctx) -> bool {
         if !self.is_established() || self.retired() || self.any_rekey_under_way() {
             return false;
         }
-        let Some(spi) = self.inbound_spi() else {
+        let Some(spi) = self.rekey_target().map(|c| c.inbound.spi) else {
             return false;
         };
         self.note(
@@ -119,20 +123,34 @@ impl IkeSa {
         self.under_way(&Job::RekeyChild, |t| matches!(t, Task::RekeyChild { .. }))
     }
 
-    /// When the newest Child SA's lifetime runs out (RFC 7296 §2.8: the
-    /// lifetime is local policy), unless a rekey is under way.
+    /// The Child SAs in use: those no newer one with their selectors
+    /// superseded.
+    fn current_children(&self) -> impl Iterator<Item = &ChildSa> + '_ {
+        let children = self.est().map_or(&[][..], |e| &e.children[..]);
+        (0..children.len())
+            .filter(move |&k| !super::child::superseded(children, k))
+            .map(move |k| &children[k])
+    }
+
+    /// The Child SA whose lifetime runs out first: the one a rekey replaces.
+    pub(super) fn rekey_target(&self) -> Option<&ChildSa> {
+        self.current_children().min_by_key(|c| c.born)
+    }
+
+    /// When the lifetime of the oldest Child SA in use runs out (RFC 7296
+    /// §2.8: the lifetime is local policy), unless a rekey is under way.
     pub(super) fn child_rekey_due(&self, settings: &Settings) -> Option<Time> {
         let e = self.est()?;
-        let newest = e.children.last()?;
+        let oldest = self.rekey_target()?;
         if self.any_rekey_under_way() || self.retired() {
             return None;
         }
-        rekey_due(settings.child_lifetime, newest.born, e.child_retry_after)
+        rekey_due(settings.child_lifetime, oldest.born, e.child_retry_after)
     }
 
     /// The lifetime ran out, or a refused rekey's wait is over: rekey.
     pub(super) fn child_lifetime_over(&mut self, ctx: &mut Ctx) {
-        let Some(spi) = self.inbound_spi() else {
+        let Some(spi) = self.rekey_target().map(|c| c.inbound.spi) else {
             return;
         };
         let Some(e) = self.est_mut() else { return };
@@ -154,30 +172,35 @@ impl IkeSa {
     }
 
     /// The CREATE_CHILD_SA request: HDR, SK {N(REKEY_SA), SA, Ni, [KEi],
-    /// TSi, TSr} (RFC 7296 §1.3.3).
+    /// TSi, TSr} (RFC 7296 §1.3.3), with the selectors of the SA it
+    /// replaces.
     pub(super) fn rekey_child_request(&mut self, ctx: &mut Ctx) -> Option<(Vec<Payload>, Task)> {
-        let old_in = self.inbound_spi()?;
-        let pfs = ctx.config.settings.rekey_pfs;
-        let new_in = ctx.rng.next_u32() | 1;
-        let ni = ctx.random(32);
-        let dh_seed: Option<[u8; 32]> = pfs.then(|| ctx.random(32).try_into().unwrap_or([1; 32]));
-        let mut out = vec![
-            rekey_sa(old_in),
-            Payload::Sa(vec![esp_proposal(new_in, pfs)]),
-            Payload::Nonce(ni.clone()),
-        ];
-        if let Some(seed) = dh_seed {
-            out.push(Payload::Ke {
-                group: transform_id::DH_CURVE25519,
-                data: X25519::from_seed(seed).public().to_vec(),
-            });
-        }
-        out.extend([Payload::TsI(any_ts()), Payload::TsR(any_ts())]);
+        let old = self.rekey_target()?;
+        let (old_in, ts) = (old.inbound.spi, old.ts.clone());
+        let (out, fresh) = child_request(ctx, Some(old_in), ts);
         let task = Task::RekeyChild {
             old_in,
-            new_in,
-            ni,
-            dh_seed,
+            new_in: fresh.new_in,
+            ni: fresh.ni,
+            dh_seed: fresh.dh_seed,
+        };
+        Some((out, task))
+    }
+
+    /// The CREATE_CHILD_SA request for another Child SA, for the subnet
+    /// `child_subnets[k]` behind the responder: HDR, SK {SA, Ni, [KEi],
+    /// TSi, TSr} (RFC 7296 §1.3.1).
+    pub(super) fn new_child_request(
+        &mut self,
+        ctx: &mut Ctx,
+        k: u8,
+    ) -> Option<(Vec<Payload>, Task)> {
+        let subnet = *ctx.config.settings.child_subnets.get(usize::from(k))?;
+        let (out, fresh) = child_request(ctx, None, (any_ts(), vec![subnet.selector()]));
+        let task = Task::NewChild {
+            new_in: fresh.new_in,
+            ni: fresh.ni,
+            dh_seed: fresh.dh_seed,
         };
         Some((out, task))
     }
@@ -218,21 +241,28 @@ impl IkeSa {
             ctx.now,
             [n.ni, n.nr],
             (n.ours, n.replaces),
+            n.ts.clone(),
         ))
     }
 
-    /// Installs a Child SA made by a rekey. Returns our inbound SPI.
+    /// Installs a Child SA made by CREATE_CHILD_SA: a rekey's, or another
+    /// one. Returns our inbound SPI.
     fn install_new_child(&mut self, ctx: &mut Ctx, n: NewChild) -> Option<u32> {
         let child = self.new_child(ctx, &n)?;
         self.est_mut()?.children.push(child);
-        self.note(
-            ctx,
-            Note::ChildRekeyed {
-                old: n.replaces.unwrap_or(0),
+        let note = match n.replaces {
+            Some(old) => Note::ChildRekeyed {
+                old,
                 new: n.my_spi,
                 pfs: n.shared.is_some(),
             },
-        );
+            None => Note::ChildCreated {
+                spi: n.my_spi,
+                ours: selector_list(&n.ts.0),
+                theirs: selector_list(&n.ts.1),
+            },
+        };
+        self.note(ctx, note);
         Some(n.my_spi)
     }
 
@@ -255,26 +285,40 @@ impl IkeSa {
         if rekey.is_none() && asks_ike_rekey(inner) {
             return self.handle_rekey_ike_request(ctx, src, dst, mid, inner);
         }
-        let Some(rekey) = rekey else {
+        let subnets = ctx.config.settings.child_subnets.clone();
+        if rekey.is_none() && subnets.is_empty() {
             // Another Child SA: none is made here.
             return refuse(self, ctx, NotifyType::NO_ADDITIONAL_SAS);
-        };
+        }
         if self.retired() || self.ike_rekey_under_way() {
             // The IKE SA is being rekeyed: try later (RFC 7296 §2.25).
             return refuse(self, ctx, NotifyType::TEMPORARY_FAILURE);
         }
-        // The peer's inbound SPI is our outbound one.
-        let Some(peer_old) = <[u8; 4]>::try_from(rekey.spi.as_slice())
-            .ok()
-            .map(u32::from_be_bytes)
-        else {
-            return refuse(self, ctx, NotifyType::CHILD_SA_NOT_FOUND);
-        };
         let Some(e) = self.est() else { return };
-        let Some(old) = e.children.iter().find(|c| c.out.spi == peer_old) else {
-            return refuse(self, ctx, NotifyType::CHILD_SA_NOT_FOUND);
+        let proposed = selectors_of(inner).map(|(i, r)| (r, i));
+        let (old_in, ts) = match rekey {
+            Some(rekey) => {
+                // The peer's inbound SPI is our outbound one.
+                let old = <[u8; 4]>::try_from(rekey.spi.as_slice())
+                    .ok()
+                    .map(u32::from_be_bytes)
+                    .and_then(|peer_old| e.children.iter().find(|c| c.out.spi == peer_old));
+                let Some(old) = old else {
+                    return refuse(self, ctx, NotifyType::CHILD_SA_NOT_FOUND);
+                };
+                // The new SA carries what the old one did.
+                (Some(old.inbound.spi), old.ts.clone())
+            }
+            None => {
+                // Another Child SA: for traffic to one of our subnets only
+                // (RFC 7296 §2.9, §3.10.1: TS_UNACCEPTABLE otherwise).
+                let Some(ts) = proposed.and_then(|(ours, theirs)| narrow(&subnets, ours, theirs))
+                else {
+                    return refuse(self, ctx, NotifyType::TS_UNACCEPTABLE);
+                };
+                (None, ts)
+            }
         };
-        let old_in = old.inbound.spi;
         let sk_d = e.keys.sk_d.clone();
         let (ke, ni) = setup::ke_and_nonce(inner);
         let (Some((peer_spi, pfs)), Some(ni)) = (esp_offer(inner), ni) else {
@@ -301,7 +345,8 @@ impl IkeSa {
                 data: dh.public().to_vec(),
             });
         }
-        out.extend([Payload::TsI(any_ts()), Payload::TsR(any_ts())]);
+        // TSi is the exchange initiator's side: the peer's.
+        out.extend([Payload::TsI(ts.1.clone()), Payload::TsR(ts.0.clone())]);
         self.respond(ctx, ExchangeType::CREATE_CHILD_SA, mid, &out, dst, src);
         let Some(peer_new) = self.install_new_child(
             ctx,
@@ -313,7 +358,8 @@ impl IkeSa {
                 ours: false,
                 my_spi,
                 peer_spi,
-                replaces: Some(old_in),
+                replaces: old_in,
+                ts,
             },
         ) else {
             return;
@@ -321,57 +367,63 @@ impl IkeSa {
         // §2.8.1: a rekey of ours of the same SA crossed this one and is
         // already done: settle now which new SA is redundant. (Still
         // outstanding, it settles when its answer comes.)
-        if let Some(mine) = self.rekeyed_by(old_in, true) {
+        if let Some(old_in) = old_in
+            && let Some(mine) = self.rekeyed_by(old_in, true)
+        {
             self.settle_crossed_rekeys(ctx, old_in, mine, peer_new);
         }
     }
 
-    /// Exchange initiator: the answer to our CREATE_CHILD_SA request.
-    pub(super) fn handle_rekey_child_response(
+    /// Exchange initiator: the answer to our CREATE_CHILD_SA request,
+    /// rekeying the Child SA `old_in` or (none) making another one.
+    pub(super) fn handle_child_response(
         &mut self,
         ctx: &mut Ctx,
-        old_in: u32,
+        old_in: Option<u32>,
         new_in: u32,
         ni: &[u8],
         dh_seed: Option<[u8; 32]>,
         inner: &[Payload],
     ) {
+        let refused = |sa: &mut IkeSa, ctx: &mut Ctx, kind: NotifyType| match old_in {
+            // The old Child SA stays (RFC 7296 §1.3.3), and a rekey is
+            // tried again later.
+            Some(_) => sa.child_rekey_refused(ctx, kind),
+            None => sa.note(ctx, Note::NewChildRefused { kind }),
+        };
         if let Some(kind) = inner
             .iter()
             .filter_map(Payload::as_notify)
             .map(|n| n.kind)
             .find(|k| k.value() < 16384)
         {
-            // An error notify: the old Child SA stays (RFC 7296 §1.3.3),
-            // and a rekey is tried again later.
-            self.child_rekey_refused(ctx, kind);
-            return;
+            return refused(self, ctx, kind);
         }
         let Some(e) = self.est() else { return };
-        if !e.children.iter().any(|c| c.inbound.spi == old_in) {
+        let old = old_in.map(|spi| e.children.iter().find(|c| c.inbound.spi == spi));
+        if let Some(None) = old {
             // The peer deleted the SA meanwhile: nothing to replace.
             return;
         }
+        // The selectors as answered (the responder may narrow them, §2.9);
+        // a rekey's stay those of the SA it replaces.
+        let ts = match (old.flatten(), selectors_of(inner)) {
+            (Some(old), _) => Some(old.ts.clone()),
+            (None, answered) => answered,
+        };
         let sk_d = e.keys.sk_d.clone();
         let (ke, nr) = setup::ke_and_nonce(inner);
-        let (Some((peer_spi, pfs)), Some(nr)) = (esp_offer(inner), nr) else {
-            self.child_rekey_refused(ctx, NotifyType::NO_PROPOSAL_CHOSEN);
-            return;
+        let (Some((peer_spi, pfs)), Some(nr), Some(ts)) = (esp_offer(inner), nr, ts) else {
+            return refused(self, ctx, NotifyType::NO_PROPOSAL_CHOSEN);
         };
         // PFS both ways or neither, and a D-H value that works.
         let shared = match (dh_seed, pfs, ke) {
             (None, false, None) => None,
             (Some(seed), true, Some(ke)) => match X25519::from_seed(seed).shared_secret(&ke) {
                 Ok(s) => Some(s),
-                Err(_) => {
-                    self.child_rekey_refused(ctx, NotifyType::INVALID_KE_PAYLOAD);
-                    return;
-                }
+                Err(_) => return refused(self, ctx, NotifyType::INVALID_KE_PAYLOAD),
             },
-            _ => {
-                self.child_rekey_refused(ctx, NotifyType::INVALID_KE_PAYLOAD);
-                return;
-            }
+            _ => return refused(self, ctx, NotifyType::INVALID_KE_PAYLOAD),
         };
         let Some(mine) = self.install_new_child(
             ctx,
@@ -383,11 +435,13 @@ impl IkeSa {
                 ours: true,
                 my_spi: new_in,
                 peer_spi,
-                replaces: Some(old_in),
+                replaces: old_in,
+                ts,
             },
         ) else {
             return;
         };
+        let Some(old_in) = old_in else { return };
         match self.rekeyed_by(old_in, false) {
             Some(theirs) => self.settle_crossed_rekeys(ctx, old_in, mine, theirs),
             // The rekey's initiator deletes the old SA (RFC 7296 §1.3.3).
@@ -539,6 +593,73 @@ fn rekey_due(lifetime: Option<crate::Dur>, born: Time, retry_after: Time) -> Opt
     match lifetime {
         Some(life) => Some((born + life.micros()).max(retry_after)),
         None => (retry_after > 0).then_some(retry_after),
+    }
+}
+
+/// A CREATE_CHILD_SA request's fresh values: our inbound SPI, our nonce
+/// and, with PFS, our D-H secret's seed.
+struct Fresh {
+    new_in: u32,
+    ni: Vec<u8>,
+    dh_seed: Option<[u8; 32]>,
+}
+
+/// HDR, SK {[N(REKEY_SA)], SA, Ni, [KEi], TSi, TSr} (RFC 7296 §1.3.1,
+/// §1.3.3): a rekey of our inbound SPI `rekey`, or another Child SA; `ts`
+/// ours first (TSi is the exchange initiator's side).
+fn child_request(ctx: &mut Ctx, rekey: Option<u32>, ts: Selectors) -> (Vec<Payload>, Fresh) {
+    let pfs = ctx.config.settings.rekey_pfs;
+    let new_in = ctx.rng.next_u32() | 1;
+    let ni = ctx.random(32);
+    let dh_seed: Option<[u8; 32]> = pfs.then(|| ctx.random(32).try_into().unwrap_or([1; 32]));
+    let mut out: Vec<Payload> = rekey.map(rekey_sa).into_iter().collect();
+    out.extend([
+        Payload::Sa(vec![esp_proposal(new_in, pfs)]),
+        Payload::Nonce(ni.clone()),
+    ]);
+    if let Some(seed) = dh_seed {
+        out.push(Payload::Ke {
+            group: transform_id::DH_CURVE25519,
+            data: X25519::from_seed(seed).public().to_vec(),
+        });
+    }
+    out.extend([Payload::TsI(ts.0), Payload::TsR(ts.1)]);
+    (
+        out,
+        Fresh {
+            new_in,
+            ni,
+            dh_seed,
+        },
+    )
+}
+
+/// The selectors of a Child SA the responder makes for a request of
+/// `theirs` to `ours` (RFC 7296 §2.9): with no subnets of ours, as asked;
+/// else the subnet of ours that holds what was asked for, or the first that
+/// a wider request holds (narrowed). None: outside every subnet of ours.
+pub(super) fn narrow(
+    subnets: &[crate::Subnet],
+    ours: Vec<TrafficSelector>,
+    theirs: Vec<TrafficSelector>,
+) -> Option<Selectors> {
+    if subnets.is_empty() {
+        return Some((ours, theirs));
+    }
+    let within = subnets
+        .iter()
+        .map(|s| s.selector())
+        .find(|s| ours.iter().all(|t| s.covers(t)));
+    let narrowed = || {
+        subnets
+            .iter()
+            .map(|s| s.selector())
+            .find(|s| ours.iter().any(|t| t.covers(s)))
+            .map(|s| vec![s])
+    };
+    match within {
+        Some(_) if !ours.is_empty() => Some((ours, theirs)),
+        _ => narrowed().map(|ours| (ours, theirs)),
     }
 }
 

@@ -4,6 +4,7 @@
 //! 4500 (§3.3). Each step hands its data to the next state; once
 //! established, the setup data is gone.
 
+use super::child::{Selectors, selectors_of};
 use super::*;
 use crate::reason::Rejection as R;
 use mobike_wire::message::has_notify;
@@ -126,6 +127,8 @@ struct Setup {
     mobike: bool,
     natd_init: Option<[u8; 20]>,
     replaces: Option<u64>,
+    /// The Child SA's traffic selectors, ours first.
+    ts: Selectors,
 }
 
 impl IkeSa {
@@ -537,10 +540,16 @@ impl IkeSa {
             },
         ];
         if let Some(spi) = child_spi {
+            // With subnets behind the responder, the first one's Child SA
+            // (the others follow with CREATE_CHILD_SA, rekey.rs).
+            let tsr = match ctx.config.settings.child_subnets.first() {
+                Some(s) => vec![s.selector()],
+                None => any_ts(),
+            };
             inner.extend([
                 Payload::Sa(vec![Proposal::esp_default(spi)]),
                 Payload::TsI(any_ts()),
-                Payload::TsR(any_ts()),
+                Payload::TsR(tsr),
             ]);
         }
         inner.extend(Self::set_window_size(ctx));
@@ -667,15 +676,24 @@ impl IkeSa {
         // none is asked for (childless, RFC 6023); NO_PROPOSAL_CHOSEN for
         // one we cannot make, and the IKE SA all the same (RFC 7296 §1.2).
         let (asked, offered) = child_offer(inner);
-        let acceptable = offered.is_some();
-        let peer_child_spi = offered.unwrap_or(0);
+        // The selectors asked for (ours is TSr), narrowed to our subnets
+        // (RFC 7296 §2.9); none of ours holds them: TS_UNACCEPTABLE.
+        let (ours, theirs) = selectors_of(inner)
+            .map(|(i, r)| (r, i))
+            .unwrap_or_else(|| (any_ts(), any_ts()));
+        let ts = rekey::narrow(&ctx.config.settings.child_subnets, ours, theirs);
+        let acceptable = offered.is_some() && ts.is_some();
+        let peer_child_spi = if acceptable { offered.unwrap_or(0) } else { 0 };
+        let ts = ts.unwrap_or_default();
         let mut out = idr_and_auth(ctx, &setup);
         if acceptable {
             out.extend([
                 Payload::Sa(vec![Proposal::esp_default(child_spi)]),
-                Payload::TsI(any_ts()),
-                Payload::TsR(any_ts()),
+                Payload::TsI(ts.1.clone()),
+                Payload::TsR(ts.0.clone()),
             ]);
+        } else if offered.is_some() {
+            out.push(notify(NotifyType::TS_UNACCEPTABLE, vec![]));
         } else if asked {
             out.push(notify(NotifyType::NO_PROPOSAL_CHOSEN, vec![]));
         }
@@ -698,10 +716,14 @@ impl IkeSa {
                 mobike,
                 natd_init: None,
                 replaces: None,
+                ts,
             },
         );
         if !acceptable {
-            let refused = asked.then_some(NotifyType::NO_PROPOSAL_CHOSEN);
+            let refused = match offered {
+                Some(_) => Some(NotifyType::TS_UNACCEPTABLE),
+                None => asked.then_some(NotifyType::NO_PROPOSAL_CHOSEN),
+            };
             self.note(ctx, Note::NoChildSa { refused });
         }
     }
@@ -810,6 +832,9 @@ impl IkeSa {
             origin,
             ..
         } = *setup;
+        // The selectors as answered (TSi is ours; the responder may have
+        // narrowed them, RFC 7296 §2.9).
+        let ts = selectors_of(inner).unwrap_or_else(|| (any_ts(), any_ts()));
         self.establish(
             ctx,
             Setup {
@@ -821,10 +846,23 @@ impl IkeSa {
                 mobike,
                 natd_init,
                 replaces: origin.replaces,
+                ts,
             },
         );
         if refused.is_some() || asked_none {
             self.note(ctx, Note::NoChildSa { refused });
+        } else {
+            // A Child SA for each further subnet behind the responder, one
+            // CREATE_CHILD_SA after another (RFC 7296 §1.3.1).
+            let more = ctx
+                .config
+                .settings
+                .child_subnets
+                .len()
+                .min(usize::from(u8::MAX));
+            for k in 1..more {
+                self.queue(ctx, Job::NewChild(k as u8));
+            }
         }
     }
 
@@ -923,6 +961,7 @@ impl IkeSa {
                 my_spi: s.child_spi,
                 peer_spi: s.peer_child_spi,
                 replaces: None,
+                ts: s.ts.clone(),
             },
         )
     }

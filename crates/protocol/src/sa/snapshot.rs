@@ -57,6 +57,14 @@ pub struct ChildSnapshot {
     pub inbound_spi: String,
     pub outbound_spi: String,
     pub since: Time,
+    /// Its traffic selectors, "ours ⇄ the peer's" ("any ⇄ 10.2.0.0/24");
+    /// empty for all traffic both ways.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub selectors: String,
+    /// A newer Child SA with its selectors replaced it (a rekey, or the
+    /// other of two crossed rekeys): it waits for its Delete.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaced: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -118,10 +126,13 @@ impl IkeSa {
                 .map(|e| {
                     e.children
                         .iter()
-                        .map(|c| ChildSnapshot {
+                        .enumerate()
+                        .map(|(k, c)| ChildSnapshot {
                             inbound_spi: format!("{:08x}", c.inbound.spi),
                             outbound_spi: format!("{:08x}", c.out.spi),
                             since: c.born,
+                            selectors: super::child::selectors_text(&c.ts),
+                            replaced: super::child::superseded(&e.children, k),
                         })
                         .collect()
                 })

@@ -82,8 +82,11 @@ pub(super) enum Job {
     /// An empty INFORMATIONAL over every path from the addresses we have,
     /// before moving (`Settings::path_check_first`).
     PathCheck(AfterCheck),
-    /// CREATE_CHILD_SA rekeying the newest Child SA (RFC 7296 §1.3.3).
+    /// CREATE_CHILD_SA rekeying the oldest Child SA in use (RFC 7296 §1.3.3).
     RekeyChild,
+    /// CREATE_CHILD_SA for another Child SA, for `child_subnets[k]`
+    /// (RFC 7296 §1.3.1).
+    NewChild(u8),
     /// Delete of the Child SA with our inbound SPI `spi_in` (§1.4.1).
     DeleteChild { spi_in: u32 },
     /// CREATE_CHILD_SA rekeying the IKE SA (RFC 7296 §1.3.2).
@@ -139,6 +142,11 @@ pub(super) enum Task {
     DeleteChild {
         spi_in: u32,
     },
+    NewChild {
+        new_in: u32,
+        ni: Vec<u8>,
+        dh_seed: Option<[u8; 32]>,
+    },
     RekeyIke {
         /// Our SPI of the new IKE SA (its SPIi).
         new_spi: u64,
@@ -160,6 +168,7 @@ impl Job {
             Job::Redirect { .. } => "REDIRECT",
             Job::PathCheck(_) => "path check",
             Job::RekeyChild => "Child SA rekey",
+            Job::NewChild(_) => "new Child SA",
             Job::DeleteChild { .. } => "Child SA delete",
             Job::RekeyIke => "IKE SA rekey",
         }
@@ -181,6 +190,7 @@ impl Task {
             Task::Redirect { .. } => "REDIRECT",
             Task::PathCheck(_) => "path check",
             Task::RekeyChild { .. } => "Child SA rekey",
+            Task::NewChild { .. } => "new Child SA",
             Task::DeleteChild { .. } => "Child SA delete",
             Task::RekeyIke { .. } => "IKE SA rekey",
         }
@@ -191,7 +201,9 @@ impl Task {
         match self {
             Task::Init => ExchangeType::IKE_SA_INIT,
             Task::Auth => ExchangeType::IKE_AUTH,
-            Task::RekeyChild { .. } | Task::RekeyIke { .. } => ExchangeType::CREATE_CHILD_SA,
+            Task::RekeyChild { .. } | Task::NewChild { .. } | Task::RekeyIke { .. } => {
+                ExchangeType::CREATE_CHILD_SA
+            }
             _ => ExchangeType::INFORMATIONAL,
         }
     }
@@ -480,6 +492,7 @@ impl IkeSa {
             // strongSwan's path check is an empty INFORMATIONAL.
             Job::PathCheck(then) => (Vec::new(), Task::PathCheck(then)),
             Job::RekeyChild => self.rekey_child_request(ctx)?,
+            Job::NewChild(k) => self.new_child_request(ctx, k)?,
             Job::RekeyIke => self.rekey_ike_request(ctx)?,
             Job::DeleteChild { spi_in } => (
                 vec![Payload::Delete(mobike_wire::payload::Delete::esp(&[

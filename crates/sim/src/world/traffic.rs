@@ -5,7 +5,7 @@ use super::{Ev, World};
 use crate::trace::TraceKind;
 use mobike_protocol::Role;
 use mobike_wire::ip::Ping;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 impl World {
     /// The ping generator: one echo request through the tunnel.
@@ -15,12 +15,21 @@ impl World {
             return;
         };
         let to = self.scenario.hosts.iter().position(|x| x.id == p.to);
-        let (Some(src), Some(dst)) = (
+        let (Some(src), Some(mut dst)) = (
             self.inner_address(h),
             to.and_then(|t| self.inner_address(t)),
         ) else {
             return;
         };
+        // With a Child SA per subnet behind the gateway, the pings go to
+        // each subnet in turn (its first host), so each Child SA carries
+        // some of them.
+        let subnets = &self.hosts[h].endpoint.config().settings.child_subnets;
+        if !subnets.is_empty()
+            && let IpAddr::V4(a) = subnets[usize::from(seq) % subnets.len()].first_host()
+        {
+            dst = a;
+        }
         let ping = Ping {
             src,
             dst,
@@ -84,7 +93,7 @@ impl World {
                     reply: ping.reply,
                 },
             );
-            if !ping.reply && Some(ping.dst) == self.inner_address(h) {
+            if !ping.reply && self.answers_pings_to(h, ping.dst) {
                 let answer = ping.reply().to_packet();
                 let carried = self.hosts[h].endpoint.send_data(now, &answer);
                 self.trace.push(
@@ -106,6 +115,19 @@ impl World {
                 self.schedule(t, Ev::Timer { host: h as u32 });
             }
         }
+    }
+
+    /// Whether host `h` answers a ping to `dst`: its inside address, or
+    /// the first host of a subnet behind it (`child_subnets`).
+    fn answers_pings_to(&self, h: usize, dst: Ipv4Addr) -> bool {
+        Some(dst) == self.inner_address(h)
+            || self.hosts[h]
+                .endpoint
+                .config()
+                .settings
+                .child_subnets
+                .iter()
+                .any(|s| s.first_host() == IpAddr::V4(dst))
     }
 
     /// The host's address inside the tunnel (what its pings come from).
