@@ -81,9 +81,10 @@ pub fn sa_rows(sa: &SaSnapshot, now: Time) -> Vec<PanelRow> {
     let children = if sa.child_sas.is_empty() {
         "—".to_string()
     } else {
-        sa.child_sas
-            .iter()
-            .rev()
+        // By selectors, and newest first among those with the same.
+        let mut rows: Vec<&ChildSnapshot> = sa.child_sas.iter().rev().collect();
+        rows.sort_by(|a, b| a.selectors.cmp(&b.selectors));
+        rows.into_iter()
             .map(|c| {
                 format!(
                     "{}in {} · out {}{}",
@@ -98,7 +99,7 @@ pub fn sa_rows(sa: &SaSnapshot, now: Time) -> Vec<PanelRow> {
                 )
             })
             .collect::<Vec<_>>()
-            .join("; ")
+            .join("\n")
     };
     vec![
         row(
@@ -372,26 +373,35 @@ pub struct TrafficTable {
 /// metrics; with `children` (the pinging host's Child SAs) that have
 /// selectors of their own, a row for each: the ESP packets of its SPIs.
 pub fn traffic(ping: &PingSpec, m: &Metrics, children: &[ChildSnapshot]) -> TrafficTable {
-    let per_child = children
+    // In the order of their selectors, so a rekey (which makes a new SA,
+    // the newest) does not move a row.
+    let mut current: Vec<&ChildSnapshot> = children
         .iter()
         .filter(|c| !c.selectors.is_empty() && !c.replaced)
-        .enumerate()
-        .map(|(k, c)| {
-            let count = |hex: &str| {
-                u32::from_str_radix(hex, 16)
-                    .ok()
-                    .and_then(|spi| m.esp_by_spi.get(&spi))
-                    .copied()
-                    .unwrap_or_default()
-            };
-            let (out, out_lost) = count(&c.outbound_spi);
-            let (inb, in_lost) = count(&c.inbound_spi);
-            PanelRow {
-                label: Cow::Owned(format!("ESP {}", c.selectors)),
-                key: Cow::Owned(format!("child-{k}")),
-                value: format!("out {out} · in {inb}, {} lost", out_lost + in_lost),
-            }
-        });
+        .collect();
+    current.sort_by(|a, b| a.selectors.cmp(&b.selectors));
+    let per_child = current.into_iter().enumerate().map(|(k, c)| {
+        let count = |hex: &str| {
+            u32::from_str_radix(hex, 16)
+                .ok()
+                .and_then(|spi| m.esp_by_spi.get(&spi))
+                .copied()
+                .unwrap_or_default()
+        };
+        let (out, out_lost) = count(&c.outbound_spi);
+        let (inb, in_lost) = count(&c.inbound_spi);
+        // The peer's side names it where ours is everything ("ESP to
+        // 10.2.0.0/24"); else both sides.
+        let label = match c.selectors.strip_prefix("any ⇄ ") {
+            Some(theirs) => format!("ESP to {theirs}"),
+            None => format!("ESP {}", c.selectors),
+        };
+        PanelRow {
+            label: Cow::Owned(label),
+            key: Cow::Owned(format!("child-{k}")),
+            value: format!("out {out} · in {inb}, {} lost", out_lost + in_lost),
+        }
+    });
     let mut table = TrafficTable {
         what: format!("{} → {}, every {}", ping.from, ping.to, ping.interval),
         rows: vec![
@@ -482,7 +492,7 @@ mod tests {
         };
         world.run_until(21 * SEC);
         let (before, _) = children(&world);
-        assert!(!before.contains(';'), "one Child SA: {before}");
+        assert!(!before.contains('\n'), "one Child SA: {before}");
         // 22 s: both rekey; while the Deletes are under way the laptop has
         // its old SA and two new ones.
         world.run_until(22 * SEC + 80 * MS);
@@ -490,7 +500,7 @@ mod tests {
         assert_eq!(during.matches("(replaced)").count(), 2, "{during}");
         world.run_until(30 * SEC);
         let (after, rekey) = children(&world);
-        assert!(!after.contains(';') && after != before, "{after}");
+        assert!(!after.contains('\n') && after != before, "{after}");
         // The laptop's lifetime is 25 s from the survivor's birth at 22.074 s.
         assert_eq!(rekey, "Child SA in 17.074s");
     }
@@ -589,23 +599,15 @@ mod tests {
         assert_eq!(
             rows,
             [
-                (
-                    "ESP any ⇄ 10.1.0.0/24".into(),
-                    "out 3 · in 3, 0 lost".into()
-                ),
-                (
-                    "ESP any ⇄ 10.2.0.0/24".into(),
-                    "out 4 · in 4, 0 lost".into()
-                ),
-                (
-                    "ESP any ⇄ 10.3.0.0/24".into(),
-                    "out 3 · in 3, 0 lost".into()
-                ),
+                ("ESP to 10.1.0.0/24".into(), "out 3 · in 3, 0 lost".into()),
+                ("ESP to 10.2.0.0/24".into(), "out 4 · in 4, 0 lost".into()),
+                ("ESP to 10.3.0.0/24".into(), "out 3 · in 3, 0 lost".into()),
             ]
         );
         let panel = sa_rows(&hosts[0].sas[0], world.now());
         assert!(
-            value(&panel, "children").starts_with("any ⇄ 10.3.0.0/24: in "),
+            value(&panel, "children").starts_with("any ⇄ 10.1.0.0/24: in ")
+                && value(&panel, "children").lines().count() == 3,
             "{}",
             value(&panel, "children")
         );
