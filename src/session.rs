@@ -98,6 +98,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../examples/hairpin-home-gateway.toml"),
     ),
     (
+        "route-withdrawn-mid-network",
+        include_str!("../examples/route-withdrawn-mid-network.toml"),
+    ),
+    (
         "nat-mapping-timeout",
         include_str!("../examples/nat-mapping-timeout.toml"),
     ),

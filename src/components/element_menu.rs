@@ -72,7 +72,7 @@ fn offers(list: &[Offer], d: &Dispatch) -> Html {
         <div class="offers">
             { for list.iter().map(|o| html! {
                 <div class="offer">
-                    <button type="button" id={o.id} title={o.title.clone()} disabled={o.disabled.is_some()}
+                    <button type="button" id={o.id.to_string()} title={o.title.clone()} disabled={o.disabled.is_some()}
                         onclick={send(d, Action::Intervene(o.action.clone()))}>{o.label.clone()}</button>
                     { for o.disabled.as_ref().map(|why| html! { <span class="why">{why.clone()}</span> }) }
                 </div>

@@ -53,6 +53,7 @@ pub fn topo_link(p: &TopoLinkProps) -> Html {
             <polyline class="hit" points={l.points.clone()} />
             <text class="link-label" x={x.to_string()} y={y.to_string()}>{l.caption.clone()}</text>
             { for l.cut.as_ref().map(|d| html! { <path class="cut" d={d.clone()} /> }) }
+
         </g>
     }
 }

@@ -145,6 +145,11 @@ pub fn topology(p: &TopologyProps) -> Html {
                     // Drawn over the link ends, so links meet the cloud's edge.
                     <ellipse class="internet" cx={inet[0].to_string()} cy={inet[1].to_string()} rx={INTERNET_RX.to_string()} ry={INTERNET_RY.to_string()} />
                     <text class="internet-label" x={inet[0].to_string()} y={(inet[1] + 5.0).to_string()}>{"Internet"}</text>
+                    <g id="routes-down">
+                        { for view.routes_down.iter().map(|(text, [x, y])| html! {
+                            <text class="link-label route-down" x={x.to_string()} y={y.to_string()}>{text.clone()}</text>
+                        }) }
+                    </g>
                     { for view.hosts.iter().map(|h| html! {
                         <TopoHost key={h.id.clone()} host={h.clone()} selected={host_selected(&h.id)}
                             on_grab={drag.on_grab.clone()} dispatch={p.dispatch.clone()} />

@@ -65,6 +65,18 @@ pub const ACTIONS: &[ActionInfo] = &[
         modifiers: &["direction"],
     },
     ActionInfo {
+        key: "route_down",
+        label: "withdraw a route between a link and a prefix",
+        target: Target::Link,
+        modifiers: &["prefix"],
+    },
+    ActionInfo {
+        key: "route_up",
+        label: "restore a route between a link and a prefix",
+        target: Target::Link,
+        modifiers: &["prefix"],
+    },
+    ActionInfo {
         key: "set_link",
         label: "change a link's delay, jitter, loss, duplication",
         target: Target::Link,
@@ -581,9 +593,15 @@ pub fn rename_link(s: &mut Scenario, old: &str, new: &str) {
         }
     }
     for e in &mut s.timeline {
-        for v in [&mut e.break_link, &mut e.restore_link, &mut e.set_link]
-            .into_iter()
-            .flatten()
+        for v in [
+            &mut e.break_link,
+            &mut e.restore_link,
+            &mut e.route_down,
+            &mut e.route_up,
+            &mut e.set_link,
+        ]
+        .into_iter()
+        .flatten()
         {
             if v == old {
                 *v = new.to_string();
@@ -697,10 +715,16 @@ pub fn remove(s: &mut Scenario, element: &Element) -> usize {
                 }
             }
             s.timeline.retain(|e| {
-                let named = [&e.break_link, &e.restore_link, &e.set_link]
-                    .into_iter()
-                    .flatten()
-                    .any(|v| *v == l.id);
+                let named = [
+                    &e.break_link,
+                    &e.restore_link,
+                    &e.route_down,
+                    &e.route_up,
+                    &e.set_link,
+                ]
+                .into_iter()
+                .flatten()
+                .any(|v| *v == l.id);
                 let moved_onto = e
                     .move_nat
                     .as_deref()

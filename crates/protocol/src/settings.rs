@@ -215,6 +215,11 @@ impl Subnet {
         }
     }
 
+    /// Whether `addr` lies in the subnet.
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        self.selector().contains(addr)
+    }
+
     /// The subnet's traffic selector (every protocol and port).
     pub fn selector(&self) -> mobike_wire::payload::TrafficSelector {
         let (first, last) = self.bounds();

@@ -125,6 +125,10 @@ pub struct NatBox {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TopologyView {
     pub internet: [f64; 2],
+    /// The internet's withdrawn routes ("✕ Access ↛ 203.0.113.10/32"),
+    /// each with where its text is anchored: under the cloud, where the
+    /// failure is.
+    pub routes_down: Vec<(String, [f64; 2])>,
     pub links: Vec<LinkLine>,
     pub hosts: Vec<HostBox>,
     pub groups: Vec<GroupView>,
@@ -377,8 +381,24 @@ fn groups(topo: &Topo, hosts: &[mobike_sim::HostView], focus: Option<&str>) -> V
 pub fn topology(topo: &Topo, world: &World, focus: Option<&str>) -> TopologyView {
     let host_views = world.hosts();
     let active = active_links(topo.scenario, &host_views);
+    let inet = topo.internet();
+    let routes_down = world
+        .links()
+        .iter()
+        .flat_map(|l| {
+            l.routes_down
+                .iter()
+                .map(move |p| format!("✕ {} ↛ {p}", l.label))
+        })
+        .enumerate()
+        .map(|(k, text)| {
+            let y = inet[1] + crate::topology::INTERNET_RY + 14.0 + 13.0 * k as f64;
+            (text, [inet[0], y])
+        })
+        .collect();
     TopologyView {
-        internet: topo.internet(),
+        internet: inet,
+        routes_down,
         links: links(topo, world, &active),
         hosts: hosts(topo, &host_views),
         groups: groups(topo, &host_views, focus),

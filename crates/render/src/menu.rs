@@ -8,13 +8,14 @@
 
 use crate::drawing::TopologyView;
 use crate::topology::Topo;
-use mobike_protocol::{SaState, Time};
+use mobike_protocol::{Role, SaState, Subnet, Time};
 use mobike_sim::duration::Dur;
 use mobike_sim::vocab::nat::{NatChanges, preset_name};
 use mobike_sim::{
     Direction, Filtering, HintKind, HostView, Intervention, LinkView, MappingBehaviour, MoveBy,
     NatBehaviour, NatPreset, World,
 };
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -48,7 +49,7 @@ impl Target {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Offer {
     /// Its button's id ("menu-break"): stable, for tests and the keyboard.
-    pub id: &'static str,
+    pub id: Cow<'static, str>,
     pub label: String,
     /// What it does, in a sentence (the button's tooltip).
     pub title: String,
@@ -59,7 +60,7 @@ pub struct Offer {
 
 fn offer(id: &'static str, label: &str, title: &str, action: Intervention) -> Offer {
     Offer {
-        id,
+        id: Cow::Borrowed(id),
         label: label.into(),
         title: title.into(),
         action,
@@ -378,6 +379,46 @@ fn link_menu(world: &World, view: &TopologyView, id: &str) -> Option<Menu> {
             ]
         }
     };
+    // The internet's route from this link to each responder's address
+    // elsewhere (where IKE SAs go): withdrawn, the path fails in the
+    // middle of the network while every link works.
+    let mut offers = offers;
+    let gateways = world
+        .hosts_where(|_| true)
+        .filter(|h| h.role == Role::Responder);
+    let mut k = 0;
+    for h in gateways {
+        for f in h.interfaces.iter().filter(|f| f.link != id) {
+            let prefix = Subnet {
+                network: f.address,
+                prefix: if f.address.is_ipv4() { 32 } else { 128 },
+            };
+            let down = l.routes_down.contains(&prefix);
+            k += 1;
+            offers.push(Offer {
+                id: Cow::Owned(format!("menu-route-{k}")),
+                label: if down {
+                    format!("Restore the route to {} ({})", f.address, h.label)
+                } else {
+                    format!("Withdraw the route to {} ({})", f.address, h.label)
+                },
+                title: if down {
+                    "Packets between this link and that address pass again".into()
+                } else {
+                    "A router in the internet loses its route: packets between this link and that address vanish in the middle of the network, while both links work".into()
+                },
+                action: Intervention::SetRoute {
+                    link: link(),
+                    prefix,
+                    up: down,
+                },
+                disabled: None,
+            });
+            if k == 8 {
+                break;
+            }
+        }
+    }
     let state = match (l.uplink, l.downlink) {
         (true, true) => "works both ways".to_string(),
         (false, false) => "broken both ways".to_string(),
@@ -385,6 +426,9 @@ fn link_menu(world: &World, view: &TopologyView, id: &str) -> Option<Menu> {
         (false, true) => "uplink (host → internet) broken, downlink works".to_string(),
     };
     let mut status = vec![state];
+    for p in &l.routes_down {
+        status.push(format!("the route to {p} is withdrawn"));
+    }
     status.push(format!(
         "delay {}, jitter {}, loss {}, duplication {}",
         Dur(l.delay),
@@ -1007,7 +1051,7 @@ mod tests {
     }
 
     fn ids(offers: &[Offer]) -> Vec<&str> {
-        offers.iter().map(|o| o.id).collect()
+        offers.iter().map(|o| o.id.as_ref()).collect()
     }
 
     #[test]
@@ -1023,7 +1067,32 @@ mod tests {
         };
         assert_eq!(
             ids(&l.offers),
-            ["menu-break", "menu-break-up", "menu-break-down"]
+            [
+                "menu-break",
+                "menu-break-up",
+                "menu-break-down",
+                "menu-route-1"
+            ]
+        );
+        // The route to the gateway's address, withdrawn and restored.
+        assert_eq!(
+            l.offers[3].label,
+            "Withdraw the route to 203.0.113.10 (VPN gateway)"
+        );
+        let mut cut = world.clone();
+        cut.apply(l.offers[3].action.clone());
+        let m2 = menu_of(&s, &cut, Target::Link("wifi".into()));
+        let MenuBody::Link(l2) = &m2.body else {
+            panic!()
+        };
+        assert_eq!(
+            l2.offers[3].label,
+            "Restore the route to 203.0.113.10 (VPN gateway)"
+        );
+        assert!(
+            m2.status
+                .iter()
+                .any(|x| x == "the route to 203.0.113.10/32 is withdrawn")
         );
         assert_eq!(l.typed.delay, "8ms");
         assert_eq!(l.typed.loss, "0");
@@ -1033,14 +1102,22 @@ mod tests {
         world.apply(l.offers[2].action.clone());
         let m = menu_of(&s, &world, Target::Link("wifi".into()));
         let MenuBody::Link(l) = &m.body else { panic!() };
-        assert_eq!(ids(&l.offers), ["menu-restore-down", "menu-break-up"]);
+        assert_eq!(
+            ids(&l.offers),
+            ["menu-restore-down", "menu-break-up", "menu-route-1"]
+        );
         assert_eq!(l.offers[0].label, "Restore the downlink");
         world.apply(l.offers[1].action.clone());
         let m = menu_of(&s, &world, Target::Link("wifi".into()));
         let MenuBody::Link(l) = &m.body else { panic!() };
         assert_eq!(
             ids(&l.offers),
-            ["menu-restore", "menu-restore-up", "menu-restore-down"]
+            [
+                "menu-restore",
+                "menu-restore-up",
+                "menu-restore-down",
+                "menu-route-1"
+            ]
         );
         assert!(m.status[0].contains("broken both ways"));
     }

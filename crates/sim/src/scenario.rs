@@ -909,6 +909,8 @@ impl TimelineEvent {
     pub const ACTIONS: &'static [&'static str] = &[
         "break_link",
         "restore_link",
+        "route_down",
+        "route_up",
         "interface_down",
         "interface_up",
         "move_nat",
@@ -940,6 +942,18 @@ impl TimelineEvent {
                         direction,
                         up,
                     },
+                });
+            }
+        }
+        for (v, up) in [(&self.route_down, false), (&self.route_up, true)] {
+            if let Some(l) = v {
+                let prefix = self.prefix.ok_or(
+                    "route_down and route_up need `prefix = \"<the destination, e.g. 203.0.113.0/24>\"`",
+                )?;
+                found.push(I::SetRoute {
+                    link: l.clone(),
+                    prefix,
+                    up,
                 });
             }
         }
@@ -1079,7 +1093,7 @@ impl TimelineEvent {
         }
         let one = match found.len() {
             1 => found.remove(0),
-            0 => return Err("no action: set one of break_link, restore_link, set_link, interface_down, interface_up, move_nat, nat_reboot, nat_address_change, configure_nat, add_address, remove_address, move_clients, spoof_update, hint".into()),
+            0 => return Err("no action: set one of break_link, restore_link, route_down, route_up, set_link, interface_down, interface_up, move_nat, nat_reboot, nat_address_change, configure_nat, add_address, remove_address, move_clients, spoof_update, hint".into()),
             _ => return Err("more than one action: write one [[event]] per action".into()),
         };
         // The modifiers only go with the actions they modify.
@@ -1087,6 +1101,9 @@ impl TimelineEvent {
         let addresses = self.add_address.is_some() || self.remove_address.is_some();
         if self.direction.is_some() && !links {
             return Err("`direction` goes only with break_link or restore_link".into());
+        }
+        if self.prefix.is_some() && self.route_down.is_none() && self.route_up.is_none() {
+            return Err("`prefix` goes only with route_down or route_up".into());
         }
         if self.address.is_some() && !addresses && self.nat_address_change.is_none() {
             return Err(
@@ -1115,6 +1132,14 @@ impl TimelineEvent {
         match action.clone() {
             I::BreakLink { link } => e.break_link = Some(link),
             I::RestoreLink { link } => e.restore_link = Some(link),
+            I::SetRoute { link, prefix, up } => {
+                if up {
+                    e.route_up = Some(link);
+                } else {
+                    e.route_down = Some(link);
+                }
+                e.prefix = Some(prefix);
+            }
             I::SetLinkDirection {
                 link,
                 direction,

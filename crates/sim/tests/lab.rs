@@ -77,6 +77,16 @@ fn every_kind() -> Vec<Intervention> {
         Intervention::CheckLiveness {
             host: "laptop".into(),
         },
+        Intervention::SetRoute {
+            link: "lan".into(),
+            prefix: mobike_protocol::Subnet::try_from("203.0.113.0/24".to_string()).unwrap(),
+            up: false,
+        },
+        Intervention::SetRoute {
+            link: "lan".into(),
+            prefix: mobike_protocol::Subnet::try_from("2001:db8::/32".to_string()).unwrap(),
+            up: true,
+        },
         Intervention::SetLink {
             link: "lan".into(),
             delay: Some(Dur(40_000)),

@@ -271,6 +271,7 @@ impl<'a> InterventionCheck<'a> {
         match action {
             Intervention::BreakLink { link }
             | Intervention::RestoreLink { link }
+            | Intervention::SetRoute { link, .. }
             | Intervention::SetLinkDirection { link, .. } => self.link(link),
             Intervention::RebootNat { nat } => self.nat(nat),
             Intervention::ChangeNatAddress { nat, address } => {

@@ -17,6 +17,15 @@ pub enum Intervention {
     BreakLink { link: String },
     /// The link works again, both ways.
     RestoreLink { link: String },
+    /// The internet's route between a link and a prefix is withdrawn
+    /// (`up: false`) or comes back: packets from the link to the prefix, and
+    /// from the prefix to the link, vanish in the middle of the network
+    /// while both ends' links work.
+    SetRoute {
+        link: String,
+        prefix: mobike_protocol::Subnet,
+        up: bool,
+    },
     /// One direction of a link fails (`up: false`) or recovers: a one-way
     /// failure. [`Direction::Up`] is from the host towards the internet.
     SetLinkDirection {
@@ -217,6 +226,12 @@ impl fmt::Display for Description<'_> {
         match self.action {
             Intervention::BreakLink { link } => write!(f, "break link {}", n.link(link)),
             Intervention::RestoreLink { link } => write!(f, "restore link {}", n.link(link)),
+            Intervention::SetRoute { link, prefix, up } => write!(
+                f,
+                "the route between link {} and {prefix} is {}",
+                n.link(link),
+                if *up { "restored" } else { "withdrawn" }
+            ),
             Intervention::SetLinkDirection {
                 link,
                 direction,

@@ -33,6 +33,9 @@ pub enum DropReason {
     LinkBrokeInFlight { link: String },
     /// The internet knows no link that owns the destination.
     NoRoute { address: IpAddr },
+    /// The internet's route between the link (by label) and the prefix is
+    /// withdrawn.
+    RouteWithdrawn { link: String, prefix: String },
     /// No host on the link (by id) has the destination address.
     NotOnLink { link: String, address: IpAddr },
     /// A UDP port no IKE daemon listens on.
@@ -164,6 +167,9 @@ impl fmt::Display for DropReason {
                 write!(f, "link {link} broke while the packet was on it")
             }
             DropReason::NoRoute { address } => write!(f, "no route to {address}"),
+            DropReason::RouteWithdrawn { link, prefix } => {
+                write!(f, "the route between link {link} and {prefix} is withdrawn")
+            }
             DropReason::NotOnLink { link, address } => {
                 write!(f, "nobody on link {link} has address {address}")
             }
@@ -318,6 +324,16 @@ fn parse_known(t: &str) -> Option<DropReason> {
             })
         })
         .or_else(|| {
+            let (l, p) = t
+                .strip_prefix("the route between link ")?
+                .strip_suffix(" is withdrawn")?
+                .rsplit_once(" and ")?;
+            Some(DropReason::RouteWithdrawn {
+                link: l.to_string(),
+                prefix: p.to_string(),
+            })
+        })
+        .or_else(|| {
             let (l, a) = t
                 .strip_prefix("nobody on link ")?
                 .rsplit_once(" has address ")?;
@@ -402,6 +418,10 @@ mod tests {
             },
             DropReason::LinkBrokeInFlight { link: "LTE".into() },
             DropReason::NoRoute { address: ip },
+            DropReason::RouteWithdrawn {
+                link: "Home and office".into(),
+                prefix: "203.0.113.0/24".into(),
+            },
             DropReason::NotOnLink {
                 link: "lte".into(),
                 address: ip,

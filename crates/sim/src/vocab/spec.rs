@@ -373,6 +373,15 @@ pub struct TimelineEvent {
     pub break_link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_link: Option<String>,
+    /// The internet's route between this link and `prefix` is withdrawn:
+    /// packets between them vanish in the middle of the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_down: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_up: Option<String>,
+    /// With route_down / route_up: "203.0.113.0/24".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<mobike_protocol::Subnet>,
     /// "host.interface": the interface goes down and the OS tells the IKE daemon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface_down: Option<String>,

@@ -38,6 +38,21 @@ impl World {
                     },
                 );
             }
+            Intervention::SetRoute { link, prefix, up } => {
+                let Some(i) = self.link_index(link) else {
+                    return;
+                };
+                let at = self.routes_down.iter().position(|r| *r == (i, *prefix));
+                match (at, up) {
+                    (Some(k), true) => {
+                        self.routes_down.remove(k);
+                    }
+                    (None, false) => self.routes_down.push((i, *prefix)),
+                    // Already so: nothing changes.
+                    _ => return,
+                }
+                self.note(&action, None, by_user);
+            }
             Intervention::SetLinkDirection {
                 link,
                 direction,

@@ -108,6 +108,9 @@ pub struct World {
     queue: Queue<Ev>,
     hosts: Vec<Host>,
     links: Vec<LinkState>,
+    /// Withdrawn routes of the internet: (link, prefix) pairs between
+    /// which packets vanish.
+    routes_down: Vec<(usize, mobike_protocol::Subnet)>,
     nats: Vec<NatBox>,
     next_packet: PacketId,
     trace: Trace,
@@ -235,6 +238,7 @@ impl World {
                 .enumerate()
                 .map(|(i, l)| LinkState::new(l, i, scenario.seed))
                 .collect(),
+            routes_down: Vec::new(),
             nats,
             next_packet: 0,
             trace: Trace::default(),

@@ -274,6 +274,25 @@ impl World {
                     .find(|n| n.public == dst)
                     .and_then(|n| n.link)
             });
+        // A withdrawn route between the link the packet came from and its
+        // destination, or between its source and the link it goes to: it
+        // vanishes in the middle of the network.
+        let withdrawn = to.and_then(|to| {
+            self.routes_down
+                .iter()
+                .find(|(l, p)| {
+                    (*l == link && p.contains(dst)) || (*l == to && p.contains(packet.src.ip()))
+                })
+                .copied()
+        });
+        if let Some((l, prefix)) = withdrawn {
+            let reason = DropReason::RouteWithdrawn {
+                link: self.link_label(l),
+                prefix: prefix.to_string(),
+            };
+            self.drop_packet(packet.id, Name::from("internet"), reason);
+            return;
+        }
         match to {
             Some(l) => self.enter_link(l, packet, false),
             None => self.drop_packet(

@@ -59,6 +59,9 @@ pub struct LinkView {
     pub jitter: Time,
     pub loss: f64,
     pub duplicate: f64,
+    /// Prefixes the internet's route to from this link is withdrawn for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes_down: Vec<mobike_protocol::Subnet>,
 }
 
 /// One row of a NAT's mapping table.
@@ -145,7 +148,8 @@ impl World {
             .links
             .iter()
             .zip(&self.links)
-            .map(|(l, st)| {
+            .enumerate()
+            .map(|(i, (l, st))| {
                 let (uplink, downlink) = (st.is_up(Direction::Up), st.is_up(Direction::Down));
                 LinkView {
                     id: l.id.clone(),
@@ -157,6 +161,12 @@ impl World {
                     jitter: st.jitter,
                     loss: st.loss,
                     duplicate: st.duplicate,
+                    routes_down: self
+                        .routes_down
+                        .iter()
+                        .filter(|(k, _)| *k == i)
+                        .map(|(_, p)| *p)
+                        .collect(),
                 }
             })
             .collect()
