@@ -538,13 +538,25 @@ pub fn import(file: &str, capture: &[u8], keys: &[KeyEntry]) -> Result<Imported,
                 } else {
                     (f.dst.ip(), f.src.ip())
                 };
-                let ini = match owner.get(&ia) {
-                    Some(&p) if parties[p].role == Role::Initiator => p,
-                    _ => new_party(&mut parties, Role::Initiator),
-                };
-                let res = match owner.get(&ra) {
-                    Some(&p) if parties[p].role == Role::Responder => p,
-                    _ => new_party(&mut parties, Role::Responder),
+                // An IKE SA first seen past IKE_SA_INIT was made by a rekey
+                // (RFC 7296 §2.18): whoever rekeyed holds its I flag, the
+                // responder too. Between two parties already seen, it
+                // keeps them as they were.
+                let rekeyed = h.exchange != ExchangeType::IKE_SA_INIT;
+                let known = (owner.get(&ia).copied(), owner.get(&ra).copied());
+                let (ini, res) = match known {
+                    (Some(a), Some(b)) if rekeyed && a != b => (a, b),
+                    _ => {
+                        let ini = match known.0 {
+                            Some(p) if parties[p].role == Role::Initiator => p,
+                            _ => new_party(&mut parties, Role::Initiator),
+                        };
+                        let res = match known.1 {
+                            Some(p) if parties[p].role == Role::Responder => p,
+                            _ => new_party(&mut parties, Role::Responder),
+                        };
+                        (ini, res)
+                    }
                 };
                 sa_parties.insert(h.spi_i, (ini, res));
                 (ini, res)

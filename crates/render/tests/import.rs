@@ -404,3 +404,47 @@ fn an_initiator_whose_responder_has_no_address_still_names_a_peer() {
     assert_eq!(init.peer, Some(init.interfaces[0].address));
     Chart::build(&s, got.observed.trace());
 }
+
+/// A capture where the gateway (the IKE SA's responder) rekeys the IKE SA:
+/// the new IKE SA's I flag is the gateway's (RFC 7296 §2.18), yet the
+/// import keeps the two parties it saw set the first one up, and draws
+/// every message from the side that sent it.
+#[test]
+fn a_rekey_by_the_responder_keeps_the_parties_apart() {
+    let s = Scenario::from_toml(include_str!("../../../examples/rekey-after-move.toml")).unwrap();
+    let mut w = World::new(&s);
+    w.run_until(s.until.micros());
+    let raw = pcap::capture(w.trace(), "gateway");
+    let keys = read_keys(
+        "ikev2_decryption_table",
+        &pcap::ikev2_decryption_table(w.trace()),
+    )
+    .unwrap();
+    let chart = chart_of(&raw, &keys);
+    let lanes: Vec<&str> = chart.lanes.iter().map(|l| l.role.as_str()).collect();
+    assert_eq!(lanes.len(), 2, "two parties: {:?}", chart.lanes);
+    // The gateway's address is only ever the responder's lane.
+    let gateway = "203.0.113.10".parse::<std::net::IpAddr>().unwrap();
+    let mut from_gateway = 0;
+    for r in &chart.rows {
+        if let Row::Message(m) = r
+            && matches!(m.what, What::Ike { .. })
+        {
+            let lane = &chart.lanes[m.from];
+            assert_eq!(
+                m.src.ip() == gateway,
+                lane.role.starts_with("responder"),
+                "{} from {} drawn on {lane:?}",
+                m.notation(),
+                m.src
+            );
+            from_gateway += usize::from(m.src.ip() == gateway);
+        }
+    }
+    assert!(from_gateway > 5);
+    // And every message decrypts, the rekeyed IKE SA's too.
+    assert!(chart.rows.iter().all(|r| match r {
+        Row::Message(m) => !m.notation().contains("SK {...}"),
+        _ => true,
+    }));
+}
