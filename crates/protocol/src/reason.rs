@@ -267,6 +267,14 @@ pub enum Note {
     IkeRekeyed { spi_i: u64, spi_r: u64, ours: bool },
     /// The peer answered our IKE SA rekey with an error; we try again later.
     IkeRekeyRefused { kind: NotifyType, retry: Time },
+    /// The peer's IKE SA rekey crossed ours: answered, and which new IKE SA
+    /// stays is settled once ours is answered (RFC 7296 §2.8.2).
+    IkeRekeysCrossed,
+    /// Two IKE SA rekeys crossed: the new IKE SA `redundant` (initiator
+    /// SPI) came from the exchange with the lowest nonce; `by_us`: we made
+    /// it, so we delete it. The other stays, and whoever made it deletes
+    /// the old one.
+    IkeRekeyCollision { redundant: u64, by_us: bool },
     /// An ICMP error is only a hint (M-3.5-1).
     IcmpHint { peer: IpAddr },
     /// A report of unwanted traffic starts a liveness check with COOKIE2.
@@ -358,6 +366,8 @@ impl Note {
             RekeyingIke { .. } => "RFC 7296 §1.3.2, §2.8",
             IkeRekeyed { .. } => "RFC 7296 §1.3.2, §2.18; RFC 4555 §1.3 (roles stay)",
             IkeRekeyRefused { .. } => "RFC 7296 §2.25",
+            IkeRekeysCrossed => "RFC 7296 §2.8.2, §2.25.2",
+            IkeRekeyCollision { .. } => "RFC 7296 §2.8.2",
             IcmpHint { .. } => "RFC 4555 §3.5 (M-3.5-1)",
             UnwantedTrafficHint { .. } => "RFC 4555 §5.3 (M-5.3-1)",
             NatHintUpdate => "RFC 4555 §3.8 (M-3.8-5), §3.5 (B-3.5-3)",
@@ -536,6 +546,18 @@ impl fmt::Display for Note {
                 f,
                 "IKE SA rekey answered with {kind}: trying again in {:.3} s",
                 *retry as f64 / 1e6
+            ),
+            IkeRekeysCrossed => f.write_str(
+                "the peer rekeys the IKE SA while our rekey waits for its answer: answered; the lowest nonce will tell which new IKE SA stays",
+            ),
+            IkeRekeyCollision { redundant, by_us } => write!(
+                f,
+                "two IKE SA rekeys crossed: the new IKE SA {redundant:016x} came from the lowest nonce and is redundant; {}",
+                if *by_us {
+                    "we made it, so we delete it; the peer deletes the old one"
+                } else {
+                    "the peer deletes it; ours stays and we delete the old one"
+                }
             ),
             IcmpHint { peer } => {
                 write!(f, "ICMP error about {peer}: only a hint, checking liveness")
@@ -765,6 +787,9 @@ pub enum LocalDelete {
     /// Our rekey made the IKE SA with this initiator SPI, which replaces
     /// it (RFC 7296 §1.3.2).
     Rekeyed { new_spi_i: u64 },
+    /// Two IKE SA rekeys crossed and ours made this redundant one; the IKE
+    /// SA with initiator SPI `stays` stays (RFC 7296 §2.8.2).
+    Redundant { stays: u64 },
 }
 
 impl fmt::Display for LocalDelete {
@@ -775,6 +800,10 @@ impl fmt::Display for LocalDelete {
             LocalDelete::Rekeyed { new_spi_i } => {
                 write!(f, "rekeyed: replaced by the IKE SA {new_spi_i:016x}")
             }
+            LocalDelete::Redundant { stays } => write!(
+                f,
+                "redundant: two rekeys crossed and the IKE SA {stays:016x} stays"
+            ),
         }
     }
 }
@@ -843,6 +872,7 @@ impl DeleteReason {
                 "RFC 7296 §1.4.1"
             }
             PeerRekeyed { .. } | Local(LocalDelete::Rekeyed { .. }) => "RFC 7296 §1.3.2, §2.18",
+            Local(LocalDelete::Redundant { .. }) => "RFC 7296 §2.8.2",
             Cookie2Mismatch(Cookie2Exchange::Liveness) => "RFC 4555 §3.7, §5.3, M-3.7-7",
             Cookie2Mismatch(_) => "RFC 4555 §3.7, M-3.7-7",
             RedirectedInInit { .. } => "RFC 5685 (redirect during IKE_SA_INIT)",

@@ -571,29 +571,100 @@ fn the_ike_lifetime_rekeys_the_ike_sa_again_and_again() {
 }
 
 #[test]
-fn crossed_ike_sa_rekeys_are_refused_for_now_and_tried_again_after_a_drawn_wait() {
+fn crossed_ike_sa_rekeys_both_go_through_and_the_lowest_nonce_tells_which_stays() {
+    // RFC 7296 §2.8.2 (and §2.25.2: not TEMPORARY_FAILURE): both rekeys
+    // are answered; the new IKE SA made by the exchange with the lowest of
+    // the four nonces is redundant and its maker deletes it; the maker of
+    // the other deletes the old IKE SA.
     let mut n = Net::established(&[I1], &[R1]);
     let (si, sr) = (spi_i(&n), n.snap(Role::Responder).spi_i);
+    let before = n.messages().len();
     assert!(n.i.rekey_ike(n.now, si));
     assert!(n.r.rekey_ike(n.now, sr));
-    // Both are answered TEMPORARY_FAILURE (RFC 7296 §2.25); the waits are
-    // drawn, so the next tries do not meet, and one rekey goes through.
-    n.run(n.now + 40 * SEC);
-    let refused = n
-        .messages()
-        .into_iter()
-        .filter(|m| m.exchange() == CCSA && m.is_response() && m.has(NotifyType::TEMPORARY_FAILURE))
-        .count();
-    assert_eq!(refused, 2);
-    let notes_i = notes(&n, Role::Initiator);
-    assert!(notes_i.iter().any(
-        |x| matches!(x, Note::IkeRekeyRefused { retry, .. } if (5 * SEC..=15 * SEC).contains(retry))
-    ));
+    n.run(n.now + 10 * SEC);
+    let msgs = n.messages()[before..].to_vec();
+    let rekeys: Vec<&Msg> = msgs.iter().filter(|m| m.exchange() == CCSA).collect();
+    assert_eq!(rekeys.len(), 4, "two requests, two answers");
+    assert!(rekeys.iter().all(|m| m.notifies().is_empty()), "no refusal");
+    // Each exchange: its request and its answer, by message ID and sender.
+    let exchange = |from: Role| {
+        let req = rekeys
+            .iter()
+            .find(|m| m.is_request() && m.from == Some(from))
+            .unwrap();
+        let resp = rekeys
+            .iter()
+            .find(|m| m.is_response() && m.from != Some(from) && m.mid() == req.mid())
+            .unwrap();
+        let spi = |m: &Msg| {
+            m.payloads
+                .iter()
+                .find_map(|p| match p {
+                    Payload::Sa(props) => {
+                        Some(u64::from_be_bytes(props[0].spi[..].try_into().unwrap()))
+                    }
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let lowest = nonce(req).min(nonce(resp));
+        (spi(req), spi(resp), lowest)
+    };
+    let (by_i, by_r) = (exchange(Role::Initiator), exchange(Role::Responder));
+    let (stays, gone) = if by_i.2 < by_r.2 {
+        (by_r, by_i)
+    } else {
+        (by_i, by_r)
+    };
     assert_eq!((live(&n.i), live(&n.r)), (1, 1));
-    let (i, r) = (newest(&n, Role::Initiator), newest(&n, Role::Responder));
-    assert_ne!(i.spi_i, si, "rekeyed");
-    assert_eq!((i.spi_i, i.spi_r), (r.spi_i, r.spi_r));
-    assert_eq!(i.child_sas.len(), 1);
+    let (i, r) = (
+        newest_live(&n, Role::Initiator),
+        newest_live(&n, Role::Responder),
+    );
+    assert_eq!(
+        (i.spi_i, i.spi_r),
+        (Spi(stays.0), Spi(stays.1)),
+        "the one without the lowest nonce"
+    );
+    assert_eq!((r.spi_i, r.spi_r), (Spi(stays.0), Spi(stays.1)));
+    assert_eq!(i.child_sas.len(), 1, "the Child SA went over to it");
+    // The redundant one was deleted by its maker, on itself.
+    let deletes: Vec<&Msg> = msgs
+        .iter()
+        .filter(|m| {
+            m.info() && m.is_request() && m.payloads.iter().any(|p| matches!(p, Payload::Delete(_)))
+        })
+        .collect();
+    assert!(
+        deletes.iter().any(|m| m.header.spi_i == gone.0),
+        "a Delete on the redundant IKE SA"
+    );
+    assert!(
+        deletes.iter().any(|m| m.header.spi_i == si.0),
+        "and on the old one"
+    );
+    for role in [Role::Initiator, Role::Responder] {
+        let crossed = notes(&n, role)
+            .into_iter()
+            .filter(
+                |x| matches!(x, Note::IkeRekeyCollision { redundant, .. } if *redundant == gone.0),
+            )
+            .count();
+        assert_eq!(crossed, 1, "{role:?} settles it the same way");
+    }
+    esp_both_ways(&mut n);
+}
+
+/// The newest established IKE SA of `role` that no rekey replaced.
+fn newest_live(n: &Net, role: Role) -> mobike_protocol::SaSnapshot {
+    let ep = match role {
+        Role::Initiator => &n.i,
+        Role::Responder => &n.r,
+    };
+    ep.snapshots()
+        .into_iter()
+        .rfind(|s| s.state == mobike_protocol::SaState::Established)
+        .unwrap()
 }
 
 /// The UPDATE_SA_ADDRESSES requests among `msgs`.
@@ -673,6 +744,7 @@ mod random {
                         mobike_protocol::DeleteReason::PeerRekeyed { .. }
                             | mobike_protocol::DeleteReason::Local(
                                 mobike_protocol::LocalDelete::Rekeyed { .. }
+                                    | mobike_protocol::LocalDelete::Redundant { .. }
                             )
                     ) =>
                 {
@@ -682,7 +754,10 @@ mod random {
             });
             prop_assert!(deleted.is_none(), "{role:?} deleted an SA: {deleted:?}");
         }
-        let (i, r) = (newest(&n, Role::Initiator), newest(&n, Role::Responder));
+        let (i, r) = (
+            newest_live(&n, Role::Initiator),
+            newest_live(&n, Role::Responder),
+        );
         prop_assert_eq!((i.spi_i, i.spi_r), (r.spi_i, r.spi_r));
         prop_assert_eq!((i.local, i.remote), (r.remote, r.local));
         prop_assert_eq!(inbound(&n, Role::Initiator).len(), 1, "{:?}", i.child_sas);

@@ -80,6 +80,9 @@ impl IkeSa {
             // RFC 7296 §1.4.1: an empty response, and the IKE SA is gone
             // (after a rekey, its successor carries on, §1.3.2).
             self.respond(ctx, INFO, mid, &[], dst, src);
+            // The peer's rekey crossed ours and it deletes the old IKE SA:
+            // its new one stays (ours never came back). RFC 7296 §2.8.2.
+            self.crossed_rekey_won(ctx);
             let reason = match self.rekeyed_to {
                 Some(new_spi_i) => DeleteReason::PeerRekeyed { new_spi_i },
                 None => DeleteReason::PeerDeleted,

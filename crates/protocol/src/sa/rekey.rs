@@ -13,11 +13,15 @@
 //! Ni | Nr); the new IKE SA takes the addresses, NAT state, MOBIKE state
 //! and Child SAs along, and the rekey's initiator becomes its original
 //! initiator (I flag, SK_ei) while the MOBIKE roles stay (RFC 4555 §1.3).
-//! A rekey that meets one of ours under way is answered TEMPORARY_FAILURE
-//! (§2.25), except two Child SA rekeys, settled as above; a refused rekey
-//! is tried again 5 to 15 s later. More Child SAs on one IKE SA are refused:
-//! CREATE_CHILD_SA without REKEY_SA is answered with NO_ADDITIONAL_SAS
-//! (§3.10.1), a REKEY_SA for an SA we do not have with CHILD_SA_NOT_FOUND.
+//! Two IKE SA rekeys that cross (§2.8.2) both go through: the IKE SA the
+//! peer's made waits aside until ours is answered, then the one made by
+//! the exchange with the lowest of the four nonces is redundant (its maker
+//! deletes it) and the other takes over (its maker deletes the old one).
+//! Any other rekey that meets a request of ours under way is answered
+//! TEMPORARY_FAILURE (§2.25) and tried again 5 to 15 s later. Another
+//! Child SA (`Settings::child_subnets`, §1.3.1) is a CREATE_CHILD_SA
+//! without REKEY_SA; without subnets it is answered NO_ADDITIONAL_SAS
+//! (§3.10.1); a REKEY_SA for an SA we do not have, CHILD_SA_NOT_FOUND.
 
 use super::child::{Selectors, selector_list, selectors_of};
 use super::*;
@@ -663,6 +667,18 @@ pub(super) fn narrow(
     }
 }
 
+/// The peer's IKE SA rekey, answered while ours waited for its answer
+/// (RFC 7296 §2.8.2): the IKE SA it made, kept aside until ours is
+/// answered.
+#[derive(Clone)]
+pub(crate) struct CrossedIkeRekey {
+    spi_i: u64,
+    spi_r: u64,
+    keys: IkeKeys,
+    /// The lower of that exchange's two nonces.
+    lowest_nonce: Vec<u8>,
+}
+
 /// How long a refused rekey waits before it is tried again: 5 to 15 s,
 /// drawn, so that two sides refused at once do not meet again (RFC 7296
 /// §2.25 leaves the wait to the implementation).
@@ -773,6 +789,7 @@ impl IkeSa {
         next.spi_r = spi_r;
         next.orig_initiator = orig_initiator;
         next.rekeyed_to = None;
+        next.crossed = None;
         // Requests waiting for the window go over to the new SA (a return
         // routability check, an address list): none is started on the old
         // one from now on (RFC 7296 §2.18).
@@ -827,7 +844,18 @@ impl IkeSa {
         let refuse = |sa: &mut IkeSa, ctx: &mut Ctx, kind: NotifyType| {
             sa.refuse_create_child(ctx, mid, src, dst, kind)
         };
-        if self.retired() || self.any_rekey_under_way() || !self.window.outstanding.is_empty() {
+        // Our own IKE SA rekey waits for its answer, and nothing else of
+        // ours is under way: the two rekeys crossed. Both go through, and
+        // the nonces tell which new IKE SA stays (RFC 7296 §2.8.2, §2.25.2).
+        let crossing = self.crossed.is_none()
+            && !self.retired()
+            && !self.rekey_under_way()
+            && self.window.queue.is_empty()
+            && self.window.outstanding.len() == 1
+            && matches!(self.window.outstanding[0].task, Task::RekeyIke { .. });
+        if !crossing
+            && (self.retired() || self.any_rekey_under_way() || !self.window.outstanding.is_empty())
+        {
             // A rekey of ours, or another request of ours, is under way on
             // this SA: try later (RFC 7296 §2.25), so that no exchange is
             // left behind on the old SA.
@@ -854,13 +882,23 @@ impl IkeSa {
         proposal.spi = my_spi.to_be_bytes().to_vec();
         let out = vec![
             Payload::Sa(vec![proposal]),
-            Payload::Nonce(nr),
+            Payload::Nonce(nr.clone()),
             Payload::Ke {
                 group: transform_id::DH_CURVE25519,
                 data: dh.public().to_vec(),
             },
         ];
         self.respond(ctx, ExchangeType::CREATE_CHILD_SA, mid, &out, dst, src);
+        if crossing {
+            self.note(ctx, Note::IkeRekeysCrossed);
+            self.crossed = Some(Box::new(CrossedIkeRekey {
+                spi_i: peer_spi,
+                spi_r: my_spi,
+                keys,
+                lowest_nonce: (&ni).min(&nr).clone(),
+            }));
+            return;
+        }
         self.adopt_successor(ctx, peer_spi, my_spi, keys, false);
     }
 
@@ -891,6 +929,16 @@ impl IkeSa {
             self.ike_rekey_refused(ctx, NotifyType::INVALID_KE_PAYLOAD);
             return;
         };
+        if let Some(theirs) = self.crossed.take() {
+            let Some(old) = self.est() else { return };
+            let Ok(keys) =
+                IkeKeys::derive_rekey(&old.keys.sk_d, ni, &nr, &shared, new_spi, peer_spi, 16)
+            else {
+                return;
+            };
+            let ours = (new_spi, peer_spi, keys, ni.min(nr.as_slice()).to_vec());
+            return self.settle_crossed_ike_rekeys(ctx, ours, *theirs);
+        }
         let Some(old) = self.est() else { return };
         let Ok(keys) =
             IkeKeys::derive_rekey(&old.keys.sk_d, ni, &nr, &shared, new_spi, peer_spi, 16)
@@ -906,7 +954,94 @@ impl IkeSa {
         );
     }
 
+    /// Both IKE SA rekeys went through (RFC 7296 §2.8.2): the new IKE SA
+    /// made by the exchange with the lowest of the four nonces is
+    /// redundant and whoever made it deletes it; the other takes over, and
+    /// whoever made that one deletes the old IKE SA. `ours`: the SPIs,
+    /// keys and lowest nonce of the IKE SA our rekey made.
+    fn settle_crossed_ike_rekeys(
+        &mut self,
+        ctx: &mut Ctx,
+        ours: (u64, u64, IkeKeys, Vec<u8>),
+        theirs: CrossedIkeRekey,
+    ) {
+        let (o_spi_i, o_spi_r, o_keys, o_lowest) = ours;
+        let ours_redundant = o_lowest < theirs.lowest_nonce;
+        let (redundant, redundant_keys) = if ours_redundant {
+            ((o_spi_i, o_spi_r), o_keys.clone())
+        } else {
+            ((theirs.spi_i, theirs.spi_r), theirs.keys.clone())
+        };
+        self.note(
+            ctx,
+            Note::IkeRekeyCollision {
+                redundant: redundant.0,
+                by_us: ours_redundant,
+            },
+        );
+        let stays = if ours_redundant {
+            theirs.spi_i
+        } else {
+            o_spi_i
+        };
+        // The redundant IKE SA exists on both sides: it holds nothing and
+        // waits for its Delete, which its maker sends. (Handed over first,
+        // so the one that stays is the endpoint's newest.)
+        let mut spare = self.clone();
+        spare.spi_i = redundant.0;
+        spare.spi_r = redundant.1;
+        spare.orig_initiator = ours_redundant;
+        spare.rekeyed_to = Some(stays);
+        spare.crossed = None;
+        spare.window = Window {
+            peer_window: self.window.peer_window,
+            ..Window::default()
+        };
+        spare.iv_counter = 0;
+        if let Lifecycle::Established(e) = &mut spare.life {
+            e.keys = redundant_keys.clone();
+            e.children.clear();
+        }
+        ctx.event(Event::KeysDerived {
+            spi_i: redundant.0,
+            spi_r: redundant.1,
+            keys: Box::new(redundant_keys),
+        });
+        if ours_redundant {
+            spare
+                .window
+                .queue
+                .push_back(Job::Delete(LocalDelete::Redundant { stays }));
+        }
+        ctx.actions.push(Action::Adopt(Box::new(spare)));
+        if ours_redundant {
+            self.adopt_successor(ctx, theirs.spi_i, theirs.spi_r, theirs.keys, false);
+        } else {
+            self.adopt_successor(ctx, o_spi_i, o_spi_r, o_keys, true);
+            // We made the IKE SA that stays: we delete the old one.
+            self.window.queue.clear();
+            self.queue(
+                ctx,
+                Job::Delete(LocalDelete::Rekeyed { new_spi_i: o_spi_i }),
+            );
+        }
+    }
+
+    /// The peer's crossed rekey is the one that stays (ours was refused,
+    /// or the peer deletes the old IKE SA before ours is answered): its new
+    /// IKE SA takes over, as if it had come alone. False: none crossed.
+    pub(super) fn crossed_rekey_won(&mut self, ctx: &mut Ctx) -> bool {
+        let Some(theirs) = self.crossed.take() else {
+            return false;
+        };
+        self.adopt_successor(ctx, theirs.spi_i, theirs.spi_r, theirs.keys, false);
+        true
+    }
+
     fn ike_rekey_refused(&mut self, ctx: &mut Ctx, kind: NotifyType) {
+        if self.crossed_rekey_won(ctx) {
+            return;
+        }
         let retry = retry_delay(ctx);
         if let Some(e) = self.est_mut() {
             e.ike_retry_after = ctx.now + retry;
