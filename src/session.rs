@@ -50,6 +50,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../examples/three-child-sas.toml"),
     ),
     (
+        "crossed-ike-sa-rekeys",
+        include_str!("../examples/crossed-ike-sa-rekeys.toml"),
+    ),
+    (
         "responder-moves-client",
         include_str!("../examples/responder-moves-client.toml"),
     ),

@@ -833,6 +833,10 @@ pub enum DeleteReason {
     /// The peer deleted it after rekeying it: the IKE SA with this
     /// initiator SPI replaces it (RFC 7296 §1.3.2).
     PeerRekeyed { new_spi_i: u64 },
+    /// The peer deleted the redundant IKE SA of two crossed rekeys, which
+    /// it made; the IKE SA with initiator SPI `stays` stays (RFC 7296
+    /// §2.8.2).
+    PeerRedundant { stays: u64 },
     /// Our own Delete exchange completed.
     Local(LocalDelete),
     /// A COOKIE2 came back changed (M-3.7-7).
@@ -872,6 +876,7 @@ impl DeleteReason {
                 "RFC 7296 §1.4.1"
             }
             PeerRekeyed { .. } | Local(LocalDelete::Rekeyed { .. }) => "RFC 7296 §1.3.2, §2.18",
+            PeerRedundant { .. } => "RFC 7296 §2.8.2",
             Local(LocalDelete::Redundant { .. }) => "RFC 7296 §2.8.2",
             Cookie2Mismatch(Cookie2Exchange::Liveness) => "RFC 4555 §3.7, §5.3, M-3.7-7",
             Cookie2Mismatch(_) => "RFC 4555 §3.7, M-3.7-7",
@@ -913,6 +918,9 @@ impl DeleteReason {
             PeerRekeyed { new_spi_i } => {
                 format!("rekeyed by the peer: replaced by the IKE SA {new_spi_i:016x}")
             }
+            PeerRedundant { stays } => format!(
+                "redundant: two rekeys crossed, the peer made it and deletes it; the IKE SA {stays:016x} stays"
+            ),
             Local(why) => why.to_string(),
             Cookie2Mismatch(x) => format!(
                 "COOKIE2 mismatch in {}",

@@ -611,6 +611,7 @@ fn crossed_ike_sa_rekeys_both_go_through_and_the_lowest_nonce_tells_which_stays(
         (spi(req), spi(resp), lowest)
     };
     let (by_i, by_r) = (exchange(Role::Initiator), exchange(Role::Responder));
+    let by_i_spi = by_i.0;
     let (stays, gone) = if by_i.2 < by_r.2 {
         (by_r, by_i)
     } else {
@@ -652,6 +653,19 @@ fn crossed_ike_sa_rekeys_both_go_through_and_the_lowest_nonce_tells_which_stays(
             .count();
         assert_eq!(crossed, 1, "{role:?} settles it the same way");
     }
+    // The side that did not make the redundant IKE SA saw it go by the
+    // other's Delete, and says why.
+    let maker_i = gone.0 == by_i_spi;
+    let waiter = if maker_i {
+        Role::Responder
+    } else {
+        Role::Initiator
+    };
+    assert!(n.events_of(waiter).iter().any(|(_, e)| matches!(
+        e,
+        Event::Deleted { spi_i, reason: mobike_protocol::DeleteReason::PeerRedundant { stays: s } }
+            if *spi_i == gone.0 && *s == stays.0
+    )));
     esp_both_ways(&mut n);
 }
 
@@ -742,6 +756,7 @@ mod random {
                     if !matches!(
                         reason,
                         mobike_protocol::DeleteReason::PeerRekeyed { .. }
+                            | mobike_protocol::DeleteReason::PeerRedundant { .. }
                             | mobike_protocol::DeleteReason::Local(
                                 mobike_protocol::LocalDelete::Rekeyed { .. }
                                     | mobike_protocol::LocalDelete::Redundant { .. }

@@ -84,6 +84,7 @@ impl IkeSa {
             // its new one stays (ours never came back). RFC 7296 §2.8.2.
             self.crossed_rekey_won(ctx);
             let reason = match self.rekeyed_to {
+                Some(stays) if self.redundant => DeleteReason::PeerRedundant { stays },
                 Some(new_spi_i) => DeleteReason::PeerRekeyed { new_spi_i },
                 None => DeleteReason::PeerDeleted,
             };

@@ -299,6 +299,9 @@ pub(crate) struct IkeSa {
     /// it: the IKE SA we made answering the peer's, until ours is answered
     /// and the nonces tell which of the two stays (RFC 7296 §2.8.2).
     crossed: Option<Box<rekey::CrossedIkeRekey>>,
+    /// The redundant IKE SA of two crossed rekeys: it only waits for its
+    /// Delete (RFC 7296 §2.8.2).
+    redundant: bool,
     life: Lifecycle,
 }
 
@@ -360,6 +363,7 @@ impl IkeSa {
             orig_initiator: role == Role::Initiator,
             rekeyed_to: None,
             crossed: None,
+            redundant: false,
             life,
         }
     }

@@ -993,6 +993,7 @@ impl IkeSa {
         spare.orig_initiator = ours_redundant;
         spare.rekeyed_to = Some(stays);
         spare.crossed = None;
+        spare.redundant = true;
         spare.window = Window {
             peer_window: self.window.peer_window,
             ..Window::default()
