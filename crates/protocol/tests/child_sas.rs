@@ -8,7 +8,6 @@
 mod common;
 use common::*;
 use mobike_protocol::{Note, Role, SEC, Settings, Subnet};
-use mobike_wire::ip::Ping;
 use mobike_wire::payload::{Payload, TrafficSelector};
 use mobike_wire::registry::{ExchangeType, NotifyType};
 use std::net::Ipv4Addr;
@@ -80,20 +79,7 @@ fn ping(n: &mut Net, role: Role, host: &str) -> Option<Sent> {
         Role::Initiator => (laptop, far),
         Role::Responder => (far, laptop),
     };
-    let p = Ping {
-        src,
-        dst,
-        reply: role == Role::Responder,
-        ident: 9,
-        seq: n.log.len() as u16,
-    };
-    let now = n.now;
-    if !n.ep(role).send_data(now, &p.to_packet()) {
-        return None;
-    }
-    let before = n.log.len();
-    n.drain();
-    n.log[before..].iter().find(|s| s.is_esp()).cloned()
+    n.send_ping(role, src, dst)
 }
 
 fn spi_of(s: &Sent) -> u32 {

@@ -158,9 +158,10 @@ fn without_keys_the_protected_payloads_stay_closed() {
 
 /// A simulated run exported at the gateway, with its key table, read back:
 /// the same IKE messages, decrypted, whatever the link type or file format.
-#[test]
-fn our_own_capture_reads_back_in_every_link_type() {
-    let s = Scenario::from_toml(include_str!("../../../examples/wifi-to-lte.toml")).unwrap();
+/// An example run to its end, captured at the gateway, with the key table
+/// the export writes.
+fn own_capture(example: &str) -> (Vec<u8>, Vec<KeyEntry>) {
+    let s = Scenario::from_toml(example).unwrap();
     let mut w = World::new(&s);
     w.run_until(s.until.micros());
     let raw = pcap::capture(w.trace(), "gateway");
@@ -169,6 +170,12 @@ fn our_own_capture_reads_back_in_every_link_type() {
         &pcap::ikev2_decryption_table(w.trace()),
     )
     .unwrap();
+    (raw, keys)
+}
+
+#[test]
+fn our_own_capture_reads_back_in_every_link_type() {
+    let (raw, keys) = own_capture(include_str!("../../../examples/wifi-to-lte.toml"));
     let base = chart_of(&raw, &keys);
     let ike = |c: &Chart| -> Vec<String> {
         c.rows
@@ -411,15 +418,7 @@ fn an_initiator_whose_responder_has_no_address_still_names_a_peer() {
 /// every message from the side that sent it.
 #[test]
 fn a_rekey_by_the_responder_keeps_the_parties_apart() {
-    let s = Scenario::from_toml(include_str!("../../../examples/rekey-after-move.toml")).unwrap();
-    let mut w = World::new(&s);
-    w.run_until(s.until.micros());
-    let raw = pcap::capture(w.trace(), "gateway");
-    let keys = read_keys(
-        "ikev2_decryption_table",
-        &pcap::ikev2_decryption_table(w.trace()),
-    )
-    .unwrap();
+    let (raw, keys) = own_capture(include_str!("../../../examples/rekey-after-move.toml"));
     let chart = chart_of(&raw, &keys);
     let lanes: Vec<&str> = chart.lanes.iter().map(|l| l.role.as_str()).collect();
     assert_eq!(lanes.len(), 2, "two parties: {:?}", chart.lanes);

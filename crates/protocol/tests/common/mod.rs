@@ -900,9 +900,22 @@ impl Net {
     /// datagram it produced (not yet on the network: it is logged and sent
     /// by the next `drain`/`run`).
     pub fn send_data(&mut self, role: Role) -> Option<Sent> {
+        let (laptop, gateway) = ("10.99.0.2".parse().unwrap(), "10.1.0.1".parse().unwrap());
+        self.send_ping(role, laptop, gateway)
+    }
+
+    /// Sends one echo (`role`: the initiator's request or the responder's
+    /// answer) from `src` to `dst` inside the tunnel, as
+    /// [`Net::send_data`] does.
+    pub fn send_ping(
+        &mut self,
+        role: Role,
+        src: std::net::Ipv4Addr,
+        dst: std::net::Ipv4Addr,
+    ) -> Option<Sent> {
         let ping = mobike_wire::ip::Ping {
-            src: "10.99.0.2".parse().unwrap(),
-            dst: "10.1.0.1".parse().unwrap(),
+            src,
+            dst,
             reply: role == Role::Responder,
             ident: 7,
             seq: self.log.len() as u16,
