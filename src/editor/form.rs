@@ -204,7 +204,7 @@ impl<'a> Fields<'a> {
         let doc_key = key.split('[').next().unwrap_or(key);
         let short = matches!(widget, Widget::Check)
             || key.contains('[')
-            || matches!(&widget, Widget::Text { .. } if key != "description" && key != "title");
+            || matches!(&widget, Widget::Text { .. } if !["description", "title", "forward"].contains(&key));
         self.out.push(FieldView {
             id: dom_id(&place),
             error: self.editor.error_at(&place).map(str::to_string),
