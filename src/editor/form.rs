@@ -718,6 +718,7 @@ impl Editor {
                     ("from", _) => ("Only those on", text("any address")),
                     ("to", _) => ("To address", text("")),
                     ("address", _) => ("Address", text("")),
+                    ("prefix", _) => ("Destinations (prefix)", text("203.0.113.0/24")),
                     (m, Shape::Choice(names)) => (m, select(Some("unchanged"), names)),
                     (m, Shape::Bool) => (m, tri("unchanged")),
                     ("port_range", _) => continue,
