@@ -4,7 +4,8 @@
 //! one of them (to an IKE port of its address, from one of a few sources),
 //! a genuine datagram they sent (replayed, possibly cut or with one octet
 //! flipped), an address change, a rekey of the Child SA or the IKE SA, or
-//! time passing. Nothing may panic, and
+//! time passing. Both have two subnets behind the responder, so the IKE SA
+//! carries two Child SAs. Nothing may panic, and
 //! nothing grows without bound: each input makes at most a few datagrams
 //! and SAs.
 #![no_main]
@@ -25,7 +26,16 @@ fn config(role: Role, id: &str) -> EndpointConfig {
         id: id.into(),
         psk: b"fuzz".to_vec(),
         peer_id: None,
-        settings: Settings::default(),
+        // Two Child SAs (a CREATE_CHILD_SA after IKE_AUTH), so the
+        // datagrams replayed and flipped include one for another Child SA
+        // with its traffic selectors.
+        settings: Settings {
+            child_subnets: ["10.1.0.0/24", "10.2.0.0/24"]
+                .iter()
+                .map(|s| mobike_protocol::Subnet::try_from(s.to_string()).unwrap())
+                .collect(),
+            ..Settings::default()
+        },
     }
 }
 
