@@ -39,7 +39,7 @@ struct ChartArgs {
     #[arg(long)]
     esp: bool,
     /// Leave out exchanges or kinds of row, as the page's chart filter
-    /// does: ike_sa_init, ike_auth, informational, keepalive, other,
+    /// does: ike_sa_init, ike_auth, create_child_sa, informational, keepalive, other,
     /// request, response, lost, note, intervention, narration.
     #[arg(long, value_name = "ID,ID", value_delimiter = ',')]
     hide: Vec<String>,

@@ -40,11 +40,13 @@ pub const CHAR_W: f64 = 6.6;
 
 /// What a message belongs to, for the exchange filter: its IKE exchange
 /// (RFC 7296 §1.2–§1.4), or ESP, a NAT-keepalive (RFC 3948 §2.3), or
-/// anything else (CREATE_CHILD_SA, unknown exchanges, stray UDP).
+/// anything else (unknown exchanges, stray UDP).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Exchange {
     IkeSaInit,
     IkeAuth,
+    /// Rekeys and other Child SAs (RFC 7296 §1.3).
+    CreateChildSa,
     Informational,
     Esp,
     Keepalive,
@@ -52,9 +54,10 @@ pub enum Exchange {
 }
 
 impl Exchange {
-    pub const ALL: [Exchange; 6] = [
+    pub const ALL: [Exchange; 7] = [
         Exchange::IkeSaInit,
         Exchange::IkeAuth,
+        Exchange::CreateChildSa,
         Exchange::Informational,
         Exchange::Esp,
         Exchange::Keepalive,
@@ -66,6 +69,7 @@ impl Exchange {
         match self {
             Exchange::IkeSaInit => "IKE_SA_INIT",
             Exchange::IkeAuth => "IKE_AUTH",
+            Exchange::CreateChildSa => "CREATE_CHILD_SA",
             Exchange::Informational => "INFORMATIONAL",
             Exchange::Esp => "ESP",
             Exchange::Keepalive => "NAT-keepalive",
@@ -78,6 +82,7 @@ impl Exchange {
         match self {
             Exchange::IkeSaInit => "ike_sa_init",
             Exchange::IkeAuth => "ike_auth",
+            Exchange::CreateChildSa => "create_child_sa",
             Exchange::Informational => "informational",
             Exchange::Esp => "esp",
             Exchange::Keepalive => "keepalive",
@@ -96,6 +101,7 @@ impl Exchange {
             What::Ike { exchange, .. } => match exchange.as_str() {
                 "IKE_SA_INIT" => Exchange::IkeSaInit,
                 "IKE_AUTH" => Exchange::IkeAuth,
+                "CREATE_CHILD_SA" => Exchange::CreateChildSa,
                 "INFORMATIONAL" => Exchange::Informational,
                 _ => Exchange::Other,
             },
@@ -1214,6 +1220,7 @@ mod tests {
         for (t, e) in [
             (ExchangeType::IKE_SA_INIT, Exchange::IkeSaInit),
             (ExchangeType::IKE_AUTH, Exchange::IkeAuth),
+            (ExchangeType::CREATE_CHILD_SA, Exchange::CreateChildSa),
             (ExchangeType::INFORMATIONAL, Exchange::Informational),
         ] {
             assert_eq!(t.to_string(), e.label());

@@ -118,6 +118,27 @@ fn the_host_filter_keeps_what_involves_that_host_or_group() {
     );
 }
 
+/// CREATE_CHILD_SA has a switch of its own (it was counted under
+/// "other"): three Child SAs' requests and answers, hidden with it.
+#[test]
+fn create_child_sa_is_an_exchange_of_its_own_in_the_filter() {
+    let (chart, groups) = run("three-child-sas");
+    let v = page(&chart, &groups, &base());
+    let count = v.exchanges.iter().find(|c| c.0 == Exchange::CreateChildSa);
+    // Two for the second and third subnets, one rekey: requests and answers.
+    assert_eq!(count, Some(&(Exchange::CreateChildSa, 6)));
+    assert!(!v.exchanges.iter().any(|c| c.0 == Exchange::Other && c.1 > 0));
+    let mut opts = base();
+    opts.filter.hide_exchanges = [Exchange::CreateChildSa].into();
+    let v = page(&chart, &groups, &opts);
+    assert!(
+        messages(&v)
+            .iter()
+            .all(|m| !m.label.starts_with("CREATE_CHILD_SA"))
+    );
+    assert!(messages(&v).iter().any(|m| m.label.starts_with("IKE_AUTH")));
+}
+
 #[test]
 fn the_exchange_and_kind_filters_hide_what_they_name() {
     let (chart, groups) = run("wifi-to-lte");
