@@ -127,7 +127,11 @@ fn create_child_sa_is_an_exchange_of_its_own_in_the_filter() {
     let count = v.exchanges.iter().find(|c| c.0 == Exchange::CreateChildSa);
     // Two for the second and third subnets, one rekey: requests and answers.
     assert_eq!(count, Some(&(Exchange::CreateChildSa, 6)));
-    assert!(!v.exchanges.iter().any(|c| c.0 == Exchange::Other && c.1 > 0));
+    assert!(
+        !v.exchanges
+            .iter()
+            .any(|c| c.0 == Exchange::Other && c.1 > 0)
+    );
     let mut opts = base();
     opts.filter.hide_exchanges = [Exchange::CreateChildSa].into();
     let v = page(&chart, &groups, &opts);
