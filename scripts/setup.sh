@@ -25,6 +25,12 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# A C compiler for the crates that build C (mimalloc, the native allocator
+# of `mobike`).
+if ! command -v cc >/dev/null; then
+  apt_install gcc libc6-dev
+fi
+
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
