@@ -199,6 +199,14 @@ pub struct Subnet {
 }
 
 impl Subnet {
+    /// The subnet of one address (/32 or /128).
+    pub fn host(addr: IpAddr) -> Subnet {
+        Subnet {
+            network: addr,
+            prefix: if addr.is_ipv4() { 32 } else { 128 },
+        }
+    }
+
     /// The first and the last address.
     pub fn bounds(&self) -> (IpAddr, IpAddr) {
         match self.network {

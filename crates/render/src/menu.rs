@@ -294,7 +294,7 @@ fn probability_text(p: f64) -> String {
 pub fn menu(topo: &Topo, world: &World, view: &TopologyView, target: &Target) -> Option<Menu> {
     let hosts = world.hosts();
     match target {
-        Target::Link(id) => link_menu(world, view, id),
+        Target::Link(id) => link_menu(world, &hosts, view, id),
         Target::Interface { host, interface } => {
             interface_menu(topo, world, &hosts, view, host, interface)
         }
@@ -303,7 +303,7 @@ pub fn menu(topo: &Topo, world: &World, view: &TopologyView, target: &Target) ->
     }
 }
 
-fn link_menu(world: &World, view: &TopologyView, id: &str) -> Option<Menu> {
+fn link_menu(world: &World, hosts: &[HostView], view: &TopologyView, id: &str) -> Option<Menu> {
     let l: LinkView = world.links().into_iter().find(|l| l.id == id)?;
     let line = view.links.iter().find(|x| x.id == id)?;
     let link = || id.to_string();
@@ -382,42 +382,40 @@ fn link_menu(world: &World, view: &TopologyView, id: &str) -> Option<Menu> {
     // The internet's route from this link to each responder's address
     // elsewhere (where IKE SAs go): withdrawn, the path fails in the
     // middle of the network while every link works.
+    // At most eight: a cluster's addresses would fill the screen.
+    let gateways = hosts
+        .iter()
+        .filter(|h| h.role == Role::Responder)
+        .flat_map(|h| {
+            h.interfaces
+                .iter()
+                .filter(|f| f.link != id)
+                .map(move |f| (h, f.address))
+        })
+        .take(8);
     let mut offers = offers;
-    let gateways = world
-        .hosts_where(|_| true)
-        .filter(|h| h.role == Role::Responder);
-    let mut k = 0;
-    for h in gateways {
-        for f in h.interfaces.iter().filter(|f| f.link != id) {
-            let prefix = Subnet {
-                network: f.address,
-                prefix: if f.address.is_ipv4() { 32 } else { 128 },
-            };
-            let down = l.routes_down.contains(&prefix);
-            k += 1;
-            offers.push(Offer {
-                id: Cow::Owned(format!("menu-route-{k}")),
-                label: if down {
-                    format!("Restore the route to {} ({})", f.address, h.label)
-                } else {
-                    format!("Withdraw the route to {} ({})", f.address, h.label)
-                },
-                title: if down {
-                    "Packets between this link and that address pass again".into()
-                } else {
-                    "A router in the internet loses its route: packets between this link and that address vanish in the middle of the network, while both links work".into()
-                },
-                action: Intervention::SetRoute {
-                    link: link(),
-                    prefix,
-                    up: down,
-                },
-                disabled: None,
-            });
-            if k == 8 {
-                break;
-            }
-        }
+    for (k, (h, address)) in gateways.enumerate() {
+        let prefix = Subnet::host(address);
+        let down = l.routes_down.contains(&prefix);
+        offers.push(Offer {
+            id: Cow::Owned(format!("menu-route-{}", k + 1)),
+            label: if down {
+                format!("Restore the route to {address} ({})", h.label)
+            } else {
+                format!("Withdraw the route to {address} ({})", h.label)
+            },
+            title: if down {
+                "Packets between this link and that address pass again".into()
+            } else {
+                "A router in the internet loses its route: packets between this link and that address vanish in the middle of the network, while both links work".into()
+            },
+            action: Intervention::SetRoute {
+                link: link(),
+                prefix,
+                up: down,
+            },
+            disabled: None,
+        });
     }
     let state = match (l.uplink, l.downlink) {
         (true, true) => "works both ways".to_string(),
