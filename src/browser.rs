@@ -74,9 +74,16 @@ pub fn target<T: JsCast>(e: &web_sys::Event) -> Option<T> {
 pub fn clock_ms() -> Option<f64> {
     #[cfg(target_arch = "wasm32")]
     {
-        web_sys::window()
-            .and_then(|w| w.performance())
-            .map(|p| p.now())
+        use wasm_bindgen::JsCast;
+        match web_sys::window() {
+            Some(w) => w.performance().map(|p| p.now()),
+            // The simulation's worker: its own global scope's clock.
+            None => web_sys::js_sys::global()
+                .dyn_into::<web_sys::WorkerGlobalScope>()
+                .ok()
+                .and_then(|g| g.performance())
+                .map(|p| p.now()),
+        }
     }
     #[cfg(not(target_arch = "wasm32"))]
     {

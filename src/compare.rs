@@ -6,7 +6,7 @@
 //! the clock, so the CLI's `compare … --until <now>` prints the same
 //! numbers (its column names too).
 
-use crate::session::{EXAMPLES, Session, Source};
+use crate::session::{EXAMPLES, Session, Shown, Source, Stage};
 use mobike_protocol::Time;
 use mobike_render::compare::{ChartDiff, Figures};
 use mobike_render::metrics;
@@ -91,7 +91,7 @@ pub struct Compare {
 
 /// A run's name in the figures: the example's (file) name, or "scenario"
 /// for a file.
-fn run_name(s: &Session) -> String {
+fn run_name(s: &Stage) -> String {
     match &s.source {
         Source::Example(name) => name.clone(),
         Source::File(_) => "scenario".to_string(),
@@ -101,7 +101,7 @@ fn run_name(s: &Session) -> String {
 
 impl Compare {
     /// Run B for session `a`, at `a`'s moment.
-    pub fn new(a: &Session, against: Against) -> Result<Compare, String> {
+    pub fn new(a: &impl Shown, against: Against) -> Result<Compare, String> {
         if a.is_recorded() {
             return Err(
                 "a recorded capture is shown as it was; it cannot be run again to compare".into(),
@@ -145,7 +145,7 @@ impl Compare {
 
     /// Brings B to A's moment with A's interventions; B starts over when
     /// they changed (A forked, reset, or the user acted) or A's seed did.
-    pub fn sync(&mut self, a: &Session) {
+    pub fn sync(&mut self, a: &impl Shown) {
         if a.scenario.seed != self.seed_a {
             self.seed_a = a.scenario.seed;
             let mut s = self.b.scenario.clone();
@@ -165,22 +165,20 @@ impl Compare {
     }
 
     /// The figures of both runs at the clock (`mobike compare --until`).
-    pub fn figures(&self, a: &Session) -> Figures {
-        let at = |s: &Session| metrics::compute_at(s.world.trace(), s.now());
-        Figures::build(&[
-            (self.name_a.clone(), at(a)),
-            (self.name_b.clone(), at(&self.b)),
-        ])
+    pub fn figures(&self, a: &impl Shown) -> Figures {
+        let a = metrics::compute_at(a.trace(), a.now());
+        let b = metrics::compute_at(self.b.world.trace(), self.b.now());
+        Figures::build(&[(self.name_a.clone(), a), (self.name_b.clone(), b)])
     }
 
     /// Which rows of each chart the other run has not.
-    pub fn diff(&self, a: &Session) -> ChartDiff {
+    pub fn diff(&self, a: &impl Shown) -> ChartDiff {
         mobike_render::compare::diff(a.chart(), self.b.chart())
     }
 
     /// The CLI command that prints the same figures (from the repository,
     /// for built-in examples and settings).
-    pub fn cli_args(&self, a: &Session) -> Vec<String> {
+    pub fn cli_args(&self, a: &impl Shown) -> Vec<String> {
         let file = |name: &str| format!("examples/{name}.toml");
         let mut out = vec!["compare".to_string()];
         match &self.against {

@@ -109,3 +109,35 @@ pub fn use_share_hash(share: Option<String>, dispatch: Dispatch) {
         move || drop(listener)
     });
 }
+
+/// The simulation's worker (see [`crate::engine`]): each reply it posts
+/// becomes an [`Action::Engine`], and a failure (its wasm stopped) an
+/// [`Action::EngineFailed`], after which the run goes on in the page.
+#[hook]
+pub fn use_engine(session: crate::state::SessionRef, dispatch: Dispatch) {
+    use_effect_with((), move |_| {
+        #[cfg(target_arch = "wasm32")]
+        let listeners = session.borrow().link().worker().map(|w| {
+            let d = dispatch.clone();
+            let replies = EventListener::new(&w, "message", move |e| {
+                let Some(e) = e.dyn_ref::<web_sys::MessageEvent>() else {
+                    return;
+                };
+                let bytes = web_sys::js_sys::Uint8Array::new(&e.data()).to_vec();
+                d.dispatch(Action::Engine(std::rc::Rc::from(bytes)));
+            });
+            let failures = EventListener::new(&w, "error", move |e| {
+                let why = e
+                    .dyn_ref::<web_sys::ErrorEvent>()
+                    .map(|e| e.message())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "the worker could not run".into());
+                dispatch.dispatch(Action::EngineFailed(why));
+            });
+            (replies, failures)
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        let listeners = (session, dispatch);
+        move || drop(listeners)
+    });
+}

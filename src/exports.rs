@@ -7,7 +7,7 @@
 //! types here: the browser side (the file save, the PNG's rasterising) is
 //! in `storage` and `raster`.
 
-use crate::session::Session;
+use crate::session::Shown;
 use crate::state::file_name;
 use mobike_render::export::ExportView;
 use mobike_render::{ascii, json, mermaid, metrics, pcap, svg};
@@ -118,24 +118,24 @@ pub enum Body {
 
 /// The host a capture is taken at unless the user picks another: the
 /// CLI's default, the first responder (or the first host).
-pub fn default_capture_host(s: &Session) -> String {
+pub fn default_capture_host(s: &impl Shown) -> String {
     pcap::default_capture_host(&s.scenario)
 }
 
 /// The base of every file name: the scenario's title.
-pub fn base_name(s: &Session) -> String {
+pub fn base_name(s: &impl Shown) -> String {
     let toml = file_name(&s.scenario.title);
     toml.strip_suffix(".toml").unwrap_or(&toml).to_string()
 }
 
 /// The file name of this download.
-pub fn name(s: &Session, kind: ExportKind) -> String {
+pub fn name(s: &impl Shown, kind: ExportKind) -> String {
     format!("{}{}", base_name(s), kind.suffix())
 }
 
 /// Makes the download of `kind`: the run up to now, charts with `view`.
 pub fn make(
-    s: &Session,
+    s: &impl Shown,
     view: &ExportView,
     kind: ExportKind,
     capture_at: &str,
@@ -162,11 +162,11 @@ pub fn make(
             "text/plain",
         ),
         ExportKind::Json => {
-            let m = metrics::compute(s.world.trace());
+            let m = metrics::compute(s.trace());
             bytes(
                 json::render(
                     &s.saved_scenario(),
-                    json::host_states(&s.world),
+                    json::host_states(s.world_read()),
                     chart,
                     &m,
                     s.now(),
@@ -180,7 +180,7 @@ pub fn make(
                 return Err(format!("no host {capture_at:?} to capture at"));
             }
             Body::Bytes {
-                data: Rc::from(pcap::wireshark_zip(s.world.trace(), capture_at)),
+                data: Rc::from(pcap::wireshark_zip(s.trace(), capture_at)),
                 mime: "application/zip",
             }
         }
@@ -188,13 +188,13 @@ pub fn make(
 }
 
 /// The ASCII chart as shown (also what "Copy" puts on the clipboard).
-pub fn ascii_text(s: &Session, view: &ExportView) -> String {
+pub fn ascii_text(s: &impl Shown, view: &ExportView) -> String {
     ascii::render(s.chart(), &view.ascii(&s.groups))
 }
 
 /// The arguments of `mobike` that write every file the CLI can from the
 /// downloaded scenario file: the same bytes as the page's downloads.
-pub fn cli_args(s: &Session, view: &ExportView, capture_at: &str) -> Vec<String> {
+pub fn cli_args(s: &impl Shown, view: &ExportView, capture_at: &str) -> Vec<String> {
     let mut out = vec![
         "export".to_string(),
         name(s, ExportKind::Toml),
@@ -219,6 +219,7 @@ pub fn cli_args(s: &Session, view: &ExportView, capture_at: &str) -> Vec<String>
 mod tests {
     use super::*;
     use crate::session::DEFAULT_SCENARIO;
+    use crate::session::Session;
     use mobike_protocol::SEC;
 
     fn text(b: Body) -> String {

@@ -72,7 +72,7 @@ impl Autosave {
         }
         let session = self.session.borrow();
         let now = Saved::of(
-            &session,
+            &*session,
             self.editor.as_deref(),
             self.edited,
             storage::now_ms(),

@@ -12,8 +12,11 @@ use crate::timeline::Checkpoints;
 use mobike_protocol::Time;
 use mobike_render::topology::{HostGroup, Topo, clamp_to_drawing, find_groups, initial_layout};
 use mobike_render::{Chart, ChartBuilder};
-use mobike_sim::{Intervention, InterventionCheck, InterventionError, Scenario, World};
+use mobike_sim::{
+    Intervention, InterventionCheck, InterventionError, Scenario, Trace, World, WorldRead,
+};
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The drawing's size, which share links clamp moved nodes to.
@@ -216,31 +219,219 @@ pub struct TraceStamp {
 }
 
 impl TraceStamp {
+    /// The stamp of `events` events of world `world`.
+    pub fn new(world: u64, events: usize) -> TraceStamp {
+        TraceStamp { world, events }
+    }
+
     /// The world this stamp is of: a trace of one world only grows.
     pub fn world(&self) -> u64 {
         self.world
     }
 }
 
-/// A number no other world of this page had.
-fn new_world_id() -> u64 {
+/// A number no other world of this page (or of this worker) had.
+pub fn new_world_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What the page shows of a scenario besides its run: the scenario, where
+/// it came from, and the drawing as the user arranged it. A [`Session`]
+/// and the page's mirror of one ([`crate::live::Live`]) both hold one and
+/// read as it (`Deref`).
+#[derive(Clone, Debug)]
+pub struct Stage {
+    pub scenario: Scenario,
+    pub source: Source,
+    /// Where each node is drawn: host ids, NAT ids, "internet" and host
+    /// groups ("group:<id>").
+    pub layout: BTreeMap<String, [f64; 2]>,
+    pub groups: Vec<HostGroup>,
+}
+
+impl Stage {
+    pub fn new(scenario: Scenario, source: Source) -> Stage {
+        let groups = find_groups(&scenario);
+        let layout = initial_layout(&scenario, &groups);
+        Stage {
+            scenario,
+            source,
+            layout,
+            groups,
+        }
+    }
+
+    /// A recorded run (a capture): shown as it was, never run or changed.
+    pub fn is_recorded(&self) -> bool {
+        matches!(self.source, Source::Capture(_))
+    }
+
+    /// The built-in example running (its index in [`EXAMPLES`]); `None`
+    /// for a scenario from a file.
+    pub fn example_index(&self) -> Option<usize> {
+        match &self.source {
+            Source::Example(name) => EXAMPLES.iter().position(|(n, _)| n == name),
+            Source::File(_) | Source::Capture(_) => None,
+        }
+    }
+
+    /// The scenario's own end (`until`): playback stops there once, and
+    /// goes on when asked.
+    pub fn until(&self) -> Time {
+        self.scenario.until.micros()
+    }
+
+    /// The drawing as the user arranged it, for the topology's geometry.
+    pub fn topo(&self) -> Topo<'_> {
+        Topo {
+            scenario: &self.scenario,
+            layout: &self.layout,
+            groups: &self.groups,
+        }
+    }
+
+    pub fn move_node(&mut self, id: &str, pos: [f64; 2]) {
+        if let Some(p) = self.layout.get_mut(id) {
+            *p = pos;
+        }
+    }
+
+    /// The narration step the panel shows when it is step `step_at` (from
+    /// 1): (its number, how many there are, its text). `None` when the
+    /// scenario has none.
+    pub fn narration_at(&self, step_at: usize) -> Option<(usize, usize, &str)> {
+        let n = self.scenario.steps.len();
+        if n == 0 {
+            return None;
+        }
+        let k = step_at.min(n);
+        let text = k
+            .checked_sub(1)
+            .and_then(|i| self.scenario.steps.get(i))
+            .map_or("", |s| s.text.as_str());
+        Some((k, n, text))
+    }
+
+    /// The scenario as it stands on the page with the user's
+    /// interventions `log` (see [`Session::saved_scenario`]).
+    pub fn saved_with(&self, log: &[(Time, Intervention)]) -> Scenario {
+        let mut s = self.scenario.with_user_log(log);
+        for (key, pos) in self.moved_nodes() {
+            if key == "internet" {
+                s.internet.pos = pos;
+            } else if let Some(g) = self.groups.iter().find(|g| g.key == key) {
+                // A group box is drawn at its members' centre: move them so
+                // that their centre is where the box was put.
+                let n = g.members.len().max(1) as f64;
+                let mut from = [0.0, 0.0];
+                for &m in &g.members {
+                    if let Some(h) = self.scenario.hosts.get(m) {
+                        from[0] += h.pos[0] / n;
+                        from[1] += h.pos[1] / n;
+                    }
+                }
+                let d = [pos[0] - from[0], pos[1] - from[1]];
+                for &m in &g.members {
+                    if let Some(h) = s.hosts.get_mut(m) {
+                        h.pos = [h.pos[0] + d[0], h.pos[1] + d[1]];
+                    }
+                }
+            } else if let Some(h) = s.hosts.iter_mut().find(|h| h.id == key) {
+                h.pos = pos;
+            } else if let Some(n) = s.nats.iter_mut().find(|n| n.id == key) {
+                n.pos = pos;
+            }
+        }
+        s
+    }
+
+    /// The nodes the user moved: (layout key, position) where it differs
+    /// from the scenario's, for share links.
+    pub fn moved_nodes(&self) -> BTreeMap<String, [f64; 2]> {
+        let start = initial_layout(&self.scenario, &self.groups);
+        self.layout
+            .iter()
+            .filter(|(k, p)| start.get(*k) != Some(*p))
+            .map(|(k, p)| (k.clone(), *p))
+            .collect()
+    }
+
+    /// Moves a NAT box's drawing onto a link's line, nearer the host than
+    /// the internet (where a dragged box would be dropped).
+    pub fn draw_nat_on(&mut self, nat: &str, link: &str) {
+        let segment = self
+            .topo()
+            .link_segments()
+            .into_iter()
+            .find(|(l, _, _)| l == link);
+        if let Some((_, a, b)) = segment {
+            let p = [a[0] + (b[0] - a[0]) * 0.4, a[1] + (b[1] - a[1]) * 0.4];
+            self.move_node(nat, clamp_to_drawing(p));
+        }
+    }
+
+    /// The host is drawn as a chip of a group, not a box of its own.
+    pub fn is_group_member(&self, host: &str) -> bool {
+        self.scenario
+            .hosts
+            .iter()
+            .position(|h| h.id == host)
+            .is_some_and(|k| self.groups.iter().any(|g| g.members.contains(&k)))
+    }
+}
+
+/// The moment each step reached came (the chart's narration rows, in
+/// order): step `k` is at index `k - 1`.
+pub fn step_times(chart: &Chart) -> Vec<Time> {
+    chart
+        .rows
+        .iter()
+        .filter_map(|r| match r {
+            mobike_render::Row::Note(n) if n.kind == mobike_render::NoteKind::Narration => {
+                Some(n.time)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A run as the page shows it: the page's mirror of the run in its worker
+/// ([`crate::live::Live`]), or a [`Session`] that runs right here (tests,
+/// compare mode's run B). Exports, share links, autosave and the editor
+/// read either.
+pub trait Shown: Deref<Target = Stage> {
+    fn now(&self) -> Time;
+    /// The user's interventions in this timeline.
+    fn log(&self) -> &[(Time, Intervention)];
+    fn chart(&self) -> &Chart;
+    fn trace(&self) -> &Trace;
+    /// The hosts, links and NATs as of now.
+    fn world_read(&self) -> &dyn WorldRead;
+
+    /// The scenario as it stands on the page, as a value (see
+    /// [`Session::saved_scenario`]).
+    fn saved_scenario(&self) -> Scenario {
+        self.saved_with(self.log())
+    }
+
+    /// [`Shown::saved_scenario`] as a file.
+    fn save_toml(&self) -> Result<String, String> {
+        self.saved_scenario().to_toml()
+    }
 }
 
 /// The running scenario with its history; every button of the page is a
 /// method here.
 pub struct Session {
-    pub scenario: Scenario,
-    pub source: Source,
+    stage: Stage,
     pub world: World,
     /// Tells this world apart from every other (see [`TraceStamp`]).
     world_id: u64,
+    /// How long a prefix of the previous world's trace this world's trace
+    /// began with (a jump back keeps the trace up to its checkpoint).
+    kept: usize,
     chart: ChartBuilder,
-    /// Where each node is drawn: host ids, NAT ids, "internet" and host
-    /// groups ("group:<id>").
-    pub layout: BTreeMap<String, [f64; 2]>,
-    pub groups: Vec<HostGroup>,
     /// The user's interventions in this timeline, in time order.
     log: Vec<(Time, Intervention)>,
     /// How many of them the world has applied.
@@ -257,21 +448,48 @@ pub struct Session {
     steps_seen: usize,
 }
 
+impl Deref for Session {
+    type Target = Stage;
+    fn deref(&self) -> &Stage {
+        &self.stage
+    }
+}
+
+impl DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Stage {
+        &mut self.stage
+    }
+}
+
+impl Shown for Session {
+    fn now(&self) -> Time {
+        Session::now(self)
+    }
+    fn log(&self) -> &[(Time, Intervention)] {
+        &self.log
+    }
+    fn chart(&self) -> &Chart {
+        &self.chart.chart
+    }
+    fn trace(&self) -> &Trace {
+        self.world.trace()
+    }
+    fn world_read(&self) -> &dyn WorldRead {
+        &self.world
+    }
+}
+
 impl Session {
     pub fn new(scenario: Scenario, source: Source) -> Session {
-        let groups = find_groups(&scenario);
-        let layout = initial_layout(&scenario, &groups);
         let mut world = World::new(&scenario);
         let chart = ChartBuilder::new(&scenario);
         Session {
             checkpoints: Checkpoints::new(&mut world, &chart),
             world,
             world_id: new_world_id(),
+            kept: 0,
             chart,
-            scenario,
-            source,
-            layout,
-            groups,
+            stage: Stage::new(scenario, source),
             log: Vec::new(),
             applied: 0,
             horizon: 0,
@@ -289,8 +507,6 @@ impl Session {
         file: &str,
     ) -> Result<Session, mobike_sim::ScenarioError> {
         let scenario = observed.scenario()?;
-        let groups = find_groups(&scenario);
-        let layout = initial_layout(&scenario, &groups);
         let mut world = World::recorded(&scenario, observed.trace().clone());
         let mut chart = ChartBuilder::new(&scenario);
         chart.update(world.trace());
@@ -299,22 +515,15 @@ impl Session {
             checkpoints: Checkpoints::new(&mut world, &chart),
             world,
             world_id: new_world_id(),
+            kept: 0,
             chart,
-            scenario,
-            source: Source::Capture(file.to_string()),
-            layout,
-            groups,
+            stage: Stage::new(scenario, Source::Capture(file.to_string())),
             log: Vec::new(),
             applied: 0,
             horizon,
             step_at: 0,
             steps_seen: 0,
         })
-    }
-
-    /// A recorded run (a capture): shown as it was, never run or changed.
-    pub fn is_recorded(&self) -> bool {
-        matches!(self.source, Source::Capture(_))
     }
 
     pub fn from_toml(text: &str) -> Result<Session, mobike_sim::ScenarioError> {
@@ -356,15 +565,6 @@ impl Session {
         self.layout = layout;
     }
 
-    /// The built-in example running (its index in [`EXAMPLES`]); `None`
-    /// for a scenario from a file.
-    pub fn example_index(&self) -> Option<usize> {
-        match &self.source {
-            Source::Example(name) => EXAMPLES.iter().position(|(n, _)| n == name),
-            Source::File(_) | Source::Capture(_) => None,
-        }
-    }
-
     pub fn now(&self) -> Time {
         self.world.now()
     }
@@ -380,20 +580,36 @@ impl Session {
         self.horizon().max(self.scenario.until.micros())
     }
 
-    /// The scenario's own end (`until`): playback stops there once, and
-    /// goes on when asked.
-    pub fn until(&self) -> Time {
-        self.scenario.until.micros()
-    }
-
     /// The user's interventions in this timeline.
     pub fn log(&self) -> &[(Time, Intervention)] {
         &self.log
     }
 
+    /// How many of them the world has applied.
+    pub fn applied(&self) -> usize {
+        self.applied
+    }
+
     /// Times of the checkpoints held.
     pub fn checkpoint_times(&self) -> Vec<Time> {
         self.checkpoints.times()
+    }
+
+    /// The checkpoints' moments and trace lengths (see
+    /// [`Checkpoints::marks`]).
+    pub fn checkpoint_marks(&self) -> Vec<(Time, usize)> {
+        self.checkpoints.marks()
+    }
+
+    /// How long a prefix of the previous world's trace this world's
+    /// began with: after a jump back, the trace up to its checkpoint.
+    pub fn kept(&self) -> usize {
+        self.kept
+    }
+
+    /// The narration step shown (from 1; 0: none yet).
+    pub fn step_at(&self) -> usize {
+        self.step_at
     }
 
     /// Runs the world forward by `dt` of virtual time.
@@ -455,17 +671,7 @@ impl Session {
     /// The moment each step reached came (the chart's narration rows, in
     /// order): step `k` is at index `k - 1`.
     pub fn step_times(&self) -> Vec<Time> {
-        self.chart
-            .chart
-            .rows
-            .iter()
-            .filter_map(|r| match r {
-                mobike_render::Row::Note(n) if n.kind == mobike_render::NoteKind::Narration => {
-                    Some(n.time)
-                }
-                _ => None,
-            })
-            .collect()
+        step_times(&self.chart.chart)
     }
 
     /// After the chart grew (or was rebuilt): the step shown follows the
@@ -511,6 +717,7 @@ impl Session {
             let (world, chart) = self.checkpoints.restore(cp, &mut self.world);
             self.world = world;
             self.world_id = new_world_id();
+            self.kept = cp.trace_len();
             self.applied = cp.applied;
             self.chart = chart.unwrap_or_else(|| ChartBuilder::new(&self.scenario));
         }
@@ -612,16 +819,7 @@ impl Session {
     /// The narration step the panel shows: (its number from 1, how many
     /// there are, its text). `None` when the scenario has none.
     pub fn narration(&self) -> Option<(usize, usize, &str)> {
-        let n = self.scenario.steps.len();
-        if n == 0 {
-            return None;
-        }
-        let k = self.step_at.min(n);
-        let text = k
-            .checked_sub(1)
-            .and_then(|i| self.scenario.steps.get(i))
-            .map_or("", |s| s.text.as_str());
-        Some((k, n, text))
+        self.stage.narration_at(self.step_at)
     }
 
     /// Applies a user's intervention now and records it. Viewing the past,
@@ -669,26 +867,11 @@ impl Session {
         self.apply(action)
     }
 
-    /// The drawing as the user arranged it, for the topology's geometry.
-    pub fn topo(&self) -> Topo<'_> {
-        Topo {
-            scenario: &self.scenario,
-            layout: &self.layout,
-            groups: &self.groups,
-        }
-    }
-
     /// What the trace holds now (see [`TraceStamp`]).
     pub fn stamp(&self) -> TraceStamp {
         TraceStamp {
             world: self.world_id,
             events: self.world.trace().len(),
-        }
-    }
-
-    pub fn move_node(&mut self, id: &str, pos: [f64; 2]) {
-        if let Some(p) = self.layout.get_mut(id) {
-            *p = pos;
         }
     }
 
@@ -698,20 +881,26 @@ impl Session {
     pub fn drop_nat(&mut self, nat: &str, pos: [f64; 2]) -> (Option<String>, Option<Fork>) {
         self.move_node(nat, pos);
         let link = self.topo().link_at(pos);
+        let fork = self.place_nat(nat, link.clone());
+        (link, fork)
+    }
+
+    /// Puts NAT `nat` on `link` (`None`: out of every path) unless it is
+    /// there already; the fork when this changed the past.
+    pub fn place_nat(&mut self, nat: &str, link: Option<String>) -> Option<Fork> {
         let current = self
             .world
             .nats()
             .into_iter()
             .find(|n| n.id == nat)
             .and_then(|n| n.link);
-        let mut fork = None;
-        if current != link {
-            fork = self.apply(Intervention::PlaceNat {
-                nat: nat.to_string(),
-                link: link.clone(),
-            });
+        if current == link {
+            return None;
         }
-        (link, fork)
+        self.apply(Intervention::PlaceNat {
+            nat: nat.to_string(),
+            link,
+        })
     }
 
     /// The scenario as it stands on the page, as a file: the nodes where
@@ -726,45 +915,7 @@ impl Session {
     /// What [`Session::save_toml`] writes, as a value: the editor starts
     /// from it, so the user's interventions become its timeline events.
     pub fn saved_scenario(&self) -> Scenario {
-        let mut s = self.scenario.with_user_log(&self.log);
-        for (key, pos) in self.moved_nodes() {
-            if key == "internet" {
-                s.internet.pos = pos;
-            } else if let Some(g) = self.groups.iter().find(|g| g.key == key) {
-                // A group box is drawn at its members' centre: move them so
-                // that their centre is where the box was put.
-                let n = g.members.len().max(1) as f64;
-                let mut from = [0.0, 0.0];
-                for &m in &g.members {
-                    if let Some(h) = self.scenario.hosts.get(m) {
-                        from[0] += h.pos[0] / n;
-                        from[1] += h.pos[1] / n;
-                    }
-                }
-                let d = [pos[0] - from[0], pos[1] - from[1]];
-                for &m in &g.members {
-                    if let Some(h) = s.hosts.get_mut(m) {
-                        h.pos = [h.pos[0] + d[0], h.pos[1] + d[1]];
-                    }
-                }
-            } else if let Some(h) = s.hosts.iter_mut().find(|h| h.id == key) {
-                h.pos = pos;
-            } else if let Some(n) = s.nats.iter_mut().find(|n| n.id == key) {
-                n.pos = pos;
-            }
-        }
-        s
-    }
-
-    /// The nodes the user moved: (layout key, position) where it differs
-    /// from the scenario's, for share links.
-    pub fn moved_nodes(&self) -> BTreeMap<String, [f64; 2]> {
-        let start = initial_layout(&self.scenario, &self.groups);
-        self.layout
-            .iter()
-            .filter(|(k, p)| start.get(*k) != Some(*p))
-            .map(|(k, p)| (k.clone(), *p))
-            .collect()
+        self.stage.saved_with(&self.log)
     }
 }
 
@@ -792,29 +943,6 @@ impl Session {
         }
         Ok(self.apply(action))
     }
-
-    /// Moves a NAT box's drawing onto a link's line, nearer the host than
-    /// the internet (where a dragged box would be dropped).
-    fn draw_nat_on(&mut self, nat: &str, link: &str) {
-        let segment = self
-            .topo()
-            .link_segments()
-            .into_iter()
-            .find(|(l, _, _)| l == link);
-        if let Some((_, a, b)) = segment {
-            let p = [a[0] + (b[0] - a[0]) * 0.4, a[1] + (b[1] - a[1]) * 0.4];
-            self.move_node(nat, clamp_to_drawing(p));
-        }
-    }
-
-    /// The host is drawn as a chip of a group, not a box of its own.
-    pub fn is_group_member(&self, host: &str) -> bool {
-        self.scenario
-            .hosts
-            .iter()
-            .position(|h| h.id == host)
-            .is_some_and(|k| self.groups.iter().any(|g| g.members.contains(&k)))
-    }
 }
 
 /// A lesson as a handout: the whole run to the scenario's end (with the
@@ -829,32 +957,34 @@ pub struct Handout {
     pub steps: Vec<(Option<Time>, String)>,
 }
 
-impl Session {
-    /// The handout of this run (see [`Handout`]), computed apart: the
-    /// session shown is not moved.
-    pub fn handout(&self) -> Handout {
-        let mut run = Session::replay(self.scenario.clone(), self.source.clone(), self.log.clone());
-        run.advance(self.until().max(self.now()));
-        let times = run.step_times();
-        let opts = mobike_render::svg::SvgOptions {
-            inline: true,
-            hide_keepalives: true,
-            groups: self.groups.clone(),
-            ..Default::default()
-        };
-        Handout {
-            title: self.scenario.title.clone(),
-            description: self.scenario.description.clone(),
-            until: run.now(),
-            chart_svg: mobike_render::svg::render(run.chart(), &opts),
-            steps: self
-                .scenario
-                .steps
-                .iter()
-                .enumerate()
-                .map(|(i, st)| (times.get(i).copied(), st.text.clone()))
-                .collect(),
-        }
+/// The handout of the run shown (see [`Handout`]), computed apart by a
+/// run of its own here: the run shown is not moved.
+pub fn handout(shown: &impl Shown) -> Handout {
+    let mut run = Session::replay(
+        shown.scenario.clone(),
+        shown.source.clone(),
+        shown.log().to_vec(),
+    );
+    run.advance(shown.until().max(shown.now()));
+    let times = run.step_times();
+    let opts = mobike_render::svg::SvgOptions {
+        inline: true,
+        hide_keepalives: true,
+        groups: shown.groups.clone(),
+        ..Default::default()
+    };
+    Handout {
+        title: shown.scenario.title.clone(),
+        description: shown.scenario.description.clone(),
+        until: run.now(),
+        chart_svg: mobike_render::svg::render(run.chart(), &opts),
+        steps: shown
+            .scenario
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, st)| (times.get(i).copied(), st.text.clone()))
+            .collect(),
     }
 }
 
@@ -1389,7 +1519,7 @@ mod tests {
     fn the_handout_has_the_whole_chart_and_every_step_with_its_time() {
         let mut s = Session::from_toml(SAME_MOMENT).unwrap();
         s.advance(SEC);
-        let h = s.handout();
+        let h = handout(&s);
         assert_eq!(s.now(), SEC, "the session shown stays where it was");
         assert_eq!(h.until, 15 * SEC);
         assert!(h.chart_svg.starts_with("<svg"), "{}", &h.chart_svg[..40]);

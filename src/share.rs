@@ -13,7 +13,7 @@
 //! names what is wrong, never a panic.
 
 use crate::compare::Against;
-use crate::session::{EXAMPLES, Session, Source, TOPO_H, TOPO_W};
+use crate::session::{EXAMPLES, Session, Shown, Source, TOPO_H, TOPO_W};
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use mobike_protocol::{SEC, Time};
@@ -52,12 +52,18 @@ pub struct Shared {
 impl Shared {
     /// The session this link describes, at its moment.
     pub fn into_session(self) -> Session {
+        let (mut s, at) = self.into_parts();
+        s.seek(at);
+        s
+    }
+
+    /// The session this link describes, not yet run, and its moment.
+    pub fn into_parts(self) -> (Session, Time) {
         let mut s = Session::replay(self.scenario, self.source, self.log);
         for (k, p) in self.layout {
             s.move_node(&k, p);
         }
-        s.seek(self.time);
-        s
+        (s, self.time)
     }
 }
 
@@ -89,7 +95,7 @@ fn unpack(field: &str, text: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The hash (without '#') that replays this session at its current moment.
-pub fn encode(s: &Session) -> String {
+pub fn encode(s: &impl Shown) -> String {
     let mut out = String::from("v=1");
     match &s.source {
         Source::Example(name) => {
@@ -226,7 +232,7 @@ fn decode_inner(hash: &str) -> Result<Option<Shared>, String> {
             last = at;
             log.push((at, action));
         }
-        let known = Session::new(scenario.clone(), source.clone()).layout;
+        let known = crate::session::Stage::new(scenario.clone(), source.clone()).layout;
         for (k, p) in run.layout {
             if !known.contains_key(&k) {
                 return Err(format!("layout: unknown node {:?}", short(&k)));

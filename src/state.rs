@@ -7,7 +7,9 @@
 
 use crate::compare::{Against, Compare};
 use crate::editor::{Edit, Editor, EditorRef, Start};
+use crate::engine::{Command, Outcome};
 use crate::exports::{self, Body, ExportKind};
+use crate::live::{Live, Pending, Settled};
 use crate::session::{self, DEFAULT_SCENARIO, Fork, Session, Source};
 use crate::share;
 use crate::storage::Saved;
@@ -127,6 +129,12 @@ pub enum Action {
     CloseMenu,
     /// What the user typed in a menu's form does not read: (the form, why).
     MenuError(String, String),
+
+    /// A reply from the simulation's worker (see [`crate::engine`]).
+    Engine(Rc<[u8]>),
+    /// The simulation's worker stopped (it failed): why. The run goes on
+    /// in the page's own thread.
+    EngineFailed(String),
 }
 
 /// An open element menu: what it is for, and whether the keyboard opened
@@ -260,11 +268,12 @@ impl CompareRef {
     }
 }
 
-/// The shared session. Equal when it is the same cell: its contents are
-/// told apart by [`Model::version`], so components take the handle and a
-/// version (or a narrower stamp) as props.
+/// The shared run (the page's mirror of it, [`Live`]). Equal when it is
+/// the same cell: its contents are told apart by [`Model::version`], so
+/// components take the handle and a version (or a narrower stamp) as
+/// props.
 #[derive(Clone)]
-pub struct SessionRef(Rc<RefCell<Session>>);
+pub struct SessionRef(Rc<RefCell<Live>>);
 
 impl PartialEq for SessionRef {
     fn eq(&self, other: &Self) -> bool {
@@ -273,17 +282,17 @@ impl PartialEq for SessionRef {
 }
 
 impl SessionRef {
-    pub fn new(session: Session) -> SessionRef {
-        SessionRef(Rc::new(RefCell::new(session)))
+    pub fn new(live: Live) -> SessionRef {
+        SessionRef(Rc::new(RefCell::new(live)))
     }
 
-    /// Reads the session (components, while rendering).
-    pub fn borrow(&self) -> Ref<'_, Session> {
+    /// Reads the run (components, while rendering).
+    pub fn borrow(&self) -> Ref<'_, Live> {
         self.0.borrow()
     }
 
     /// Changes it: only the reducer does, and then bumps the version.
-    fn borrow_mut(&self) -> RefMut<'_, Session> {
+    fn borrow_mut(&self) -> RefMut<'_, Live> {
         self.0.borrow_mut()
     }
 }
@@ -400,6 +409,11 @@ pub struct Model {
     pub editor: Option<EditorRef>,
     /// Saving and restoring.
     pub work: Work,
+    /// Wall-clock milliseconds of ticks that came while the one before
+    /// was still being simulated: the next tick carries them.
+    owed_ms: u32,
+    /// The last action settled only ticks of playing (or nothing).
+    ticks_only: bool,
 }
 
 /// The longest virtual step one tick may take, so a throttled tab does not
@@ -408,19 +422,17 @@ pub struct Model {
 /// setting played at 50×).
 const MAX_TICK: Time = 5_120 * MS;
 
-/// How long one tick may simulate, in wall-clock milliseconds: the rest of
-/// the tick is the browser's, to draw and to take input. When the
-/// simulation needs more (a cluster of hundreds setting up its SAs at
-/// 64×), playing runs slower than asked instead of freezing the page.
+/// How long one tick may simulate, in wall-clock milliseconds, when the
+/// simulation runs in the page's own thread: the rest of the tick is the
+/// browser's, to draw and to take input. When the simulation needs more (a
+/// cluster of hundreds setting up its SAs at 64×), playing runs slower
+/// than asked instead of freezing the page.
 const TICK_BUDGET_MS: f64 = 12.0;
 
-/// Advances `s` by `dt`, stopping once the tick's budget is spent (see
-/// [`TICK_BUDGET_MS`]); outside a browser nothing is paced.
-fn advance_paced(s: &mut Session, dt: Time) {
-    let start = crate::browser::clock_ms();
-    let spent = move || matches!((start, crate::browser::clock_ms()), (Some(t0), Some(t)) if t - t0 > TICK_BUDGET_MS);
-    s.advance_within(dt, &spent);
-}
+/// The same in the simulation's worker, where it holds up nothing but the
+/// commands queued behind it (a jump, a click in a menu): most of a 40 ms
+/// tick.
+const WORKER_TICK_BUDGET_MS: f64 = 30.0;
 
 /// One second of virtual time, the keyboard's scrubbing step.
 pub const SEEK_STEP: Time = SEC;
@@ -531,11 +543,14 @@ impl Reducible for Model {
             return self;
         }
         // What a panic in this action would report (crash.rs).
-        let tick = matches!(action, Action::Tick(_) | Action::Drag(..));
+        let mut tick = matches!(action, Action::Tick(_) | Action::Drag(..));
+        let reply = matches!(action, Action::Engine(_));
         crate::crash::remember_moment(self.session.borrow().now(), crate::crash::short(&action));
         let mut next = (*self).clone();
         let compare_was = next.compare.clone();
         let mut changed = next.apply(action);
+        // A reply to ticks alone is a tick too.
+        tick |= reply && next.ticks_only;
         if let Some(c) = &next.compare {
             let a = next.session.borrow();
             if c.0.borrow().a_source != a.source {
@@ -543,7 +558,7 @@ impl Reducible for Model {
                 drop(a);
                 next.compare = None;
             } else if changed || compare_was.as_ref() != Some(c) {
-                c.0.borrow_mut().sync(&a);
+                c.0.borrow_mut().sync(&*a);
                 changed = true;
             }
         }
@@ -552,7 +567,7 @@ impl Reducible for Model {
             if !tick {
                 // Ticks and drags change no part of the link but its moment.
                 let s = next.session.borrow();
-                crate::crash::remember_link((!s.is_recorded()).then(|| share::encode(&s)));
+                crate::crash::remember_link((!s.is_recorded()).then(|| share::encode(&*s)));
             }
         }
         Rc::new(next)
@@ -560,14 +575,23 @@ impl Reducible for Model {
 }
 
 impl Model {
-    pub fn new(session: Session) -> Model {
+    /// The page showing `session` at the moment `at`, run by an engine in
+    /// a Web Worker where the browser has one.
+    pub fn new(session: Session, at: Time) -> Model {
+        Model::of(Live::start(session, at))
+    }
+
+    /// The page showing this run.
+    pub fn of(live: Live) -> Model {
         Model {
-            session: SessionRef::new(session),
+            session: SessionRef::new(live),
             version: 0,
             compare: None,
             ui: Ui::default(),
             editor: None,
             work: Work::default(),
+            owed_ms: 0,
+            ticks_only: true,
         }
     }
 
@@ -580,7 +604,7 @@ impl Model {
         let session = self.session.clone();
         let mut s = session.borrow_mut();
         let ui = &mut self.ui;
-        let mut fork = None;
+        let mut settled = Vec::new();
         if s.is_recorded() && refused_by_recording(&action) {
             ui.playing = false;
             if !matches!(action, Action::Tick(_)) {
@@ -592,8 +616,8 @@ impl Model {
             // In lesson mode, a step that came at the same moment as the
             // one shown is shown first: Play moves to it, time stays.
             Action::TogglePlay if ui.lesson && !ui.playing && s.step_waiting() => {
-                s.advance_to_step(0);
-                true
+                settled.extend(s.exec(Command::AdvanceToStep { dt: 0 }, Pending::Quiet));
+                false
             }
             Action::TogglePlay => {
                 ui.playing = !ui.playing;
@@ -606,12 +630,13 @@ impl Model {
             }
             Action::Step => {
                 ui.playing = false;
-                s.step();
-                true
+                settled.extend(s.exec(Command::Step, Pending::Quiet));
+                false
             }
             Action::Reset => {
                 ui.restarted();
-                s.reset();
+                let scenario = s.scenario.clone();
+                s.restart(scenario);
                 true
             }
             Action::SetSpeed(x) => {
@@ -619,40 +644,47 @@ impl Model {
                 false
             }
             Action::Tick(real_ms) => {
+                // One tick at a time: while one is being simulated, the
+                // wall time of the ticks that come meanwhile is owed to the
+                // next one.
+                if s.ticking() {
+                    self.owed_ms = self.owed_ms.saturating_add(real_ms);
+                    return false;
+                }
+                let real_ms = real_ms.saturating_add(std::mem::take(&mut self.owed_ms));
                 let mut dt = (real_ms as Time * MS * ui.speed as Time).min(MAX_TICK);
                 // Playing up to the scenario's end stops there; from the
                 // end (the user pressed Play again) it goes on.
-                let end = s.until();
-                let reaches_end = s.now() < end && end - s.now() <= dt;
-                if reaches_end {
-                    dt = end - s.now();
+                let (before, until) = (s.now(), s.until());
+                if before < until && until - before <= dt {
+                    dt = until - before;
                 }
-                if ui.lesson {
-                    if s.advance_to_step(dt) {
-                        ui.playing = false;
-                    }
+                let budget_ms = if s.link().is_local() {
+                    TICK_BUDGET_MS
                 } else {
-                    advance_paced(&mut s, dt);
-                }
-                if reaches_end && s.now() >= end {
-                    ui.playing = false;
-                    ui.ended = Some(end);
-                }
-                true
+                    WORKER_TICK_BUDGET_MS
+                };
+                let cmd = if ui.lesson {
+                    Command::AdvanceToStep { dt }
+                } else {
+                    Command::Advance { dt, budget_ms }
+                };
+                settled.extend(s.exec(cmd, Pending::Tick { before, until }));
+                false
             }
             Action::ToggleLink(l) => {
-                fork = s.toggle_link(&l);
-                true
+                settled.extend(s.exec(Command::ToggleLink { link: l }, Pending::Fork));
+                false
             }
             Action::Drag(id, pos) => {
                 s.move_node(&id, pos);
                 true
             }
             Action::Drop(id, pos) => {
+                s.move_node(&id, pos);
                 if s.scenario.nats.iter().any(|n| n.id == id) {
-                    fork = s.drop_nat(&id, pos).1;
-                } else {
-                    s.move_node(&id, pos);
+                    let link = s.topo().link_at(pos);
+                    settled.extend(s.exec(Command::PlaceNat { nat: id, link }, Pending::Fork));
                 }
                 true
             }
@@ -667,7 +699,7 @@ impl Model {
             Action::LoadExample(i) => {
                 match session::EXAMPLES.get(i).map(|(_, t)| Session::from_toml(t)) {
                     Some(Ok(new)) => {
-                        *s = new;
+                        s.open(new, 0);
                         ui.fresh();
                         true
                     }
@@ -677,17 +709,17 @@ impl Model {
             Action::Seek(t) => {
                 ui.playing = false;
                 ui.ended = None;
-                s.seek(t);
-                true
+                settled.extend(s.exec(Command::Seek { t }, Pending::Quiet));
+                false
             }
             Action::SeekBy(d) => {
                 ui.playing = false;
                 ui.ended = None;
                 let t = s.now().saturating_add_signed(d);
-                s.seek(t);
-                true
+                settled.extend(s.exec(Command::Seek { t }, Pending::Quiet));
+                false
             }
-            Action::CompareStart(against) => match Compare::new(&s, against) {
+            Action::CompareStart(against) => match Compare::new(&*s, against) {
                 Ok(c) => {
                     self.compare = Some(CompareRef::new(c));
                     ui.compare_error = None;
@@ -708,7 +740,7 @@ impl Model {
                 true
             }
             Action::Share => {
-                let mut hash = share::encode(&s);
+                let mut hash = share::encode(&*s);
                 if let Some(c) = &self.compare {
                     hash.push_str("&cmp=");
                     hash.push_str(&c.0.borrow().against.encode());
@@ -724,7 +756,8 @@ impl Model {
             Action::OpenHash(hash) => match share::decode(&hash) {
                 Ok(Some(mut shared)) => {
                     let against = shared.compare.take();
-                    *s = shared.into_session();
+                    let (new, at) = shared.into_parts();
+                    s.open(new, at);
                     ui.fresh();
                     self.compare = None;
                     if let Some(against) = against {
@@ -747,7 +780,7 @@ impl Model {
             },
             Action::OpenFile(name, text) => match Session::from_toml(&text) {
                 Ok(new) => {
-                    *s = new;
+                    s.open(new, 0);
                     ui.fresh();
                     true
                 }
@@ -759,7 +792,7 @@ impl Model {
             Action::ProvokePanic => panic!("a panic provoked for a test"),
             Action::OpenCapture(c) => match open_capture(&c) {
                 Ok((new, notice)) => {
-                    *s = new;
+                    s.open(new, 0);
                     ui.fresh();
                     ui.notice = Some(notice);
                     true
@@ -785,7 +818,10 @@ impl Model {
                 ui.lesson = !ui.lesson;
                 false
             }
-            Action::ShowStep(k) => s.show_step(k),
+            Action::ShowStep(k) => {
+                settled.extend(s.exec(Command::ShowStep { k }, Pending::Quiet));
+                false
+            }
             Action::ShowRule(key) => {
                 ui.rule = key.filter(|k| mobike_render::rules::explain(k).is_some());
                 false
@@ -797,7 +833,9 @@ impl Model {
             Action::SetSeed(seed) => {
                 let changed = seed != s.scenario.seed;
                 if changed {
-                    s.set_seed(seed);
+                    let mut scenario = s.scenario.clone();
+                    scenario.seed = seed;
+                    s.restart(scenario);
                     ui.restarted();
                 }
                 changed
@@ -817,10 +855,36 @@ impl Model {
             Action::Intervene(_)
             | Action::OpenMenu(_)
             | Action::CloseMenu
-            | Action::MenuError(..) => {
-                let (changed, f) = apply_lab(&mut s, ui, action);
-                fork = f;
-                changed
+            | Action::MenuError(..) => apply_lab(&mut s, ui, action, &mut settled),
+            Action::Engine(bytes) => match s.receive(&bytes) {
+                Ok(done) => {
+                    settled.extend(done);
+                    false
+                }
+                Err(message) => {
+                    ui.playing = false;
+                    ui.error = Some(ErrorNote {
+                        title: "The simulation's reply could not be read".into(),
+                        message,
+                        excerpt: None,
+                    });
+                    true
+                }
+            },
+            Action::EngineFailed(why) => {
+                // The run starts again in this thread, at the moment shown.
+                ui.playing = false;
+                ui.error = Some(ErrorNote {
+                    title: "The simulation's worker stopped; the run goes on in the page".into(),
+                    message: why,
+                    excerpt: None,
+                });
+                s.lose_worker();
+                let again = Session::replay(s.scenario.clone(), s.source.clone(), s.log().to_vec());
+                let (at, layout) = (s.now(), s.layout.clone());
+                s.open(again, at);
+                s.layout = layout;
+                true
             }
             // Handled by `apply_work` before this match.
             Action::EditorOpen(_)
@@ -833,10 +897,16 @@ impl Model {
             | Action::Restore
             | Action::DiscardRestore => false,
         };
-        if let Some(f) = fork {
-            ui.notice = Some(fork_notice(&f));
+        // A command's reply changed the run (at once, when the engine
+        // is in this thread; else this is the worker's reply).
+        let replied = settled.iter().any(|d| d.changed);
+        self.ticks_only = settled
+            .iter()
+            .all(|d| matches!(d.pending, Pending::Tick { .. }));
+        for done in settled {
+            settle(&mut s, ui, done);
         }
-        changed
+        changed || replied
     }
 
     /// The page as a URL hash asks for: a share link's run, or the default
@@ -851,7 +921,8 @@ impl Model {
         match share::decode(hash) {
             Ok(Some(mut shared)) => {
                 let against = shared.compare.take();
-                let mut m = Model::new(shared.into_session());
+                let (session, at) = shared.into_parts();
+                let mut m = Model::new(session, at);
                 m.ui.share = Some(hash.trim_start_matches('#').to_string());
                 if let Some(against) = against {
                     let c = compare_of_link(&m.session.borrow(), against);
@@ -862,9 +933,9 @@ impl Model {
                 }
                 m
             }
-            Ok(None) => Model::new(default()),
+            Ok(None) => Model::new(default(), 0),
             Err(e) => {
-                let mut m = Model::new(default());
+                let mut m = Model::new(default(), 0);
                 m.ui.error = Some(ErrorNote::share_link(
                     "This share link could not be opened; showing the default scenario",
                     e,
@@ -877,7 +948,7 @@ impl Model {
 
 /// A share link's comparison (`cmp=`) for the session it opened, or the
 /// error the page shows.
-fn compare_of_link(s: &Session, against: Against) -> Result<CompareRef, ErrorNote> {
+fn compare_of_link(s: &Live, against: Against) -> Result<CompareRef, ErrorNote> {
     Compare::new(s, against).map(CompareRef::new).map_err(|e| {
         ErrorNote::share_link(
             "This share link's comparison could not be opened",
@@ -886,23 +957,54 @@ fn compare_of_link(s: &Session, against: Against) -> Result<CompareRef, ErrorNot
     })
 }
 
-/// The lab's actions: the element menus. Returns whether the session changed, and the fork when an
-/// intervention changed the past.
-fn apply_lab(s: &mut Session, ui: &mut Ui, action: Action) -> (bool, Option<Fork>) {
+/// What a command's outcome changes on the page once its reply is in.
+fn settle(s: &mut Live, ui: &mut Ui, done: Settled) {
+    match (done.pending, done.outcome) {
+        (Pending::Tick { before, until }, outcome) => {
+            if outcome == Outcome::Stopped(true) {
+                ui.playing = false;
+            }
+            if before < until && s.now() >= until {
+                ui.playing = false;
+                ui.ended = Some(until);
+            }
+        }
+        (Pending::Fork, Outcome::Fork(Some(f))) => ui.notice = Some(fork_notice(&f)),
+        (Pending::Intervene { nat_on, .. }, Outcome::Fork(fork)) => {
+            ui.menu = None;
+            ui.menu_error = None;
+            if let Some((nat, link)) = nat_on {
+                s.draw_nat_on(&nat, &link);
+            }
+            if let Some(f) = fork {
+                ui.notice = Some(fork_notice(&f));
+            }
+        }
+        (Pending::Intervene { form, .. }, Outcome::Refused(why)) => {
+            ui.menu_error = Some((form, why));
+        }
+        _ => {}
+    }
+}
+
+/// The lab's actions: the element menus. Returns whether the run changed;
+/// an intervention's outcome is settled when its reply is in.
+fn apply_lab(s: &mut Live, ui: &mut Ui, action: Action, settled: &mut Vec<Settled>) -> bool {
     match action {
         Action::Intervene(a) => {
-            let form = form_of(&a);
-            match s.intervene(a) {
-                Ok(fork) => {
-                    ui.menu = None;
-                    ui.menu_error = None;
-                    (true, fork)
-                }
-                Err(e) => {
-                    ui.menu_error = Some((form.to_string(), e.to_string()));
-                    (false, None)
-                }
-            }
+            let form = form_of(&a).to_string();
+            let nat_on = match &a {
+                Intervention::PlaceNat {
+                    nat,
+                    link: Some(link),
+                } => Some((nat.clone(), link.clone())),
+                _ => None,
+            };
+            settled.extend(s.exec(
+                Command::Intervene { action: a },
+                Pending::Intervene { form, nat_on },
+            ));
+            false
         }
         Action::OpenMenu(m) => {
             // A group member's menu shows its full state panel too.
@@ -913,18 +1015,18 @@ fn apply_lab(s: &mut Session, ui: &mut Ui, action: Action) -> (bool, Option<Fork
             }
             ui.menu = Some(m);
             ui.menu_error = None;
-            (false, None)
+            false
         }
         Action::CloseMenu => {
             ui.menu = None;
             ui.menu_error = None;
-            (false, None)
+            false
         }
         Action::MenuError(form, message) => {
             ui.menu_error = Some((form, message));
-            (false, None)
+            false
         }
-        _ => (false, None),
+        _ => false,
     }
 }
 
@@ -1012,7 +1114,7 @@ impl Model {
         match action {
             Action::EditorOpen(start) => {
                 if self.editor.is_none() {
-                    let e = Editor::open(start, &session.borrow());
+                    let e = Editor::open(start, &*session.borrow());
                     self.editor = Some(EditorRef(Rc::new(e)));
                 }
                 Ok(false)
@@ -1029,10 +1131,12 @@ impl Model {
                 let Some(e) = self.editor.clone() else {
                     return Ok(false);
                 };
-                let applied = e.applied(&session.borrow());
+                let applied = e.applied(&*session.borrow());
                 match applied {
                     Ok(a) => {
-                        *session.borrow_mut() = Session::new(a.scenario, Source::File(a.text));
+                        session
+                            .borrow_mut()
+                            .open(Session::new(a.scenario, Source::File(a.text)), 0);
                         self.ui.fresh();
                         self.ui.edited = true;
                         self.ui.notice = Some(applied_notice(a.kept, a.dropped));
@@ -1074,8 +1178,8 @@ impl Model {
             Action::Export(kind, capture_at) => {
                 let s = session.borrow();
                 let view = ExportView::of_page(&self.ui.chart.view, self.ui.show_esp, &s.groups);
-                match exports::make(&s, &view, kind, &capture_at) {
-                    Ok(body) => self.work.download(exports::name(&s, kind), body),
+                match exports::make(&*s, &view, kind, &capture_at) {
+                    Ok(body) => self.work.download(exports::name(&*s, kind), body),
                     Err(message) => {
                         self.ui.error = Some(ErrorNote {
                             title: format!("Could not export {}", kind.label()),
@@ -1095,9 +1199,10 @@ impl Model {
                     return Ok(false);
                 };
                 match Session::from_toml(&saved.text) {
-                    Ok(mut new) => {
-                        new.seek(saved.time.min(share::MAX_TIME));
-                        *session.borrow_mut() = new;
+                    Ok(new) => {
+                        session
+                            .borrow_mut()
+                            .open(new, saved.time.min(share::MAX_TIME));
                         self.ui.fresh();
                         self.ui.edited = saved.edited;
                         self.editor = saved
@@ -1178,7 +1283,7 @@ mod tests {
                     .any(|n| n.contains("N(UPDATE_SA_ADDRESSES)"))
             );
             assert_eq!(s.chart().lanes[0].label, "client.oracle.test");
-            assert!(crate::storage::Saved::of(&s, None, false, 0.0).is_none());
+            assert!(crate::storage::Saved::of(&*s, None, false, 0.0).is_none());
         }
         assert!(
             m.ui.notice
@@ -1411,7 +1516,13 @@ mod tests {
         let m = run(start(), [Action::SetSpeed(64), Action::TogglePlay]);
         let other = run(start(), [Action::SetSpeed(64), Action::TogglePlay]);
         let m = m.reduce(Action::Tick(80));
-        other.session.borrow_mut().advance(64 * 80 * MS);
+        other.session.borrow_mut().exec(
+            Command::Advance {
+                dt: 64 * 80 * MS,
+                budget_ms: 0.0,
+            },
+            Pending::Quiet,
+        );
         let whole = other.session.borrow();
         let sliced = m.session.borrow();
         assert_eq!(sliced.now(), whole.now());
@@ -1497,7 +1608,7 @@ mod tests {
                 m = m.reduce(Action::Tick(40));
             }
         }
-        fn k_is_last(s: &Session) -> bool {
+        fn k_is_last(s: &Live) -> bool {
             s.narration().is_some_and(|(k, n, _)| k == n)
         }
         assert_eq!(stops.iter().map(|x| x.0).collect::<Vec<_>>(), [1, 2, 3, 4]);
@@ -1895,7 +2006,7 @@ mod tests {
             start(),
             [Action::Seek(3 * SEC), Action::ToggleLink("wifi".into())],
         );
-        let saved = Saved::of(&worked.session.borrow(), None, false, 0.0).unwrap();
+        let saved = Saved::of(&*worked.session.borrow(), None, false, 0.0).unwrap();
         let m = run(start(), [Action::OfferRestore(saved.clone())]);
         assert_eq!(m.work.offer.as_ref(), Some(&saved));
         let m = m.reduce(Action::Restore);

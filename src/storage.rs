@@ -6,7 +6,7 @@
 //! calls fail quietly (a browser without storage just does not autosave).
 
 use crate::editor::Editor;
-use crate::session::{Session, Source};
+use crate::session::{Shown, Source};
 use mobike_protocol::Time;
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +42,7 @@ impl Saved {
     /// The work on the page worth keeping, or `None` when a reload would
     /// lose nothing: a built-in example as it is, untouched, no draft.
     pub fn of(
-        session: &Session,
+        session: &impl Shown,
         editor: Option<&Editor>,
         edited: bool,
         at_ms: f64,
@@ -191,6 +191,7 @@ mod tests {
     use super::*;
     use crate::editor::{Edit, Start};
     use crate::session::DEFAULT_SCENARIO;
+    use crate::session::Session;
     use mobike_protocol::SEC;
 
     #[test]

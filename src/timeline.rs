@@ -144,4 +144,18 @@ impl Checkpoints {
     pub fn times(&self) -> Vec<Time> {
         self.list.iter().map(|c| c.time).collect()
     }
+
+    /// Each checkpoint's moment and the length its trace had then: the
+    /// page's mirror of a run keeps the chart of those lengths, so that a
+    /// jump back there decodes only the messages after it.
+    pub fn marks(&self) -> Vec<(Time, usize)> {
+        self.list.iter().map(|c| (c.time, c.trace_len)).collect()
+    }
+}
+
+impl Checkpoint {
+    /// How many events the trace had at this checkpoint's moment.
+    pub fn trace_len(&self) -> usize {
+        self.trace_len
+    }
 }

@@ -20,7 +20,7 @@ use super::toolbar::Toolbar;
 use super::topology::Topology;
 use super::traffic::Traffic;
 use crate::browser::location_hash;
-use crate::effects::{use_keyboard, use_share_hash, use_ticker};
+use crate::effects::{use_engine, use_keyboard, use_share_hash, use_ticker};
 use crate::saving::{use_autosave, use_download, use_restore_offer};
 use crate::state::Model;
 use yew::prelude::*;
@@ -29,6 +29,7 @@ use yew::prelude::*;
 pub fn app() -> Html {
     let model = use_reducer(|| Model::from_hash(&location_hash()));
     let dispatch = model.dispatcher();
+    use_engine(model.session.clone(), dispatch.clone());
     use_ticker(model.ui.playing, dispatch.clone());
     use_keyboard(dispatch.clone());
     use_rule_refs(dispatch.clone());
@@ -59,6 +60,7 @@ pub fn app() -> Html {
     });
     let (now, seed, example, stamp) = (s.now(), s.scenario.seed, s.example_index(), s.stamp());
     let recorded = s.is_recorded();
+    let busy = s.busy().then_some("true");
     drop(s);
     let next_lesson =
         crate::course::next_lesson(example).map(|l| (l.example, AttrValue::from(l.title)));
@@ -72,7 +74,7 @@ pub fn app() -> Html {
             dispatch={dispatch.clone()} />
     };
     html! {
-        <div class="app">
+        <div class="app" data-busy={busy}>
             <Header title={title.clone()} />
             <Toolbar playing={ui.playing} speed={ui.speed} {now} {seed} {example} {title}
                 editing={model.editor.is_some()} edited={ui.edited} {recorded} {export} {compare} dispatch={dispatch.clone()} />

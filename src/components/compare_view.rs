@@ -115,10 +115,10 @@ pub fn compare_view(p: &CompareViewProps) -> Html {
         use_memo((p.version, p.view.clone()), move |(_, view)| {
             let a = session.borrow();
             let c = compare.borrow();
-            let d = c.diff(&a);
+            let d = c.diff(&*a);
             let pa = pane(a.chart(), &a.groups, view, d.only_a);
             let pb = pane(c.b.chart(), &c.b.groups, view, d.only_b);
-            let figures = Rc::new(c.figures(&a));
+            let figures = Rc::new(c.figures(&*a));
             drop((a, c));
             let sum: Rc<Summary> = Rc::new(summary(&pa.view, session.clone()));
             (Rc::new(pa), Rc::new(pb), figures, sum)
@@ -266,10 +266,10 @@ pub fn compare_view(p: &CompareViewProps) -> Html {
         Against::Example(name) => format!("another scenario, {name}"),
     };
     let command = std::iter::once("mobike".to_string())
-        .chain(c.cli_args(&a).iter().map(|w| shell_word(w)))
+        .chain(c.cli_args(&*a).iter().map(|w| shell_word(w)))
         .collect::<Vec<_>>()
         .join(" ");
-    let args = serde_json::to_string(&c.cli_args(&a)).unwrap_or_default();
+    let args = serde_json::to_string(&c.cli_args(&*a)).unwrap_or_default();
     let skipped = c.skipped;
     let (name_a, name_b) = (c.name_a.clone(), c.name_b.clone());
     drop(c);

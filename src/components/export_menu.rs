@@ -51,18 +51,18 @@ pub fn export_menu(p: &ExportMenuProps) -> Html {
     }
     let s = p.session.borrow();
     let view = ExportView::of_page(&p.view, p.show_esp, &s.groups);
-    let default_host = exports::default_capture_host(&s);
+    let default_host = exports::default_capture_host(&*s);
     let host = (*capture_at)
         .clone()
         .filter(|h| s.scenario.hosts.iter().any(|x| x.id == *h))
         .unwrap_or(default_host);
-    let args = exports::cli_args(&s, &view, &host);
+    let args = exports::cli_args(&*s, &view, &host);
     let command = std::iter::once("mobike".to_string())
         .chain(args.iter().map(|a| shell_word(a)))
         .collect::<Vec<_>>()
         .join(" ");
     let args_json = serde_json::to_string(&args).unwrap_or_default();
-    let ascii = exports::ascii_text(&s, &view);
+    let ascii = exports::ascii_text(&*s, &view);
     let what = if !view.filter.is_open() || view.fold_routine {
         ", as the chart's filters show it."
     } else if view.show_esp {

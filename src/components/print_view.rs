@@ -60,7 +60,7 @@ pub fn print_lesson(p: &PrintLessonProps) -> Html {
         let session = p.session.clone();
         let at = asked.map(|a| a.0);
         (*use_memo(at, move |at| {
-            at.map(|_| std::rc::Rc::new(session.borrow().handout()))
+            at.map(|_| std::rc::Rc::new(crate::session::handout(&*session.borrow())))
         }))
         .clone()
     };

@@ -20,7 +20,7 @@ pub mod docs;
 pub mod form;
 mod names;
 
-use crate::session::{EXAMPLES, Session};
+use crate::session::{EXAMPLES, Shown};
 use mobike_protocol::{Role, Time};
 use mobike_sim::duration::Dur;
 use mobike_sim::scenario::{HostSpec, InterfaceSpec, LinkSpec, NatSpec, PingSpec, TimelineEvent};
@@ -228,7 +228,7 @@ pub struct Applied {
 
 impl Editor {
     /// An editor on a new draft.
-    pub fn open(start: Start, session: &Session) -> Editor {
+    pub fn open(start: Start, session: &impl Shown) -> Editor {
         let (draft, origin) = match start {
             Start::Current => (
                 session.saved_scenario().compacted(),
@@ -401,7 +401,7 @@ impl Editor {
     /// What Apply runs: the draft, with the interventions the user made on
     /// the page while editing added as "by you" events (those that still
     /// fit it). `Err` says why it cannot run yet.
-    pub fn applied(&self, session: &Session) -> Result<Applied, String> {
+    pub fn applied(&self, session: &impl Shown) -> Result<Applied, String> {
         match self.error_count() {
             0 => {}
             1 => return Err("1 field is wrong; fix it first".into()),

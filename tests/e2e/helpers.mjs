@@ -65,9 +65,46 @@ export async function open(browser, url) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  settleAfterInput(page);
   await page.goto(url);
   await page.waitForSelector('#topology .host');
+  await settled(page);
   return { page, errors };
+}
+
+/// Waits until the page has shown the outcome of what was done: the
+/// simulation runs in a Web Worker, and the page marks its root
+/// `data-busy` while a command (other than a tick of playing) waits for
+/// the worker's reply.
+export async function settled(page) {
+  await page.waitForFunction(() => !document.querySelector('.app[data-busy]'), null, { timeout: 20000 });
+}
+
+const INPUTS = ['click', 'dblclick', 'tap', 'fill', 'selectOption', 'check', 'uncheck', 'press', 'setInputFiles', 'dispatchEvent'];
+
+/// Every input through `page` (and its locators, keyboard and mouse) waits
+/// for its outcome to be shown (see `settled`) before it returns, as a
+/// user would look before the next step.
+function settleAfterInput(page) {
+  const wrap = (obj, names, pageOf) => {
+    for (const name of names) {
+      const original = obj[name];
+      if (typeof original !== 'function' || original.settles) continue;
+      const wrapped = async function (...args) {
+        const result = await original.apply(this, args);
+        const p = pageOf(this);
+        if (p && !p.isClosed()) await settled(p).catch(() => {});
+        return result;
+      };
+      wrapped.settles = true;
+      obj[name] = wrapped;
+    }
+  };
+  wrap(page, INPUTS, () => page);
+  wrap(page.keyboard, ['press', 'type'], () => page);
+  wrap(page.mouse, ['up', 'click', 'dblclick'], () => page);
+  // Locators share one prototype: wrapped once for every page.
+  wrap(Object.getPrototypeOf(page.locator('body')), INPUTS, (loc) => loc.page());
 }
 
 /// Text of one row of a host's state panel.

@@ -266,7 +266,7 @@ impl Ran {
     /// The hosts' IKE SAs at the end (none known for a capture).
     fn hosts(&self) -> Vec<json::HostState> {
         match &self.source {
-            Source::World(w) => json::host_states(w),
+            Source::World(w) => json::host_states(w.as_ref()),
             Source::Observed(_) => Vec::new(),
         }
     }

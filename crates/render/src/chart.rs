@@ -483,14 +483,30 @@ impl ChartBuilder {
 
     /// Consumes the trace events added since the last call.
     pub fn update(&mut self, trace: &Trace) {
-        for e in trace.iter_from(self.done) {
+        self.update_to(trace, trace.len());
+    }
+
+    /// How many of the trace's events the chart has consumed.
+    pub fn consumed(&self) -> usize {
+        self.done
+    }
+
+    /// Consumes the trace's events up to `end` (not past its length): the
+    /// chart of the trace cut there, as [`ChartBuilder::update`] builds it
+    /// (the page keeps the charts of its checkpoints' moments so).
+    pub fn update_to(&mut self, trace: &Trace, end: usize) {
+        let end = end.min(trace.len());
+        if end <= self.done {
+            return;
+        }
+        for e in trace.iter_from(self.done).take(end - self.done) {
             self.consume(e.time, &e.kind);
             // Narration goes right after the row that brings it.
             if self.next_step < self.steps.len() {
                 self.narrate();
             }
         }
-        self.done = trace.len();
+        self.done = end;
         // New stamps for the rows changed and the rows added.
         let stamps = &mut self.chart.stamps;
         for i in self.touched.drain(..) {

@@ -5,7 +5,7 @@
 
 use crate::topology::{Topo, active_links, host_half_width, host_height, link_midpoint};
 use mobike_protocol::SaState;
-use mobike_sim::World;
+use mobike_sim::WorldRead;
 use std::net::IpAddr;
 
 /// One link: a line from its host's dot (through the NAT box on it, if
@@ -135,7 +135,7 @@ pub struct TopologyView {
     pub nats: Vec<NatBox>,
 }
 
-fn links(topo: &Topo, world: &World, active: &[String]) -> Vec<LinkLine> {
+fn links(topo: &Topo, world: &dyn WorldRead, active: &[String]) -> Vec<LinkLine> {
     let inet = topo.internet();
     let nats = world.nats();
     let mut out = Vec::new();
@@ -378,7 +378,7 @@ fn groups(topo: &Topo, hosts: &[mobike_sim::HostView], focus: Option<&str>) -> V
 
 /// The whole drawing of `world` as `topo` lays it out; `focus` is the host
 /// whose full state panel is shown (its chip is marked).
-pub fn topology(topo: &Topo, world: &World, focus: Option<&str>) -> TopologyView {
+pub fn topology(topo: &Topo, world: &dyn WorldRead, focus: Option<&str>) -> TopologyView {
     let host_views = world.hosts();
     let active = active_links(topo.scenario, &host_views);
     let inet = topo.internet();
@@ -422,7 +422,7 @@ mod tests {
     use crate::topology::tests::example;
     use crate::topology::{HOST_HALF_WIDTH, find_groups, initial_layout};
     use mobike_protocol::SEC;
-    use mobike_sim::Intervention;
+    use mobike_sim::{Intervention, World};
 
     /// The drawing of a scenario without host groups.
     fn ungrouped<'a>(

@@ -10,7 +10,7 @@ use crate::chart::{Chart, Lane, MessageRow, NoteKind, Row, What};
 use crate::inspect;
 use crate::metrics::Metrics;
 use mobike_protocol::{SaSnapshot, Time};
-use mobike_sim::{Scenario, World};
+use mobike_sim::{Scenario, WorldRead};
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -208,7 +208,7 @@ fn message(chart: &Chart, m: &MessageRow) -> JsonMessage {
 }
 
 /// The hosts of a simulated world as they are at its end.
-pub fn host_states(world: &World) -> Vec<HostState> {
+pub fn host_states(world: &dyn WorldRead) -> Vec<HostState> {
     world
         .hosts()
         .into_iter()
@@ -308,6 +308,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mobike_sim::World;
 
     #[test]
     fn a_small_run_serialises_with_its_version() {

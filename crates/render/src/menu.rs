@@ -13,7 +13,7 @@ use mobike_sim::duration::Dur;
 use mobike_sim::vocab::nat::{NatChanges, preset_name};
 use mobike_sim::{
     Direction, Filtering, HintKind, HostView, Intervention, LinkView, MappingBehaviour, MoveBy,
-    NatBehaviour, NatPreset, World,
+    NatBehaviour, NatPreset, WorldRead,
 };
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -291,7 +291,12 @@ fn probability_text(p: f64) -> String {
 
 /// The menu of `target` as the world is now; `None` when the scenario has
 /// no such element (a stale target after another scenario was opened).
-pub fn menu(topo: &Topo, world: &World, view: &TopologyView, target: &Target) -> Option<Menu> {
+pub fn menu(
+    topo: &Topo,
+    world: &dyn WorldRead,
+    view: &TopologyView,
+    target: &Target,
+) -> Option<Menu> {
     let hosts = world.hosts();
     match target {
         Target::Link(id) => link_menu(world, &hosts, view, id),
@@ -303,7 +308,12 @@ pub fn menu(topo: &Topo, world: &World, view: &TopologyView, target: &Target) ->
     }
 }
 
-fn link_menu(world: &World, hosts: &[HostView], view: &TopologyView, id: &str) -> Option<Menu> {
+fn link_menu(
+    world: &dyn WorldRead,
+    hosts: &[HostView],
+    view: &TopologyView,
+    id: &str,
+) -> Option<Menu> {
     let l: LinkView = world.links().into_iter().find(|l| l.id == id)?;
     let line = view.links.iter().find(|x| x.id == id)?;
     let link = || id.to_string();
@@ -463,7 +473,7 @@ fn link_menu(world: &World, hosts: &[HostView], view: &TopologyView, id: &str) -
 /// Every address something in the world has or had: the scenario's
 /// interfaces and NATs, the NATs' public addresses now and every address
 /// an interface gained.
-fn used_addresses(topo: &Topo, hosts: &[HostView], world: &World) -> BTreeSet<IpAddr> {
+fn used_addresses(topo: &Topo, hosts: &[HostView], world: &dyn WorldRead) -> BTreeSet<IpAddr> {
     let s = topo.scenario;
     let mut used: BTreeSet<IpAddr> = s
         .hosts
@@ -506,7 +516,7 @@ pub fn suggest_address(base: IpAddr, used: &BTreeSet<IpAddr>) -> IpAddr {
 
 fn interface_menu(
     topo: &Topo,
-    world: &World,
+    world: &dyn WorldRead,
     hosts: &[HostView],
     view: &TopologyView,
     host: &str,
@@ -604,7 +614,7 @@ fn interface_menu(
 
 fn nat_menu(
     topo: &Topo,
-    world: &World,
+    world: &dyn WorldRead,
     hosts: &[HostView],
     view: &TopologyView,
     id: &str,
@@ -1033,7 +1043,7 @@ mod tests {
     use crate::topology::tests::example;
     use crate::topology::{find_groups, initial_layout};
     use mobike_protocol::SEC;
-    use mobike_sim::Scenario;
+    use mobike_sim::{Scenario, World};
 
     /// The menu of `target` in `scenario` after `run` of virtual time.
     fn menu_of(scenario: &Scenario, world: &World, target: Target) -> Menu {

@@ -42,4 +42,6 @@ pub use vocab::check::{InterventionCheck, InterventionError};
 pub use vocab::intervention::{Description, Effect, HintKind, Ids, Intervention, MoveBy, Names};
 pub use vocab::reason::{DropReason, MappingGone, NatRefusal};
 pub use world::World;
-pub use world::views::{AddressView, HostView, InterfaceView, LinkView, MappingView, NatView};
+pub use world::views::{
+    AddressView, HostView, InterfaceView, LinkView, MappingView, NatView, WorldRead,
+};

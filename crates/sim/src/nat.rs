@@ -34,7 +34,7 @@ pub struct NatMapping {
 }
 
 /// Who may send in through a mapping, as the NAT panel shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Permit {
     /// Any outside endpoint (endpoint-independent filtering).

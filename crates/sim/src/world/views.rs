@@ -6,11 +6,11 @@ use crate::nat::{Permit, PortForward};
 use crate::vocab::direction::Direction;
 use crate::vocab::nat::NatBehaviour;
 use mobike_protocol::{Role, SaSnapshot, Time};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
 /// A host as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HostView {
     pub id: String,
     pub label: String,
@@ -23,7 +23,7 @@ pub struct HostView {
 }
 
 /// One interface of a host as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InterfaceView {
     pub name: String,
     pub label: String,
@@ -36,7 +36,7 @@ pub struct InterfaceView {
 }
 
 /// An address an interface has, or had.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AddressView {
     pub interface: String,
     pub address: IpAddr,
@@ -45,7 +45,7 @@ pub struct AddressView {
 }
 
 /// A link as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinkView {
     pub id: String,
     pub label: String,
@@ -60,12 +60,12 @@ pub struct LinkView {
     pub loss: f64,
     pub duplicate: f64,
     /// Prefixes the internet's route to from this link is withdrawn for.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes_down: Vec<mobike_protocol::Subnet>,
 }
 
 /// One row of a NAT's mapping table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MappingView {
     pub internal: SocketAddr,
     pub external: SocketAddr,
@@ -79,7 +79,7 @@ pub struct MappingView {
 }
 
 /// A NAT box as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NatView {
     pub id: String,
     pub label: String,
@@ -88,9 +88,31 @@ pub struct NatView {
     pub link: Option<String>,
     pub behaviour: NatBehaviour,
     /// Static port forwards (kept through reboots).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forwards: Vec<PortForward>,
     pub mappings: Vec<MappingView>,
+}
+
+/// What the views read of a world as of now: the running [`World`], or a
+/// copy of its views kept elsewhere (the page's mirror of a world that runs
+/// in a Web Worker). The drawing, the element menus and the JSON export
+/// take any.
+pub trait WorldRead {
+    fn hosts(&self) -> Vec<HostView>;
+    fn links(&self) -> Vec<LinkView>;
+    fn nats(&self) -> Vec<NatView>;
+}
+
+impl WorldRead for World {
+    fn hosts(&self) -> Vec<HostView> {
+        World::hosts(self)
+    }
+    fn links(&self) -> Vec<LinkView> {
+        World::links(self)
+    }
+    fn nats(&self) -> Vec<NatView> {
+        World::nats(self)
+    }
 }
 
 impl World {

@@ -1,0 +1,119 @@
+//! How the page reaches its engine: a Web Worker (the browser), or an
+//! [`Engine`] in the page's own thread (no worker could be started, a
+//! recorded capture, the native tests). Either way a command and its reply
+//! go as [`super::codec`] messages, so the mirror reads the same bytes.
+
+use super::{Command, Engine, Reply, codec};
+
+/// The page's end of the engine.
+#[derive(Default)]
+pub struct Link {
+    /// The engine in this thread, when the run is here.
+    local: Option<Engine>,
+    #[cfg(target_arch = "wasm32")]
+    worker: Option<web_sys::Worker>,
+}
+
+/// What sending a command gave: the reply at once (in this thread), or
+/// later, as a message from the worker.
+pub enum Sent {
+    Now(Vec<u8>),
+    Later,
+}
+
+impl Link {
+    /// A link to a new Web Worker where the browser has one and the page
+    /// was not opened with `?engine=page`; else to an engine in this thread.
+    pub fn start() -> Link {
+        Link {
+            local: None,
+            #[cfg(target_arch = "wasm32")]
+            worker: start_worker(),
+        }
+    }
+
+    /// The worker, for the page to listen to its replies.
+    #[cfg(target_arch = "wasm32")]
+    pub fn worker(&self) -> Option<web_sys::Worker> {
+        self.worker.clone()
+    }
+
+    /// Whether runs go to a worker.
+    pub fn has_worker(&self) -> bool {
+        #[cfg(target_arch = "wasm32")]
+        {
+            self.worker.is_some()
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            false
+        }
+    }
+
+    /// The worker stopped (it failed): runs go to this thread from now on.
+    pub fn lose_worker(&mut self) {
+        #[cfg(target_arch = "wasm32")]
+        if let Some(w) = self.worker.take() {
+            w.terminate();
+        }
+    }
+
+    /// Runs go to an engine in this thread, starting with `engine`.
+    pub fn run_here(&mut self, engine: Engine) {
+        self.local = Some(engine);
+    }
+
+    /// A new run is loaded: into the worker if there is one, else into a
+    /// new engine in this thread.
+    pub fn run_anew(&mut self) {
+        self.local = None;
+    }
+
+    /// Whether the run is in this thread.
+    pub fn is_local(&self) -> bool {
+        self.local.is_some() || !self.has_worker()
+    }
+
+    /// The engine in this thread (tests).
+    pub fn local(&self) -> Option<&Engine> {
+        self.local.as_ref()
+    }
+
+    /// Sends `cmd` to wherever the run is.
+    pub fn send(&mut self, cmd: &Command) -> Sent {
+        if self.local.is_none() {
+            #[cfg(target_arch = "wasm32")]
+            if let Some(w) = &self.worker {
+                let bytes = codec::to_bytes(cmd);
+                let array = web_sys::js_sys::Uint8Array::from(bytes.as_slice());
+                if w.post_message(&array).is_ok() {
+                    return Sent::Later;
+                }
+            }
+            self.local = Some(Engine::default());
+        }
+        let engine = self.local.as_mut().expect("an engine in this thread");
+        // Through the message form, as the worker's commands go.
+        let mut names = codec::Names::default();
+        let cmd = codec::from_bytes::<Command>(&codec::to_bytes(cmd), &mut names)
+            .expect("a command reads back");
+        let reply: Reply = engine.handle(cmd, &crate::browser::clock_ms);
+        Sent::Now(codec::to_bytes(&reply))
+    }
+}
+
+/// A worker running `engine.js` beside the page, unless the page says
+/// `?engine=page` or the browser refuses.
+#[cfg(target_arch = "wasm32")]
+fn start_worker() -> Option<web_sys::Worker> {
+    let w = web_sys::window()?;
+    if w.location()
+        .search()
+        .is_ok_and(|s| s.contains("engine=page"))
+    {
+        return None;
+    }
+    let opts = web_sys::WorkerOptions::new();
+    opts.set_type(web_sys::WorkerType::Module);
+    web_sys::Worker::new_with_options("engine.js", &opts).ok()
+}

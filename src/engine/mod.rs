@@ -1,0 +1,347 @@
+//! The simulation as a service: an [`Engine`] owns a [`Session`] (the world,
+//! its checkpoints, the user's log) and answers [`Command`]s with a
+//! [`Reply`] that carries what changed: the trace's new events (or the cut
+//! of a jump back), the moment, the hosts', links' and NATs' views, the
+//! log. The page keeps a mirror of it ([`crate::live::Live`]) that the
+//! panels read.
+//!
+//! In the browser the engine runs in a Web Worker (`static/engine.js`
+//! loads this same wasm there and calls [`engine_message`]), so playing a
+//! large scenario never holds up the page's input and drawing. Where no
+//! worker can be started, and in the native tests, it runs in the page's
+//! own thread through the very same messages ([`link`]).
+
+pub mod codec;
+pub mod link;
+
+use crate::session::{Fork, Session, Source};
+use codec::{Codec, codec_enum, codec_json, codec_struct};
+use mobike_protocol::Time;
+use mobike_sim::{HostView, Intervention, LinkView, NatView, Scenario, TraceEvent};
+
+codec_json!(Intervention);
+
+/// What the page asks of the engine; each is one of [`Session`]'s buttons.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Starts this run (replacing any other): the scenario as a file
+    /// ([`Scenario::to_toml`], which reads back as the same value), where
+    /// it came from, the user's interventions to replay.
+    Load {
+        scenario: String,
+        source: Source,
+        log: Vec<(Time, Intervention)>,
+    },
+    /// Runs `dt` of virtual time, stopping once `budget_ms` of wall time is
+    /// spent (0: no budget), see [`Session::advance_within`].
+    Advance {
+        dt: Time,
+        budget_ms: f64,
+    },
+    /// [`Session::advance_to_step`] (lesson mode).
+    AdvanceToStep {
+        dt: Time,
+    },
+    Step,
+    Seek {
+        t: Time,
+    },
+    ToggleLink {
+        link: String,
+    },
+    /// A NAT box dropped on `link` (`None`: off every path).
+    PlaceNat {
+        nat: String,
+        link: Option<String>,
+    },
+    /// An intervention from an element menu, checked first
+    /// ([`Session::intervene`]).
+    Intervene {
+        action: Intervention,
+    },
+    ShowStep {
+        k: usize,
+    },
+    /// Nothing: the reply tells the run's state.
+    Sync,
+}
+
+codec_enum!(Command {
+    Load { scenario, source, log },
+    Advance { dt, budget_ms },
+    AdvanceToStep { dt },
+    Step,
+    Seek { t },
+    ToggleLink { link },
+    PlaceNat { nat, link },
+    Intervene { action },
+    ShowStep { k },
+    Sync,
+});
+
+codec_enum!(Source {
+    Example(name),
+    File(text),
+    Capture(file),
+});
+
+codec_struct!(Fork {
+    at,
+    dropped_until,
+    dropped
+});
+
+/// What came of a command besides the run's new state.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Done,
+    /// An intervention was applied; viewing the past, it forked the
+    /// timeline so.
+    Fork(Option<Fork>),
+    /// [`Command::AdvanceToStep`] stopped at a new narration step.
+    Stopped(bool),
+    /// An intervention the simulator's check refused, and why.
+    Refused(String),
+}
+
+codec_enum!(Outcome {
+    Done,
+    Fork(fork),
+    Stopped(yes),
+    Refused(why),
+});
+
+/// The run's state after a command, as far as the page's mirror lacks it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    /// The world was replaced (another run, a jump back): cut the mirror's
+    /// trace to this length before adding `events`.
+    pub cut: Option<usize>,
+    pub events: Vec<TraceEvent>,
+    pub now: Time,
+    pub next_event: Option<Time>,
+    pub horizon: Time,
+    pub step_at: usize,
+    pub steps_seen: usize,
+    /// Each checkpoint's moment and trace length.
+    pub checkpoints: Vec<(Time, usize)>,
+    /// The user's interventions, when they changed.
+    pub log: Option<Vec<(Time, Intervention)>>,
+    pub host_count: usize,
+    /// The hosts whose view changed, by index.
+    pub hosts: Vec<(usize, HostView)>,
+    /// The NATs' and the links' views, when they changed.
+    pub nats: Option<Vec<NatView>>,
+    pub links: Option<Vec<LinkView>>,
+    pub outcome: Outcome,
+}
+
+codec_struct!(Reply {
+    cut,
+    events,
+    now,
+    next_event,
+    horizon,
+    step_at,
+    steps_seen,
+    checkpoints,
+    log,
+    host_count,
+    hosts,
+    nats,
+    links,
+    outcome,
+});
+
+/// The simulation's side: a [`Session`] and what its mirror has been sent.
+#[derive(Default)]
+pub struct Engine {
+    session: Option<Session>,
+    /// The world and trace length the mirror holds (`None`: nothing yet).
+    shipped: Option<(u64, usize)>,
+    log: Vec<(Time, Intervention)>,
+    /// The views sent, in their message form.
+    hosts: Vec<Vec<u8>>,
+    nats: Vec<u8>,
+    links: Vec<u8>,
+}
+
+impl Engine {
+    /// An engine running `session` as it stands (a capture's recorded run,
+    /// or a run the page started here).
+    pub fn with(session: Session) -> Engine {
+        Engine {
+            session: Some(session),
+            ..Engine::default()
+        }
+    }
+
+    /// The session it runs (tests).
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// Carries out `cmd`; `clock` is the wall clock in milliseconds that
+    /// budgets [`Command::Advance`] (`None`: no clock, nothing is paced).
+    pub fn handle(&mut self, cmd: Command, clock: &dyn Fn() -> Option<f64>) -> Reply {
+        let outcome = match cmd {
+            Command::Load {
+                scenario,
+                source,
+                log,
+            } => match Scenario::from_toml(&scenario) {
+                Ok(scenario) => {
+                    *self = Engine::with(Session::replay(scenario, source, log));
+                    Outcome::Done
+                }
+                Err(e) => Outcome::Refused(format!("the scenario could not be read: {e}")),
+            },
+            cmd => match &mut self.session {
+                Some(s) => run(s, cmd, clock),
+                None => Outcome::Done,
+            },
+        };
+        self.reply(outcome)
+    }
+
+    /// What the mirror lacks, and the outcome.
+    fn reply(&mut self, outcome: Outcome) -> Reply {
+        let Some(s) = &self.session else {
+            return Reply {
+                cut: None,
+                events: Vec::new(),
+                now: 0,
+                next_event: None,
+                horizon: 0,
+                step_at: 0,
+                steps_seen: 0,
+                checkpoints: Vec::new(),
+                log: None,
+                host_count: 0,
+                hosts: Vec::new(),
+                nats: None,
+                links: None,
+                outcome,
+            };
+        };
+        let stamp = s.stamp();
+        let trace = s.world.trace();
+        let cut = match self.shipped {
+            None => Some(0),
+            Some((world, _)) if world != stamp.world() => {
+                Some(s.kept().min(self.shipped.map_or(0, |(_, n)| n)))
+            }
+            Some((_, n)) if n > trace.len() => Some(trace.len()),
+            Some(_) => None,
+        };
+        let from = cut.unwrap_or_else(|| self.shipped.map_or(0, |(_, n)| n));
+        let events = trace.iter_from(from).collect();
+        self.shipped = Some((stamp.world(), trace.len()));
+        let log = (self.log.as_slice() != s.log()).then(|| {
+            self.log = s.log().to_vec();
+            self.log.clone()
+        });
+        let mut hosts = Vec::new();
+        let mut host_count = 0;
+        for (i, h) in s.world.hosts_where(|_| true).enumerate() {
+            let bytes = codec::to_bytes(&h);
+            host_count = i + 1;
+            match self.hosts.get_mut(i) {
+                Some(old) if *old == bytes => {}
+                Some(old) => {
+                    *old = bytes;
+                    hosts.push((i, h));
+                }
+                None => {
+                    self.hosts.push(bytes);
+                    hosts.push((i, h));
+                }
+            }
+        }
+        self.hosts.truncate(host_count);
+        let nats = changed(&mut self.nats, s.world.nats());
+        let links = changed(&mut self.links, s.world.links());
+        Reply {
+            cut,
+            events,
+            now: s.now(),
+            next_event: s.world.next_event_time(),
+            horizon: s.horizon(),
+            step_at: s.step_at(),
+            steps_seen: s.steps_seen(),
+            checkpoints: s.checkpoint_marks(),
+            log,
+            host_count,
+            hosts,
+            nats,
+            links,
+            outcome,
+        }
+    }
+}
+
+/// `now` when its message form differs from `sent` (which becomes it).
+fn changed<T: Codec>(sent: &mut Vec<u8>, now: T) -> Option<T> {
+    let bytes = codec::to_bytes(&now);
+    (*sent != bytes).then(|| {
+        *sent = bytes;
+        now
+    })
+}
+
+/// One command on a running session.
+fn run(s: &mut Session, cmd: Command, clock: &dyn Fn() -> Option<f64>) -> Outcome {
+    match cmd {
+        Command::Load { .. } => Outcome::Done,
+        Command::Advance { dt, budget_ms } => {
+            let start = clock();
+            let spent = || matches!((start, clock()), (Some(t0), Some(t)) if budget_ms > 0.0 && t - t0 > budget_ms);
+            s.advance_within(dt, &spent);
+            Outcome::Done
+        }
+        Command::AdvanceToStep { dt } => Outcome::Stopped(s.advance_to_step(dt)),
+        Command::Step => {
+            s.step();
+            Outcome::Done
+        }
+        Command::Seek { t } => {
+            s.seek(t);
+            Outcome::Done
+        }
+        Command::ToggleLink { link } => Outcome::Fork(s.toggle_link(&link)),
+        Command::PlaceNat { nat, link } => Outcome::Fork(s.place_nat(&nat, link)),
+        Command::Intervene { action } => match s.intervene(action) {
+            Ok(fork) => Outcome::Fork(fork),
+            Err(e) => Outcome::Refused(e.to_string()),
+        },
+        Command::ShowStep { k } => {
+            s.show_step(k);
+            Outcome::Done
+        }
+        Command::Sync => Outcome::Done,
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+thread_local! {
+    static WORKER_ENGINE: std::cell::RefCell<Engine> = std::cell::RefCell::new(Engine::default());
+}
+
+/// The worker's entry (`static/engine.js`): one command in, its reply out,
+/// both as [`codec`] messages. A message that does not read is answered
+/// with nothing changed and the reason as a refusal.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn engine_message(bytes: &[u8]) -> Vec<u8> {
+    WORKER_ENGINE.with(|e| {
+        let mut e = e.borrow_mut();
+        let mut names = codec::Names::default();
+        let reply = match codec::from_bytes::<Command>(bytes, &mut names) {
+            Ok(cmd) => e.handle(cmd, &crate::browser::clock_ms),
+            Err(err) => e.reply(Outcome::Refused(format!(
+                "the page's command could not be read: {err}"
+            ))),
+        };
+        codec::to_bytes(&reply)
+    })
+}

@@ -1,0 +1,609 @@
+//! The page's run: a mirror of the [`Session`] that its engine runs (in a
+//! Web Worker, see [`crate::engine`]). It holds what the panels read, kept
+//! up to date from the engine's replies: the trace (cut back on a jump,
+//! added to as the run goes), the hosts', links' and NATs' views, the log
+//! and the moment, and builds the chart from the trace itself, keeping the
+//! chart of each checkpoint's moment so a jump back rebuilds little.
+//!
+//! Every change to the run is a [`Command`]; its reply comes back at once
+//! when the engine is in this thread, or later as a message from the
+//! worker ([`Live::receive`]). Commands are answered in the order sent;
+//! each waits in `pending` with what the page is to do with its outcome.
+
+use crate::engine::codec::{self, Names};
+use crate::engine::link::{Link, Sent};
+use crate::engine::{Command, Engine, Outcome, Reply};
+use crate::session::{Session, Shown, Source, Stage, TraceStamp, new_world_id, step_times};
+use crate::timeline::MAX_CHART_ROWS;
+use mobike_protocol::Time;
+use mobike_render::{Chart, ChartBuilder};
+use mobike_sim::{HostView, Intervention, LinkView, NatView, Scenario, Trace, WorldRead};
+use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
+
+/// The world as its engine last reported it.
+#[derive(Default)]
+pub struct Mirror {
+    trace: Trace,
+    now: Time,
+    next_event: Option<Time>,
+    hosts: Vec<HostView>,
+    nats: Vec<NatView>,
+    links: Vec<LinkView>,
+}
+
+impl Mirror {
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+    pub fn now(&self) -> Time {
+        self.now
+    }
+    pub fn next_event_time(&self) -> Option<Time> {
+        self.next_event
+    }
+    pub fn hosts(&self) -> Vec<HostView> {
+        self.hosts.clone()
+    }
+    /// The views of the hosts whose id passes `keep`.
+    pub fn hosts_where<'a>(
+        &'a self,
+        keep: impl Fn(&str) -> bool + 'a,
+    ) -> impl Iterator<Item = HostView> + 'a {
+        self.hosts.iter().filter(move |h| keep(&h.id)).cloned()
+    }
+    pub fn nats(&self) -> Vec<NatView> {
+        self.nats.clone()
+    }
+    pub fn links(&self) -> Vec<LinkView> {
+        self.links.clone()
+    }
+}
+
+impl WorldRead for Mirror {
+    fn hosts(&self) -> Vec<HostView> {
+        Mirror::hosts(self)
+    }
+    fn links(&self) -> Vec<LinkView> {
+        Mirror::links(self)
+    }
+    fn nats(&self) -> Vec<NatView> {
+        Mirror::nats(self)
+    }
+}
+
+/// What the page does with a command's outcome once its reply is in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pending {
+    /// Nothing more than showing the run's new state.
+    Quiet,
+    /// A tick of playing, started at `before`: the page stops at the
+    /// scenario's end `until`, or at a new narration step (lesson mode).
+    Tick { before: Time, until: Time },
+    /// An intervention that may fork the timeline (a notice says so).
+    Fork,
+    /// An intervention from an element menu (`form` names the menu's
+    /// form for an error); a NAT put on a link is drawn on it.
+    Intervene {
+        form: String,
+        nat_on: Option<(String, String)>,
+    },
+    /// Sent before another run was loaded: its reply is dropped.
+    Stale,
+}
+
+/// A command's reply, applied to the mirror: what the page is to do now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settled {
+    pub pending: Pending,
+    pub outcome: Outcome,
+    /// Whether the run's state changed (a refused intervention, say,
+    /// changes nothing).
+    pub changed: bool,
+}
+
+/// The page's run (see the module's text).
+pub struct Live {
+    stage: Stage,
+    pub world: Mirror,
+    world_id: u64,
+    chart: ChartBuilder,
+    /// Charts of the checkpoints' moments, by trace length.
+    snaps: Vec<(usize, ChartBuilder)>,
+    log: Vec<(Time, Intervention)>,
+    horizon: Time,
+    step_at: usize,
+    steps_seen: usize,
+    checkpoints: Vec<(Time, usize)>,
+    names: Names,
+    link: Link,
+    pending: VecDeque<Pending>,
+}
+
+impl Deref for Live {
+    type Target = Stage;
+    fn deref(&self) -> &Stage {
+        &self.stage
+    }
+}
+
+impl DerefMut for Live {
+    fn deref_mut(&mut self) -> &mut Stage {
+        &mut self.stage
+    }
+}
+
+impl Shown for Live {
+    fn now(&self) -> Time {
+        self.world.now
+    }
+    fn log(&self) -> &[(Time, Intervention)] {
+        &self.log
+    }
+    fn chart(&self) -> &Chart {
+        &self.chart.chart
+    }
+    fn trace(&self) -> &Trace {
+        &self.world.trace
+    }
+    fn world_read(&self) -> &dyn WorldRead {
+        &self.world
+    }
+}
+
+impl Live {
+    /// The page's run of `session` (not yet run: `at` is the moment to
+    /// show), on an engine in a Web Worker where the browser has one.
+    pub fn start(session: Session, at: Time) -> Live {
+        let mut live = Live::empty(session.deref().clone(), Link::start());
+        live.open(session, at);
+        live
+    }
+
+    /// `session` shown at `at`, on an engine in this thread (tests).
+    pub fn here(session: Session, at: Time) -> Live {
+        let mut live = Live::empty(session.deref().clone(), Link::default());
+        live.open(session, at);
+        live
+    }
+
+    fn empty(stage: Stage, link: Link) -> Live {
+        let chart = ChartBuilder::new(&stage.scenario);
+        Live {
+            stage,
+            world: Mirror::default(),
+            world_id: new_world_id(),
+            chart,
+            snaps: Vec::new(),
+            log: Vec::new(),
+            horizon: 0,
+            step_at: 0,
+            steps_seen: 0,
+            checkpoints: Vec::new(),
+            names: Names::default(),
+            link,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// Shows another run: `session` (not yet run, or a capture's record)
+    /// at the moment `at`. Replies to commands of the run before are
+    /// dropped when they come.
+    pub fn open(&mut self, session: Session, at: Time) {
+        let pending = self.pending.iter().map(|_| Pending::Stale).collect();
+        let link = std::mem::take(&mut self.link);
+        *self = Live::empty(session.deref().clone(), link);
+        self.pending = pending;
+        if session.is_recorded() {
+            // A capture is only shown: its record stays in this thread.
+            self.link.run_here(Engine::with(session));
+            self.exec(Command::Sync, Pending::Quiet);
+            return;
+        }
+        let Ok(scenario) = session.scenario.to_toml() else {
+            // Not writable as a file (it came from one, so this does not
+            // happen): run it here as it is.
+            self.link.run_here(Engine::with(session));
+            self.exec(Command::Seek { t: at }, Pending::Quiet);
+            return;
+        };
+        self.link.run_anew();
+        self.exec(
+            Command::Load {
+                scenario,
+                source: session.source.clone(),
+                log: session.log().to_vec(),
+            },
+            Pending::Quiet,
+        );
+        if at > 0 {
+            self.exec(Command::Seek { t: at }, Pending::Quiet);
+        }
+    }
+
+    /// The same scenario over, with `scenario` (another seed, say) and
+    /// without the user's interventions; the layout stays.
+    pub fn restart(&mut self, scenario: Scenario) {
+        let layout = std::mem::take(&mut self.layout);
+        let source = self.source.clone();
+        self.open(Session::new(scenario, source), 0);
+        self.layout = layout;
+    }
+
+    /// Sends `cmd`; `pending` says what to do with its outcome. The
+    /// settled command when the engine is in this thread.
+    pub fn exec(&mut self, cmd: Command, pending: Pending) -> Option<Settled> {
+        match self.link.send(&cmd) {
+            // Answered here and now: nothing waits for it.
+            Sent::Now(bytes) => self.settle(&bytes, pending).ok().flatten(),
+            Sent::Later => {
+                self.pending.push_back(pending);
+                None
+            }
+        }
+    }
+
+    /// A reply from the worker, to the oldest command waiting: applied to
+    /// the mirror, unless it answers a command of a run replaced since.
+    pub fn receive(&mut self, bytes: &[u8]) -> Result<Option<Settled>, String> {
+        let pending = self.pending.pop_front().unwrap_or(Pending::Stale);
+        self.settle(bytes, pending)
+    }
+
+    /// The worker failed: nothing it was asked will be answered, and runs
+    /// go to this thread from now on.
+    pub fn lose_worker(&mut self) {
+        self.pending.clear();
+        self.link.lose_worker();
+    }
+
+    fn settle(&mut self, bytes: &[u8], pending: Pending) -> Result<Option<Settled>, String> {
+        if pending == Pending::Stale {
+            return Ok(None);
+        }
+        let reply: Reply = codec::from_bytes(bytes, &mut self.names)
+            .map_err(|e| format!("the simulation's reply could not be read: {e}"))?;
+        let outcome = reply.outcome.clone();
+        let changed = self.apply(reply)?;
+        Ok(Some(Settled {
+            pending,
+            outcome,
+            changed,
+        }))
+    }
+
+    /// Commands sent and not answered yet.
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether a command other than a tick of playing is on its way (a
+    /// click's outcome is not shown yet): the page says so on its root
+    /// element (`data-busy`), which the browser tests wait on.
+    pub fn busy(&self) -> bool {
+        self.pending
+            .iter()
+            .any(|p| !matches!(p, Pending::Tick { .. }))
+    }
+
+    /// Whether a tick of playing is on its way.
+    pub fn ticking(&self) -> bool {
+        self.pending
+            .iter()
+            .any(|p| matches!(p, Pending::Tick { .. }))
+    }
+
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
+    /// Applies a reply; whether anything changed.
+    fn apply(&mut self, r: Reply) -> Result<bool, String> {
+        let changed = r.cut.is_some()
+            || !r.events.is_empty()
+            || !r.hosts.is_empty()
+            || r.nats.is_some()
+            || r.links.is_some()
+            || r.log.is_some()
+            || r.host_count != self.world.hosts.len()
+            || (r.now, r.next_event, r.horizon)
+                != (self.world.now, self.world.next_event, self.horizon)
+            || (r.step_at, r.steps_seen) != (self.step_at, self.steps_seen)
+            || r.checkpoints != self.checkpoints;
+        if let Some(cut) = r.cut {
+            self.world.trace.truncate(cut);
+            self.world_id = new_world_id();
+            self.snaps.retain(|(n, _)| *n <= cut);
+            self.chart = match self.snaps.last() {
+                Some((_, c)) => c.clone(),
+                None => ChartBuilder::new(&self.stage.scenario),
+            };
+        }
+        for e in r.events {
+            self.world.trace.push(e.time, e.kind);
+        }
+        self.world.now = r.now;
+        self.world.next_event = r.next_event;
+        self.horizon = r.horizon;
+        self.step_at = r.step_at;
+        self.steps_seen = r.steps_seen;
+        if let Some(log) = r.log {
+            self.log = log;
+        }
+        self.world.hosts.truncate(r.host_count);
+        for (i, h) in r.hosts {
+            let hosts = &mut self.world.hosts;
+            if i < hosts.len() {
+                hosts[i] = h;
+            } else if i == hosts.len() {
+                hosts.push(h);
+            } else {
+                return Err(format!("a view of host {i} of {}", r.host_count));
+            }
+        }
+        if let Some(nats) = r.nats {
+            self.world.nats = nats;
+        }
+        if let Some(links) = r.links {
+            self.world.links = links;
+        }
+        // The charts of the checkpoints' moments: kept for those the
+        // engine holds, made for new ones on the way to the end.
+        self.checkpoints = r.checkpoints;
+        let marks = &self.checkpoints;
+        self.snaps.retain(|(n, _)| marks.iter().any(|m| m.1 == *n));
+        let trace = &self.world.trace;
+        for &(_, n) in marks {
+            if n > self.chart.consumed() && n <= trace.len() {
+                self.chart.update_to(trace, n);
+                if self.chart.chart.rows.len() <= MAX_CHART_ROWS {
+                    self.snaps.push((n, self.chart.clone()));
+                }
+            }
+        }
+        self.chart.update(trace);
+        Ok(changed)
+    }
+
+    // --- What the panels read (as a Session's) ---------------------------
+
+    pub fn now(&self) -> Time {
+        self.world.now
+    }
+
+    /// How far this timeline has run (the scrubber's computed part).
+    pub fn horizon(&self) -> Time {
+        self.horizon.max(self.now())
+    }
+
+    /// The scrubber's end: how far this timeline has run, and at least the
+    /// scenario's own length.
+    pub fn end(&self) -> Time {
+        self.horizon().max(self.until())
+    }
+
+    pub fn log(&self) -> &[(Time, Intervention)] {
+        &self.log
+    }
+
+    pub fn checkpoint_times(&self) -> Vec<Time> {
+        self.checkpoints.iter().map(|c| c.0).collect()
+    }
+
+    pub fn chart(&self) -> &Chart {
+        &self.chart.chart
+    }
+
+    pub fn narration(&self) -> Option<(usize, usize, &str)> {
+        self.stage.narration_at(self.step_at)
+    }
+
+    pub fn steps_reached(&self) -> usize {
+        self.chart.steps_shown().min(self.scenario.steps.len())
+    }
+
+    pub fn steps_seen(&self) -> usize {
+        self.steps_seen
+    }
+
+    pub fn step_waiting(&self) -> bool {
+        self.steps_seen < self.steps_reached()
+    }
+
+    pub fn step_times(&self) -> Vec<Time> {
+        step_times(&self.chart.chart)
+    }
+
+    pub fn stamp(&self) -> TraceStamp {
+        TraceStamp::new(self.world_id, self.world.trace.len())
+    }
+
+    pub fn saved_scenario(&self) -> Scenario {
+        Shown::saved_scenario(self)
+    }
+
+    pub fn save_toml(&self) -> Result<String, String> {
+        Shown::save_toml(self)
+    }
+
+    /// Where the run came from.
+    pub fn source(&self) -> &Source {
+        &self.stage.source
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::codec::{Codec, from_bytes, to_bytes};
+    use crate::session::EXAMPLES;
+    use mobike_protocol::{MS, SEC};
+
+    /// The mirror of a run holds what the run itself holds: the trace
+    /// event for event, the chart row for row, the hosts', links' and
+    /// NATs' views (every built-in example, played 40 s in ticks with a
+    /// jump back and forth on the way).
+    #[test]
+    fn the_mirror_holds_what_the_run_holds() {
+        for (name, text) in EXAMPLES {
+            let mut run = Session::from_toml(text).unwrap();
+            let mut live = Live::here(Session::from_toml(text).unwrap(), 0);
+            let same = |run: &Session, live: &Live, when: &str| {
+                assert_eq!(live.now(), run.now(), "{name} {when}");
+                assert!(
+                    live.world.trace() == run.world.trace(),
+                    "{name} {when}: trace"
+                );
+                assert_eq!(live.chart().rows, run.chart().rows, "{name} {when}: chart");
+                assert_eq!(
+                    live.world.hosts(),
+                    run.world.hosts(),
+                    "{name} {when}: hosts"
+                );
+                assert_eq!(live.world.nats(), run.world.nats(), "{name} {when}: NATs");
+                assert_eq!(
+                    live.world.links(),
+                    run.world.links(),
+                    "{name} {when}: links"
+                );
+                assert_eq!(live.log(), run.log(), "{name} {when}: log");
+                assert_eq!(live.horizon(), run.horizon(), "{name} {when}: horizon");
+                assert_eq!(
+                    live.checkpoint_times(),
+                    run.checkpoint_times(),
+                    "{name} {when}"
+                );
+            };
+            same(&run, &live, "at the start");
+            for _ in 0..16 {
+                run.advance(2560 * MS);
+                live.exec(
+                    Command::Advance {
+                        dt: 2560 * MS,
+                        budget_ms: 0.0,
+                    },
+                    Pending::Quiet,
+                );
+            }
+            same(&run, &live, "after 40 s");
+            // Back to 12.3 s (a checkpoint at 10 s is restored), then on.
+            for t in [12_300 * MS, 31 * SEC] {
+                run.seek(t);
+                live.exec(Command::Seek { t }, Pending::Quiet);
+                same(&run, &live, &format!("at {t} µs"));
+            }
+        }
+    }
+
+    /// A jump back keeps the trace up to the checkpoint restored: the
+    /// reply cuts the mirror there and sends only what came after, and
+    /// the chart starts from the one kept for that checkpoint.
+    #[test]
+    fn a_jump_back_sends_only_what_follows_its_checkpoint() {
+        let session = || Session::from_toml(EXAMPLES[0].1).unwrap();
+        let mut engine = Engine::with(session());
+        let clock = || None;
+        engine.handle(Command::Sync, &clock);
+        let ahead = engine.handle(
+            Command::Advance {
+                dt: 30 * SEC,
+                budget_ms: 0.0,
+            },
+            &clock,
+        );
+        assert_eq!(ahead.cut, None);
+        let back = engine.handle(Command::Seek { t: 12 * SEC }, &clock);
+        let kept = engine.session().unwrap().kept();
+        assert!(kept > 0, "the checkpoint at 10 s keeps the trace before it");
+        assert_eq!(back.cut, Some(kept));
+        let trace = engine.session().unwrap().world.trace();
+        assert_eq!(back.events.len(), trace.len() - kept);
+        assert!(back.events.iter().all(|e| e.time >= 10 * SEC));
+    }
+
+    /// What the engine sends reads back as it was: every reply of a run
+    /// through its message form; a scenario through its JSON, for each
+    /// example (the worker starts its run from that value).
+    #[test]
+    fn replies_and_scenarios_read_back_as_they_were() {
+        for (name, text) in EXAMPLES {
+            let mut scenario = Scenario::from_toml(text).unwrap();
+            let back = Scenario::from_toml(&scenario.to_toml().unwrap()).unwrap();
+            assert_eq!(back, scenario, "{name}");
+            // A changed one too (a share link's seed, a moved host).
+            scenario.seed ^= 0x5a5a;
+            scenario.hosts[0].pos[0] += 12.5;
+            let back = Scenario::from_toml(&scenario.to_toml().unwrap()).unwrap();
+            assert_eq!(back, scenario, "{name}, changed");
+            let mut engine = Engine::with(Session::from_toml(text).unwrap());
+            let reply = engine.handle(
+                Command::Advance {
+                    dt: 60 * SEC,
+                    budget_ms: 0.0,
+                },
+                &|| None,
+            );
+            let bytes = to_bytes(&reply);
+            let again: Reply = from_bytes(&bytes, &mut Names::default()).unwrap();
+            assert_eq!(again, reply, "{name}");
+        }
+    }
+
+    /// A message cut short or with an octet changed is an error naming
+    /// the place, never a panic.
+    #[test]
+    fn a_damaged_message_is_an_error_not_a_panic() {
+        let mut engine = Engine::with(Session::from_toml(EXAMPLES[0].1).unwrap());
+        let reply = engine.handle(
+            Command::Advance {
+                dt: 20 * SEC,
+                budget_ms: 0.0,
+            },
+            &|| None,
+        );
+        let bytes = to_bytes(&reply);
+        for n in (0..bytes.len()).step_by(7) {
+            let e = from_bytes::<Reply>(&bytes[..n], &mut Names::default()).unwrap_err();
+            assert!(e.0.contains("at octet"), "{e}");
+        }
+        let mut bad = bytes.clone();
+        for k in (0..bad.len()).step_by(13) {
+            bad[k] ^= 0xa5;
+            let _ = from_bytes::<Reply>(&bad, &mut Names::default());
+            bad[k] ^= 0xa5;
+        }
+        let mut longer = bytes;
+        longer.push(0);
+        assert!(from_bytes::<Reply>(&longer, &mut Names::default()).is_err());
+        let cmd = to_bytes(&Command::Seek { t: 5 });
+        assert_eq!(
+            Command::dec(&mut codec::Dec::new(&cmd, &mut Names::default())).unwrap(),
+            Command::Seek { t: 5 }
+        );
+    }
+
+    /// Replies to the commands of a run replaced since are dropped.
+    #[test]
+    fn replies_of_a_replaced_run_are_dropped() {
+        let mut live = Live::here(Session::from_toml(EXAMPLES[0].1).unwrap(), 0);
+        let mut engine = Engine::with(Session::from_toml(EXAMPLES[0].1).unwrap());
+        let old = to_bytes(&engine.handle(
+            Command::Advance {
+                dt: 20 * SEC,
+                budget_ms: 0.0,
+            },
+            &|| None,
+        ));
+        // As if sent to a worker: waiting, then another run is opened.
+        live.pending.push_back(Pending::Quiet);
+        live.open(Session::from_toml(EXAMPLES[1].1).unwrap(), 0);
+        assert_eq!(live.in_flight(), 1);
+        let title = live.scenario.title.clone();
+        let len = live.world.trace().len();
+        assert_eq!(live.receive(&old), Ok(None));
+        assert_eq!(live.scenario.title, title);
+        assert_eq!(live.now(), 0);
+        assert_eq!(live.world.trace().len(), len);
+        assert_eq!(live.in_flight(), 0);
+    }
+}
