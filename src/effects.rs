@@ -124,7 +124,9 @@ pub fn use_engine(session: crate::state::SessionRef, dispatch: Dispatch) {
                     return;
                 };
                 let bytes = web_sys::js_sys::Uint8Array::new(&e.data()).to_vec();
-                d.dispatch(Action::Engine(std::rc::Rc::from(bytes)));
+                d.dispatch(Action::Engine(crate::state::EngineReply(
+                    std::rc::Rc::from(bytes),
+                )));
             });
             let failures = EventListener::new(&w, "error", move |e| {
                 let why = e

@@ -77,9 +77,14 @@ impl WorldRead for Mirror {
 pub enum Pending {
     /// Nothing more than showing the run's new state.
     Quiet,
-    /// A tick of playing, started at `before`: the page stops at the
-    /// scenario's end `until`, or at a new narration step (lesson mode).
-    Tick { before: Time, until: Time },
+    /// A tick of playing from `before` to `target`: the page stops at the
+    /// scenario's end `until`, or at a new narration step (lesson mode);
+    /// what a spent budget left of it goes into the next tick.
+    Tick {
+        before: Time,
+        target: Time,
+        until: Time,
+    },
     /// An intervention that may fork the timeline (a notice says so).
     Fork,
     /// An intervention from an element menu (`form` names the menu's
@@ -286,11 +291,23 @@ impl Live {
             .any(|p| !matches!(p, Pending::Tick { .. }))
     }
 
-    /// Whether a tick of playing is on its way.
-    pub fn ticking(&self) -> bool {
+    /// The moment the ticks on their way run to (now, when none is).
+    pub fn ahead(&self) -> Time {
         self.pending
             .iter()
-            .any(|p| matches!(p, Pending::Tick { .. }))
+            .filter_map(|p| match p {
+                Pending::Tick { target, .. } => Some(*target),
+                _ => None,
+            })
+            .fold(self.now(), Time::max)
+    }
+
+    /// How many ticks of playing are on their way.
+    pub fn ticking(&self) -> usize {
+        self.pending
+            .iter()
+            .filter(|p| matches!(p, Pending::Tick { .. }))
+            .count()
     }
 
     pub fn link(&self) -> &Link {
@@ -495,11 +512,11 @@ mod tests {
         }
     }
 
-    /// A jump back keeps the trace up to the checkpoint restored: the
-    /// reply cuts the mirror there and sends only what came after, and
-    /// the chart starts from the one kept for that checkpoint.
+    /// A jump back replays from a checkpoint the run the mirror has: the
+    /// reply cuts the mirror at the moment shown and sends nothing; a jump
+    /// forward again sends what follows.
     #[test]
-    fn a_jump_back_sends_only_what_follows_its_checkpoint() {
+    fn a_jump_back_sends_nothing_the_mirror_has() {
         let session = || Session::from_toml(EXAMPLES[0].1).unwrap();
         let mut engine = Engine::with(session());
         let clock = || None;
@@ -513,12 +530,16 @@ mod tests {
         );
         assert_eq!(ahead.cut, None);
         let back = engine.handle(Command::Seek { t: 12 * SEC }, &clock);
-        let kept = engine.session().unwrap().kept();
-        assert!(kept > 0, "the checkpoint at 10 s keeps the trace before it");
-        assert_eq!(back.cut, Some(kept));
+        // The replay from the checkpoint at 10 s is the run already sent:
+        // the mirror is cut to 12 s and nothing comes again.
+        let len = engine.session().unwrap().world.trace().len();
+        assert_eq!(back.cut, Some(len));
+        assert!(back.events.is_empty());
+        let on = engine.handle(Command::Seek { t: 20 * SEC }, &clock);
+        assert_eq!(on.cut, None);
         let trace = engine.session().unwrap().world.trace();
-        assert_eq!(back.events.len(), trace.len() - kept);
-        assert!(back.events.iter().all(|e| e.time >= 10 * SEC));
+        assert_eq!(on.events.len(), trace.len() - len);
+        assert!(on.events.iter().all(|e| e.time > 12 * SEC));
     }
 
     /// What the engine sends reads back as it was: every reply of a run
@@ -605,5 +626,79 @@ mod tests {
         assert_eq!(live.now(), 0);
         assert_eq!(live.world.trace().len(), len);
         assert_eq!(live.in_flight(), 0);
+    }
+}
+#[cfg(test)]
+mod tmp_prof {
+    use super::*;
+    use crate::engine::codec::to_bytes;
+    use mobike_protocol::{MS, SEC};
+    #[test]
+    #[ignore]
+    fn prof_engine_200() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/cluster-20-mobike.toml"
+        ))
+        .unwrap()
+        .replace("count = 20", "count = 200");
+        let mut engine = Engine::with(Session::from_toml(&text).unwrap());
+        let mut plain = Session::from_toml(&text).unwrap();
+        let clock = || None;
+        let t0 = std::time::Instant::now();
+        let mut enc = 0.0;
+        let mut n = 0usize;
+        for _ in 0..24 {
+            let r = engine.handle(
+                Command::Advance {
+                    dt: 2560 * MS,
+                    budget_ms: 0.0,
+                },
+                &clock,
+            );
+            let t = std::time::Instant::now();
+            n += to_bytes(&r).len();
+            enc += t.elapsed().as_secs_f64();
+        }
+        let all = t0.elapsed().as_secs_f64();
+        let t1 = std::time::Instant::now();
+        plain.chart_for_steps_only();
+        for _ in 0..24 {
+            plain.advance(2560 * MS);
+        }
+        let sim = t1.elapsed().as_secs_f64();
+        let t2 = std::time::Instant::now();
+        for _ in 0..24 {
+            let _ = plain.world.hosts();
+        }
+        let hosts = t2.elapsed().as_secs_f64();
+        let t3 = std::time::Instant::now();
+        let mut live = Live::here(Session::from_toml(&text).unwrap(), 0);
+        for _ in 0..24 {
+            live.exec(
+                Command::Advance {
+                    dt: 2560 * MS,
+                    budget_ms: 0.0,
+                },
+                Pending::Quiet,
+            );
+        }
+        let local = t3.elapsed().as_secs_f64();
+        let t4 = std::time::Instant::now();
+        let mut w = mobike_sim::World::new(&Scenario::from_toml(&text).unwrap());
+        w.run_until(61440 * MS);
+        let world = t4.elapsed().as_secs_f64();
+        let t5 = std::time::Instant::now();
+        let mut c = mobike_render::ChartBuilder::new(&Scenario::from_toml(&text).unwrap());
+        c.update(w.trace());
+        let chart = t5.elapsed().as_secs_f64();
+        println!(
+            "world alone {world:.3}s, chart of it {chart:.3}s, {} events",
+            w.trace().len()
+        );
+        println!(
+            "engine {all:.3}s (encode {enc:.3}s, {n} octets); session alone {sim:.3}s; 24 hosts() {hosts:.3}s; live local {local:.3}s; at {}",
+            SEC
+        );
     }
 }

@@ -431,6 +431,8 @@ pub struct Session {
     /// How long a prefix of the previous world's trace this world's trace
     /// began with (a jump back keeps the trace up to its checkpoint).
     kept: usize,
+    /// See [`Session::chart_for_steps_only`].
+    steps_only: bool,
     chart: ChartBuilder,
     /// The user's interventions in this timeline, in time order.
     log: Vec<(Time, Intervention)>,
@@ -488,6 +490,7 @@ impl Session {
             world,
             world_id: new_world_id(),
             kept: 0,
+            steps_only: false,
             chart,
             stage: Stage::new(scenario, source),
             log: Vec::new(),
@@ -516,6 +519,7 @@ impl Session {
             world,
             world_id: new_world_id(),
             kept: 0,
+            steps_only: false,
             chart,
             stage: Stage::new(scenario, Source::Capture(file.to_string())),
             log: Vec::new(),
@@ -720,8 +724,30 @@ impl Session {
             self.kept = cp.trace_len();
             self.applied = cp.applied;
             self.chart = chart.unwrap_or_else(|| ChartBuilder::new(&self.scenario));
+            self.run_to(t, false);
+            // The replay is the run the world before had made (the same
+            // scenario, seed and log): its trace so far is that one's.
+            self.kept = self.world.trace().len();
+            return;
         }
         self.run_to(t, false);
+    }
+
+    /// The simulation's worker builds no chart of its own once every
+    /// narration step was reached (the page builds the chart it shows):
+    /// until then its chart finds the steps (lesson mode stops at them).
+    /// A chart left behind is a chart of the trace's beginning, brought up
+    /// to date if a jump back needs it again.
+    pub fn chart_for_steps_only(&mut self) {
+        self.steps_only = true;
+    }
+
+    /// Brings the chart up to date with the trace (see
+    /// [`Session::chart_for_steps_only`]).
+    fn update_chart(&mut self) {
+        if !self.steps_only || self.chart.steps_shown() < self.scenario.steps.len() {
+            self.chart.update(self.world.trace());
+        }
     }
 
     /// Runs to `t` (not before now), applying the log's interventions at
@@ -777,7 +803,7 @@ impl Session {
             if stop_at_step {
                 while let Some(e) = self.world.next_event_time().filter(|&e| e <= stop) {
                     self.world.run_until(e);
-                    self.chart.update(self.world.trace());
+                    self.update_chart();
                     if self.chart.steps_shown() > shown {
                         stopped = true;
                         break;
@@ -793,12 +819,12 @@ impl Session {
                 self.world.apply(action.clone());
                 self.applied += 1;
                 if stop_at_step {
-                    self.chart.update(self.world.trace());
+                    self.update_chart();
                     stopped |= self.chart.steps_shown() > shown;
                 }
             }
             if self.world.now() == boundary {
-                self.chart.update(self.world.trace());
+                self.update_chart();
                 self.checkpoints
                     .add(&mut self.world, self.applied, &self.chart);
             }
@@ -806,7 +832,7 @@ impl Session {
                 break;
             }
         }
-        self.chart.update(self.world.trace());
+        self.update_chart();
         self.horizon = self.horizon.max(self.world.now());
         self.sync_steps(stop_at_step);
         stopped
@@ -847,7 +873,7 @@ impl Session {
         self.log.push((now, action.clone()));
         self.applied += 1;
         self.world.apply(action);
-        self.chart.update(self.world.trace());
+        self.update_chart();
         self.sync_steps(false);
         fork
     }

@@ -131,10 +131,21 @@ pub enum Action {
     MenuError(String, String),
 
     /// A reply from the simulation's worker (see [`crate::engine`]).
-    Engine(Rc<[u8]>),
+    Engine(EngineReply),
     /// The simulation's worker stopped (it failed): why. The run goes on
     /// in the page's own thread.
     EngineFailed(String),
+}
+
+/// A reply of the simulation's worker, as it came (its bytes); shown in a
+/// crash report by its length only.
+#[derive(Clone, PartialEq)]
+pub struct EngineReply(pub Rc<[u8]>);
+
+impl std::fmt::Debug for EngineReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} octets", self.0.len())
+    }
 }
 
 /// An open element menu: what it is for, and whether the keyboard opened
@@ -429,6 +440,10 @@ const MAX_TICK: Time = 5_120 * MS;
 /// than asked instead of freezing the page.
 const TICK_BUDGET_MS: f64 = 12.0;
 
+/// Ticks of playing sent and not answered yet, at most: the worker runs the
+/// next while the page takes in the last.
+const MAX_TICKS_IN_FLIGHT: usize = 2;
+
 /// The same in the simulation's worker, where it holds up nothing but the
 /// commands queued behind it (a jump, a click in a menu): most of a 40 ms
 /// tick.
@@ -605,6 +620,19 @@ impl Model {
         let mut s = session.borrow_mut();
         let ui = &mut self.ui;
         let mut settled = Vec::new();
+        let reply = matches!(action, Action::Engine(_));
+        if matches!(
+            action,
+            Action::TogglePlay
+                | Action::Pause
+                | Action::Step
+                | Action::Reset
+                | Action::Seek(_)
+                | Action::SeekBy(_)
+        ) {
+            // Playing starts or stops: no time is owed to it.
+            self.owed_ms = 0;
+        }
         if s.is_recorded() && refused_by_recording(&action) {
             ui.playing = false;
             if !matches!(action, Action::Tick(_)) {
@@ -644,32 +672,15 @@ impl Model {
                 false
             }
             Action::Tick(real_ms) => {
-                // One tick at a time: while one is being simulated, the
-                // wall time of the ticks that come meanwhile is owed to the
-                // next one.
-                if s.ticking() {
+                // Two ticks at a time (the worker simulates the next while
+                // the page draws the last): the wall time of the ticks that
+                // come meanwhile is owed to the next one.
+                if s.ticking() >= ticks_in_flight(ui) {
                     self.owed_ms = self.owed_ms.saturating_add(real_ms);
                     return false;
                 }
                 let real_ms = real_ms.saturating_add(std::mem::take(&mut self.owed_ms));
-                let mut dt = (real_ms as Time * MS * ui.speed as Time).min(MAX_TICK);
-                // Playing up to the scenario's end stops there; from the
-                // end (the user pressed Play again) it goes on.
-                let (before, until) = (s.now(), s.until());
-                if before < until && until - before <= dt {
-                    dt = until - before;
-                }
-                let budget_ms = if s.link().is_local() {
-                    TICK_BUDGET_MS
-                } else {
-                    WORKER_TICK_BUDGET_MS
-                };
-                let cmd = if ui.lesson {
-                    Command::AdvanceToStep { dt }
-                } else {
-                    Command::Advance { dt, budget_ms }
-                };
-                settled.extend(s.exec(cmd, Pending::Tick { before, until }));
+                settled.extend(tick(&mut s, ui, real_ms));
                 false
             }
             Action::ToggleLink(l) => {
@@ -856,7 +867,7 @@ impl Model {
             | Action::OpenMenu(_)
             | Action::CloseMenu
             | Action::MenuError(..) => apply_lab(&mut s, ui, action, &mut settled),
-            Action::Engine(bytes) => match s.receive(&bytes) {
+            Action::Engine(bytes) => match s.receive(&bytes.0) {
                 Ok(done) => {
                     settled.extend(done);
                     false
@@ -905,6 +916,15 @@ impl Model {
             .all(|d| matches!(d.pending, Pending::Tick { .. }));
         for done in settled {
             settle(&mut s, ui, done);
+        }
+        // Behind while playing (ticks came while the worker simulated, or
+        // its budget ran out): the next tick goes now, so the worker never
+        // waits for one.
+        if reply && ui.playing && s.ticking() < ticks_in_flight(ui) && self.owed_ms > 0 {
+            let owed = std::mem::take(&mut self.owed_ms);
+            if let Some(done) = tick(&mut s, ui, owed) {
+                settle(&mut s, ui, done);
+            }
         }
         changed || replied
     }
@@ -957,10 +977,61 @@ fn compare_of_link(s: &Live, against: Against) -> Result<CompareRef, ErrorNote> 
     })
 }
 
+/// How many ticks of playing may wait for the worker at once: two (it runs
+/// the next while the page takes in the last), but one in lesson mode,
+/// which stops at each narration step.
+fn ticks_in_flight(ui: &Ui) -> usize {
+    if ui.lesson { 1 } else { MAX_TICKS_IN_FLIGHT }
+}
+
+/// A tick of playing: `real_ms` of wall time at the chosen speed after the
+/// moment the ticks on their way run to, up to the scenario's end (from the
+/// end, when the user pressed Play again, it goes on), stopping at a new
+/// narration step in lesson mode. A tick whose budget ran out leaves the
+/// rest to the next, which runs to a later moment: playing loses no time
+/// while the simulation keeps up, and falls at most [`MAX_TICK`] behind.
+fn tick(s: &mut Live, ui: &Ui, real_ms: u32) -> Option<Settled> {
+    let (now, until) = (s.now(), s.until());
+    let ahead = s.ahead();
+    if now < until && ahead >= until {
+        // The end is on its way.
+        return None;
+    }
+    let before = ahead.min(now.saturating_add(MAX_TICK));
+    let dt = (real_ms as Time * MS * ui.speed as Time).min(MAX_TICK);
+    let mut target = before.saturating_add(dt);
+    if before < until && target > until {
+        target = until;
+    }
+    let cmd = if ui.lesson {
+        Command::AdvanceToStep {
+            dt: target.saturating_sub(now),
+        }
+    } else {
+        let budget_ms = if s.link().is_local() {
+            TICK_BUDGET_MS
+        } else {
+            WORKER_TICK_BUDGET_MS
+        };
+        Command::RunTo {
+            to: target,
+            budget_ms,
+        }
+    };
+    s.exec(
+        cmd,
+        Pending::Tick {
+            before,
+            target,
+            until,
+        },
+    )
+}
+
 /// What a command's outcome changes on the page once its reply is in.
 fn settle(s: &mut Live, ui: &mut Ui, done: Settled) {
     match (done.pending, done.outcome) {
-        (Pending::Tick { before, until }, outcome) => {
+        (Pending::Tick { before, until, .. }, outcome) => {
             if outcome == Outcome::Stopped(true) {
                 ui.playing = false;
             }

@@ -28,7 +28,8 @@ use mobike_wire::WireError;
 use mobike_wire::crypto::{GcmKey, IkeKeys};
 use mobike_wire::notify::GwIdentity;
 use mobike_wire::registry::{ExchangeType, NotifyType};
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
@@ -72,7 +73,7 @@ impl Enc {
 /// The names a reader has met, so that every event naming "client-7"
 /// shares one [`Name`] (the trace keeps a table of names by identity).
 #[derive(Default)]
-pub struct Names(HashMap<String, Name>);
+pub struct Names(FxHashMap<String, Name>);
 
 /// Where a message is read from.
 pub struct Dec<'a> {

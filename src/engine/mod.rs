@@ -38,6 +38,13 @@ pub enum Command {
         dt: Time,
         budget_ms: f64,
     },
+    /// Runs to the moment `to` (not back), as [`Command::Advance`]: a tick
+    /// of playing, which names where playing has got to, so one whose
+    /// budget ran out leaves the rest to the next.
+    RunTo {
+        to: Time,
+        budget_ms: f64,
+    },
     /// [`Session::advance_to_step`] (lesson mode).
     AdvanceToStep {
         dt: Time,
@@ -69,6 +76,7 @@ pub enum Command {
 codec_enum!(Command {
     Load { scenario, source, log },
     Advance { dt, budget_ms },
+    RunTo { to, budget_ms },
     AdvanceToStep { dt },
     Step,
     Seek { t },
@@ -169,7 +177,9 @@ pub struct Engine {
 impl Engine {
     /// An engine running `session` as it stands (a capture's recorded run,
     /// or a run the page started here).
-    pub fn with(session: Session) -> Engine {
+    pub fn with(mut session: Session) -> Engine {
+        // The page builds the chart it shows from the trace.
+        session.chart_for_steps_only();
         Engine {
             session: Some(session),
             ..Engine::default()
@@ -298,6 +308,10 @@ fn run(s: &mut Session, cmd: Command, clock: &dyn Fn() -> Option<f64>) -> Outcom
             let spent = || matches!((start, clock()), (Some(t0), Some(t)) if budget_ms > 0.0 && t - t0 > budget_ms);
             s.advance_within(dt, &spent);
             Outcome::Done
+        }
+        Command::RunTo { to, budget_ms } => {
+            let dt = to.saturating_sub(s.now());
+            run(s, Command::Advance { dt, budget_ms }, clock)
         }
         Command::AdvanceToStep { dt } => Outcome::Stopped(s.advance_to_step(dt)),
         Command::Step => {

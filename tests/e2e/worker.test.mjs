@@ -1,0 +1,89 @@
+// The simulation runs in a Web Worker beside the page (src/engine): the
+// page keeps a mirror of the run that its panels read. The run is the same
+// one the page's own thread makes (`?engine=page`), byte for byte, through
+// playing, a jump back and an intervention in the past; and a worker that
+// fails hands the run to the page, which goes on from the moment shown.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { useBrowser, open, clock, stateRow } from './helpers.mjs';
+
+const env = useBrowser();
+
+async function seek(page, ms) {
+  await page.locator('#scrubber').fill(String(ms));
+  await page.waitForFunction((us) => Number(document.querySelector('#clock').dataset.us) === us, ms * 1000);
+}
+
+/// Plays at 64× until the clock passes `s` seconds, then pauses.
+async function playPast(page, s) {
+  await page.selectOption('#speed', '64');
+  await page.click('#play');
+  await page.waitForFunction((us) => Number(document.querySelector('#clock').dataset.us) >= us, s * 1e6, { timeout: 30000 });
+  await page.click('#play');
+}
+
+/// The JSON document of the run as shown (Export menu).
+async function json(page, dir) {
+  if (await page.locator('#export-panel').count() === 0) await page.click('#export');
+  const [d] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+  const path = join(dir, `${Date.now()}-${d.suggestedFilename()}`);
+  await d.saveAs(path);
+  await page.keyboard.press('Escape');
+  return readFile(path, 'utf8');
+}
+
+/// The cluster of 20 played past 20 s, back to 7.3 s, a link broken there
+/// (a new timeline), on to 15 s: the run's JSON document then.
+async function session(page, dir) {
+  await playPast(page, 20);
+  await seek(page, 7300);
+  await page.click('#link-access .hit');
+  await page.click('#menu-break');
+  assert.match(await page.locator('#fork-notice').textContent(), /You changed the past/);
+  await seek(page, 15000);
+  return json(page, dir);
+}
+
+test('the run is in a worker, and the same as in the page itself', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mobike-worker-'));
+  const url = `${env.server.url}#v=1&ex=cluster-20-mobike`;
+  const inWorker = await open(env.browser, url);
+  assert.equal(inWorker.page.workers().length, 1, 'one worker runs the simulation');
+  const a = await session(inWorker.page, dir);
+
+  const inPage = await open(env.browser, `${env.server.url}?engine=page#v=1&ex=cluster-20-mobike`);
+  assert.equal(inPage.page.workers().length, 0, '?engine=page runs it in the page');
+  const b = await session(inPage.page, dir);
+
+  assert.ok(a.length > 10000, `${a.length} octets`);
+  assert.equal(a, b, 'the same run, byte for byte');
+  assert.match(a, /"break link Access \(by you\)"/);
+  assert.deepEqual(inWorker.errors, []);
+  assert.deepEqual(inPage.errors, []);
+  await inWorker.page.close();
+  await inPage.page.close();
+});
+
+test('a worker that fails hands the run to the page, which goes on', async () => {
+  const { page, errors } = await open(env.browser, env.server.url);
+  await playPast(page, 3);
+  const at = await clock(page);
+  const [worker] = page.workers();
+  // An error the worker does not catch: its `error` event reaches the page.
+  await worker.evaluate(() => setTimeout(() => { throw new Error('a failure provoked for a test'); }));
+  await page.waitForSelector('#error-panel');
+  const shown = await page.locator('#error-panel').textContent();
+  assert.match(shown, /The simulation's worker stopped; the run goes on in the page/);
+  assert.match(shown, /a failure provoked for a test/);
+  await page.waitForFunction(() => !document.querySelector('.app[data-busy]'));
+  assert.equal(await clock(page), at, 'the moment shown stays');
+  // The run goes on here: the IKE SA is up and playing moves the clock.
+  assert.match(await stateRow(page, 'laptop', 'state'), /Established/);
+  await page.click('#step');
+  assert.ok(await clock(page) > at);
+  assert.ok(errors.every((e) => /a failure provoked for a test/.test(e)), errors.join('\n'));
+  await page.close();
+});

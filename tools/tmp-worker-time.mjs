@@ -1,0 +1,16 @@
+import { chromium } from 'playwright-core';
+import { clusterUrl } from './cluster-link.mjs';
+const url = clusterUrl('http://127.0.0.1:8099/', 200);
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+await page.goto(url);
+await page.waitForSelector('#topology .host');
+await page.waitForTimeout(500);
+await page.selectOption('#speed', '64');
+const w = page.workers()[0];
+const t0 = Date.now();
+await page.click('#play');
+await page.waitForFunction(() => Number(document.querySelector('#clock').dataset.us) >= 60e6 || !document.querySelector('#play').classList.contains('on'), null, { timeout: 120000 });
+const wall = Date.now() - t0;
+console.log(JSON.stringify({ wall, clock: await page.locator('#clock').getAttribute('data-us'), worker: await w.evaluate(() => ({ busy: self.__busy, n: self.__n, bytes: self.__bytes })) }));
+await browser.close();
