@@ -12,17 +12,25 @@ const browser = await chromium.launch({
 });
 const page = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
 page.on('pageerror', (e) => console.error('page error:', e.message));
+// The simulation answers from its Web Worker: wait until the page shows
+// the outcome of each step (no `data-busy` on its root).
+const settled = () => page.waitForFunction(() => !document.querySelector('.app[data-busy]'));
 await page.goto(url);
 await page.waitForSelector('#topology');
+await settled();
 if (Number(playMs) > 0) {
   await page.selectOption('#speed', speed);
   await page.click('#play');
   await page.waitForTimeout(Number(playMs));
   await page.click('#play');
+  await settled();
 }
 if (process.env.FILE) await page.setInputFiles('#open-file', process.env.FILE);
+await settled();
 if (process.env.SEEK) await page.locator('#scrubber').fill(process.env.SEEK);
+await settled();
 if (process.env.TAP) await page.click(process.env.TAP);
+await settled();
 if (process.env.SHARE) await page.click('#share');
 if (process.env.CLICK) {
   // CLICK: text of the chart message to select, e.g. "UPDATE_SA_ADDRESSES".
