@@ -462,6 +462,13 @@ mod tests {
     use crate::session::EXAMPLES;
     use mobike_protocol::{MS, SEC};
 
+    /// The reply of an engine running scenario `text` for `dt`.
+    fn advanced(text: &str, dt: Time) -> Reply {
+        let mut engine = Engine::with(Session::from_toml(text).unwrap());
+        let cmd = Command::Advance { dt, budget_ms: 0.0 };
+        engine.handle(cmd, &|| None)
+    }
+
     /// The mirror of a run holds what the run itself holds: the trace
     /// event for event, the chart row for row, the hosts', links' and
     /// NATs' views (every built-in example, played 40 s in ticks with a
@@ -562,14 +569,7 @@ mod tests {
             scenario.hosts[0].pos[0] += 12.5;
             let back = Scenario::from_toml(&scenario.to_toml().unwrap()).unwrap();
             assert_eq!(back, scenario, "{name}, changed");
-            let mut engine = Engine::with(Session::from_toml(text).unwrap());
-            let reply = engine.handle(
-                Command::Advance {
-                    dt: 60 * SEC,
-                    budget_ms: 0.0,
-                },
-                &|| None,
-            );
+            let reply = advanced(text, 60 * SEC);
             let bytes = to_bytes(&reply);
             let again: Reply = from_bytes(&bytes, &mut Names::default()).unwrap();
             assert_eq!(again, reply, "{name}");
@@ -580,15 +580,7 @@ mod tests {
     /// the place, never a panic.
     #[test]
     fn a_damaged_message_is_an_error_not_a_panic() {
-        let mut engine = Engine::with(Session::from_toml(EXAMPLES[0].1).unwrap());
-        let reply = engine.handle(
-            Command::Advance {
-                dt: 20 * SEC,
-                budget_ms: 0.0,
-            },
-            &|| None,
-        );
-        let bytes = to_bytes(&reply);
+        let bytes = to_bytes(&advanced(EXAMPLES[0].1, 20 * SEC));
         for n in (0..bytes.len()).step_by(7) {
             let e = from_bytes::<Reply>(&bytes[..n], &mut Names::default()).unwrap_err();
             assert!(e.0.contains("at octet"), "{e}");
@@ -618,14 +610,7 @@ mod tests {
     #[test]
     fn replies_of_a_replaced_run_are_dropped() {
         let mut live = Live::here(Session::from_toml(EXAMPLES[0].1).unwrap(), 0);
-        let mut engine = Engine::with(Session::from_toml(EXAMPLES[0].1).unwrap());
-        let old = to_bytes(&engine.handle(
-            Command::Advance {
-                dt: 20 * SEC,
-                budget_ms: 0.0,
-            },
-            &|| None,
-        ));
+        let old = to_bytes(&advanced(EXAMPLES[0].1, 20 * SEC));
         // As if sent to a worker: waiting, then another run is opened.
         live.pending.push_back(Pending::Quiet);
         live.open(Session::from_toml(EXAMPLES[1].1).unwrap(), 0);

@@ -326,24 +326,18 @@ impl Codec for IpAddr {
         match self {
             IpAddr::V4(a) => {
                 e.byte(4);
-                e.buf.extend_from_slice(&a.octets());
+                a.enc(e);
             }
             IpAddr::V6(a) => {
                 e.byte(6);
-                e.buf.extend_from_slice(&a.octets());
+                a.enc(e);
             }
         }
     }
     fn dec(d: &mut Dec) -> Result<Self> {
         match d.byte()? {
-            4 => {
-                let b: [u8; 4] = d.take(4)?.try_into().expect("four octets");
-                Ok(IpAddr::V4(Ipv4Addr::from(b)))
-            }
-            6 => {
-                let b: [u8; 16] = d.take(16)?.try_into().expect("sixteen octets");
-                Ok(IpAddr::V6(Ipv6Addr::from(b)))
-            }
+            4 => Ipv4Addr::dec(d).map(IpAddr::V4),
+            6 => Ipv6Addr::dec(d).map(IpAddr::V6),
             _ => Err(d.error("an address family that is neither 4 nor 6")),
         }
     }
