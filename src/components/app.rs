@@ -60,7 +60,10 @@ pub fn app() -> Html {
     });
     let (now, seed, example, stamp) = (s.now(), s.scenario.seed, s.example_index(), s.stamp());
     let recorded = s.is_recorded();
-    let busy = s.busy().then_some("true");
+    // Waiting for the worker: a command other than a tick, or, once
+    // paused, the ticks still on their way (the clock moves until they are
+    // in).
+    let busy = (s.busy() || (!ui.playing && s.ticking() > 0)).then_some("true");
     drop(s);
     let next_lesson =
         crate::course::next_lesson(example).map(|l| (l.example, AttrValue::from(l.title)));

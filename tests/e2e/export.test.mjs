@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { useBrowser, open } from './helpers.mjs';
+import { useBrowser, open, settled, settling } from './helpers.mjs';
 
 const env = useBrowser();
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,10 +53,12 @@ test('every download is the run as shown, byte-equal to the CLI export the menu 
   const context = await env.browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const page = await context.newPage();
+  settling(page);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(env.server.url);
   await page.waitForSelector('#topology .host');
+  await settled(page);
   try {
     // A moment after the move (UPDATE_SA_ADDRESSES at 18.3 s), and a filter: no IKE_SA_INIT.
     await seek(page, 21250);

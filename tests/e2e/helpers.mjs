@@ -65,7 +65,7 @@ export async function open(browser, url) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  settleAfterInput(page);
+  settling(page);
   await page.goto(url);
   await page.waitForSelector('#topology .host');
   await settled(page);
@@ -84,8 +84,9 @@ const INPUTS = ['click', 'dblclick', 'tap', 'fill', 'selectOption', 'check', 'un
 
 /// Every input through `page` (and its locators, keyboard and mouse) waits
 /// for its outcome to be shown (see `settled`) before it returns, as a
-/// user would look before the next step.
-function settleAfterInput(page) {
+/// user would look before the next step. `open` does this for its pages;
+/// a test that makes its own page calls it.
+export function settling(page) {
   const wrap = (obj, names, pageOf) => {
     for (const name of names) {
       const original = obj[name];
@@ -137,4 +138,6 @@ export async function playUntil(page, speed, predicate, arg) {
     const play = document.querySelector('#play');
     if (play.classList.contains('on')) play.click();
   });
+  // Ticks still on their way land before anything is read.
+  await settled(page);
 }

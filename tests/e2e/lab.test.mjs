@@ -4,7 +4,7 @@
 // row, the mark on the time slider, and that a share link replays it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowser, open, clock, playUntil, stateRow } from './helpers.mjs';
+import { useBrowser, open, clock, playUntil, stateRow, settled, settling } from './helpers.mjs';
 
 const env = useBrowser();
 
@@ -487,10 +487,12 @@ test('keyboard only: Tab to a link, Enter opens its menu, Space breaks it, the f
 test('touch: a long press opens the menu without lifting the finger; a tap opens it too', async () => {
   const context = await env.browser.newContext({ viewport: { width: 1000, height: 900 }, hasTouch: true });
   const page = await context.newPage();
+  settling(page);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(env.server.url);
   await page.waitForSelector('#topology .host');
+  await settled(page);
   const box = await page.locator('#nat-cgn rect').boundingBox();
   const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
   const cdp = await context.newCDPSession(page);

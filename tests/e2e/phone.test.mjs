@@ -3,7 +3,7 @@
 // stacked, the slider usable, and an element's menu opened by a long press.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowser, playUntil } from './helpers.mjs';
+import { useBrowser, playUntil, settled, settling } from './helpers.mjs';
 
 const env = useBrowser();
 
@@ -26,11 +26,13 @@ test('at 390×844 with touch: no overflow, legible drawing and chart, stacked pa
     viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2,
   });
   const page = await context.newPage();
+  settling(page);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   await page.goto(`${env.server.url}#v=1&ex=cluster-20-mobike`);
   await page.waitForSelector('#topology .host');
+  await settled(page);
   await playUntil(page, 16, () => Number(document.querySelector('#clock').dataset.us) >= 4e6);
 
   const width = () => page.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth));

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, playUntil } from './helpers.mjs';
+import { launch, playUntil, settled, settling } from './helpers.mjs';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 const TYPES = {
@@ -60,6 +60,7 @@ test('the page runs from a sub-path, asks only its own origin, and its CSP refus
   assert.doesNotMatch(html, /(href|src)="\//, 'no absolute asset path');
 
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  settling(page);
   const requests = [];
   const failed = [];
   const errors = [];
@@ -73,6 +74,7 @@ test('the page runs from a sub-path, asks only its own origin, and its CSP refus
   });
   await page.goto(`${origin}${PREFIX}`);
   await page.waitForSelector('#topology .host');
+  await settled(page);
   // Use it: play, open a menu and act, inspect a message, share.
   await playUntil(page, 16, () => Number(document.querySelector('#clock').dataset.us) >= 3e6);
   await page.click('#link-wifi .hit');
@@ -114,6 +116,7 @@ test('the page runs from a sub-path, asks only its own origin, and its CSP refus
   other.on('pageerror', (e) => otherErrors.push(e.message));
   await other.goto(link);
   await other.waitForSelector('#topology .host');
+  await settled(other);
   assert.match(await other.locator('#chart').textContent(), /break link Wi-Fi \(by you\)/);
   assert.deepEqual(otherErrors, []);
   await other.close();
