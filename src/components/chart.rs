@@ -132,15 +132,21 @@ pub fn chart_view(p: &ChartProps) -> Html {
     // Keep the newest messages in view while the chart grows, unless the
     // user scrolled up to read.
     let stick = use_mut_ref(|| true);
+    // Where that scrolling left the chart: the scroll event it fires may
+    // come after the chart grew again (replies of the simulation's worker
+    // come one after another), and must not read as the user scrolling up.
+    let ours = use_mut_ref(|| None::<i32>);
     {
         let div = div.clone();
         let stick = stick.clone();
+        let ours = ours.clone();
         let measure = measure.clone();
         use_effect_with(view.rows.len(), move |_| {
             if let Some(el) = div.cast::<HtmlElement>()
                 && *stick.borrow()
             {
                 el.set_scroll_top(el.scroll_height());
+                *ours.borrow_mut() = Some(el.scroll_top());
                 measure();
             }
         });
@@ -179,11 +185,18 @@ pub fn chart_view(p: &ChartProps) -> Html {
     let onscroll = {
         let div = div.clone();
         let stick = stick.clone();
+        let ours = ours.clone();
         let measure = measure.clone();
         Callback::from(move |_: Event| {
             if let Some(el) = div.cast::<HtmlElement>() {
-                *stick.borrow_mut() =
-                    el.scroll_height() - el.scroll_top() - el.client_height() < 40;
+                let top = el.scroll_top();
+                let by_us = ours
+                    .borrow_mut()
+                    .take()
+                    .is_some_and(|t| (top - t).abs() <= 1);
+                if !by_us {
+                    *stick.borrow_mut() = el.scroll_height() - top - el.client_height() < 40;
+                }
             }
             measure();
         })

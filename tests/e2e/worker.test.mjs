@@ -9,6 +9,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBrowser, open, clock, stateRow } from './helpers.mjs';
+import { clusterUrl } from '../../tools/cluster-link.mjs';
 
 const env = useBrowser();
 
@@ -85,5 +86,22 @@ test('a worker that fails hands the run to the page, which goes on', async () =>
   await page.click('#step');
   assert.ok(await clock(page) > at);
   assert.ok(errors.every((e) => /a failure provoked for a test/.test(e)), errors.join('\n'));
+  await page.close();
+});
+
+test('playing, the chart keeps the newest messages in view; scrolled up, it stays there', async () => {
+  // 200 clients: replies large and one after another while they start.
+  const { page, errors } = await open(env.browser, clusterUrl(env.server.url, 200));
+  const gap = () => page.evaluate(() => {
+    const c = document.querySelector('#chart');
+    return { below: c.scrollHeight - c.scrollTop - c.clientHeight, top: c.scrollTop };
+  });
+  // The scroll events of following them must not stop it.
+  await playPast(page, 25);
+  assert.ok((await gap()).below < 40, JSON.stringify(await gap()));
+  await page.locator('#chart').evaluate((c) => { c.scrollTop = 0; c.dispatchEvent(new Event('scroll')); });
+  await playPast(page, 29);
+  assert.ok((await gap()).top < 100, `scrolled up, the chart stays: ${JSON.stringify(await gap())}`);
+  assert.deepEqual(errors, []);
   await page.close();
 });
