@@ -199,6 +199,8 @@ impl Live {
         let link = std::mem::take(&mut self.link);
         *self = Live::empty(session.deref().clone(), link);
         self.pending = pending;
+        // Known before the first reply (a share link made meanwhile).
+        self.log = session.log().to_vec();
         if session.is_recorded() {
             // A capture is only shown: its record stays in this thread.
             self.link.run_here(Engine::with(session));

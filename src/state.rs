@@ -1054,6 +1054,16 @@ fn settle(s: &mut Live, ui: &mut Ui, done: Settled) {
         (Pending::Intervene { form, .. }, Outcome::Refused(why)) => {
             ui.menu_error = Some((form, why));
         }
+        // The worker could not read a command (a run it could not start):
+        // said, and the page goes on.
+        (_, Outcome::Refused(why)) => {
+            ui.playing = false;
+            ui.error = Some(ErrorNote {
+                title: "The simulation refused a command".into(),
+                message: why,
+                excerpt: None,
+            });
+        }
         _ => {}
     }
 }
@@ -1325,6 +1335,35 @@ mod tests {
                 .map(|(n, t)| (n.to_string(), t.to_string()))
                 .collect(),
         })
+    }
+
+    /// A command the simulation's worker refuses (it could not read the
+    /// scenario it was to start) shows its reason; the page goes on.
+    #[test]
+    fn a_command_the_worker_refuses_is_shown_and_the_page_goes_on() {
+        let m = start();
+        let mut engine = crate::engine::Engine::default();
+        let load = Command::Load {
+            scenario: "title = [".into(),
+            source: Source::File(String::new()),
+            log: Vec::new(),
+        };
+        let reply = engine.handle(load, &|| None);
+        assert!(matches!(reply.outcome, Outcome::Refused(_)));
+        // As if it had gone to a worker.
+        m.session.borrow_mut().push_waiting();
+        let bytes = crate::engine::codec::to_bytes(&reply);
+        let m = m.reduce(Action::Engine(EngineReply(Rc::from(bytes))));
+        let e = m.ui.error.clone().expect("an error");
+        assert_eq!(e.title, "The simulation refused a command");
+        assert!(
+            e.message.starts_with("the scenario could not be read"),
+            "{}",
+            e.message
+        );
+        assert!(!m.ui.playing);
+        let m = m.reduce(Action::DismissError);
+        assert_eq!(m.ui.error, None);
     }
 
     /// A real strongSwan capture opens as a recorded run: every message

@@ -204,7 +204,11 @@ impl Engine {
                     *self = Engine::with(Session::replay(scenario, source, log));
                     Outcome::Done
                 }
-                Err(e) => Outcome::Refused(format!("the scenario could not be read: {e}")),
+                Err(e) => {
+                    // No run: the page's mirror of the one before is gone.
+                    *self = Engine::default();
+                    Outcome::Refused(format!("the scenario could not be read: {e}"))
+                }
             },
             cmd => match &mut self.session {
                 Some(s) => run(s, cmd, clock),
