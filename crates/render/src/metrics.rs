@@ -371,7 +371,6 @@ impl MetricsBuilder {
     /// events read so far.
     pub fn metrics(&self, end: Time) -> Metrics {
         let mut m = Metrics::default();
-        let mut pings = self.pings.clone();
         let mut clients = self.clients.clone();
         let mut client_at = self.client_at.clone();
         let (last_client, client_of_sa, path_changes) =
@@ -379,22 +378,26 @@ impl MetricsBuilder {
         let hosts = self.hosts.clone();
         let interventions = self.interventions.clone();
         // Requests no SA carried: the client the sender's tunnel last served,
-        // the only client, or the sender itself.
-        for p in &mut pings {
-            if p.client.is_none() {
-                p.client = Some(match last_client.get(&p.node) {
+        // the only client, or the sender itself. (Read in place: the page
+        // asks for the figures on every tick, and the requests are many.)
+        let client_of: Vec<usize> = self
+            .pings
+            .iter()
+            .map(|p| match p.client {
+                Some(c) => c,
+                None => match last_client.get(&p.node) {
                     Some(&c) => c,
                     None if clients.len() == 1 => 0,
                     None => client_index(&mut clients, &mut client_at, &p.node),
-                });
-            }
-        }
+                },
+            })
+            .collect();
 
         let mut replies: Vec<Vec<(Time, Time)>> = vec![Vec::new(); clients.len()];
         // Each client's pings, in the order sent (one pass, not one per client).
         let mut of_client: Vec<Vec<&PingRecord>> = vec![Vec::new(); clients.len()];
-        for p in &pings {
-            if let Some(v) = p.client.and_then(|c| of_client.get_mut(c)) {
+        for (p, &c) in self.pings.iter().zip(&client_of) {
+            if let Some(v) = of_client.get_mut(c) {
                 v.push(p);
             }
         }
