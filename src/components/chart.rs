@@ -332,9 +332,13 @@ pub fn chart_view(p: &ChartProps) -> Html {
         .iter()
         .map(|(i, r)| draw_row(r, p.selected, Some(*i) == current, Some(r.key) == stop));
     let (w, h) = (view.width, view.height);
+    // Counted once per trace (every row is looked at), not on every draw.
     let ike = {
-        let s = p.session.borrow();
-        s.chart().messages().filter(|m| m.is_ike()).count()
+        let session = p.session.clone();
+        *use_memo(p.stamp, move |_| {
+            let s = session.borrow();
+            s.chart().messages().filter(|m| m.is_ike()).count()
+        })
     };
     html! {
         <div class="chart-wrap">
