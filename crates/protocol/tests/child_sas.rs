@@ -38,16 +38,6 @@ fn range(a: &str, b: &str) -> TrafficSelector {
     TrafficSelector::range(ip(a), ip(b))
 }
 
-fn tsr(m: &Msg) -> Vec<TrafficSelector> {
-    m.payloads
-        .iter()
-        .find_map(|p| match p {
-            Payload::TsR(t) => Some(t.clone()),
-            _ => None,
-        })
-        .expect("TSr")
-}
-
 /// `role`'s Child SAs as (selectors, inbound SPI, outbound SPI), oldest
 /// first.
 fn children(n: &Net, role: Role) -> Vec<(String, u32, u32)> {
@@ -94,7 +84,7 @@ fn one_child_sa_per_subnet_the_first_in_ike_auth_the_others_by_create_child_sa()
         .iter()
         .find(|m| m.exchange() == ExchangeType::IKE_AUTH && m.is_request())
         .unwrap();
-    assert_eq!(tsr(auth), [range("10.1.0.0", "10.1.0.255")]);
+    assert_eq!(auth.ts_r(), [range("10.1.0.0", "10.1.0.255")]);
     // Two CREATE_CHILD_SA requests, one after the other, without
     // REKEY_SA: HDR, SK {SA, Ni, TSi, TSr} (RFC 7296 §1.3.1).
     let asks: Vec<&Msg> = msgs
@@ -105,14 +95,14 @@ fn one_child_sa_per_subnet_the_first_in_ike_auth_the_others_by_create_child_sa()
     for (m, third) in asks.iter().zip(["10.2.0.", "10.3.0."]) {
         assert!(!m.has(NotifyType::REKEY_SA));
         assert_eq!(
-            tsr(m),
+            m.ts_r(),
             [range(&format!("{third}0"), &format!("{third}255"))]
         );
         let answer = msgs
             .iter()
             .find(|a| a.exchange() == CCSA && a.is_response() && a.mid() == m.mid())
             .unwrap();
-        assert_eq!(tsr(answer), tsr(m), "the responder takes them as asked");
+        assert_eq!(answer.ts_r(), m.ts_r(), "the responder takes them as asked");
     }
     assert!(asks[0].mid() < asks[1].mid());
     let i = children(&n, Role::Initiator);
@@ -200,7 +190,7 @@ fn a_rekey_replaces_the_oldest_child_sa_and_keeps_its_selectors() {
     let rekey = req.payloads.iter().find_map(Payload::as_notify).unwrap();
     assert_eq!(rekey.kind, NotifyType::REKEY_SA);
     assert_eq!(rekey.spi, before[0].1.to_be_bytes(), "the oldest one");
-    assert_eq!(tsr(&req), [range("10.1.0.0", "10.1.0.255")]);
+    assert_eq!(req.ts_r(), [range("10.1.0.0", "10.1.0.255")]);
     let after = children(&n, Role::Initiator);
     let sel: Vec<&str> = after.iter().map(|c| c.0.as_str()).collect();
     assert_eq!(

@@ -59,16 +59,6 @@ fn redirected_from(m: &Msg) -> Option<IpAddr> {
         })
 }
 
-fn nonce(m: &Msg) -> Vec<u8> {
-    m.payloads
-        .iter()
-        .find_map(|p| match p {
-            Payload::Nonce(n) => Some(n.clone()),
-            _ => None,
-        })
-        .expect("Ni")
-}
-
 fn init_requests(n: &Net) -> Vec<Msg> {
     n.messages()
         .into_iter()
@@ -118,7 +108,7 @@ fn redirect_in_ike_sa_init_is_bound_to_ni_and_followed_with_redirected_from() {
     );
     let (gw, nd) = redirect_data(&resp).expect("N(REDIRECT)");
     assert_eq!(gw.address(), Some(ip(R2)));
-    assert_eq!(nd, Some(nonce(first)), "Nonce Data is the client's Ni");
+    assert_eq!(nd, Some(first.nonce()), "Nonce Data is the client's Ni");
     // A new IKE SA with the new gateway, REDIRECTED_FROM instead of
     // REDIRECT_SUPPORTED, a new SPIi.
     let second = &inits[1];

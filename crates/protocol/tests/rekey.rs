@@ -34,16 +34,6 @@ fn outbound(n: &Net, role: Role) -> Vec<u32> {
         .collect()
 }
 
-fn nonce(m: &Msg) -> Vec<u8> {
-    m.payloads
-        .iter()
-        .find_map(|p| match p {
-            Payload::Nonce(n) => Some(n.clone()),
-            _ => None,
-        })
-        .expect("a nonce")
-}
-
 fn esp_spi_of(m: &Msg) -> u32 {
     m.payloads
         .iter()
@@ -155,7 +145,7 @@ fn a_rekey_without_pfs_replaces_the_child_sa_and_deletes_the_old_one() {
     // first key is for the data from the exchange's initiator, which goes
     // under the responder's new SPI.
     let keys = n.keys.clone().unwrap();
-    let (i2r, r2i) = esp::child_keys(&keys.sk_d, &nonce(req), &nonce(resp), 16).unwrap();
+    let (i2r, r2i) = esp::child_keys(&keys.sk_d, &req.nonce(), &resp.nonce(), 16).unwrap();
     let (new_i, new_r) = (esp_spi_of(req), esp_spi_of(resp));
     assert_eq!(esp_key(&n, new_r), Some(i2r));
     assert_eq!(esp_key(&n, new_i), Some(r2i));
@@ -216,7 +206,7 @@ fn a_rekey_with_pfs_carries_a_key_exchange_and_gets_other_keys() {
     }
     // With a new D-H secret in the seed the keys are not prf+(SK_d, Ni | Nr).
     let keys = n.keys.clone().unwrap();
-    let (i2r, _) = esp::child_keys(&keys.sk_d, &nonce(req), &nonce(resp), 16).unwrap();
+    let (i2r, _) = esp::child_keys(&keys.sk_d, &req.nonce(), &resp.nonce(), 16).unwrap();
     let new_r = esp_spi_of(resp);
     let got = esp_key(&n, new_r).expect("keys of the new SA");
     assert_ne!(got, i2r);
@@ -318,7 +308,7 @@ fn crossed_rekeys_leave_one_new_child_sa_the_one_without_the_lowest_nonce() {
             .find(|m| m.mid() == req.mid() && m.from != Some(from))
             .unwrap();
         (
-            nonce(req).min(nonce(resp)),
+            req.nonce().min(resp.nonce()),
             esp_spi_of(req),
             esp_spi_of(resp),
         )
@@ -607,7 +597,7 @@ fn crossed_ike_sa_rekeys_both_go_through_and_the_lowest_nonce_tells_which_stays(
                 })
                 .unwrap()
         };
-        let lowest = nonce(req).min(nonce(resp));
+        let lowest = req.nonce().min(resp.nonce());
         (spi(req), spi(resp), lowest)
     };
     let (by_i, by_r) = (exchange(Role::Initiator), exchange(Role::Responder));

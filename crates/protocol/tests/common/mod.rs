@@ -452,6 +452,26 @@ impl Msg {
     pub fn delivered(&self) -> bool {
         !self.arrivals.is_empty()
     }
+    /// The Nonce payload's data (Ni or Nr); a test without one fails.
+    pub fn nonce(&self) -> Vec<u8> {
+        self.payloads
+            .iter()
+            .find_map(|p| match p {
+                Payload::Nonce(n) => Some(n.clone()),
+                _ => None,
+            })
+            .expect("a Nonce payload")
+    }
+    /// The TSr payload's selectors; a test without one fails.
+    pub fn ts_r(&self) -> Vec<mobike_wire::payload::TrafficSelector> {
+        self.payloads
+            .iter()
+            .find_map(|p| match p {
+                Payload::TsR(t) => Some(t.clone()),
+                _ => None,
+            })
+            .expect("a TSr payload")
+    }
     /// Notify types in order.
     pub fn notifies(&self) -> Vec<NotifyType> {
         self.payloads
