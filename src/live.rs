@@ -13,7 +13,7 @@
 use crate::engine::codec::{self, Names};
 use crate::engine::link::{Link, Sent};
 use crate::engine::{Command, Engine, Outcome, Reply};
-use crate::session::{Session, Shown, Source, Stage, TraceStamp, new_world_id, step_times};
+use crate::session::{Session, Shown, Stage, TraceStamp, new_world_id, step_times};
 use crate::timeline::MAX_CHART_ROWS;
 use mobike_protocol::Time;
 use mobike_render::{Chart, ChartBuilder};
@@ -26,7 +26,6 @@ use std::ops::{Deref, DerefMut};
 pub struct Mirror {
     trace: Trace,
     now: Time,
-    next_event: Option<Time>,
     hosts: Vec<HostView>,
     nats: Vec<NatView>,
     links: Vec<LinkView>,
@@ -35,12 +34,6 @@ pub struct Mirror {
 impl Mirror {
     pub fn trace(&self) -> &Trace {
         &self.trace
-    }
-    pub fn now(&self) -> Time {
-        self.now
-    }
-    pub fn next_event_time(&self) -> Option<Time> {
-        self.next_event
     }
     pub fn hosts(&self) -> Vec<HostView> {
         self.hosts.clone()
@@ -331,8 +324,7 @@ impl Live {
             || r.links.is_some()
             || r.log.is_some()
             || r.host_count != self.world.hosts.len()
-            || (r.now, r.next_event, r.horizon)
-                != (self.world.now, self.world.next_event, self.horizon)
+            || (r.now, r.horizon) != (self.world.now, self.horizon)
             || (r.step_at, r.steps_seen) != (self.step_at, self.steps_seen)
             || r.checkpoints != self.checkpoints;
         if let Some(cut) = r.cut {
@@ -348,7 +340,6 @@ impl Live {
             self.world.trace.push(e.time, e.kind);
         }
         self.world.now = r.now;
-        self.world.next_event = r.next_event;
         self.horizon = r.horizon;
         self.step_at = r.step_at;
         self.steps_seen = r.steps_seen;
@@ -449,11 +440,6 @@ impl Live {
 
     pub fn save_toml(&self) -> Result<String, String> {
         Shown::save_toml(self)
-    }
-
-    /// Where the run came from.
-    pub fn source(&self) -> &Source {
-        &self.stage.source
     }
 }
 

@@ -589,11 +589,6 @@ impl Session {
         &self.log
     }
 
-    /// How many of them the world has applied.
-    pub fn applied(&self) -> usize {
-        self.applied
-    }
-
     /// Times of the checkpoints held.
     pub fn checkpoint_times(&self) -> Vec<Time> {
         self.checkpoints.times()

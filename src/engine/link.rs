@@ -74,11 +74,6 @@ impl Link {
         self.local.is_some() || !self.has_worker()
     }
 
-    /// The engine in this thread (tests).
-    pub fn local(&self) -> Option<&Engine> {
-        self.local.as_ref()
-    }
-
     /// Sends `cmd` to wherever the run is.
     pub fn send(&mut self, cmd: &Command) -> Sent {
         if self.local.is_none() {
