@@ -8,7 +8,7 @@ use crate::link::Crossing;
 use crate::trace::{Bytes, Name, PacketId, TraceKind};
 use crate::vocab::direction::Direction;
 use crate::vocab::reason::{DropReason, NatRefusal};
-use mobike_protocol::IpProtocol;
+use mobike_protocol::{IpProtocol, Time};
 use mobike_wire::udp::{IKE_PORT, NATT_PORT};
 use std::net::{IpAddr, SocketAddr};
 
@@ -102,35 +102,41 @@ impl World {
             }
             Crossing::Arrives(first, copy) => (first, copy),
         };
-        for (i, delay) in std::iter::once(first).chain(copy).enumerate() {
-            let mut p = packet.clone();
-            if i > 0 {
-                // The copy is a packet of its own in the trace.
-                self.next_packet += 1;
-                p.id = self.next_packet;
-                self.trace.push(
-                    self.now,
-                    TraceKind::Duplicated {
-                        packet: packet.id,
-                        copy: p.id,
-                        link: self.names.links[link].clone(),
-                    },
-                );
-            }
-            let packet = self.hold(p);
-            let ev = if outbound {
-                Ev::AtInternet {
-                    link: link as u32,
-                    packet,
-                }
-            } else {
-                Ev::AtHost {
-                    link: link as u32,
-                    packet,
-                }
-            };
-            self.schedule(self.now + delay, ev);
+        // The packet itself crosses; a copy (cloned only when there is one)
+        // follows as a packet of its own in the trace.
+        let original = packet.id;
+        let second = copy.map(|delay| (delay, packet.clone()));
+        self.cross(link, packet, outbound, first);
+        if let Some((delay, mut p)) = second {
+            self.next_packet += 1;
+            p.id = self.next_packet;
+            self.trace.push(
+                self.now,
+                TraceKind::Duplicated {
+                    packet: original,
+                    copy: p.id,
+                    link: self.names.links[link].clone(),
+                },
+            );
+            self.cross(link, p, outbound, delay);
         }
+    }
+
+    /// Queues `p`'s arrival at the far end of `link` after `delay`.
+    fn cross(&mut self, link: usize, p: Packet, outbound: bool, delay: Time) {
+        let packet = self.hold(p);
+        let ev = if outbound {
+            Ev::AtInternet {
+                link: link as u32,
+                packet,
+            }
+        } else {
+            Ev::AtHost {
+                link: link as u32,
+                packet,
+            }
+        };
+        self.schedule(self.now + delay, ev);
     }
 
     /// Keeps a packet while it crosses a link.
