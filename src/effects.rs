@@ -117,16 +117,51 @@ pub fn use_share_hash(share: Option<String>, dispatch: Dispatch) {
 pub fn use_engine(session: crate::state::SessionRef, dispatch: Dispatch) {
     use_effect_with((), move |_| {
         #[cfg(target_arch = "wasm32")]
-        let listeners = session.borrow().link().worker().map(|w| {
+        let worker = session.borrow().link().worker();
+        #[cfg(target_arch = "wasm32")]
+        let listeners = worker.map(|w| {
             let d = dispatch.clone();
+            // Replies to ticks wait for the next frame, and all that came
+            // by then are taken in together: the page is drawn once a
+            // frame however fast the worker answers. Any other reply (a
+            // click's) is taken in at once, with those waiting before it.
+            use std::{cell::RefCell, rc::Rc};
+            let waiting: Rc<RefCell<Vec<Rc<[u8]>>>> = Rc::default();
+            let flush = {
+                let waiting = waiting.clone();
+                move || {
+                    let replies = std::mem::take(&mut *waiting.borrow_mut());
+                    if !replies.is_empty() {
+                        d.dispatch(Action::Engine(crate::state::EngineReply(replies)));
+                    }
+                }
+            };
+            let frame_asked = Rc::new(std::cell::Cell::new(false));
             let replies = EventListener::new(&w, "message", move |e| {
                 let Some(e) = e.dyn_ref::<web_sys::MessageEvent>() else {
                     return;
                 };
                 let bytes = web_sys::js_sys::Uint8Array::new(&e.data()).to_vec();
-                d.dispatch(Action::Engine(crate::state::EngineReply(
-                    std::rc::Rc::from(bytes),
-                )));
+                let k = waiting.borrow().len();
+                let tick = session.borrow().waits_for_tick(k);
+                waiting.borrow_mut().push(Rc::from(bytes));
+                if !tick {
+                    flush();
+                } else if !frame_asked.replace(true) {
+                    let next = {
+                        let (flush, frame_asked) = (flush.clone(), frame_asked.clone());
+                        wasm_bindgen::closure::Closure::once_into_js(move || {
+                            frame_asked.set(false);
+                            flush();
+                        })
+                    };
+                    let asked = web_sys::window()
+                        .map(|w| w.request_animation_frame(next.unchecked_ref()).is_ok());
+                    if asked != Some(true) {
+                        frame_asked.set(false);
+                        flush();
+                    }
+                }
             });
             let failures = EventListener::new(&w, "error", move |e| {
                 let why = e

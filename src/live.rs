@@ -165,6 +165,28 @@ impl Live {
         live
     }
 
+    /// `session` shown at `at`, on an engine that answers later as a
+    /// worker does (tests: [`Live::outbox`] holds its replies), on a clock
+    /// that moves `step_ms` each time the engine reads it.
+    #[cfg(test)]
+    pub fn with_fake_worker(session: Session, at: Time, step_ms: f64) -> Live {
+        let mut link = Link::default();
+        link.fake = Some(crate::engine::link::FakeWorker::new(step_ms));
+        let mut live = Live::empty(session.deref().clone(), link);
+        live.open(session, at);
+        live
+    }
+
+    /// The fake worker's replies not handed to the page yet (tests).
+    #[cfg(test)]
+    pub fn outbox(&mut self) -> Vec<Vec<u8>> {
+        self.link
+            .fake
+            .as_mut()
+            .map(|f| std::mem::take(&mut f.outbox))
+            .unwrap_or_default()
+    }
+
     fn empty(stage: Stage, link: Link) -> Live {
         let chart = ChartBuilder::new(&stage.scenario);
         Live {
@@ -301,6 +323,12 @@ impl Live {
                 _ => None,
             })
             .fold(self.now(), Time::max)
+    }
+
+    /// Whether the `k`-th reply still to come (from 0) answers a tick of
+    /// playing.
+    pub fn waits_for_tick(&self, k: usize) -> bool {
+        matches!(self.pending.get(k), Some(Pending::Tick { .. }))
     }
 
     /// How many ticks of playing are on their way.

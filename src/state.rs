@@ -137,14 +137,23 @@ pub enum Action {
     EngineFailed(String),
 }
 
-/// A reply of the simulation's worker, as it came (its bytes); shown in a
-/// crash report by its length only.
+/// Replies of the simulation's worker, as they came (their bytes), in
+/// order: the replies to ticks that came within one frame are taken in
+/// together, and the page is drawn once for them. Shown in a crash report
+/// by their lengths only.
 #[derive(Clone, PartialEq)]
-pub struct EngineReply(pub Rc<[u8]>);
+pub struct EngineReply(pub Vec<Rc<[u8]>>);
+
+impl EngineReply {
+    pub fn one(bytes: Rc<[u8]>) -> EngineReply {
+        EngineReply(vec![bytes])
+    }
+}
 
 impl std::fmt::Debug for EngineReply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} octets", self.0.len())
+        let lengths: Vec<usize> = self.0.iter().map(|b| b.len()).collect();
+        write!(f, "{lengths:?} octets")
     }
 }
 
@@ -421,8 +430,10 @@ pub struct Model {
     /// Saving and restoring.
     pub work: Work,
     /// Wall-clock milliseconds of ticks that came while the one before
-    /// was still being simulated: the next tick carries them.
-    owed_ms: u32,
+    /// was still being simulated: the next tick carries them. Shared by
+    /// the model's copies: a tick for the worker keeps the model it came
+    /// to (nothing shown changes until the reply).
+    owed_ms: Rc<std::cell::Cell<u32>>,
     /// The last action settled only ticks of playing (or nothing).
     ticks_only: bool,
 }
@@ -443,6 +454,12 @@ const TICK_BUDGET_MS: f64 = 12.0;
 /// Ticks of playing sent and not answered yet, at most: the worker runs the
 /// next while the page takes in the last.
 const MAX_TICKS_IN_FLIGHT: usize = 2;
+
+/// Ticks that may wait for the worker while playing lags (a tick's budget
+/// ran out short of its target): one more than [`MAX_TICKS_IN_FLIGHT`],
+/// so the worker has the next while the page waits for its frame to take
+/// in the last replies.
+const CATCHING_UP_IN_FLIGHT: usize = MAX_TICKS_IN_FLIGHT + 1;
 
 /// The same in the simulation's worker. There it holds up only the
 /// commands queued behind it (a jump, a click in a menu), but what it
@@ -556,8 +573,20 @@ impl Reducible for Model {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        if matches!(action, Action::Tick(_)) && !self.ui.playing {
-            return self;
+        if let Action::Tick(real_ms) = action {
+            if !self.ui.playing {
+                return self;
+            }
+            // A tick for the worker shows nothing until its reply: the
+            // page is not drawn for it (a 200-client cluster: 2.7 ms a
+            // tick, a tenth of the page's thread while playing).
+            let mut s = self.session.borrow_mut();
+            if !s.link().is_local() {
+                let done = pace(&mut s, &self.ui, &self.owed_ms, real_ms);
+                debug_assert!(done.is_none(), "a worker answers later");
+                drop(s);
+                return self;
+            }
         }
         // What a panic in this action would report (crash.rs).
         let mut tick = matches!(action, Action::Tick(_) | Action::Drag(..));
@@ -607,7 +636,7 @@ impl Model {
             ui: Ui::default(),
             editor: None,
             work: Work::default(),
-            owed_ms: 0,
+            owed_ms: Rc::default(),
             ticks_only: true,
         }
     }
@@ -633,7 +662,7 @@ impl Model {
                 | Action::SeekBy(_)
         ) {
             // Playing starts or stops: no time is owed to it.
-            self.owed_ms = 0;
+            self.owed_ms.set(0);
         }
         if s.is_recorded() && refused_by_recording(&action) {
             ui.playing = false;
@@ -677,12 +706,7 @@ impl Model {
                 // Two ticks at a time (the worker simulates the next while
                 // the page draws the last): the wall time of the ticks that
                 // come meanwhile is owed to the next one.
-                if s.ticking() >= ticks_in_flight(ui) {
-                    self.owed_ms = self.owed_ms.saturating_add(real_ms);
-                    return false;
-                }
-                let real_ms = real_ms.saturating_add(std::mem::take(&mut self.owed_ms));
-                settled.extend(tick(&mut s, ui, real_ms));
+                settled.extend(pace(&mut s, ui, &self.owed_ms, real_ms));
                 false
             }
             Action::ToggleLink(l) => {
@@ -869,21 +893,24 @@ impl Model {
             | Action::OpenMenu(_)
             | Action::CloseMenu
             | Action::MenuError(..) => apply_lab(&mut s, ui, action, &mut settled),
-            Action::Engine(bytes) => match s.receive(&bytes.0) {
-                Ok(done) => {
-                    settled.extend(done);
-                    false
+            Action::Engine(replies) => {
+                let mut failed = false;
+                for bytes in &replies.0 {
+                    match s.receive(bytes) {
+                        Ok(done) => settled.extend(done),
+                        Err(message) => {
+                            ui.playing = false;
+                            ui.error = Some(ErrorNote {
+                                title: "The simulation's reply could not be read".into(),
+                                message,
+                                excerpt: None,
+                            });
+                            failed = true;
+                        }
+                    }
                 }
-                Err(message) => {
-                    ui.playing = false;
-                    ui.error = Some(ErrorNote {
-                        title: "The simulation's reply could not be read".into(),
-                        message,
-                        excerpt: None,
-                    });
-                    true
-                }
-            },
+                failed
+            }
             Action::EngineFailed(why) => {
                 // The run starts again in this thread, at the moment shown.
                 ui.playing = false;
@@ -922,8 +949,8 @@ impl Model {
         // Behind while playing (ticks came while the worker simulated, or
         // its budget ran out): the next tick goes now, so the worker never
         // waits for one.
-        if reply && ui.playing && s.ticking() < ticks_in_flight(ui) && self.owed_ms > 0 {
-            let owed = std::mem::take(&mut self.owed_ms);
+        if reply && ui.playing && s.ticking() < ticks_in_flight(ui) && self.owed_ms.get() > 0 {
+            let owed = self.owed_ms.take();
             if let Some(done) = tick(&mut s, ui, owed) {
                 settle(&mut s, ui, done);
             }
@@ -977,6 +1004,17 @@ fn compare_of_link(s: &Live, against: Against) -> Result<CompareRef, ErrorNote> 
             format!("share link: compare (cmp): {e}"),
         )
     })
+}
+
+/// A tick of the page's clock while playing: sends the tick of playing
+/// when fewer than [`ticks_in_flight`] are on their way, with the time
+/// owed by the ticks that came meanwhile; else that time is owed.
+fn pace(s: &mut Live, ui: &Ui, owed_ms: &std::cell::Cell<u32>, real_ms: u32) -> Option<Settled> {
+    if s.ticking() >= ticks_in_flight(ui) {
+        owed_ms.set(owed_ms.get().saturating_add(real_ms));
+        return None;
+    }
+    tick(s, ui, real_ms.saturating_add(owed_ms.take()))
 }
 
 /// How many ticks of playing may wait for the worker at once: two (it runs
@@ -1033,13 +1071,42 @@ fn tick(s: &mut Live, ui: &Ui, real_ms: u32) -> Option<Settled> {
 /// What a command's outcome changes on the page once its reply is in.
 fn settle(s: &mut Live, ui: &mut Ui, done: Settled) {
     match (done.pending, done.outcome) {
-        (Pending::Tick { before, until, .. }, outcome) => {
+        (
+            Pending::Tick {
+                before,
+                target,
+                until,
+            },
+            outcome,
+        ) => {
             if outcome == Outcome::Stopped(true) {
                 ui.playing = false;
             }
             if before < until && s.now() >= until {
                 ui.playing = false;
                 ui.ended = Some(until);
+            }
+            // The worker's budget ran out short of the target: the rest
+            // goes at once, as many ticks as may wait, so the worker always
+            // has the next one while playing lags (one that finds the
+            // target reached answers at once). (In the page's own thread
+            // the next tick takes it: the browser must draw in between.)
+            if ui.playing && outcome == Outcome::Done && !s.link().is_local() && s.now() < target {
+                while s.ticking() < CATCHING_UP_IN_FLIGHT {
+                    let to = s.ahead().max(target);
+                    let again = s.exec(
+                        Command::RunTo {
+                            to,
+                            budget_ms: WORKER_TICK_BUDGET_MS,
+                        },
+                        Pending::Tick {
+                            before: s.now(),
+                            target: to,
+                            until,
+                        },
+                    );
+                    debug_assert!(again.is_none(), "a worker answers later");
+                }
             }
         }
         (Pending::Fork, Outcome::Fork(Some(f))) => ui.notice = Some(fork_notice(&f)),
@@ -1339,6 +1406,127 @@ mod tests {
         })
     }
 
+    /// The page on `example`, its run in a stand-in for the worker whose
+    /// clock moves `step_ms` each time it is read, once the run is loaded.
+    fn on_worker(example: &str, step_ms: f64) -> Rc<Model> {
+        let text = EXAMPLES
+            .iter()
+            .find(|(n, _)| *n == example)
+            .expect("an example")
+            .1;
+        let session = Session::from_toml(text).expect("the example reads");
+        deliver(Rc::new(Model::of(Live::with_fake_worker(
+            session, 0, step_ms,
+        ))))
+    }
+
+    /// Hands the worker's replies so far to the page, together, as the
+    /// page takes in the replies that came within one frame.
+    fn deliver(m: Rc<Model>) -> Rc<Model> {
+        let replies: Vec<Rc<[u8]>> = m
+            .session
+            .borrow_mut()
+            .outbox()
+            .into_iter()
+            .map(Rc::from)
+            .collect();
+        if replies.is_empty() {
+            return m;
+        }
+        m.reduce(Action::Engine(EngineReply(replies)))
+    }
+
+    /// While playing on a worker: a tick of the page's clock sends a tick
+    /// of playing and draws nothing (the model stays the same); a reply
+    /// whose budget ran out short of its target is followed at once by as
+    /// many ticks as may wait, so the worker never waits for the page's
+    /// next tick while playing lags; once at the target, no more are sent.
+    #[test]
+    fn a_worker_that_lags_gets_the_rest_of_its_tick_at_once() {
+        // 4 ms a clock reading: the 12 ms budget runs out within a few
+        // events of the cluster setting up its SAs.
+        let m = on_worker("cluster-20-mobike", 4.0);
+        let m = run(m, [Action::SetSpeed(64), Action::TogglePlay]);
+        assert!(m.ui.playing);
+        let ticked = m.clone().reduce(Action::Tick(40));
+        assert!(
+            Rc::ptr_eq(&m, &ticked),
+            "a tick for the worker redrew the page"
+        );
+        let target = 40 * 64 * MS;
+        {
+            let s = ticked.session.borrow();
+            assert_eq!((s.ticking(), s.ahead(), s.now()), (1, target, 0));
+        }
+        let version = ticked.version;
+        let m = deliver(ticked);
+        assert!(m.version > version, "the reply is drawn");
+        {
+            let s = m.session.borrow();
+            assert!(s.now() > 0 && s.now() < target, "now {}", s.now());
+            assert_eq!(s.ticking(), CATCHING_UP_IN_FLIGHT);
+            assert_eq!(s.ahead(), target);
+        }
+        // A tick of the clock meanwhile waits (its time is owed).
+        let m = m.reduce(Action::Tick(40));
+        assert_eq!(m.session.borrow().ticking(), CATCHING_UP_IN_FLIGHT);
+        let mut m = m;
+        let mut rounds = 0;
+        while m.session.borrow().now() < target {
+            m = deliver(m);
+            rounds += 1;
+            assert!(rounds < 1_000, "the target is never reached");
+        }
+        // At the target: the owed tick went on from there.
+        let s = m.session.borrow();
+        assert_eq!(s.now(), target);
+        assert!(s.ahead() > target);
+    }
+
+    /// Replies taken in together leave the page's run as replies taken in
+    /// one by one: the same moment, trace, chart and hosts.
+    #[test]
+    fn replies_taken_in_together_read_as_one_by_one() {
+        let seen = |m: &Rc<Model>| {
+            let s = m.session.borrow();
+            let hosts = format!(
+                "{:?}",
+                mobike_render::json::host_states(crate::session::Shown::world_read(&*s))
+            );
+            (
+                s.now(),
+                crate::session::Shown::trace(&*s).len(),
+                s.chart().rows.len(),
+                hosts,
+            )
+        };
+        // Two ticks on their way, as playing at 64× sends them.
+        let ticks = || [Action::Tick(40), Action::Tick(40)];
+        for rounds in 0..4 {
+            let mut a = on_worker("cluster-20-mobike", 4.0);
+            a = run(a, [Action::SetSpeed(64), Action::TogglePlay]);
+            for _ in 0..rounds {
+                a = deliver(run(a, ticks()));
+            }
+            // The same page twice (the run is deterministic).
+            let mut b = on_worker("cluster-20-mobike", 4.0);
+            b = run(b, [Action::SetSpeed(64), Action::TogglePlay]);
+            for _ in 0..rounds {
+                b = deliver(run(b, ticks()));
+            }
+            assert_eq!(seen(&a), seen(&b));
+            a = deliver(run(a, ticks()));
+            b = run(b, ticks());
+            let replies = b.session.borrow_mut().outbox();
+            assert!(replies.len() >= 2, "{} replies", replies.len());
+            for r in replies {
+                b = b.reduce(Action::Engine(EngineReply::one(Rc::from(r))));
+            }
+            assert_eq!(seen(&a), seen(&b));
+            assert!(seen(&a).0 > 0);
+        }
+    }
+
     /// A command the simulation's worker refuses (it could not read the
     /// scenario it was to start) shows its reason; the page goes on.
     #[test]
@@ -1355,7 +1543,7 @@ mod tests {
         // As if it had gone to a worker.
         m.session.borrow_mut().push_waiting();
         let bytes = crate::engine::codec::to_bytes(&reply);
-        let m = m.reduce(Action::Engine(EngineReply(Rc::from(bytes))));
+        let m = m.reduce(Action::Engine(EngineReply::one(Rc::from(bytes))));
         let e = m.ui.error.clone().expect("an error");
         assert_eq!(e.title, "The simulation refused a command");
         assert!(

@@ -12,6 +12,32 @@ pub struct Link {
     local: Option<Engine>,
     #[cfg(target_arch = "wasm32")]
     worker: Option<web_sys::Worker>,
+    /// Tests: an engine that stands in for a worker (its replies wait in
+    /// an outbox until the test hands them to the page).
+    #[cfg(test)]
+    pub(crate) fake: Option<FakeWorker>,
+}
+
+/// An engine answering later, as a worker does, on a clock that moves
+/// `step_ms` each time it is read (so a tick's budget can run out).
+#[cfg(test)]
+pub(crate) struct FakeWorker {
+    engine: Engine,
+    step_ms: f64,
+    clock: std::cell::Cell<f64>,
+    pub(crate) outbox: Vec<Vec<u8>>,
+}
+
+#[cfg(test)]
+impl FakeWorker {
+    pub(crate) fn new(step_ms: f64) -> FakeWorker {
+        FakeWorker {
+            engine: Engine::default(),
+            step_ms,
+            clock: std::cell::Cell::new(0.0),
+            outbox: Vec::new(),
+        }
+    }
 }
 
 /// What sending a command gave: the reply at once (in this thread), or
@@ -29,6 +55,8 @@ impl Link {
             local: None,
             #[cfg(target_arch = "wasm32")]
             worker: start_worker(),
+            #[cfg(test)]
+            fake: None,
         }
     }
 
@@ -40,6 +68,10 @@ impl Link {
 
     /// Whether runs go to a worker.
     pub fn has_worker(&self) -> bool {
+        #[cfg(test)]
+        if self.fake.is_some() {
+            return true;
+        }
         #[cfg(target_arch = "wasm32")]
         {
             self.worker.is_some()
@@ -76,6 +108,21 @@ impl Link {
 
     /// Sends `cmd` to wherever the run is.
     pub fn send(&mut self, cmd: &Command) -> Sent {
+        #[cfg(test)]
+        if let Some(f) = &mut self.fake
+            && self.local.is_none()
+        {
+            let mut names = codec::Names::default();
+            let cmd = codec::from_bytes::<Command>(&codec::to_bytes(cmd), &mut names)
+                .expect("a command reads back");
+            let clock = || {
+                f.clock.set(f.clock.get() + f.step_ms);
+                Some(f.clock.get())
+            };
+            let reply: Reply = f.engine.handle(cmd, &clock);
+            f.outbox.push(codec::to_bytes(&reply));
+            return Sent::Later;
+        }
         if self.local.is_none() {
             #[cfg(target_arch = "wasm32")]
             if let Some(w) = &self.worker {
