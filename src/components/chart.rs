@@ -32,6 +32,8 @@ const SPAN_H: f64 = 18.0;
 const VIRTUAL_ROWS: usize = 120;
 /// How far beyond the visible part rows are drawn, in pixels.
 const OVERSCAN: f64 = 600.0;
+/// Pixels drawn above the view while the chart follows its end.
+const FOLLOW_OVERSCAN: f64 = 150.0;
 
 #[derive(Properties, PartialEq)]
 pub struct ChartProps {
@@ -132,6 +134,17 @@ pub fn chart_view(p: &ChartProps) -> Html {
     // Keep the newest messages in view while the chart grows, unless the
     // user scrolled up to read.
     let stick = use_mut_ref(|| true);
+    // Leaving the end: drawn again from the viewport measured, even when
+    // it measures as it did before the chart followed the end.
+    let force = use_force_update();
+    let unstick = {
+        let (stick, force) = (stick.clone(), force.clone());
+        move || {
+            if std::mem::replace(&mut *stick.borrow_mut(), false) {
+                force.force_update();
+            }
+        }
+    };
     // Where that scrolling left the chart: the scroll event it fires may
     // come after the chart grew again (replies of the simulation's worker
     // come one after another), and must not read as the user scrolling up.
@@ -140,28 +153,38 @@ pub fn chart_view(p: &ChartProps) -> Html {
         let div = div.clone();
         let stick = stick.clone();
         let ours = ours.clone();
-        let measure = measure.clone();
+        let port = port.clone();
         use_effect_with(view.rows.len(), move |_| {
             if let Some(el) = div.cast::<HtmlElement>()
                 && *stick.borrow()
             {
                 el.set_scroll_top(el.scroll_height());
                 *ours.borrow_mut() = Some(el.scroll_top());
-                measure();
+                // The box grows with the chart up to its greatest height:
+                // the size is measured again (the place is not: while
+                // following, the rows drawn are the end's).
+                let (height, width) = (el.client_height() as f64, el.client_width() as f64);
+                if (port.height, port.width) != (height, width) {
+                    port.set(Viewport {
+                        top: el.scroll_top() as f64,
+                        height,
+                        width,
+                    });
+                }
             }
         });
     }
     // The search's current match is scrolled into view.
     {
         let div = div.clone();
-        let stick = stick.clone();
+        let unstick = unstick.clone();
         let y = current.map(|i| (view.rows[i].y, view.rows[i].h));
         let measure = measure.clone();
         use_effect_with((p.search_at, p.view.search.clone(), y), move |(_, _, y)| {
             if let (Some(el), Some((y, h))) = (div.cast::<HtmlElement>(), y) {
                 let (top, seen) = (el.scroll_top() as f64, el.client_height() as f64 - HEAD_H);
                 if *y < top || y + h > top + seen {
-                    *stick.borrow_mut() = false;
+                    unstick();
                     el.set_scroll_top((y - seen / 3.0).max(0.0) as i32);
                     measure();
                 }
@@ -187,6 +210,7 @@ pub fn chart_view(p: &ChartProps) -> Html {
         let stick = stick.clone();
         let ours = ours.clone();
         let measure = measure.clone();
+        let unstick = unstick.clone();
         Callback::from(move |_: Event| {
             if let Some(el) = div.cast::<HtmlElement>() {
                 let top = el.scroll_top();
@@ -194,8 +218,14 @@ pub fn chart_view(p: &ChartProps) -> Html {
                     .borrow_mut()
                     .take()
                     .is_some_and(|t| (top - t).abs() <= 1);
-                if !by_us {
-                    *stick.borrow_mut() = el.scroll_height() - top - el.client_height() < 40;
+                if by_us {
+                    // Following the end: drawn from the chart's height.
+                    return;
+                }
+                if el.scroll_height() - top - el.client_height() < 40 {
+                    *stick.borrow_mut() = true;
+                } else {
+                    unstick();
                 }
             }
             measure();
@@ -249,7 +279,6 @@ pub fn chart_view(p: &ChartProps) -> Html {
         let div = div.clone();
         let pending = pending.clone();
         let active = active.clone();
-        let stick = stick.clone();
         let measure = measure.clone();
         Callback::from(move |e: KeyboardEvent| {
             let Some(key) = row_key_at(&e) else { return };
@@ -276,13 +305,10 @@ pub fn chart_view(p: &ChartProps) -> Html {
             *pending.borrow_mut() = Some(target.key);
             if let Some(el) = div.cast::<HtmlElement>() {
                 let (top, seen) = (el.scroll_top() as f64, el.client_height() as f64 - HEAD_H);
-                if target.y < top || target.y + target.h > top + seen {
-                    *stick.borrow_mut() = false;
-                    let y = if target.y < top {
-                        target.y
-                    } else {
-                        target.y + target.h - seen
-                    };
+                let (ty, th) = (target.y, target.h);
+                if ty < top || ty + th > top + seen {
+                    unstick();
+                    let y = if ty < top { ty } else { ty + th - seen };
                     el.set_scroll_top(y.max(0.0) as i32);
                     measure();
                 }
@@ -294,10 +320,23 @@ pub fn chart_view(p: &ChartProps) -> Html {
     // a long one (and always the selected and the keyboard's, and the
     // interventions: few, and the landmarks of a run).
     let virtualise = view.rows.len() > VIRTUAL_ROWS;
-    let (lo, hi) = (
-        port.top - OVERSCAN - HEAD_H,
-        port.top + port.height + OVERSCAN,
-    );
+    // Following the newest messages, the chart is drawn as it will be once
+    // scrolled to its end (the effect above scrolls it there): the
+    // viewport measured before it grew would draw the rows around the old
+    // end, and measuring again after scrolling drew the chart twice per
+    // tick.
+    let following = *stick.borrow();
+    let top = if following {
+        (view.height + HEAD_H - port.height).max(0.0)
+    } else {
+        port.top
+    };
+    // Following, the rows change with every tick at high speed: fewer
+    // are drawn above the view (a scroll up draws the rest at once).
+    let above = if following { FOLLOW_OVERSCAN } else { OVERSCAN };
+    // The part to draw (the lane headers above the drawing are HEAD_H
+    // pixels; the drawing is drawn at its own size, one unit a pixel).
+    let (lo, hi) = (top - above - HEAD_H, top + port.height + OVERSCAN);
     let keep = |r: &RowView| {
         !virtualise
             || (r.y + r.h >= lo && r.y <= hi)
@@ -325,7 +364,7 @@ pub fn chart_view(p: &ChartProps) -> Html {
         .or_else(|| {
             drawn
                 .iter()
-                .find(|(_, r)| navigable(r) && r.y + r.h >= port.top)
+                .find(|(_, r)| navigable(r) && r.y + r.h >= top)
                 .map(|(_, r)| r.key)
         });
     let rows = drawn

@@ -96,12 +96,24 @@ test('playing, the chart keeps the newest messages in view; scrolled up, it stay
     const c = document.querySelector('#chart');
     return { below: c.scrollHeight - c.scrollTop - c.clientHeight, top: c.scrollTop };
   });
+  // How much of the chart's view, below its lane headers, no drawn row
+  // reaches down to: the rows are drawn for where the chart stands.
+  const blank = () => page.evaluate(() => {
+    const c = document.querySelector('#chart');
+    const box = c.getBoundingClientRect();
+    const head = c.querySelector('.lane-heads')?.getBoundingClientRect().bottom ?? box.top;
+    const tops = [...c.querySelectorAll('[data-row]')].map((r) => r.getBoundingClientRect())
+      .filter((r) => r.bottom > head && r.top < box.bottom).map((r) => r.top);
+    return tops.length ? Math.max(0, Math.min(...tops) - head) : box.bottom - head;
+  });
   // The scroll events of following them must not stop it.
   await playPast(page, 25);
   assert.ok((await gap()).below < 40, JSON.stringify(await gap()));
+  assert.ok(await blank() < 60, `following, the view is drawn: ${await blank()} px blank`);
   await page.locator('#chart').evaluate((c) => { c.scrollTop = 0; c.dispatchEvent(new Event('scroll')); });
   await playPast(page, 29);
   assert.ok((await gap()).top < 100, `scrolled up, the chart stays: ${JSON.stringify(await gap())}`);
+  assert.ok(await blank() < 60, `scrolled up, the view is drawn: ${await blank()} px blank`);
   assert.deepEqual(errors, []);
   await page.close();
 });
