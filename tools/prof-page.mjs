@@ -58,6 +58,21 @@ profile.samples.forEach((id, i) => {
   inc.set(cat, (inc.get(cat) ?? 0) + (dt[i] ?? 0));
 });
 for (const [c, us] of [...inc.entries()].sort((a, b) => b[1] - a[1])) console.log(`${(us / 1000).toFixed(0).padStart(6)} ms  ${c}`);
+// Inclusive time of each yew component's render (its `run`, and what it
+// calls; a component inside another counts in both).
+const comp = new Map();
+profile.samples.forEach((id, i) => {
+  const seen = new Set();
+  for (let n = id; n !== undefined; n = parent.get(n)) {
+    const m = /<mobike_playground::components::[\w:]*?(\w+) as yew::functional::FunctionProvider>::run/.exec(byId.get(n).callFrame.functionName);
+    if (m && !seen.has(m[1])) {
+      seen.add(m[1]);
+      comp.set(m[1], (comp.get(m[1]) ?? 0) + (dt[i] ?? 0));
+    }
+  }
+});
+console.log('components (inclusive):');
+for (const [c, us] of [...comp.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${(us / 1000).toFixed(0).padStart(6)} ms  ${c}`);
 const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40);
 for (const [name, us] of top) console.log(`${(100 * us / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${name.slice(0, 150)}`);
 console.log('clock', await page.locator('#clock').getAttribute('data-us'));
