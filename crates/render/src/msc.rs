@@ -776,6 +776,42 @@ pub struct LayoutCache {
     key: Option<(Vec<crate::chart::Lane>, Lanes, Geometry, String)>,
     /// By chart row: (stamp, drawing).
     rows: Vec<Option<(u64, Rc<RowView>)>>,
+    /// The filter and its lanes that `facts` were found with.
+    facts_key: Option<(Filter, Option<Vec<bool>>)>,
+    /// By chart row: (stamp, what the filter and the counts read of it),
+    /// so a layout looks again only at rows new or changed since the last
+    /// (a long chart has tens of thousands).
+    facts: Vec<Option<(u64, RowFacts)>>,
+}
+
+/// What a layout reads of a row besides its drawing.
+#[derive(Clone, Copy)]
+struct RowFacts {
+    admitted: bool,
+    /// Its exchange's place in [`Exchange::ALL`] (messages).
+    exchange: Option<u8>,
+    /// Its kind's place in [`RowKind::ALL`].
+    kind: Option<u8>,
+}
+
+impl RowFacts {
+    fn of(row: &Row, filter: &Filter, wanted: Option<&[bool]>) -> RowFacts {
+        let exchange = match row {
+            Row::Message(m) => {
+                let e = Exchange::of(m);
+                Exchange::ALL.iter().position(|x| *x == e).map(|i| i as u8)
+            }
+            Row::Note(_) => None,
+        };
+        let kind = RowKind::of(row)
+            .and_then(|k| RowKind::ALL.iter().position(|x| *x == k))
+            .map(|i| i as u8);
+        RowFacts {
+            admitted: filter.admits(row, wanted),
+            exchange,
+            kind,
+        }
+    }
 }
 
 /// [`layout`], reusing the drawings of rows unchanged since the last call
@@ -803,6 +839,14 @@ pub fn layout_with(
     }
     cache.rows.resize(chart.rows.len(), None);
     let wanted = wanted_lanes(chart, groups, &opts.filter);
+    let facts_key = (opts.filter.clone(), wanted.clone());
+    if cache.facts_key.as_ref() != Some(&facts_key) {
+        cache.facts_key = Some(facts_key);
+        cache.facts.clear();
+    }
+    cache.facts.resize(chart.rows.len(), None);
+    let mut exchange_counts = [0usize; Exchange::ALL.len()];
+    let mut kind_counts = [0usize; RowKind::ALL.len()];
     let routine = if opts.collapse_routine {
         routine(&chart.rows)
     } else {
@@ -822,7 +866,24 @@ pub fn layout_with(
     let mut hidden = 0;
     let mut run: Vec<(usize, Routine)> = Vec::new();
     for (i, row) in chart.rows.iter().enumerate() {
-        if !opts.filter.admits(row, wanted.as_deref()) {
+        let stamp = chart.stamps.get(i).copied();
+        let facts = match (stamp, b.cache.facts[i]) {
+            (Some(s), Some((was, f))) if was == s => f,
+            _ => {
+                let f = RowFacts::of(row, &opts.filter, wanted.as_deref());
+                if let Some(s) = stamp {
+                    b.cache.facts[i] = Some((s, f));
+                }
+                f
+            }
+        };
+        if let Some(e) = facts.exchange {
+            exchange_counts[usize::from(e)] += 1;
+        }
+        if let Some(k) = facts.kind {
+            kind_counts[usize::from(k)] += 1;
+        }
+        if !facts.admitted {
             hidden += 1;
             continue;
         }
@@ -842,21 +903,9 @@ pub fn layout_with(
         ..
     } = b;
     let rows: Vec<Rc<RowView>> = rows;
-    let mut exchanges: Vec<(Exchange, usize)> = Exchange::ALL.iter().map(|e| (*e, 0)).collect();
-    let mut kinds: Vec<(RowKind, usize)> = RowKind::ALL.iter().map(|k| (*k, 0)).collect();
-    for row in &chart.rows {
-        if let Row::Message(m) = row {
-            let e = Exchange::of(m);
-            if let Some(c) = exchanges.iter_mut().find(|c| c.0 == e) {
-                c.1 += 1;
-            }
-        }
-        if let Some(k) = RowKind::of(row)
-            && let Some(c) = kinds.iter_mut().find(|c| c.0 == k)
-        {
-            c.1 += 1;
-        }
-    }
+    let exchanges: Vec<(Exchange, usize)> =
+        Exchange::ALL.into_iter().zip(exchange_counts).collect();
+    let kinds: Vec<(RowKind, usize)> = RowKind::ALL.into_iter().zip(kind_counts).collect();
     MscView {
         width: geo.width,
         height: y + geo.bottom,

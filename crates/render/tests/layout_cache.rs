@@ -3,10 +3,10 @@
 //! layout must be the one a fresh `msc::layout` gives: rows added, rows
 //! changed after they were drawn (a message delivered, lost or answered
 //! later), lanes that appear, runs folded and unfolded, a search typed, a
-//! group expanded, a jump back to an earlier chart.
+//! group expanded, the filter changed, a jump back to an earlier chart.
 
 use mobike_render::chart::ChartBuilder;
-use mobike_render::msc::{self, Exchange, Geometry, LayoutCache, ViewOptions};
+use mobike_render::msc::{self, Exchange, Geometry, LayoutCache, RowKind, ViewOptions};
 use mobike_render::topology::find_groups;
 use mobike_sim::{Scenario, World};
 
@@ -31,6 +31,17 @@ fn view_at(k: usize, groups: &[mobike_render::topology::HostGroup]) -> ViewOptio
     }
     if k % 90 >= 80 {
         opts.expanded_runs.extend(0..40);
+    }
+    // The filter changes too (each row's filter verdict is kept).
+    if k % 60 >= 45 {
+        opts.filter.hide_kinds.insert(RowKind::Note);
+    }
+    if k % 80 >= 65 {
+        opts.filter.host = Some(match groups.first() {
+            Some(g) if k % 2 == 0 => g.key.clone(),
+            Some(_) => "cluster".into(),
+            None => "gateway".into(),
+        });
     }
     opts
 }
