@@ -28,6 +28,7 @@ await cdp.send('Profiler.start');
 await page.click('#play');
 await page.waitForTimeout(wallMs);
 const { profile } = await cdp.send('Profiler.stop');
+if (args.includes('--save')) (await import('node:fs')).writeFileSync(args[args.indexOf('--save') + 1], JSON.stringify(profile));
 const self = new Map();
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const dt = profile.timeDeltas;

@@ -59,6 +59,13 @@ if (worker) {
   }
   console.log(`worker (${worker.args.name}) busy ${(w.reduce((a, e) => a + e.dur, 0) / 1000).toFixed(0)} ms in ${w.length} tasks (longest ${(Math.max(0, ...w.map((e) => e.dur)) / 1000).toFixed(1)} ms)`);
 }
+if (args.includes('--long')) {
+  const t0 = Math.min(...mine.map((e) => e.ts));
+  for (const t of tasks.sort((a, b) => b.dur - a.dur).slice(0, 5)) {
+    const inside = mine.filter((e) => e !== t && e.ts >= t.ts && e.ts + e.dur <= t.ts + t.dur && e.dur > 1000);
+    console.log(`task ${(t.dur / 1000).toFixed(1)} ms at ${((t.ts - t0) / 1000).toFixed(0)} ms:`, inside.map((e) => `${e.name}${e.args?.data?.type ? '(' + e.args.data.type + ')' : ''} ${(e.dur / 1000).toFixed(1)}`).join(', '));
+  }
+}
 if (args.includes('--layouts')) {
   for (const e of mine.filter((e) => e.name === 'Layout').sort((a, b) => b.dur - a.dur).slice(0, 6)) {
     console.log(`layout ${(e.dur / 1000).toFixed(1)} ms`, JSON.stringify(e.args?.beginData ?? {}).slice(0, 300), JSON.stringify(e.args?.endData?.layoutRoots ?? e.args?.endData ?? {}).slice(0, 300));

@@ -38,7 +38,7 @@ fn view_at(k: usize, groups: &[mobike_render::topology::HostGroup]) -> ViewOptio
     }
     if k % 80 >= 65 {
         opts.filter.host = Some(match groups.first() {
-            Some(g) if k % 2 == 0 => g.key.clone(),
+            Some(g) if k.is_multiple_of(2) => g.key.clone(),
             Some(_) => "cluster".into(),
             None => "gateway".into(),
         });
