@@ -11,3 +11,21 @@ export function clusterUrl(url, clients) {
   const scn = deflateRawSync(Buffer.from(text), { level: 9 }).toString('base64url');
   return `${url.replace(/#.*$/, '')}#v=1&scn=${scn}`;
 }
+
+// The tools' common start: the command line's URL, `--clients N` and
+// `--ms WALL` (default `ms`) read off `args` (the rest stay in it), and a
+// headless Chromium page on that address, drawn, at 64x.
+export async function openAt64(args, ms) {
+  const { chromium } = await import('playwright-core');
+  const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? Number(args.splice(i, 2)[1]) : dflt; };
+  const clients = opt('--clients', 0);
+  const wallMs = opt('--ms', ms);
+  const url = clusterUrl(args[0] ?? 'http://127.0.0.1:8099/', clients);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu'] });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  await page.goto(url);
+  await page.waitForSelector('#topology .host');
+  await page.selectOption('#speed', '64');
+  return { browser, page, wallMs };
+}

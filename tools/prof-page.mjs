@@ -2,19 +2,9 @@
 //   node tools/prof-page.mjs URL [--clients N] [--ms WALL] [--esp]
 // Prints the functions with the most self time (wasm names need a build
 // that keeps them: data-keep-debug, no wasm-opt).
-import { chromium } from 'playwright-core';
-import { clusterUrl } from './cluster-link.mjs';
+import { openAt64 } from './cluster-link.mjs';
 const args = process.argv.slice(2);
-const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? Number(args.splice(i, 2)[1]) : dflt; };
-const clients = opt('--clients', 0);
-const wallMs = opt('--ms', 3000);
-const url = clusterUrl(args[0] ?? 'http://127.0.0.1:8099/', clients);
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu'] });
-const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-await page.goto(url);
-await page.waitForSelector('#topology .host');
-await page.selectOption('#speed', '64');
+const { browser, page, wallMs } = await openAt64(args, 3000);
 // Play to the scenario's end first (playback stops there), so the
 // profile covers steady playing with a full chart.
 if (args.includes('--after-end')) {

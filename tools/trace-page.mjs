@@ -4,19 +4,9 @@
 // Plays at 64x for WALL ms (default 800: cluster-20-mobike ends at 30 s)
 // and prints the time of each kind of top-level task and of the browser's
 // style, layout and paint work inside them, and how many of each.
-import { chromium } from 'playwright-core';
-import { clusterUrl } from './cluster-link.mjs';
+import { openAt64 } from './cluster-link.mjs';
 const args = process.argv.slice(2);
-const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? Number(args.splice(i, 2)[1]) : dflt; };
-const clients = opt('--clients', 0);
-const wallMs = opt('--ms', 800);
-const url = clusterUrl(args[0] ?? 'http://127.0.0.1:8099/', clients);
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu'] });
-const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-await page.goto(url);
-await page.waitForSelector('#topology .host');
-await page.selectOption('#speed', '64');
+const { browser, page, wallMs } = await openAt64(args, 800);
 await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
 await page.evaluate(() => {
   window.__clock = [];
@@ -48,7 +38,7 @@ for (const e of mine) {
 const tasks = mine.filter((e) => e.name === 'RunTask');
 const busy = tasks.reduce((a, e) => a + e.dur, 0);
 console.log(`played to ${Number(clock) / 1e6} s in ${wallMs} ms; main thread busy ${(busy / 1000).toFixed(0)} ms in ${tasks.length} tasks (longest ${(Math.max(...tasks.map((e) => e.dur)) / 1000).toFixed(1)} ms)`);
-const worker = events.find((e) => e.name === 'thread_name' && /Worker/.test(e.args?.name ?? '') && e.pid === main.pid);
+const worker = events.find((e) => e.name === 'thread_name' && /DedicatedWorker/.test(e.args?.name ?? '') && e.pid === main.pid);
 if (worker) {
   const w = events.filter((e) => e.pid === worker.pid && e.tid === worker.tid && e.ph === 'X' && e.dur && e.name === 'RunTask');
   if (args.includes('--windows')) {
