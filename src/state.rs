@@ -436,6 +436,9 @@ pub struct Model {
     owed_ms: Rc<std::cell::Cell<u32>>,
     /// The last action settled only ticks of playing (or nothing).
     ticks_only: bool,
+    /// Paused while ticks were on their way: the moment shown at the
+    /// click, which the page goes back to once they are in.
+    paused_at: Option<Time>,
 }
 
 /// The longest virtual step one tick may take, so a throttled tab does not
@@ -632,6 +635,7 @@ impl Model {
             work: Work::default(),
             owed_ms: Rc::default(),
             ticks_only: true,
+            paused_at: None,
         }
     }
 
@@ -646,6 +650,10 @@ impl Model {
         let ui = &mut self.ui;
         let mut settled = Vec::new();
         let reply = matches!(action, Action::Engine(_));
+        if !reply {
+            // Anything the user does meanwhile keeps the moment it comes to.
+            self.paused_at = None;
+        }
         if matches!(
             action,
             Action::TogglePlay
@@ -675,10 +683,12 @@ impl Model {
             Action::TogglePlay => {
                 ui.playing = !ui.playing;
                 ui.ended = None;
+                self.paused_at = pause_moment(&s, ui);
                 false
             }
             Action::Pause => {
                 ui.playing = false;
+                self.paused_at = pause_moment(&s, ui);
                 false
             }
             Action::Step => {
@@ -943,6 +953,19 @@ impl Model {
         // Behind while playing (ticks came while the worker simulated, or
         // its budget ran out): the next tick goes now, so the worker never
         // waits for one.
+        // Paused while ticks were on their way: once they are in, back to
+        // the moment shown at the click (a jump back: the page has it).
+        if let Some(t) = self.paused_at
+            && !ui.playing
+            && s.in_flight() == 0
+        {
+            self.paused_at = None;
+            if s.now() > t
+                && let Some(done) = s.exec(Command::Seek { t }, Pending::Quiet)
+            {
+                settle(&mut s, ui, done);
+            }
+        }
         if reply && ui.playing && s.ticking() < ticks_in_flight(ui) && self.owed_ms.get() > 0 {
             let owed = self.owed_ms.take();
             if let Some(done) = tick(&mut s, ui, owed) {
@@ -998,6 +1021,13 @@ fn compare_of_link(s: &Live, against: Against) -> Result<CompareRef, ErrorNote> 
             format!("share link: compare (cmp): {e}"),
         )
     })
+}
+
+/// The moment to come back to after a pause: the one shown, when ticks
+/// of playing are still on their way (at 64× two of them move the clock
+/// on by up to 5 s).
+fn pause_moment(s: &Live, ui: &Ui) -> Option<Time> {
+    (!ui.playing && s.ticking() > 0).then(|| s.now())
 }
 
 /// A tick of the page's clock while playing: sends the tick of playing
@@ -1437,6 +1467,45 @@ mod tests {
         let m = m.reduce(Action::Tick(40));
         let s = m.session.borrow();
         assert_eq!((s.ticking(), s.ahead()), (1, short + target));
+    }
+
+    /// Paused while ticks are on their way: they come in, and the page
+    /// goes back to the moment it showed at the click (the clock does not
+    /// run on by the ticks' 5 s at 64×). Anything done meanwhile keeps
+    /// the moment it comes to.
+    #[test]
+    fn a_pause_keeps_the_moment_shown_at_the_click() {
+        let m = on_worker("cluster-20-mobike", 0.0);
+        let m = deliver(run(
+            m,
+            [Action::SetSpeed(64), Action::TogglePlay, Action::Tick(40)],
+        ));
+        let shown = m.session.borrow().now();
+        assert_eq!(shown, 40 * 64 * MS);
+        let m = run(m, [Action::Tick(40), Action::Tick(40), Action::TogglePlay]);
+        assert!(!m.ui.playing);
+        assert_eq!(m.session.borrow().ticking(), 2);
+        // The ticks land, and the page asks to go back.
+        let m = deliver(m);
+        assert_eq!(m.session.borrow().in_flight(), 1, "a jump back is asked");
+        let m = deliver(m);
+        let s = m.session.borrow();
+        assert_eq!((s.now(), s.in_flight()), (shown, 0));
+        assert!(s.horizon() > shown, "the ticks' part stays computed");
+        drop(s);
+        // A step meanwhile: where the step goes, with no jump back.
+        let m = run(
+            m,
+            [
+                Action::TogglePlay,
+                Action::Tick(40),
+                Action::TogglePlay,
+                Action::Step,
+            ],
+        );
+        let m = deliver(m);
+        assert_eq!(m.session.borrow().in_flight(), 0);
+        assert!(m.session.borrow().now() > shown);
     }
 
     /// Replies taken in together leave the page's run as replies taken in

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useBrowser, open, clock, stateRow } from './helpers.mjs';
+import { useBrowser, open, clock, stateRow, settled } from './helpers.mjs';
 import { clusterUrl } from '../../tools/cluster-link.mjs';
 
 const env = useBrowser();
@@ -114,6 +114,28 @@ test('playing, the chart keeps the newest messages in view; scrolled up, it stay
   await playPast(page, 29);
   assert.ok((await gap()).top < 100, `scrolled up, the chart stays: ${JSON.stringify(await gap())}`);
   assert.ok(await blank() < 60, `scrolled up, the view is drawn: ${await blank()} px blank`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a pause keeps the moment the clock showed at the click', async () => {
+  // 200 clients at 64×: two ticks on their way hold up to 5 s of the run.
+  const { page, errors } = await open(env.browser, clusterUrl(env.server.url, 200));
+  await page.selectOption('#speed', '64');
+  await page.click('#play');
+  for (const past of [8, 16]) {
+    await page.waitForFunction((us) => Number(document.querySelector('#clock').dataset.us) >= us, past * 1e6, { timeout: 30000 });
+    // Read and click in one task: no reply of the worker comes between.
+    const shown = await page.evaluate(() => {
+      const us = Number(document.querySelector('#clock').dataset.us);
+      document.querySelector('#play').click();
+      return us;
+    });
+    await settled(page);
+    assert.equal(await page.locator('#clock').getAttribute('data-us'), String(shown));
+    assert.ok(!(await page.locator('#play').getAttribute('class')).includes('on'), 'paused');
+    await page.click('#play');
+  }
   assert.deepEqual(errors, []);
   await page.close();
 });
