@@ -108,6 +108,14 @@ pub struct Live {
     chart: ChartBuilder,
     /// Charts of the checkpoints' moments, by trace length.
     snaps: Vec<(usize, ChartBuilder)>,
+    /// After a jump back, the charts of the checkpoints past the cut, kept
+    /// while the timeline stays (no intervention changes the log): a jump
+    /// forward again replays the same run, and takes them back instead of
+    /// building their rows again.
+    ahead: Vec<(usize, ChartBuilder)>,
+    /// Charts taken back from `ahead` (tests).
+    #[cfg(test)]
+    taken_back: usize,
     log: Vec<(Time, Intervention)>,
     horizon: Time,
     step_at: usize,
@@ -195,6 +203,9 @@ impl Live {
             world_id: new_world_id(),
             chart,
             snaps: Vec::new(),
+            ahead: Vec::new(),
+            #[cfg(test)]
+            taken_back: 0,
             log: Vec::new(),
             horizon: 0,
             step_at: 0,
@@ -358,7 +369,8 @@ impl Live {
         if let Some(cut) = r.cut {
             self.world.trace.truncate(cut);
             self.world_id = new_world_id();
-            self.snaps.retain(|(n, _)| *n <= cut);
+            let past: Vec<_> = self.snaps.extract_if(.., |(n, _)| *n > cut).collect();
+            self.ahead.splice(0..0, past);
             self.chart = match self.snaps.last() {
                 Some((_, c)) => c.clone(),
                 None => ChartBuilder::new(&self.stage.scenario),
@@ -372,6 +384,10 @@ impl Live {
         self.step_at = r.step_at;
         self.steps_seen = r.steps_seen;
         if let Some(log) = r.log {
+            if log != self.log {
+                // Another timeline: what lay ahead is not its run.
+                self.ahead.clear();
+            }
             self.log = log;
         }
         self.world.hosts.truncate(r.host_count);
@@ -397,6 +413,23 @@ impl Live {
         let marks = &self.checkpoints;
         self.snaps.retain(|(n, _)| marks.iter().any(|m| m.1 == *n));
         let trace = &self.world.trace;
+        // A jump forward again in the same timeline: the charts kept
+        // ahead that the trace now reaches come back, the last one shown
+        // (a chart of the same timeline is the one of its trace's length,
+        // wherever the checkpoints fall now).
+        let (from, to) = (self.chart.consumed(), trace.len());
+        let back: Vec<_> = self
+            .ahead
+            .extract_if(.., |(n, _)| *n > from && *n <= to)
+            .collect();
+        if let Some((_, c)) = back.last() {
+            self.chart = c.clone();
+            #[cfg(test)]
+            {
+                self.taken_back += back.len();
+            }
+        }
+        self.snaps.extend(back);
         for &(_, n) in marks {
             if n > self.chart.consumed() && n <= trace.len() {
                 self.chart.update_to(trace, n);
@@ -491,6 +524,9 @@ mod tests {
     /// jump back and forth on the way).
     #[test]
     fn the_mirror_holds_what_the_run_holds() {
+        // The examples whose charts past a jump back came back on the jump
+        // forward (a quiet run may have made none past it).
+        let mut taken_back = Vec::new();
         for (name, text) in EXAMPLES {
             let mut run = Session::from_toml(text).unwrap();
             let mut live = Live::here(Session::from_toml(text).unwrap(), 0);
@@ -532,12 +568,35 @@ mod tests {
                 );
             }
             same(&run, &live, "after 40 s");
-            // Back to 12.3 s (a checkpoint at 10 s is restored), then on.
+            // Back to 12.3 s (a checkpoint at 10 s is restored), then on:
+            // the same run, whose charts past the cut come back.
             for t in [12_300 * MS, 31 * SEC] {
                 run.seek(t);
                 live.exec(Command::Seek { t }, Pending::Quiet);
                 same(&run, &live, &format!("at {t} µs"));
             }
+            if live.taken_back > 0 {
+                taken_back.push(*name);
+            }
+            // Back again, a link broken there (another timeline), and on:
+            // nothing of the old timeline comes back.
+            let link = run.world.links()[0].id.clone();
+            run.seek(12_300 * MS);
+            live.exec(Command::Seek { t: 12_300 * MS }, Pending::Quiet);
+            run.toggle_link(&link);
+            live.exec(Command::ToggleLink { link }, Pending::Quiet);
+            same(&run, &live, "a new timeline at 12.3 s");
+            let taken = live.taken_back;
+            run.seek(31 * SEC);
+            live.exec(Command::Seek { t: 31 * SEC }, Pending::Quiet);
+            same(&run, &live, "on in the new timeline");
+            assert_eq!(
+                live.taken_back, taken,
+                "{name}: a chart of the old timeline came back"
+            );
+        }
+        for busy in ["wifi-to-lte", "cluster-20-mobike"] {
+            assert!(taken_back.contains(&busy), "{busy}: {taken_back:?}");
         }
     }
 
