@@ -305,10 +305,13 @@ pub fn chart_view(p: &ChartProps) -> Html {
             *pending.borrow_mut() = Some(target.key);
             if let Some(el) = div.cast::<HtmlElement>() {
                 let (top, seen) = (el.scroll_top() as f64, el.client_height() as f64 - HEAD_H);
-                let (ty, th) = (target.y, target.h);
-                if ty < top || ty + th > top + seen {
+                if target.y < top || target.y + target.h > top + seen {
                     unstick();
-                    let y = if ty < top { ty } else { ty + th - seen };
+                    let y = if target.y < top {
+                        target.y
+                    } else {
+                        target.y + target.h - seen
+                    };
                     el.set_scroll_top(y.max(0.0) as i32);
                     measure();
                 }

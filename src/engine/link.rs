@@ -3,7 +3,7 @@
 //! recorded capture, the native tests). Either way a command and its reply
 //! go as [`super::codec`] messages, so the mirror reads the same bytes.
 
-use super::{Command, Engine, Reply, codec};
+use super::{Command, Engine, codec};
 
 /// The page's end of the engine.
 #[derive(Default)]
@@ -112,15 +112,12 @@ impl Link {
         if let Some(f) = &mut self.fake
             && self.local.is_none()
         {
-            let mut names = codec::Names::default();
-            let cmd = codec::from_bytes::<Command>(&codec::to_bytes(cmd), &mut names)
-                .expect("a command reads back");
             let clock = || {
                 f.clock.set(f.clock.get() + f.step_ms);
                 Some(f.clock.get())
             };
-            let reply: Reply = f.engine.handle(cmd, &clock);
-            f.outbox.push(codec::to_bytes(&reply));
+            let reply = f.engine.handle_message(&codec::to_bytes(cmd), &clock);
+            f.outbox.push(reply);
             return Sent::Later;
         }
         if self.local.is_none() {
@@ -136,11 +133,7 @@ impl Link {
         }
         let engine = self.local.as_mut().expect("an engine in this thread");
         // Through the message form, as the worker's commands go.
-        let mut names = codec::Names::default();
-        let cmd = codec::from_bytes::<Command>(&codec::to_bytes(cmd), &mut names)
-            .expect("a command reads back");
-        let reply: Reply = engine.handle(cmd, &crate::browser::clock_ms);
-        Sent::Now(codec::to_bytes(&reply))
+        Sent::Now(engine.handle_message(&codec::to_bytes(cmd), &crate::browser::clock_ms))
     }
 }
 

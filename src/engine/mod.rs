@@ -216,6 +216,21 @@ impl Engine {
         self.reply(outcome)
     }
 
+    /// A command in its message form, answered in the reply's (what the
+    /// worker does with each message; the page's own thread and the tests'
+    /// stand-in go the same way). A command that does not read is refused,
+    /// and nothing changes.
+    pub fn handle_message(&mut self, bytes: &[u8], clock: &dyn Fn() -> Option<f64>) -> Vec<u8> {
+        let mut names = codec::Names::default();
+        let reply = match codec::from_bytes::<Command>(bytes, &mut names) {
+            Ok(cmd) => self.handle(cmd, clock),
+            Err(err) => self.reply(Outcome::Refused(format!(
+                "the page's command could not be read: {err}"
+            ))),
+        };
+        codec::to_bytes(&reply)
+    }
+
     /// What the mirror lacks, and the outcome.
     fn reply(&mut self, outcome: Outcome) -> Reply {
         let Some(s) = &self.session else {
@@ -348,14 +363,7 @@ thread_local! {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn engine_message(bytes: &[u8]) -> Vec<u8> {
     WORKER_ENGINE.with(|e| {
-        let mut e = e.borrow_mut();
-        let mut names = codec::Names::default();
-        let reply = match codec::from_bytes::<Command>(bytes, &mut names) {
-            Ok(cmd) => e.handle(cmd, &crate::browser::clock_ms),
-            Err(err) => e.reply(Outcome::Refused(format!(
-                "the page's command could not be read: {err}"
-            ))),
-        };
-        codec::to_bytes(&reply)
+        e.borrow_mut()
+            .handle_message(bytes, &crate::browser::clock_ms)
     })
 }
