@@ -907,6 +907,7 @@ codec_enum!(DeleteReason {
     PeerDeleted,
     PeerRekeyed { new_spi_i },
     PeerRedundant { stays },
+    RetiredWaitOver { successor, redundant, our_delete, waited_s },
     Local(how),
     Cookie2Mismatch(exchange),
     RedirectedInInit { gw },

@@ -837,6 +837,16 @@ pub enum DeleteReason {
     /// it made; the IKE SA with initiator SPI `stays` stays (RFC 7296
     /// §2.8.2).
     PeerRedundant { stays: u64 },
+    /// A rekey replaced it (or it was the redundant IKE SA of two crossed
+    /// rekeys) and in `waited_s` seconds the peer's Delete never came, or
+    /// ours (`our_delete`) was never answered: it goes without one. The
+    /// IKE SA with initiator SPI `successor` carries on.
+    RetiredWaitOver {
+        successor: u64,
+        redundant: bool,
+        our_delete: bool,
+        waited_s: u64,
+    },
     /// Our own Delete exchange completed.
     Local(LocalDelete),
     /// A COOKIE2 came back changed (M-3.7-7).
@@ -877,6 +887,12 @@ impl DeleteReason {
             }
             PeerRekeyed { .. } | Local(LocalDelete::Rekeyed { .. }) => "RFC 7296 §1.3.2, §2.18",
             PeerRedundant { .. } => "RFC 7296 §2.8.2",
+            RetiredWaitOver {
+                redundant: false, ..
+            } => "RFC 7296 §1.3.2, §2.18 (the wait as strongSwan's)",
+            RetiredWaitOver {
+                redundant: true, ..
+            } => "RFC 7296 §2.8.2 (the wait as strongSwan's)",
             Local(LocalDelete::Redundant { .. }) => "RFC 7296 §2.8.2",
             Cookie2Mismatch(Cookie2Exchange::Liveness) => "RFC 4555 §3.7, §5.3, M-3.7-7",
             Cookie2Mismatch(_) => "RFC 4555 §3.7, M-3.7-7",
@@ -920,6 +936,24 @@ impl DeleteReason {
             }
             PeerRedundant { stays } => format!(
                 "redundant: two rekeys crossed, the peer made it and deletes it; the IKE SA {stays:016x} stays"
+            ),
+            RetiredWaitOver {
+                successor,
+                redundant,
+                our_delete,
+                waited_s,
+            } => format!(
+                "{}: {} in {waited_s} s, so it goes without one; the IKE SA {successor:016x} carries on",
+                if *redundant {
+                    "redundant after two crossed rekeys"
+                } else {
+                    "replaced by a rekey"
+                },
+                if *our_delete {
+                    "our Delete was not answered"
+                } else {
+                    "the peer's Delete never came"
+                }
             ),
             Local(why) => why.to_string(),
             Cookie2Mismatch(x) => format!(

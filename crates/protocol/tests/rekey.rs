@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use mobike_protocol::{Dur, Event, Note, Role, SEC, Settings, Spi};
+use mobike_protocol::{Dur, Event, MS, Note, Role, SEC, Settings, Spi};
 use mobike_wire::esp;
 use mobike_wire::payload::Payload;
 use mobike_wire::registry::{ExchangeType, NotifyType, ProtocolId, TransformType};
@@ -737,8 +737,9 @@ mod random {
                 Op::Wait(ms) => n.run(now + ms * 1_000),
             }
         }
-        // Quiet: refused rekeys are retried within 15 s.
-        n.run(n.now + 60 * SEC);
+        // Quiet: refused rekeys are retried within 15 s; a Delete lost to
+        // a move is given up within 64 s, and waited for 90 s.
+        n.run(n.now + 100 * SEC);
         prop_assert_eq!((live(&n.i), live(&n.r)), (1, 1), "one live IKE SA each");
         for role in [Role::Initiator, Role::Responder] {
             let deleted = n.events_of(role).into_iter().find_map(|(_, e)| match e {
@@ -747,6 +748,8 @@ mod random {
                         reason,
                         mobike_protocol::DeleteReason::PeerRekeyed { .. }
                             | mobike_protocol::DeleteReason::PeerRedundant { .. }
+                            | mobike_protocol::DeleteReason::RetiredWaitOver { .. }
+                            | mobike_protocol::DeleteReason::NoResponse { what: "Delete", .. }
                             | mobike_protocol::DeleteReason::Local(
                                 mobike_protocol::LocalDelete::Rekeyed { .. }
                                     | mobike_protocol::LocalDelete::Redundant { .. }
@@ -786,4 +789,62 @@ mod random {
             run(&ops, pfs)?;
         }
     }
+}
+
+/// The initiator moves just after the responder rekeyed the IKE SA: the
+/// responder's Delete of the old IKE SA goes to the address the initiator
+/// left, and is never answered. After 90 s, as strongSwan, both drop the
+/// old IKE SA: the responder stops retransmitting its Delete (a MOBIKE
+/// responder would go on for minutes, M-3.11-1) and the initiator stops
+/// waiting for it. The new IKE SA carries on. (Found by the random test
+/// below: a lost Delete left two live IKE SAs each.)
+#[test]
+fn a_rekeyed_ike_sa_whose_delete_is_lost_goes_after_a_wait() {
+    let mut n = Net::with(&[I1, I2], &[R1], settings(), settings());
+    n.connect();
+    n.run(SEC);
+    let (now, old) = (n.now, n.r.established()[0]);
+    assert!(n.r.rekey_ike(now, old));
+    n.drain();
+    n.run(n.now + 10 * MS);
+    n.i.handle_local_addresses(n.now, vec![ip(I2)]);
+    n.drain();
+    let rekeyed_at = now;
+    n.run(rekeyed_at + 60 * SEC);
+    assert_eq!(
+        (live(&n.i), live(&n.r)),
+        (2, 2),
+        "the old IKE SA still waits on both sides"
+    );
+    n.run(rekeyed_at + 95 * SEC);
+    assert_eq!((live(&n.i), live(&n.r)), (1, 1));
+    let new = newest_live(&n, Role::Initiator).spi_i.0;
+    assert_ne!(new, old.0);
+    let gone = |role| {
+        n.events_of(role)
+            .into_iter()
+            .find_map(|(t, e)| match e {
+                Event::Deleted { spi_i, reason } if spi_i == old.0 => Some((t, reason)),
+                _ => None,
+            })
+            .expect("the old IKE SA is deleted")
+    };
+    for (role, our_delete) in [(Role::Initiator, false), (Role::Responder, true)] {
+        let (t, why) = gone(role);
+        assert_eq!(
+            why,
+            mobike_protocol::DeleteReason::RetiredWaitOver {
+                successor: new,
+                redundant: false,
+                our_delete,
+                waited_s: 90,
+            },
+            "{role:?}"
+        );
+        assert!(
+            t >= rekeyed_at + 90 * SEC && t < rekeyed_at + 91 * SEC,
+            "{role:?} {t}"
+        );
+    }
+    esp_both_ways(&mut n);
 }

@@ -15,8 +15,15 @@ impl IkeSa {
             return None;
         }
         if self.retired() {
-            // Replaced by a rekey: only its Delete is retransmitted.
-            return self.window.outstanding.iter().map(|r| r.next_at).min();
+            // Replaced by a rekey: only its Delete is retransmitted, or it
+            // waits for the peer's.
+            return self
+                .window
+                .outstanding
+                .iter()
+                .map(|r| r.next_at)
+                .chain(self.retired_wait_ends())
+                .min();
         }
         [
             self.reaction.as_ref().map(|r| r.0),
@@ -85,7 +92,13 @@ impl IkeSa {
                 self.retransmit(ctx, mid);
             }
         }
-        if self.is_deleted() || self.retired() {
+        if self.is_deleted() {
+            return;
+        }
+        if self.retired() {
+            if self.retired_wait_ends().is_some_and(|t| t <= ctx.now) {
+                self.retired_wait_over(ctx);
+            }
             return;
         }
         let settings = &ctx.config.settings;

@@ -295,6 +295,10 @@ pub(crate) struct IkeSa {
     /// A rekey replaced this IKE SA with the one of this initiator SPI: it
     /// only waits for its Delete (RFC 7296 §1.3.2).
     rekeyed_to: Option<u64>,
+    /// Once replaced, when it stops waiting: with nothing of ours under
+    /// way by then (our Delete answered or given up), the peer's Delete
+    /// never came, and it goes without one.
+    retired_until: Time,
     /// Our IKE SA rekey is waiting for its answer and the peer's crossed
     /// it: the IKE SA we made answering the peer's, until ours is answered
     /// and the nonces tell which of the two stays (RFC 7296 §2.8.2).
@@ -362,6 +366,7 @@ impl IkeSa {
             reaction: None,
             orig_initiator: role == Role::Initiator,
             rekeyed_to: None,
+            retired_until: 0,
             crossed: None,
             redundant: false,
             life,

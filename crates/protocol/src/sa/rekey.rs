@@ -18,7 +18,8 @@
 //! the exchange with the lowest of the four nonces is redundant (its maker
 //! deletes it) and the other takes over (its maker deletes the old one).
 //! Any other rekey that meets a request of ours under way is answered
-//! TEMPORARY_FAILURE (§2.25) and tried again 5 to 15 s later. Another
+//! TEMPORARY_FAILURE (§2.25) and tried again 5 to 15 s later. An IKE SA a rekey replaced
+//! waits a while for its Delete, then goes without one (`RETIRED_WAIT`). Another
 //! Child SA (`Settings::child_subnets`, §1.3.1) is a CREATE_CHILD_SA
 //! without REKEY_SA; without subnets it is answered NO_ADDITIONAL_SAS
 //! (§3.10.1); a REKEY_SA for an SA we do not have, CHILD_SA_NOT_FOUND.
@@ -686,10 +687,54 @@ fn retry_delay(ctx: &mut Ctx) -> Time {
     (5_000 + ctx.rng.next_u64() % 10_001) * crate::MS
 }
 
+/// How long an IKE SA a rekey replaced waits for the peer's Delete, or for
+/// the answer to its own, before it goes without one. RFC 7296 §1.3.2 has
+/// the rekey's initiator delete the old IKE SA, but that Delete can be
+/// lost for good: it goes to the old SA's addresses, which a move may have
+/// taken away, and a MOBIKE responder retransmits for minutes (M-3.11-1).
+/// strongSwan's waits: 90 s after a rekey, 30 s for the redundant IKE SA
+/// of two crossed rekeys.
+pub(crate) const RETIRED_WAIT: Time = 90 * crate::SEC;
+pub(crate) const REDUNDANT_WAIT: Time = 30 * crate::SEC;
+
 impl IkeSa {
     /// A rekey replaced this IKE SA: it only waits for its Delete.
     pub(crate) fn retired(&self) -> bool {
         self.rekeyed_to.is_some()
+    }
+
+    /// Replaced: when it stops waiting for the peer's Delete, or for the
+    /// answer to its own.
+    pub(super) fn retired_wait_ends(&self) -> Option<Time> {
+        self.retired().then_some(self.retired_until)
+    }
+
+    /// The wait of this replaced IKE SA is over: the peer's Delete never
+    /// came, or ours was never answered. It goes without one (its Child
+    /// SAs went over to its successor).
+    pub(super) fn retired_wait_over(&mut self, ctx: &mut Ctx) {
+        let Some(successor) = self.rekeyed_to else {
+            return;
+        };
+        let waited = if self.redundant {
+            REDUNDANT_WAIT
+        } else {
+            RETIRED_WAIT
+        };
+        let our_delete = self
+            .window
+            .outstanding
+            .iter()
+            .any(|r| matches!(r.task, Task::Delete(_)));
+        self.delete(
+            ctx,
+            DeleteReason::RetiredWaitOver {
+                successor,
+                redundant: self.redundant,
+                our_delete,
+                waited_s: waited / crate::SEC,
+            },
+        );
     }
 
     /// Sends what waits for the window (a new SA's inherited requests).
@@ -789,6 +834,7 @@ impl IkeSa {
         next.spi_r = spi_r;
         next.orig_initiator = orig_initiator;
         next.rekeyed_to = None;
+        next.retired_until = 0;
         next.crossed = None;
         // Requests waiting for the window go over to the new SA (a return
         // routability check, an address list): none is started on the old
@@ -828,6 +874,7 @@ impl IkeSa {
             (!local_behind_nat).then(|| crypto::nat_detection_hash(spi_i, spi_r, local));
         e.natd_init = None;
         self.rekeyed_to = Some(spi_i);
+        self.retired_until = now + RETIRED_WAIT;
         Some(next)
     }
 
@@ -992,6 +1039,7 @@ impl IkeSa {
         spare.spi_r = redundant.1;
         spare.orig_initiator = ours_redundant;
         spare.rekeyed_to = Some(stays);
+        spare.retired_until = ctx.now + REDUNDANT_WAIT;
         spare.crossed = None;
         spare.redundant = true;
         spare.window = Window {
