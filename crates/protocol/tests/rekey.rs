@@ -848,3 +848,66 @@ fn a_rekeyed_ike_sa_whose_delete_is_lost_goes_after_a_wait() {
     }
     esp_both_ways(&mut n);
 }
+
+/// RFC 7296 §2.25.1: a request to rekey a Child SA the peer is closing is
+/// answered TEMPORARY_FAILURE. Here the responder's rekey is lost to a
+/// move and retransmitted; meanwhile the initiator rekeyed the same Child
+/// SA itself and is deleting the old one when the retransmission comes.
+/// Answered as a crossing, it made a Child SA the responder never had:
+/// the responder's old SA was gone by the time the answer came, so it
+/// dropped it, and the initiator kept two inbound SAs. (Found by the
+/// random test below.)
+#[test]
+fn a_rekey_of_a_child_sa_being_closed_is_answered_temporary_failure() {
+    let mut n = Net::with(&[I1, I2], &[R1], settings(), settings());
+    n.connect();
+    n.run(SEC);
+    let rekey = |n: &mut Net, role: Role| {
+        let now = n.now;
+        let ep = if role == Role::Initiator {
+            &mut n.i
+        } else {
+            &mut n.r
+        };
+        let spi = ep.established()[0];
+        assert!(ep.rekey_child(now, spi));
+        n.drain();
+    };
+    let move_to = |n: &mut Net, to: &str| {
+        n.i.handle_local_addresses(n.now, vec![ip(to)]);
+        n.drain();
+    };
+    // The responder's rekey goes to I1 just as the initiator leaves it.
+    rekey(&mut n, Role::Responder);
+    move_to(&mut n, I2);
+    n.run(n.now + 951 * MS);
+    // The initiator rekeys, moves back; its Delete of the old SA is under
+    // way when the responder's rekey comes again, retransmitted.
+    rekey(&mut n, Role::Initiator);
+    move_to(&mut n, I1);
+    n.run(n.now + 60 * SEC);
+    let refused = notes(&n, Role::Initiator).into_iter().any(|x| {
+        matches!(
+            x,
+            Note::CreateChildRefused {
+                kind: NotifyType::TEMPORARY_FAILURE
+            }
+        )
+    });
+    assert!(
+        refused,
+        "the retransmitted rekey is answered TEMPORARY_FAILURE"
+    );
+    assert!(notes(&n, Role::Responder).into_iter().any(|x| matches!(
+        x,
+        Note::ChildRekeyRefused {
+            kind: NotifyType::TEMPORARY_FAILURE,
+            ..
+        }
+    )));
+    assert_eq!(inbound(&n, Role::Initiator).len(), 1);
+    assert_eq!(inbound(&n, Role::Responder).len(), 1);
+    assert_eq!(outbound(&n, Role::Initiator), inbound(&n, Role::Responder));
+    assert_eq!(outbound(&n, Role::Responder), inbound(&n, Role::Initiator));
+    esp_both_ways(&mut n);
+}

@@ -17,8 +17,9 @@
 //! peer's made waits aside until ours is answered, then the one made by
 //! the exchange with the lowest of the four nonces is redundant (its maker
 //! deletes it) and the other takes over (its maker deletes the old one).
-//! Any other rekey that meets a request of ours under way is answered
-//! TEMPORARY_FAILURE (§2.25) and tried again 5 to 15 s later. An IKE SA a rekey replaced
+//! Any other rekey that meets a request of ours under way, or asks for a
+//! Child SA we are deleting (§2.25.1), is answered TEMPORARY_FAILURE
+//! (§2.25) and tried again 5 to 15 s later. An IKE SA a rekey replaced
 //! waits a while for its Delete, then goes without one (`RETIRED_WAIT`). Another
 //! Child SA (`Settings::child_subnets`, §1.3.1) is a CREATE_CHILD_SA
 //! without REKEY_SA; without subnets it is answered NO_ADDITIONAL_SAS
@@ -311,6 +312,14 @@ impl IkeSa {
                 let Some(old) = old else {
                     return refuse(self, ctx, NotifyType::CHILD_SA_NOT_FOUND);
                 };
+                // RFC 7296 §2.25.1: a rekey of a Child SA we are closing
+                // (ours replaced it, or it lost a crossing) is answered
+                // TEMPORARY_FAILURE; our Delete tells the peer the rest.
+                // Answered as usual, it would make a Child SA the peer
+                // may drop unseen, once our Delete reaches it first.
+                if self.closing_child(old.inbound.spi) {
+                    return refuse(self, ctx, NotifyType::TEMPORARY_FAILURE);
+                }
                 // The new SA carries what the old one did.
                 (Some(old.inbound.spi), old.ts.clone())
             }
@@ -452,6 +461,16 @@ impl IkeSa {
             // The rekey's initiator deletes the old SA (RFC 7296 §1.3.3).
             None => self.queue(ctx, Job::DeleteChild { spi_in: old_in }),
         }
+    }
+
+    /// A Delete of ours for the Child SA `spi_in` is queued or under way.
+    fn closing_child(&self, spi_in: u32) -> bool {
+        self.under_way(&Job::DeleteChild { spi_in }, |_| false)
+            || self
+                .window
+                .outstanding
+                .iter()
+                .any(|r| r.task == Task::DeleteChild { spi_in })
     }
 
     /// Our inbound SPI of the Child SA that replaced `old_in` by a rekey
