@@ -728,6 +728,20 @@ impl Session {
         self.run_to(t, false);
     }
 
+    /// Back to `t`, as [`Session::seek`], and the run past it is
+    /// forgotten when no intervention of the log lies there: the page
+    /// paused at `t` while ticks of playing ran on, so the user never saw
+    /// that part, and acting at `t` changes no past they saw (no fork).
+    /// With interventions past `t` (a shared run's) it is a jump back, and
+    /// acting there forks as it would after any.
+    pub fn rewind(&mut self, t: Time) {
+        self.seek(t);
+        if !self.is_recorded() && self.now() == t && self.applied == self.log.len() {
+            self.horizon = t;
+            self.checkpoints.drop_after(t);
+        }
+    }
+
     /// The simulation's worker builds no chart of its own once every
     /// narration step was reached (the page builds the chart it shows):
     /// until then its chart finds the steps (lesson mode stops at them).
@@ -1268,6 +1282,32 @@ mod tests {
         a.seek(end + 5 * SEC);
         assert_eq!(a.now(), end + 5 * SEC);
         assert_eq!(a.horizon(), end + 5 * SEC);
+    }
+
+    /// A rewind forgets the run past its moment when no intervention lies
+    /// there: acting then forks nothing, and the run goes on as a
+    /// straight one. With interventions past it, it is a jump back.
+    #[test]
+    fn a_rewind_forgets_the_unseen_run_unless_the_log_lies_past_it() {
+        let mut a = recorded();
+        let end = a.now();
+        let t = end - 2 * SEC;
+        a.rewind(t);
+        assert_eq!((a.now(), a.horizon()), (t, t));
+        assert!(a.checkpoint_times().iter().all(|&c| c <= t));
+        assert_eq!(a.toggle_link("lte"), None, "no past the user saw changes");
+        a.advance(3 * SEC);
+        let mut straight = Session::replay(a.scenario.clone(), a.source.clone(), a.log().to_vec());
+        straight.advance(a.now());
+        assert!(a.world.trace() == straight.world.trace());
+        assert_eq!(a.chart(), straight.chart());
+        // Interventions past the moment: they stay, and so does the run.
+        let mut b = recorded();
+        let first = b.log()[0].0;
+        b.rewind(first + SEC);
+        assert_eq!(b.now(), first + SEC);
+        assert_eq!(b.horizon(), end, "the future is still known");
+        assert!(b.toggle_link("lte").is_some(), "acting there forks");
     }
 
     #[test]

@@ -954,14 +954,16 @@ impl Model {
         // its budget ran out): the next tick goes now, so the worker never
         // waits for one.
         // Paused while ticks were on their way: once they are in, back to
-        // the moment shown at the click (a jump back: the page has it).
+        // the moment shown at the click (a jump back: the page has it). The
+        // run past it, which the user never saw, is forgotten: acting
+        // there changes no past (no fork notice).
         if let Some(t) = self.paused_at
             && !ui.playing
             && s.in_flight() == 0
         {
             self.paused_at = None;
             if s.now() > t
-                && let Some(done) = s.exec(Command::Seek { t }, Pending::Quiet)
+                && let Some(done) = s.exec(Command::Rewind { t }, Pending::Quiet)
             {
                 settle(&mut s, ui, done);
             }
@@ -1491,8 +1493,12 @@ mod tests {
         let m = deliver(m);
         let s = m.session.borrow();
         assert_eq!((s.now(), s.in_flight()), (shown, 0));
-        assert!(s.horizon() > shown, "the ticks' part stays computed");
+        assert_eq!(s.horizon(), shown, "the ticks' part, never shown, is gone");
         drop(s);
+        // Acting at the moment shown changes no past the user saw.
+        let acted = deliver(m.clone().reduce(Action::ToggleLink("node1".into())));
+        assert_eq!(acted.ui.notice, None);
+        assert_eq!(acted.session.borrow().log().len(), 1);
         // A step meanwhile: where the step goes, with no jump back.
         let m = run(
             m,

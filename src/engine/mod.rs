@@ -71,6 +71,11 @@ pub enum Command {
     },
     /// Nothing: the reply tells the run's state.
     Sync,
+    /// [`Session::rewind`]: back to the moment a pause was clicked at,
+    /// once the ticks then on their way are in.
+    Rewind {
+        t: Time,
+    },
 }
 
 codec_enum!(Command {
@@ -85,6 +90,7 @@ codec_enum!(Command {
     Intervene { action },
     ShowStep { k },
     Sync,
+    Rewind { t },
 });
 
 codec_enum!(Source {
@@ -348,6 +354,10 @@ fn run(s: &mut Session, cmd: Command, clock: &dyn Fn() -> Option<f64>) -> Outcom
             Outcome::Done
         }
         Command::Sync => Outcome::Done,
+        Command::Rewind { t } => {
+            s.rewind(t);
+            Outcome::Done
+        }
     }
 }
 
