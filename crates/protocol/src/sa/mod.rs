@@ -295,9 +295,8 @@ pub(crate) struct IkeSa {
     /// A rekey replaced this IKE SA with the one of this initiator SPI: it
     /// only waits for its Delete (RFC 7296 §1.3.2).
     rekeyed_to: Option<u64>,
-    /// Once replaced, when it stops waiting: with nothing of ours under
-    /// way by then (our Delete answered or given up), the peer's Delete
-    /// never came, and it goes without one.
+    /// Once replaced, when it stops waiting for the peer's Delete or the
+    /// answer to its own and goes without one (`rekey::RETIRED_WAIT`).
     retired_until: Time,
     /// Our IKE SA rekey is waiting for its answer and the peer's crossed
     /// it: the IKE SA we made answering the peer's, until ours is answered

@@ -20,8 +20,8 @@
 //! Any other rekey that meets a request of ours under way, or asks for a
 //! Child SA we are deleting (§2.25.1), is answered TEMPORARY_FAILURE
 //! (§2.25) and tried again 5 to 15 s later. An IKE SA a rekey replaced
-//! waits a while for its Delete, then goes without one (`RETIRED_WAIT`). Another
-//! Child SA (`Settings::child_subnets`, §1.3.1) is a CREATE_CHILD_SA
+//! waits a while for its Delete, then goes without one (`RETIRED_WAIT`).
+//! Another Child SA (`Settings::child_subnets`, §1.3.1) is a CREATE_CHILD_SA
 //! without REKEY_SA; without subnets it is answered NO_ADDITIONAL_SAS
 //! (§3.10.1); a REKEY_SA for an SA we do not have, CHILD_SA_NOT_FOUND.
 
