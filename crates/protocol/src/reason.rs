@@ -889,10 +889,10 @@ impl DeleteReason {
             PeerRedundant { .. } => "RFC 7296 §2.8.2",
             RetiredWaitOver {
                 redundant: false, ..
-            } => "RFC 7296 §1.3.2, §2.18 (the wait as strongSwan's)",
+            } => "RFC 7296 §1.3.2, §2.18 (strongSwan's wait)",
             RetiredWaitOver {
                 redundant: true, ..
-            } => "RFC 7296 §2.8.2 (the wait as strongSwan's)",
+            } => "RFC 7296 §2.8.2 (strongSwan's wait)",
             Local(LocalDelete::Redundant { .. }) => "RFC 7296 §2.8.2",
             Cookie2Mismatch(Cookie2Exchange::Liveness) => "RFC 4555 §3.7, §5.3, M-3.7-7",
             Cookie2Mismatch(_) => "RFC 4555 §3.7, M-3.7-7",
