@@ -950,9 +950,6 @@ impl Model {
         for done in settled {
             settle(&mut s, ui, done);
         }
-        // Behind while playing (ticks came while the worker simulated, or
-        // its budget ran out): the next tick goes now, so the worker never
-        // waits for one.
         // Paused while ticks were on their way: once they are in, back to
         // the moment shown at the click (a jump back: the page has it). The
         // run past it, which the user never saw, is forgotten: acting
@@ -968,6 +965,9 @@ impl Model {
                 settle(&mut s, ui, done);
             }
         }
+        // Behind while playing (ticks came while the worker simulated, or
+        // its budget ran out): the next tick goes now, so the worker never
+        // waits for one.
         if reply && ui.playing && s.ticking() < ticks_in_flight(ui) && self.owed_ms.get() > 0 {
             let owed = self.owed_ms.take();
             if let Some(done) = tick(&mut s, ui, owed) {
