@@ -28,7 +28,21 @@ fn main() -> ExitCode {
     let until = scenario.until.micros();
     let mut w = World::new(&scenario);
     let mut events = 0u64;
-    while w.next_event_time().is_some_and(|t| t <= until) {
+    // `--slices`: the events and wall time of every 5 virtual minutes.
+    let slices = std::env::args().any(|a| a == "--slices");
+    let (mut slice_end, mut slice_events, mut slice_start) = (300_000_000, 0u64, start);
+    while let Some(t) = w.next_event_time().filter(|&t| t <= until) {
+        if slices && t > slice_end {
+            let s = slice_start.elapsed().as_secs_f64();
+            println!(
+                "to {:>3} min: {:>8} events, {s:.2} s, {:.0} events/s",
+                slice_end / 60_000_000,
+                events - slice_events,
+                (events - slice_events) as f64 / s
+            );
+            (slice_end, slice_events, slice_start) =
+                (slice_end + 300_000_000, events, std::time::Instant::now());
+        }
         w.step();
         events += 1;
     }
