@@ -113,6 +113,11 @@ pub struct Live {
     /// forward again replays the same run, and takes them back instead of
     /// building their rows again.
     ahead: Vec<(usize, ChartBuilder)>,
+    /// After a jump back, the trace as far as it had come, kept on the
+    /// same terms: a jump forward again takes it up ([`Reply::resume`])
+    /// instead of the engine sending its events over again. It shares its
+    /// full chunks with the trace.
+    ahead_trace: Option<Trace>,
     /// Charts taken back from `ahead` (tests).
     #[cfg(test)]
     taken_back: usize,
@@ -204,6 +209,7 @@ impl Live {
             chart,
             snaps: Vec::new(),
             ahead: Vec::new(),
+            ahead_trace: None,
             #[cfg(test)]
             taken_back: 0,
             log: Vec::new(),
@@ -357,6 +363,7 @@ impl Live {
     /// Applies a reply; whether anything changed.
     fn apply(&mut self, r: Reply) -> Result<bool, String> {
         let changed = r.cut.is_some()
+            || r.resume.is_some()
             || !r.events.is_empty()
             || !r.hosts.is_empty()
             || r.nats.is_some()
@@ -366,7 +373,28 @@ impl Live {
             || (r.now, r.horizon) != (self.world.now, self.horizon)
             || (r.step_at, r.steps_seen) != (self.step_at, self.steps_seen)
             || r.checkpoints != self.checkpoints;
+        if let Some(n) = r.resume {
+            let Some(ahead) = self.ahead_trace.as_ref().filter(|a| a.len() >= n) else {
+                return Err(format!(
+                    "the simulation's reply takes up {n} events kept from before a jump back, and the page kept {}",
+                    self.ahead_trace.as_ref().map_or(0, Trace::len)
+                ));
+            };
+            let mut trace = ahead.clone();
+            trace.truncate(n);
+            self.world.trace = trace;
+            self.world_id = new_world_id();
+        }
         if let Some(cut) = r.cut {
+            let trace = &self.world.trace;
+            if cut < trace.len()
+                && self
+                    .ahead_trace
+                    .as_ref()
+                    .is_none_or(|a| a.len() < trace.len())
+            {
+                self.ahead_trace = Some(trace.clone());
+            }
             self.world.trace.truncate(cut);
             self.world_id = new_world_id();
             let past: Vec<_> = self.snaps.extract_if(.., |(n, _)| *n > cut).collect();
@@ -387,6 +415,7 @@ impl Live {
             if log != self.log {
                 // Another timeline: what lay ahead is not its run.
                 self.ahead.clear();
+                self.ahead_trace = None;
             }
             self.log = log;
         }
@@ -439,6 +468,15 @@ impl Live {
             }
         }
         self.chart.update(trace);
+        if self
+            .ahead_trace
+            .as_ref()
+            .is_some_and(|a| a.len() <= trace.len())
+        {
+            // Caught up with it: nothing of it is needed (the engine sends
+            // no resume past the mirror's trace).
+            self.ahead_trace = None;
+        }
         Ok(changed)
     }
 
@@ -601,33 +639,56 @@ mod tests {
     }
 
     /// A jump back replays from a checkpoint the run the mirror has: the
-    /// reply cuts the mirror at the moment shown and sends nothing; a jump
-    /// forward again sends what follows.
+    /// reply cuts the mirror at the moment shown and sends nothing. A jump
+    /// forward again starts from the latest checkpoint on the way, and the
+    /// mirror takes up the trace it kept from before the cut: only what
+    /// lies past that comes over. Once an intervention changes the log,
+    /// nothing kept comes back.
     #[test]
     fn a_jump_back_sends_nothing_the_mirror_has() {
         let session = || Session::from_toml(EXAMPLES[0].1).unwrap();
-        let mut engine = Engine::with(session());
+        let mut live = Live::here(session(), 0);
         let clock = || None;
-        engine.handle(Command::Sync, &clock);
-        let ahead = engine.handle(
+        let mut engine = Engine::with(session());
+        let send = |cmd: Command, live: &mut Live, engine: &mut Engine| {
+            let reply = engine.handle(cmd.clone(), &clock);
+            live.exec(cmd.clone(), Pending::Quiet);
+            let run = engine.session().unwrap();
+            assert!(live.world.trace() == run.world.trace(), "{cmd:?}");
+            (reply, run.world.trace().len())
+        };
+        send(Command::Sync, &mut live, &mut engine);
+        let (ahead, len30) = send(
             Command::Advance {
                 dt: 30 * SEC,
                 budget_ms: 0.0,
             },
-            &clock,
+            &mut live,
+            &mut engine,
         );
-        assert_eq!(ahead.cut, None);
-        let back = engine.handle(Command::Seek { t: 12 * SEC }, &clock);
+        assert_eq!((ahead.cut, ahead.resume), (None, None));
         // The replay from the checkpoint at 10 s is the run already sent:
         // the mirror is cut to 12 s and nothing comes again.
-        let len = engine.session().unwrap().world.trace().len();
-        assert_eq!(back.cut, Some(len));
+        let (back, len12) = send(Command::Seek { t: 12 * SEC }, &mut live, &mut engine);
+        assert_eq!((back.cut, back.resume), (Some(len12), None));
         assert!(back.events.is_empty());
-        let on = engine.handle(Command::Seek { t: 20 * SEC }, &clock);
-        assert_eq!(on.cut, None);
-        let trace = engine.session().unwrap().world.trace();
-        assert_eq!(on.events.len(), trace.len() - len);
-        assert!(on.events.iter().all(|e| e.time > 12 * SEC));
+        // Forward within the run sent before: from the checkpoint at 20 s,
+        // and all of it is the mirror's already.
+        let (on, len22) = send(Command::Seek { t: 22 * SEC }, &mut live, &mut engine);
+        assert_eq!((on.cut, on.resume), (None, Some(len22)));
+        assert!(on.events.is_empty() && len12 < len22 && len22 < len30);
+        // Past it: from the checkpoint at 30 s; what follows comes over.
+        let (on, len40) = send(Command::Seek { t: 40 * SEC }, &mut live, &mut engine);
+        assert_eq!((on.cut, on.resume), (None, Some(len30)));
+        assert_eq!(on.events.len(), len40 - len30);
+        assert!(on.events.iter().all(|e| e.time >= 30 * SEC));
+        // Back, an intervention (another timeline), forward: sent again.
+        send(Command::Seek { t: 12 * SEC }, &mut live, &mut engine);
+        let link = engine.session().unwrap().world.links()[0].id.clone();
+        let (_, toggled) = send(Command::ToggleLink { link }, &mut live, &mut engine);
+        let (on, len) = send(Command::Seek { t: 22 * SEC }, &mut live, &mut engine);
+        assert_eq!((on.cut, on.resume), (None, None));
+        assert_eq!(on.events.len(), len - toggled);
     }
 
     /// What the engine sends reads back as it was: every reply of a run

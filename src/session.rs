@@ -428,9 +428,16 @@ pub struct Session {
     pub world: World,
     /// Tells this world apart from every other (see [`TraceStamp`]).
     world_id: u64,
-    /// How long a prefix of the previous world's trace this world's trace
-    /// began with (a jump back keeps the trace up to its checkpoint).
+    /// How long a prefix of this timeline's run as computed before this
+    /// world's trace is: after a jump back, all of it (the replay from a
+    /// checkpoint is that run); after a jump forward again, all of it too.
     kept: usize,
+    /// After a jump back, the trace of the run as far as it had gone: while
+    /// no intervention changes the log it is this timeline's, so a jump
+    /// forward again starts from the latest checkpoint on the way with its
+    /// trace, instead of replaying the whole stretch. It shares its full
+    /// chunks with the world's trace.
+    ahead: Option<Trace>,
     /// See [`Session::chart_for_steps_only`].
     steps_only: bool,
     chart: ChartBuilder,
@@ -490,6 +497,7 @@ impl Session {
             world,
             world_id: new_world_id(),
             kept: 0,
+            ahead: None,
             steps_only: false,
             chart,
             stage: Stage::new(scenario, source),
@@ -519,6 +527,7 @@ impl Session {
             world,
             world_id: new_world_id(),
             kept: 0,
+            ahead: None,
             steps_only: false,
             chart,
             stage: Stage::new(scenario, Source::Capture(file.to_string())),
@@ -600,8 +609,9 @@ impl Session {
         self.checkpoints.marks()
     }
 
-    /// How long a prefix of the previous world's trace this world's
-    /// began with: after a jump back, the trace up to its checkpoint.
+    /// How long a prefix of this timeline's run as computed before this
+    /// world's trace is (see the field): the page's mirror holds that part
+    /// already, in its trace or in what it kept from before a jump back.
     pub fn kept(&self) -> usize {
         self.kept
     }
@@ -711,21 +721,42 @@ impl Session {
         if self.is_recorded() {
             return;
         }
+        let trace_len = self.world.trace().len();
         if t < self.now() {
-            let cp = self.checkpoints.at_or_before(t);
-            let (world, chart) = self.checkpoints.restore(cp, &mut self.world);
-            self.world = world;
-            self.world_id = new_world_id();
-            self.kept = cp.trace_len();
-            self.applied = cp.applied;
-            self.chart = chart.unwrap_or_else(|| ChartBuilder::new(&self.scenario));
-            self.run_to(t, false);
-            // The replay is the run the world before had made (the same
-            // scenario, seed and log): its trace so far is that one's.
-            self.kept = self.world.trace().len();
+            if self.ahead.as_ref().is_none_or(|a| a.len() < trace_len) {
+                self.ahead = Some(self.world.trace().clone());
+            }
+            let trace = self.world.take_trace();
+            self.restore(t, trace);
+            return;
+        }
+        // Forward again over a stretch run before: from the latest
+        // checkpoint on the way, with the trace it had then.
+        let cp = self.checkpoints.at_or_before(t);
+        if let Some(ahead) = &self.ahead
+            && cp.time > self.now()
+            && (trace_len..=ahead.len()).contains(&cp.trace_len())
+        {
+            let trace = ahead.clone();
+            self.restore(t, trace);
             return;
         }
         self.run_to(t, false);
+    }
+
+    /// Shows `t` from the checkpoint at or before it, given `trace`: this
+    /// timeline's run, at least as far as the checkpoint's moment.
+    fn restore(&mut self, t: Time, trace: Trace) {
+        let cp = self.checkpoints.at_or_before(t);
+        let (world, chart) = cp.restore(trace);
+        self.world = world;
+        self.world_id = new_world_id();
+        self.applied = cp.applied;
+        self.chart = chart.unwrap_or_else(|| ChartBuilder::new(&self.scenario));
+        self.run_to(t, false);
+        // The replay is the run the world before had made (the same
+        // scenario, seed and log): its trace so far is that one's.
+        self.kept = self.world.trace().len();
     }
 
     /// Back to `t`, as [`Session::seek`], and the run past it is
@@ -739,6 +770,7 @@ impl Session {
         if !self.is_recorded() && self.now() == t && self.applied == self.log.len() {
             self.horizon = t;
             self.checkpoints.drop_after(t);
+            self.ahead = None;
         }
     }
 
@@ -843,6 +875,14 @@ impl Session {
         }
         self.update_chart();
         self.horizon = self.horizon.max(self.world.now());
+        if self
+            .ahead
+            .as_ref()
+            .is_some_and(|a| a.len() <= self.world.trace().len())
+        {
+            // Caught up with the run left ahead: nothing of it is needed.
+            self.ahead = None;
+        }
         self.sync_steps(stop_at_step);
         stopped
     }
@@ -879,6 +919,9 @@ impl Session {
             self.checkpoints.drop_after(now);
             self.horizon = now;
         }
+        // The log changes: the run a jump back left ahead is not this
+        // timeline's any more.
+        self.ahead = None;
         self.log.push((now, action.clone()));
         self.applied += 1;
         self.world.apply(action);

@@ -93,20 +93,6 @@ impl Checkpoints {
         }
     }
 
-    /// The world of checkpoint `cp`, given the current world of the same
-    /// timeline: the checkpoint's state with the current trace cut back to
-    /// where it stood then (`cp.applied` tells how many of the user's
-    /// interventions it has applied), and the chart of that moment if the
-    /// checkpoint kept it.
-    pub fn restore(&self, cp: &Checkpoint, current: &mut World) -> (World, Option<ChartBuilder>) {
-        let mut trace = current.take_trace();
-        debug_assert!(trace.len() >= cp.trace_len, "a checkpoint of this timeline");
-        trace.truncate(cp.trace_len);
-        let mut world = cp.world.clone();
-        world.set_trace(trace);
-        (world, cp.chart.clone())
-    }
-
     /// Drops every other checkpoint (never the first) and doubles the
     /// spacing of new ones.
     fn thin(&mut self) {
@@ -154,6 +140,20 @@ impl Checkpoints {
 }
 
 impl Checkpoint {
+    /// This checkpoint's world, given `trace`, a trace of the same
+    /// timeline at least as long as the checkpoint's (the current run's,
+    /// or the run a jump back cut off): the checkpoint's state with the
+    /// trace cut back to where it stood then (`applied` tells how many of
+    /// the user's interventions it has applied), and the chart of that
+    /// moment if the checkpoint kept it.
+    pub fn restore(&self, mut trace: mobike_sim::Trace) -> (World, Option<ChartBuilder>) {
+        debug_assert!(trace.len() >= self.trace_len, "a trace of this timeline");
+        trace.truncate(self.trace_len);
+        let mut world = self.world.clone();
+        world.set_trace(trace);
+        (world, self.chart.clone())
+    }
+
     /// How many events the trace had at this checkpoint's moment.
     pub fn trace_len(&self) -> usize {
         self.trace_len

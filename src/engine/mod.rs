@@ -131,6 +131,10 @@ pub struct Reply {
     /// The world was replaced (another run, a jump back): cut the mirror's
     /// trace to this length before adding `events`.
     pub cut: Option<usize>,
+    /// A jump forward again: the mirror's trace is the one it had before
+    /// its last cut, up to this length, before adding `events` (the engine
+    /// sends it only where the mirror holds that much of this timeline).
+    pub resume: Option<usize>,
     pub events: Vec<TraceEvent>,
     pub now: Time,
     pub horizon: Time,
@@ -151,6 +155,7 @@ pub struct Reply {
 
 codec_struct!(Reply {
     cut,
+    resume,
     events,
     now,
     horizon,
@@ -171,6 +176,10 @@ pub struct Engine {
     session: Option<Session>,
     /// The world and trace length the mirror holds (`None`: nothing yet).
     shipped: Option<(u64, usize)>,
+    /// How long the trace is that the mirror keeps from before its last
+    /// cut (of this timeline: it forgets it when the log changes), which a
+    /// [`Reply::resume`] may take up.
+    mirror_ahead: usize,
     log: Vec<(Time, Intervention)>,
     /// The views sent, in their message form.
     hosts: Vec<Vec<u8>>,
@@ -242,6 +251,7 @@ impl Engine {
         let Some(s) = &self.session else {
             return Reply {
                 cut: None,
+                resume: None,
                 events: Vec::new(),
                 now: 0,
                 horizon: 0,
@@ -258,18 +268,34 @@ impl Engine {
         };
         let stamp = s.stamp();
         let trace = s.world.trace();
-        let cut = match self.shipped {
-            None => Some(0),
+        let shipped = self.shipped.map_or(0, |(_, n)| n);
+        // Of a new world's trace, the mirror has what this timeline ran
+        // before: its own trace, and what it kept from before its cut.
+        let known = s.kept().min(trace.len());
+        let (cut, resume) = match self.shipped {
+            None => (Some(0), None),
             Some((world, _)) if world != stamp.world() => {
-                Some(s.kept().min(self.shipped.map_or(0, |(_, n)| n)))
+                let resume = known.min(self.mirror_ahead);
+                if resume > shipped {
+                    (None, Some(resume))
+                } else {
+                    (Some(known.min(shipped)), None)
+                }
             }
-            Some((_, n)) if n > trace.len() => Some(trace.len()),
-            Some(_) => None,
+            Some((_, n)) if n > trace.len() => (Some(trace.len()), None),
+            Some(_) => (None, None),
         };
-        let from = cut.unwrap_or_else(|| self.shipped.map_or(0, |(_, n)| n));
+        if let Some(c) = cut
+            && c < shipped
+        {
+            self.mirror_ahead = self.mirror_ahead.max(shipped);
+        }
+        let from = resume.or(cut).unwrap_or(shipped);
         let events = trace.iter_from(from).collect();
         self.shipped = Some((stamp.world(), trace.len()));
         let log = (self.log.as_slice() != s.log()).then(|| {
+            // Another timeline: the mirror forgets what it kept ahead.
+            self.mirror_ahead = 0;
             self.log = s.log().to_vec();
             self.log.clone()
         });
@@ -295,6 +321,7 @@ impl Engine {
         let links = changed(&mut self.links, s.world.links());
         Reply {
             cut,
+            resume,
             events,
             now: s.now(),
             horizon: s.horizon(),

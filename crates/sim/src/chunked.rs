@@ -4,6 +4,13 @@
 //! megabytes that is the peak of the run's memory (and in wasm, whose
 //! memory never shrinks, for the rest of the page's life). Chunks cost one
 //! more index computation per read.
+//!
+//! A full chunk never changes again, so it is shared: a clone of the list
+//! copies a pointer per full chunk and the last, partly filled one. A jump
+//! back in time keeps the run it cut off that way, beside the run cut back,
+//! for a jump forward again (see `Trace`'s clone).
+
+use std::sync::Arc;
 
 /// Items per chunk: a power of two, so an index splits with a shift.
 const SHIFT: u32 = 14;
@@ -11,20 +18,24 @@ const CHUNK: usize = 1 << SHIFT;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Chunked<T> {
-    chunks: Vec<Vec<T>>,
+    /// The full chunks, `CHUNK` items each.
+    full: Vec<Arc<[T]>>,
+    /// The items after them (fewer than `CHUNK`).
+    tail: Vec<T>,
     len: usize,
 }
 
 impl<T> Default for Chunked<T> {
     fn default() -> Self {
         Chunked {
-            chunks: Vec::new(),
+            full: Vec::new(),
+            tail: Vec::new(),
             len: 0,
         }
     }
 }
 
-impl<T> Chunked<T> {
+impl<T: Clone> Chunked<T> {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -34,34 +45,46 @@ impl<T> Chunked<T> {
     }
 
     pub(crate) fn push(&mut self, item: T) {
-        if self.len.is_multiple_of(CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK));
+        if self.tail.capacity() == 0 {
+            self.tail.reserve_exact(CHUNK);
         }
-        let last = self.chunks.last_mut().expect("a chunk with room");
-        last.push(item);
+        self.tail.push(item);
         self.len += 1;
+        if self.tail.len() == CHUNK {
+            let full = std::mem::take(&mut self.tail);
+            self.full.push(Arc::from(full));
+        }
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<&T> {
         if i >= self.len {
             return None;
         }
-        Some(&self.chunks[i >> SHIFT][i & (CHUNK - 1)])
+        let (c, at) = (i >> SHIFT, i & (CHUNK - 1));
+        Some(match self.full.get(c) {
+            Some(chunk) => &chunk[at],
+            None => &self.tail[at],
+        })
     }
 
     pub(crate) fn last(&self) -> Option<&T> {
         self.len.checked_sub(1).and_then(|i| self.get(i))
     }
 
-    /// Keeps the first `len` items (whole chunks past them are freed).
+    /// Keeps the first `len` items (whole chunks past them are let go; the
+    /// chunk the cut falls in is copied up to it, as a clone may share it).
     pub(crate) fn truncate(&mut self, len: usize) {
         if len >= self.len {
             return;
         }
-        let kept = len.div_ceil(CHUNK);
-        self.chunks.truncate(kept);
-        if let Some(last) = self.chunks.last_mut() {
-            last.truncate(len - (kept - 1) * CHUNK);
+        let (c, rest) = (len >> SHIFT, len & (CHUNK - 1));
+        if let Some(chunk) = self.full.get(c) {
+            let mut tail = Vec::with_capacity(CHUNK);
+            tail.extend_from_slice(&chunk[..rest]);
+            self.tail = tail;
+            self.full.truncate(c);
+        } else {
+            self.tail.truncate(rest);
         }
         self.len = len;
     }
@@ -70,14 +93,15 @@ impl<T> Chunked<T> {
     pub(crate) fn iter(
         &self,
     ) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator<Item = &T> + Clone {
+        let chunk: fn(&Arc<[T]>) -> std::slice::Iter<'_, T> = |c| c.iter();
         Iter {
-            inner: self.chunks.iter().flatten(),
+            inner: self.full.iter().flat_map(chunk).chain(self.tail.iter()),
             left: self.len,
         }
     }
 }
 
-impl<T> std::ops::Index<usize> for Chunked<T> {
+impl<T: Clone> std::ops::Index<usize> for Chunked<T> {
     type Output = T;
     fn index(&self, i: usize) -> &T {
         self.get(i).expect("index within the list")
@@ -147,5 +171,33 @@ mod tests {
                 assert!(c.iter().eq(v.iter()));
             }
         }
+    }
+
+    /// A clone shares the full chunks, and cutting or growing either one
+    /// leaves the other as it was.
+    #[test]
+    fn a_clone_and_its_original_go_their_own_ways() {
+        let mut a = Chunked::default();
+        for i in 0..(2 * CHUNK + 100) {
+            a.push(i);
+        }
+        let before: Vec<usize> = a.iter().copied().collect();
+        let mut b = a.clone();
+        for cut in [2 * CHUNK + 50, CHUNK + 3, CHUNK, 7] {
+            b.truncate(cut);
+            b.push(usize::MAX);
+            assert!(a.iter().copied().eq(before.iter().copied()), "cut to {cut}");
+            assert_eq!(b.len(), cut + 1);
+            assert!(b.iter().take(cut).eq(before[..cut].iter()));
+            assert_eq!(b[cut], usize::MAX);
+        }
+        // Grown past a chunk boundary, the original still reads the same.
+        while b.len() < 3 * CHUNK {
+            b.push(1);
+        }
+        a.truncate(CHUNK + 1);
+        assert!(a.iter().eq(before[..=CHUNK].iter()));
+        assert_eq!(b.iter().filter(|&&x| x == usize::MAX).count(), 1);
+        assert_eq!(b[7], usize::MAX);
     }
 }

@@ -227,46 +227,60 @@ struct Span {
 }
 
 /// Bytes appended in blocks of about a megabyte; a payload never straddles
-/// two (one longer than a block has a block of its own).
+/// two (one longer than a block has a block of its own). A full block is
+/// shared by the trace's clones, as [`Chunked`]'s chunks are.
 #[derive(Clone, Default)]
 struct ByteStore {
-    blocks: Vec<Vec<u8>>,
+    full: Vec<Arc<[u8]>>,
+    /// The block being filled (block number `full.len()`).
+    tail: Vec<u8>,
 }
 
 const BLOCK: usize = 1 << 20;
 
 impl ByteStore {
     fn push(&mut self, b: &[u8]) -> Span {
-        let fits = self
-            .blocks
-            .last()
-            .is_some_and(|l| l.capacity() - l.len() >= b.len());
-        if !fits {
-            self.blocks.push(Vec::with_capacity(BLOCK.max(b.len())));
+        if self.tail.capacity() - self.tail.len() < b.len() {
+            if !self.tail.is_empty() {
+                let full = std::mem::take(&mut self.tail);
+                self.full.push(Arc::from(full));
+            }
+            self.tail = Vec::with_capacity(BLOCK.max(b.len()));
         }
-        let block = self.blocks.len() - 1;
-        let last = &mut self.blocks[block];
-        let start = last.len();
-        last.extend_from_slice(b);
+        let start = self.tail.len();
+        self.tail.extend_from_slice(b);
         Span {
-            block: idx(block),
+            block: idx(self.full.len()),
             start: idx(start),
             len: idx(b.len()),
         }
     }
 
     fn get(&self, s: Span) -> &[u8] {
-        let start = s.start as usize;
-        &self.blocks[s.block as usize][start..start + s.len as usize]
+        let block = match self.full.get(s.block as usize) {
+            Some(b) => &b[..],
+            None => &self.tail[..],
+        };
+        &block[s.start as usize..][..s.len as usize]
     }
 
     /// Keeps the bytes up to the end of `last` (none when `None`).
     fn truncate(&mut self, last: Option<Span>) {
         match last {
-            None => self.blocks.clear(),
+            None => {
+                self.full.clear();
+                self.tail.clear();
+            }
             Some(s) => {
-                self.blocks.truncate(s.block as usize + 1);
-                self.blocks[s.block as usize].truncate((s.start + s.len) as usize);
+                let (block, end) = (s.block as usize, (s.start + s.len) as usize);
+                if let Some(b) = self.full.get(block) {
+                    let mut tail = Vec::with_capacity(BLOCK.max(end));
+                    tail.extend_from_slice(&b[..end]);
+                    self.tail = tail;
+                    self.full.truncate(block);
+                } else {
+                    self.tail.truncate(end);
+                }
             }
         }
     }
@@ -721,5 +735,41 @@ mod tests {
         assert_eq!(cut.payloads.len(), 1);
         assert!(cut.shared_payloads.is_empty());
         assert_eq!(cut.iter().rev().count(), 1);
+    }
+
+    /// A clone shares what is full (entries, payload bytes) and goes its
+    /// own way: cut back across a chunk and a megabyte block of bytes and
+    /// grown otherwise, it leaves the original as it was, and reads as a
+    /// trace grown that way from the start (a jump back keeps the run it
+    /// cuts off so).
+    #[test]
+    fn a_cut_clone_leaves_its_original_whole() {
+        let keepalive = Bytes::from(vec![0xff]);
+        let payload = |i: u64| Bytes::from(vec![i as u8; 700 + (i % 5) as usize]);
+        let mut original = Trace::default();
+        for i in 0..20_000u64 {
+            let p = if i % 3 == 0 {
+                keepalive.clone()
+            } else {
+                payload(i)
+            };
+            original.push(i, sent(i, &p));
+        }
+        assert!(original.bytes.full.len() >= 8, "payloads over many blocks");
+        let before: Vec<TraceEvent> = original.iter().collect();
+        let mut clone = original.clone();
+        clone.truncate(9_001);
+        let mut straight = Trace::default();
+        for e in &before[..9_001] {
+            straight.push(e.time, e.kind.clone());
+        }
+        for i in 9_001..18_000u64 {
+            let p = Bytes::from(vec![0x5a; 300]);
+            clone.push(i, sent(i, &p));
+            straight.push(i, sent(i, &p));
+        }
+        assert_eq!(clone, straight);
+        assert!(original.iter().eq(before.iter().cloned()));
+        assert_eq!(original.len(), 20_000);
     }
 }
