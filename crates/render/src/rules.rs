@@ -109,9 +109,41 @@ pub fn all() -> &'static [RuleText] {
     RULES.get_or_init(|| parse(TABLE).unwrap_or_default())
 }
 
+/// The table by id, and the (RFC, section) pairs that have rules: the
+/// chart looks references up in every row it draws.
+struct Index {
+    by_id: std::collections::HashMap<&'static str, usize>,
+    sections: std::collections::HashSet<(&'static str, &'static str)>,
+}
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let rules = all();
+        Index {
+            by_id: rules.iter().enumerate().map(|(i, r)| (r.id, i)).collect(),
+            sections: rules
+                .iter()
+                .flat_map(|r| {
+                    r.section
+                        .split(", ")
+                        .filter_map(|s| s.split(' ').next())
+                        .map(|s| (r.rfc(), s))
+                })
+                .collect(),
+        }
+    })
+}
+
 /// The requirement with checklist id `id` ("M-3.7-5").
 pub fn lookup(id: &str) -> Option<&'static RuleText> {
-    all().iter().find(|r| r.id == id)
+    index().by_id.get(id).map(|&i| &all()[i])
+}
+
+/// Whether section `section` of `rfc` has rules in the table (that is,
+/// [`section_rules`] gives some).
+fn has_section_rules(rfc: &str, section: &str) -> bool {
+    index().sections.contains(&(rfc, section))
 }
 
 /// One checklist id of a citation, with its text when the table has it.
@@ -235,7 +267,7 @@ pub fn find_refs(text: &str) -> Vec<RuleRef> {
             if end > from {
                 let section = &text[from..end];
                 if let Some((name, start, name_end)) = rfc
-                    && !section_rules(name, section).is_empty()
+                    && has_section_rules(name, section)
                 {
                     let start = if &text[name_end..i] == " " { start } else { i };
                     out.push(RuleRef {
@@ -324,6 +356,27 @@ mod tests {
             "RFC 4555 §5.3 (refs RFC 7296 §2.21)"
         );
         assert_eq!(lookup("M-3.7-10"), None);
+    }
+
+    /// The index answers as a walk through the table does.
+    #[test]
+    fn the_index_agrees_with_the_table() {
+        for r in all() {
+            assert_eq!(lookup(r.id), Some(r));
+        }
+        for rfc in ["RFC 4555", "RFC 7296", "RFC 3948", "RFC 5685"] {
+            for section in [
+                "1", "2.1", "2.11", "3.5", "3.7", "4", "4.2.5", "5.3", "9.9", "",
+            ] {
+                assert_eq!(
+                    has_section_rules(rfc, section),
+                    !section_rules(rfc, section).is_empty(),
+                    "{rfc} §{section}"
+                );
+            }
+        }
+        assert!(has_section_rules("RFC 4555", "3.7"));
+        assert!(!has_section_rules("RFC 4555", "9.9"));
     }
 
     #[test]
