@@ -18,6 +18,7 @@ use crate::timeline::MAX_CHART_ROWS;
 use mobike_protocol::Time;
 use mobike_render::{Chart, ChartBuilder};
 use mobike_sim::{HostView, Intervention, LinkView, NatView, Scenario, Trace, WorldRead};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 
@@ -35,8 +36,8 @@ impl Mirror {
     pub fn trace(&self) -> &Trace {
         &self.trace
     }
-    pub fn hosts(&self) -> Vec<HostView> {
-        self.hosts.clone()
+    pub fn hosts(&self) -> &[HostView] {
+        &self.hosts
     }
     /// The views of the hosts whose id passes `keep`.
     pub fn hosts_where<'a>(
@@ -45,23 +46,24 @@ impl Mirror {
     ) -> impl Iterator<Item = HostView> + 'a {
         self.hosts.iter().filter(move |h| keep(&h.id)).cloned()
     }
-    pub fn nats(&self) -> Vec<NatView> {
-        self.nats.clone()
+    pub fn nats(&self) -> &[NatView] {
+        &self.nats
     }
-    pub fn links(&self) -> Vec<LinkView> {
-        self.links.clone()
+    pub fn links(&self) -> &[LinkView] {
+        &self.links
     }
 }
 
+/// The mirror lends its views: a panel that reads them copies nothing.
 impl WorldRead for Mirror {
-    fn hosts(&self) -> Vec<HostView> {
-        Mirror::hosts(self)
+    fn hosts(&self) -> Cow<'_, [HostView]> {
+        Cow::Borrowed(&self.hosts)
     }
-    fn links(&self) -> Vec<LinkView> {
-        Mirror::links(self)
+    fn links(&self) -> Cow<'_, [LinkView]> {
+        Cow::Borrowed(&self.links)
     }
-    fn nats(&self) -> Vec<NatView> {
-        Mirror::nats(self)
+    fn nats(&self) -> Cow<'_, [NatView]> {
+        Cow::Borrowed(&self.nats)
     }
 }
 

@@ -20,7 +20,7 @@ pub fn nat_panels(p: &NatPanelsProps) -> Html {
     let tables = {
         let session = p.session.clone();
         use_memo(p.version, move |_| {
-            nat_tables(&session.borrow().world.nats())
+            nat_tables(session.borrow().world.nats())
                 .into_iter()
                 .map(Rc::new)
                 .collect::<Vec<_>>()

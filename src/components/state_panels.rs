@@ -22,7 +22,7 @@ pub fn state_panels_component(p: &StatePanelsProps) -> Html {
         let session = p.session.clone();
         use_memo((p.version, p.focus.clone()), move |(_, focus)| {
             let s = session.borrow();
-            state_panels(&s.world.hosts(), &s.groups, focus.as_deref(), s.now())
+            state_panels(s.world.hosts(), &s.groups, focus.as_deref(), s.now())
         })
     };
     if p.session.borrow().is_recorded() {

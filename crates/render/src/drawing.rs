@@ -139,7 +139,7 @@ fn links(topo: &Topo, world: &dyn WorldRead, active: &[String]) -> Vec<LinkLine>
     let inet = topo.internet();
     let nats = world.nats();
     let mut out = Vec::new();
-    for l in world.links() {
+    for l in world.links().iter() {
         let Some(a) = topo.link_anchor(&l.id) else {
             continue;
         };
@@ -169,7 +169,7 @@ fn links(topo: &Topo, world: &dyn WorldRead, active: &[String]) -> Vec<LinkLine>
         let caption_y = if below { mid[1] + 16.0 } else { mid[1] - 8.0 };
         out.push(LinkLine {
             active: active.contains(&l.id),
-            caption: caption(&l),
+            caption: caption(l),
             caption_at: [mid[0], caption_y],
             cut: (!l.up).then(|| {
                 format!(
@@ -182,8 +182,8 @@ fn links(topo: &Topo, world: &dyn WorldRead, active: &[String]) -> Vec<LinkLine>
             }),
             points,
             up: l.up,
-            label: l.label,
-            id: l.id,
+            label: l.label.clone(),
+            id: l.id.clone(),
         });
     }
     out
@@ -404,13 +404,13 @@ pub fn topology(topo: &Topo, world: &dyn WorldRead, focus: Option<&str>) -> Topo
         groups: groups(topo, &host_views, focus),
         nats: world
             .nats()
-            .into_iter()
+            .iter()
             .map(|n| NatBox {
                 centre: topo.layout.get(&n.id).copied().unwrap_or([0.0, 0.0]),
                 address: n.public_address.to_string(),
-                label: n.label,
-                link: n.link,
-                id: n.id,
+                label: n.label.clone(),
+                link: n.link.clone(),
+                id: n.id.clone(),
             })
             .collect(),
     }

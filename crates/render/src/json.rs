@@ -211,6 +211,7 @@ fn message(chart: &Chart, m: &MessageRow) -> JsonMessage {
 pub fn host_states(world: &dyn WorldRead) -> Vec<HostState> {
     world
         .hosts()
+        .into_owned()
         .into_iter()
         .map(|h| HostState::new(h.id, h.label, h.role, h.sas))
         .collect()

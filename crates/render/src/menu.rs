@@ -314,7 +314,7 @@ fn link_menu(
     view: &TopologyView,
     id: &str,
 ) -> Option<Menu> {
-    let l: LinkView = world.links().into_iter().find(|l| l.id == id)?;
+    let l: LinkView = world.links().iter().find(|l| l.id == id)?.clone();
     let line = view.links.iter().find(|x| x.id == id)?;
     let link = || id.to_string();
     let dir = |direction, up| Intervention::SetLinkDirection {
@@ -619,7 +619,7 @@ fn nat_menu(
     view: &TopologyView,
     id: &str,
 ) -> Option<Menu> {
-    let n = world.nats().into_iter().find(|n| n.id == id)?;
+    let n = world.nats().iter().find(|n| n.id == id)?.clone();
     let anchor = view
         .nats
         .iter()

@@ -7,6 +7,7 @@ use crate::vocab::direction::Direction;
 use crate::vocab::nat::NatBehaviour;
 use mobike_protocol::{Role, SaSnapshot, Time};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 
 /// A host as the UI shows it.
@@ -97,21 +98,23 @@ pub struct NatView {
 /// copy of its views kept elsewhere (the page's mirror of a world that runs
 /// in a Web Worker). The drawing, the element menus and the JSON export
 /// take any.
+/// The views, made (a world) or borrowed (a copy of them kept, as the
+/// page's mirror keeps them: a panel reading them copies nothing).
 pub trait WorldRead {
-    fn hosts(&self) -> Vec<HostView>;
-    fn links(&self) -> Vec<LinkView>;
-    fn nats(&self) -> Vec<NatView>;
+    fn hosts(&self) -> Cow<'_, [HostView]>;
+    fn links(&self) -> Cow<'_, [LinkView]>;
+    fn nats(&self) -> Cow<'_, [NatView]>;
 }
 
 impl WorldRead for World {
-    fn hosts(&self) -> Vec<HostView> {
-        World::hosts(self)
+    fn hosts(&self) -> Cow<'_, [HostView]> {
+        Cow::Owned(World::hosts(self))
     }
-    fn links(&self) -> Vec<LinkView> {
-        World::links(self)
+    fn links(&self) -> Cow<'_, [LinkView]> {
+        Cow::Owned(World::links(self))
     }
-    fn nats(&self) -> Vec<NatView> {
-        World::nats(self)
+    fn nats(&self) -> Cow<'_, [NatView]> {
+        Cow::Owned(World::nats(self))
     }
 }
 
