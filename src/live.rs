@@ -16,11 +16,16 @@ use crate::engine::{Command, Engine, Outcome, Reply};
 use crate::session::{Session, Shown, Stage, TraceStamp, new_world_id, step_times};
 use crate::timeline::MAX_CHART_ROWS;
 use mobike_protocol::Time;
+use mobike_render::metrics::MetricsBuilder;
 use mobike_render::{Chart, ChartBuilder};
 use mobike_sim::{HostView, Intervention, LinkView, NatView, Scenario, Trace, WorldRead};
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
+
+/// A checkpoint's chart and traffic figures, by the trace length they were
+/// built to.
+type Snap = (usize, ChartBuilder, Option<MetricsBuilder>);
 
 /// The world as its engine last reported it.
 #[derive(Default)]
@@ -108,13 +113,16 @@ pub struct Live {
     pub world: Mirror,
     world_id: u64,
     chart: ChartBuilder,
-    /// Charts of the checkpoints' moments, by trace length.
-    snaps: Vec<(usize, ChartBuilder)>,
+    /// The traffic panel's figures, built from the trace as the chart is
+    /// (when the scenario pings).
+    metrics: Option<MetricsBuilder>,
+    /// Charts (and figures) of the checkpoints' moments, by trace length.
+    snaps: Vec<Snap>,
     /// After a jump back, the charts of the checkpoints past the cut, kept
     /// while the timeline stays (no intervention changes the log): a jump
     /// forward again replays the same run, and takes them back instead of
     /// building their rows again.
-    ahead: Vec<(usize, ChartBuilder)>,
+    ahead: Vec<Snap>,
     /// After a jump back, the trace as far as it had come, kept on the
     /// same terms: a jump forward again takes it up ([`Reply::resume`])
     /// instead of the engine sending its events over again. It shares its
@@ -204,11 +212,13 @@ impl Live {
 
     fn empty(stage: Stage, link: Link) -> Live {
         let chart = ChartBuilder::new(&stage.scenario);
+        let metrics = stage.scenario.ping.is_some().then(MetricsBuilder::default);
         Live {
             stage,
             world: Mirror::default(),
             world_id: new_world_id(),
             chart,
+            metrics,
             snaps: Vec::new(),
             ahead: Vec::new(),
             ahead_trace: None,
@@ -384,8 +394,10 @@ impl Live {
             };
             let mut trace = ahead.clone();
             trace.truncate(n);
+            // The same world's trace, grown: it begins with the trace the
+            // mirror had (whatever reads the trace as it grows, as the
+            // traffic figures do, reads on from where it was).
             self.world.trace = trace;
-            self.world_id = new_world_id();
         }
         if let Some(cut) = r.cut {
             let trace = &self.world.trace;
@@ -399,11 +411,18 @@ impl Live {
             }
             self.world.trace.truncate(cut);
             self.world_id = new_world_id();
-            let past: Vec<_> = self.snaps.extract_if(.., |(n, _)| *n > cut).collect();
+            let past: Vec<_> = self.snaps.extract_if(.., |(n, ..)| *n > cut).collect();
             self.ahead.splice(0..0, past);
-            self.chart = match self.snaps.last() {
-                Some((_, c)) => c.clone(),
-                None => ChartBuilder::new(&self.stage.scenario),
+            (self.chart, self.metrics) = match self.snaps.last() {
+                Some((_, c, m)) => (c.clone(), m.clone()),
+                None => (
+                    ChartBuilder::new(&self.stage.scenario),
+                    self.stage
+                        .scenario
+                        .ping
+                        .is_some()
+                        .then(MetricsBuilder::default),
+                ),
             };
         }
         for e in r.events {
@@ -442,7 +461,7 @@ impl Live {
         // engine holds, made for new ones on the way to the end.
         self.checkpoints = r.checkpoints;
         let marks = &self.checkpoints;
-        self.snaps.retain(|(n, _)| marks.iter().any(|m| m.1 == *n));
+        self.snaps.retain(|(n, ..)| marks.iter().any(|m| m.1 == *n));
         let trace = &self.world.trace;
         // A jump forward again in the same timeline: the charts kept
         // ahead that the trace now reaches come back, the last one shown
@@ -451,10 +470,11 @@ impl Live {
         let (from, to) = (self.chart.consumed(), trace.len());
         let back: Vec<_> = self
             .ahead
-            .extract_if(.., |(n, _)| *n > from && *n <= to)
+            .extract_if(.., |(n, ..)| *n > from && *n <= to)
             .collect();
-        if let Some((_, c)) = back.last() {
+        if let Some((_, c, m)) = back.last() {
             self.chart = c.clone();
+            self.metrics = m.clone();
             #[cfg(test)]
             {
                 self.taken_back += back.len();
@@ -464,12 +484,19 @@ impl Live {
         for &(_, n) in marks {
             if n > self.chart.consumed() && n <= trace.len() {
                 self.chart.update_to(trace, n);
+                if let Some(m) = &mut self.metrics {
+                    m.update_to(trace, n);
+                }
                 if self.chart.chart.rows.len() <= MAX_CHART_ROWS {
-                    self.snaps.push((n, self.chart.clone()));
+                    self.snaps
+                        .push((n, self.chart.clone(), self.metrics.clone()));
                 }
             }
         }
         self.chart.update(trace);
+        if let Some(m) = &mut self.metrics {
+            m.update(trace);
+        }
         if self
             .ahead_trace
             .as_ref()
@@ -509,6 +536,12 @@ impl Live {
 
     pub fn chart(&self) -> &Chart {
         &self.chart.chart
+    }
+
+    /// The traffic figures up to now (`None` when the scenario does not
+    /// ping).
+    pub fn metrics(&self) -> Option<mobike_render::metrics::Metrics> {
+        self.metrics.as_ref().map(MetricsBuilder::current)
     }
 
     pub fn narration(&self) -> Option<(usize, usize, &str)> {
@@ -589,6 +622,16 @@ mod tests {
                     "{name} {when}: links"
                 );
                 assert_eq!(live.log(), run.log(), "{name} {when}: log");
+                // The traffic figures, built as the trace grew and taken
+                // from checkpoints on jumps, are those of the whole trace.
+                assert_eq!(
+                    live.metrics(),
+                    run.scenario
+                        .ping
+                        .as_ref()
+                        .map(|_| mobike_render::metrics::compute(run.world.trace())),
+                    "{name} {when}: traffic figures"
+                );
                 assert_eq!(live.horizon(), run.horizon(), "{name} {when}: horizon");
                 assert_eq!(
                     live.checkpoint_times(),

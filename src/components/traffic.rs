@@ -4,7 +4,7 @@
 use super::state_panel::keyed_rows;
 use crate::session::TraceStamp;
 use crate::state::SessionRef;
-use mobike_render::{metrics, panels};
+use mobike_render::panels;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -16,19 +16,14 @@ pub struct TrafficProps {
 
 #[function_component(Traffic)]
 pub fn traffic(p: &TrafficProps) -> Html {
-    // The figures follow the trace as it grows: each tick reads only its
-    // new events; another world (a reset, a jump back) starts anew.
-    let builder = use_mut_ref(|| (None::<u64>, metrics::MetricsBuilder::default()));
+    // The page's mirror of the run builds the figures as the trace grows,
+    // and keeps them at its checkpoints for jumps (see `Live`).
     let table = {
         let session = p.session.clone();
-        use_memo(p.stamp, move |stamp| {
+        use_memo(p.stamp, move |_| {
             let s = session.borrow();
             let ping = s.scenario.ping.as_ref()?;
-            let mut b = builder.borrow_mut();
-            if b.0 != Some(stamp.world()) {
-                *b = (Some(stamp.world()), metrics::MetricsBuilder::default());
-            }
-            b.1.update(s.world.trace());
+            let metrics = s.metrics()?;
             // The pinging host's Child SAs: a row for each with its own
             // selectors (several per IKE SA).
             let children: Vec<_> = s
@@ -36,7 +31,7 @@ pub fn traffic(p: &TrafficProps) -> Html {
                 .hosts_where(|id| id == ping.from)
                 .flat_map(|h| h.sas.into_iter().flat_map(|sa| sa.child_sas))
                 .collect();
-            Some(panels::traffic(ping, &b.1.current(), &children))
+            Some(panels::traffic(ping, &metrics, &children))
         })
     };
     let Some(t) = table.as_ref() else {

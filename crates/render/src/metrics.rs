@@ -224,6 +224,23 @@ impl MetricsBuilder {
         self.done = trace.len().max(self.done);
     }
 
+    /// [`MetricsBuilder::update`], up to the trace's first `end` events.
+    pub fn update_to(&mut self, trace: &Trace, end: usize) {
+        let end = end.min(trace.len());
+        for e in trace
+            .iter_from(self.done)
+            .take(end.saturating_sub(self.done))
+        {
+            self.feed(&e);
+        }
+        self.done = self.done.max(end);
+    }
+
+    /// How many of the trace's events were read.
+    pub fn consumed(&self) -> usize {
+        self.done
+    }
+
     /// The figures up to the last event read (as [`compute`] gives them).
     pub fn current(&self) -> Metrics {
         self.metrics(self.last)
