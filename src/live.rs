@@ -409,11 +409,12 @@ impl Live {
             {
                 self.ahead_trace = Some(trace.clone());
             }
+            let old_len = trace.len();
             self.world.trace.truncate(cut);
             self.world_id = new_world_id();
             let past: Vec<_> = self.snaps.extract_if(.., |(n, ..)| *n > cut).collect();
             self.ahead.splice(0..0, past);
-            (self.chart, self.metrics) = match self.snaps.last() {
+            let (chart, metrics) = match self.snaps.last() {
                 Some((_, c, m)) => (c.clone(), m.clone()),
                 None => (
                     ChartBuilder::new(&self.stage.scenario),
@@ -424,6 +425,19 @@ impl Live {
                         .then(MetricsBuilder::default),
                 ),
             };
+            // The chart of the moment left is kept ahead too: a jump
+            // forward again to it (back to where the user was) builds no
+            // row (a chart past the checkpoints' budget of rows has no
+            // checkpoint charts near its end).
+            let left = std::mem::replace(&mut self.chart, chart);
+            let left_metrics = std::mem::replace(&mut self.metrics, metrics);
+            if cut < old_len
+                && left.consumed() == old_len
+                && !self.ahead.iter().any(|(n, ..)| *n == old_len)
+            {
+                self.ahead.push((old_len, left, left_metrics));
+                self.ahead.sort_by_key(|(n, ..)| *n);
+            }
         }
         for e in r.events {
             self.world.trace.push(e.time, e.kind);
