@@ -750,6 +750,38 @@ mod tests {
         assert_eq!(on.events.len(), len - toggled);
     }
 
+    /// Back and forward again to the moment left: the chart of that
+    /// moment comes back whole (with the checkpoints' charts between), no
+    /// row is built again, and it is the chart of a straight run.
+    #[test]
+    fn the_chart_of_the_moment_left_comes_back() {
+        let session = || Session::from_toml(EXAMPLES[0].1).unwrap();
+        let mut live = Live::here(session(), 0);
+        let left = 27 * SEC;
+        live.exec(Command::Seek { t: left }, Pending::Quiet);
+        let len_left = live.world.trace().len();
+        live.exec(Command::Seek { t: 12 * SEC }, Pending::Quiet);
+        let len12 = live.world.trace().len();
+        let between = live
+            .checkpoints
+            .iter()
+            .filter(|&&(_, n)| n > len12 && n <= len_left)
+            .count();
+        let (before, rows_before) = (live.taken_back, live.chart().rows.len());
+        live.exec(Command::Seek { t: left }, Pending::Quiet);
+        assert_eq!(live.world.trace().len(), len_left);
+        assert_eq!(
+            live.taken_back - before,
+            between + 1,
+            "the checkpoints' charts and the one left"
+        );
+        assert_eq!(live.chart.consumed(), len_left);
+        let mut run = session();
+        run.seek(left);
+        assert_eq!(live.chart().rows, run.chart().rows);
+        assert!(live.chart().rows.len() > rows_before);
+    }
+
     /// What the engine sends reads back as it was: every reply of a run
     /// through its message form; a scenario through its JSON, for each
     /// example (the worker starts its run from that value).
