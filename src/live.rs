@@ -27,6 +27,15 @@ use std::ops::{Deref, DerefMut};
 /// built to.
 type Snap = (usize, ChartBuilder, Option<MetricsBuilder>);
 
+/// The chart of a run not begun, and its traffic figures when the
+/// scenario pings.
+fn built_anew(scenario: &Scenario) -> (ChartBuilder, Option<MetricsBuilder>) {
+    (
+        ChartBuilder::new(scenario),
+        scenario.ping.is_some().then(MetricsBuilder::default),
+    )
+}
+
 /// The world as its engine last reported it.
 #[derive(Default)]
 pub struct Mirror {
@@ -211,8 +220,7 @@ impl Live {
     }
 
     fn empty(stage: Stage, link: Link) -> Live {
-        let chart = ChartBuilder::new(&stage.scenario);
-        let metrics = stage.scenario.ping.is_some().then(MetricsBuilder::default);
+        let (chart, metrics) = built_anew(&stage.scenario);
         Live {
             stage,
             world: Mirror::default(),
@@ -416,14 +424,7 @@ impl Live {
             self.ahead.splice(0..0, past);
             let (chart, metrics) = match self.snaps.last() {
                 Some((_, c, m)) => (c.clone(), m.clone()),
-                None => (
-                    ChartBuilder::new(&self.stage.scenario),
-                    self.stage
-                        .scenario
-                        .ping
-                        .is_some()
-                        .then(MetricsBuilder::default),
-                ),
+                None => built_anew(&self.stage.scenario),
             };
             // The chart of the moment left is kept ahead too: a jump
             // forward again to it (back to where the user was) builds no

@@ -218,10 +218,7 @@ impl MetricsBuilder {
     /// Reads the events `trace` gained since the last call. The trace must
     /// be the same run's, grown (a new builder for another).
     pub fn update(&mut self, trace: &Trace) {
-        for e in trace.iter_from(self.done) {
-            self.feed(&e);
-        }
-        self.done = trace.len().max(self.done);
+        self.update_to(trace, trace.len());
     }
 
     /// [`MetricsBuilder::update`], up to the trace's first `end` events.

@@ -97,9 +97,8 @@ pub struct NatView {
 /// What the views read of a world as of now: the running [`World`], or a
 /// copy of its views kept elsewhere (the page's mirror of a world that runs
 /// in a Web Worker). The drawing, the element menus and the JSON export
-/// take any.
-/// The views, made (a world) or borrowed (a copy of them kept, as the
-/// page's mirror keeps them: a panel reading them copies nothing).
+/// take any. A world makes its views; a kept copy lends them, so a panel
+/// reading the page's mirror copies nothing.
 pub trait WorldRead {
     fn hosts(&self) -> Cow<'_, [HostView]>;
     fn links(&self) -> Cow<'_, [LinkView]>;
