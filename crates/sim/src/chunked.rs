@@ -19,7 +19,7 @@ const CHUNK: usize = 1 << SHIFT;
 #[derive(Clone, Debug)]
 pub(crate) struct Chunked<T> {
     /// The full chunks, `CHUNK` items each.
-    full: Vec<Arc<[T]>>,
+    full: Vec<Arc<Vec<T>>>,
     /// The items after them (fewer than `CHUNK`).
     tail: Vec<T>,
     len: usize,
@@ -51,8 +51,12 @@ impl<T: Clone> Chunked<T> {
         self.tail.push(item);
         self.len += 1;
         if self.tail.len() == CHUNK {
+            // The filled block itself is shared, not copied: `Arc<[T]>`
+            // from a `Vec` copies it into a new allocation, and the freed
+            // blocks, a size off, were not reused (38 % more memory at the
+            // 1,000-client hour's peak).
             let full = std::mem::take(&mut self.tail);
-            self.full.push(Arc::from(full));
+            self.full.push(Arc::new(full));
         }
     }
 
@@ -93,7 +97,7 @@ impl<T: Clone> Chunked<T> {
     pub(crate) fn iter(
         &self,
     ) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator<Item = &T> + Clone {
-        let chunk: fn(&Arc<[T]>) -> std::slice::Iter<'_, T> = |c| c.iter();
+        let chunk: fn(&Arc<Vec<T>>) -> std::slice::Iter<'_, T> = |c| c.iter();
         Iter {
             inner: self.full.iter().flat_map(chunk).chain(self.tail.iter()),
             left: self.len,
@@ -140,6 +144,19 @@ impl<'a, T: 'a, I: Iterator<Item = &'a T>> ExactSizeIterator for Iter<I> {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chunk filled is kept where it was written, not copied.
+    #[test]
+    fn a_full_chunk_stays_where_it_was_filled() {
+        let mut a = Chunked::default();
+        a.push(0u64);
+        let at = a.tail.as_ptr();
+        for i in 1..CHUNK as u64 {
+            a.push(i);
+        }
+        assert_eq!(a.full.len(), 1);
+        assert_eq!(a.full[0].as_ptr(), at);
+    }
 
     /// Reads, cuts and grows again across chunk boundaries, as a `Vec`
     /// does.

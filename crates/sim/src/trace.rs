@@ -231,7 +231,7 @@ struct Span {
 /// shared by the trace's clones, as [`Chunked`]'s chunks are.
 #[derive(Clone, Default)]
 struct ByteStore {
-    full: Vec<Arc<[u8]>>,
+    full: Vec<Arc<Vec<u8>>>,
     /// The block being filled (block number `full.len()`).
     tail: Vec<u8>,
 }
@@ -242,8 +242,9 @@ impl ByteStore {
     fn push(&mut self, b: &[u8]) -> Span {
         if self.tail.capacity() - self.tail.len() < b.len() {
             if !self.tail.is_empty() {
+                // Shared where it was written, as `Chunked`'s chunks.
                 let full = std::mem::take(&mut self.tail);
-                self.full.push(Arc::from(full));
+                self.full.push(Arc::new(full));
             }
             self.tail = Vec::with_capacity(BLOCK.max(b.len()));
         }
@@ -735,6 +736,19 @@ mod tests {
         assert_eq!(cut.payloads.len(), 1);
         assert!(cut.shared_payloads.is_empty());
         assert_eq!(cut.iter().rev().count(), 1);
+    }
+
+    /// A block of payload octets filled is kept where it was written, not
+    /// copied.
+    #[test]
+    fn a_full_block_of_bytes_stays_where_it_was_filled() {
+        let mut store = ByteStore::default();
+        store.push(&[1; 1000]);
+        let at = store.tail.as_ptr();
+        while store.full.is_empty() {
+            store.push(&[2; 1000]);
+        }
+        assert_eq!(store.full[0].as_ptr(), at);
     }
 
     /// A clone shares what is full (entries, payload bytes) and goes its
