@@ -1,7 +1,7 @@
 //! Runs a scenario file to its end and prints the number of events, the
-//! trace's size and the wall time: `cargo run --release -p mobike-sim
-//! --example hour -- FILE.toml`. For profiling the simulator alone (no
-//! chart, no metrics), e.g. under `perf record`.
+//! trace's size, the wall time and the peak memory (on Linux): `cargo run
+//! --release -p mobike-sim --example hour -- FILE.toml`. For profiling the
+//! simulator alone (no chart, no metrics), e.g. under `perf record`.
 use mobike_sim::{Scenario, World};
 use std::process::ExitCode;
 
@@ -48,9 +48,25 @@ fn main() -> ExitCode {
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{events} events, {} trace entries, {secs:.2} s, {:.0} events/s",
+        "{events} events, {} trace entries, {secs:.2} s, {:.0} events/s{}",
         w.trace().len(),
-        events as f64 / secs
+        events as f64 / secs,
+        peak_memory().map_or(String::new(), |m| format!(", peak memory {m}"))
     );
     ExitCode::SUCCESS
+}
+
+/// The process's peak resident memory as Linux reports it (`VmHWM`), if
+/// it does: a change that makes the run hold more shows here.
+fn peak_memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(format!("{} MB", kb / 1000))
 }
