@@ -603,6 +603,11 @@ impl Session {
         self.checkpoints.times()
     }
 
+    /// How many copies of the world the checkpoints took, kept or not.
+    pub fn checkpoint_copies(&self) -> usize {
+        self.checkpoints.copies()
+    }
+
     /// The checkpoints' moments and trace lengths (see
     /// [`Checkpoints::marks`]).
     pub fn checkpoint_marks(&self) -> Vec<(Time, usize)> {
@@ -815,6 +820,13 @@ impl Session {
         }
         let shown = self.chart.steps_shown();
         let mut stopped = false;
+        if spent.is_none() && !stop_at_step {
+            // Run to `t` whatever it takes: only the checkpoints that stay
+            // at `t` are taken on the way.
+            let now = self.world.now();
+            let open = self.world.next_event_time() == Some(now);
+            self.checkpoints.plan(now, open, t);
+        }
         loop {
             let now = self.world.now();
             // An instant a spent budget left open is finished first, with
@@ -1532,6 +1544,55 @@ mod tests {
         assert!(times.windows(2).all(|w| w[0] < w[1]));
         s.seek(10 * 60 * SEC + 1);
         assert_eq!(s.now(), 10 * 60 * SEC + 1);
+    }
+
+    /// A run to a moment in one go (a jump forward) copies the world only
+    /// where the checkpoints stay, and holds the same checkpoints as a run
+    /// in small steps (also after a fork dropped those past it).
+    #[test]
+    fn a_jump_forward_copies_the_world_only_where_checkpoints_stay() {
+        let never = || false;
+        let mut jump = Session::from_toml(DEFAULT_SCENARIO).unwrap();
+        let mut steps = Session::from_toml(DEFAULT_SCENARIO).unwrap();
+        let mut small = Session::from_toml(DEFAULT_SCENARIO).unwrap();
+        let to = |s: &mut Session, t: Time, by_steps: bool| {
+            if by_steps {
+                while s.now() < t {
+                    s.advance_within((7 * SEC).min(t - s.now()), &never);
+                }
+            } else {
+                s.seek(t);
+            }
+        };
+        to(&mut jump, 20 * 60 * SEC, false);
+        to(&mut steps, 20 * 60 * SEC, true);
+        while small.now() < 20 * 60 * SEC {
+            small.advance(3 * SEC);
+        }
+        let times = jump.checkpoint_times();
+        assert!((8..=crate::timeline::MAX_CHECKPOINTS).contains(&times.len()));
+        assert_eq!(steps.checkpoint_times(), times);
+        assert_eq!(small.checkpoint_times(), times);
+        assert_eq!(jump.world.trace(), steps.world.trace());
+        // Only the checkpoints that stay were copies (the first was made
+        // with the session); the run in steps took one at every boundary.
+        assert_eq!(jump.checkpoint_copies(), times.len());
+        assert!(
+            steps.checkpoint_copies() > 2 * times.len(),
+            "{}",
+            steps.checkpoint_copies()
+        );
+        // A fork at 61 s, then on to 40 min.
+        for s in [&mut jump, &mut steps] {
+            s.seek(61 * SEC);
+            s.toggle_link("wifi");
+        }
+        let irregular = jump.checkpoint_times();
+        assert_eq!(steps.checkpoint_times(), irregular);
+        to(&mut jump, 40 * 60 * SEC, false);
+        to(&mut steps, 40 * 60 * SEC, true);
+        assert_eq!(jump.checkpoint_times(), steps.checkpoint_times());
+        assert_eq!(jump.world.trace(), steps.world.trace());
     }
 
     #[test]

@@ -47,11 +47,34 @@ impl Checkpoint {
     }
 }
 
+/// What stays of `times` (in order) when the spacing doubles to `every`:
+/// the first, and those on the new spacing; if more than
+/// [`MAX_CHECKPOINTS`] do (irregular times, from before a fork), the
+/// first of those and every other one by position.
+fn thinned(times: &[Time], every: Time) -> Vec<Time> {
+    let kept: Vec<Time> = times
+        .iter()
+        .enumerate()
+        .filter(|&(k, t)| k == 0 || t.is_multiple_of(every))
+        .map(|(_, &t)| t)
+        .collect();
+    if kept.len() <= MAX_CHECKPOINTS {
+        return kept;
+    }
+    kept.iter()
+        .enumerate()
+        .filter(|&(k, _)| k == 0 || (k + 1).is_multiple_of(2))
+        .map(|(_, &t)| t)
+        .collect()
+}
+
 /// Checkpoints in time order; the first is the world at time 0 and always
 /// stays.
 pub struct Checkpoints {
     list: Vec<Checkpoint>,
     every: Time,
+    /// How many copies of the world were taken, kept or not.
+    copies: usize,
 }
 
 impl Checkpoints {
@@ -60,6 +83,7 @@ impl Checkpoints {
         Checkpoints {
             list: vec![Checkpoint::of(start, 0, chart)],
             every: CHECKPOINT_EVERY,
+            copies: 1,
         }
     }
 
@@ -88,6 +112,7 @@ impl Checkpoints {
             Err(i) => i,
         };
         self.list.insert(at, Checkpoint::of(world, applied, chart));
+        self.copies += 1;
         while self.list.len() > MAX_CHECKPOINTS {
             self.thin();
         }
@@ -97,21 +122,57 @@ impl Checkpoints {
     /// spacing of new ones.
     fn thin(&mut self) {
         self.every = self.every.saturating_mul(2);
-        let every = self.every;
-        let mut k = 0;
-        self.list.retain(|c| {
-            k += 1;
-            k == 1 || c.time.is_multiple_of(every)
-        });
-        // Irregular times (from before a fork) may all survive that: then
-        // drop every other one by position.
-        if self.list.len() > MAX_CHECKPOINTS {
-            let mut k: usize = 0;
-            self.list.retain(|_| {
-                k += 1;
-                k == 1 || k.is_multiple_of(2)
-            });
+        let kept = thinned(&self.times(), self.every);
+        self.list.retain(|c| kept.binary_search(&c.time).is_ok());
+    }
+
+    /// Before a run from `now` to `t` in one go, which takes a checkpoint
+    /// at each boundary on the way and thins them as it goes: drops now
+    /// the checkpoints that would be dropped by `t`, and spaces the
+    /// boundaries as they would be spaced then, so that the run copies the
+    /// world only at the moments whose checkpoints stay. The list at `t`
+    /// is the same either way. `open`: the instant `now` is not run whole
+    /// yet (its boundary is still to come).
+    ///
+    /// A jump to 10 min in a 1,000-client cluster took 51 copies of the
+    /// world (16 ms each, natively), of which 16 stayed.
+    pub fn plan(&mut self, now: Time, open: bool, t: Time) {
+        // The run of the times alone.
+        let mut times = self.times();
+        let mut every = self.every;
+        let mut b = if open && now.is_multiple_of(every) {
+            now
+        } else {
+            (now / every).saturating_add(1).saturating_mul(every)
+        };
+        let first = b;
+        while b <= t {
+            if let Err(at) = times.binary_search(&b) {
+                times.insert(at, b);
+            }
+            while times.len() > MAX_CHECKPOINTS {
+                every = every.saturating_mul(2);
+                times = thinned(&times, every);
+            }
+            b = (b / every).saturating_add(1).saturating_mul(every);
         }
+        // The checkpoints taken on the way that stay must be the
+        // boundaries at the final spacing (else, after a fork's irregular
+        // times, the run thins as it goes).
+        let start = first.div_ceil(every).saturating_mul(every);
+        let at_spacing =
+            std::iter::successors(Some(start), |&x| x.checked_add(every)).take_while(|&x| x <= t);
+        if every == self.every
+            || !times
+                .iter()
+                .filter(|&&x| x >= first)
+                .copied()
+                .eq(at_spacing)
+        {
+            return;
+        }
+        self.every = every;
+        self.list.retain(|c| times.binary_search(&c.time).is_ok());
     }
 
     /// The latest checkpoint at or before `t` (the one at time 0 at least).
@@ -125,6 +186,11 @@ impl Checkpoints {
     pub fn drop_after(&mut self, t: Time) {
         let first = self.list.first().map_or(0, |c| c.time);
         self.list.retain(|c| c.time <= t.max(first));
+    }
+
+    /// How many copies of the world were taken (see [`Checkpoints::plan`]).
+    pub fn copies(&self) -> usize {
+        self.copies
     }
 
     pub fn times(&self) -> Vec<Time> {
