@@ -69,10 +69,11 @@ pub struct GcmKey {
     cipher: CipherCache,
 }
 
-/// The expanded key of a [`GcmKey`], made on first use. Equal whatever it
-/// holds: a key is its octets and salt.
+/// The expanded key of a [`GcmKey`], made on first use and shared by the
+/// key's copies (a checkpoint of the simulation copies every SA). Equal
+/// whatever it holds: a key is its octets and salt.
 #[derive(Clone, Default)]
-struct CipherCache(std::sync::OnceLock<Option<Cipher>>);
+struct CipherCache(std::sync::Arc<std::sync::OnceLock<Option<Cipher>>>);
 
 #[derive(Clone)]
 enum Cipher {
@@ -350,6 +351,22 @@ pub const AUTH_SHARED_KEY_MIC: u8 = 2;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A copy of a key shares its expanded key: expanded by the copy's
+    /// first use, it is the original's too (a checkpoint copies every
+    /// SA's keys), and both seal alike.
+    #[test]
+    fn a_key_and_its_copies_share_the_expanded_key() {
+        let key = GcmKey::new(vec![7; 16], [1, 2, 3, 4]);
+        let copy = key.clone();
+        assert!(key.cipher.0.get().is_none());
+        let (mut a, mut b) = (*b"same octets", *b"same octets");
+        let icv = copy.seal(&[9; 8], b"aad", &mut a).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&key.cipher.0, &copy.cipher.0));
+        assert!(key.cipher.0.get().is_some_and(|c| c.is_some()));
+        assert_eq!(key.seal(&[9; 8], b"aad", &mut b).unwrap(), icv);
+        assert_eq!(a, b);
+    }
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();

@@ -202,7 +202,8 @@ struct ExpectAuthResponse {
 /// An established IKE SA: its keys, its IPsec SAs and MOBIKE state.
 #[derive(Clone)]
 struct Established {
-    keys: IkeKeys,
+    /// Shared by copies (a checkpoint copies every SA): they never change.
+    keys: std::sync::Arc<IkeKeys>,
     /// Both sent MOBIKE_SUPPORTED (M-3.2-1).
     mobike: bool,
     /// The IPsec SAs' tunnel header addresses (RFC 4555 §3.3).

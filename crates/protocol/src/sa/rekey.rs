@@ -878,7 +878,7 @@ impl IkeSa {
         let Lifecycle::Established(e) = &mut next.life else {
             return None;
         };
-        e.keys = keys;
+        e.keys = std::sync::Arc::new(keys);
         e.children = children;
         e.ike_born = now;
         e.ike_retry_after = 0;
@@ -1067,7 +1067,7 @@ impl IkeSa {
         };
         spare.iv_counter = 0;
         if let Lifecycle::Established(e) = &mut spare.life {
-            e.keys = redundant_keys.clone();
+            e.keys = std::sync::Arc::new(redundant_keys.clone());
             e.children.clear();
         }
         ctx.event(Event::KeysDerived {

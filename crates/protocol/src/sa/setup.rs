@@ -921,7 +921,7 @@ impl IkeSa {
             None
         };
         self.life = Lifecycle::Established(Box::new(Established {
-            keys: s.keys,
+            keys: std::sync::Arc::new(s.keys),
             mobike: s.mobike,
             ipsec: (self.local, self.remote),
             udp_encap,
