@@ -1593,6 +1593,10 @@ mod tests {
         to(&mut steps, 40 * 60 * SEC, true);
         assert_eq!(jump.checkpoint_times(), steps.checkpoint_times());
         assert_eq!(jump.world.trace(), steps.world.trace());
+        // Planned to the end of time, the spacing saturates: it ends, and
+        // the first checkpoint stays.
+        jump.checkpoints.plan(jump.now(), false, Time::MAX);
+        assert_eq!(jump.checkpoint_times()[0], 0);
     }
 
     #[test]

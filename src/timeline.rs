@@ -154,7 +154,12 @@ impl Checkpoints {
                 every = every.saturating_mul(2);
                 times = thinned(&times, every);
             }
-            b = (b / every).saturating_add(1).saturating_mul(every);
+            let next = (b / every).saturating_add(1).saturating_mul(every);
+            if next <= b {
+                // The spacing saturated at the end of time.
+                break;
+            }
+            b = next;
         }
         // The checkpoints taken on the way that stay must be the
         // boundaries at the final spacing (else, after a fork's irregular
