@@ -1587,8 +1587,8 @@ mod tests {
             s.seek(61 * SEC);
             s.toggle_link("wifi");
         }
-        let irregular = jump.checkpoint_times();
-        assert_eq!(steps.checkpoint_times(), irregular);
+        let forked = jump.checkpoint_times();
+        assert_eq!(steps.checkpoint_times(), forked);
         to(&mut jump, 40 * 60 * SEC, false);
         to(&mut steps, 40 * 60 * SEC, true);
         assert_eq!(jump.checkpoint_times(), steps.checkpoint_times());
