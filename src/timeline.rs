@@ -47,6 +47,11 @@ impl Checkpoint {
     }
 }
 
+/// The first multiple of `every` after `now` (the end of time at most).
+fn boundary_after(now: Time, every: Time) -> Time {
+    (now / every).saturating_add(1).saturating_mul(every)
+}
+
 /// What stays of `times` (in order) when the spacing doubles to `every`:
 /// the first, and those on the new spacing; if more than
 /// [`MAX_CHECKPOINTS`] do (irregular times, from before a fork), the
@@ -94,9 +99,7 @@ impl Checkpoints {
 
     /// The next moment after `now` at which a checkpoint is due.
     pub fn next_boundary(&self, now: Time) -> Time {
-        (now / self.every)
-            .saturating_add(1)
-            .saturating_mul(self.every)
+        boundary_after(now, self.every)
     }
 
     /// Keeps a copy of `world` (at a boundary) and of `chart`, which the
@@ -143,7 +146,7 @@ impl Checkpoints {
         let mut b = if open && now.is_multiple_of(every) {
             now
         } else {
-            (now / every).saturating_add(1).saturating_mul(every)
+            boundary_after(now, every)
         };
         let first = b;
         while b <= t {
@@ -154,7 +157,7 @@ impl Checkpoints {
                 every = every.saturating_mul(2);
                 times = thinned(&times, every);
             }
-            let next = (b / every).saturating_add(1).saturating_mul(every);
+            let next = boundary_after(b, every);
             if next <= b {
                 // The spacing saturated at the end of time.
                 break;

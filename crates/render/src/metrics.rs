@@ -233,11 +233,6 @@ impl MetricsBuilder {
         self.done = self.done.max(end);
     }
 
-    /// How many of the trace's events were read.
-    pub fn consumed(&self) -> usize {
-        self.done
-    }
-
     /// The figures up to the last event read (as [`compute`] gives them).
     pub fn current(&self) -> Metrics {
         self.metrics(self.last)
