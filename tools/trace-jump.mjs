@@ -5,13 +5,17 @@
 // prints the wall time until the clock shows it, the page's and the
 // worker's busy time and their tasks over 20 ms; --profile adds the page
 // thread's functions by self and inclusive time (wasm names need a build
-// that keeps them: data-keep-debug, no wasm-opt). The 1,000-client hour
-// is made as tools/bench-hour.mjs says.
+// that keeps them: data-keep-debug, no wasm-opt); --under NAME adds the
+// time of what the functions whose names contain NAME call, by callee. The
+// 1,000-client hour is made as tools/bench-hour.mjs says.
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
-const args = process.argv.slice(2).filter((a) => a !== '--profile');
-const profiling = process.argv.includes('--profile');
+const argv = process.argv.slice(2);
+const u = argv.indexOf('--under');
+const under = u >= 0 ? argv.splice(u, 2)[1] : null;
+const args = argv.filter((a) => a !== '--profile');
+const profiling = argv.includes('--profile') || under !== null;
 const text = readFileSync(args[1], 'utf8');
 const scn = deflateRawSync(Buffer.from(text), { level: 9 }).toString('base64url');
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
@@ -48,6 +52,25 @@ if (profiling) {
   });
   console.log('self:'); for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${(v / 1000).toFixed(0)} ms ${k.slice(0, 150)}`);
   console.log('inclusive:'); for (const [k, v] of [...inc].sort((a, b) => b[1] - a[1]).slice(0, 45)) console.log(`  ${(v / 1000).toFixed(0)} ms ${k.slice(0, 150)}`);
+  if (under !== null) {
+    // Each sample once: under the innermost frame whose name contains
+    // `under`, charged to that frame's callee on the sample's stack.
+    const callee = new Map();
+    profile.samples.forEach((id, i) => {
+      const d = profile.timeDeltas[i] ?? 0;
+      let below = null;
+      for (let x = id; x; x = parent.get(x)) {
+        const nm = byId.get(x).callFrame.functionName || '(anon)';
+        if (nm.includes(under)) {
+          const k = below === null ? '(self)' : below;
+          callee.set(k, (callee.get(k) ?? 0) + d);
+          break;
+        }
+        below = nm;
+      }
+    });
+    console.log(`under ${under}:`); for (const [k, v] of [...callee].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${(v / 1000).toFixed(0)} ms ${k.slice(0, 150)}`);
+  }
 }
 await browser.close();
 const events = JSON.parse(buf.toString()).traceEvents;

@@ -1,0 +1,71 @@
+//! Times what the page does with a long stretch of a run once it has its
+//! events (as after a jump far forward): building the chart's rows, one
+//! copy of the chart builder (the page keeps one per checkpoint), and the
+//! layout of every row, each the least of three times. `cargo run --release -p mobike-render --example
+//! intake -- FILE.toml [SECONDS]` (default: 600, the jump to 10 min that
+//! `tools/trace-jump.mjs` times in the page).
+use mobike_render::chart::ChartBuilder;
+use mobike_render::msc::{self, Geometry, LayoutCache, ViewOptions};
+use mobike_render::topology::find_groups;
+use mobike_sim::{Scenario, World};
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(path) = args.next() else {
+        eprintln!("usage: intake FILE.toml [SECONDS]");
+        return ExitCode::FAILURE;
+    };
+    let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(600);
+    let scenario = match std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| Scenario::from_toml(&text).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut w = World::new(&scenario);
+    w.run_until(seconds * 1_000_000);
+    let trace = w.trace();
+    let least = |f: &mut dyn FnMut()| {
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or_default()
+    };
+    let mut b = ChartBuilder::new(&scenario);
+    let build = least(&mut || {
+        b = ChartBuilder::new(&scenario);
+        b.update(trace);
+    });
+    let clone = least(&mut || drop(b.clone()));
+    let groups = find_groups(&scenario);
+    let mut view = None;
+    let layout = least(&mut || {
+        view = Some(msc::layout_with(
+            &b.chart,
+            &groups,
+            &ViewOptions::default(),
+            &Geometry::page(1100.0),
+            &mut LayoutCache::default(),
+        ))
+    });
+    let rows = view.map_or(0, |v| v.rows.len());
+    println!(
+        "{} trace entries, {} chart rows: rows built in {:.0} ms, the builder copied in {:.1} ms, laid out in {:.0} ms",
+        trace.len(),
+        rows,
+        build.as_secs_f64() * 1e3,
+        clone.as_secs_f64() * 1e3,
+        layout.as_secs_f64() * 1e3,
+    );
+    ExitCode::SUCCESS
+}
