@@ -555,7 +555,7 @@ fn message(m: &MessageView, y: f64, class: String, key: String, tabindex: &str) 
     html! {
         <g key={key.clone()} class={class} data-row={key} data-packet={m.packet.to_string()}
             tabindex={tabindex.to_string()} role="listitem" aria-label={m.spoken.clone()}>
-            <title>{m.tooltip.clone()}</title>
+            <title>{m.tooltip()}</title>
             <rect class="hit" x={hx.to_string()} y={y.to_string()} width={hw.to_string()} height={hh.to_string()} />
             <text class="t" x={m.time_at.0.to_string()} y={(y + m.time_at.1).to_string()}>{m.time.clone()}</text>
             <line x1={x1.to_string()} y1={y1.to_string()} x2={ex.to_string()} y2={ey.to_string()} />

@@ -12,10 +12,11 @@ use mobike_wire::esp::EspSa;
 use mobike_wire::ip::Ping;
 use mobike_wire::message::{Message, decrypt, notation_items};
 use mobike_wire::payload::Payload;
-use mobike_wire::registry::ExchangeType;
 use mobike_wire::udp::{UdpPayload, classify};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 
@@ -56,15 +57,17 @@ pub struct MessageRow {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum What {
     Ike {
-        exchange: String,
+        /// The registry's name ("exchange N" for one it lacks).
+        exchange: Cow<'static, str>,
         mid: u32,
         response: bool,
         /// RFC notation, one item per payload; protected payloads appear
-        /// inside `SK {...}`.
-        items: Vec<String>,
+        /// inside `SK {...}`. Shared, as `inner`, by the chart's copies (the
+        /// page keeps one per checkpoint).
+        items: Arc<[String]>,
         /// The payloads inside SK, decrypted.
         #[serde(skip)]
-        inner: Option<Vec<Payload>>,
+        inner: Option<Arc<[Payload]>>,
         /// Why the message could not be parsed or opened, if so.
         error: Option<String>,
     },
@@ -164,10 +167,10 @@ impl Serialize for EspInner {
     }
 }
 
-impl MessageRow {
+impl What {
     /// "HDR, SK {N(UPDATE_SA_ADDRESSES), N(COOKIE2)}" etc.
     pub fn notation(&self) -> String {
-        match &self.what {
+        match self {
             What::Ike { items, .. } => items.join(", "),
             What::Keepalive => "NAT-keepalive (0xFF)".into(),
             What::Esp { inner, udp, .. } => format!(
@@ -177,6 +180,13 @@ impl MessageRow {
             ),
             What::Other => "UDP".into(),
         }
+    }
+}
+
+impl MessageRow {
+    /// "HDR, SK {N(UPDATE_SA_ADDRESSES), N(COOKIE2)}" etc.
+    pub fn notation(&self) -> String {
+        self.what.notation()
     }
 
     /// "IKE_AUTH request #1".
@@ -300,6 +310,44 @@ impl Chart {
     }
 }
 
+/// An IKE message's octets: the end of the datagram that carries it (after
+/// the non-ESP marker on port 4500), held by the datagram's shared bytes
+/// (no copy: the chart builder's copies share them too), compared and hashed
+/// as the message alone.
+#[derive(Clone)]
+struct Octets {
+    datagram: Bytes,
+    from: usize,
+}
+
+impl Octets {
+    /// `ike` lies at the end of `datagram`.
+    fn of(datagram: &Bytes, ike: &[u8]) -> Octets {
+        let from = datagram.len() - ike.len();
+        debug_assert_eq!(&datagram[from..], ike);
+        Octets {
+            datagram: datagram.clone(),
+            from,
+        }
+    }
+
+    fn get(&self) -> &[u8] {
+        &self.datagram[self.from..]
+    }
+}
+
+impl PartialEq for Octets {
+    fn eq(&self, o: &Self) -> bool {
+        self.get() == o.get()
+    }
+}
+impl Eq for Octets {}
+impl Hash for Octets {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.get().hash(h);
+    }
+}
+
 /// Builds a chart incrementally as the trace grows (the page calls
 /// [`ChartBuilder::update`] after each simulation step).
 #[derive(Clone)]
@@ -311,7 +359,8 @@ pub struct ChartBuilder {
     keys: HashMap<u64, IkeKeys>,
     esp_keys: HashMap<u32, Arc<GcmKey>>,
     row_of: HashMap<PacketId, usize>,
-    seen: HashMap<Vec<u8>, usize>,
+    /// IKE messages sent so far, to tell retransmissions.
+    seen: HashMap<Octets, usize>,
     owner: HashMap<IpAddr, usize>,
     nat_lane: HashMap<IpAddr, usize>,
     /// A NAT's lane by its id, for when its public address changes.
@@ -347,15 +396,15 @@ impl ChartBuilder {
                 },
             })
             .collect();
-        let mut owner = HashMap::new();
+        let mut owner = HashMap::default();
         for (i, h) in scenario.hosts.iter().enumerate() {
             for f in &h.interfaces {
                 owner.insert(f.address, i);
             }
         }
         // A NAT's public address belongs to the host behind it (on its link).
-        let mut nat_lane = HashMap::new();
-        let mut nat_lane_by_id = HashMap::new();
+        let mut nat_lane = HashMap::default();
+        let mut nat_lane_by_id = HashMap::default();
         for n in &scenario.nats {
             for (i, h) in scenario.hosts.iter().enumerate() {
                 if h.interfaces
@@ -367,7 +416,7 @@ impl ChartBuilder {
                 }
             }
         }
-        let mut lane_of = HashMap::new();
+        let mut lane_of = HashMap::default();
         for (i, l) in lanes.iter().enumerate() {
             lane_of.entry(l.node.clone()).or_insert(i);
         }
@@ -380,14 +429,14 @@ impl ChartBuilder {
             },
             touched: Vec::new(),
             done: 0,
-            keys: HashMap::new(),
-            esp_keys: HashMap::new(),
-            row_of: HashMap::new(),
-            seen: HashMap::new(),
+            keys: HashMap::default(),
+            esp_keys: HashMap::default(),
+            row_of: HashMap::default(),
+            seen: HashMap::default(),
             owner,
             nat_lane,
             nat_lane_by_id,
-            mapped: HashMap::new(),
+            mapped: HashMap::default(),
             steps: scenario.steps.clone(),
             next_step: 0,
             narrated: 0,
@@ -751,7 +800,7 @@ impl ChartBuilder {
             UdpPayload::Esp(_) => return (self.decode_esp(datagram, true), false),
             UdpPayload::Invalid => return (What::Other, false),
         };
-        let count = self.seen.entry(ike.to_vec()).or_insert(0);
+        let count = self.seen.entry(Octets::of(datagram, ike)).or_insert(0);
         *count += 1;
         let retransmission = *count > 1;
         let msg = match Message::parse(ike) {
@@ -762,7 +811,7 @@ impl ChartBuilder {
                         exchange: "?".into(),
                         mid: 0,
                         response: false,
-                        items: vec!["(unparsable)".into()],
+                        items: vec!["(unparsable)".into()].into(),
                         inner: None,
                         error: Some(e.to_string()),
                     },
@@ -804,17 +853,17 @@ impl ChartBuilder {
                 items.extend(notation_items(std::slice::from_ref(p), !h.flags.response()));
             }
         }
-        let exchange = match h.exchange {
-            ExchangeType::Unknown(n) => format!("exchange {n}"),
-            e => e.to_string(),
+        let exchange = match h.exchange.name() {
+            Some(name) => Cow::Borrowed(name),
+            None => Cow::Owned(format!("exchange {}", h.exchange.value())),
         };
         (
             What::Ike {
                 exchange,
                 mid: h.message_id,
                 response: h.flags.response(),
-                items,
-                inner,
+                items: items.into(),
+                inner: inner.map(Arc::from),
                 error,
             },
             retransmission,

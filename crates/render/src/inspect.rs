@@ -853,7 +853,7 @@ mod tests {
                     exchange: "?".into(),
                     mid: 0,
                     response: false,
-                    items: vec!["(unparsable)".into()],
+                    items: vec!["(unparsable)".into()].into(),
                     inner: None,
                     error: Some("IKE header truncated".into()),
                 },

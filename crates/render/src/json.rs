@@ -180,10 +180,10 @@ fn message(chart: &Chart, m: &MessageRow) -> JsonMessage {
             error,
         } => {
             j.kind = "ike";
-            j.exchange = Some(exchange.clone());
+            j.exchange = Some(exchange.to_string());
             j.message_id = Some(*mid);
             j.response = Some(*response);
-            j.items = items.clone();
+            j.items = items.to_vec();
             j.decrypted = inner
                 .as_ref()
                 .map(|ps| ps.iter().map(inspect::describe).collect());

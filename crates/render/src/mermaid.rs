@@ -267,7 +267,8 @@ mod tests {
                     "N(NAT_DETECTION_SOURCE_IP)".into(),
                     "N(NAT_DETECTION_DESTINATION_IP)".into(),
                     "N(COOKIE2)}".into(),
-                ],
+                ]
+                .into(),
                 inner: None,
                 error: None,
             },

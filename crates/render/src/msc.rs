@@ -20,6 +20,7 @@ use mobike_wire::payload::Payload;
 use mobike_wire::registry::NotifyType;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::net::SocketAddr;
 use std::rc::Rc;
 
 /// Height of a message row.
@@ -98,7 +99,7 @@ impl Exchange {
     pub fn of(m: &MessageRow) -> Exchange {
         match &m.what {
             // The chart names exchanges by the registry's names.
-            What::Ike { exchange, .. } => match exchange.as_str() {
+            What::Ike { exchange, .. } => match &**exchange {
                 "IKE_SA_INIT" => Exchange::IkeSaInit,
                 "IKE_AUTH" => Exchange::IkeAuth,
                 "CREATE_CHILD_SA" => Exchange::CreateChildSa,
@@ -391,8 +392,12 @@ pub struct MessageView {
     pub esp: bool,
     /// "0.100s": the time column.
     pub time: String,
-    /// Time, addresses and the whole RFC notation.
-    pub tooltip: String,
+    /// Addresses as sent and what it carried, for [`MessageView::tooltip`]:
+    /// written when asked (the page asks for the rows in view), not for
+    /// each of a long chart's rows at every layout.
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub what: What,
     /// What a screen reader says: time, who to whom, what.
     pub spoken: String,
     /// The row's clickable area: x, width, height (from the row's top).
@@ -417,6 +422,17 @@ pub struct MessageView {
 }
 
 impl MessageView {
+    /// Time, addresses and the whole RFC notation.
+    pub fn tooltip(&self) -> String {
+        format!(
+            "{} {} -> {}\n{}",
+            self.time,
+            self.src,
+            self.dst,
+            self.what.notation()
+        )
+    }
+
     /// The SVG classes: "msg lost retx keepalive esp" as they apply.
     pub fn class(&self) -> String {
         let mut class = String::from("msg");
@@ -1150,13 +1166,6 @@ impl Builder<'_> {
             m.title(),
             if lost { ", lost" } else { "" }
         );
-        let tooltip = format!(
-            "{} {} -> {}\n{}",
-            fmt_time(m.sent),
-            m.src,
-            m.dst,
-            m.notation()
-        );
         let view = MessageView {
             packet: m.packet,
             lost,
@@ -1164,6 +1173,9 @@ impl Builder<'_> {
             keepalive: matches!(m.what, What::Keepalive),
             esp: matches!(m.what, What::Esp { .. }),
             time: fmt_time(m.sent),
+            src: m.src,
+            dst: m.dst,
+            what: m.what.clone(),
             spoken,
             hit: (
                 geo.gutter,
@@ -1179,7 +1191,6 @@ impl Builder<'_> {
             label,
             why,
             nat,
-            tooltip,
         };
         let h = MSG_H + if view.nat.is_some() { NAT_H } else { 0.0 };
         let matched = self.matches(|| {

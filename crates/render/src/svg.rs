@@ -119,7 +119,7 @@ fn message(body: &mut String, y: f64, m: &MessageView, selected: bool) {
         body,
         r#"<g class="{class}" data-packet="{}"><title>{}</title>"#,
         m.packet,
-        esc(&m.tooltip)
+        esc(&m.tooltip())
     );
     let (hx, hw, hh) = m.hit;
     let _ = write!(

@@ -85,7 +85,7 @@ fn every_message_parses_decrypts_and_re_emits_identically() {
             } else {
                 &keys.sk_er
             };
-            assert_eq!(&decrypt(ike, key).unwrap(), inner);
+            assert_eq!(decrypt(ike, key).unwrap()[..], inner[..]);
             let Payload::Sk { body, .. } = msg.payloads.last().unwrap() else {
                 panic!()
             };

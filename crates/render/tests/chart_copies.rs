@@ -1,0 +1,154 @@
+//! The page keeps a copy of the chart builder at each checkpoint, and takes
+//! a long stretch of a run in at once after a jump. So a copy shares each
+//! IKE message's notation and decrypted payloads with the original instead
+//! of copying them; the builder tells retransmissions (the same octets sent
+//! again, RFC 7296 §2.1) by octets it shares with the trace; and the layout
+//! writes an arrow's tooltip only when it is asked for.
+
+use mobike_render::chart::{ChartBuilder, Row, What};
+use mobike_render::fmt_time;
+use mobike_render::msc::{self, Geometry, RowBody, ViewOptions};
+use mobike_render::topology::find_groups;
+use mobike_sim::{Scenario, World};
+use std::sync::Arc;
+
+fn scenario(name: &str) -> Scenario {
+    let path = format!("{}/../../examples/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    Scenario::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn whole(s: &Scenario) -> ChartBuilder {
+    let mut w = World::new(s);
+    w.run_until(s.until.micros());
+    let mut b = ChartBuilder::new(s);
+    b.update(w.trace());
+    b
+}
+
+#[test]
+fn a_copy_of_the_chart_shares_each_ike_message_notation_and_payloads() {
+    let s = scenario("cluster-20-mobike");
+    let b = whole(&s);
+    let copy = b.clone();
+    let mut opened = 0;
+    let mut messages = 0;
+    for (x, y) in b.chart.rows.iter().zip(&copy.chart.rows) {
+        let (Row::Message(x), Row::Message(y)) = (x, y) else {
+            continue;
+        };
+        let (
+            What::Ike {
+                items: a,
+                inner: pa,
+                ..
+            },
+            What::Ike {
+                items: c,
+                inner: pc,
+                ..
+            },
+        ) = (&x.what, &y.what)
+        else {
+            continue;
+        };
+        messages += 1;
+        assert!(Arc::ptr_eq(a, c), "packet {}: notation copied", x.packet);
+        match (pa, pc) {
+            (Some(pa), Some(pc)) => {
+                assert!(Arc::ptr_eq(pa, pc), "packet {}: payloads copied", x.packet);
+                opened += 1;
+            }
+            (None, None) => {}
+            _ => panic!("packet {}: the copy differs", x.packet),
+        }
+    }
+    assert!(
+        messages > 100 && opened > 50,
+        "{messages} messages, {opened} opened"
+    );
+}
+
+/// Built in ticks, each tick going on from a copy of the last (as the page
+/// goes on from a checkpoint's chart), the chart marks the same messages as
+/// retransmissions as one built at once, and there are some.
+#[test]
+fn retransmissions_are_told_the_same_in_steps_through_copies() {
+    let s = scenario("responder-move-keep-retransmitting");
+    let at_once = whole(&s);
+    let mut w = World::new(&s);
+    let mut b = ChartBuilder::new(&s);
+    let end = s.until.micros();
+    let mut t = 0;
+    while t < end {
+        t = (t + 250_000).min(end);
+        w.run_until(t);
+        let mut next = b.clone();
+        drop(b);
+        next.update(w.trace());
+        b = next;
+    }
+    let flags = |b: &ChartBuilder| -> Vec<(u64, bool)> {
+        b.chart
+            .rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Message(m) => Some((m.packet, m.retransmission)),
+                Row::Note(_) => None,
+            })
+            .collect()
+    };
+    let stepped = flags(&b);
+    assert_eq!(stepped, flags(&at_once));
+    let retransmitted = stepped.iter().filter(|(_, r)| *r).count();
+    assert!(retransmitted >= 2, "{retransmitted} retransmissions");
+}
+
+#[test]
+fn an_arrow_tooltip_has_the_time_the_addresses_and_the_whole_notation() {
+    let s = scenario("wifi-to-lte");
+    let b = whole(&s);
+    let groups = find_groups(&s);
+    let view = msc::layout(
+        &b.chart,
+        &groups,
+        &ViewOptions::default(),
+        &Geometry::page(900.0),
+    );
+    let mut seen = 0;
+    for r in &view.rows {
+        let RowBody::Message(v) = &r.body else {
+            continue;
+        };
+        let m = b
+            .chart
+            .rows
+            .iter()
+            .find_map(|row| match row {
+                Row::Message(m) if m.packet == v.packet => Some(m),
+                _ => None,
+            })
+            .expect("the row's message");
+        assert_eq!(
+            v.tooltip(),
+            format!(
+                "{} {} -> {}\n{}",
+                fmt_time(m.sent),
+                m.src,
+                m.dst,
+                m.notation()
+            )
+        );
+        seen += 1;
+    }
+    assert!(seen > 10, "{seen} arrows");
+    let update = view.rows.iter().find_map(|r| match &r.body {
+        RowBody::Message(v) if v.tooltip().contains("N(UPDATE_SA_ADDRESSES)") => Some(v),
+        _ => None,
+    });
+    let update = update.expect("the move's UPDATE_SA_ADDRESSES");
+    assert!(
+        update.tooltip().starts_with(&update.time),
+        "{}",
+        update.tooltip()
+    );
+}
