@@ -545,8 +545,9 @@ pub fn short_time(t: Time) -> String {
     format!("{s} s")
 }
 
-/// Short label of a message for the arrow (the full notation is in the tooltip).
-fn short(m: &MessageRow) -> String {
+/// Short label of a message for the arrow (the full notation is in the
+/// tooltip), given its [`MessageRow::title`].
+fn short(m: &MessageRow, title: &str) -> String {
     if let What::Esp { inner, udp, .. } = &m.what
         && let Some(inner) = inner.get()
     {
@@ -555,7 +556,7 @@ fn short(m: &MessageRow) -> String {
             if *udp { "UDP-encapsulated " } else { "" }
         );
     }
-    let mut s = m.title();
+    let mut s = title.to_string();
     if let What::Ike { items, .. } = &m.what {
         let body: Vec<&str> = items.iter().skip(1).map(String::as_str).collect();
         let mut text = body.join(", ");
@@ -1128,7 +1129,9 @@ impl Builder<'_> {
             (x2, y2)
         };
         let nat_note = m.nat_note();
-        let mut label = short(m);
+        let title = m.title();
+        let time = fmt_time(m.sent);
+        let mut label = short(m, &title);
         let mut lx = (x1 + x2) / 2.0;
         let prefix = member.as_ref().map_or(0, |p| p.chars().count() + 2);
         if geo.fit {
@@ -1159,11 +1162,9 @@ impl Builder<'_> {
             .unwrap_or_else(|| "nobody".into())
         };
         let spoken = format!(
-            "{} {} to {}: {}{}",
-            fmt_time(m.sent),
+            "{time} {} to {}: {title}{}",
             name(Some(m.from)),
             name(m.to),
-            m.title(),
             if lost { ", lost" } else { "" }
         );
         let view = MessageView {
@@ -1172,7 +1173,7 @@ impl Builder<'_> {
             retransmission: m.retransmission,
             keepalive: matches!(m.what, What::Keepalive),
             esp: matches!(m.what, What::Esp { .. }),
-            time: fmt_time(m.sent),
+            time,
             src: m.src,
             dst: m.dst,
             what: m.what.clone(),
@@ -1198,7 +1199,7 @@ impl Builder<'_> {
                 "{} {} {} {} {} {}",
                 view.time,
                 view.member.as_deref().unwrap_or(""),
-                m.title(),
+                title,
                 m.notation(),
                 nat_note.as_deref().unwrap_or(""),
                 m.lost.as_deref().unwrap_or("")
