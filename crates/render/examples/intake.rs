@@ -8,26 +8,14 @@ use mobike_render::chart::ChartBuilder;
 use mobike_render::msc::{self, Geometry, LayoutCache, ViewOptions};
 use mobike_render::topology::find_groups;
 use mobike_sim::{Scenario, World};
-use std::process::ExitCode;
 use std::time::Instant;
 
-fn main() -> ExitCode {
+fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let Some(path) = args.next() else {
-        eprintln!("usage: intake FILE.toml [SECONDS]");
-        return ExitCode::FAILURE;
-    };
+    let path = args.next().ok_or("usage: intake FILE.toml [SECONDS]")?;
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(600);
-    let scenario = match std::fs::read_to_string(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|text| Scenario::from_toml(&text).map_err(|e| e.to_string()))
-    {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{path}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let scenario = Scenario::from_toml(&text).map_err(|e| format!("{path}: {e}"))?;
     let mut w = World::new(&scenario);
     w.run_until(seconds * 1_000_000);
     let trace = w.trace();
@@ -67,5 +55,5 @@ fn main() -> ExitCode {
         clone.as_secs_f64() * 1e3,
         layout.as_secs_f64() * 1e3,
     );
-    ExitCode::SUCCESS
+    Ok(())
 }
