@@ -88,10 +88,11 @@ try {
   await browser.close();
   server.close();
 }
-const wasmBytes = readFileSync(join(dist, 'mobike-playground_bg.wasm')).length;
+const wasmFile = readFileSync(join(dist, 'mobike-playground_bg.wasm'));
+const wasmBytes = wasmFile.length;
 // gzip -9 as a server would send it (the wasm is over a megabyte gzipped:
 // no child process's output buffer).
-const gz = gzipSync(readFileSync(join(dist, 'mobike-playground_bg.wasm')), { level: 9 }).length;
+const gz = gzipSync(wasmFile, { level: 9 }).length;
 const rate = (ms) => Math.round(events / (ms / 1000)).toLocaleString('en');
 console.log(`cgn-cluster, ${clients} clients, ${minutes} min: ${events.toLocaleString('en')} events, median of ${runs} runs`);
 console.log(`native  ${Math.round(median(native))} ms  ${rate(median(native))} events/s`);

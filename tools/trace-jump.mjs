@@ -41,14 +41,14 @@ if (profiling) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const nameOf = (id) => byId.get(id).callFrame.functionName || '(anon)';
   const self = new Map(), inc = new Map();
   profile.samples.forEach((id, i) => {
     const d = profile.timeDeltas[i] ?? 0;
-    const n = byId.get(id);
-    const name = n.callFrame.functionName || '(anon)';
+    const name = nameOf(id);
     self.set(name, (self.get(name) ?? 0) + d);
     const seen = new Set();
-    for (let x = id; x; x = parent.get(x)) { const nm = byId.get(x).callFrame.functionName || '(anon)'; if (!seen.has(nm)) { seen.add(nm); inc.set(nm, (inc.get(nm) ?? 0) + d); } }
+    for (let x = id; x; x = parent.get(x)) { const nm = nameOf(x); if (!seen.has(nm)) { seen.add(nm); inc.set(nm, (inc.get(nm) ?? 0) + d); } }
   });
   console.log('self:'); for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${(v / 1000).toFixed(0)} ms ${k.slice(0, 150)}`);
   console.log('inclusive:'); for (const [k, v] of [...inc].sort((a, b) => b[1] - a[1]).slice(0, 45)) console.log(`  ${(v / 1000).toFixed(0)} ms ${k.slice(0, 150)}`);
@@ -60,7 +60,7 @@ if (profiling) {
       const d = profile.timeDeltas[i] ?? 0;
       let below = null;
       for (let x = id; x; x = parent.get(x)) {
-        const nm = byId.get(x).callFrame.functionName || '(anon)';
+        const nm = nameOf(x);
         if (nm.includes(under)) {
           const k = below === null ? '(self)' : below;
           callee.set(k, (callee.get(k) ?? 0) + d);

@@ -184,7 +184,7 @@ impl What {
 }
 
 impl MessageRow {
-    /// "HDR, SK {N(UPDATE_SA_ADDRESSES), N(COOKIE2)}" etc.
+    /// Its datagram's [`What::notation`].
     pub fn notation(&self) -> String {
         self.what.notation()
     }
