@@ -19,6 +19,7 @@ use mobike_render::msc::{
     self, GroupSpan, LINE_H, LaneKind, LaneView, MessageView, MscView, NoteView, RowBody, RowKey,
     RowView, RunView, ViewOptions,
 };
+use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
@@ -112,6 +113,7 @@ pub fn chart_view(p: &ChartProps) -> Html {
     // Each row's drawing is kept from one layout to the next: a tick lays
     // out only the rows it added or changed.
     let cache = use_mut_ref(msc::LayoutCache::default);
+    let slots = use_mut_ref(RowSlots::default);
     let view = {
         let session = p.session.clone();
         use_memo(
@@ -370,9 +372,17 @@ pub fn chart_view(p: &ChartProps) -> Html {
                 .find(|(_, r)| navigable(r) && r.y + r.h >= top)
                 .map(|(_, r)| r.key)
         });
-    let rows = drawn
-        .iter()
-        .map(|(i, r)| draw_row(r, p.selected, Some(*i) == current, Some(r.key) == stop));
+    // Each drawn row's element: a row drawn last time keeps its own, a
+    // new one takes over the element of a row of its kind no longer drawn
+    // (while the chart follows a fast run, most rows in view are new on
+    // every frame: yew patches a few attributes and texts of an element
+    // it has instead of making and removing one per row).
+    let keys = slots
+        .borrow_mut()
+        .assign(drawn.iter().map(|(_, r)| (r.key, RowKind::of(&r.body))));
+    let rows = drawn.iter().zip(keys).map(|((i, r), key)| {
+        draw_row(r, key, p.selected, Some(*i) == current, Some(r.key) == stop)
+    });
     let (w, h) = (view.width, view.height);
     // Counted once per trace (every row is looked at), not on every draw.
     let ike = {
@@ -504,9 +514,19 @@ pub(super) fn lane_heads(lanes: &[LaneView], spans: &[GroupSpan], width: f64) ->
     }
 }
 
-pub(super) fn draw_row(r: &RowView, selected: Option<u64>, current: bool, stop: bool) -> Html {
-    let y = r.y;
-    let key = r.key.to_string();
+/// A row's drawing: its element is keyed by `key` (see [`RowSlots`]) and
+/// placed at the row's top by a translation, its parts drawn relative to
+/// it (so a row's element taken over by another row of the same shape
+/// keeps most of its attributes).
+pub(super) fn draw_row(
+    r: &RowView,
+    key: String,
+    selected: Option<u64>,
+    current: bool,
+    stop: bool,
+) -> Html {
+    let at = format!("translate(0 {})", r.y);
+    let row = r.key.to_string();
     let mut class = match &r.body {
         RowBody::Message(m) => m.class(),
         RowBody::Note(n) => n.class().to_string(),
@@ -524,43 +544,51 @@ pub(super) fn draw_row(r: &RowView, selected: Option<u64>, current: bool, stop: 
             if selected == Some(m.packet) {
                 class.push_str(" selected");
             }
-            message(m, y, class, key, tabindex)
+            message(m, Place { key, row, at }, class, tabindex)
         }
-        RowBody::Note(n) => note(n, y, class, key),
-        RowBody::Run(s) => run(s, y, r.h, class, key, tabindex),
+        RowBody::Note(n) => note(n, Place { key, row, at }, class),
+        RowBody::Run(s) => run(s, r.h, Place { key, row, at }, class, tabindex),
     }
 }
 
-fn message(m: &MessageView, y: f64, class: String, key: String, tabindex: &str) -> Html {
+/// Where a row's element goes: its key among the drawn rows' elements, its
+/// row (`data-row`), its translation.
+struct Place {
+    key: String,
+    row: String,
+    at: String,
+}
+
+fn message(m: &MessageView, p: Place, class: String, tabindex: &str) -> Html {
     let (hx, hw, hh) = m.hit;
-    let (x1, y1) = (m.from.0, y + m.from.1);
-    let (ex, ey) = (m.end.0, y + m.end.1);
+    let (x1, y1) = m.from;
+    let (ex, ey) = m.end;
     let mark = match m.head {
         None => html! {
             <path class="x" d={format!("M{} {} l10 10 M{} {} l-10 10", ex - 5.0, ey - 5.0, ex + 5.0, ey - 5.0)} />
         },
         Some(((x2, y2), dir)) => html! {
-            <path class="head" d={format!("M{x2} {} l{} -4 l0 8 z", y + y2, dir * 9.0)} />
+            <path class="head" d={format!("M{x2} {y2} l{} -4 l0 8 z", dir * 9.0)} />
         },
     };
     let extra = match (&m.why, &m.nat) {
-        (Some((reason, (x, ry))), _) => html! {
-            <text class="why" x={x.to_string()} y={(y + ry).to_string()}>{reason.clone()}</text>
+        (Some((reason, (x, y))), _) => html! {
+            <text class="why" x={x.to_string()} y={y.to_string()}>{reason.clone()}</text>
         },
-        (None, Some((note, (x, ny)))) => html! {
-            <text class="nat" x={x.to_string()} y={(y + ny).to_string()}>{note.clone()}</text>
+        (None, Some((note, (x, y)))) => html! {
+            <text class="nat" x={x.to_string()} y={y.to_string()}>{note.clone()}</text>
         },
         _ => html! {},
     };
     html! {
-        <g key={key.clone()} class={class} data-row={key} data-packet={m.packet.to_string()}
+        <g key={p.key} class={class} transform={p.at} data-row={p.row} data-packet={m.packet.to_string()}
             tabindex={tabindex.to_string()} role="listitem" aria-label={m.spoken.clone()}>
             <title>{m.tooltip()}</title>
-            <rect class="hit" x={hx.to_string()} y={y.to_string()} width={hw.to_string()} height={hh.to_string()} />
-            <text class="t" x={m.time_at.0.to_string()} y={(y + m.time_at.1).to_string()}>{m.time.clone()}</text>
+            <rect class="hit" x={hx.to_string()} y="0" width={hw.to_string()} height={hh.to_string()} />
+            <text class="t" x={m.time_at.0.to_string()} y={m.time_at.1.to_string()}>{m.time.clone()}</text>
             <line x1={x1.to_string()} y1={y1.to_string()} x2={ex.to_string()} y2={ey.to_string()} />
             { mark }
-            <text class="l" x={m.label_at.0.to_string()} y={(y + m.label_at.1).to_string()}>
+            <text class="l" x={m.label_at.0.to_string()} y={m.label_at.1.to_string()}>
                 { for m.member.as_ref().map(|w| html! { <><tspan class="who">{w.clone()}</tspan>{": "}</> }) }
                 {m.label.clone()}
             </text>
@@ -569,12 +597,12 @@ fn message(m: &MessageView, y: f64, class: String, key: String, tabindex: &str) 
     }
 }
 
-fn note(n: &NoteView, y: f64, class: String, key: String) -> Html {
+fn note(n: &NoteView, p: Place, class: String) -> Html {
     let (tx, ty) = n.at;
     html! {
-        <g key={key.clone()} class={class} data-row={key} role="listitem">
-            <text class="t" x={n.time_at.0.to_string()} y={(y + n.time_at.1).to_string()}>{n.time.clone()}</text>
-            <text class="n" x={tx.to_string()} y={(y + ty).to_string()} text-anchor={n.anchor}>
+        <g key={p.key} class={class} transform={p.at} data-row={p.row} role="listitem">
+            <text class="t" x={n.time_at.0.to_string()} y={n.time_at.1.to_string()}>{n.time.clone()}</text>
+            <text class="n" x={tx.to_string()} y={ty.to_string()} text-anchor={n.anchor}>
                 { for n.lines.iter().enumerate().map(|(i, line)| html! {
                     <tspan x={tx.to_string()} dy={if i == 0 { "0".to_string() } else { LINE_H.to_string() }}>{ svg_with_refs(line) }</tspan>
                 }) }
@@ -583,7 +611,7 @@ fn note(n: &NoteView, y: f64, class: String, key: String) -> Html {
     }
 }
 
-fn run(r: &RunView, y: f64, h: f64, class: String, key: String, tabindex: &str) -> Html {
+fn run(r: &RunView, h: f64, p: Place, class: String, tabindex: &str) -> Html {
     let (lo, hi) = r.band;
     let what = if r.expanded {
         "fold them again"
@@ -591,14 +619,153 @@ fn run(r: &RunView, y: f64, h: f64, class: String, key: String, tabindex: &str) 
         "show them all"
     };
     html! {
-        <g key={key.clone()} class={class} data-row={key} data-run={r.first.to_string()}
+        <g key={p.key} class={class} transform={p.at} data-row={p.row} data-run={r.first.to_string()}
             tabindex={tabindex.to_string()} role="listitem" aria-expanded={r.expanded.to_string()}
             aria-label={format!("{}; Enter to {what}", r.text.trim_start_matches(['▸', '▾', ' ']))}>
             <title>{format!("{} rows; click to {what}", r.rows)}</title>
-            <rect class="hit" x="0" y={y.to_string()} width="100%" height={h.to_string()} />
-            <text class="t" x={r.time_at.0.to_string()} y={(y + r.time_at.1).to_string()}>{r.time.clone()}</text>
-            <rect class="band" x={lo.to_string()} y={(y + 4.0).to_string()} width={(hi - lo).to_string()} height="18" rx="9" />
-            <text class="s" x={r.text_at.0.to_string()} y={(y + r.text_at.1).to_string()}>{r.text.clone()}</text>
+            <rect class="hit" x="0" y="0" width="100%" height={h.to_string()} />
+            <text class="t" x={r.time_at.0.to_string()} y={r.time_at.1.to_string()}>{r.time.clone()}</text>
+            <rect class="band" x={lo.to_string()} y="4" width={(hi - lo).to_string()} height="18" rx="9" />
+            <text class="s" x={r.text_at.0.to_string()} y={r.text_at.1.to_string()}>{r.text.clone()}</text>
         </g>
+    }
+}
+
+/// The kinds of row drawing, each with its own elements' shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum RowKind {
+    Message,
+    Note,
+    Run,
+}
+
+impl RowKind {
+    fn of(body: &RowBody) -> RowKind {
+        match body {
+            RowBody::Message(_) => RowKind::Message,
+            RowBody::Note(_) => RowKind::Note,
+            RowBody::Run(_) => RowKind::Run,
+        }
+    }
+
+    fn prefix(self) -> char {
+        match self {
+            RowKind::Message => 'm',
+            RowKind::Note => 'n',
+            RowKind::Run => 'r',
+        }
+    }
+}
+
+/// The keys of the drawn rows' elements, from one draw to the next: a row
+/// drawn last time keeps its key (and so its element: its focus, its
+/// hover), a new row takes the key of a row of the same kind no longer
+/// drawn, or a new one. The keys in use stay few (about as many as rows
+/// are drawn at once) however long the chart.
+#[derive(Default)]
+struct RowSlots {
+    held: HashMap<(RowKey, RowKind), u32>,
+    free: HashMap<RowKind, Vec<u32>>,
+    next: HashMap<RowKind, u32>,
+}
+
+impl RowSlots {
+    /// The keys of `rows` (each a row's key and kind), in their order.
+    fn assign(&mut self, rows: impl Iterator<Item = (RowKey, RowKind)>) -> Vec<String> {
+        let rows: Vec<(RowKey, RowKind)> = rows.collect();
+        let now: std::collections::HashSet<_> = rows.iter().copied().collect();
+        let mut gone: Vec<((RowKey, RowKind), u32)> = Vec::new();
+        self.held.retain(|k, slot| {
+            let keep = now.contains(k);
+            if !keep {
+                gone.push((*k, *slot));
+            }
+            keep
+        });
+        // Freed keys are taken smallest first, whatever the map's order.
+        gone.sort_unstable_by_key(|&((_, kind), slot)| (kind.prefix(), std::cmp::Reverse(slot)));
+        for ((_, kind), slot) in gone {
+            self.free.entry(kind).or_default().push(slot);
+        }
+        for free in self.free.values_mut() {
+            free.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        rows.into_iter()
+            .map(|(row, kind)| {
+                let slot = match self.held.get(&(row, kind)) {
+                    Some(&slot) => slot,
+                    None => {
+                        let slot =
+                            self.free
+                                .get_mut(&kind)
+                                .and_then(Vec::pop)
+                                .unwrap_or_else(|| {
+                                    let next = self.next.entry(kind).or_default();
+                                    *next += 1;
+                                    *next - 1
+                                });
+                        self.held.insert((row, kind), slot);
+                        slot
+                    }
+                };
+                format!("{}{slot}", kind.prefix())
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(slots: &mut RowSlots, rows: &[(usize, RowKind)]) -> Vec<String> {
+        slots.assign(rows.iter().map(|&(i, k)| (RowKey::Row(i), k)))
+    }
+
+    #[test]
+    fn a_row_keeps_its_key_and_a_new_one_takes_a_freed_key_of_its_kind() {
+        use RowKind::*;
+        let mut s = RowSlots::default();
+        assert_eq!(
+            keys(&mut s, &[(0, Message), (1, Note), (2, Message)]),
+            ["m0", "n0", "m1"]
+        );
+        // Row 0 scrolled away, rows 3 and 4 came: row 3 (a message) takes
+        // row 0's element, row 4 (a note) a new one.
+        assert_eq!(
+            keys(&mut s, &[(1, Note), (2, Message), (3, Message), (4, Note)]),
+            ["n0", "m1", "m0", "n1"]
+        );
+        // The chart jumped far: every row new, the keys stay few.
+        assert_eq!(
+            keys(
+                &mut s,
+                &[(90, Message), (91, Message), (92, Note), (93, Message)]
+            ),
+            ["m0", "m1", "n0", "m2"]
+        );
+    }
+
+    #[test]
+    fn keys_are_unique_among_the_drawn_rows() {
+        let mut s = RowSlots::default();
+        for start in [0, 5, 40, 41, 3, 200] {
+            let rows: Vec<_> = (start..start + 30)
+                .map(|i| {
+                    (
+                        i,
+                        if i % 3 == 0 {
+                            RowKind::Note
+                        } else {
+                            RowKind::Message
+                        },
+                    )
+                })
+                .collect();
+            let k = keys(&mut s, &rows);
+            let unique: std::collections::HashSet<_> = k.iter().collect();
+            assert_eq!(unique.len(), k.len(), "from row {start}: {k:?}");
+            assert!(s.held.len() == 30);
+        }
     }
 }

@@ -238,7 +238,9 @@ pub fn compare_view(p: &CompareViewProps) -> Html {
                 </>
             }
         });
-        let rows = drawn.iter().map(|r| draw_row(r, selected, false, false));
+        let rows = drawn
+            .iter()
+            .map(|r| draw_row(r, r.key.to_string(), selected, false, false));
         let marked = pn.view.rows.iter().filter(|r| differs(r)).count();
         html! {
             <div id={format!("compare-chart-{}", ["a", "b"][side])} class="chart compare-chart" ref={refs[side].clone()}
