@@ -68,22 +68,31 @@ pub fn target<T: JsCast>(e: &web_sys::Event) -> Option<T> {
     e.target().and_then(|t| t.dyn_into::<T>().ok())
 }
 
+/// The window's clock, or the worker's (its own global scope's).
+#[cfg(target_arch = "wasm32")]
+fn performance() -> Option<web_sys::Performance> {
+    use wasm_bindgen::JsCast;
+    match web_sys::window() {
+        Some(w) => w.performance(),
+        None => web_sys::js_sys::global()
+            .dyn_into::<web_sys::WorkerGlobalScope>()
+            .ok()
+            .and_then(|g| g.performance()),
+    }
+}
+
 /// The page's monotonic clock in milliseconds, for pacing the animation
 /// only: nothing the simulation computes depends on it. `None` outside a
 /// browser (the native tests), where nothing is paced.
 pub fn clock_ms() -> Option<f64> {
     #[cfg(target_arch = "wasm32")]
     {
-        use wasm_bindgen::JsCast;
-        match web_sys::window() {
-            Some(w) => w.performance().map(|p| p.now()),
-            // The simulation's worker: its own global scope's clock.
-            None => web_sys::js_sys::global()
-                .dyn_into::<web_sys::WorkerGlobalScope>()
-                .ok()
-                .and_then(|g| g.performance())
-                .map(|p| p.now()),
+        // Found once per thread: a budgeted run reads the clock every few
+        // events, and finding it took four calls into JavaScript.
+        thread_local! {
+            static CLOCK: Option<web_sys::Performance> = performance();
         }
+        CLOCK.with(|p| p.as_ref().map(|p| p.now()))
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
