@@ -305,8 +305,19 @@ impl Live {
     /// A reply from the worker, to the oldest command waiting: applied to
     /// the mirror, unless it answers a command of a run replaced since.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<Option<Settled>, String> {
+        let stale = self.pending.front().is_none_or(|p| *p == Pending::Stale);
+        let reply = self.read(bytes)?;
+        if reply.partial {
+            // A slice of a jump forward under way: its events are taken in
+            // now (while the worker computes the next), and the command
+            // is answered by the last reply.
+            if !stale {
+                self.apply(reply)?;
+            }
+            return Ok(None);
+        }
         let pending = self.pending.pop_front().unwrap_or(Pending::Stale);
-        self.settle(bytes, pending)
+        self.settle_reply(reply, pending)
     }
 
     /// The worker failed: nothing it was asked will be answered, and runs
@@ -316,12 +327,23 @@ impl Live {
         self.link.lose_worker();
     }
 
+    fn read(&mut self, bytes: &[u8]) -> Result<Reply, String> {
+        codec::from_bytes(bytes, &mut self.names)
+            .map_err(|e| format!("the simulation's reply could not be read: {e}"))
+    }
+
     fn settle(&mut self, bytes: &[u8], pending: Pending) -> Result<Option<Settled>, String> {
         if pending == Pending::Stale {
             return Ok(None);
         }
-        let reply: Reply = codec::from_bytes(bytes, &mut self.names)
-            .map_err(|e| format!("the simulation's reply could not be read: {e}"))?;
+        let reply = self.read(bytes)?;
+        self.settle_reply(reply, pending)
+    }
+
+    fn settle_reply(&mut self, reply: Reply, pending: Pending) -> Result<Option<Settled>, String> {
+        if pending == Pending::Stale {
+            return Ok(None);
+        }
         let outcome = reply.outcome.clone();
         let changed = self.apply(reply)?;
         Ok(Some(Settled {
@@ -443,6 +465,13 @@ impl Live {
         for e in r.events {
             self.world.trace.push(e.time, e.kind);
         }
+        if r.partial {
+            // The moment and the views stay those shown until the jump's
+            // last reply; the chart is built on as far as the events go.
+            self.checkpoints = r.checkpoints;
+            self.build_chart();
+            return Ok(false);
+        }
         self.world.now = r.now;
         self.horizon = r.horizon;
         self.step_at = r.step_at;
@@ -472,9 +501,15 @@ impl Live {
         if let Some(links) = r.links {
             self.world.links = links;
         }
+        self.checkpoints = r.checkpoints;
+        self.build_chart();
+        Ok(changed)
+    }
+
+    /// Builds the chart (and the traffic figures) on to the trace's end.
+    fn build_chart(&mut self) {
         // The charts of the checkpoints' moments: kept for those the
         // engine holds, made for new ones on the way to the end.
-        self.checkpoints = r.checkpoints;
         let marks = &self.checkpoints;
         self.snaps.retain(|(n, ..)| marks.iter().any(|m| m.1 == *n));
         let trace = &self.world.trace;
@@ -521,7 +556,6 @@ impl Live {
             // no resume past the mirror's trace).
             self.ahead_trace = None;
         }
-        Ok(changed)
     }
 
     // --- What the panels read (as a Session's) ---------------------------

@@ -737,16 +737,47 @@ impl Session {
         }
         // Forward again over a stretch run before: from the latest
         // checkpoint on the way, with the trace it had then.
-        let cp = self.checkpoints.at_or_before(t);
-        if let Some(ahead) = &self.ahead
-            && cp.time > self.now()
-            && (trace_len..=ahead.len()).contains(&cp.trace_len())
-        {
-            let trace = ahead.clone();
+        if let Some(trace) = self.ahead_for(t) {
             self.restore(t, trace);
             return;
         }
         self.run_to(t, false);
+    }
+
+    /// The trace a jump forward to `t` starts again from: the run left
+    /// ahead by a jump back, when it reaches past the checkpoint on the way.
+    fn ahead_for(&self, t: Time) -> Option<Trace> {
+        let cp = self.checkpoints.at_or_before(t);
+        let trace_len = self.world.trace().len();
+        self.ahead
+            .as_ref()
+            .filter(|a| cp.time > self.now() && (trace_len..=a.len()).contains(&cp.trace_len()))
+            .cloned()
+    }
+
+    /// Starts [`Session::seek`] to `t`: whether it is done, else the
+    /// moment lies ahead in a stretch never run, and [`Session::seek_on`]
+    /// runs there in slices (the worker sends the events of each on, so
+    /// the page takes them in while the rest is computed). The run is the
+    /// one `seek` makes, checkpoints and all.
+    pub fn seek_start(&mut self, t: Time) -> bool {
+        if self.is_recorded() || t <= self.now() || self.ahead_for(t).is_some() {
+            self.seek(t);
+            return true;
+        }
+        // As a run in one go does: only the checkpoints that stay at `t`
+        // are taken on the way.
+        let now = self.world.now();
+        let open = self.world.next_event_time() == Some(now);
+        self.checkpoints.plan(now, open, t);
+        false
+    }
+
+    /// Runs on towards `t` (see [`Session::seek_start`]) until `spent()`
+    /// says so; whether `t` is reached.
+    pub fn seek_on(&mut self, t: Time, spent: &dyn Fn() -> bool) -> bool {
+        let stopped = self.run_budgeted(t, false, Some(spent));
+        !stopped && self.now() >= t
     }
 
     /// Shows `t` from the checkpoint at or before it, given `trace`: this

@@ -436,6 +436,9 @@ pub struct Model {
     owed_ms: Rc<std::cell::Cell<u32>>,
     /// The last action settled only ticks of playing (or nothing).
     ticks_only: bool,
+    /// The last action was replies of the worker that answered nothing
+    /// yet: slices of a jump forward (taken into the mirror, not drawn).
+    slices_only: bool,
     /// Paused while ticks were on their way: the moment shown at the
     /// click, which the page goes back to once they are in.
     paused_at: Option<Time>,
@@ -592,6 +595,12 @@ impl Reducible for Model {
         let mut next = (*self).clone();
         let compare_was = next.compare.clone();
         let mut changed = next.apply(action);
+        if next.slices_only {
+            // Nothing shown changes until the jump's last reply: the page
+            // is not drawn (its layout of a growing chart on every slice
+            // cost more than the slices themselves).
+            return self;
+        }
         // A reply to ticks alone is a tick too.
         tick |= reply && next.ticks_only;
         if let Some(c) = &next.compare {
@@ -635,6 +644,7 @@ impl Model {
             work: Work::default(),
             owed_ms: Rc::default(),
             ticks_only: true,
+            slices_only: false,
             paused_at: None,
         }
     }
@@ -944,6 +954,7 @@ impl Model {
         // A command's reply changed the run (at once, when the engine
         // is in this thread; else this is the worker's reply).
         let replied = settled.iter().any(|d| d.changed);
+        self.slices_only = reply && settled.is_empty() && !changed;
         self.ticks_only = settled
             .iter()
             .all(|d| matches!(d.pending, Pending::Tick { .. }));
@@ -1516,6 +1527,78 @@ mod tests {
 
     /// Replies taken in together leave the page's run as replies taken in
     /// one by one: the same moment, trace, chart and hosts.
+    /// A jump forward into a stretch never run comes from the worker in
+    /// slices: the page takes each one's events in as it comes (building
+    /// the chart on) without moving the moment shown or drawing, stays
+    /// busy until the last reply, and then shows what the same jump in
+    /// the page's own thread shows: moment, trace, chart, checkpoints and
+    /// the hosts' views.
+    #[test]
+    fn a_long_jump_forward_comes_in_slices_and_ends_as_one_jump() {
+        use crate::engine::{Reply, codec};
+        let seen = |m: &Rc<Model>| {
+            let s = m.session.borrow();
+            let hosts = format!(
+                "{:?}",
+                mobike_render::json::host_states(crate::session::Shown::world_read(&*s))
+            );
+            (
+                s.now(),
+                crate::session::Shown::trace(&*s).len(),
+                s.chart().rows.clone(),
+                s.checkpoint_times(),
+                hosts,
+            )
+        };
+        let t = 90 * SEC;
+        let m = run(on_worker("cluster-20-mobike", 1.0), [Action::Seek(t)]);
+        let replies = m.session.borrow_mut().outbox();
+        let partial: Vec<bool> = replies
+            .iter()
+            .map(|r| {
+                codec::from_bytes::<Reply>(r, &mut codec::Names::default())
+                    .expect("a reply")
+                    .partial
+            })
+            .collect();
+        assert!(replies.len() > 3, "{} replies", replies.len());
+        assert!(partial[..replies.len() - 1].iter().all(|&p| p));
+        assert_eq!(partial.last(), Some(&false));
+        let mut m = m;
+        let mut rows = 0;
+        for r in &replies[..replies.len() - 1] {
+            m = m.reduce(Action::Engine(EngineReply::one(Rc::from(r.clone()))));
+            let s = m.session.borrow();
+            assert_eq!(s.now(), 0, "the moment shown stays until the jump is in");
+            assert!(s.busy());
+            assert!(s.chart().rows.len() >= rows);
+            rows = s.chart().rows.len();
+        }
+        assert!(
+            rows > 100,
+            "the chart was built on as the slices came: {rows} rows"
+        );
+        let last = replies.last().expect("the last reply").clone();
+        m = m.reduce(Action::Engine(EngineReply::one(Rc::from(last))));
+        assert!(!m.session.borrow().busy());
+        let text = EXAMPLES
+            .iter()
+            .find(|(n, _)| *n == "cluster-20-mobike")
+            .expect("an example")
+            .1;
+        let here = Rc::new(Model::of(Live::here(
+            Session::from_toml(text).expect("the example reads"),
+            0,
+        )));
+        let here = run(here, [Action::Seek(t)]);
+        assert_eq!(seen(&m), seen(&here));
+        assert_eq!(m.session.borrow().now(), t);
+        // And a jump back from there, through the checkpoints' charts.
+        let m = deliver(run(m, [Action::Seek(t / 3)]));
+        let here = run(here, [Action::Seek(t / 3)]);
+        assert_eq!(seen(&m), seen(&here));
+    }
+
     #[test]
     fn replies_taken_in_together_read_as_one_by_one() {
         let seen = |m: &Rc<Model>| {

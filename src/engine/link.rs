@@ -32,7 +32,7 @@ pub(crate) struct FakeWorker {
 impl FakeWorker {
     pub(crate) fn new(step_ms: f64) -> FakeWorker {
         FakeWorker {
-            engine: Engine::default(),
+            engine: Engine::default().in_slices(),
             step_ms,
             clock: std::cell::Cell::new(0.0),
             outbox: Vec::new(),
@@ -118,6 +118,11 @@ impl Link {
             };
             let reply = f.engine.handle_message(&codec::to_bytes(cmd), &clock);
             f.outbox.push(reply);
+            // As `engine.js` does: a jump's slices follow.
+            while f.engine.more() {
+                let next = f.engine.next_message(&clock);
+                f.outbox.push(next);
+            }
             return Sent::Later;
         }
         if self.local.is_none() {

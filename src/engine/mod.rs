@@ -7,7 +7,10 @@
 //!
 //! In the browser the engine runs in a Web Worker (`static/engine.js`
 //! loads this same wasm there and calls [`engine_message`]), so playing a
-//! large scenario never holds up the page's input and drawing. Where no
+//! large scenario never holds up the page's input and drawing. A jump
+//! forward into a stretch never run goes in slices of `SLICE_MS`, each
+//! sent on as a partial reply ([`Reply::partial`]): the page takes one
+//! slice's events in while the worker computes the next. Where no
 //! worker can be started, and in the native tests, it runs in the page's
 //! own thread through the very same messages ([`link`]).
 
@@ -151,6 +154,11 @@ pub struct Reply {
     pub nats: Option<Vec<NatView>>,
     pub links: Option<Vec<LinkView>>,
     pub outcome: Outcome,
+    /// One of the replies a jump forward into a stretch never run sends
+    /// as it goes: the trace's new events (and the checkpoints so far);
+    /// the reply to the command itself comes last. The rest of its
+    /// fields are as they were.
+    pub partial: bool,
 }
 
 codec_struct!(Reply {
@@ -168,6 +176,7 @@ codec_struct!(Reply {
     nats,
     links,
     outcome,
+    partial,
 });
 
 /// The simulation's side: a [`Session`] and what its mirror has been sent.
@@ -185,7 +194,17 @@ pub struct Engine {
     hosts: Vec<Vec<u8>>,
     nats: Vec<u8>,
     links: Vec<u8>,
+    /// Whether a long jump forward goes in slices, each sent on as a
+    /// partial reply (the worker's engine: the page takes each in while
+    /// the next is computed).
+    slices: bool,
+    /// The moment a jump forward under way goes to.
+    seeking: Option<Time>,
 }
+
+/// How long a slice of a jump forward runs before its events go to the
+/// page, in wall-clock milliseconds.
+const SLICE_MS: f64 = 25.0;
 
 impl Engine {
     /// An engine running `session` as it stands (a capture's recorded run,
@@ -204,6 +223,36 @@ impl Engine {
         self.session.as_ref()
     }
 
+    /// Sends a long jump forward on in slices (see [`Engine::more`]).
+    pub fn in_slices(mut self) -> Engine {
+        self.slices = true;
+        self
+    }
+
+    /// Whether a jump forward is under way: [`Engine::next_message`]
+    /// runs its next slice.
+    pub fn more(&self) -> bool {
+        self.seeking.is_some()
+    }
+
+    /// The next slice of the jump forward under way, as a reply in its
+    /// message form (partial until the moment is reached).
+    pub fn next_message(&mut self, clock: &dyn Fn() -> Option<f64>) -> Vec<u8> {
+        let outcome = match (&mut self.session, self.seeking) {
+            (Some(s), Some(t)) => {
+                if seek_slice(s, t, clock) {
+                    self.seeking = None;
+                }
+                Outcome::Done
+            }
+            _ => {
+                self.seeking = None;
+                Outcome::Done
+            }
+        };
+        codec::to_bytes(&self.reply(outcome))
+    }
+
     /// Carries out `cmd`; `clock` is the wall clock in milliseconds that
     /// budgets [`Command::Advance`] (`None`: no clock, nothing is paced).
     pub fn handle(&mut self, cmd: Command, clock: &dyn Fn() -> Option<f64>) -> Reply {
@@ -212,19 +261,39 @@ impl Engine {
                 scenario,
                 source,
                 log,
-            } => match Scenario::from_toml(&scenario) {
-                Ok(scenario) => {
-                    *self = Engine::with(Session::replay(scenario, source, log));
-                    Outcome::Done
-                }
-                Err(e) => {
-                    // No run: the page's mirror of the one before is gone.
-                    *self = Engine::default();
-                    Outcome::Refused(format!("the scenario could not be read: {e}"))
-                }
-            },
+            } => {
+                let slices = self.slices;
+                let outcome = match Scenario::from_toml(&scenario) {
+                    Ok(scenario) => {
+                        *self = Engine::with(Session::replay(scenario, source, log));
+                        Outcome::Done
+                    }
+                    Err(e) => {
+                        // No run: the page's mirror of the one before is gone.
+                        *self = Engine::default();
+                        Outcome::Refused(format!("the scenario could not be read: {e}"))
+                    }
+                };
+                self.slices = slices;
+                outcome
+            }
             cmd => match &mut self.session {
-                Some(s) => run(s, cmd, clock),
+                Some(s) => {
+                    // A jump still under way ends first (the worker runs
+                    // it to its end before it reads another command).
+                    if let Some(t) = self.seeking.take() {
+                        s.seek(t);
+                    }
+                    match cmd {
+                        Command::Seek { t } if self.slices && clock().is_some() => {
+                            if !s.seek_start(t) && !seek_slice(s, t, clock) {
+                                self.seeking = Some(t);
+                            }
+                            Outcome::Done
+                        }
+                        cmd => run(s, cmd, clock),
+                    }
+                }
                 None => Outcome::Done,
             },
         };
@@ -264,8 +333,10 @@ impl Engine {
                 nats: None,
                 links: None,
                 outcome,
+                partial: false,
             };
         };
+        let partial = self.seeking.is_some();
         let stamp = s.stamp();
         let trace = s.world.trace();
         let shipped = self.shipped.map_or(0, |(_, n)| n);
@@ -300,8 +371,9 @@ impl Engine {
             self.log.clone()
         });
         let mut hosts = Vec::new();
-        let mut host_count = 0;
-        for (i, h) in s.world.hosts_where(|_| true).enumerate() {
+        let mut host_count = self.hosts.len();
+        // A partial reply carries the events: the views come with the last.
+        for (i, h) in s.world.hosts_where(|_| !partial).enumerate() {
             let bytes = codec::to_bytes(&h);
             host_count = i + 1;
             match self.hosts.get_mut(i) {
@@ -317,8 +389,14 @@ impl Engine {
             }
         }
         self.hosts.truncate(host_count);
-        let nats = changed(&mut self.nats, s.world.nats());
-        let links = changed(&mut self.links, s.world.links());
+        let (nats, links) = if partial {
+            (None, None)
+        } else {
+            (
+                changed(&mut self.nats, s.world.nats()),
+                changed(&mut self.links, s.world.links()),
+            )
+        };
         Reply {
             cut,
             resume,
@@ -334,8 +412,16 @@ impl Engine {
             nats,
             links,
             outcome,
+            partial,
         }
     }
+}
+
+/// One slice of a jump forward to `t`: whether `t` is reached.
+fn seek_slice(s: &mut Session, t: Time, clock: &dyn Fn() -> Option<f64>) -> bool {
+    let start = clock();
+    let spent = || matches!((start, clock()), (Some(t0), Some(now)) if now - t0 > SLICE_MS);
+    s.seek_on(t, &spent)
 }
 
 /// `now` when its message form differs from `sent` (which becomes it).
@@ -390,12 +476,15 @@ fn run(s: &mut Session, cmd: Command, clock: &dyn Fn() -> Option<f64>) -> Outcom
 
 #[cfg(target_arch = "wasm32")]
 thread_local! {
-    static WORKER_ENGINE: std::cell::RefCell<Engine> = std::cell::RefCell::new(Engine::default());
+    static WORKER_ENGINE: std::cell::RefCell<Engine> =
+        std::cell::RefCell::new(Engine::default().in_slices());
 }
 
 /// The worker's entry (`static/engine.js`): one command in, its reply out,
 /// both as [`codec`] messages. A message that does not read is answered
-/// with nothing changed and the reason as a refusal.
+/// with nothing changed and the reason as a refusal. While
+/// [`engine_more`] says so, the reply was partial: [`engine_next`] gives
+/// the next.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn engine_message(bytes: &[u8]) -> Vec<u8> {
@@ -403,4 +492,18 @@ pub fn engine_message(bytes: &[u8]) -> Vec<u8> {
         e.borrow_mut()
             .handle_message(bytes, &crate::browser::clock_ms)
     })
+}
+
+/// Whether a jump forward is under way (see [`Engine::more`]).
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn engine_more() -> bool {
+    WORKER_ENGINE.with(|e| e.borrow().more())
+}
+
+/// The next slice of the jump forward under way, as a reply.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn engine_next() -> Vec<u8> {
+    WORKER_ENGINE.with(|e| e.borrow_mut().next_message(&crate::browser::clock_ms))
 }

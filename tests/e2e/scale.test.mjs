@@ -47,3 +47,32 @@ test('400 clients: the member and mapping tables draw only the rows in view', as
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a long jump forward comes from the worker in slices and ends where one jump in the page ends', async () => {
+  const link = shareLink(400);
+  const { page, errors } = await open(env.browser, `${env.server.url}${link}`);
+  const [worker] = page.workers();
+  assert.ok(worker, 'the simulation runs in a worker');
+  // Count the worker's replies: each slice of the jump is one.
+  await worker.evaluate(() => {
+    const post = self.postMessage.bind(self);
+    self.__posted = 0;
+    self.postMessage = (m, t) => { self.__posted += 1; post(m, t); };
+  });
+  await page.locator('#scrubber').fill('35000');
+  await page.waitForFunction(() => document.querySelector('#clock').dataset.us === '35000000', null, { timeout: 60000 });
+  const slices = await worker.evaluate(() => self.__posted);
+  assert.ok(slices >= 3, `${slices} replies for one jump`);
+  const rows = await page.locator('#chart').getAttribute('data-rows');
+  // The same jump with the run in the page's own thread, in one go.
+  const here = await open(env.browser, `${env.server.url}?engine=page${link}`);
+  assert.equal(here.page.workers().length, 0);
+  await here.page.locator('#scrubber').fill('35000');
+  await here.page.waitForFunction(() => document.querySelector('#clock').dataset.us === '35000000', null, { timeout: 60000 });
+  assert.equal(await here.page.locator('#chart').getAttribute('data-rows'), rows);
+  assert.ok(Number(rows) > 1000, `${rows} chart rows`);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(here.errors, []);
+  await here.page.close();
+  await page.close();
+});
