@@ -582,7 +582,7 @@ fn message(m: &MessageView, p: Place, class: String, tabindex: &str) -> Html {
     };
     html! {
         <g key={p.key} class={class} transform={p.at} data-row={p.row} data-packet={m.packet.to_string()}
-            tabindex={tabindex.to_string()} role="listitem" aria-label={m.spoken.clone()}>
+            tabindex={tabindex.to_string()} role="listitem" aria-label={m.spoken()}>
             <title>{m.tooltip()}</title>
             <rect class="hit" x={hx.to_string()} y="0" width={hw.to_string()} height={hh.to_string()} />
             <text class="t" x={m.time_at.0.to_string()} y={m.time_at.1.to_string()}>{m.time.clone()}</text>

@@ -398,8 +398,9 @@ pub struct MessageView {
     pub src: SocketAddr,
     pub dst: SocketAddr,
     pub what: What,
-    /// What a screen reader says: time, who to whom, what.
-    pub spoken: String,
+    /// Who sent it and to whom, as a screen reader says them (see
+    /// [`MessageView::spoken`]).
+    pub names: (Rc<str>, Rc<str>),
     /// The row's clickable area: x, width, height (from the row's top).
     pub hit: (f64, f64, f64),
     pub time_at: (f64, f64),
@@ -411,7 +412,7 @@ pub struct MessageView {
     /// (-1 pointing right, 1 left); `None` for a lost message (a cross).
     pub head: Option<((f64, f64), f64)>,
     /// The group member at the folded end of the arrow ("client-7").
-    pub member: Option<String>,
+    pub member: Option<Rc<str>>,
     /// The short label over the arrow (without the member).
     pub label: String,
     pub label_at: (f64, f64),
@@ -422,6 +423,19 @@ pub struct MessageView {
 }
 
 impl MessageView {
+    /// What a screen reader says: time, who to whom, what. Written when
+    /// asked (the page asks for the rows it draws), as the tooltip.
+    pub fn spoken(&self) -> String {
+        format!(
+            "{} {} to {}: {}{}",
+            self.time,
+            self.names.0,
+            self.names.1,
+            self.what.title(),
+            if self.lost { ", lost" } else { "" }
+        )
+    }
+
     /// Time, addresses and the whole RFC notation.
     pub fn tooltip(&self) -> String {
         format!(
@@ -546,8 +560,10 @@ pub fn short_time(t: Time) -> String {
 }
 
 /// Short label of a message for the arrow (the full notation is in the
-/// tooltip), given its [`MessageRow::title`].
-fn short(m: &MessageRow, title: &str) -> String {
+/// tooltip), given its [`MessageRow::title`]. The part after the title is
+/// written once for each list of payloads (`bodies`): a long chart has
+/// tens of thousands of messages and a few dozen such lists.
+fn short(m: &MessageRow, title: &str, bodies: &mut Bodies) -> String {
     if let What::Esp { inner, udp, .. } = &m.what
         && let Some(inner) = inner.get()
     {
@@ -556,25 +572,37 @@ fn short(m: &MessageRow, title: &str) -> String {
             if *udp { "UDP-encapsulated " } else { "" }
         );
     }
-    let mut s = title.to_string();
     if let What::Ike { items, .. } = &m.what {
-        let body: Vec<&str> = items.iter().skip(1).map(String::as_str).collect();
-        let mut text = body.join(", ");
-        for (long, abbr) in [
-            ("NAT_DETECTION_SOURCE_IP", "NAT_D_SRC"),
-            ("NAT_DETECTION_DESTINATION_IP", "NAT_D_DST"),
-        ] {
-            text = text.replace(long, abbr);
+        if bodies.len() >= MAX_BODIES {
+            bodies.clear();
         }
-        if text.chars().count() > 70 {
-            text = text.chars().take(68).collect::<String>() + "…";
-        }
+        let text = bodies.entry(items.clone()).or_insert_with(|| {
+            let body: Vec<&str> = items.iter().skip(1).map(String::as_str).collect();
+            let mut text = body.join(", ");
+            for (long, abbr) in [
+                ("NAT_DETECTION_SOURCE_IP", "NAT_D_SRC"),
+                ("NAT_DETECTION_DESTINATION_IP", "NAT_D_DST"),
+            ] {
+                text = text.replace(long, abbr);
+            }
+            if text.chars().count() > 70 {
+                text = text.chars().take(68).collect::<String>() + "…";
+            }
+            Rc::from(text)
+        });
         if !text.is_empty() {
-            s = format!("{s}: {text}");
+            return format!("{title}: {text}");
         }
     }
-    s
+    title.to_string()
 }
+
+/// The labels' parts after the title, by list of payloads (see [`short`]).
+type Bodies = rustc_hash::FxHashMap<std::sync::Arc<[String]>, Rc<str>>;
+
+/// How many lists of payloads [`Bodies`] keeps at most (a run whose
+/// messages differ more starts it afresh).
+const MAX_BODIES: usize = 4096;
 
 /// At most `n` characters of `s`, the last an ellipsis when cut.
 fn clip(s: &str, n: usize) -> String {
@@ -653,7 +681,7 @@ struct Lanes {
     /// x of each drawn lane (at least one, for a chart without lanes).
     xs: Vec<f64>,
     drawn: Vec<usize>,
-    member: Vec<Option<String>>,
+    member: Vec<Option<Rc<str>>>,
     width: f64,
 }
 
@@ -718,7 +746,7 @@ fn lanes(chart: &Chart, groups: &[HostGroup], opts: &ViewOptions, geo: &Geometry
                 });
             }
             drawn.push(lanes.len() - 1);
-            member.push(Some(lane.node.clone()));
+            member.push(Some(Rc::from(lane.node.as_str())));
         }
     }
     // Spread the lanes over the width, never closer than `min_gap`.
@@ -799,6 +827,7 @@ pub struct LayoutCache {
     /// so a layout looks again only at rows new or changed since the last
     /// (a long chart has tens of thousands).
     facts: Vec<Option<(u64, RowFacts)>>,
+    bodies: Bodies,
 }
 
 /// What a layout reads of a row besides its drawing.
@@ -879,6 +908,18 @@ pub fn layout_with(
         matches: Vec::new(),
         folded: 0,
         cache,
+        names: chart
+            .lanes
+            .iter()
+            .enumerate()
+            .map(|(i, lane)| {
+                l.member
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_else(|| Rc::from(lane.label.as_str()))
+            })
+            .collect(),
     };
     let mut hidden = 0;
     let mut run: Vec<(usize, Routine)> = Vec::new();
@@ -950,6 +991,9 @@ struct Builder<'a> {
     matches: Vec<usize>,
     folded: usize,
     cache: &'a mut LayoutCache,
+    /// Each chart lane's name as a screen reader says it: the member for
+    /// a folded group's, else the lane's label.
+    names: Vec<Rc<str>>,
 }
 
 impl Builder<'_> {
@@ -1131,7 +1175,7 @@ impl Builder<'_> {
         let nat_note = m.nat_note();
         let title = m.title();
         let time = fmt_time(m.sent);
-        let mut label = short(m, &title);
+        let mut label = short(m, &title, &mut self.cache.bodies);
         let mut lx = (x1 + x2) / 2.0;
         let prefix = member.as_ref().map_or(0, |p| p.chars().count() + 2);
         if geo.fit {
@@ -1156,17 +1200,10 @@ impl Builder<'_> {
             })
         };
         let name = |lane: Option<usize>| {
-            lane.and_then(|l| {
-                member_of(l).or_else(|| self.chart.lanes.get(l).map(|x| x.label.clone()))
-            })
-            .unwrap_or_else(|| "nobody".into())
+            lane.and_then(|l| self.names.get(l).cloned())
+                .unwrap_or_else(|| Rc::from("nobody"))
         };
-        let spoken = format!(
-            "{time} {} to {}: {title}{}",
-            name(Some(m.from)),
-            name(m.to),
-            if lost { ", lost" } else { "" }
-        );
+        let names = (name(Some(m.from)), name(m.to));
         let view = MessageView {
             packet: m.packet,
             lost,
@@ -1177,7 +1214,7 @@ impl Builder<'_> {
             src: m.src,
             dst: m.dst,
             what: m.what.clone(),
-            spoken,
+            names,
             hit: (
                 geo.gutter,
                 geo.width - geo.gutter,
