@@ -17,11 +17,13 @@ use crate::session::{Session, Shown, Stage, TraceStamp, new_world_id, step_times
 use crate::timeline::MAX_CHART_ROWS;
 use mobike_protocol::Time;
 use mobike_render::metrics::MetricsBuilder;
-use mobike_render::{Chart, ChartBuilder};
+use mobike_render::{Chart, ChartBuilder, msc};
 use mobike_sim::{HostView, Intervention, LinkView, NatView, Scenario, Trace, WorldRead};
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
+use std::rc::Rc;
 
 /// A checkpoint's chart and traffic figures, by the trace length they were
 /// built to.
@@ -127,6 +129,9 @@ pub struct Live {
     metrics: Option<MetricsBuilder>,
     /// Charts (and figures) of the checkpoints' moments, by trace length.
     snaps: Vec<Snap>,
+    /// The chart's drawings of its rows, kept from one layout to the next
+    /// (the chart panel lays out with it; see [`Live::chart_layout`]).
+    chart_layout: Rc<RefCell<msc::LayoutCache>>,
     /// After a jump back, the charts of the checkpoints past the cut, kept
     /// while the timeline stays (no intervention changes the log): a jump
     /// forward again replays the same run, and takes them back instead of
@@ -228,6 +233,7 @@ impl Live {
             chart,
             metrics,
             snaps: Vec::new(),
+            chart_layout: Rc::default(),
             ahead: Vec::new(),
             ahead_trace: None,
             #[cfg(test)]
@@ -467,9 +473,12 @@ impl Live {
         }
         if r.partial {
             // The moment and the views stay those shown until the jump's
-            // last reply; the chart is built on as far as the events go.
+            // last reply; the chart is built on as far as the events go,
+            // and its new rows are laid out as the chart panel last asked
+            // (so showing the jump lays out none of them).
             self.checkpoints = r.checkpoints;
             self.build_chart();
+            self.chart_layout.borrow_mut().warm(&self.chart.chart);
             return Ok(false);
         }
         self.world.now = r.now;
@@ -559,6 +568,11 @@ impl Live {
     }
 
     // --- What the panels read (as a Session's) ---------------------------
+
+    /// The cache the chart panel lays the chart out with.
+    pub fn chart_layout(&self) -> Rc<RefCell<msc::LayoutCache>> {
+        self.chart_layout.clone()
+    }
 
     pub fn now(&self) -> Time {
         self.world.now

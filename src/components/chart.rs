@@ -111,8 +111,9 @@ pub fn chart_view(p: &ChartProps) -> Html {
     }
     let width = (port.width - 2.0).max(300.0).round();
     // Each row's drawing is kept from one layout to the next: a tick lays
-    // out only the rows it added or changed.
-    let cache = use_mut_ref(msc::LayoutCache::default);
+    // out only the rows it added or changed (and a long jump's rows are
+    // laid out as its events come in, see `Live::chart_layout`).
+    let cache = p.session.borrow().chart_layout();
     let slots = use_mut_ref(RowSlots::default);
     let view = {
         let session = p.session.clone();

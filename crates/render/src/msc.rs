@@ -828,6 +828,21 @@ pub struct LayoutCache {
     /// (a long chart has tens of thousands).
     facts: Vec<Option<(u64, RowFacts)>>,
     bodies: Bodies,
+    /// What the last layout was asked for (see [`LayoutCache::warm`]).
+    last: Option<(Vec<HostGroup>, ViewOptions, Geometry)>,
+}
+
+impl LayoutCache {
+    /// Lays out `chart` as the last layout was asked for, keeping the
+    /// drawings of its new rows: the next layout of the chart as it is
+    /// then reuses them. The page calls it while a long jump's events come
+    /// in, so the layout of tens of thousands of new rows is not done all
+    /// at once when the jump is shown. Nothing before the first layout.
+    pub fn warm(&mut self, chart: &Chart) {
+        if let Some((groups, opts, geo)) = self.last.take() {
+            layout_with(chart, &groups, &opts, &geo, self);
+        }
+    }
 }
 
 /// What a layout reads of a row besides its drawing.
@@ -869,6 +884,13 @@ pub fn layout_with(
     geo: &Geometry,
     cache: &mut LayoutCache,
 ) -> MscView {
+    if cache
+        .last
+        .as_ref()
+        .is_none_or(|(g, o, e)| (g.as_slice(), o, e) != (groups, opts, geo))
+    {
+        cache.last = Some((groups.to_vec(), opts.clone(), *geo));
+    }
     let l = lanes(chart, groups, opts, geo);
     let geo = Geometry {
         width: l.width,
