@@ -279,8 +279,10 @@ impl Engine {
             }
             cmd => match &mut self.session {
                 Some(s) => {
-                    // A jump still under way ends first (the worker runs
-                    // it to its end before it reads another command).
+                    // A jump still under way ends first. (This does not
+                    // happen: engine.js, like the tests' stand-in, sends
+                    // every slice before it reads another command. Were it
+                    // to, the run still ends where the jump went.)
                     if let Some(t) = self.seeking.take() {
                         s.seek(t);
                     }
