@@ -1525,8 +1525,31 @@ mod tests {
         assert!(m.session.borrow().now() > shown);
     }
 
-    /// Replies taken in together leave the page's run as replies taken in
-    /// one by one: the same moment, trace, chart and hosts.
+    /// What the page shows of its run: the moment, the trace's length, the
+    /// chart's rows, the checkpoints and the hosts' views.
+    type Seen = (
+        Time,
+        usize,
+        Vec<mobike_render::chart::Row>,
+        Vec<Time>,
+        String,
+    );
+
+    fn seen(m: &Rc<Model>) -> Seen {
+        let s = m.session.borrow();
+        let hosts = format!(
+            "{:?}",
+            mobike_render::json::host_states(crate::session::Shown::world_read(&*s))
+        );
+        (
+            s.now(),
+            crate::session::Shown::trace(&*s).len(),
+            s.chart().rows.clone(),
+            s.checkpoint_times(),
+            hosts,
+        )
+    }
+
     /// A jump forward into a stretch never run comes from the worker in
     /// slices: the page takes each one's events in as it comes (building
     /// the chart on) without moving the moment shown or drawing, stays
@@ -1536,20 +1559,6 @@ mod tests {
     #[test]
     fn a_long_jump_forward_comes_in_slices_and_ends_as_one_jump() {
         use crate::engine::{Reply, codec};
-        let seen = |m: &Rc<Model>| {
-            let s = m.session.borrow();
-            let hosts = format!(
-                "{:?}",
-                mobike_render::json::host_states(crate::session::Shown::world_read(&*s))
-            );
-            (
-                s.now(),
-                crate::session::Shown::trace(&*s).len(),
-                s.chart().rows.clone(),
-                s.checkpoint_times(),
-                hosts,
-            )
-        };
         let t = 90 * SEC;
         let m = run(on_worker("cluster-20-mobike", 1.0), [Action::Seek(t)]);
         let replies = m.session.borrow_mut().outbox();
@@ -1599,21 +1608,10 @@ mod tests {
         assert_eq!(seen(&m), seen(&here));
     }
 
+    /// Replies taken in together leave the page's run as replies taken in
+    /// one by one: the same moment, trace, chart and hosts.
     #[test]
     fn replies_taken_in_together_read_as_one_by_one() {
-        let seen = |m: &Rc<Model>| {
-            let s = m.session.borrow();
-            let hosts = format!(
-                "{:?}",
-                mobike_render::json::host_states(crate::session::Shown::world_read(&*s))
-            );
-            (
-                s.now(),
-                crate::session::Shown::trace(&*s).len(),
-                s.chart().rows.len(),
-                hosts,
-            )
-        };
         // Two ticks on their way, as playing at 64× sends them.
         let ticks = || [Action::Tick(40), Action::Tick(40)];
         for rounds in 0..4 {
