@@ -8,7 +8,8 @@
 // mean wall-clock per tick, over the whole run and over the frames while
 // playing (the run stops once at the scenario's end); the mean time of a jump back with the time
 // slider (rebuild from a checkpoint, replay, redraw) and forward again; the
-// page's DOM size (at the end, and the most while playing); the frame times
+// page's DOM size (at the end, and the most while playing) and the DOM
+// calls it made while playing, by kind; the frame times
 // while playing (p50, p95, p99, max: how smooth it looks); how long
 // selecting a message takes until the frame that shows it is drawn (in the
 // page, and as Playwright clicks); and how long 300 Step clicks take.
@@ -22,6 +23,24 @@ const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', hea
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
 const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+// DOM calls while playing, by kind (how much the page rebuilds; fewer
+// frames drawn on a slower machine make fewer).
+await page.addInitScript(() => {
+  window.__calls = {};
+  const count = (proto, name) => {
+    const f = proto[name];
+    proto[name] = function (...a) {
+      if (window.__counting) window.__calls[name] = (window.__calls[name] ?? 0) + 1;
+      return f.apply(this, a);
+    };
+  };
+  count(Element.prototype, 'setAttribute');
+  count(Document.prototype, 'createElementNS');
+  count(Document.prototype, 'createElement');
+  count(Document.prototype, 'createTextNode');
+  count(Node.prototype, 'insertBefore');
+  count(Node.prototype, 'removeChild');
+});
 const t0 = Date.now();
 await page.goto(url);
 await page.waitForSelector('#topology .host');
@@ -54,6 +73,7 @@ await page.evaluate(() => {
   requestAnimationFrame(tick);
 });
 const start = Date.now();
+await page.evaluate(() => { window.__counting = true; });
 await page.click('#play');
 // Playback stops once at the scenario's `until`: press Play to go on.
 for (;;) {
@@ -63,9 +83,10 @@ for (;;) {
   await page.click('#play');
 }
 const wall = Date.now() - start;
-const { frames, domMax, rate } = await page.evaluate(() => {
+const { frames, domMax, rate, domCalls } = await page.evaluate(() => {
   window.__stop = true;
-  return { frames: window.__frames.slice(1), domMax: window.__dom, rate: window.__rate };
+  window.__counting = false;
+  return { frames: window.__frames.slice(1), domMax: window.__dom, rate: window.__rate, domCalls: window.__calls };
 });
 const sorted = [...frames].sort((a, b) => a - b);
 const pct = (p) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] * 10) / 10;
@@ -130,7 +151,7 @@ for (let i = 0; i < 300; i++) await page.click('#step');
 const steps = Date.now() - s0;
 console.log(JSON.stringify({ clients: clients || undefined, firstRenderMs: firstRender, play60sVirtualAt64x_ms: wall,
   idealMs: 60000 / 64, msPerTick: Math.round(wall / ticks), msPer2560usPlaying: playingMsPerTick, chartRows: rows, domNodes, domNodesMaxWhilePlaying: domMax,
-  frames: frames.length, frameP50Ms: pct(0.5), frameP95Ms: pct(0.95), frameP99Ms: pct(0.99), frameMaxMs: pct(1),
+  domCallsWhilePlaying: domCalls, frames: frames.length, frameP50Ms: pct(0.5), frameP95Ms: pct(0.95), frameP99Ms: pct(0.99), frameMaxMs: pct(1),
   selectMessageMeanMs: pickInPage.length ? mean(pickInPage) : null,
   selectMessageFirstMs: pickInPage.length ? Math.round(pickInPage[0]) : null,
   selectMessagePlaywrightMs: pick.length ? mean(pick) : null,
