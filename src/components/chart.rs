@@ -683,11 +683,11 @@ impl RowSlots {
             }
             keep
         });
-        // Freed keys are taken smallest first, whatever the map's order.
-        gone.sort_unstable_by_key(|&((_, kind), slot)| (kind.prefix(), std::cmp::Reverse(slot)));
         for ((_, kind), slot) in gone {
             self.free.entry(kind).or_default().push(slot);
         }
+        // Freed keys are taken smallest first (popped from the end),
+        // whatever the map's order.
         for free in self.free.values_mut() {
             free.sort_unstable_by(|a, b| b.cmp(a));
         }
@@ -766,7 +766,7 @@ mod tests {
             let k = keys(&mut s, &rows);
             let unique: std::collections::HashSet<_> = k.iter().collect();
             assert_eq!(unique.len(), k.len(), "from row {start}: {k:?}");
-            assert!(s.held.len() == 30);
+            assert_eq!(s.held.len(), 30);
         }
     }
 }
