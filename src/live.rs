@@ -104,6 +104,9 @@ pub enum Pending {
         form: String,
         nat_on: Option<(String, String)>,
     },
+    /// A jump to `t` (the slider, the keys): while one is on its way,
+    /// the page holds the next the user asks for (see `Model`).
+    Seek { t: Time },
     /// Sent before another run was loaded: its reply is dropped.
     Stale,
 }
@@ -388,6 +391,14 @@ impl Live {
                 _ => None,
             })
             .fold(self.now(), Time::max)
+    }
+
+    /// The moment of the last jump on its way, if one is.
+    pub fn seek_on_way(&self) -> Option<Time> {
+        self.pending.iter().rev().find_map(|p| match p {
+            Pending::Seek { t } => Some(*t),
+            _ => None,
+        })
     }
 
     /// Whether the `k`-th reply still to come (from 0) answers a tick of

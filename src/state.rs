@@ -442,6 +442,51 @@ pub struct Model {
     /// Paused while ticks were on their way: the moment shown at the
     /// click, which the page goes back to once they are in.
     paused_at: Option<Time>,
+    /// A jump the user asked for while another was on its way to the
+    /// worker: it goes when that one is in, and a later one replaces it,
+    /// so dragging the slider sends the moments the worker can keep up
+    /// with, ending where the thumb was let go (not every moment it
+    /// passed, each a jump back to build). Shared by the model's copies:
+    /// holding it draws nothing.
+    wanted: Rc<std::cell::Cell<Option<Time>>>,
+}
+
+/// What an action does to a jump waiting for the one on its way.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Waiting {
+    /// Nothing: it waits on (the action changes nothing of the run).
+    Stays,
+    /// It goes first: the action acts on the run at the moment the user
+    /// put the slider at (an intervention, playing, a share link).
+    GoesFirst,
+    /// It is dropped: the action replaces the run.
+    Dropped,
+}
+
+fn waiting_jump(action: &Action) -> Waiting {
+    match action {
+        Action::TogglePlay
+        | Action::Step
+        | Action::ToggleLink(_)
+        | Action::Drop(..)
+        | Action::Share
+        | Action::ToggleLesson
+        | Action::ShowStep(_)
+        | Action::CompareStart(_)
+        | Action::Intervene(_)
+        | Action::Save
+        | Action::Export(..) => Waiting::GoesFirst,
+        Action::Reset
+        | Action::LoadExample(_)
+        | Action::OpenHash(_)
+        | Action::OpenFile(..)
+        | Action::OpenCapture(_)
+        | Action::SetSeed(_)
+        | Action::EditorApply
+        | Action::Restore
+        | Action::EngineFailed(_) => Waiting::Dropped,
+        _ => Waiting::Stays,
+    }
 }
 
 /// The longest virtual step one tick may take, so a throttled tab does not
@@ -588,6 +633,22 @@ impl Reducible for Model {
                 return self;
             }
         }
+        // A jump asked for while another is on its way waits for it (and
+        // replaces any that waited): nothing is drawn for it. A step by
+        // the keys goes on from the moment the last jump asked goes to.
+        let on_way = self.session.borrow().seek_on_way();
+        if let Action::Seek(_) | Action::SeekBy(_) = action
+            && !self.ui.playing
+            && let Some(on_way) = on_way
+        {
+            let t = match action {
+                Action::SeekBy(d) => self.wanted.get().unwrap_or(on_way).saturating_add_signed(d),
+                Action::Seek(t) => t,
+                _ => on_way,
+            };
+            self.wanted.set(Some(t));
+            return self;
+        }
         // What a panic in this action would report (crash.rs).
         let mut tick = matches!(action, Action::Tick(_) | Action::Drag(..));
         let reply = matches!(action, Action::Engine(_));
@@ -646,11 +707,24 @@ impl Model {
             ticks_only: true,
             slices_only: false,
             paused_at: None,
+            wanted: Rc::default(),
         }
     }
 
     /// Applies `action`; returns whether the session changed.
     fn apply(&mut self, action: Action) -> bool {
+        match waiting_jump(&action) {
+            Waiting::Stays => {}
+            Waiting::Dropped => self.wanted.set(None),
+            Waiting::GoesFirst => {
+                if let Some(t) = self.wanted.take() {
+                    let mut s = self.session.borrow_mut();
+                    if let Some(done) = s.exec(Command::Seek { t }, Pending::Seek { t }) {
+                        settle(&mut s, &mut self.ui, done);
+                    }
+                }
+            }
+        }
         let action = match self.apply_work(action) {
             Ok(changed) => return changed,
             Err(other) => other,
@@ -760,14 +834,14 @@ impl Model {
             Action::Seek(t) => {
                 ui.playing = false;
                 ui.ended = None;
-                settled.extend(s.exec(Command::Seek { t }, Pending::Quiet));
+                settled.extend(s.exec(Command::Seek { t }, Pending::Seek { t }));
                 false
             }
             Action::SeekBy(d) => {
                 ui.playing = false;
                 ui.ended = None;
                 let t = s.now().saturating_add_signed(d);
-                settled.extend(s.exec(Command::Seek { t }, Pending::Quiet));
+                settled.extend(s.exec(Command::Seek { t }, Pending::Seek { t }));
                 false
             }
             Action::CompareStart(against) => match Compare::new(&*s, against) {
@@ -975,6 +1049,15 @@ impl Model {
             {
                 settle(&mut s, ui, done);
             }
+        }
+        // The jump the user asked for while the last one was on its way
+        // goes now that it is in.
+        if reply
+            && s.seek_on_way().is_none()
+            && let Some(t) = self.wanted.take()
+            && let Some(done) = s.exec(Command::Seek { t }, Pending::Seek { t })
+        {
+            settle(&mut s, ui, done);
         }
         // Behind while playing (ticks came while the worker simulated, or
         // its budget ran out): the next tick goes now, so the worker never
@@ -1606,6 +1689,107 @@ mod tests {
         let m = deliver(run(m, [Action::Seek(t / 3)]));
         let here = run(here, [Action::Seek(t / 3)]);
         assert_eq!(seen(&m), seen(&here));
+    }
+
+    /// The page on `example` in this thread (its engine answers at once).
+    fn here(example: &str) -> Rc<Model> {
+        let text = EXAMPLES
+            .iter()
+            .find(|(n, _)| *n == example)
+            .expect("an example")
+            .1;
+        Rc::new(Model::of(Live::here(
+            Session::from_toml(text).expect("the example reads"),
+            0,
+        )))
+    }
+
+    /// Dragging the slider while a jump is on its way: the moments it
+    /// passes wait (each replacing the last, nothing drawn), and the last
+    /// goes once the jump on its way is in; a step by the keys meanwhile
+    /// goes on from the moment asked last. The page ends where a single
+    /// jump there ends.
+    #[test]
+    fn jumps_asked_while_one_is_on_its_way_go_as_the_last() {
+        let m = run(
+            on_worker("cluster-20-mobike", 1.0),
+            [Action::Seek(20 * SEC)],
+        );
+        assert_eq!(m.session.borrow().in_flight(), 1);
+        let before = m.clone();
+        let m = run(
+            m,
+            [
+                Action::Seek(5 * SEC),
+                Action::Seek(12 * SEC),
+                Action::SeekBy(SEC as i64),
+            ],
+        );
+        assert!(
+            Rc::ptr_eq(&m, &before),
+            "nothing is drawn for a jump that waits"
+        );
+        assert_eq!(
+            m.session.borrow().in_flight(),
+            1,
+            "only the first is on its way"
+        );
+        let m = deliver(m);
+        {
+            let s = m.session.borrow();
+            assert_eq!(s.now(), 20 * SEC, "the first jump is shown");
+            assert_eq!(s.seek_on_way(), Some(13 * SEC), "and the last asked goes");
+            assert!(s.busy());
+        }
+        let m = deliver(m);
+        assert_eq!(m.session.borrow().in_flight(), 0);
+        let direct = run(
+            here("cluster-20-mobike"),
+            [Action::Seek(20 * SEC), Action::Seek(13 * SEC)],
+        );
+        assert!(seen(&m) == seen(&direct), "as the two jumps end");
+        // With nothing on its way a jump goes at once, from the moment shown.
+        let m = run(m, [Action::SeekBy(-(SEC as i64))]);
+        assert_eq!(m.session.borrow().seek_on_way(), Some(12 * SEC));
+    }
+
+    /// What the user does while a jump waits: an intervention acts at the
+    /// moment the slider was put at (the jump goes first); opening another
+    /// run drops it.
+    #[test]
+    fn an_intervention_sends_the_waiting_jump_first_and_another_run_drops_it() {
+        let m = run(
+            on_worker("wifi-to-lte", 1.0),
+            [
+                Action::Seek(20 * SEC),
+                Action::Seek(6 * SEC),
+                Action::ToggleLink("wifi".into()),
+            ],
+        );
+        assert_eq!(m.session.borrow().in_flight(), 3);
+        let m = deliver(m);
+        let direct = run(
+            here("wifi-to-lte"),
+            [
+                Action::Seek(20 * SEC),
+                Action::Seek(6 * SEC),
+                Action::ToggleLink("wifi".into()),
+            ],
+        );
+        assert_eq!(m.session.borrow().now(), 6 * SEC);
+        assert_eq!(m.session.borrow().log(), direct.session.borrow().log());
+        assert!(seen(&m) == seen(&direct), "as the jump and the click end");
+        let m = run(
+            m,
+            [Action::Seek(2 * SEC), Action::Seek(9 * SEC), Action::Reset],
+        );
+        let m = deliver(deliver(m));
+        let s = m.session.borrow();
+        assert_eq!(
+            (s.now(), s.in_flight()),
+            (0, 0),
+            "the waiting jump was dropped"
+        );
     }
 
     /// Replies taken in together leave the page's run as replies taken in

@@ -76,3 +76,43 @@ test('a long jump forward comes from the worker in slices and ends where one jum
   await here.page.close();
   await page.close();
 });
+
+test('dragging the slider while a jump is computed sends only where it was let go', async () => {
+  const link = shareLink(400);
+  const { page, errors } = await open(env.browser, `${env.server.url}${link}`);
+  const [worker] = page.workers();
+  assert.ok(worker, 'the simulation runs in a worker');
+  // Count the commands the worker gets.
+  await worker.evaluate(() => {
+    const take = self.onmessage;
+    self.__got = 0;
+    self.onmessage = (e) => { self.__got += 1; take(e); };
+  });
+  // A jump far forward (computed in slices), then the thumb dragged back
+  // over twenty places in one go, before any reply can be taken in.
+  await page.evaluate(() => {
+    const slider = document.querySelector('#scrubber');
+    for (const v of [35000, 30000, 28000, 26000, 24000, 22000, 20000, 19000, 18000, 17000, 16000,
+      15500, 15000, 14500, 14000, 13500, 13000, 12800, 12600, 12400, 12345]) {
+      slider.value = String(v);
+      slider.dispatchEvent(new Event('input', { bubbles: true }));
+    }
+  });
+  await page.waitForFunction(() => document.querySelector('#clock').dataset.us === '12345000'
+    && !document.querySelector('.app[data-busy]'), null, { timeout: 60000 });
+  assert.equal(await worker.evaluate(() => self.__got), 2, 'the first jump and the last place');
+  // The page shows what the first jump and one back to that place show,
+  // with the run in the page's own thread.
+  const rows = await page.locator('#chart').getAttribute('data-rows');
+  const here = await open(env.browser, `${env.server.url}?engine=page${link}`);
+  await here.page.locator('#scrubber').fill('35000');
+  await here.page.waitForFunction(() => document.querySelector('#clock').dataset.us === '35000000', null, { timeout: 60000 });
+  await here.page.locator('#scrubber').fill('12345');
+  await here.page.waitForFunction(() => document.querySelector('#clock').dataset.us === '12345000', null, { timeout: 60000 });
+  assert.equal(await here.page.locator('#chart').getAttribute('data-rows'), rows);
+  assert.equal(await here.page.locator('#scrub-time').textContent(), await page.locator('#scrub-time').textContent());
+  assert.deepEqual(errors, []);
+  assert.deepEqual(here.errors, []);
+  await here.page.close();
+  await page.close();
+});
