@@ -76,6 +76,41 @@ impl Inbox {
     }
 }
 
+/// A long jump forward's progress while its slices come in: the clock
+/// says how far the run has come (`data-progress`, which the style sheet
+/// writes after "computing…") and the slider's computed part grows to it.
+/// Set on the two elements directly: the page is not drawn for a slice
+/// (see `Model::reduce`), and the jump's last reply draws the slider with
+/// its own style again.
+#[cfg(target_arch = "wasm32")]
+fn show_jump_progress(s: &crate::live::Live) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Some(clock) = doc.get_element_by_id("clock") else {
+        return;
+    };
+    let Some((at, to)) = s.jump_progress() else {
+        let _ = clock.remove_attribute("data-progress");
+        return;
+    };
+    let text = format!(
+        "{} of {}",
+        mobike_render::fmt_time(at),
+        mobike_render::fmt_time(to)
+    );
+    let _ = clock.set_attribute("data-progress", &text);
+    if let Some(slider) = doc
+        .get_element_by_id("scrubber")
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let known = at as f64 / s.end().max(1) as f64 * 100.0;
+        let _ = slider
+            .style()
+            .set_property("--known", &format!("{known:.2}%"));
+    }
+}
+
 /// Keyboard: Space plays/pauses, "." steps, "r" resets, ← and → move one
 /// second through time; not while typing in a field, and Space not on a
 /// focused button (it presses the button).
@@ -182,6 +217,7 @@ pub fn use_engine(session: crate::state::SessionRef, dispatch: Dispatch) {
                     Inbox::ask_frame(&inbox);
                 } else {
                     inbox.take();
+                    show_jump_progress(&session.borrow());
                 }
             });
             let failures = EventListener::new(&w, "error", move |e| {

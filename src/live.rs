@@ -145,6 +145,9 @@ pub struct Live {
     /// instead of the engine sending its events over again. It shares its
     /// full chunks with the trace.
     ahead_trace: Option<Trace>,
+    /// While a long jump forward comes in slices: the moment the last
+    /// slice reached (the page shows it as the jump's progress).
+    computed_to: Option<Time>,
     /// Charts taken back from `ahead` (tests).
     #[cfg(test)]
     taken_back: usize,
@@ -239,6 +242,7 @@ impl Live {
             chart_layout: Rc::default(),
             ahead: Vec::new(),
             ahead_trace: None,
+            computed_to: None,
             #[cfg(test)]
             taken_back: 0,
             log: Vec::new(),
@@ -393,6 +397,15 @@ impl Live {
             .fold(self.now(), Time::max)
     }
 
+    /// While a long jump forward comes in slices, the moment they reached
+    /// and the one the jump goes to.
+    pub fn jump_progress(&self) -> Option<(Time, Time)> {
+        match self.pending.front() {
+            Some(Pending::Seek { t }) => Some((self.computed_to?, *t)),
+            _ => None,
+        }
+    }
+
     /// The moment of the last jump on its way, if one is.
     pub fn seek_on_way(&self) -> Option<Time> {
         self.pending.iter().rev().find_map(|p| match p {
@@ -488,10 +501,12 @@ impl Live {
             // and its new rows are laid out as the chart panel last asked
             // (so showing the jump lays out none of them).
             self.checkpoints = r.checkpoints;
+            self.computed_to = Some(r.now);
             self.build_chart();
             self.chart_layout.borrow_mut().warm(&self.chart.chart);
             return Ok(false);
         }
+        self.computed_to = None;
         self.world.now = r.now;
         self.horizon = r.horizon;
         self.step_at = r.step_at;

@@ -1658,6 +1658,7 @@ mod tests {
         assert_eq!(partial.last(), Some(&false));
         let mut m = m;
         let mut rows = 0;
+        let mut reached = 0;
         for r in &replies[..replies.len() - 1] {
             m = m.reduce(Action::Engine(EngineReply::one(Rc::from(r.clone()))));
             let s = m.session.borrow();
@@ -1665,7 +1666,13 @@ mod tests {
             assert!(s.busy());
             assert!(s.chart().rows.len() >= rows);
             rows = s.chart().rows.len();
+            // The progress the page shows: the moment each slice reached.
+            let (at, to) = s.jump_progress().expect("a jump under way");
+            assert_eq!(to, t);
+            assert!(at >= reached && at < t, "{at} after {reached}");
+            reached = at;
         }
+        assert!(reached > t / 2, "the slices went on to {reached}");
         assert!(
             rows > 100,
             "the chart was built on as the slices came: {rows} rows"
@@ -1673,6 +1680,7 @@ mod tests {
         let last = replies.last().expect("the last reply").clone();
         m = m.reduce(Action::Engine(EngineReply::one(Rc::from(last))));
         assert!(!m.session.borrow().busy());
+        assert_eq!(m.session.borrow().jump_progress(), None);
         let text = EXAMPLES
             .iter()
             .find(|(n, _)| *n == "cluster-20-mobike")

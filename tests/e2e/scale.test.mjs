@@ -59,10 +59,26 @@ test('a long jump forward comes from the worker in slices and ends where one jum
     self.__posted = 0;
     self.postMessage = (m, t) => { self.__posted += 1; post(m, t); };
   });
+  // The progress the clock shows while the slices come in.
+  await page.evaluate(() => {
+    window.__progress = [];
+    const clock = document.querySelector('#clock');
+    new MutationObserver(() => window.__progress.push(clock.dataset.progress ?? null))
+      .observe(clock, { attributes: true, attributeFilter: ['data-progress'] });
+  });
   await page.locator('#scrubber').fill('35000');
   await page.waitForFunction(() => document.querySelector('#clock').dataset.us === '35000000', null, { timeout: 60000 });
   const slices = await worker.evaluate(() => self.__posted);
   assert.ok(slices >= 3, `${slices} replies for one jump`);
+  const progress = await page.evaluate(() => window.__progress);
+  assert.equal(progress.at(-1), null, 'no progress once the jump is in');
+  const reached = progress.slice(0, -1).map((p) => {
+    const m = /^([\d.]+)s of 35\.000s$/.exec(p);
+    assert.ok(m, `progress ${p}`);
+    return Number(m[1]);
+  });
+  assert.ok(reached.length >= 2, `${reached.length} progress steps`);
+  reached.forEach((r, i) => assert.ok(r < 35 && (i === 0 || r >= reached[i - 1]), `${reached}`));
   const rows = await page.locator('#chart').getAttribute('data-rows');
   // The same jump with the run in the page's own thread, in one go.
   const here = await open(env.browser, `${env.server.url}?engine=page${link}`);
