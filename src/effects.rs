@@ -76,6 +76,11 @@ impl Inbox {
     }
 }
 
+/// What the page tells the worker for each reply it has taken in (see
+/// `static/engine.js`).
+#[cfg(target_arch = "wasm32")]
+const TOOK: &str = "took";
+
 /// A long jump forward's progress while its slices come in: the clock
 /// says how far the run has come (`data-progress`, which the style sheet
 /// writes after "computing…") and the slider's computed part grows to it.
@@ -205,6 +210,7 @@ pub fn use_engine(session: crate::state::SessionRef, dispatch: Dispatch) {
                 asked: Default::default(),
                 dispatch: d,
             });
+            let to_worker = w.clone();
             let replies = EventListener::new(&w, "message", move |e| {
                 let Some(e) = e.dyn_ref::<web_sys::MessageEvent>() else {
                     return;
@@ -219,6 +225,11 @@ pub fn use_engine(session: crate::state::SessionRef, dispatch: Dispatch) {
                     inbox.take();
                     show_jump_progress(&session.borrow());
                 }
+                // Taken in (or waiting for the frame): the worker may send
+                // the next slice of a jump (engine.js keeps two on their
+                // way at most, so the page never falls behind a long jump
+                // and another jump it asks for ends that one at once).
+                let _ = to_worker.post_message(&wasm_bindgen::JsValue::from_str(TOOK));
             });
             let failures = EventListener::new(&w, "error", move |e| {
                 let why = e

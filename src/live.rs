@@ -220,6 +220,12 @@ impl Live {
         live
     }
 
+    /// The fake worker, to hold a jump's slices or send the next (tests).
+    #[cfg(test)]
+    pub(crate) fn fake_worker(&mut self) -> &mut crate::engine::link::FakeWorker {
+        self.link.fake.as_mut().expect("a fake worker")
+    }
+
     /// The fake worker's replies not handed to the page yet (tests).
     #[cfg(test)]
     pub fn outbox(&mut self) -> Vec<Vec<u8>> {
@@ -404,6 +410,13 @@ impl Live {
             Some(Pending::Seek { t }) => Some((self.computed_to?, *t)),
             _ => None,
         }
+    }
+
+    /// Whether a jump the user asks for goes now: none is on its way, or
+    /// the only command on its way is a jump coming in slices, which the
+    /// new one ends where it has come (see `Engine::take_message`).
+    pub fn jump_goes_now(&self) -> bool {
+        self.seek_on_way().is_none() || self.jump_progress().is_some() && self.pending.len() == 1
     }
 
     /// The moment of the last jump on its way, if one is.

@@ -636,7 +636,10 @@ impl Reducible for Model {
         // A jump asked for while another is on its way waits for it (and
         // replaces any that waited): nothing is drawn for it. A step by
         // the keys goes on from the moment the last jump asked goes to.
-        let on_way = self.session.borrow().seek_on_way();
+        let on_way = {
+            let s = self.session.borrow();
+            s.seek_on_way().filter(|_| !s.jump_goes_now())
+        };
         if let Action::Seek(_) | Action::SeekBy(_) = action
             && !self.ui.playing
             && let Some(on_way) = on_way
@@ -840,7 +843,8 @@ impl Model {
             Action::SeekBy(d) => {
                 ui.playing = false;
                 ui.ended = None;
-                let t = s.now().saturating_add_signed(d);
+                // From the moment the jump on its way goes to, if one is.
+                let t = s.seek_on_way().unwrap_or(s.now()).saturating_add_signed(d);
                 settled.extend(s.exec(Command::Seek { t }, Pending::Seek { t }));
                 false
             }
@@ -1051,9 +1055,9 @@ impl Model {
             }
         }
         // The jump the user asked for while the last one was on its way
-        // goes now that it is in.
+        // goes now that it is in (or coming in slices, which it ends).
         if reply
-            && s.seek_on_way().is_none()
+            && s.jump_goes_now()
             && let Some(t) = self.wanted.take()
             && let Some(done) = s.exec(Command::Seek { t }, Pending::Seek { t })
         {
@@ -1759,6 +1763,54 @@ mod tests {
         // With nothing on its way a jump goes at once, from the moment shown.
         let m = run(m, [Action::SeekBy(-(SEC as i64))]);
         assert_eq!(m.session.borrow().seek_on_way(), Some(12 * SEC));
+    }
+
+    /// A jump asked for while a long jump forward comes in slices ends
+    /// that one where it has come: the worker reads it between two slices,
+    /// answers the first jump with the moment its slices reached, and goes
+    /// on to the new one. Anything else the user does meanwhile waits for
+    /// the jump. The page ends as the same jumps end in its own thread.
+    #[test]
+    fn a_jump_during_a_long_one_ends_it_where_it_has_come() {
+        let m = on_worker("cluster-20-mobike", 1.0);
+        m.session.borrow_mut().fake_worker().held = true;
+        let t = 90 * SEC;
+        let m = deliver(run(m, [Action::Seek(t)]));
+        let m = (0..3).fold(m, |m, _| {
+            assert!(m.session.borrow_mut().fake_worker().next());
+            deliver(m)
+        });
+        let (reached, to) = m.session.borrow().jump_progress().expect("slices in");
+        assert!(reached > 0 && reached < t && to == t, "{reached}");
+        // Another jump goes at once, and the first one's reply comes
+        // straight back: it stopped where its slices reached.
+        let m = run(m, [Action::Seek(10 * SEC)]);
+        assert_eq!(m.session.borrow().in_flight(), 2);
+        let replies = m.session.borrow_mut().outbox();
+        assert_eq!(replies.len(), 1, "the first jump's reply, at once");
+        let m = m.reduce(Action::Engine(EngineReply::one(Rc::from(
+            replies[0].clone(),
+        ))));
+        let stopped = m.session.borrow().now();
+        assert!(stopped >= reached && stopped < t, "stopped at {stopped}");
+        // A click meanwhile waits for the second jump, which comes next.
+        let m = run(m, [Action::ToggleLink("node1".into())]);
+        let mut m = m;
+        while m.session.borrow_mut().fake_worker().next() {}
+        m = deliver(m);
+        let s = m.session.borrow();
+        assert_eq!((s.now(), s.in_flight()), (10 * SEC, 0));
+        drop(s);
+        let direct = run(
+            here("cluster-20-mobike"),
+            [
+                Action::Seek(stopped),
+                Action::Seek(10 * SEC),
+                Action::ToggleLink("node1".into()),
+            ],
+        );
+        assert_eq!(m.session.borrow().log(), direct.session.borrow().log());
+        assert!(seen(&m) == seen(&direct), "as the same jumps end");
     }
 
     /// What the user does while a jump waits: an intervention acts at the

@@ -7,18 +7,49 @@ import init, { engine_message, engine_more, engine_next } from './mobike-playgro
 const waiting = [];
 let ready = false;
 
+function post(reply) {
+  self.postMessage(reply, [reply.buffer]);
+}
+
 // A jump forward into a stretch never run goes in slices: each slice's
-// events go to the page as they are computed, the reply to the command last.
+// events go to the page as they are computed, the reply to the command
+// last. One slice a task, so a command the page sends meanwhile is read
+// between two (another jump ends this one where it has come; anything
+// else waits for it). The page says "took" for each reply it has taken
+// in, and at most two slices are on their way: the page, which takes a
+// slice in about as long as it takes to compute, never falls behind, and
+// a jump it sends is read at once.
+const slices = new MessageChannel();
+const MAX_ON_WAY = 2;
+let onWay = 0;
+let scheduled = false;
+function more() {
+  if (!scheduled && onWay < MAX_ON_WAY && engine_more()) {
+    scheduled = true;
+    slices.port2.postMessage(null);
+  }
+}
+slices.port1.onmessage = () => {
+  scheduled = false;
+  if (onWay < MAX_ON_WAY && engine_more()) {
+    onWay += 1;
+    post(engine_next());
+  }
+  more();
+};
+
 function answer(data) {
   const reply = engine_message(new Uint8Array(data));
-  self.postMessage(reply, [reply.buffer]);
-  while (engine_more()) {
-    const next = engine_next();
-    self.postMessage(next, [next.buffer]);
-  }
+  if (reply) post(reply);
+  more();
 }
 
 self.onmessage = (e) => {
+  if (e.data === 'took') {
+    onWay = Math.max(0, onWay - 1);
+    more();
+    return;
+  }
   if (ready) answer(e.data);
   else waiting.push(e.data);
 };

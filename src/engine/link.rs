@@ -26,6 +26,9 @@ pub(crate) struct FakeWorker {
     step_ms: f64,
     clock: std::cell::Cell<f64>,
     pub(crate) outbox: Vec<Vec<u8>>,
+    /// Holds a jump's slices until the test asks for them
+    /// ([`FakeWorker::next`]), so commands can come between two.
+    pub(crate) held: bool,
 }
 
 #[cfg(test)]
@@ -36,7 +39,23 @@ impl FakeWorker {
             step_ms,
             clock: std::cell::Cell::new(0.0),
             outbox: Vec::new(),
+            held: false,
         }
+    }
+
+    /// As `engine.js` does between two commands: the next reply (a slice
+    /// of a jump, or what waited), if there is one.
+    pub(crate) fn next(&mut self) -> bool {
+        if !self.engine.more() {
+            return false;
+        }
+        let clock = || {
+            self.clock.set(self.clock.get() + self.step_ms);
+            Some(self.clock.get())
+        };
+        let next = self.engine.next_message(&clock);
+        self.outbox.push(next);
+        true
     }
 }
 
@@ -116,13 +135,11 @@ impl Link {
                 f.clock.set(f.clock.get() + f.step_ms);
                 Some(f.clock.get())
             };
-            let reply = f.engine.handle_message(&codec::to_bytes(cmd), &clock);
-            f.outbox.push(reply);
-            // As `engine.js` does: a jump's slices follow.
-            while f.engine.more() {
-                let next = f.engine.next_message(&clock);
-                f.outbox.push(next);
+            if let Some(reply) = f.engine.take_message(&codec::to_bytes(cmd), &clock) {
+                f.outbox.push(reply);
             }
+            // As `engine.js` does: a jump's slices follow (unless held).
+            while !f.held && f.next() {}
             return Sent::Later;
         }
         if self.local.is_none() {

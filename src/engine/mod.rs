@@ -200,6 +200,10 @@ pub struct Engine {
     slices: bool,
     /// The moment a jump forward under way goes to.
     seeking: Option<Time>,
+    /// Replies to send before anything else (see [`Engine::take_message`]).
+    replies: std::collections::VecDeque<Vec<u8>>,
+    /// Commands that came while a jump was under way, waiting for it.
+    waiting: std::collections::VecDeque<Vec<u8>>,
 }
 
 /// How long a slice of a jump forward runs before its events go to the
@@ -229,15 +233,58 @@ impl Engine {
         self
     }
 
-    /// Whether a jump forward is under way: [`Engine::next_message`]
-    /// runs its next slice.
+    /// Whether there is more to send: a reply waiting, the next slice of
+    /// a jump forward under way, or a command that waited for it
+    /// ([`Engine::next_message`] gives it).
     pub fn more(&self) -> bool {
-        self.seeking.is_some()
+        self.seeking.is_some() || !self.replies.is_empty() || !self.waiting.is_empty()
     }
 
-    /// The next slice of the jump forward under way, as a reply in its
-    /// message form (partial until the moment is reached).
+    /// A command in its message form, which may come while a jump forward
+    /// is under way (the worker reads the page's commands between two of
+    /// its slices): another jump, or another run, ends the one under way
+    /// where it has come (the page, which sends one only then, has moved
+    /// on); any other command waits until the jump is in. The reply to
+    /// send now, if any; [`Engine::next_message`] gives the rest.
+    pub fn take_message(
+        &mut self,
+        bytes: &[u8],
+        clock: &dyn Fn() -> Option<f64>,
+    ) -> Option<Vec<u8>> {
+        if self.seeking.is_none() && self.replies.is_empty() && self.waiting.is_empty() {
+            return Some(self.handle_message(bytes, clock));
+        }
+        let moves_on = self.waiting.is_empty()
+            && matches!(
+                codec::from_bytes::<Command>(bytes, &mut codec::Names::default()),
+                Ok(Command::Seek { .. } | Command::Load { .. })
+            );
+        if !moves_on {
+            self.waiting.push_back(bytes.to_vec());
+            return self.replies.pop_front();
+        }
+        if self.seeking.take().is_some() {
+            let ended = codec::to_bytes(&self.reply(Outcome::Done));
+            self.replies.push_back(ended);
+        }
+        let next = self.handle_message(bytes, clock);
+        self.replies.push_back(next);
+        self.replies.pop_front()
+    }
+
+    /// What there is more to send (see [`Engine::more`]): a reply that
+    /// waited, the next slice of the jump forward under way (partial until
+    /// the moment is reached), or the reply to a command that waited for
+    /// the jump.
     pub fn next_message(&mut self, clock: &dyn Fn() -> Option<f64>) -> Vec<u8> {
+        if let Some(reply) = self.replies.pop_front() {
+            return reply;
+        }
+        if self.seeking.is_none()
+            && let Some(cmd) = self.waiting.pop_front()
+        {
+            return self.handle_message(&cmd, clock);
+        }
         let outcome = match (&mut self.session, self.seeking) {
             (Some(s), Some(t)) => {
                 if seek_slice(s, t, clock) {
@@ -280,9 +327,9 @@ impl Engine {
             cmd => match &mut self.session {
                 Some(s) => {
                     // A jump still under way ends first. (This does not
-                    // happen: engine.js, like the tests' stand-in, sends
-                    // every slice before it reads another command. Were it
-                    // to, the run still ends where the jump went.)
+                    // happen: a command that comes during one goes through
+                    // `take_message`, which ends the jump or waits for it.
+                    // Were it to, the run still ends where the jump went.)
                     if let Some(t) = self.seeking.take() {
                         s.seek(t);
                     }
@@ -482,28 +529,28 @@ thread_local! {
         std::cell::RefCell::new(Engine::default().in_slices());
 }
 
-/// The worker's entry (`static/engine.js`): one command in, its reply out,
-/// both as [`codec`] messages. A message that does not read is answered
+/// The worker's entry (`static/engine.js`): one command in, its reply out
+/// (if one goes now), both as [`codec`] messages (see
+/// [`Engine::take_message`]). A message that does not read is answered
 /// with nothing changed and the reason as a refusal. While
-/// [`engine_more`] says so, the reply was partial: [`engine_next`] gives
-/// the next.
+/// [`engine_more`] says so, [`engine_next`] gives the next reply.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
-pub fn engine_message(bytes: &[u8]) -> Vec<u8> {
+pub fn engine_message(bytes: &[u8]) -> Option<Vec<u8>> {
     WORKER_ENGINE.with(|e| {
         e.borrow_mut()
-            .handle_message(bytes, &crate::browser::clock_ms)
+            .take_message(bytes, &crate::browser::clock_ms)
     })
 }
 
-/// Whether a jump forward is under way (see [`Engine::more`]).
+/// Whether there is more to send (see [`Engine::more`]).
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn engine_more() -> bool {
     WORKER_ENGINE.with(|e| e.borrow().more())
 }
 
-/// The next slice of the jump forward under way, as a reply.
+/// The next reply: a slice of the jump forward under way, or what waited.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn engine_next() -> Vec<u8> {

@@ -98,11 +98,12 @@ test('dragging the slider while a jump is computed sends only where it was let g
   const { page, errors } = await open(env.browser, `${env.server.url}${link}`);
   const [worker] = page.workers();
   assert.ok(worker, 'the simulation runs in a worker');
-  // Count the commands the worker gets.
+  // Count the commands the worker gets (not the page's word that it took
+  // a reply in).
   await worker.evaluate(() => {
     const take = self.onmessage;
     self.__got = 0;
-    self.onmessage = (e) => { self.__got += 1; take(e); };
+    self.onmessage = (e) => { if (e.data !== 'took') self.__got += 1; take(e); };
   });
   // A jump far forward (computed in slices), then the thumb dragged back
   // over twenty places in one go, before any reply can be taken in.
@@ -117,16 +118,55 @@ test('dragging the slider while a jump is computed sends only where it was let g
   await page.waitForFunction(() => document.querySelector('#clock').dataset.us === '12345000'
     && !document.querySelector('.app[data-busy]'), null, { timeout: 60000 });
   assert.equal(await worker.evaluate(() => self.__got), 2, 'the first jump and the last place');
-  // The page shows what the first jump and one back to that place show,
-  // with the run in the page's own thread.
+  // The page shows the chart of one jump there, with the run in the
+  // page's own thread. (The place went as soon as the first jump's
+  // slices came in, and ended that jump where it had come.)
   const rows = await page.locator('#chart').getAttribute('data-rows');
   const here = await open(env.browser, `${env.server.url}?engine=page${link}`);
-  await here.page.locator('#scrubber').fill('35000');
-  await here.page.waitForFunction(() => document.querySelector('#clock').dataset.us === '35000000', null, { timeout: 60000 });
   await here.page.locator('#scrubber').fill('12345');
   await here.page.waitForFunction(() => document.querySelector('#clock').dataset.us === '12345000', null, { timeout: 60000 });
   assert.equal(await here.page.locator('#chart').getAttribute('data-rows'), rows);
-  assert.equal(await here.page.locator('#scrub-time').textContent(), await page.locator('#scrub-time').textContent());
+  assert.deepEqual(errors, []);
+  assert.deepEqual(here.errors, []);
+  await here.page.close();
+  await page.close();
+});
+
+test('a jump asked for during a long jump forward ends that one where it has come', async () => {
+  const link = shareLink(400);
+  const { page, errors } = await open(env.browser, `${env.server.url}${link}`);
+  // Once its slices are coming in (the clock shows its progress), the
+  // user jumps back.
+  await page.evaluate(() => {
+    const clock = document.querySelector('#clock');
+    const seen = new MutationObserver(() => {
+      if (!clock.dataset.progress) return;
+      seen.disconnect();
+      const slider = document.querySelector('#scrubber');
+      slider.value = '5000';
+      slider.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    seen.observe(clock, { attributes: true, attributeFilter: ['data-progress'] });
+  });
+  await page.locator('#scrubber').fill('35000');
+  await page.waitForFunction(() => document.querySelector('#clock').dataset.us === '5000000'
+    && !document.querySelector('.app[data-busy]'), null, { timeout: 60000 });
+  // The run went on past 5 s only as far as the first jump had come (if
+  // that was before 5 s, the second jump ran on to it).
+  const text = await page.locator('#scrub-time').textContent();
+  const m = /^5\.000s (?:of 40\.000s|\(run to ([\d.]+)s\))$/.exec(text);
+  assert.ok(m, text);
+  const reached = m[1] === undefined ? null : Number(m[1]);
+  assert.ok(reached === null || reached < 35, `the first jump stopped at ${reached} s`);
+  // The same jumps with the run in the page's own thread show the same.
+  const rows = await page.locator('#chart').getAttribute('data-rows');
+  const here = await open(env.browser, `${env.server.url}?engine=page${link}`);
+  for (const ms of reached === null ? [5000] : [Math.round(reached * 1000), 5000]) {
+    await here.page.locator('#scrubber').fill(String(ms));
+    await here.page.waitForFunction((us) => document.querySelector('#clock').dataset.us === String(us), ms * 1000, { timeout: 60000 });
+  }
+  assert.equal(await here.page.locator('#scrub-time').textContent(), text);
+  assert.equal(await here.page.locator('#chart').getAttribute('data-rows'), rows);
   assert.deepEqual(errors, []);
   assert.deepEqual(here.errors, []);
   await here.page.close();
