@@ -472,6 +472,9 @@ impl Live {
             // traffic figures do, reads on from where it was).
             self.world.trace = trace;
         }
+        // After a cut, the stamps of the rows the chart had, for the rows
+        // built again that are the same (the layout keeps their drawings).
+        let mut adopt = None;
         if let Some(cut) = r.cut {
             let trace = &self.world.trace;
             if cut < trace.len()
@@ -496,6 +499,7 @@ impl Live {
             // row (a chart past the checkpoints' budget of rows has no
             // checkpoint charts near its end).
             let left = std::mem::replace(&mut self.chart, chart);
+            adopt = Some((left.chart.marks(), cut.min(left.consumed())));
             let left_metrics = std::mem::replace(&mut self.metrics, metrics);
             if cut < old_len
                 && left.consumed() == old_len
@@ -516,6 +520,9 @@ impl Live {
             self.checkpoints = r.checkpoints;
             self.computed_to = Some(r.now);
             self.build_chart();
+            if let Some((marks, shared)) = &adopt {
+                self.chart.chart.adopt_stamps(marks, *shared);
+            }
             self.chart_layout.borrow_mut().warm(&self.chart.chart);
             return Ok(false);
         }
@@ -551,6 +558,9 @@ impl Live {
         }
         self.checkpoints = r.checkpoints;
         self.build_chart();
+        if let Some((marks, shared)) = &adopt {
+            self.chart.chart.adopt_stamps(marks, *shared);
+        }
         Ok(changed)
     }
 

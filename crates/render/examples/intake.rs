@@ -1,7 +1,10 @@
 //! Times what the page does with a long stretch of a run once it has its
 //! events (as after a jump far forward): building the chart's rows, one
 //! copy of the chart builder (the page keeps one per checkpoint), and the
-//! layout of every row, each the least of three times. `cargo run --release -p mobike-render --example
+//! layout of every row, each the least of three times; and the layout
+//! after a jump back to nine tenths of the way (the rows since the last
+//! checkpoint's chart built again), with and without the stamps of the
+//! same rows of the chart shown. `cargo run --release -p mobike-render --example
 //! intake -- FILE.toml [SECONDS]` (default: 600, the jump to 10 min that
 //! `tools/trace-jump.mjs` times in the page).
 use mobike_render::chart::ChartBuilder;
@@ -54,6 +57,37 @@ fn main() -> Result<(), String> {
         build.as_secs_f64() * 1e3,
         clone.as_secs_f64() * 1e3,
         layout.as_secs_f64() * 1e3,
+    );
+    // A jump back to nine tenths of the way, as the page makes it: the
+    // chart is built again from the last checkpoint's chart (a third of
+    // the way: the page keeps none of more than 20,000 rows) and laid out
+    // with the cache of the chart shown, its rows taking the stamps of
+    // the same rows there or not.
+    let mut third = ChartBuilder::new(&scenario);
+    third.update_to(trace, trace.len() / 3);
+    let cut = trace.len() * 9 / 10;
+    let back = |adopt: bool| {
+        let (groups, opts, geo) = (&groups, ViewOptions::default(), Geometry::page(1100.0));
+        let mut cache = LayoutCache::default();
+        msc::layout_with(&b.chart, groups, &opts, &geo, &mut cache);
+        let mut again = third.clone();
+        again.update_to(trace, cut);
+        if adopt {
+            again.chart.adopt_stamps(&b.chart.marks(), cut);
+        }
+        let t = Instant::now();
+        msc::layout_with(&again.chart, groups, &opts, &geo, &mut cache);
+        t.elapsed()
+    };
+    let (kept, anew) = (
+        (0..3).map(|_| back(true)).min().unwrap_or_default(),
+        (0..3).map(|_| back(false)).min().unwrap_or_default(),
+    );
+    println!(
+        "a jump back to {}% of the way: laid out in {:.1} ms with the stamps of the rows shown, {:.1} ms without",
+        90,
+        kept.as_secs_f64() * 1e3,
+        anew.as_secs_f64() * 1e3,
     );
     Ok(())
 }

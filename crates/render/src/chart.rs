@@ -285,6 +285,11 @@ pub struct Chart {
     /// its number stays (see [`crate::msc::LayoutCache`]).
     #[serde(skip)]
     pub(crate) stamps: Vec<u64>,
+    /// Per row, the place in the trace of the event that last changed it
+    /// (made it, or marked its arrival, translation or loss): a row is a
+    /// function of the trace up to there (see [`Chart::adopt_stamps`]).
+    #[serde(skip)]
+    changed_at: Vec<usize>,
 }
 
 /// Two charts are equal when their lanes and rows are.
@@ -300,7 +305,49 @@ fn next_stamp() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
+/// What a chart's rows were stamped with, and when they last changed
+/// (see [`Chart::adopt_stamps`]).
+#[derive(Clone, Debug, Default)]
+pub struct RowMarks {
+    stamps: Vec<u64>,
+    changed_at: Vec<usize>,
+}
+
 impl Chart {
+    /// Its rows' stamps (see the field's text).
+    pub fn stamps(&self) -> &[u64] {
+        &self.stamps
+    }
+
+    /// Its rows' stamps and changes, for [`Chart::adopt_stamps`].
+    pub fn marks(&self) -> RowMarks {
+        RowMarks {
+            stamps: self.stamps.clone(),
+            changed_at: self.changed_at.clone(),
+        }
+    }
+
+    /// Takes the stamps of the rows of another chart of the same run
+    /// (`other`, its marks) that this chart has as they were: those last
+    /// changed by the same event, before `shared` (the length of the trace
+    /// the two charts have in common). Such a row is the same row, so the
+    /// layout keeps its drawing: the page does so after a jump back, where
+    /// the rows since the last checkpoint's chart are built again.
+    pub fn adopt_stamps(&mut self, other: &RowMarks, shared: usize) {
+        let n = self
+            .stamps
+            .len()
+            .min(self.changed_at.len())
+            .min(other.stamps.len())
+            .min(other.changed_at.len());
+        for i in 0..n {
+            let at = self.changed_at[i];
+            if at < shared && at == other.changed_at[i] {
+                self.stamps[i] = other.stamps[i];
+            }
+        }
+    }
+
     /// The chart of a whole trace.
     pub fn build(scenario: &Scenario, trace: &Trace) -> Chart {
         let mut b = ChartBuilder::new(scenario);
@@ -436,6 +483,7 @@ impl ChartBuilder {
                 lanes,
                 rows: Vec::new(),
                 stamps: Vec::new(),
+                changed_at: Vec::new(),
             },
             touched: Vec::new(),
             done: 0,
@@ -558,12 +606,20 @@ impl ChartBuilder {
         if end <= self.done {
             return;
         }
-        for e in trace.iter_from(self.done).take(end - self.done) {
+        for (at, e) in (self.done..).zip(trace.iter_from(self.done).take(end - self.done)) {
+            let touched = self.touched.len();
             self.consume(e.time, &e.kind);
             // Narration goes right after the row that brings it.
             if self.next_step < self.steps.len() {
                 self.narrate();
             }
+            let changed_at = &mut self.chart.changed_at;
+            for &i in &self.touched[touched..] {
+                if let Some(c) = changed_at.get_mut(i) {
+                    *c = at;
+                }
+            }
+            changed_at.resize(self.chart.rows.len(), at);
         }
         self.done = end;
         // New stamps for the rows changed and the rows added.

@@ -3,8 +3,10 @@
 //! layout must be the one a fresh `msc::layout` gives: rows added, rows
 //! changed after they were drawn (a message delivered, lost or answered
 //! later), lanes that appear, runs folded and unfolded, a search typed, a
-//! group expanded, the filter changed, a jump back to an earlier chart,
-//! rows laid out ahead (`LayoutCache::warm`) with the view before.
+//! group expanded, the filter changed, a jump back to an earlier chart
+//! (and to a chart built again from an older one, its rows taking the
+//! stamps of the same rows shown), rows laid out ahead
+//! (`LayoutCache::warm`) with the view before.
 
 use mobike_render::chart::ChartBuilder;
 use mobike_render::msc::{self, Exchange, Geometry, LayoutCache, RowKind, ViewOptions};
@@ -57,6 +59,7 @@ fn cached_equals_fresh(name: &str, tick: u64) -> usize {
     let mut b = ChartBuilder::new(&s);
     let mut cache = LayoutCache::default();
     let mut kept = None;
+    let mut older = None;
     let end = s.until.micros();
     let mut k = 0;
     let mut t = 0;
@@ -66,11 +69,24 @@ fn cached_equals_fresh(name: &str, tick: u64) -> usize {
         b.update(w.trace());
         // Halfway, jump back to the chart of a quarter of the way (as a
         // jump back with the slider brings a checkpoint's chart back).
+        if k == 10 {
+            older = Some(b.clone());
+        }
         if k == 20 {
             kept = Some(b.clone());
         }
         let chart = if k == 60 {
             kept.as_ref().unwrap().chart.clone()
+        } else if k == 90 {
+            // A jump back to a moment past the last checkpoint's chart:
+            // the rows since are built again and take the stamps of the
+            // same rows of the chart shown (the layout keeps their
+            // drawings).
+            let cut = kept.as_ref().unwrap().consumed();
+            let mut again = older.clone().unwrap();
+            again.update_to(w.trace(), cut);
+            again.chart.adopt_stamps(&b.chart.marks(), cut);
+            again.chart
         } else {
             b.chart.clone()
         };
