@@ -145,6 +145,10 @@ pub struct Live {
     /// instead of the engine sending its events over again. It shares its
     /// full chunks with the trace.
     ahead_trace: Option<Trace>,
+    /// After a cut: the trace length of the chart left (kept in `ahead`)
+    /// and the length the two traces share, so the rows built again take
+    /// what that chart decoded (see [`ChartBuilder::update_to_like`]).
+    donor: Option<(usize, usize)>,
     /// While a long jump forward comes in slices: the moment the last
     /// slice reached (the page shows it as the jump's progress).
     computed_to: Option<Time>,
@@ -249,6 +253,7 @@ impl Live {
             ahead: Vec::new(),
             ahead_trace: None,
             computed_to: None,
+            donor: None,
             #[cfg(test)]
             taken_back: 0,
             log: Vec::new(),
@@ -500,6 +505,7 @@ impl Live {
             // checkpoint charts near its end).
             let left = std::mem::replace(&mut self.chart, chart);
             adopt = Some((left.chart.marks(), cut.min(left.consumed())));
+            self.donor = Some((left.consumed(), cut.min(left.consumed())));
             let left_metrics = std::mem::replace(&mut self.metrics, metrics);
             if cut < old_len
                 && left.consumed() == old_len
@@ -589,9 +595,18 @@ impl Live {
             }
         }
         self.snaps.extend(back);
+        // The chart left at the last cut, if it is kept.
+        let donor = self.donor.and_then(|(len, shared)| {
+            let (_, c, _) = self.ahead.iter().find(|(n, ..)| *n == len)?;
+            Some((&c.chart, shared))
+        });
+        let update_to = |chart: &mut ChartBuilder, n: usize| match donor {
+            Some((d, shared)) => chart.update_to_like(trace, n, d, shared),
+            None => chart.update_to(trace, n),
+        };
         for &(_, n) in marks {
             if n > self.chart.consumed() && n <= trace.len() {
-                self.chart.update_to(trace, n);
+                update_to(&mut self.chart, n);
                 if let Some(m) = &mut self.metrics {
                     m.update_to(trace, n);
                 }
@@ -601,7 +616,7 @@ impl Live {
                 }
             }
         }
-        self.chart.update(trace);
+        update_to(&mut self.chart, trace.len());
         if let Some(m) = &mut self.metrics {
             m.update(trace);
         }

@@ -602,13 +602,32 @@ impl ChartBuilder {
     /// chart of the trace cut there, as [`ChartBuilder::update`] builds it
     /// (the page keeps the charts of its checkpoints' moments so).
     pub fn update_to(&mut self, trace: &Trace, end: usize) {
+        self.update_with(trace, end, None);
+    }
+
+    /// As [`ChartBuilder::update_to`], taking each message's notation and
+    /// decrypted payloads from the same row of `donor`, a chart of the same
+    /// run whose trace is this one's up to `shared`, where that row was
+    /// made and last changed before `shared`, instead of decoding the
+    /// datagram again. The page builds the chart so after a jump back,
+    /// from the chart it showed before.
+    pub fn update_to_like(&mut self, trace: &Trace, end: usize, donor: &Chart, shared: usize) {
+        // Room for its rows at once (a checkpoint's copy has none to spare).
+        let more = donor.rows.len().saturating_sub(self.chart.rows.len());
+        self.chart.rows.reserve(more);
+        self.chart.stamps.reserve(more);
+        self.chart.changed_at.reserve(more);
+        self.update_with(trace, end, Some((donor, shared)));
+    }
+
+    fn update_with(&mut self, trace: &Trace, end: usize, donor: Option<(&Chart, usize)>) {
         let end = end.min(trace.len());
         if end <= self.done {
             return;
         }
         for (at, e) in (self.done..).zip(trace.iter_from(self.done).take(end - self.done)) {
             let touched = self.touched.len();
-            self.consume(e.time, &e.kind);
+            self.consume(e.time, &e.kind, donor);
             // Narration goes right after the row that brings it.
             if self.next_step < self.steps.len() {
                 self.narrate();
@@ -634,7 +653,7 @@ impl ChartBuilder {
         }
     }
 
-    fn consume(&mut self, time: Time, kind: &TraceKind) {
+    fn consume(&mut self, time: Time, kind: &TraceKind, donor: Option<(&Chart, usize)>) {
         match kind {
             TraceKind::Sent {
                 packet,
@@ -653,10 +672,30 @@ impl ChartBuilder {
                     .or_else(|| self.mapped.get(dst))
                     .or_else(|| self.nat_lane.get(&dst.ip()))
                     .copied();
-                let (what, retransmission) = if *protocol == IpProtocol::Esp {
-                    (self.decode_esp(payload, false), false)
-                } else {
-                    self.decode(payload, *src)
+                let r = self.chart.rows.len();
+                let same =
+                    donor.and_then(|(d, shared)| match (d.rows.get(r), d.changed_at.get(r)) {
+                        (Some(Row::Message(m)), Some(&at))
+                            if at < shared && m.packet == *packet =>
+                        {
+                            Some(m)
+                        }
+                        _ => None,
+                    });
+                let (what, retransmission) = match same {
+                    // The same datagram, decoded before: counted as sent.
+                    Some(m) => {
+                        if *protocol != IpProtocol::Esp
+                            && let UdpPayload::Ike(ike) = classify(payload.as_slice(), src.port())
+                        {
+                            self.sent_again(payload, ike);
+                        }
+                        (m.what.clone(), m.retransmission)
+                    }
+                    None if *protocol == IpProtocol::Esp => {
+                        (self.decode_esp(payload, false), false)
+                    }
+                    None => self.decode(payload, *src),
                 };
                 self.row_of.insert(*packet, self.chart.rows.len());
                 self.chart.rows.push(Row::Message(MessageRow {
@@ -856,6 +895,14 @@ impl ChartBuilder {
         }
     }
 
+    /// Counts an IKE message's octets as sent: whether they were before
+    /// (a retransmission, RFC 7296 §2.1).
+    fn sent_again(&mut self, datagram: &Bytes, ike: &[u8]) -> bool {
+        let count = self.seen.entry(Octets::of(datagram, ike)).or_insert(0);
+        *count += 1;
+        *count > 1
+    }
+
     fn decode(&mut self, datagram: &Bytes, src: SocketAddr) -> (What, bool) {
         let payload = datagram.as_slice();
         let ike = match classify(payload, src.port()) {
@@ -866,9 +913,7 @@ impl ChartBuilder {
             UdpPayload::Esp(_) => return (self.decode_esp(datagram, true), false),
             UdpPayload::Invalid => return (What::Other, false),
         };
-        let count = self.seen.entry(Octets::of(datagram, ike)).or_insert(0);
-        *count += 1;
-        let retransmission = *count > 1;
+        let retransmission = self.sent_again(datagram, ike);
         let msg = match Message::parse(ike) {
             Ok(m) => m,
             Err(e) => {

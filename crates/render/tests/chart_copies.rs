@@ -199,3 +199,58 @@ fn a_chart_built_again_takes_the_stamps_of_the_same_rows() {
             .all(|(a, b)| a != b)
     );
 }
+
+/// After a jump back the page builds the chart again from an older copy,
+/// taking each message's notation and payloads from the chart it showed
+/// (`update_to_like`) instead of decoding the datagrams again: the chart is
+/// the one built at once, to the cut and on past it (retransmissions told
+/// the same), and the rows before the cut share the shown chart's notation.
+#[test]
+fn a_chart_built_again_like_the_one_shown_is_the_same_chart() {
+    for name in [
+        "responder-move-keep-retransmitting",
+        "cluster-20-mobike",
+        "wifi-to-lte",
+    ] {
+        let s = scenario(name);
+        let at_once = whole(&s);
+        let mut w = World::new(&s);
+        w.run_until(s.until.micros());
+        let trace = w.trace();
+        let mut shown = ChartBuilder::new(&s);
+        let mut older = None;
+        for k in 1..=10 {
+            shown.update_to(trace, trace.len() * k / 10);
+            if k == 2 {
+                older = Some(shown.clone());
+            }
+        }
+        let cut = trace.len() * 6 / 10;
+        let mut again = older.unwrap();
+        let from = again.chart.rows.len();
+        again.update_to_like(trace, cut, &shown.chart, cut);
+        let to = again.chart.rows.len();
+        let mut shared = 0;
+        for (x, y) in again.chart.rows[from..to]
+            .iter()
+            .zip(&shown.chart.rows[from..to])
+        {
+            if let (Row::Message(x), Row::Message(y)) = (x, y)
+                && let (What::Ike { items: a, .. }, What::Ike { items: b, .. }) = (&x.what, &y.what)
+                && Arc::ptr_eq(a, b)
+            {
+                shared += 1;
+            }
+        }
+        let ike = again.chart.rows[from..to]
+            .iter()
+            .filter(|r| matches!(r, Row::Message(m) if matches!(m.what, What::Ike { .. })))
+            .count();
+        assert!(
+            shared * 4 >= ike * 3 && shared > 0,
+            "{name}: {shared} of {ike} IKE rows taken"
+        );
+        again.update(trace);
+        assert_eq!(again.chart, at_once.chart, "{name}");
+    }
+}
