@@ -837,6 +837,8 @@ impl Model {
             Action::Seek(t) => {
                 ui.playing = false;
                 ui.ended = None;
+                // It goes now, in place of any that waited.
+                self.wanted.set(None);
                 settled.extend(s.exec(Command::Seek { t }, Pending::Seek { t }));
                 false
             }
@@ -844,6 +846,7 @@ impl Model {
                 ui.playing = false;
                 ui.ended = None;
                 // From the moment the jump on its way goes to, if one is.
+                self.wanted.set(None);
                 let t = s.seek_on_way().unwrap_or(s.now()).saturating_add_signed(d);
                 settled.extend(s.exec(Command::Seek { t }, Pending::Seek { t }));
                 false

@@ -43,17 +43,22 @@ impl FakeWorker {
         }
     }
 
+    /// Its clock: `step_ms` on each time it is read.
+    fn read_clock(clock: &std::cell::Cell<f64>, step_ms: f64) -> Option<f64> {
+        clock.set(clock.get() + step_ms);
+        Some(clock.get())
+    }
+
     /// As `engine.js` does between two commands: the next reply (a slice
     /// of a jump, or what waited), if there is one.
     pub(crate) fn next(&mut self) -> bool {
         if !self.engine.more() {
             return false;
         }
-        let clock = || {
-            self.clock.set(self.clock.get() + self.step_ms);
-            Some(self.clock.get())
-        };
-        let next = self.engine.next_message(&clock);
+        let (clock, step) = (&self.clock, self.step_ms);
+        let next = self
+            .engine
+            .next_message(&|| FakeWorker::read_clock(clock, step));
         self.outbox.push(next);
         true
     }
@@ -131,10 +136,8 @@ impl Link {
         if let Some(f) = &mut self.fake
             && self.local.is_none()
         {
-            let clock = || {
-                f.clock.set(f.clock.get() + f.step_ms);
-                Some(f.clock.get())
-            };
+            let (clock, step) = (&f.clock, f.step_ms);
+            let clock = || FakeWorker::read_clock(clock, step);
             if let Some(reply) = f.engine.take_message(&codec::to_bytes(cmd), &clock) {
                 f.outbox.push(reply);
             }

@@ -289,7 +289,7 @@ pub struct Chart {
     /// (made it, or marked its arrival, translation or loss): a row is a
     /// function of the trace up to there (see [`Chart::adopt_stamps`]).
     #[serde(skip)]
-    changed_at: Vec<usize>,
+    pub(crate) changed_at: Vec<usize>,
 }
 
 /// Two charts are equal when their lanes and rows are.

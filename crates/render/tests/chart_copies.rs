@@ -176,12 +176,12 @@ fn a_chart_built_again_takes_the_stamps_of_the_same_rows() {
     again.chart.adopt_stamps(&shown.chart.marks(), cut);
     let rows = again.chart.rows.len();
     let mut taken = 0;
-    for i in 0..rows {
+    for (i, own) in fresh.iter().enumerate() {
         if again.chart.stamps()[i] == shown.chart.stamps()[i] {
             taken += 1;
             assert_eq!(again.chart.rows[i], shown.chart.rows[i], "row {i}");
         } else {
-            assert_eq!(again.chart.stamps()[i], fresh[i], "row {i} keeps its own");
+            assert_eq!(again.chart.stamps()[i], *own, "row {i} keeps its own");
         }
     }
     assert!(taken * 10 > rows * 9, "{taken} of {rows} rows took a stamp");
