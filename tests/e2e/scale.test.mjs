@@ -16,6 +16,18 @@ function shareLink(clients) {
   return `#v=1&scn=${deflateRawSync(Buffer.from(text), { level: 9 }).toString('base64url')}`;
 }
 
+// The same run with the simulation in the page's own thread, after jumps
+// to each of `moments` (ms), each waited for.
+async function inPageAfter(link, moments) {
+  const here = await open(env.browser, `${env.server.url}?engine=page${link}`);
+  assert.equal(here.page.workers().length, 0);
+  for (const ms of moments) {
+    await here.page.locator('#scrubber').fill(String(ms));
+    await here.page.waitForFunction((us) => document.querySelector('#clock').dataset.us === String(us), ms * 1000, { timeout: 60000 });
+  }
+  return here;
+}
+
 test('400 clients: the member and mapping tables draw only the rows in view', async () => {
   const { page, errors } = await open(env.browser, `${env.server.url}${shareLink(400)}`);
   // Every client has its SAs and its mappings a few seconds in.
@@ -81,10 +93,7 @@ test('a long jump forward comes from the worker in slices and ends where one jum
   reached.forEach((r, i) => assert.ok(r < 35 && (i === 0 || r >= reached[i - 1]), `${reached}`));
   const rows = await page.locator('#chart').getAttribute('data-rows');
   // The same jump with the run in the page's own thread, in one go.
-  const here = await open(env.browser, `${env.server.url}?engine=page${link}`);
-  assert.equal(here.page.workers().length, 0);
-  await here.page.locator('#scrubber').fill('35000');
-  await here.page.waitForFunction(() => document.querySelector('#clock').dataset.us === '35000000', null, { timeout: 60000 });
+  const here = await inPageAfter(link, [35000]);
   assert.equal(await here.page.locator('#chart').getAttribute('data-rows'), rows);
   assert.ok(Number(rows) > 1000, `${rows} chart rows`);
   assert.deepEqual(errors, []);
@@ -122,9 +131,7 @@ test('dragging the slider while a jump is computed sends only where it was let g
   // page's own thread. (The place went as soon as the first jump's
   // slices came in, and ended that jump where it had come.)
   const rows = await page.locator('#chart').getAttribute('data-rows');
-  const here = await open(env.browser, `${env.server.url}?engine=page${link}`);
-  await here.page.locator('#scrubber').fill('12345');
-  await here.page.waitForFunction(() => document.querySelector('#clock').dataset.us === '12345000', null, { timeout: 60000 });
+  const here = await inPageAfter(link, [12345]);
   assert.equal(await here.page.locator('#chart').getAttribute('data-rows'), rows);
   assert.deepEqual(errors, []);
   assert.deepEqual(here.errors, []);
@@ -160,11 +167,7 @@ test('a jump asked for during a long jump forward ends that one where it has com
   assert.ok(reached === null || reached < 35, `the first jump stopped at ${reached} s`);
   // The same jumps with the run in the page's own thread show the same.
   const rows = await page.locator('#chart').getAttribute('data-rows');
-  const here = await open(env.browser, `${env.server.url}?engine=page${link}`);
-  for (const ms of reached === null ? [5000] : [Math.round(reached * 1000), 5000]) {
-    await here.page.locator('#scrubber').fill(String(ms));
-    await here.page.waitForFunction((us) => document.querySelector('#clock').dataset.us === String(us), ms * 1000, { timeout: 60000 });
-  }
+  const here = await inPageAfter(link, reached === null ? [5000] : [Math.round(reached * 1000), 5000]);
   assert.equal(await here.page.locator('#scrub-time').textContent(), text);
   assert.equal(await here.page.locator('#chart').getAttribute('data-rows'), rows);
   assert.deepEqual(errors, []);
