@@ -314,7 +314,8 @@ pub struct RowMarks {
 }
 
 impl Chart {
-    /// Its rows' stamps (see the field's text).
+    /// Its rows' stamps: a number per row that changes whenever the row
+    /// does (the layout keeps a row's drawing while it stays).
     pub fn stamps(&self) -> &[u64] {
         &self.stamps
     }
