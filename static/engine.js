@@ -47,7 +47,7 @@ function answer(data) {
 self.onmessage = (e) => {
   if (e.data === 'took') {
     onWay = Math.max(0, onWay - 1);
-    more();
+    if (ready) more();
     return;
   }
   if (ready) answer(e.data);
