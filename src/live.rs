@@ -147,7 +147,8 @@ pub struct Live {
     ahead_trace: Option<Trace>,
     /// After a cut: the trace length of the chart left (kept in `ahead`)
     /// and the length the two traces share, so the rows built again take
-    /// what that chart decoded (see [`ChartBuilder::update_to_like`]).
+    /// what that chart has of them, their drawings' stamps and decoded
+    /// messages (see [`ChartBuilder::update_to_like`]).
     donor: Option<(usize, usize)>,
     /// While a long jump forward comes in slices: the moment the last
     /// slice reached (the page shows it as the jump's progress).
@@ -477,9 +478,6 @@ impl Live {
             // traffic figures do, reads on from where it was).
             self.world.trace = trace;
         }
-        // After a cut, the stamps of the rows the chart had, for the rows
-        // built again that are the same (the layout keeps their drawings).
-        let mut adopt = None;
         if let Some(cut) = r.cut {
             let trace = &self.world.trace;
             if cut < trace.len()
@@ -504,7 +502,6 @@ impl Live {
             // row (a chart past the checkpoints' budget of rows has no
             // checkpoint charts near its end).
             let left = std::mem::replace(&mut self.chart, chart);
-            adopt = Some((left.chart.marks(), cut.min(left.consumed())));
             self.donor = Some((left.consumed(), cut.min(left.consumed())));
             let left_metrics = std::mem::replace(&mut self.metrics, metrics);
             if cut < old_len
@@ -526,9 +523,6 @@ impl Live {
             self.checkpoints = r.checkpoints;
             self.computed_to = Some(r.now);
             self.build_chart();
-            if let Some((marks, shared)) = &adopt {
-                self.chart.chart.adopt_stamps(marks, *shared);
-            }
             self.chart_layout.borrow_mut().warm(&self.chart.chart);
             return Ok(false);
         }
@@ -564,9 +558,6 @@ impl Live {
         }
         self.checkpoints = r.checkpoints;
         self.build_chart();
-        if let Some((marks, shared)) = &adopt {
-            self.chart.chart.adopt_stamps(marks, *shared);
-        }
         Ok(changed)
     }
 

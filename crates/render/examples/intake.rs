@@ -63,18 +63,21 @@ fn main() -> Result<(), String> {
     // the way: the page keeps none of more than 20,000 rows) and laid out
     // with the cache of the chart shown, its rows taking the stamps of
     // the same rows there or not.
-    let mut third = ChartBuilder::new(&scenario);
-    third.update_to(trace, trace.len() / 3);
+    // The chart shown and its checkpoint's copy, of one lineage as in the
+    // page (the copy's rows carry the stamps the chart shown still has).
+    let mut shown = ChartBuilder::new(&scenario);
+    shown.update_to(trace, trace.len() / 3);
+    let third = shown.clone();
+    shown.update(trace);
     let cut = trace.len() * 9 / 10;
     let back = |like: bool| {
         let (groups, opts, geo) = (&groups, ViewOptions::default(), Geometry::page(1100.0));
         let mut cache = LayoutCache::default();
-        msc::layout_with(&b.chart, groups, &opts, &geo, &mut cache);
+        msc::layout_with(&shown.chart, groups, &opts, &geo, &mut cache);
         let mut again = third.clone();
         let t = Instant::now();
         if like {
-            again.update_to_like(trace, cut, &b.chart, cut);
-            again.chart.adopt_stamps(&b.chart.marks(), cut);
+            again.update_to_like(trace, cut, &shown.chart, cut);
         } else {
             again.update_to(trace, cut);
         }

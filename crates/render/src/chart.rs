@@ -287,7 +287,8 @@ pub struct Chart {
     pub(crate) stamps: Vec<u64>,
     /// Per row, the place in the trace of the event that last changed it
     /// (made it, or marked its arrival, translation or loss): a row is a
-    /// function of the trace up to there (see [`Chart::adopt_stamps`]).
+    /// function of the trace up to there (see
+    /// [`ChartBuilder::update_to_like`]).
     #[serde(skip)]
     pub(crate) changed_at: Vec<usize>,
 }
@@ -305,48 +306,11 @@ fn next_stamp() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// What a chart's rows were stamped with, and when they last changed
-/// (see [`Chart::adopt_stamps`]).
-#[derive(Clone, Debug, Default)]
-pub struct RowMarks {
-    stamps: Vec<u64>,
-    changed_at: Vec<usize>,
-}
-
 impl Chart {
     /// Its rows' stamps: a number per row that changes whenever the row
     /// does (the layout keeps a row's drawing while it stays).
     pub fn stamps(&self) -> &[u64] {
         &self.stamps
-    }
-
-    /// Its rows' stamps and changes, for [`Chart::adopt_stamps`].
-    pub fn marks(&self) -> RowMarks {
-        RowMarks {
-            stamps: self.stamps.clone(),
-            changed_at: self.changed_at.clone(),
-        }
-    }
-
-    /// Takes the stamps of the rows of another chart of the same run
-    /// (`other`, its marks) that this chart has as they were: those last
-    /// changed by the same event, before `shared` (the length of the trace
-    /// the two charts have in common). Such a row is the same row, so the
-    /// layout keeps its drawing: the page does so after a jump back, where
-    /// the rows since the last checkpoint's chart are built again.
-    pub fn adopt_stamps(&mut self, other: &RowMarks, shared: usize) {
-        let n = self
-            .stamps
-            .len()
-            .min(self.changed_at.len())
-            .min(other.stamps.len())
-            .min(other.changed_at.len());
-        for i in 0..n {
-            let at = self.changed_at[i];
-            if at < shared && at == other.changed_at[i] {
-                self.stamps[i] = other.stamps[i];
-            }
-        }
     }
 
     /// The chart of a whole trace.
@@ -606,12 +570,14 @@ impl ChartBuilder {
         self.update_with(trace, end, None);
     }
 
-    /// As [`ChartBuilder::update_to`], taking each message's notation and
-    /// decrypted payloads from the same row of `donor`, a chart of the same
-    /// run whose trace is this one's up to `shared`, where that row was
-    /// made and last changed before `shared`, instead of decoding the
-    /// datagram again. The page builds the chart so after a jump back,
-    /// from the chart it showed before.
+    /// As [`ChartBuilder::update_to`], taking what it can from `donor`, a
+    /// chart of the same run whose trace is this one's up to `shared`: a
+    /// row `donor` has as it is (last changed by the same event, before
+    /// `shared`) keeps `donor`'s stamp, so the layout keeps its drawing,
+    /// and a message's notation and decrypted payloads come from there
+    /// instead of decoding the datagram again. The page builds the chart
+    /// so after a jump back, from the chart it showed before (the rows
+    /// since the last checkpoint's chart are built again).
     pub fn update_to_like(&mut self, trace: &Trace, end: usize, donor: &Chart, shared: usize) {
         // Room for its rows at once (a checkpoint's copy has none to spare).
         let more = donor.rows.len().saturating_sub(self.chart.rows.len());
@@ -642,15 +608,20 @@ impl ChartBuilder {
             changed_at.resize(self.chart.rows.len(), at);
         }
         self.done = end;
-        // New stamps for the rows changed and the rows added.
-        let stamps = &mut self.chart.stamps;
-        for i in self.touched.drain(..) {
-            if let Some(s) = stamps.get_mut(i) {
-                *s = next_stamp();
-            }
-        }
-        while stamps.len() < self.chart.rows.len() {
-            stamps.push(next_stamp());
+        // New stamps for the rows changed and the rows added, but for
+        // those the donor has as they are.
+        let chart = &mut self.chart;
+        let first_new = chart.stamps.len();
+        let changed = self.touched.drain(..).chain(first_new..chart.rows.len());
+        chart.stamps.resize(chart.rows.len(), 0);
+        for i in changed {
+            let at = chart.changed_at[i];
+            chart.stamps[i] = match donor {
+                Some((d, shared)) if at < shared && d.changed_at.get(i) == Some(&at) => {
+                    d.stamps.get(i).copied().unwrap_or_else(next_stamp)
+                }
+                _ => next_stamp(),
+            };
         }
     }
 

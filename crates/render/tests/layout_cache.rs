@@ -79,13 +79,12 @@ fn cached_equals_fresh(name: &str, tick: u64) -> usize {
             kept.as_ref().unwrap().chart.clone()
         } else if k == 90 {
             // A jump back to a moment past the last checkpoint's chart:
-            // the rows since are built again and take the stamps of the
-            // same rows of the chart shown (the layout keeps their
+            // the rows since are built again like the chart shown, taking
+            // the stamps of its same rows (the layout keeps their
             // drawings).
             let cut = kept.as_ref().unwrap().consumed();
             let mut again = older.clone().unwrap();
-            again.update_to(w.trace(), cut);
-            again.chart.adopt_stamps(&b.chart.marks(), cut);
+            again.update_to_like(w.trace(), cut, &b.chart, cut);
             again.chart
         } else {
             b.chart.clone()
