@@ -39,7 +39,7 @@ pub fn state_panels_component(p: &StatePanelsProps) -> Html {
     html! {
         <div class="panels">
             { for panels.iter().map(|panel| match panel {
-                Panel::Group(t) => html! { <GroupTable key={format!("group-{}", t.id)} table={t.clone()} dispatch={p.dispatch.clone()} /> },
+                Panel::Group(t) => html! { <GroupTable key={format!("group-{}", t.id)} table={t.clone()} session={p.session.clone()} version={p.version} dispatch={p.dispatch.clone()} /> },
                 Panel::Host(h) => html! { <StatePanel key={format!("state-{}", h.id)} panel={h.clone()} /> },
             }) }
         </div>

@@ -178,13 +178,34 @@ pub struct GroupRow {
     pub focused: bool,
 }
 
-/// A host group's members in one table.
+/// A host group's members in one table. Its rows are made one at a time
+/// ([`GroupTable::row`]): the page draws only those in view, so a tick
+/// formats a few dozen rows, not one per member of a cluster of thousands.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupTable {
     pub id: String,
     /// "Client × 20".
     pub title: String,
-    pub rows: Vec<GroupRow>,
+    /// The members, as indices into the hosts, in order.
+    pub members: Vec<usize>,
+    /// The member whose full panel is shown.
+    pub shown: usize,
+}
+
+impl GroupTable {
+    /// The `k`-th member's row, given every host's view (`None` past the
+    /// end or for a host not there).
+    pub fn row(&self, k: usize, hosts: &[HostView]) -> Option<GroupRow> {
+        let m = *self.members.get(k)?;
+        Some(group_row(hosts.get(m)?, m == self.shown))
+    }
+
+    /// Every member's row (tests, and what a full table would show).
+    pub fn rows(&self, hosts: &[HostView]) -> Vec<GroupRow> {
+        (0..self.members.len())
+            .filter_map(|k| self.row(k, hosts))
+            .collect()
+    }
 }
 
 /// The state panels in page order.
@@ -207,42 +228,40 @@ fn host_panel(h: &HostView, sa: Option<&SaSnapshot>, note: Option<String>, now: 
     })
 }
 
-fn group_table(g: &HostGroup, hosts: &[HostView], shown: usize) -> Panel {
-    let rows = g
-        .members
-        .iter()
-        .filter_map(|&m| {
-            let h = hosts.get(m)?;
-            let sa = h.sas.last();
-            let busy = sa.map_or(String::new(), |sa| {
-                let mut v = Vec::new();
-                if sa.local_behind_nat || sa.peer_behind_nat {
-                    v.push("NAT".to_string());
-                }
-                if sa.pending_update {
-                    v.push("update pending".into());
-                }
-                if let Some(o) = &sa.outstanding {
-                    v.push(format!("{} #{}", o.what, o.mid));
-                }
-                v.join(", ")
-            });
-            Some(GroupRow {
-                host: h.id.clone(),
-                label: h.label.clone(),
-                state: sa.map_or("—".to_string(), |sa| format!("{:?}", sa.state)),
-                path: sa.map_or("—".to_string(), |sa| {
-                    format!("{} ⇄ {}", sa.local, sa.remote)
-                }),
-                busy,
-                focused: m == shown,
-            })
-        })
-        .collect();
+/// One member's row of its group's table.
+fn group_row(h: &HostView, focused: bool) -> GroupRow {
+    let sa = h.sas.last();
+    let busy = sa.map_or(String::new(), |sa| {
+        let mut v = Vec::new();
+        if sa.local_behind_nat || sa.peer_behind_nat {
+            v.push("NAT".to_string());
+        }
+        if sa.pending_update {
+            v.push("update pending".into());
+        }
+        if let Some(o) = &sa.outstanding {
+            v.push(format!("{} #{}", o.what, o.mid));
+        }
+        v.join(", ")
+    });
+    GroupRow {
+        host: h.id.clone(),
+        label: h.label.clone(),
+        state: sa.map_or("—".to_string(), |sa| format!("{:?}", sa.state)),
+        path: sa.map_or("—".to_string(), |sa| {
+            format!("{} ⇄ {}", sa.local, sa.remote)
+        }),
+        busy,
+        focused,
+    }
+}
+
+fn group_table(g: &HostGroup, shown: usize) -> Panel {
     Panel::Group(GroupTable {
         id: g.id.clone(),
         title: format!("{} × {}", g.label, g.members.len()),
-        rows,
+        members: g.members.clone(),
+        shown,
     })
 }
 
@@ -257,7 +276,17 @@ pub fn state_panels(
     focus: Option<&str>,
     now: Time,
 ) -> Vec<Panel> {
-    let group_of = |i: usize| groups.iter().find(|g| g.members.contains(&i));
+    // Each host's group, by index: one pass over the members (a lookup in
+    // every group per host was quadratic in a cluster's size).
+    let mut group_at: Vec<Option<usize>> = vec![None; hosts.len()];
+    for (k, g) in groups.iter().enumerate() {
+        for &m in &g.members {
+            if let Some(slot) = group_at.get_mut(m) {
+                slot.get_or_insert(k);
+            }
+        }
+    }
+    let group_of = |i: usize| group_at.get(i).copied().flatten().map(|k| &groups[k]);
     let focus: Option<usize> = focus
         .and_then(|f| hosts.iter().position(|h| h.id == f))
         .filter(|&i| group_of(i).is_some())
@@ -272,8 +301,10 @@ pub fn state_panels(
             if g.members.first() != Some(&i) {
                 continue;
             }
-            let shown = focus.filter(|f| g.members.contains(f)).unwrap_or(i);
-            out.push(group_table(g, hosts, shown));
+            let shown = focus
+                .filter(|&f| group_of(f).is_some_and(|o| std::ptr::eq(o, g)))
+                .unwrap_or(i);
+            out.push(group_table(g, shown));
             if let Some(m) = hosts.get(shown) {
                 out.push(host_panel(m, m.sas.last(), None, now));
             }
@@ -517,9 +548,11 @@ mod tests {
             panic!("the group's table first")
         };
         assert_eq!(table.title, "Client × 20");
-        assert_eq!(table.rows.len(), 20);
-        let focused: Vec<&str> = table
-            .rows
+        let rows = table.rows(&hosts);
+        assert_eq!(rows.len(), 20);
+        assert_eq!(table.row(6, &hosts).as_ref(), rows.get(6));
+        assert_eq!(table.row(20, &hosts), None);
+        let focused: Vec<&str> = rows
             .iter()
             .filter(|r| r.focused)
             .map(|r| r.host.as_str())
