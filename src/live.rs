@@ -13,7 +13,7 @@
 use crate::engine::codec::{self, Names};
 use crate::engine::link::{Link, Sent};
 use crate::engine::{Command, Engine, Outcome, Reply};
-use crate::session::{Session, Shown, Stage, TraceStamp, new_world_id, step_times};
+use crate::session::{Session, Shown, Stage, TraceStamp, new_world_id};
 use crate::timeline::MAX_CHART_ROWS;
 use mobike_protocol::Time;
 use mobike_render::metrics::MetricsBuilder;
@@ -679,7 +679,7 @@ impl Live {
     }
 
     pub fn step_times(&self) -> Vec<Time> {
-        step_times(&self.chart.chart)
+        self.chart.step_times().to_vec()
     }
 
     pub fn stamp(&self) -> TraceStamp {

@@ -381,8 +381,9 @@ impl Stage {
     }
 }
 
-/// The moment each step reached came (the chart's narration rows, in
-/// order): step `k` is at index `k - 1`.
+/// The moment of each narration row of `chart`, in order: what
+/// [`ChartBuilder::step_times`] keeps as the steps come (tests).
+#[cfg(test)]
 pub fn step_times(chart: &Chart) -> Vec<Time> {
     chart
         .rows
@@ -685,7 +686,7 @@ impl Session {
     /// The moment each step reached came (the chart's narration rows, in
     /// order): step `k` is at index `k - 1`.
     pub fn step_times(&self) -> Vec<Time> {
-        step_times(&self.chart.chart)
+        self.chart.step_times().to_vec()
     }
 
     /// After the chart grew (or was rebuilt): the step shown follows the
@@ -1686,6 +1687,8 @@ mod tests {
             s.step_times(),
             [108 * mobike_protocol::MS, 4 * SEC, 4 * SEC, 4 * SEC]
         );
+        // As the chart's narration rows say.
+        assert_eq!(s.step_times(), step_times(&s.chart.chart));
     }
 
     #[test]

@@ -385,6 +385,10 @@ pub fn chart_view(p: &ChartProps) -> Html {
         draw_row(r, key, p.selected, Some(*i) == current, Some(r.key) == stop)
     });
     let (w, h) = (view.width, view.height);
+    let hosts = {
+        let session = p.session.clone();
+        use_memo(p.stamp.world(), move |_| host_choices(&session))
+    };
     // Counted once per trace (every row is looked at), not on every draw.
     let ike = {
         let session = p.session.clone();
@@ -399,7 +403,7 @@ pub fn chart_view(p: &ChartProps) -> Html {
                 <h2>{format!("Message sequence chart ({ike} IKE messages)")}</h2>
             </div>
             <ChartToolbar view={p.view.clone()} show_esp={p.show_esp}
-                summary={Rc::new(summary(&view, p.session.clone()))}
+                summary={Rc::new(summary(&view, (*hosts).clone()))}
                 current={current.and_then(|c| view.matches.iter().position(|&m| m == c))}
                 dispatch={p.dispatch.clone()} />
             <div id="chart" class="chart" ref={div} onclick={onclick} onscroll={onscroll}
@@ -429,7 +433,7 @@ fn focus(el: &Element) {
 #[derive(PartialEq)]
 pub struct Summary {
     /// (value, label) for the host filter.
-    pub hosts: Vec<(String, String)>,
+    pub hosts: Rc<Vec<(String, String)>>,
     pub exchanges: Vec<(msc::Exchange, usize)>,
     pub kinds: Vec<(msc::RowKind, usize)>,
     pub total: usize,
@@ -438,22 +442,7 @@ pub struct Summary {
     pub matches: usize,
 }
 
-pub(super) fn summary(view: &MscView, session: SessionRef) -> Summary {
-    let s = session.borrow();
-    let mut hosts = Vec::new();
-    let mut seen_groups = Vec::new();
-    for (i, lane) in s.chart().lanes.iter().enumerate() {
-        if let Some(g) = s.groups.iter().find(|g| g.members.contains(&i))
-            && !seen_groups.contains(&g.id)
-        {
-            seen_groups.push(g.id.clone());
-            hosts.push((
-                g.key.clone(),
-                format!("{} ×{} (any)", g.label, g.members.len()),
-            ));
-        }
-        hosts.push((lane.node.clone(), lane.label.clone()));
-    }
+pub(super) fn summary(view: &MscView, hosts: Rc<Vec<(String, String)>>) -> Summary {
     Summary {
         hosts,
         exchanges: view.exchanges.clone(),
@@ -463,6 +452,34 @@ pub(super) fn summary(view: &MscView, session: SessionRef) -> Summary {
         folded: view.folded,
         matches: view.matches.len(),
     }
+}
+
+/// The host filter's choices: each lane, and each host group once, before
+/// its first member's lane. One pass over the members (looking each lane
+/// up in every group was quadratic in a cluster's size); the page keeps
+/// it while the run's world stays (its lanes and groups do).
+pub(super) fn host_choices(session: &SessionRef) -> Rc<Vec<(String, String)>> {
+    let s = session.borrow();
+    let lanes = &s.chart().lanes;
+    let mut first_of: Vec<Option<usize>> = vec![None; lanes.len()];
+    for (k, g) in s.groups.iter().enumerate() {
+        if let Some(&m) = g.members.iter().min()
+            && let Some(slot) = first_of.get_mut(m)
+        {
+            slot.get_or_insert(k);
+        }
+    }
+    let mut hosts = Vec::with_capacity(lanes.len() + s.groups.len());
+    for (i, lane) in lanes.iter().enumerate() {
+        if let Some(g) = first_of[i].map(|k| &s.groups[k]) {
+            hosts.push((
+                g.key.clone(),
+                format!("{} ×{} (any)", g.label, g.members.len()),
+            ));
+        }
+        hosts.push((lane.node.clone(), lane.label.clone()));
+    }
+    Rc::new(hosts)
 }
 
 /// The lane headers, above the rows (they stay while the rows scroll): a

@@ -4,7 +4,7 @@
 //! charts scroll together by time: scrolling one brings the other to the
 //! same moment. A click on one of A's messages inspects it.
 
-use super::chart::{Summary, draw_row, lane_heads, summary};
+use super::chart::{Summary, draw_row, host_choices, lane_heads, summary};
 use super::chart_toolbar::ChartToolbar;
 use crate::compare::Against;
 use crate::state::{Action, ChartAction, CompareRef, Dispatch, SessionRef};
@@ -120,7 +120,7 @@ pub fn compare_view(p: &CompareViewProps) -> Html {
             let pb = pane(c.b.chart(), &c.b.groups, view, d.only_b);
             let figures = Rc::new(c.figures(&*a));
             drop((a, c));
-            let sum: Rc<Summary> = Rc::new(summary(&pa.view, session.clone()));
+            let sum: Rc<Summary> = Rc::new(summary(&pa.view, host_choices(&session)));
             (Rc::new(pa), Rc::new(pb), figures, sum)
         })
     };

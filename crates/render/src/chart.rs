@@ -398,6 +398,8 @@ pub struct ChartBuilder {
     steps: Vec<mobike_sim::scenario::Step>,
     next_step: usize,
     narrated: usize,
+    /// The moment of each step shown, in order.
+    step_times: Vec<Time>,
 }
 
 impl ChartBuilder {
@@ -463,12 +465,20 @@ impl ChartBuilder {
             steps: scenario.steps.clone(),
             next_step: 0,
             narrated: 0,
+            step_times: Vec::new(),
         }
     }
 
     /// How many narration steps have been shown.
     pub fn steps_shown(&self) -> usize {
         self.next_step
+    }
+
+    /// The moment each step shown came (its narration row's): step `k` is
+    /// at index `k - 1`. Kept as the steps come, so the page reads it on
+    /// every draw without looking at every row.
+    pub fn step_times(&self) -> &[Time] {
+        &self.step_times
     }
 
     /// Shows the narration steps whose moment has come with the rows
@@ -500,6 +510,7 @@ impl ChartBuilder {
             let Some(time) = fire else { return };
             let text = self.steps[self.next_step].text.clone();
             self.next_step += 1;
+            self.step_times.push(time);
             self.chart.rows.push(Row::Note(NoteRow {
                 time,
                 lane: None,
