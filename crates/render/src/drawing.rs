@@ -228,8 +228,16 @@ fn caption(l: &mobike_sim::LinkView) -> String {
 
 fn hosts(topo: &Topo, hosts: &[mobike_sim::HostView]) -> Vec<HostBox> {
     let mut out = Vec::new();
+    // The hosts drawn in a group's box instead, marked in one pass (asking
+    // each host's group in turn was quadratic in a cluster's size).
+    let mut grouped = vec![false; topo.scenario.hosts.len()];
+    for &m in topo.groups.iter().flat_map(|g| &g.members) {
+        if let Some(slot) = grouped.get_mut(m) {
+            *slot = true;
+        }
+    }
     for (k, (spec, h)) in topo.scenario.hosts.iter().zip(hosts).enumerate() {
-        if topo.group_of(k).is_some() {
+        if grouped[k] {
             continue;
         }
         let p = topo.host_pos(spec);

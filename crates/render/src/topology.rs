@@ -328,35 +328,37 @@ impl<'a> Topo<'a> {
 }
 
 /// Links that carry some live IKE SA's current path: the link of the
-/// interface whose address the SA's local end uses. `hosts` are the
-/// world's views of `scenario.hosts`, in the same order.
+/// interface whose address the SA's local end uses, each once (a
+/// responder with a thousand IKE SAs names its uplink once, not a thousand
+/// times). `hosts` are the world's views of `scenario.hosts`, in the same
+/// order.
 pub fn active_links(scenario: &Scenario, hosts: &[HostView]) -> Vec<String> {
-    scenario
-        .hosts
-        .iter()
-        .zip(hosts)
-        .flat_map(|(spec, h)| {
-            h.sas
+    let mut out: Vec<String> = Vec::new();
+    for (spec, h) in scenario.hosts.iter().zip(hosts) {
+        for sa in h.sas.iter().filter(|sa| sa.state != SaState::Deleted) {
+            // The interface that has the address now (an added one too),
+            // else the one the scenario gave it to.
+            let name = h
+                .addresses
                 .iter()
-                .filter(|sa| sa.state != SaState::Deleted)
-                .filter_map(move |sa| {
-                    // The interface that has the address now (an added one
-                    // too), else the one the scenario gave it to.
-                    let name = h
-                        .addresses
-                        .iter()
-                        .find(|a| a.present && a.address == sa.local.ip())
-                        .map(|a| a.interface.as_str());
-                    spec.interfaces
-                        .iter()
-                        .find(|f| match name {
-                            Some(n) => f.name == n,
-                            None => f.address == sa.local.ip(),
-                        })
-                        .map(|f| f.link.clone())
+                .find(|a| a.present && a.address == sa.local.ip())
+                .map(|a| a.interface.as_str());
+            let link = spec
+                .interfaces
+                .iter()
+                .find(|f| match name {
+                    Some(n) => f.name == n,
+                    None => f.address == sa.local.ip(),
                 })
-        })
-        .collect()
+                .map(|f| &f.link);
+            if let Some(link) = link
+                && !out.contains(link)
+            {
+                out.push(link.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Where a link's label and break mark go: halfway along the part of the
@@ -577,5 +579,21 @@ pub(crate) mod tests {
         assert!(active.contains(&"wifi".to_string()), "{active:?}");
         assert!(active.contains(&"uplink".to_string()), "{active:?}");
         assert!(!active.contains(&"lte".to_string()), "{active:?}");
+    }
+
+    #[test]
+    fn a_link_that_many_ike_sas_cross_is_named_once() {
+        let scenario = example("cluster-20-mobike");
+        let mut world = World::new(&scenario);
+        world.run_until(5 * mobike_protocol::SEC);
+        let hosts = world.hosts();
+        // The cluster holds 20 IKE SAs, its clients one each.
+        assert!(hosts.iter().map(|h| h.sas.len()).sum::<usize>() >= 40);
+        let active = active_links(&scenario, &hosts);
+        let mut once = active.clone();
+        once.sort();
+        once.dedup();
+        assert!(!active.is_empty());
+        assert_eq!(once.len(), active.len(), "{active:?}");
     }
 }
