@@ -9,12 +9,14 @@
 //! client of the IKE SA whose Child SA carries it, whichever side sent it.
 
 use mobike_protocol::{Event, IpProtocol, Time};
+use mobike_sim::shared::Name;
 use mobike_sim::{Trace, TraceKind};
 use mobike_wire::header::HeaderPacket;
 use mobike_wire::registry::ExchangeType;
 use mobike_wire::udp::{UdpPayload, classify};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Pings sent later than this before the end of the trace may still be on
 /// their way: they count neither as answered nor as lost.
@@ -116,7 +118,7 @@ enum Kind {
 #[derive(Clone)]
 struct PingRecord {
     /// The host that sent it (the client, or its peer pinging the client).
-    node: String,
+    node: Name,
     sent: Time,
     carried: bool,
     /// The client whose tunnel carried it, once known.
@@ -174,9 +176,9 @@ pub struct MetricsBuilder {
     clients: Vec<ClientMetrics>,
     pings: Vec<PingRecord>,
     /// The latest request of each (sender, seq).
-    ping_of: HashMap<(String, u16), usize>,
+    ping_of: HashMap<(Name, u16), usize>,
     /// The client of the last ESP packet each host sent.
-    last_client: HashMap<String, usize>,
+    last_client: HashMap<Name, usize>,
     /// IKE SA (initiator SPI) -> client; ESP SPI -> IKE SA.
     client_of_sa: HashMap<u64, usize>,
     sa_of_esp: HashMap<u32, u64>,
@@ -248,10 +250,9 @@ impl MetricsBuilder {
                 carried,
             } => {
                 let client = self.client_at.get(node.as_str()).copied();
-                self.ping_of
-                    .insert((node.to_string(), *seq), self.pings.len());
+                self.ping_of.insert((node.clone(), *seq), self.pings.len());
                 self.pings.push(PingRecord {
-                    node: node.to_string(),
+                    node: node.clone(),
                     sent: e.time,
                     carried: *carried,
                     client,
@@ -263,7 +264,7 @@ impl MetricsBuilder {
                 seq,
                 reply: true,
             } => {
-                if let Some(&i) = self.ping_of.get(&(node.to_string(), *seq)) {
+                if let Some(&i) = self.ping_of.get(&(node.clone(), *seq)) {
                     self.pings[i].answered.get_or_insert(e.time);
                 }
             }
@@ -321,13 +322,13 @@ impl MetricsBuilder {
                         .copied();
                     if let Some(c) = client {
                         self.clients[c].esp_packets += 1;
-                        self.last_client.insert(node.to_string(), c);
+                        self.last_client.insert(node.clone(), c);
                         // The request the sender just handed to this SA.
                         for p in self.pings.iter_mut().rev() {
                             if p.sent != e.time {
                                 break;
                             }
-                            if &p.node == node && p.client.is_none() {
+                            if p.node == *node && p.client.is_none() {
                                 p.client = Some(c);
                             }
                         }
@@ -394,7 +395,7 @@ impl MetricsBuilder {
             .iter()
             .map(|p| match p.client {
                 Some(c) => c,
-                None => match last_client.get(&p.node) {
+                None => match last_client.get(p.node.as_str()) {
                     Some(&c) => c,
                     None if clients.len() == 1 => 0,
                     None => client_index(&mut clients, &mut client_at, &p.node),
