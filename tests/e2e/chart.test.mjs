@@ -81,6 +81,14 @@ test('cluster-20: the clients are one lane, every arrow names its client, and th
   await page.click('#chart button.group-span');
   assert.equal(await page.locator('#chart line.lane').count(), 2);
 
+  // The host filter offers every lane once, and the group once, right
+  // before its first member.
+  const choices = await page.locator('#chart-host option').evaluateAll((os) => os.map((o) => o.value));
+  assert.equal(choices.filter((v) => v === 'group:client').length, 1, `${choices}`);
+  assert.equal(choices[choices.indexOf('group:client') + 1], 'client-1', `${choices}`);
+  assert.equal(new Set(choices).size, choices.length, `${choices}`);
+  assert.ok(choices.includes('client-20'), `${choices}`);
+
   // Filter by a host of the group: only client-7's messages.
   const before = await rowCount(page);
   await page.selectOption('#chart-host', 'client-7');
