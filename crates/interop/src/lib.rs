@@ -531,6 +531,18 @@ fn flush(
 mod tests {
     use super::*;
 
+    /// The datagrams the kernel dropped for the UDP socket bound to
+    /// `local` as `/proc/net/udp` writes it ("0500007F:01F4" is
+    /// 127.0.0.5:500), 0 when it is not listed.
+    fn kernel_drops(local: &str) -> u64 {
+        std::fs::read_to_string("/proc/net/udp")
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some(local))
+            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+            .sum()
+    }
+
     fn config(role: Role, local: &str, peer: Option<&str>, psk: &[u8], seed: u8) -> Config {
         Config {
             role,
@@ -628,12 +640,25 @@ mod tests {
         );
         let real = run(&c, &mut |_| {}).unwrap();
         assert_eq!(real.established, 1, "the real peer got through");
+        // What the kernel dropped before the responder read it (its
+        // receive buffer overflows when the machine is busy with other
+        // work despite the pacing), read while the responder still runs.
+        let kernel = kernel_drops("0500007F:01F4");
         let out = responder.join().unwrap().unwrap();
         let count = |k: &str| out.dropped.get(k).copied().unwrap_or(0);
-        assert_eq!(count("oversized"), 100, "{:?}", out.dropped);
-        assert!(count("CookieRequired") >= 298, "{:?}", out.dropped);
+        let seen = |k: &str, n: u64| count(k) <= n && count(k) + kernel >= n;
+        assert!(
+            seen("oversized", 100),
+            "{:?}, {kernel} dropped by the kernel",
+            out.dropped
+        );
+        assert!(
+            count("CookieRequired") + kernel >= 298,
+            "{:?}, {kernel}",
+            out.dropped
+        );
         let refused: u64 = out.dropped.values().sum();
-        assert!(refused >= 2_398, "{:?}", out.dropped);
+        assert!(refused + kernel >= 2_398, "{:?}, {kernel}", out.dropped);
         let half_open = out
             .snapshots
             .iter()
