@@ -1512,15 +1512,20 @@ mod tests {
     /// The page on `example`, its run in a stand-in for the worker whose
     /// clock moves `step_ms` each time it is read, once the run is loaded.
     fn on_worker(example: &str, step_ms: f64) -> Rc<Model> {
-        let text = EXAMPLES
-            .iter()
-            .find(|(n, _)| *n == example)
-            .expect("an example")
-            .1;
-        let session = Session::from_toml(text).expect("the example reads");
+        let session = example_session(example);
         deliver(Rc::new(Model::of(Live::with_fake_worker(
             session, 0, step_ms,
         ))))
+    }
+
+    /// The built-in example `name`, as a session not yet run.
+    fn example_session(name: &str) -> Session {
+        let text = EXAMPLES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("an example")
+            .1;
+        Session::from_toml(text).expect("the example reads")
     }
 
     /// Hands the worker's replies so far to the page, together, as the
@@ -1688,16 +1693,7 @@ mod tests {
         m = m.reduce(Action::Engine(EngineReply::one(Rc::from(last))));
         assert!(!m.session.borrow().busy());
         assert_eq!(m.session.borrow().jump_progress(), None);
-        let text = EXAMPLES
-            .iter()
-            .find(|(n, _)| *n == "cluster-20-mobike")
-            .expect("an example")
-            .1;
-        let here = Rc::new(Model::of(Live::here(
-            Session::from_toml(text).expect("the example reads"),
-            0,
-        )));
-        let here = run(here, [Action::Seek(t)]);
+        let here = run(here("cluster-20-mobike"), [Action::Seek(t)]);
         assert_eq!(seen(&m), seen(&here));
         assert_eq!(m.session.borrow().now(), t);
         // And a jump back from there, through the checkpoints' charts.
@@ -1708,15 +1704,7 @@ mod tests {
 
     /// The page on `example` in this thread (its engine answers at once).
     fn here(example: &str) -> Rc<Model> {
-        let text = EXAMPLES
-            .iter()
-            .find(|(n, _)| *n == example)
-            .expect("an example")
-            .1;
-        Rc::new(Model::of(Live::here(
-            Session::from_toml(text).expect("the example reads"),
-            0,
-        )))
+        Rc::new(Model::of(Live::here(example_session(example), 0)))
     }
 
     /// Dragging the slider while a jump is on its way: the moments it

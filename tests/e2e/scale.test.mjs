@@ -28,6 +28,19 @@ async function inPageAfter(link, moments) {
   return here;
 }
 
+// The page after its jumps shows the chart the same jumps show with the
+// run in the page's own thread (`also` checks more of that page); the
+// chart's rows.
+async function chartAsInPage(page, link, moments, also = async () => {}) {
+  const rows = await page.locator('#chart').getAttribute('data-rows');
+  const here = await inPageAfter(link, moments);
+  assert.equal(await here.page.locator('#chart').getAttribute('data-rows'), rows);
+  await also(here.page);
+  assert.deepEqual(here.errors, []);
+  await here.page.close();
+  return Number(rows);
+}
+
 test('400 clients: the member and mapping tables draw only the rows in view', async () => {
   const { page, errors } = await open(env.browser, `${env.server.url}${shareLink(400)}`);
   // Every client has its SAs and its mappings a few seconds in.
@@ -91,14 +104,10 @@ test('a long jump forward comes from the worker in slices and ends where one jum
   });
   assert.ok(reached.length >= 2, `${reached.length} progress steps`);
   reached.forEach((r, i) => assert.ok(r < 35 && (i === 0 || r >= reached[i - 1]), `${reached}`));
-  const rows = await page.locator('#chart').getAttribute('data-rows');
   // The same jump with the run in the page's own thread, in one go.
-  const here = await inPageAfter(link, [35000]);
-  assert.equal(await here.page.locator('#chart').getAttribute('data-rows'), rows);
-  assert.ok(Number(rows) > 1000, `${rows} chart rows`);
+  const rows = await chartAsInPage(page, link, [35000]);
+  assert.ok(rows > 1000, `${rows} chart rows`);
   assert.deepEqual(errors, []);
-  assert.deepEqual(here.errors, []);
-  await here.page.close();
   await page.close();
 });
 
@@ -130,12 +139,8 @@ test('dragging the slider while a jump is computed sends only where it was let g
   // The page shows the chart of one jump there, with the run in the
   // page's own thread. (The place went as soon as the first jump's
   // slices came in, and ended that jump where it had come.)
-  const rows = await page.locator('#chart').getAttribute('data-rows');
-  const here = await inPageAfter(link, [12345]);
-  assert.equal(await here.page.locator('#chart').getAttribute('data-rows'), rows);
+  await chartAsInPage(page, link, [12345]);
   assert.deepEqual(errors, []);
-  assert.deepEqual(here.errors, []);
-  await here.page.close();
   await page.close();
 });
 
@@ -166,12 +171,8 @@ test('a jump asked for during a long jump forward ends that one where it has com
   const reached = m[1] === undefined ? null : Number(m[1]);
   assert.ok(reached === null || reached < 35, `the first jump stopped at ${reached} s`);
   // The same jumps with the run in the page's own thread show the same.
-  const rows = await page.locator('#chart').getAttribute('data-rows');
-  const here = await inPageAfter(link, reached === null ? [5000] : [Math.round(reached * 1000), 5000]);
-  assert.equal(await here.page.locator('#scrub-time').textContent(), text);
-  assert.equal(await here.page.locator('#chart').getAttribute('data-rows'), rows);
+  await chartAsInPage(page, link, reached === null ? [5000] : [Math.round(reached * 1000), 5000],
+    async (here) => assert.equal(await here.locator('#scrub-time').textContent(), text));
   assert.deepEqual(errors, []);
-  assert.deepEqual(here.errors, []);
-  await here.page.close();
   await page.close();
 });

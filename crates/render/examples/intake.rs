@@ -62,9 +62,9 @@ fn main() -> Result<(), String> {
     // chart is built again from the last checkpoint's chart (a third of
     // the way: the page keeps none of more than 20,000 rows) and laid out
     // with the cache of the chart shown, its rows taking the stamps of
-    // the same rows there or not.
-    // The chart shown and its checkpoint's copy, of one lineage as in the
-    // page (the copy's rows carry the stamps the chart shown still has).
+    // the same rows there or not. The chart shown and that checkpoint's
+    // copy are of one lineage, as in the page (the copy's rows carry the
+    // stamps the chart shown still has).
     let mut shown = ChartBuilder::new(&scenario);
     shown.update_to(trace, trace.len() / 3);
     let third = shown.clone();
