@@ -11,16 +11,20 @@ use web_sys::Element;
 use yew::prelude::*;
 
 /// Wall-clock milliseconds between animation ticks.
-const TICK_MS: u32 = 40;
+pub const TICK_MS: u32 = 40;
 
 /// While playing, tick the simulation. Each tick carries the wall-clock
 /// time since the one before (the browser fires intervals late when a frame
 /// runs long), so virtual time follows the wall clock at the chosen speed;
-/// at most two ticks' worth, so a tab that slept does not leap ahead.
+/// at most two ticks' worth, so a tab that slept does not leap ahead. The
+/// first tick goes as Play is pressed, for the interval's first 40 ms
+/// (which the worker ran ahead while the page was paused), so playing
+/// moves at once instead of a tick and a reply later.
 #[hook]
 pub fn use_ticker(playing: bool, dispatch: Dispatch) {
     use_effect_with(playing, move |playing| {
         let interval = playing.then(|| {
+            dispatch.dispatch(Action::Tick(TICK_MS));
             let last = std::cell::Cell::new(clock_ms());
             Interval::new(TICK_MS, move || {
                 let now = clock_ms();

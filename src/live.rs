@@ -164,6 +164,9 @@ pub struct Live {
     names: Names,
     link: Link,
     pending: VecDeque<Pending>,
+    /// The last [`Command::RunAhead`] sent: the mirror's world, trace
+    /// length and moment then, and where the copy was to run.
+    run_ahead_asked: Option<(u64, usize, Time, Time)>,
 }
 
 impl Deref for Live {
@@ -265,6 +268,7 @@ impl Live {
             names: Names::default(),
             link,
             pending: VecDeque::new(),
+            run_ahead_asked: None,
         }
     }
 
@@ -312,6 +316,25 @@ impl Live {
         let source = self.source.clone();
         self.open(Session::new(scenario, source), 0);
         self.layout = layout;
+    }
+
+    /// Paused, with nothing on its way to the worker: asks it to run the
+    /// first tick of playing, to `to`, ahead on a copy of the world in its
+    /// idle time (once for each moment and `to`). That tick then finds its
+    /// work done: the start of a scenario (every SA's key exchange) is its
+    /// dearest stretch, and the worker's code is warm when Play is pressed.
+    /// An engine in this thread has no idle time to use.
+    pub fn offer_run_ahead(&mut self, to: Time) {
+        if !self.link.runs_ahead() || self.is_recorded() || !self.pending.is_empty() {
+            return;
+        }
+        let now = self.now();
+        let asked = (self.world_id, self.world.trace.len(), now, to);
+        if to <= now || self.run_ahead_asked == Some(asked) {
+            return;
+        }
+        self.run_ahead_asked = Some(asked);
+        self.exec(Command::RunAhead { to }, Pending::Quiet);
     }
 
     /// Sends `cmd`; `pending` says what to do with its outcome. The

@@ -641,6 +641,38 @@ impl Session {
         self.run_budgeted(self.now().saturating_add(dt), false, Some(spent));
     }
 
+    /// How far a copy of this world may run on its own and then take the
+    /// world's place ([`Session::adopt_run_ahead`]) as if this session had
+    /// run it: up to the last moment before the next checkpoint is due or
+    /// the log's next intervention is applied, which only the session's own
+    /// run does. `None` where it may not run at all (a recorded run; an
+    /// instant left open at a checkpoint's moment).
+    pub fn run_ahead_limit(&self) -> Option<Time> {
+        if self.is_recorded() {
+            return None;
+        }
+        let now = self.world.now();
+        let open = self.world.next_event_time() == Some(now);
+        if open && self.checkpoints.is_boundary(now) {
+            return None;
+        }
+        let boundary = self.checkpoints.next_boundary(now);
+        let next_log = self.log.get(self.applied).map_or(Time::MAX, |e| e.0);
+        boundary
+            .min(next_log)
+            .checked_sub(1)
+            .filter(|&limit| limit >= now)
+    }
+
+    /// Takes `world`, a copy of this session's world run on by itself no
+    /// further than [`Session::run_ahead_limit`], in place of the world:
+    /// the same run, already made. The chart and the rest follow at the
+    /// next run.
+    pub fn adopt_run_ahead(&mut self, world: World) {
+        debug_assert!(world.now() >= self.world.now());
+        self.world = world;
+    }
+
     /// Like [`Session::advance`], but stops right after the event that
     /// brings a new narration step (lesson mode). Returns whether it did.
     /// Steps that came at the same moment are shown one per call, without

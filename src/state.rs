@@ -1066,6 +1066,18 @@ impl Model {
         {
             settle(&mut s, ui, done);
         }
+        // Paused with nothing on its way: the worker runs the first tick
+        // of playing ahead while the user reads the page. Lesson mode's
+        // ticks stop at narration steps: not there.
+        if !ui.playing && !ui.lesson && s.in_flight() == 0 {
+            let first = (crate::effects::TICK_MS as Time * MS * ui.speed as Time).min(MAX_TICK);
+            // From the scenario's end, playing goes on past it.
+            let (now, until) = (s.now(), s.until());
+            let to = now
+                .saturating_add(first)
+                .min(if now < until { until } else { Time::MAX });
+            s.offer_run_ahead(to);
+        }
         // Behind while playing (ticks came while the worker simulated, or
         // its budget ran out): the next tick goes now, so the worker never
         // waits for one.
@@ -1485,6 +1497,7 @@ impl Model {
 mod tests {
     use super::*;
     use crate::session::EXAMPLES;
+    use mobike_sim::TraceEvent;
 
     fn start() -> Rc<Model> {
         Rc::new(Model::from_hash(""))
@@ -1575,6 +1588,88 @@ mod tests {
         let m = m.reduce(Action::Tick(40));
         let s = m.session.borrow();
         assert_eq!((s.ticking(), s.ahead()), (1, short + target));
+    }
+
+    /// The page on `example` with a stand-in worker that runs ahead while
+    /// the page is paused, at `speed`, every reply delivered and the
+    /// worker's idle time run out.
+    fn paused_running_ahead(example: &str, step_ms: f64, speed: u32) -> Rc<Model> {
+        let mut live = Live::with_fake_worker(example_session(example), 0, step_ms);
+        live.fake_worker().runs_ahead = true;
+        let mut m = deliver(Rc::new(Model::of(live)));
+        m = deliver(m.reduce(Action::SetSpeed(speed)));
+        while m.session.borrow().in_flight() > 0 {
+            m = deliver(m);
+        }
+        m.session.borrow_mut().fake_worker().idle();
+        m
+    }
+
+    /// The trace as the page's mirror holds it, and a straight run's.
+    fn traces(m: &Model, example: &str, to: Time) -> (Vec<TraceEvent>, Vec<TraceEvent>) {
+        let mut straight = example_session(example);
+        straight.advance(to);
+        let shown = m.session.borrow().world.trace().iter().collect();
+        (shown, straight.world.trace().iter().collect())
+    }
+
+    /// Paused on a worker: the page asks it to run its first tick of
+    /// playing ahead, once for the moment shown and the speed. The tick
+    /// then takes that run: at a budget far too small to compute it (20
+    /// clients' key exchanges), its reply reaches where it goes, and the
+    /// page holds exactly the trace of a straight run.
+    #[test]
+    fn the_first_tick_takes_the_run_made_ahead_while_paused() {
+        let m = paused_running_ahead("cluster-20-mobike", 1.0, 64);
+        let first = 40 * 64 * MS;
+        let engine = m
+            .session
+            .borrow_mut()
+            .fake_worker()
+            .engine()
+            .session()
+            .map(Session::now);
+        assert_eq!(engine, Some(0), "nothing is run before Play");
+        let m = deliver(run(m, [Action::TogglePlay, Action::Tick(40)]));
+        assert_eq!(m.session.borrow().now(), first);
+        let (shown, straight) = traces(&m, "cluster-20-mobike", first);
+        assert!(shown.len() > 500, "{} events", shown.len());
+        assert!(shown == straight, "the run made ahead is the straight run");
+        // Without it the same budget stops far short.
+        let m = on_worker("cluster-20-mobike", 1.0);
+        let m = deliver(run(
+            m,
+            [Action::SetSpeed(64), Action::TogglePlay, Action::Tick(40)],
+        ));
+        let short = m.session.borrow().now();
+        assert!(short < first / 2, "now {short}");
+    }
+
+    /// What was run ahead never shows before its time, nor stands for
+    /// another run: at a lower speed the first tick stops where it goes
+    /// (the copy, past it, is left), and after an intervention the run
+    /// is the one with it.
+    #[test]
+    fn a_run_made_ahead_is_left_when_it_is_not_the_ticks() {
+        let m = paused_running_ahead("cluster-20-mobike", 0.0, 64);
+        let m = deliver(m.reduce(Action::SetSpeed(1)));
+        m.session.borrow_mut().fake_worker().idle();
+        let m = deliver(run(m, [Action::TogglePlay, Action::Tick(40)]));
+        assert_eq!(m.session.borrow().now(), 40 * MS);
+        let (shown, straight) = traces(&m, "cluster-20-mobike", 40 * MS);
+        assert!(shown == straight);
+
+        let m = paused_running_ahead("wifi-to-lte", 0.0, 64);
+        let m = deliver(m.reduce(Action::ToggleLink("wifi".into())));
+        assert_eq!(m.session.borrow().log().len(), 1);
+        let m = deliver(run(m, [Action::TogglePlay, Action::Tick(40)]));
+        let first = 40 * 64 * MS;
+        assert_eq!(m.session.borrow().now(), first);
+        let mut straight = example_session("wifi-to-lte");
+        straight.toggle_link("wifi");
+        straight.advance(first);
+        let shown: Vec<TraceEvent> = m.session.borrow().world.trace().iter().collect();
+        assert!(shown == straight.world.trace().iter().collect::<Vec<_>>());
     }
 
     /// Paused while ticks are on their way: they come in, and the page

@@ -2,7 +2,7 @@
 // here, runs the scenario (src/engine). The page posts a command as bytes;
 // each is answered, in order, with the run's changes as bytes. Commands
 // that come while the wasm is still loading wait for it.
-import init, { engine_message, engine_more, engine_next } from './mobike-playground.js';
+import init, { engine_message, engine_more, engine_next, engine_run_ahead } from './mobike-playground.js';
 
 const waiting = [];
 let ready = false;
@@ -36,12 +36,30 @@ slices.port1.onmessage = () => {
     post(engine_next());
   }
   more();
+  idle();
+};
+
+// Idle time: while the page is paused, the first tick of playing is run
+// ahead on a copy of the world (RunAhead in src/engine), one short slice a
+// task, so a command that comes meanwhile waits for one slice at most.
+const ahead = new MessageChannel();
+let aheadScheduled = false;
+function idle() {
+  if (!aheadScheduled) {
+    aheadScheduled = true;
+    ahead.port2.postMessage(null);
+  }
+}
+ahead.port1.onmessage = () => {
+  aheadScheduled = false;
+  if (engine_run_ahead()) idle();
 };
 
 function answer(data) {
   const reply = engine_message(new Uint8Array(data));
   if (reply) post(reply);
   more();
+  idle();
 }
 
 self.onmessage = (e) => {

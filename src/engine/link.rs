@@ -29,6 +29,10 @@ pub(crate) struct FakeWorker {
     /// Holds a jump's slices until the test asks for them
     /// ([`FakeWorker::next`]), so commands can come between two.
     pub(crate) held: bool,
+    /// Whether the page asks it to run ahead while paused (as it asks a
+    /// worker): off unless a test turns it on, so the others see only the
+    /// replies they ask for.
+    pub(crate) runs_ahead: bool,
 }
 
 #[cfg(test)]
@@ -40,6 +44,7 @@ impl FakeWorker {
             clock: std::cell::Cell::new(0.0),
             outbox: Vec::new(),
             held: false,
+            runs_ahead: false,
         }
     }
 
@@ -61,6 +66,21 @@ impl FakeWorker {
             .next_message(&|| FakeWorker::read_clock(clock, step));
         self.outbox.push(next);
         true
+    }
+
+    /// As `engine.js` does in its idle time: runs ahead (see
+    /// [`Engine::run_ahead`]) until there is no more to run.
+    pub(crate) fn idle(&mut self) {
+        let (clock, step) = (&self.clock, self.step_ms);
+        while self
+            .engine
+            .run_ahead(&|| FakeWorker::read_clock(clock, step))
+        {}
+    }
+
+    /// The engine (tests).
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
     }
 }
 
@@ -123,6 +143,16 @@ impl Link {
     /// new engine in this thread.
     pub fn run_anew(&mut self) {
         self.local = None;
+    }
+
+    /// Whether the engine has idle time to run ahead in while the page is
+    /// paused ([`super::Command::RunAhead`]): a worker's.
+    pub fn runs_ahead(&self) -> bool {
+        #[cfg(test)]
+        if let Some(f) = &self.fake {
+            return f.runs_ahead && self.local.is_none();
+        }
+        !self.is_local()
     }
 
     /// Whether the run is in this thread.

@@ -17,10 +17,10 @@
 pub mod codec;
 pub mod link;
 
-use crate::session::{Fork, Session, Source};
+use crate::session::{Fork, Session, Source, TraceStamp};
 use codec::{Codec, codec_enum, codec_json, codec_struct};
 use mobike_protocol::Time;
-use mobike_sim::{HostView, Intervention, LinkView, NatView, Scenario, TraceEvent};
+use mobike_sim::{HostView, Intervention, LinkView, NatView, Scenario, TraceEvent, World};
 
 codec_json!(Intervention);
 
@@ -74,6 +74,14 @@ pub enum Command {
     },
     /// Nothing: the reply tells the run's state.
     Sync,
+    /// The page is paused at the moment shown, and its first tick of
+    /// playing will run to `to` at least: the worker runs a copy of the
+    /// world there in its idle time ([`Engine::run_ahead`]), and that tick
+    /// takes the copy's run instead of computing it then. Nothing shows of
+    /// it before: the copy is not the run until the tick adopts it.
+    RunAhead {
+        to: Time,
+    },
     /// [`Session::rewind`]: back to the moment a pause was clicked at,
     /// once the ticks then on their way are in.
     Rewind {
@@ -94,6 +102,7 @@ codec_enum!(Command {
     ShowStep { k },
     Sync,
     Rewind { t },
+    RunAhead { to },
 });
 
 codec_enum!(Source {
@@ -204,7 +213,26 @@ pub struct Engine {
     replies: std::collections::VecDeque<Vec<u8>>,
     /// Commands that came while a jump was under way, waiting for it.
     waiting: std::collections::VecDeque<Vec<u8>>,
+    /// The copy of the world run ahead while the page is paused (see
+    /// [`Command::RunAhead`]).
+    run_ahead: Option<RunAhead>,
 }
+
+/// A copy of the session's world, run ahead of the moment shown in the
+/// worker's idle time, for the first tick of playing to take.
+struct RunAhead {
+    /// The session's trace and moment the copy was made of: the copy
+    /// stands for the session's run only while these are the same.
+    base: (TraceStamp, Time),
+    /// How far the page's first tick will run.
+    to: Time,
+    /// The copy (made at the first slice of idle time).
+    world: Option<World>,
+}
+
+/// How long one slice of running ahead takes at most, in wall-clock
+/// milliseconds: a command that comes meanwhile waits no longer.
+const RUN_AHEAD_SLICE_MS: f64 = 8.0;
 
 /// How long a slice of a jump forward runs before its events go to the
 /// page, in wall-clock milliseconds.
@@ -300,6 +328,45 @@ impl Engine {
         codec::to_bytes(&self.reply(outcome))
     }
 
+    /// Runs the copy of [`Command::RunAhead`] on for one slice of idle
+    /// time (the worker calls it while it has nothing else to do, and
+    /// nothing is sent of it); whether there is more to run. It stops
+    /// where the page's tick goes, and before the session's next
+    /// checkpoint or logged intervention ([`Session::run_ahead_limit`]).
+    pub fn run_ahead(&mut self, clock: &dyn Fn() -> Option<f64>) -> bool {
+        if self.more() {
+            return false;
+        }
+        let (Some(s), Some(r)) = (&self.session, &mut self.run_ahead) else {
+            return false;
+        };
+        let Some(limit) = s.run_ahead_limit().map(|l| l.min(r.to)) else {
+            return false;
+        };
+        if r.base != (s.stamp(), s.now()) {
+            return false;
+        }
+        let world = match &mut r.world {
+            Some(w) => w,
+            None if s.world.next_event_time().is_some_and(|e| e <= limit) => {
+                r.world.insert(s.world.clone())
+            }
+            None => return false,
+        };
+        let start = clock();
+        let mut n = 0u32;
+        while world.next_event_time().is_some_and(|e| e <= limit) {
+            world.step();
+            n += 1;
+            if n.is_multiple_of(16)
+                && matches!((start, clock()), (Some(t0), Some(t)) if t - t0 > RUN_AHEAD_SLICE_MS)
+            {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Carries out `cmd`; `clock` is the wall clock in milliseconds that
     /// budgets [`Command::Advance`] (`None`: no clock, nothing is paced).
     pub fn handle(&mut self, cmd: Command, clock: &dyn Fn() -> Option<f64>) -> Reply {
@@ -334,13 +401,48 @@ impl Engine {
                         s.seek(t);
                     }
                     match cmd {
-                        Command::Seek { t } if self.slices && clock().is_some() => {
-                            if !s.seek_start(t) && !seek_slice(s, t, clock) {
-                                self.seeking = Some(t);
+                        Command::Sync => Outcome::Done,
+                        Command::RunAhead { to } => {
+                            let base = (s.stamp(), s.now());
+                            match &mut self.run_ahead {
+                                // Another speed: the same copy runs on.
+                                Some(r) if r.base == base => r.to = to,
+                                r => {
+                                    *r = Some(RunAhead {
+                                        base,
+                                        to,
+                                        world: None,
+                                    })
+                                }
                             }
                             Outcome::Done
                         }
-                        cmd => run(s, cmd, clock),
+                        cmd => {
+                            // Any command but the tick it was for leaves
+                            // the copy behind; that tick takes it when the
+                            // copy has not run past where the tick goes.
+                            let ahead = self.run_ahead.take();
+                            if let Command::RunTo { to, .. } = cmd
+                                && let Some(RunAhead {
+                                    base,
+                                    world: Some(w),
+                                    ..
+                                }) = ahead
+                                && base == (s.stamp(), s.now())
+                                && w.now() <= to
+                            {
+                                s.adopt_run_ahead(w);
+                            }
+                            match cmd {
+                                Command::Seek { t } if self.slices && clock().is_some() => {
+                                    if !s.seek_start(t) && !seek_slice(s, t, clock) {
+                                        self.seeking = Some(t);
+                                    }
+                                    Outcome::Done
+                                }
+                                cmd => run(s, cmd, clock),
+                            }
+                        }
                     }
                 }
                 None => Outcome::Done,
@@ -515,7 +617,7 @@ fn run(s: &mut Session, cmd: Command, clock: &dyn Fn() -> Option<f64>) -> Outcom
             s.show_step(k);
             Outcome::Done
         }
-        Command::Sync => Outcome::Done,
+        Command::Sync | Command::RunAhead { .. } => Outcome::Done,
         Command::Rewind { t } => {
             s.rewind(t);
             Outcome::Done
@@ -541,6 +643,14 @@ pub fn engine_message(bytes: &[u8]) -> Option<Vec<u8>> {
         e.borrow_mut()
             .take_message(bytes, &crate::browser::clock_ms)
     })
+}
+
+/// One slice of running ahead in the worker's idle time (see
+/// [`Engine::run_ahead`]): whether there is more.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn engine_run_ahead() -> bool {
+    WORKER_ENGINE.with(|e| e.borrow_mut().run_ahead(&crate::browser::clock_ms))
 }
 
 /// Whether there is more to send (see [`Engine::more`]).

@@ -152,3 +152,29 @@ test('a pause keeps the moment the clock showed at the click', async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('paused, the worker runs the first tick ahead: Play moves the clock a whole tick at once', async () => {
+  const { page, errors } = await open(env.browser, `${env.server.url}#v=1&ex=cluster-20-mobike`);
+  await page.selectOption('#speed', '64');
+  // A user reads the page before pressing Play; the worker runs meanwhile.
+  await page.waitForTimeout(1500);
+  await page.evaluate(() => {
+    const clockEl = document.querySelector('#clock');
+    window.__firstMove = null;
+    new MutationObserver(() => {
+      const us = Number(clockEl.dataset.us);
+      if (window.__firstMove === null && us > 0) window.__firstMove = us;
+    }).observe(clockEl, { attributes: true, attributeFilter: ['data-us'] });
+  });
+  await page.click('#play');
+  await page.waitForFunction(() => window.__firstMove !== null, null, { timeout: 30000 });
+  await page.click('#play');
+  // The first tick at 64× is 40 ms of wall clock, 2.56 s of virtual time:
+  // 20 clients' key exchanges, which a tick's budget alone cannot compute
+  // (the first reply then reaches about 0.1 s).
+  const first = await page.evaluate(() => window.__firstMove);
+  assert.ok(first >= 2560000, `the clock's first move went to ${first} µs`);
+  assert.equal(first % 2560000, 0, `a whole number of ticks: ${first} µs`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
