@@ -3,6 +3,10 @@
 //   node tools/bench-page.mjs URL --clients 200
 //       examples/cluster-20-mobike.toml with 200 clients, opened from a share
 //       link that carries the scenario
+//   node tools/bench-page.mjs URL --wait 1500
+//       press Play 1.5 s after choosing the speed, as a user who reads the
+//       page first (the worker runs the first tick ahead meanwhile); by
+//       default Play is pressed at once
 // Reports: time to first render; wall-clock to play 60 s of virtual time at
 // 64x (ideal 937 ms: ticks are 40 ms apart when the page keeps up) and the
 // mean wall-clock per tick, over the whole run and over the frames while
@@ -18,6 +22,8 @@ import { clusterUrl } from './cluster-link.mjs';
 const args = process.argv.slice(2);
 const flag = args.indexOf('--clients');
 const clients = flag >= 0 ? Number(args.splice(flag, 2)[1]) : 0;
+const waitFlag = args.indexOf('--wait');
+const waitMs = waitFlag >= 0 ? Number(args.splice(waitFlag, 2)[1]) : 0;
 const url = clusterUrl(args[0] ?? 'http://127.0.0.1:8099/', clients);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -47,6 +53,7 @@ await page.waitForSelector('#topology .host');
 const firstRender = Date.now() - t0;
 const us = () => page.locator('#clock').getAttribute('data-us').then(Number);
 await page.selectOption('#speed', '64');
+if (waitMs > 0) await page.waitForTimeout(waitMs);
 // Frame times and the DOM's size, sampled by the page's own frames.
 await page.evaluate(() => {
   const w = window;
