@@ -958,6 +958,16 @@ mod tests {
             Command::dec(&mut codec::Dec::new(&cmd, &mut Names::default())).unwrap(),
             Command::Seek { t: 5 }
         );
+        // A browser test counts the jumps the worker gets by this octet.
+        assert_eq!(
+            cmd[0], 5,
+            "Command::Seek's number (tests/e2e/scale.test.mjs)"
+        );
+        let ahead = to_bytes(&Command::RunAhead { to: 5 });
+        assert_eq!(
+            Command::dec(&mut codec::Dec::new(&ahead, &mut Names::default())).unwrap(),
+            Command::RunAhead { to: 5 }
+        );
     }
 
     /// Replies to the commands of a run replaced since are dropped.
