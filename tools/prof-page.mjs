@@ -1,5 +1,7 @@
 // CPU profile of the page while it plays (figures for the notes):
-//   node tools/prof-page.mjs URL [--clients N] [--ms WALL] [--esp]
+//   node tools/prof-page.mjs URL [--clients N] [--ms WALL] [--esp] [--wait MS]
+// (--wait: Play that long after the page is ready, as a user who reads it
+// first; the worker runs the first tick ahead meanwhile)
 // Prints the functions with the most self time (wasm names need a build
 // that keeps them: data-keep-debug, no wasm-opt).
 import { openAt64 } from './cluster-link.mjs';
@@ -11,6 +13,8 @@ if (args.includes('--after-end')) {
   await page.click('#play');
   await page.waitForFunction(() => !document.querySelector('#play').classList.contains('on'), null, { timeout: 120000 });
 }
+const wait = args.indexOf('--wait');
+if (wait >= 0) await page.waitForTimeout(Number(args[wait + 1]));
 const cdp = await page.context().newCDPSession(page);
 await cdp.send('Profiler.enable');
 await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
