@@ -1653,8 +1653,8 @@ mod tests {
 
     /// What was run ahead never shows before its time, nor stands for
     /// another run: at a lower speed the first tick stops where it goes
-    /// (the copy, past it, is left), and after an intervention the run
-    /// is the one with it.
+    /// (the copy, past it, is made again), and after an intervention the
+    /// run is the one with it.
     #[test]
     fn a_run_made_ahead_is_left_when_it_is_not_the_ticks() {
         let m = paused_running_ahead("cluster-20-mobike", 0.0, 64);

@@ -41,10 +41,21 @@ slices.port1.onmessage = () => {
 
 // Idle time: while the page is paused, the first tick of playing is run
 // ahead on a copy of the world (RunAhead in src/engine), one short slice a
-// task, so a command that comes meanwhile waits for one slice at most.
+// task, so a command that comes meanwhile waits for one slice at most. It
+// starts once no command came for QUIET_MS: while the user drags the time
+// slider or clicks on, the worker stays free for the next command.
+const QUIET_MS = 50;
 const ahead = new MessageChannel();
 let aheadScheduled = false;
+let quiet = null;
 function idle() {
+  clearTimeout(quiet);
+  quiet = setTimeout(() => {
+    quiet = null;
+    nextSlice();
+  }, QUIET_MS);
+}
+function nextSlice() {
   if (!aheadScheduled) {
     aheadScheduled = true;
     ahead.port2.postMessage(null);
@@ -52,7 +63,7 @@ function idle() {
 }
 ahead.port1.onmessage = () => {
   aheadScheduled = false;
-  if (engine_run_ahead()) idle();
+  if (quiet === null && engine_run_ahead()) nextSlice();
 };
 
 function answer(data) {

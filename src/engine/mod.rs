@@ -232,7 +232,7 @@ struct RunAhead {
 
 /// How long one slice of running ahead takes at most, in wall-clock
 /// milliseconds: a command that comes meanwhile waits no longer.
-const RUN_AHEAD_SLICE_MS: f64 = 8.0;
+const RUN_AHEAD_SLICE_MS: f64 = 5.0;
 
 /// How long a slice of a jump forward runs before its events go to the
 /// page, in wall-clock milliseconds.
@@ -405,8 +405,15 @@ impl Engine {
                         Command::RunAhead { to } => {
                             let base = (s.stamp(), s.now());
                             match &mut self.run_ahead {
-                                // Another speed: the same copy runs on.
-                                Some(r) if r.base == base => r.to = to,
+                                // Another speed: the same copy runs on,
+                                // or, past where the tick now goes, is
+                                // made again.
+                                Some(r) if r.base == base => {
+                                    r.to = to;
+                                    if r.world.as_ref().is_some_and(|w| w.now() > to) {
+                                        r.world = None;
+                                    }
+                                }
                                 r => {
                                     *r = Some(RunAhead {
                                         base,
