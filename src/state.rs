@@ -1678,6 +1678,46 @@ mod tests {
         assert!(shown == straight.world.trace().iter().collect::<Vec<_>>());
     }
 
+    /// The worker runs ahead at once after a scenario is loaded, but
+    /// waits 50 ms after a jump (the user may be dragging the time slider,
+    /// and the next jump should find it free), then runs.
+    #[test]
+    fn running_ahead_waits_after_a_jump_not_after_a_load() {
+        let (clock, step) = (std::cell::Cell::new(0.0), std::cell::Cell::new(0.0));
+        let read = || {
+            clock.set(clock.get() + step.get());
+            Some(clock.get())
+        };
+        let mut e = crate::engine::Engine::default();
+        let scenario = example_session("cluster-20-mobike")
+            .scenario
+            .to_toml()
+            .unwrap();
+        e.handle(
+            Command::Load {
+                scenario,
+                source: Source::of_text(""),
+                log: Vec::new(),
+            },
+            &read,
+        );
+        e.handle(Command::RunAhead { to: 2560 * MS }, &read);
+        assert_eq!(e.run_ahead(&read), None, "run to the tick's end at once");
+        let to = SEC + 2560 * MS;
+        e.handle(Command::Seek { t: SEC }, &read);
+        e.handle(Command::RunAhead { to }, &read);
+        clock.set(20.0);
+        assert_eq!(e.run_ahead(&read), Some(30.0), "30 ms more to wait");
+        clock.set(50.0);
+        assert_eq!(e.run_ahead(&read), None, "then run");
+        assert_eq!(e.session().map(Session::now), Some(SEC), "nothing shows");
+        // The tick takes it: its budget alone (2 ms, the clock moving 1 ms
+        // each time it is read, every 16 events) would stop far short.
+        step.set(1.0);
+        e.handle(Command::RunTo { to, budget_ms: 2.0 }, &read);
+        assert_eq!(e.session().map(Session::now), Some(to));
+    }
+
     /// Paused while ticks are on their way: they come in, and the page
     /// goes back to the moment it showed at the click (the clock does not
     /// run on by the ticks' 5 s at 64×). Anything done meanwhile keeps

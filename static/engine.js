@@ -41,21 +41,16 @@ slices.port1.onmessage = () => {
 
 // Idle time: while the page is paused, the first tick of playing is run
 // ahead on a copy of the world (RunAhead in src/engine), one short slice a
-// task, so a command that comes meanwhile waits for one slice at most. It
-// starts once no command came for QUIET_MS: while the user drags the time
-// slider or clicks on, the worker stays free for the next command.
-const QUIET_MS = 50;
+// task, so a command that comes meanwhile waits for one slice at most.
+// engine_run_ahead says when to go on: at once (0), after a wait (the
+// user's last jump or click is recent: dragging the time slider or
+// clicking on finds the worker free), or not (-1).
 const ahead = new MessageChannel();
 let aheadScheduled = false;
-let quiet = null;
+let wait = null;
 function idle() {
-  clearTimeout(quiet);
-  quiet = setTimeout(() => {
-    quiet = null;
-    nextSlice();
-  }, QUIET_MS);
-}
-function nextSlice() {
+  clearTimeout(wait);
+  wait = null;
   if (!aheadScheduled) {
     aheadScheduled = true;
     ahead.port2.postMessage(null);
@@ -63,7 +58,9 @@ function nextSlice() {
 }
 ahead.port1.onmessage = () => {
   aheadScheduled = false;
-  if (quiet === null && engine_run_ahead()) nextSlice();
+  const next = engine_run_ahead();
+  if (next === 0) idle();
+  else if (next > 0) wait = setTimeout(idle, next);
 };
 
 function answer(data) {

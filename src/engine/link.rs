@@ -69,13 +69,19 @@ impl FakeWorker {
     }
 
     /// As `engine.js` does in its idle time: runs ahead (see
-    /// [`Engine::run_ahead`]) until there is no more to run.
+    /// [`Engine::run_ahead`]) until there is no more to run, its clock
+    /// moved on over each wait.
     pub(crate) fn idle(&mut self) {
-        let (clock, step) = (&self.clock, self.step_ms);
-        while self
-            .engine
-            .run_ahead(&|| FakeWorker::read_clock(clock, step))
-        {}
+        loop {
+            let (clock, step) = (&self.clock, self.step_ms);
+            match self
+                .engine
+                .run_ahead(&|| FakeWorker::read_clock(clock, step))
+            {
+                Some(wait) => self.clock.set(self.clock.get() + wait),
+                None => break,
+            }
+        }
     }
 
     /// The engine (tests).

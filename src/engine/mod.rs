@@ -216,6 +216,11 @@ pub struct Engine {
     /// The copy of the world run ahead while the page is paused (see
     /// [`Command::RunAhead`]).
     run_ahead: Option<RunAhead>,
+    /// When the last command came that the user's input sends in bursts
+    /// (a jump, a step, an intervention: not a load, nor the word to run
+    /// ahead), by the engine's clock: running ahead waits
+    /// [`RUN_AHEAD_QUIET_MS`] after it.
+    last_input: Option<f64>,
 }
 
 /// A copy of the session's world, run ahead of the moment shown in the
@@ -233,6 +238,12 @@ struct RunAhead {
 /// How long one slice of running ahead takes at most, in wall-clock
 /// milliseconds: a command that comes meanwhile waits no longer.
 const RUN_AHEAD_SLICE_MS: f64 = 5.0;
+
+/// How long running ahead waits after a command of the user's input, so
+/// that dragging the time slider or clicking on finds the worker free for
+/// the next command (with 200 clients, jumps one right after another took
+/// 54–82 ms against 44–53 ms when it ran at once).
+const RUN_AHEAD_QUIET_MS: f64 = 50.0;
 
 /// How long a slice of a jump forward runs before its events go to the
 /// page, in wall-clock milliseconds.
@@ -330,30 +341,35 @@ impl Engine {
 
     /// Runs the copy of [`Command::RunAhead`] on for one slice of idle
     /// time (the worker calls it while it has nothing else to do, and
-    /// nothing is sent of it); whether there is more to run. It stops
-    /// where the page's tick goes, and before the session's next
-    /// checkpoint or logged intervention ([`Session::run_ahead_limit`]).
-    pub fn run_ahead(&mut self, clock: &dyn Fn() -> Option<f64>) -> bool {
+    /// nothing is sent of it). It stops where the page's tick goes, and
+    /// before the session's next checkpoint or logged intervention
+    /// ([`Session::run_ahead_limit`]). Whether to call it again, and after
+    /// how many milliseconds: `None` when there is nothing to run, a wait
+    /// while the user's last command is recent ([`RUN_AHEAD_QUIET_MS`]).
+    pub fn run_ahead(&mut self, clock: &dyn Fn() -> Option<f64>) -> Option<f64> {
         if self.more() {
-            return false;
+            return None;
         }
         let (Some(s), Some(r)) = (&self.session, &mut self.run_ahead) else {
-            return false;
+            return None;
         };
-        let Some(limit) = s.run_ahead_limit().map(|l| l.min(r.to)) else {
-            return false;
-        };
+        let limit = s.run_ahead_limit().map(|l| l.min(r.to))?;
         if r.base != (s.stamp(), s.now()) {
-            return false;
+            return None;
+        }
+        let start = clock();
+        if let (Some(last), Some(now)) = (self.last_input, start)
+            && now - last < RUN_AHEAD_QUIET_MS
+        {
+            return Some(last + RUN_AHEAD_QUIET_MS - now);
         }
         let world = match &mut r.world {
             Some(w) => w,
             None if s.world.next_event_time().is_some_and(|e| e <= limit) => {
                 r.world.insert(s.world.clone())
             }
-            None => return false,
+            None => return None,
         };
-        let start = clock();
         let mut n = 0u32;
         while world.next_event_time().is_some_and(|e| e <= limit) {
             world.step();
@@ -361,15 +377,21 @@ impl Engine {
             if n.is_multiple_of(16)
                 && matches!((start, clock()), (Some(t0), Some(t)) if t - t0 > RUN_AHEAD_SLICE_MS)
             {
-                return true;
+                return Some(0.0);
             }
         }
-        false
+        None
     }
 
     /// Carries out `cmd`; `clock` is the wall clock in milliseconds that
     /// budgets [`Command::Advance`] (`None`: no clock, nothing is paced).
     pub fn handle(&mut self, cmd: Command, clock: &dyn Fn() -> Option<f64>) -> Reply {
+        if !matches!(
+            cmd,
+            Command::Load { .. } | Command::RunAhead { .. } | Command::Sync
+        ) {
+            self.last_input = clock();
+        }
         let outcome = match cmd {
             Command::Load {
                 scenario,
@@ -653,11 +675,16 @@ pub fn engine_message(bytes: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// One slice of running ahead in the worker's idle time (see
-/// [`Engine::run_ahead`]): whether there is more.
+/// [`Engine::run_ahead`]): in how many milliseconds to call it again (0:
+/// at once), or -1 when there is nothing more to run.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
-pub fn engine_run_ahead() -> bool {
-    WORKER_ENGINE.with(|e| e.borrow_mut().run_ahead(&crate::browser::clock_ms))
+pub fn engine_run_ahead() -> f64 {
+    WORKER_ENGINE.with(|e| {
+        e.borrow_mut()
+            .run_ahead(&crate::browser::clock_ms)
+            .unwrap_or(-1.0)
+    })
 }
 
 /// Whether there is more to send (see [`Engine::more`]).
