@@ -19,6 +19,7 @@ use mobike_render::msc::{
     self, GroupSpan, LINE_H, LaneKind, LaneView, MessageView, MscView, NoteView, RowBody, RowKey,
     RowView, RunView, ViewOptions,
 };
+use mobike_render::topology::group_index;
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -461,17 +462,13 @@ pub(super) fn summary(view: &MscView, hosts: Rc<Vec<(String, String)>>) -> Summa
 pub(super) fn host_choices(session: &SessionRef) -> Rc<Vec<(String, String)>> {
     let s = session.borrow();
     let lanes = &s.chart().lanes;
-    let mut first_of: Vec<Option<usize>> = vec![None; lanes.len()];
-    for (k, g) in s.groups.iter().enumerate() {
-        if let Some(&m) = g.members.iter().min()
-            && let Some(slot) = first_of.get_mut(m)
-        {
-            slot.get_or_insert(k);
-        }
-    }
+    let group_at = group_index(&s.groups, lanes.len());
     let mut hosts = Vec::with_capacity(lanes.len() + s.groups.len());
     for (i, lane) in lanes.iter().enumerate() {
-        if let Some(g) = first_of[i].map(|k| &s.groups[k]) {
+        if let Some(g) = group_at[i]
+            .map(|k| &s.groups[k])
+            .filter(|g| g.members.first() == Some(&i))
+        {
             hosts.push((
                 g.key.clone(),
                 format!("{} ×{} (any)", g.label, g.members.len()),

@@ -3,7 +3,9 @@
 //! user's layout ([`Topo`]) and the world's state. The page turns each item
 //! into SVG elements and adds the pointer handlers; it computes nothing.
 
-use crate::topology::{Topo, active_links, host_half_width, host_height, link_midpoint};
+use crate::topology::{
+    Topo, active_links, group_index, host_half_width, host_height, link_midpoint,
+};
 use mobike_protocol::SaState;
 use mobike_sim::WorldRead;
 use std::net::IpAddr;
@@ -228,16 +230,10 @@ fn caption(l: &mobike_sim::LinkView) -> String {
 
 fn hosts(topo: &Topo, hosts: &[mobike_sim::HostView]) -> Vec<HostBox> {
     let mut out = Vec::new();
-    // The hosts drawn in a group's box instead, marked in one pass (asking
-    // each host's group in turn was quadratic in a cluster's size).
-    let mut grouped = vec![false; topo.scenario.hosts.len()];
-    for &m in topo.groups.iter().flat_map(|g| &g.members) {
-        if let Some(slot) = grouped.get_mut(m) {
-            *slot = true;
-        }
-    }
+    // The hosts drawn in a group's box instead.
+    let group_at = group_index(topo.groups, topo.scenario.hosts.len());
     for (k, (spec, h)) in topo.scenario.hosts.iter().zip(hosts).enumerate() {
-        if grouped[k] {
+        if group_at[k].is_some() {
             continue;
         }
         let p = topo.host_pos(spec);

@@ -5,7 +5,7 @@
 
 use crate::fmt_time;
 use crate::metrics::Metrics;
-use crate::topology::HostGroup;
+use crate::topology::{HostGroup, group_index};
 use mobike_protocol::{ChildSnapshot, SaSnapshot, Time};
 use mobike_sim::scenario::PingSpec;
 use mobike_sim::{HostView, NatView};
@@ -276,20 +276,10 @@ pub fn state_panels(
     focus: Option<&str>,
     now: Time,
 ) -> Vec<Panel> {
-    // Each host's group, by index: one pass over the members (a lookup in
-    // every group per host was quadratic in a cluster's size).
-    let mut group_at: Vec<Option<usize>> = vec![None; hosts.len()];
-    for (k, g) in groups.iter().enumerate() {
-        for &m in &g.members {
-            if let Some(slot) = group_at.get_mut(m) {
-                slot.get_or_insert(k);
-            }
-        }
-    }
-    let group_of = |i: usize| group_at.get(i).copied().flatten().map(|k| &groups[k]);
+    let group_at = group_index(groups, hosts.len());
     let focus: Option<usize> = focus
         .and_then(|f| hosts.iter().position(|h| h.id == f))
-        .filter(|&i| group_of(i).is_some())
+        .filter(|&i| group_at[i].is_some())
         .or_else(|| groups.first().and_then(|g| g.members.first().copied()));
     let focused_spi = focus
         .and_then(|i| hosts.get(i))
@@ -297,13 +287,12 @@ pub fn state_panels(
         .map(|sa| sa.spi_i);
     let mut out = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
-        if let Some(g) = group_of(i) {
+        if let Some(k) = group_at[i] {
+            let g = &groups[k];
             if g.members.first() != Some(&i) {
                 continue;
             }
-            let shown = focus
-                .filter(|&f| group_of(f).is_some_and(|o| std::ptr::eq(o, g)))
-                .unwrap_or(i);
+            let shown = focus.filter(|&f| group_at[f] == Some(k)).unwrap_or(i);
             out.push(group_table(g, shown));
             if let Some(m) = hosts.get(shown) {
                 out.push(host_panel(m, m.sas.last(), None, now));

@@ -110,6 +110,21 @@ impl GroupBox {
     }
 }
 
+/// Each of `hosts` hosts' group, by index into `groups`, in one pass over
+/// the members (asking every group about each host is quadratic in a
+/// cluster's size).
+pub fn group_index(groups: &[HostGroup], hosts: usize) -> Vec<Option<usize>> {
+    let mut at = vec![None; hosts];
+    for (k, g) in groups.iter().enumerate() {
+        for &m in &g.members {
+            if let Some(slot) = at.get_mut(m) {
+                slot.get_or_insert(k);
+            }
+        }
+    }
+    at
+}
+
 /// Finds the groups `count` made: consecutive hosts "<id>-1" … "<id>-<n>"
 /// labelled "<label> 1" … with the expansion's positions (columns of ten,
 /// 36 by 26 apart).
@@ -440,6 +455,13 @@ pub(crate) mod tests {
             ("client", "Client", 20)
         );
         assert_eq!(topo.group_of(g.members[3]), Some(g));
+        // The index in one pass says what `group_of` says, host by host.
+        let n = scenario.hosts.len();
+        let at = group_index(&groups, n);
+        assert_eq!(at.iter().filter(|k| k.is_some()).count(), 20);
+        for (i, k) in at.iter().enumerate() {
+            assert_eq!(k.map(|k| &groups[k]), topo.group_of(i), "host {i}");
+        }
         let b = topo.group_box(g);
         assert!(b.cols >= 4 && b.cols <= 6, "{b:?}");
         // Inside the drawing.
