@@ -1611,12 +1611,19 @@ mod tests {
         m
     }
 
-    /// The trace as the page's mirror holds it, and a straight run's.
-    fn traces(m: &Model, example: &str, to: Time) -> (Vec<TraceEvent>, Vec<TraceEvent>) {
-        let mut straight = example_session(example);
-        straight.advance(to);
-        let shown = m.session.borrow().world.trace().iter().collect();
-        (shown, straight.world.trace().iter().collect())
+    /// Whether the page's mirror holds exactly the trace of `straight`, a
+    /// session run here without any running ahead; and how many events.
+    fn same_trace(m: &Model, straight: &Session) -> (bool, usize) {
+        let shown: Vec<TraceEvent> = m.session.borrow().world.trace().iter().collect();
+        let same = shown == straight.world.trace().iter().collect::<Vec<_>>();
+        (same, shown.len())
+    }
+
+    /// `example` run straight to `to`.
+    fn straight_run(example: &str, to: Time) -> Session {
+        let mut s = example_session(example);
+        s.advance(to);
+        s
     }
 
     /// Paused on a worker: the page asks it to run its first tick of
@@ -1638,9 +1645,9 @@ mod tests {
         assert_eq!(engine, Some(0), "nothing is run before Play");
         let m = deliver(run(m, [Action::TogglePlay, Action::Tick(40)]));
         assert_eq!(m.session.borrow().now(), first);
-        let (shown, straight) = traces(&m, "cluster-20-mobike", first);
-        assert!(shown.len() > 500, "{} events", shown.len());
-        assert!(shown == straight, "the run made ahead is the straight run");
+        let (same, events) = same_trace(&m, &straight_run("cluster-20-mobike", first));
+        assert!(events > 500, "{events} events");
+        assert!(same, "the run made ahead is the straight run");
         // Without it the same budget stops far short.
         let m = on_worker("cluster-20-mobike", 2.0);
         let m = deliver(run(
@@ -1662,8 +1669,7 @@ mod tests {
         m.session.borrow_mut().fake_worker().idle();
         let m = deliver(run(m, [Action::TogglePlay, Action::Tick(40)]));
         assert_eq!(m.session.borrow().now(), 40 * MS);
-        let (shown, straight) = traces(&m, "cluster-20-mobike", 40 * MS);
-        assert!(shown == straight);
+        assert!(same_trace(&m, &straight_run("cluster-20-mobike", 40 * MS)).0);
 
         let m = paused_running_ahead("wifi-to-lte", 0.0, 64);
         let m = deliver(m.reduce(Action::ToggleLink("wifi".into())));
@@ -1674,8 +1680,7 @@ mod tests {
         let mut straight = example_session("wifi-to-lte");
         straight.toggle_link("wifi");
         straight.advance(first);
-        let shown: Vec<TraceEvent> = m.session.borrow().world.trace().iter().collect();
-        assert!(shown == straight.world.trace().iter().collect::<Vec<_>>());
+        assert!(same_trace(&m, &straight).0);
     }
 
     /// The worker runs ahead at once after a scenario is loaded, but
