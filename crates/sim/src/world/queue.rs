@@ -107,3 +107,76 @@ impl<E> Queue<E> {
 pub(super) const fn entry_size<E>() -> usize {
     std::mem::size_of::<Queued<E>>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Queue;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// What the queue is asked to do, as the world asks it: times never
+    /// before the last event taken, and late events only at or after it.
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// Push at the current time plus this.
+        Push(u64),
+        PushLate(u64),
+        Pop,
+        PopLateAt,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            // Mostly near the clock, some far ahead, many at the instant.
+            3 => (0u64..4).prop_map(Op::Push),
+            3 => (0u64..5_000_000).prop_map(Op::Push),
+            1 => (0u64..3).prop_map(Op::PushLate),
+            4 => Just(Op::Pop),
+            1 => Just(Op::PopLateAt),
+        ]
+    }
+
+    proptest! {
+        /// The queue takes events in the order of a sorted map keyed by
+        /// (time, late, sequence): the order the world's replays rely on.
+        #[test]
+        fn takes_events_in_time_then_late_then_scheduling_order(
+            ops in proptest::collection::vec(op(), 1..400),
+        ) {
+            let mut q = Queue::new();
+            let mut model: BTreeMap<(u64, bool, u64), u64> = BTreeMap::new();
+            let (mut now, mut seq) = (0u64, 0u64);
+            for op in ops {
+                match op {
+                    Op::Push(d) | Op::PushLate(d) => {
+                        seq += 1;
+                        let late = matches!(op, Op::PushLate(_));
+                        if late {
+                            q.push_late(now + d, seq);
+                        } else {
+                            q.push(now + d, seq);
+                        }
+                        model.insert((now + d, late, seq), seq);
+                    }
+                    Op::Pop => {
+                        let want = model.pop_first().map(|((t, _, _), v)| (t, v));
+                        prop_assert_eq!(q.pop(), want);
+                        if let Some((t, _)) = want {
+                            now = t;
+                        }
+                    }
+                    Op::PopLateAt => {
+                        let want = match model.first_key_value() {
+                            Some((&(t, true, _), _)) if t == now => {
+                                model.pop_first().map(|(_, v)| v)
+                            }
+                            _ => None,
+                        };
+                        prop_assert_eq!(q.pop_late_at(now), want);
+                    }
+                }
+                prop_assert_eq!(q.next_time(), model.first_key_value().map(|(k, _)| k.0));
+            }
+        }
+    }
+}
