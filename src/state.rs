@@ -1768,13 +1768,7 @@ mod tests {
 
     /// What the page shows of its run: the moment, the trace's length, the
     /// chart's rows, the checkpoints and the hosts' views.
-    type Seen = (
-        Time,
-        usize,
-        Vec<mobike_render::chart::Row>,
-        Vec<Time>,
-        String,
-    );
+    type Seen = (Time, usize, mobike_render::chart::Rows, Vec<Time>, String);
 
     fn seen(m: &Rc<Model>) -> Seen {
         let s = m.session.borrow();

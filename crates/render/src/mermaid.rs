@@ -302,7 +302,8 @@ mod tests {
                     rule: Some("RFC 4555 §3.7 (M-3.7-1)".into()),
                     kind: NoteKind::Protocol,
                 }),
-            ],
+            ]
+            .into(),
             ..Default::default()
         }
     }

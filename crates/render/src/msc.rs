@@ -645,7 +645,7 @@ enum Routine {
     Answer,
 }
 
-fn routine(rows: &[Row]) -> Vec<Option<Routine>> {
+fn routine(rows: &crate::chart::Rows) -> Vec<Option<Routine>> {
     // The last request of each (sender, receiver, message ID): was it routine?
     let mut requests: HashMap<(usize, usize, u32), bool> = HashMap::new();
     rows.iter()

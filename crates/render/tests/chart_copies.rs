@@ -71,6 +71,42 @@ fn a_copy_of_the_chart_shares_each_ike_message_notation_and_payloads() {
 /// Built in ticks, each tick going on from a copy of the last (as the page
 /// goes on from a checkpoint's chart), the chart marks the same messages as
 /// retransmissions as one built at once, and there are some.
+/// A copy of the chart (one per checkpoint in the page) shares its rows
+/// with the original: built on, the original changes the rows of packets
+/// that arrive later (copying them first) and adds its own; the copy stays
+/// the chart of the trace as far as it was built.
+#[test]
+fn a_copy_shares_the_rows_until_the_original_changes_them() {
+    let s = scenario("cluster-20-mobike");
+    let mut w = World::new(&s);
+    w.run_until(s.until.micros());
+    let trace = w.trace();
+    // Halfway through the trace some packets are on their way.
+    let half = trace.len() / 2;
+    let mut b = ChartBuilder::new(&s);
+    b.update_to(trace, half);
+    let copy = b.clone();
+    let n = copy.chart.rows.len();
+    assert_eq!(copy.chart.rows.shared_with(&b.chart.rows), n);
+    b.update(trace);
+    let shared = copy.chart.rows.shared_with(&b.chart.rows);
+    let in_flight = copy
+        .chart
+        .rows
+        .iter()
+        .filter(|r| matches!(r, Row::Message(m) if m.arrived.is_none() && m.lost.is_none()))
+        .count();
+    assert!(
+        in_flight > 0 && shared + in_flight <= n,
+        "{shared} + {in_flight} of {n}"
+    );
+    assert!(shared * 10 >= n * 9, "{shared} of {n} rows shared");
+    let mut again = ChartBuilder::new(&s);
+    again.update_to(trace, half);
+    assert!(copy.chart == again.chart, "the copy is the chart at half");
+    assert!(b.chart != again.chart);
+}
+
 #[test]
 fn retransmissions_are_told_the_same_in_steps_through_copies() {
     let s = scenario("responder-move-keep-retransmitting");
@@ -223,9 +259,11 @@ fn a_chart_built_again_like_the_one_shown_is_the_same_chart() {
         again.update_to_like(trace, cut, &shown.chart, cut);
         let to = again.chart.rows.len();
         let mut shared = 0;
-        for (x, y) in again.chart.rows[from..to]
-            .iter()
-            .zip(&shown.chart.rows[from..to])
+        for (x, y) in again
+            .chart
+            .rows
+            .range(from..to)
+            .zip(shown.chart.rows.range(from..to))
         {
             if let (Row::Message(x), Row::Message(y)) = (x, y)
                 && let (What::Ike { items: a, .. }, What::Ike { items: b, .. }) = (&x.what, &y.what)
@@ -234,8 +272,10 @@ fn a_chart_built_again_like_the_one_shown_is_the_same_chart() {
                 shared += 1;
             }
         }
-        let ike = again.chart.rows[from..to]
-            .iter()
+        let ike = again
+            .chart
+            .rows
+            .range(from..to)
             .filter(|r| matches!(r, Row::Message(m) if matches!(m.what, What::Ike { .. })))
             .count();
         assert!(

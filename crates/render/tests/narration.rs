@@ -24,8 +24,9 @@ fn brought_by(chart: &Chart) -> Vec<(String, Option<String>, String)> {
         .enumerate()
         .filter_map(|(i, r)| match r {
             Row::Note(n) if n.kind == NoteKind::Narration => {
-                let before = rows[..i]
+                let before = rows
                     .iter()
+                    .take(i)
                     .rev()
                     .find(|r| !matches!(r, Row::Note(n) if n.kind == NoteKind::Narration))?;
                 Some(match before {
