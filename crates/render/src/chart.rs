@@ -484,6 +484,7 @@ pub struct ChartBuilder {
     done: usize,
     keys: HashMap<u64, IkeKeys>,
     esp_keys: HashMap<u32, Arc<GcmKey>>,
+    /// The row of each packet on its way (see [`ChartBuilder::row_last`]).
     row_of: HashMap<PacketId, usize>,
     /// IKE messages sent so far, to tell retransmissions.
     seen: HashMap<Octets, usize>,
@@ -815,7 +816,7 @@ impl ChartBuilder {
             } => {
                 let (src, dst) = (&src.get(), &dst.get());
                 let lane = self.lane(node);
-                if let Some(Row::Message(m)) = self.row_mut(*packet) {
+                if let Some(Row::Message(m)) = self.row_last(*packet) {
                     m.arrived = Some(time);
                     m.to = Some(lane);
                     m.received_as = if (*src, *dst) != (m.src, m.dst) {
@@ -826,7 +827,7 @@ impl ChartBuilder {
                 }
             }
             TraceKind::Dropped { packet, reason, .. } => {
-                if let Some(Row::Message(m)) = self.row_mut(*packet) {
+                if let Some(Row::Message(m)) = self.row_last(*packet) {
                     m.lost = Some(reason.to_string());
                 }
             }
@@ -958,6 +959,16 @@ impl ChartBuilder {
 
     fn row_mut(&mut self, packet: PacketId) -> Option<&mut Row> {
         let i = *self.row_of.get(&packet)?;
+        self.touched.push(i);
+        self.chart.rows.get_mut(i)
+    }
+
+    /// The row of `packet` for its last change: it was delivered or lost,
+    /// and nothing more happens to it (a copy a link makes is a packet of
+    /// its own), so it leaves the index of rows by packet, which holds the
+    /// packets on their way only (each copy of the builder copies it).
+    fn row_last(&mut self, packet: PacketId) -> Option<&mut Row> {
+        let i = self.row_of.remove(&packet)?;
         self.touched.push(i);
         self.chart.rows.get_mut(i)
     }

@@ -286,3 +286,45 @@ fn a_chart_built_again_like_the_one_shown_is_the_same_chart() {
         assert_eq!(again.chart, at_once.chart, "{name}");
     }
 }
+
+/// The chart builder forgets a packet's row once the packet is delivered
+/// or lost (its index holds the packets on their way only): in every
+/// example, no event names a packet after its delivery or loss.
+#[test]
+fn nothing_happens_to_a_packet_after_its_delivery_or_loss() {
+    use mobike_sim::TraceKind;
+    use std::collections::HashSet;
+    let dir = format!("{}/../../examples", env!("CARGO_MANIFEST_DIR"));
+    let mut examples = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let s = Scenario::from_toml(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut w = World::new(&s);
+        w.run_until(s.until.micros());
+        let mut ended = HashSet::new();
+        for e in w.trace().iter() {
+            let (packet, last) = match e.kind {
+                TraceKind::Translated { packet, .. } | TraceKind::Duplicated { packet, .. } => {
+                    (packet, false)
+                }
+                TraceKind::Delivered { packet, .. } | TraceKind::Dropped { packet, .. } => {
+                    (packet, true)
+                }
+                _ => continue,
+            };
+            assert!(
+                !ended.contains(&packet),
+                "{}: packet {packet} after its end",
+                path.display()
+            );
+            if last {
+                ended.insert(packet);
+            }
+        }
+        examples += 1;
+    }
+    assert!(examples > 20, "{examples} examples");
+}
