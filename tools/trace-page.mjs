@@ -1,12 +1,15 @@
 // Where the page's main thread spends a playing run, by the browser's own
 // timeline (figures for the notes, not a test):
-//   node tools/trace-page.mjs URL [--clients N] [--ms WALL]
+//   node tools/trace-page.mjs URL [--clients N] [--ms WALL] [--wait MS]
 // Plays at 64x for WALL ms (default 800: cluster-20-mobike ends at 30 s)
 // and prints the time of each kind of top-level task and of the browser's
 // style, layout and paint work inside them, and how many of each.
 import { openAt64 } from './cluster-link.mjs';
 const args = process.argv.slice(2);
 const { browser, page, wallMs } = await openAt64(args, 800);
+// --wait: Play that long after the page is ready (as bench-page.mjs).
+const wait = args.indexOf('--wait');
+if (wait >= 0) await page.waitForTimeout(Number(args[wait + 1]));
 await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
 await page.evaluate(() => {
   window.__clock = [];
