@@ -1076,12 +1076,7 @@ impl Model {
         // of playing ahead while the user reads the page. Lesson mode's
         // ticks stop at narration steps: not there.
         if !ui.playing && !ui.lesson && s.in_flight() == 0 {
-            let first = (crate::effects::TICK_MS as Time * MS * ui.speed as Time).min(MAX_TICK);
-            // From the scenario's end, playing goes on past it.
-            let (now, until) = (s.now(), s.until());
-            let to = now
-                .saturating_add(first)
-                .min(if now < until { until } else { Time::MAX });
+            let to = tick_target(s.now(), s.until(), crate::effects::TICK_MS, ui.speed);
             s.offer_run_ahead(to);
         }
         // Behind while playing (ticks came while the worker simulated, or
@@ -1183,11 +1178,7 @@ fn tick(s: &mut Live, ui: &Ui, real_ms: u32) -> Option<Settled> {
         return None;
     }
     let before = ahead.min(now.saturating_add(MAX_TICK));
-    let dt = (real_ms as Time * MS * ui.speed as Time).min(MAX_TICK);
-    let mut target = before.saturating_add(dt);
-    if before < until && target > until {
-        target = until;
-    }
+    let target = tick_target(before, until, real_ms, ui.speed);
     let cmd = if ui.lesson {
         Command::AdvanceToStep {
             dt: target.saturating_sub(now),
@@ -1211,6 +1202,19 @@ fn tick(s: &mut Live, ui: &Ui, real_ms: u32) -> Option<Settled> {
             until,
         },
     )
+}
+
+/// Where a tick of `real_ms` wall-clock milliseconds at `speed` goes from
+/// `before`: at most [`MAX_TICK`] on, and not past the scenario's end
+/// `until` unless it starts there (from the end, playing goes on).
+fn tick_target(before: Time, until: Time, real_ms: u32, speed: u32) -> Time {
+    let dt = (Time::from(real_ms) * MS * Time::from(speed)).min(MAX_TICK);
+    let target = before.saturating_add(dt);
+    if before < until {
+        target.min(until)
+    } else {
+        target
+    }
 }
 
 /// What a command's outcome changes on the page once its reply is in.
