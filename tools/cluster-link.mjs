@@ -12,14 +12,18 @@ export function clusterUrl(url, clients) {
   return `${url.replace(/#.*$/, '')}#v=1&scn=${scn}`;
 }
 
-// The tools' common start: the command line's URL, `--clients N` and
-// `--ms WALL` (default `ms`) read off `args` (the rest stay in it), and a
-// headless Chromium page on that address, drawn, at 64x.
+// The tools' common start: the command line's URL, `--clients N`,
+// `--ms WALL` (default `ms`) and `--wait MS` (default 0: how long after
+// the page is ready the tool presses Play, as a user who reads the page
+// first; the worker runs the first tick ahead meanwhile) read off `args`
+// (the rest stay in it), and a headless Chromium page on that address,
+// drawn, at 64x.
 export async function openAt64(args, ms) {
   const { chromium } = await import('playwright-core');
   const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? Number(args.splice(i, 2)[1]) : dflt; };
   const clients = opt('--clients', 0);
   const wallMs = opt('--ms', ms);
+  const waitMs = opt('--wait', 0);
   const url = clusterUrl(args[0] ?? 'http://127.0.0.1:8099/', clients);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
     args: ['--no-sandbox', '--disable-gpu'] });
@@ -27,5 +31,5 @@ export async function openAt64(args, ms) {
   await page.goto(url);
   await page.waitForSelector('#topology .host');
   await page.selectOption('#speed', '64');
-  return { browser, page, wallMs };
+  return { browser, page, wallMs, waitMs };
 }

@@ -6,15 +6,14 @@
 // that keeps them: data-keep-debug, no wasm-opt).
 import { openAt64 } from './cluster-link.mjs';
 const args = process.argv.slice(2);
-const { browser, page, wallMs } = await openAt64(args, 3000);
+const { browser, page, wallMs, waitMs } = await openAt64(args, 3000);
 // Play to the scenario's end first (playback stops there), so the
 // profile covers steady playing with a full chart.
 if (args.includes('--after-end')) {
   await page.click('#play');
   await page.waitForFunction(() => !document.querySelector('#play').classList.contains('on'), null, { timeout: 120000 });
 }
-const wait = args.indexOf('--wait');
-if (wait >= 0) await page.waitForTimeout(Number(args[wait + 1]));
+await page.waitForTimeout(waitMs);
 const cdp = await page.context().newCDPSession(page);
 await cdp.send('Profiler.enable');
 await cdp.send('Profiler.setSamplingInterval', { interval: 200 });

@@ -6,10 +6,8 @@
 // style, layout and paint work inside them, and how many of each.
 import { openAt64 } from './cluster-link.mjs';
 const args = process.argv.slice(2);
-const { browser, page, wallMs } = await openAt64(args, 800);
-// --wait: Play that long after the page is ready (as bench-page.mjs).
-const wait = args.indexOf('--wait');
-if (wait >= 0) await page.waitForTimeout(Number(args[wait + 1]));
+const { browser, page, wallMs, waitMs } = await openAt64(args, 800);
+await page.waitForTimeout(waitMs);
 await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
 await page.evaluate(() => {
   window.__clock = [];
