@@ -1,5 +1,6 @@
 // CPU profile of the page while it plays (figures for the notes):
 //   node tools/prof-page.mjs URL [--clients N] [--ms WALL] [--esp] [--wait MS]
+//                            [--after-end | --from SECONDS]
 // (--wait: Play that long after the page is ready, as a user who reads it
 // first; the worker runs the first tick ahead meanwhile)
 // Prints the functions with the most self time (wasm names need a build
@@ -8,10 +9,18 @@ import { openAt64 } from './cluster-link.mjs';
 const args = process.argv.slice(2);
 const { browser, page, wallMs, waitMs } = await openAt64(args, 3000);
 // Play to the scenario's end first (playback stops there), so the
-// profile covers steady playing with a full chart.
-if (args.includes('--after-end')) {
+// profile covers steady playing with a full chart; `--from S` plays on
+// past the end to virtual second S first (a long run's chart).
+const fromAt = args.indexOf('--from');
+if (args.includes('--after-end') || fromAt >= 0) {
   await page.click('#play');
   await page.waitForFunction(() => !document.querySelector('#play').classList.contains('on'), null, { timeout: 120000 });
+}
+if (fromAt >= 0) {
+  await page.click('#play');
+  await page.waitForFunction((s) => Number(document.querySelector('#clock').dataset.us) / 1e6 >= s,
+    Number(args[fromAt + 1]), { timeout: 600000 });
+  await page.click('#play');
 }
 await page.waitForTimeout(waitMs);
 const cdp = await page.context().newCDPSession(page);

@@ -127,6 +127,165 @@ struct PingRecord {
     answered: Option<Time>,
 }
 
+/// A client's pings added up as they come in, so the figures at any
+/// moment cost the clients and the triggers, not every request of the run
+/// (the page asks for them on every tick of a run where a thousand clients
+/// ping every second). What depends on the moment asked for (a request
+/// still in flight or lost, the outage up to the end) is read off it then.
+#[derive(Clone, Default)]
+struct PingTally {
+    /// Its requests, by index in `pings` (in the order sent).
+    pings: Vec<usize>,
+    sent: u32,
+    not_carried: u32,
+    first: Option<Time>,
+    /// Its unanswered requests, in the order sent: lost once sent more
+    /// than [`IN_FLIGHT`] before the end.
+    unanswered: Vec<usize>,
+    /// (sent, answered) of its answered requests, by the time sent.
+    answered: Vec<(Time, Time)>,
+    /// The longest time between the send times of two consecutive
+    /// answered requests.
+    gap: Time,
+    /// Per trigger: the earliest reply after it to a request sent at or
+    /// after it, as time from the trigger.
+    recovered: Vec<Option<Time>>,
+}
+
+impl PingTally {
+    fn add(&mut self, i: usize, p: &PingRecord, triggers: &[(Time, String, bool)]) {
+        insert_sorted(&mut self.pings, i);
+        self.sent += 1;
+        if !p.carried {
+            self.not_carried += 1;
+        }
+        self.first = Some(self.first.map_or(p.sent, |f| f.min(p.sent)));
+        match p.answered {
+            Some(got) => self.answer(p.sent, got, triggers),
+            None => insert_sorted(&mut self.unanswered, i),
+        }
+    }
+
+    /// Request `i` of this client, unanswered so far, got its reply.
+    fn answered(&mut self, i: usize, p: &PingRecord, triggers: &[(Time, String, bool)]) {
+        if let (Ok(k), Some(got)) = (self.unanswered.binary_search(&i), p.answered) {
+            self.unanswered.remove(k);
+            self.answer(p.sent, got, triggers);
+        }
+    }
+
+    fn answer(&mut self, sent: Time, got: Time, triggers: &[(Time, String, bool)]) {
+        let a = &mut self.answered;
+        let at = a.partition_point(|&(s, _)| s <= sent);
+        match (at.checked_sub(1).map(|k| a[k].0), a.get(at).map(|x| x.0)) {
+            // In the order sent (the common case): one new gap.
+            (Some(prev), None) => self.gap = self.gap.max(sent - prev),
+            (None, Some(next)) => self.gap = self.gap.max(next - sent),
+            // Between two: their gap splits in two shorter ones, so the
+            // longest is found again only when it was that one.
+            (Some(prev), Some(next)) if next - prev == self.gap => {
+                a.insert(at, (sent, got));
+                self.gap = a.windows(2).map(|w| w[1].0 - w[0].0).max().unwrap_or(0);
+                self.recover(sent, got, triggers);
+                return;
+            }
+            _ => {}
+        }
+        a.insert(at, (sent, got));
+        self.recover(sent, got, triggers);
+    }
+
+    fn recover(&mut self, sent: Time, got: Time, triggers: &[(Time, String, bool)]) {
+        self.recovered.resize(triggers.len(), None);
+        for (r, &(t, ..)) in self.recovered.iter_mut().zip(triggers) {
+            if sent >= t {
+                *r = Some(r.map_or(got - t, |r| r.min(got - t)));
+            }
+        }
+    }
+
+    /// A new trigger at `t` (the last of `triggers`): the requests sent at
+    /// or after it and answered already (at the same instant) count.
+    fn triggered(&mut self, t: Time, n: usize) {
+        let best = self
+            .answered
+            .iter()
+            .rev()
+            .take_while(|&&(s, _)| s >= t)
+            .map(|&(_, got)| got - t)
+            .min();
+        self.recovered.resize(n, None);
+        self.recovered[n - 1] = best;
+    }
+
+    /// Its ping figures as they stood at `end` (those of [`client_pings`]).
+    fn figures(&self, pings: &[PingRecord], end: Time, c: &mut ClientMetrics) {
+        c.pings_sent = self.sent;
+        c.pings_not_carried = self.not_carried;
+        c.pings_answered = self.answered.len() as u32;
+        c.pings_lost = self
+            .unanswered
+            .partition_point(|&i| pings[i].sent + IN_FLIGHT < end) as u32;
+        c.longest_gap = match (self.first, self.answered.first(), self.answered.last()) {
+            (None, ..) => 0,
+            (Some(f), Some(&(a0, _)), Some(&(a1, _))) => {
+                self.gap.max(a0 - f).max(end.saturating_sub(a1))
+            }
+            (Some(f), ..) => end.saturating_sub(f),
+        };
+    }
+}
+
+/// `v` sorted, with `x` in its place (at the end, mostly).
+fn insert_sorted(v: &mut Vec<usize>, x: usize) {
+    match v.last() {
+        Some(&l) if l > x => {
+            let at = v.partition_point(|&y| y < x);
+            v.insert(at, x);
+        }
+        _ => v.push(x),
+    }
+}
+
+/// The ping figures of the client whose requests are `mine` (in the order
+/// sent), as they stood at `end`, and its (sent, answered) replies: the
+/// figures read off all its requests at once, for a client given requests
+/// only when the figures are asked for.
+fn client_pings<'a>(
+    mine: impl Iterator<Item = &'a PingRecord>,
+    end: Time,
+    c: &mut ClientMetrics,
+) -> Vec<(Time, Time)> {
+    let mut replies = Vec::new();
+    let mut first = None;
+    let mut answered: Vec<Time> = Vec::new();
+    for p in mine {
+        c.pings_sent += 1;
+        first = Some(first.map_or(p.sent, |f: Time| f.min(p.sent)));
+        if !p.carried {
+            c.pings_not_carried += 1;
+        }
+        match p.answered {
+            Some(got) => {
+                c.pings_answered += 1;
+                answered.push(p.sent);
+                replies.push((p.sent, got));
+            }
+            None if p.sent + IN_FLIGHT < end => c.pings_lost += 1,
+            None => {}
+        }
+    }
+    answered.sort_unstable();
+    let mut prev = first;
+    for t in answered.into_iter().chain(std::iter::once(end)) {
+        if let Some(pr) = prev {
+            c.longest_gap = c.longest_gap.max(t.saturating_sub(pr));
+        }
+        prev = Some(t);
+    }
+    replies
+}
+
 /// Computes the figures of a trace, up to its last event (see
 /// [`compute_at`]). A request counts as answered when its
 /// reply came back to the host that sent it. A ping belongs to the client
@@ -175,6 +334,11 @@ pub struct MetricsBuilder {
     hosts: Vec<HostMetrics>,
     clients: Vec<ClientMetrics>,
     pings: Vec<PingRecord>,
+    /// Per client, its pings added up as they come (see [`PingTally`]).
+    tallies: Vec<PingTally>,
+    /// The requests no client is known for yet (by index in `pings`): the
+    /// figures give each to a client when they are asked for.
+    unresolved: Vec<usize>,
     /// The latest request of each (sender, seq).
     ping_of: HashMap<(Name, u16), usize>,
     /// The client of the last ESP packet each host sent.
@@ -240,6 +404,17 @@ impl MetricsBuilder {
         self.metrics(self.last)
     }
 
+    /// Request `i` belongs to client `c`.
+    fn tally(&mut self, c: usize, i: usize) {
+        if self.tallies.len() <= c {
+            self.tallies.resize_with(c + 1, || PingTally {
+                recovered: vec![None; self.interventions.len()],
+                ..PingTally::default()
+            });
+        }
+        self.tallies[c].add(i, &self.pings[i], &self.interventions);
+    }
+
     fn feed(&mut self, e: &mobike_sim::TraceEvent) {
         self.last = e.time;
         match &e.kind {
@@ -250,7 +425,8 @@ impl MetricsBuilder {
                 carried,
             } => {
                 let client = self.client_at.get(node.as_str()).copied();
-                self.ping_of.insert((node.clone(), *seq), self.pings.len());
+                let i = self.pings.len();
+                self.ping_of.insert((node.clone(), *seq), i);
                 self.pings.push(PingRecord {
                     node: node.clone(),
                     sent: e.time,
@@ -258,14 +434,24 @@ impl MetricsBuilder {
                     client,
                     answered: None,
                 });
+                match client {
+                    Some(c) => self.tally(c, i),
+                    None => self.unresolved.push(i),
+                }
             }
             TraceKind::PingReceived {
                 node,
                 seq,
                 reply: true,
             } => {
-                if let Some(&i) = self.ping_of.get(&(node.clone(), *seq)) {
-                    self.pings[i].answered.get_or_insert(e.time);
+                if let Some(&i) = self.ping_of.get(&(node.clone(), *seq))
+                    && self.pings[i].answered.is_none()
+                {
+                    let p = &mut self.pings[i];
+                    p.answered = Some(e.time);
+                    if let Some(t) = p.client.and_then(|c| self.tallies.get_mut(c)) {
+                        t.answered(i, &self.pings[i], &self.interventions);
+                    }
                 }
             }
             TraceKind::Sent {
@@ -324,13 +510,19 @@ impl MetricsBuilder {
                         self.clients[c].esp_packets += 1;
                         self.last_client.insert(node.clone(), c);
                         // The request the sender just handed to this SA.
-                        for p in self.pings.iter_mut().rev() {
+                        let mut now_known = Vec::new();
+                        for (i, p) in self.pings.iter_mut().enumerate().rev() {
                             if p.sent != e.time {
                                 break;
                             }
                             if p.node == *node && p.client.is_none() {
                                 p.client = Some(c);
+                                now_known.push(i);
                             }
+                        }
+                        for i in now_known {
+                            self.unresolved.retain(|&u| u != i);
+                            self.tally(c, i);
                         }
                     }
                 }
@@ -379,74 +571,115 @@ impl MetricsBuilder {
             },
             TraceKind::Intervention { text, by_user } => {
                 self.interventions.push((e.time, text.clone(), *by_user));
+                for t in &mut self.tallies {
+                    t.triggered(e.time, self.interventions.len());
+                }
             }
             _ => {}
         }
     }
 
     /// The figures as they stood at `end` (see [`compute_at`]), from the
-    /// events read so far.
+    /// events read so far. They cost the clients and the triggers: each
+    /// client's requests were added up as they came (see [`PingTally`]).
     pub fn metrics(&self, end: Time) -> Metrics {
-        let mut m = Metrics::default();
+        let mut clients = self.clients.clone();
+        // Requests no SA carried: the client the sender's tunnel last
+        // served, the only client, or the sender itself, as things stand.
+        let mut client_at = None;
+        let mut extra: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &i in &self.unresolved {
+            let p = &self.pings[i];
+            let c = match self.last_client.get(p.node.as_str()) {
+                Some(&c) => c,
+                None if clients.len() == 1 => 0,
+                None => client_index(
+                    &mut clients,
+                    client_at.get_or_insert_with(|| self.client_at.clone()),
+                    &p.node,
+                ),
+            };
+            extra.entry(c).or_default().push(i);
+        }
+        // A client given requests just now has its figures read off all
+        // of its requests; the others' come from their tallies.
+        let mut replies: Vec<Option<Vec<(Time, Time)>>> = vec![None; clients.len()];
+        for (c, client) in clients.iter_mut().enumerate() {
+            let tally = self.tallies.get(c);
+            match extra.get(&c) {
+                None => {
+                    if let Some(t) = tally {
+                        t.figures(&self.pings, end, client);
+                    }
+                }
+                Some(more) => {
+                    let mut all = tally.map_or(Vec::new(), |t| t.pings.clone());
+                    all.extend(more);
+                    all.sort_unstable();
+                    let mine = all.iter().map(|&i| &self.pings[i]);
+                    replies[c] = Some(client_pings(mine, end, client));
+                }
+            }
+        }
+        self.assemble(clients, |k, time, c| match &replies[c] {
+            Some(r) => r
+                .iter()
+                .filter(|(sent, _)| *sent >= time)
+                .map(|(_, got)| got - time)
+                .min(),
+            None => self
+                .tallies
+                .get(c)
+                .and_then(|t| t.recovered.get(k).copied().flatten()),
+        })
+    }
+
+    /// [`MetricsBuilder::metrics`] read off every request of the run, as
+    /// it was before the tallies: what the tallies must give.
+    #[cfg(test)]
+    fn metrics_by_rescan(&self, end: Time) -> Metrics {
         let mut clients = self.clients.clone();
         let mut client_at = self.client_at.clone();
-        let (last_client, client_of_sa, path_changes) =
-            (&self.last_client, &self.client_of_sa, &self.path_changes);
-        let hosts = self.hosts.clone();
-        let interventions = self.interventions.clone();
-        // Requests no SA carried: the client the sender's tunnel last served,
-        // the only client, or the sender itself. (Read in place: the page
-        // asks for the figures on every tick, and the requests are many.)
         let client_of: Vec<usize> = self
             .pings
             .iter()
             .map(|p| match p.client {
                 Some(c) => c,
-                None => match last_client.get(p.node.as_str()) {
+                None => match self.last_client.get(p.node.as_str()) {
                     Some(&c) => c,
                     None if clients.len() == 1 => 0,
                     None => client_index(&mut clients, &mut client_at, &p.node),
                 },
             })
             .collect();
+        let replies: Vec<Vec<(Time, Time)>> = clients
+            .iter_mut()
+            .enumerate()
+            .map(|(c, client)| {
+                let mine = self.pings.iter().zip(&client_of).filter(|p| *p.1 == c);
+                client_pings(mine.map(|p| p.0), end, client)
+            })
+            .collect();
+        self.assemble(clients, |_, time, c| {
+            replies[c]
+                .iter()
+                .filter(|(sent, _)| *sent >= time)
+                .map(|(_, got)| got - time)
+                .min()
+        })
+    }
 
-        let mut replies: Vec<Vec<(Time, Time)>> = vec![Vec::new(); clients.len()];
-        // Each client's pings, in the order sent (one pass, not one per client).
-        let mut of_client: Vec<Vec<&PingRecord>> = vec![Vec::new(); clients.len()];
-        for (p, &c) in self.pings.iter().zip(&client_of) {
-            if let Some(v) = of_client.get_mut(c) {
-                v.push(p);
-            }
-        }
-        for ((i, c), mine) in clients.iter_mut().enumerate().zip(of_client) {
-            let mut first = None;
-            let mut answered: Vec<Time> = Vec::new();
-            for p in mine {
-                c.pings_sent += 1;
-                first = Some(first.map_or(p.sent, |f: Time| f.min(p.sent)));
-                if !p.carried {
-                    c.pings_not_carried += 1;
-                }
-                match p.answered {
-                    Some(got) => {
-                        c.pings_answered += 1;
-                        answered.push(p.sent);
-                        replies[i].push((p.sent, got));
-                    }
-                    None if p.sent + IN_FLIGHT < end => c.pings_lost += 1,
-                    None => {}
-                }
-            }
-            answered.sort_unstable();
-            let mut prev = first;
-            for t in answered.into_iter().chain(std::iter::once(end)) {
-                if let Some(pr) = prev {
-                    c.longest_gap = c.longest_gap.max(t.saturating_sub(pr));
-                }
-                prev = Some(t);
-            }
-        }
-
+    /// The figures from each client's (ping figures filled in): the
+    /// triggers, with `answered_after(trigger, its time, client)`, and the
+    /// totals.
+    fn assemble(
+        &self,
+        clients: Vec<ClientMetrics>,
+        answered_after: impl Fn(usize, Time, usize) -> Option<Time>,
+    ) -> Metrics {
+        let mut m = Metrics::default();
+        let (client_of_sa, path_changes) = (&self.client_of_sa, &self.path_changes);
+        let hosts = self.hosts.clone();
         // Each client's IKE SAs' path changes, gathered once.
         let mut changes_of: Vec<Vec<&Vec<(String, Time)>>> = vec![Vec::new(); clients.len()];
         for (sa, &c) in client_of_sa {
@@ -454,27 +687,25 @@ impl MetricsBuilder {
                 v.push(ch);
             }
         }
-        m.triggers = interventions
-            .into_iter()
-            .map(|(time, text, by_user)| Trigger {
-                time,
-                text,
-                by_user,
+        m.triggers = self
+            .interventions
+            .iter()
+            .enumerate()
+            .map(|(k, (time, text, by_user))| Trigger {
+                time: *time,
+                text: text.clone(),
+                by_user: *by_user,
                 recoveries: clients
                     .iter()
                     .enumerate()
                     .map(|(c, client)| Recovery {
                         client: client.node.clone(),
                         path_changed_after: path_changed_after(
-                            time,
+                            *time,
                             &client.node,
                             changes_of[c].iter().copied(),
                         ),
-                        ping_answered_after: replies[c]
-                            .iter()
-                            .filter(|(sent, _)| *sent >= time)
-                            .map(|(_, got)| got - time)
-                            .min(),
+                        ping_answered_after: answered_after(k, *time, c),
                     })
                     .collect(),
             })
@@ -637,6 +868,169 @@ fn clip(s: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mobike_sim::TraceEvent;
+
+    /// The figures from the tallies are those read off every request, at
+    /// every moment of every example that pings, and a second and a half
+    /// later (requests in flight then count as lost). The examples have
+    /// pings answered and lost, requests no SA carried, a gateway that
+    /// pings its clients and triggers.
+    #[test]
+    fn the_tallies_give_the_figures_of_every_request() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        names.sort();
+        let (mut checked, mut lost, mut triggers) = (0, 0, 0);
+        for path in names {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let scenario = mobike_sim::Scenario::from_toml(&text).unwrap();
+            if scenario.ping.is_none() {
+                continue;
+            }
+            let mut world = mobike_sim::World::new(&scenario);
+            let mut b = MetricsBuilder::default();
+            let mut t = 0;
+            while t < scenario.until.micros() {
+                t += 300_000;
+                world.run_until(t);
+                b.update(world.trace());
+                for end in [b.last, b.last + 1_500_000] {
+                    let m = b.metrics(end);
+                    assert_eq!(m, b.metrics_by_rescan(end), "{path:?} at {t} us");
+                    lost += m.pings_lost;
+                    checked += 1;
+                }
+            }
+            triggers += b.interventions.len();
+        }
+        let seen = (checked, lost, triggers);
+        assert!(checked > 1000 && lost > 0 && triggers > 0, "{seen:?}");
+    }
+
+    fn at(time: Time, kind: TraceKind) -> TraceEvent {
+        TraceEvent { time, kind }
+    }
+
+    /// An IKE_SA_INIT request from `node`, which makes it a client.
+    fn init_request(packet: u64, node: &str) -> TraceKind {
+        let mut ike = vec![0u8; 28];
+        ike[0] = 1; // initiator SPI
+        ike[17] = 0x20; // version 2.0
+        ike[18] = 34; // IKE_SA_INIT
+        ike[19] = 0x08; // the original initiator
+        ike[27] = 28;
+        let addr = |ip: [u8; 4]| std::net::SocketAddr::from((ip, 500)).into();
+        TraceKind::Sent {
+            packet,
+            node: node.into(),
+            link: "l".into(),
+            src: addr([192, 0, 2, 1]),
+            dst: addr([198, 51, 100, 1]),
+            payload: ike.into(),
+            protocol: IpProtocol::Udp,
+        }
+    }
+
+    fn ping(node: &str, seq: u16, reply: bool) -> (Name, u16, bool) {
+        (node.into(), seq, reply)
+    }
+
+    /// Replies out of the order sent (the gap between two answered
+    /// requests that one answered later splits), duplicates, a trigger
+    /// with a reply at its own instant: the tallies against every request.
+    #[test]
+    fn replies_out_of_order_split_the_longest_gap() {
+        let mut b = MetricsBuilder::default();
+        let mut events = vec![at(0, init_request(1, "c"))];
+        let sent = |t: Time, seq: u16| {
+            let (node, seq, _) = ping("c", seq, false);
+            at(
+                t,
+                TraceKind::PingSent {
+                    node,
+                    seq,
+                    reply: false,
+                    carried: true,
+                },
+            )
+        };
+        let got = |t: Time, seq: u16| {
+            let (node, seq, reply) = ping("c", seq, true);
+            at(t, TraceKind::PingReceived { node, seq, reply })
+        };
+        let s = 1_000_000;
+        events.extend([sent(s, 1), sent(2 * s, 2), sent(3 * s, 3), sent(9 * s, 4)]);
+        // 1 and 4 answered first: one gap of 8 s; then 3, then 2.
+        events.extend([got(9 * s + 5, 1), got(9 * s + 6, 4)]);
+        events.push(at(
+            9 * s + 6,
+            TraceKind::Intervention {
+                text: "move".into(),
+                by_user: false,
+            },
+        ));
+        events.extend([sent(9 * s + 6, 5), got(9 * s + 6, 5)]);
+        // After the trigger, replies out of order: the earliest counts.
+        events.extend([sent(9 * s + 10, 7), sent(9 * s + 20, 8)]);
+        events.extend([got(9 * s + 30, 8), got(9 * s + 40, 7), got(10 * s, 3)]);
+        events.extend([got(11 * s, 2), got(12 * s, 2), sent(12 * s, 6)]);
+        for (k, e) in events.iter().enumerate() {
+            b.feed(e);
+            for end in [e.time, e.time + 2 * s, e.time + 20 * s] {
+                assert_eq!(b.metrics(end), b.metrics_by_rescan(end), "after event {k}");
+            }
+        }
+        let m = b.metrics(12 * s);
+        assert_eq!((m.pings_sent, m.pings_answered, m.pings_lost), (8, 7, 0));
+        // 1, 2, 3 answered after 4: the longest gap is between 3 (at 3 s)
+        // and 4 (at 9 s).
+        assert_eq!(m.longest_gap, 6 * s);
+        assert_eq!(m.triggers[0].recoveries[0].ping_answered_after, Some(0));
+        assert_eq!(b.metrics(30 * s).clients[0].pings_lost, 1);
+        // A host that is no client pings with no SA to carry it: the only
+        // client's request, as long as there is one client; its own once
+        // there are two (given out each time the figures are asked for).
+        let gateway = |t: Time, seq: u16, reply: bool| {
+            let (node, seq, reply) = ping("g", seq, reply);
+            at(
+                t,
+                match reply {
+                    false => TraceKind::PingSent {
+                        node,
+                        seq,
+                        reply,
+                        carried: false,
+                    },
+                    true => TraceKind::PingReceived { node, seq, reply },
+                },
+            )
+        };
+        let more = [
+            gateway(13 * s, 1, false),
+            gateway(13 * s + 1, 1, true),
+            gateway(14 * s, 2, false),
+            at(15 * s, init_request(2, "d")),
+            gateway(16 * s, 3, false),
+        ];
+        for (k, e) in more.iter().enumerate() {
+            if k == 3 {
+                let m = b.metrics(e.time);
+                assert_eq!((m.clients.len(), m.clients[0].pings_sent), (1, 10));
+            }
+            b.feed(e);
+            for end in [e.time, e.time + 2 * s] {
+                assert_eq!(b.metrics(end), b.metrics_by_rescan(end), "gateway {k}");
+            }
+        }
+        assert_eq!(b.unresolved.len(), 3);
+        let m = b.metrics(20 * s);
+        let sent: Vec<_> = m.clients.iter().map(|c| (&*c.node, c.pings_sent)).collect();
+        assert_eq!(sent, [("c", 8), ("d", 0), ("g", 3)]);
+    }
 
     /// The builder keeps what it needs of a packet only while the packet
     /// is under way: after a run, its map holds exactly the packets sent
