@@ -23,6 +23,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
+mod view_rows;
+pub use view_rows::ViewRows;
+
 /// Height of a message row.
 pub const MSG_H: f64 = 40.0;
 /// Height of a one-line note row.
@@ -517,9 +520,15 @@ pub struct MscView {
     pub top: f64,
     pub lanes: Vec<LaneView>,
     pub spans: Vec<GroupSpan>,
-    pub rows: Vec<Rc<RowView>>,
+    /// Top to bottom: each row's `y` is the one before's `y + h`.
+    pub rows: ViewRows,
     /// Indices into `rows` of the search's matches, top to bottom.
     pub matches: Vec<usize>,
+    /// Indices into `rows` of the notes of the network's changes (the
+    /// landmarks of a run, always drawn), top to bottom.
+    pub landmarks: Vec<usize>,
+    /// IKE messages in the whole chart.
+    pub ike: usize,
     /// Rows of the chart, the ones the filter hides, and the ones folded
     /// into summary rows.
     pub total: usize,
@@ -645,31 +654,61 @@ enum Routine {
     Answer,
 }
 
-fn routine(rows: &crate::chart::Rows) -> Vec<Option<Routine>> {
-    // The last request of each (sender, receiver, message ID): was it routine?
-    let mut requests: HashMap<(usize, usize, u32), bool> = HashMap::new();
-    rows.iter()
-        .map(|row| {
-            let Row::Message(m) = row else { return None };
-            if matches!(m.what, What::Keepalive) {
-                return m.lost.is_none().then_some(Routine::Keepalive);
+/// Which rows are routine (see [`Routine`]), row after row: the last
+/// request of each (sender, receiver, message ID), with the rows that made
+/// each, so a layout that picks up at an earlier row forgets the requests
+/// of the rows after it.
+#[derive(Clone, Default)]
+struct Routines {
+    /// By (sender, receiver, message ID): (row, was it routine) of each
+    /// request, the last one last.
+    requests: HashMap<(usize, usize, u32), Vec<(usize, bool)>>,
+    /// The keys of the requests in the order of their rows.
+    log: Vec<(usize, (usize, usize, u32))>,
+}
+
+impl Routines {
+    fn of(&mut self, i: usize, row: &Row) -> Option<Routine> {
+        let Row::Message(m) = row else { return None };
+        if matches!(m.what, What::Keepalive) {
+            return m.lost.is_none().then_some(Routine::Keepalive);
+        }
+        let What::Ike { mid, response, .. } = m.what else {
+            return None;
+        };
+        let to = m.to.unwrap_or(usize::MAX);
+        let fine = liveness_shape(m) && m.lost.is_none() && !m.retransmission;
+        if response {
+            let asked = self
+                .requests
+                .get(&(to, m.from, mid))
+                .and_then(|v| v.last())
+                .is_some_and(|r| r.1);
+            (fine && asked).then_some(Routine::Answer)
+        } else {
+            // A loss or a retransmission spoils the exchange; a new
+            // request with the same ID (another IKE SA) starts afresh.
+            let key = (m.from, to, mid);
+            self.requests.entry(key).or_default().push((i, fine));
+            self.log.push((i, key));
+            fine.then_some(Routine::Check)
+        }
+    }
+
+    /// Forgets the requests of rows `at` and after.
+    fn rewind(&mut self, at: usize) {
+        while let Some(&(i, key)) = self.log.last()
+            && i >= at
+        {
+            self.log.pop();
+            if let Some(v) = self.requests.get_mut(&key) {
+                v.pop();
+                if v.is_empty() {
+                    self.requests.remove(&key);
+                }
             }
-            let What::Ike { mid, response, .. } = m.what else {
-                return None;
-            };
-            let to = m.to.unwrap_or(usize::MAX);
-            let fine = liveness_shape(m) && m.lost.is_none() && !m.retransmission;
-            if response {
-                let asked = requests.get(&(to, m.from, mid)) == Some(&true);
-                (fine && asked).then_some(Routine::Answer)
-            } else {
-                // A loss or a retransmission spoils the exchange; a new
-                // request with the same ID (another IKE SA) starts afresh.
-                requests.insert((m.from, to, mid), fine);
-                fine.then_some(Routine::Check)
-            }
-        })
-        .collect()
+        }
+    }
 }
 
 /// The lanes after folding the groups: per chart lane its drawn lane,
@@ -830,7 +869,51 @@ pub struct LayoutCache {
     bodies: Bodies,
     /// What the last layout was asked for (see [`LayoutCache::warm`]).
     last: Option<(Vec<HostGroup>, ViewOptions, Geometry)>,
+    /// The last layout's walk over the rows, to pick up from.
+    walk: Option<Walk>,
+    /// Chart rows the last layout walked (the others it took as they were).
+    walked: usize,
 }
+
+/// A layout's walk over the chart's rows, kept for the next layout of the
+/// same view: that one picks up at the last mark before the first row
+/// that changed, with the drawn rows before it as they are, instead of
+/// walking the whole chart again. While a run plays, the rows that change
+/// are the newest (a message delivered or lost, new rows), so a tick costs
+/// its new rows and not the run's length.
+struct Walk {
+    opts: ViewOptions,
+    /// The stamps of the chart rows walked.
+    stamps: Vec<u64>,
+    rows: ViewRows,
+    matches: Vec<usize>,
+    landmarks: Vec<usize>,
+    routines: Routines,
+    /// The walk's state before some of its last rows, oldest first.
+    marks: Vec<Mark>,
+}
+
+/// A walk's state before chart row `at`: enough to go on from there.
+#[derive(Clone)]
+struct Mark {
+    at: usize,
+    rows: usize,
+    matches: usize,
+    landmarks: usize,
+    y: f64,
+    folded: usize,
+    hidden: usize,
+    ike: usize,
+    exchange_counts: [usize; Exchange::ALL.len()],
+    kind_counts: [usize; RowKind::ALL.len()],
+    /// The routine rows not yet folded.
+    run: Vec<(usize, Routine)>,
+}
+
+/// A walk marks its state every `MARK_EVERY` chart rows over its last
+/// `MARK_SPAN` rows: a change further back walks the chart from the top.
+const MARK_EVERY: usize = 256;
+const MARK_SPAN: usize = 4096;
 
 impl LayoutCache {
     /// Lays out `chart` as the last layout was asked for, keeping the
@@ -843,6 +926,12 @@ impl LayoutCache {
             layout_with(chart, &groups, &opts, &geo, self);
         }
     }
+
+    /// How many chart rows the last layout walked: all of them the first
+    /// time, then those from the last mark before a change on.
+    pub fn walked(&self) -> usize {
+        self.walked
+    }
 }
 
 /// What a layout reads of a row besides its drawing.
@@ -853,6 +942,8 @@ struct RowFacts {
     exchange: Option<u8>,
     /// Its kind's place in [`RowKind::ALL`].
     kind: Option<u8>,
+    /// An IKE message.
+    ike: bool,
 }
 
 impl RowFacts {
@@ -871,6 +962,7 @@ impl RowFacts {
             admitted: filter.admits(row, wanted),
             exchange,
             kind,
+            ike: matches!(row, Row::Message(m) if m.is_ike()),
         }
     }
 }
@@ -908,28 +1000,56 @@ pub fn layout_with(
     cache.rows.resize(chart.rows.len(), None);
     let wanted = wanted_lanes(chart, groups, &opts.filter);
     let facts_key = (opts.filter.clone(), wanted.clone());
-    if cache.facts_key.as_ref() != Some(&facts_key) {
+    let facts_fresh = cache.facts_key.as_ref() == Some(&facts_key);
+    if !facts_fresh {
         cache.facts_key = Some(facts_key);
         cache.facts.clear();
     }
     cache.facts.resize(chart.rows.len(), None);
-    let mut exchange_counts = [0usize; Exchange::ALL.len()];
-    let mut kind_counts = [0usize; RowKind::ALL.len()];
-    let routine = if opts.collapse_routine {
-        routine(&chart.rows)
-    } else {
-        vec![None; chart.rows.len()]
+    let n = chart.rows.len();
+    // Pick up the last walk of this view at its last mark before the first
+    // row changed since (none: from the top).
+    let stamped = chart.stamps.len() == n;
+    let walk = cache
+        .walk
+        .take()
+        .filter(|w| same && facts_fresh && stamped && w.opts == *opts);
+    let (mut walk, mark) = match walk {
+        Some(mut w) => {
+            let changed = w
+                .stamps
+                .iter()
+                .zip(&chart.stamps)
+                .position(|(a, b)| a != b)
+                .unwrap_or(w.stamps.len().min(n));
+            match w.marks.iter().rposition(|m| m.at <= changed) {
+                Some(k) => {
+                    w.marks.truncate(k + 1);
+                    let m = w.marks[k].clone();
+                    w.stamps.truncate(m.at);
+                    w.rows.truncate(m.rows);
+                    w.matches.truncate(m.matches);
+                    w.landmarks.truncate(m.landmarks);
+                    w.routines.rewind(m.at);
+                    (w, Some(m))
+                }
+                None => (Walk::new(opts), None),
+            }
+        }
+        None => (Walk::new(opts), None),
     };
+    let start = mark.as_ref().map_or(0, |m| m.at);
     let mut b = Builder {
         chart,
         lanes: &l,
         geo,
         query,
-        y: geo.first_row,
-        rows: Vec::new(),
-        matches: Vec::new(),
-        folded: 0,
-        cache,
+        y: mark.as_ref().map_or(geo.first_row, |m| m.y),
+        rows: std::mem::take(&mut walk.rows),
+        matches: std::mem::take(&mut walk.matches),
+        landmarks: std::mem::take(&mut walk.landmarks),
+        folded: mark.as_ref().map_or(0, |m| m.folded),
+        cache: &mut *cache,
         names: chart
             .lanes
             .iter()
@@ -943,9 +1063,36 @@ pub fn layout_with(
             })
             .collect(),
     };
-    let mut hidden = 0;
-    let mut run: Vec<(usize, Routine)> = Vec::new();
-    for (i, row) in chart.rows.iter().enumerate() {
+    let mut hidden = mark.as_ref().map_or(0, |m| m.hidden);
+    let mut ike = mark.as_ref().map_or(0, |m| m.ike);
+    let mut exchange_counts = mark
+        .as_ref()
+        .map_or([0; Exchange::ALL.len()], |m| m.exchange_counts);
+    let mut kind_counts = mark
+        .as_ref()
+        .map_or([0; RowKind::ALL.len()], |m| m.kind_counts);
+    let mut run: Vec<(usize, Routine)> = mark.map_or(Vec::new(), |m| m.run);
+    for i in start..n {
+        if stamped
+            && i % MARK_EVERY == 0
+            && i + MARK_SPAN >= n
+            && walk.marks.last().is_none_or(|m| m.at < i)
+        {
+            walk.marks.push(Mark {
+                at: i,
+                rows: b.rows.len(),
+                matches: b.matches.len(),
+                landmarks: b.landmarks.len(),
+                y: b.y,
+                folded: b.folded,
+                hidden,
+                ike,
+                exchange_counts,
+                kind_counts,
+                run: run.clone(),
+            });
+        }
+        let row = &chart.rows[i];
         let stamp = chart.stamps.get(i).copied();
         let facts = match (stamp, b.cache.facts[i]) {
             (Some(s), Some((was, f))) if was == s => f,
@@ -963,42 +1110,83 @@ pub fn layout_with(
         if let Some(k) = facts.kind {
             kind_counts[usize::from(k)] += 1;
         }
+        ike += usize::from(facts.ike);
+        // Every row counts for what is routine, shown or not.
+        let routine = if opts.collapse_routine {
+            walk.routines.of(i, row)
+        } else {
+            None
+        };
         if !facts.admitted {
             hidden += 1;
             continue;
         }
-        if let Some(r) = routine[i] {
+        if let Some(r) = routine {
             run.push((i, r));
             continue;
         }
         b.flush(&mut run, opts);
         b.row(i);
     }
+    // The walk's stamps: the marks stand for the rows before them as they
+    // are now.
+    walk.stamps
+        .extend_from_slice(&chart.stamps[start.min(chart.stamps.len())..]);
     b.flush(&mut run, opts);
     let Builder {
         rows,
         matches,
+        landmarks,
         folded,
         y,
         ..
     } = b;
-    let rows: Vec<Rc<RowView>> = rows;
     let exchanges: Vec<(Exchange, usize)> =
         Exchange::ALL.into_iter().zip(exchange_counts).collect();
     let kinds: Vec<(RowKind, usize)> = RowKind::ALL.into_iter().zip(kind_counts).collect();
-    MscView {
+    let view = MscView {
         width: geo.width,
         height: y + geo.bottom,
         top: geo.top,
         lanes: l.lanes,
         spans: l.spans,
-        rows,
-        matches,
-        total: chart.rows.len(),
+        rows: rows.clone(),
+        matches: matches.clone(),
+        landmarks: landmarks.clone(),
+        ike,
+        total: n,
         hidden,
         folded,
         exchanges,
         kinds,
+    };
+    cache.walked = n - start;
+    if stamped {
+        // The rows the last flush drew stay: a mark's rows are before
+        // them, so the next walk cuts them off where it picks up.
+        walk.rows = rows;
+        walk.matches = matches;
+        walk.landmarks = landmarks;
+        // The marks too far back go, but the last.
+        if let Some(k) = walk.marks.iter().rposition(|m| m.at + MARK_SPAN < n) {
+            walk.marks.drain(..(k + 1).min(walk.marks.len() - 1));
+        }
+        cache.walk = Some(walk);
+    }
+    view
+}
+
+impl Walk {
+    fn new(opts: &ViewOptions) -> Walk {
+        Walk {
+            opts: opts.clone(),
+            stamps: Vec::new(),
+            rows: ViewRows::default(),
+            matches: Vec::new(),
+            landmarks: Vec::new(),
+            routines: Routines::default(),
+            marks: Vec::new(),
+        }
     }
 }
 
@@ -1009,8 +1197,9 @@ struct Builder<'a> {
     /// The search, lower case; empty for none.
     query: String,
     y: f64,
-    rows: Vec<Rc<RowView>>,
+    rows: ViewRows,
     matches: Vec<usize>,
+    landmarks: Vec<usize>,
     folded: usize,
     cache: &'a mut LayoutCache,
     /// Each chart lane's name as a screen reader says it: the member for
@@ -1034,17 +1223,25 @@ impl Builder<'_> {
     }
 
     fn push(&mut self, key: RowKey, h: f64, matched: bool, body: RowBody) {
-        if matched {
-            self.matches.push(self.rows.len());
-        }
-        self.rows.push(Rc::new(RowView {
+        self.put(Rc::new(RowView {
             key,
             y: self.y,
             h,
             matched,
             body,
         }));
-        self.y += h;
+    }
+
+    /// Draws `v` next (its `y` is where the drawing stands).
+    fn put(&mut self, v: Rc<RowView>) {
+        if v.matched {
+            self.matches.push(self.rows.len());
+        }
+        if matches!(&v.body, RowBody::Note(n) if n.kind == NoteKind::Network) {
+            self.landmarks.push(self.rows.len());
+        }
+        self.y += v.h;
+        self.rows.push(v);
     }
 
     fn row(&mut self, i: usize) {
@@ -1063,11 +1260,7 @@ impl Builder<'_> {
                 self.cache.rows[i] = Some((stamp, moved.clone()));
                 moved
             };
-            if v.matched {
-                self.matches.push(self.rows.len());
-            }
-            self.y += v.h;
-            self.rows.push(v);
+            self.put(v);
             return;
         }
         let before = self.rows.len();
@@ -1334,6 +1527,38 @@ impl Builder<'_> {
 mod tests {
     use super::*;
     use mobike_wire::registry::ExchangeType;
+
+    /// Rewound to a row, the routine requests are those of the rows
+    /// before it, as if the rows after had never been read: a layout that
+    /// picks up there reads them again (or other rows in their place).
+    #[test]
+    fn routine_requests_rewind_to_a_row() {
+        let s = crate::topology::tests::example("nat-keepalives");
+        let mut w = mobike_sim::World::new(&s);
+        // Twenty minutes: a liveness check a minute.
+        w.run_until(1_200_000_000);
+        let chart = Chart::build(&s, w.trace());
+        let rows: Vec<&Row> = chart.rows.iter().collect();
+        let read = |to: usize| {
+            let mut r = Routines::default();
+            let found: Vec<_> = (0..to).map(|i| r.of(i, rows[i])).collect();
+            (r, found)
+        };
+        let (mut all, found) = read(rows.len());
+        let n = found.iter().filter(|f| f.is_some()).count();
+        let checks = found.iter().filter(|f| **f == Some(Routine::Check)).count();
+        assert!(n > 30 && checks > 3, "{n} routine rows, {checks} checks");
+        for at in [rows.len() - 1, rows.len() / 2, rows.len() / 3, 1, 0] {
+            all.rewind(at);
+            let (before, _) = read(at);
+            assert_eq!(all.requests, before.requests, "rewound to {at}");
+            assert_eq!(all.log, before.log, "rewound to {at}");
+            // Read on from there, it finds what a reading of all finds.
+            let mut again = all.clone();
+            let more: Vec<_> = (at..rows.len()).map(|i| again.of(i, rows[i])).collect();
+            assert_eq!(more, found[at..], "read on from {at}");
+        }
+    }
 
     #[test]
     fn exchange_names_are_the_registrys() {

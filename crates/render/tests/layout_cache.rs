@@ -115,3 +115,58 @@ fn a_cached_layout_is_the_fresh_one_with_losses_and_nats() {
         cached_equals_fresh(name, 100_000);
     }
 }
+
+/// With the view left as it is, a layout picks up the last one's walk at
+/// its last mark before the first row changed: it walks the newest rows,
+/// not the whole chart, and gives the fresh layout every time, also with
+/// routine runs folded (a run still open at the end of one layout goes on
+/// in the next), a search, and after a jump back to an older chart.
+#[test]
+fn a_layout_walks_the_rows_since_the_last_one() {
+    let s = scenario("cluster-20-mobike");
+    let groups = find_groups(&s);
+    let geo = Geometry::page(900.0);
+    let views = {
+        let folded = ViewOptions {
+            collapse_routine: true,
+            ..ViewOptions::default()
+        };
+        let mut search = ViewOptions {
+            search: "informational".into(),
+            ..ViewOptions::default()
+        };
+        search.filter.hide_exchanges.insert(Exchange::Esp);
+        [ViewOptions::default(), folded, search]
+    };
+    for opts in views {
+        let mut w = World::new(&s);
+        let mut b = ChartBuilder::new(&s);
+        let mut cache = LayoutCache::default();
+        let (mut walked, mut rows, mut kept) = (0, 0, None);
+        let mut t = 0;
+        for k in 0..400 {
+            t += 75_000;
+            w.run_until(t);
+            b.update(w.trace());
+            if k == 100 {
+                kept = Some(b.chart.clone());
+            }
+            let chart = match (k, &kept) {
+                (250, Some(c)) => c.clone(),
+                _ => b.chart.clone(),
+            };
+            let cached = msc::layout_with(&chart, &groups, &opts, &geo, &mut cache);
+            let fresh = msc::layout(&chart, &groups, &opts, &geo);
+            assert_eq!(cached, fresh, "at tick {k} ({t} µs), {opts:?}");
+            if k > 0 {
+                walked += cache.walked();
+                rows += chart.rows.len();
+            }
+        }
+        // Over the run, a tick walks a small part of the chart.
+        assert!(
+            rows > 100_000 && walked * 5 < rows,
+            "{walked} of {rows}, {opts:?}"
+        );
+    }
+}
