@@ -14,12 +14,12 @@ use super::rule_refs::svg_with_refs;
 use crate::session::TraceStamp;
 use crate::state::{Action, ChartAction, Dispatch, SessionRef};
 use gloo_events::EventListener;
-use mobike_render::NoteKind;
 use mobike_render::msc::{
     self, GroupSpan, LINE_H, LaneKind, LaneView, MessageView, MscView, NoteView, RowBody, RowKey,
     RowView, RunView, ViewOptions,
 };
 use mobike_render::topology::group_index;
+use mobike_sim::trace::PacketId;
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -73,6 +73,41 @@ fn row_key_at(e: &Event) -> Option<RowKey> {
         .and_then(|k| RowKey::parse(&k))
 }
 
+/// A row the chart draws wherever it is: the keyboard's (by its key) or
+/// the selected message's (by its packet).
+#[derive(Clone, Copy, PartialEq)]
+enum Found {
+    Key(RowKey),
+    Packet(PacketId),
+}
+
+/// Where the rows drawn wherever they are were last found: while a run
+/// plays they stay where they are, so finding one again is one look, not a
+/// search of the whole chart on every tick.
+#[derive(Default)]
+struct Finder {
+    last: Vec<(Found, usize)>,
+}
+
+impl Finder {
+    fn find(&mut self, view: &MscView, what: Found) -> Option<usize> {
+        let is = |r: &RowView| match what {
+            Found::Key(k) => r.key == k,
+            Found::Packet(pk) => matches!(&r.body, RowBody::Message(m) if m.packet == pk),
+        };
+        if let Some(&(_, i)) = self.last.iter().find(|(w, _)| *w == what)
+            && view.rows.get(i).is_some_and(|r| is(r))
+        {
+            return Some(i);
+        }
+        let i = view.rows.iter().position(|r| is(r))?;
+        self.last
+            .retain(|(w, _)| std::mem::discriminant(w) != std::mem::discriminant(&what));
+        self.last.push((what, i));
+        Some(i)
+    }
+}
+
 #[function_component(ChartView)]
 pub fn chart_view(p: &ChartProps) -> Html {
     let div = use_node_ref();
@@ -116,6 +151,7 @@ pub fn chart_view(p: &ChartProps) -> Html {
     // laid out as its events come in, see `Live::chart_layout`).
     let cache = p.session.borrow().chart_layout();
     let slots = use_mut_ref(RowSlots::default);
+    let found = use_mut_ref(Finder::default);
     let view = {
         let session = p.session.clone();
         use_memo(
@@ -344,21 +380,39 @@ pub fn chart_view(p: &ChartProps) -> Html {
     // The part to draw (the lane headers above the drawing are HEAD_H
     // pixels; the drawing is drawn at its own size, one unit a pixel).
     let (lo, hi) = (top - above - HEAD_H, top + port.height + OVERSCAN);
-    let keep = |r: &RowView| {
-        !virtualise
-            || (r.y + r.h >= lo && r.y <= hi)
-            || Some(r.key) == *active
-            || matches!(&r.body, RowBody::Message(m) if Some(m.packet) == p.selected)
-            || matches!(&r.body, RowBody::Note(n) if n.kind == NoteKind::Network)
+    // The rows in that part are found by their place (the rows lie top to
+    // bottom), the others drawn always by the layout's list of landmarks
+    // and by where the keyboard's and the selected row were last found: a
+    // tick of a long run looks at the rows it draws, not at all of them.
+    let drawn_at: Vec<usize> = if virtualise {
+        let (a, b) = (
+            view.rows.partition_point(|r| r.y + r.h < lo),
+            view.rows.partition_point(|r| r.y <= hi),
+        );
+        let mut at: Vec<usize> = (a..b).collect();
+        let mut also = |i: Option<usize>| {
+            if let Some(i) = i.filter(|i| !(a..b).contains(i)) {
+                at.push(i);
+            }
+        };
+        for &i in &view.landmarks {
+            also(Some(i));
+        }
+        also(active.and_then(|k| found.borrow_mut().find(&view, Found::Key(k))));
+        also(
+            p.selected
+                .and_then(|pk| found.borrow_mut().find(&view, Found::Packet(pk))),
+        );
+        at.sort_unstable();
+        at.dedup();
+        at
+    } else {
+        (0..view.rows.len()).collect()
     };
     // The tab stop: the keyboard's row if drawn, else the selected
     // message's, else the first drawn message or summary.
-    let drawn: Vec<(usize, &Rc<RowView>)> = view
-        .rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| keep(r))
-        .collect();
+    let drawn: Vec<(usize, &Rc<RowView>)> =
+        drawn_at.into_iter().map(|i| (i, &view.rows[i])).collect();
     let navigable = |r: &RowView| !matches!(r.body, RowBody::Note(_));
     let stop = active
         .filter(|k| drawn.iter().any(|(_, r)| r.key == *k))
@@ -390,14 +444,7 @@ pub fn chart_view(p: &ChartProps) -> Html {
         let session = p.session.clone();
         use_memo(p.stamp.world(), move |_| host_choices(&session))
     };
-    // Counted once per trace (every row is looked at), not on every draw.
-    let ike = {
-        let session = p.session.clone();
-        *use_memo(p.stamp, move |_| {
-            let s = session.borrow();
-            s.chart().messages().filter(|m| m.is_ike()).count()
-        })
-    };
+    let ike = view.ike;
     html! {
         <div class="chart-wrap">
             <div class="chart-head">
