@@ -38,6 +38,23 @@ fn main() -> Result<(), String> {
         b.update(trace);
     });
     let clone = least(&mut || drop(b.clone()));
+    // The traffic figures, when the scenario pings: built over the trace,
+    // one copy (also kept per checkpoint), and the figures asked for.
+    if scenario.ping.is_some() {
+        let mut m = mobike_render::metrics::MetricsBuilder::default();
+        let built = least(&mut || {
+            m = Default::default();
+            m.update(trace);
+        });
+        let copied = least(&mut || drop(m.clone()));
+        let asked = least(&mut || drop(m.current()));
+        println!(
+            "traffic figures built in {:.0} ms, copied in {:.1} ms, asked for in {:.2} ms",
+            built.as_secs_f64() * 1e3,
+            copied.as_secs_f64() * 1e3,
+            asked.as_secs_f64() * 1e3,
+        );
+    }
     let groups = find_groups(&scenario);
     let mut view = None;
     let layout = least(&mut || {
