@@ -911,9 +911,17 @@ struct Mark {
 }
 
 /// A walk marks its state every `MARK_EVERY` chart rows over its last
-/// `MARK_SPAN` rows: a change further back walks the chart from the top.
+/// `MARK_SPAN` rows (where a playing run's rows change), and every
+/// `MARK_FAR` rows before (a jump back cuts the chart anywhere: the next
+/// walk picks up at most `MARK_FAR` rows before the cut).
 const MARK_EVERY: usize = 256;
 const MARK_SPAN: usize = 4096;
+const MARK_FAR: usize = 4096;
+
+/// Whether a walk of `n` rows keeps a mark before row `at`.
+fn marked(at: usize, n: usize) -> bool {
+    at.is_multiple_of(MARK_FAR) || (at.is_multiple_of(MARK_EVERY) && at + MARK_SPAN >= n)
+}
 
 impl LayoutCache {
     /// Lays out `chart` as the last layout was asked for, keeping the
@@ -1073,11 +1081,7 @@ pub fn layout_with(
         .map_or([0; RowKind::ALL.len()], |m| m.kind_counts);
     let mut run: Vec<(usize, Routine)> = mark.map_or(Vec::new(), |m| m.run);
     for i in start..n {
-        if stamped
-            && i % MARK_EVERY == 0
-            && i + MARK_SPAN >= n
-            && walk.marks.last().is_none_or(|m| m.at < i)
-        {
+        if stamped && marked(i, n) && walk.marks.last().is_none_or(|m| m.at < i) {
             walk.marks.push(Mark {
                 at: i,
                 rows: b.rows.len(),
@@ -1167,10 +1171,8 @@ pub fn layout_with(
         walk.rows = rows;
         walk.matches = matches;
         walk.landmarks = landmarks;
-        // The marks too far back go, but the last.
-        if let Some(k) = walk.marks.iter().rposition(|m| m.at + MARK_SPAN < n) {
-            walk.marks.drain(..(k + 1).min(walk.marks.len() - 1));
-        }
+        // The close marks now too far back go.
+        walk.marks.retain(|m| marked(m.at, n));
         cache.walk = Some(walk);
     }
     view

@@ -170,3 +170,43 @@ fn a_layout_walks_the_rows_since_the_last_one() {
         );
     }
 }
+
+/// A jump back cuts the chart far from its end: the next layout picks up
+/// at the walk's mark before the cut (one every 4,096 rows that far back),
+/// not at the top, and is the fresh one.
+#[test]
+fn a_jump_back_walks_from_the_mark_before_it() {
+    let s = scenario("cluster-20-mobike");
+    let groups = find_groups(&s);
+    let (geo, opts) = (Geometry::page(900.0), ViewOptions::default());
+    let mut w = World::new(&s);
+    let mut b = ChartBuilder::new(&s);
+    w.run_until(60_000_000);
+    b.update(w.trace());
+    let checkpoint = b.clone();
+    w.run_until(300_000_000);
+    b.update(w.trace());
+    let mut cache = LayoutCache::default();
+    msc::layout_with(&b.chart, &groups, &opts, &geo, &mut cache);
+    assert_eq!(cache.walked(), b.chart.rows.len());
+    // Back to 200 s, built from the checkpoint like the chart shown.
+    let cut = w
+        .trace()
+        .iter()
+        .take_while(|e| e.time <= 200_000_000)
+        .count();
+    let mut back = checkpoint.clone();
+    back.update_to_like(w.trace(), cut, &b.chart, cut);
+    let rows = back.chart.rows.len();
+    let cached = msc::layout_with(&back.chart, &groups, &opts, &geo, &mut cache);
+    assert_eq!(cached, msc::layout(&back.chart, &groups, &opts, &geo));
+    assert!(
+        rows > 2 * 4096 && cache.walked() <= 4096,
+        "{} of {rows}",
+        cache.walked()
+    );
+    // And forward again to the end: from the mark before the cut.
+    let cached = msc::layout_with(&b.chart, &groups, &opts, &geo, &mut cache);
+    assert_eq!(cached, msc::layout(&b.chart, &groups, &opts, &geo));
+    assert!(cache.walked() < b.chart.rows.len() - rows + 4096);
+}
