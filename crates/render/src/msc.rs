@@ -889,7 +889,8 @@ struct Walk {
     matches: Vec<usize>,
     landmarks: Vec<usize>,
     routines: Routines,
-    /// The walk's state before some of its last rows, oldest first.
+    /// The walk's state before some of its rows (those [`marked`]),
+    /// oldest first.
     marks: Vec<Mark>,
 }
 
