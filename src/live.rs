@@ -109,6 +109,10 @@ pub enum Pending {
     Seek { t: Time },
     /// Sent before another run was loaded: its reply is dropped.
     Stale,
+    /// [`Command::Preview`]: its events go aside (see [`Live::stage`]).
+    /// The page waits for nothing of it: it counts neither as in flight
+    /// nor as busy.
+    Preview,
 }
 
 /// A command's reply, applied to the mirror: what the page is to do now.
@@ -228,6 +232,20 @@ impl Live {
         live
     }
 
+    /// Charts taken back from those kept ahead so far (tests).
+    #[cfg(test)]
+    pub(crate) fn taken_back(&self) -> usize {
+        self.taken_back
+    }
+
+    /// The length of the trace kept ahead, and those of the charts kept
+    /// ahead (tests).
+    #[cfg(test)]
+    pub(crate) fn kept_ahead(&self) -> (usize, Vec<usize>) {
+        let charts = self.ahead.iter().map(|(n, ..)| *n).collect();
+        (self.ahead_trace.as_ref().map_or(0, Trace::len), charts)
+    }
+
     /// The fake worker, to hold a jump's slices or send the next (tests).
     #[cfg(test)]
     pub(crate) fn fake_worker(&mut self) -> &mut crate::engine::link::FakeWorker {
@@ -335,6 +353,7 @@ impl Live {
         }
         self.run_ahead_asked = Some(asked);
         self.exec(Command::RunAhead { to }, Pending::Quiet);
+        self.exec(Command::Preview, Pending::Preview);
     }
 
     /// Sends `cmd`; `pending` says what to do with its outcome. The
@@ -392,6 +411,10 @@ impl Live {
         if pending == Pending::Stale {
             return Ok(None);
         }
+        if pending == Pending::Preview {
+            self.stage(reply);
+            return Ok(None);
+        }
         let outcome = reply.outcome.clone();
         let changed = self.apply(reply)?;
         Ok(Some(Settled {
@@ -407,9 +430,13 @@ impl Live {
         self.pending.push_back(Pending::Quiet);
     }
 
-    /// Commands sent and not answered yet.
+    /// Commands sent and not answered yet (but a preview, which the page
+    /// does not wait for).
     pub fn in_flight(&self) -> usize {
-        self.pending.len()
+        self.pending
+            .iter()
+            .filter(|p| **p != Pending::Preview)
+            .count()
     }
 
     /// Whether a command other than a tick of playing is on its way (a
@@ -418,7 +445,46 @@ impl Live {
     pub fn busy(&self) -> bool {
         self.pending
             .iter()
-            .any(|p| !matches!(p, Pending::Tick { .. }))
+            .any(|p| !matches!(p, Pending::Tick { .. } | Pending::Preview))
+    }
+
+    /// The events of the first tick's run, made ahead while the page is
+    /// paused ([`Command::Preview`]): kept aside as the trace ahead, with
+    /// the chart and the figures built on to their end and laid out, in the
+    /// page's idle time. The tick that takes that run resumes this trace
+    /// ([`Reply::resume`]) and takes the chart back (see `build_chart`):
+    /// it shows the run without building its rows then.
+    fn stage(&mut self, r: Reply) {
+        if r.events.is_empty() {
+            return;
+        }
+        let mut trace = self.world.trace.clone();
+        for e in r.events {
+            trace.push(e.time, e.kind);
+        }
+        let n = trace.len();
+        // A longer trace kept ahead is of this timeline too, and holds
+        // these events already.
+        if self.ahead_trace.as_ref().is_none_or(|a| a.len() < n) {
+            self.ahead_trace = Some(trace);
+        }
+        let Some(trace) = &self.ahead_trace else {
+            return;
+        };
+        if self.chart.consumed() != self.world.trace.len()
+            || self.ahead.iter().any(|(k, ..)| *k == n)
+        {
+            return;
+        }
+        let mut chart = self.chart.clone();
+        chart.update_to(trace, n);
+        let metrics = self.metrics.clone().map(|mut m| {
+            m.update_to(trace, n);
+            m
+        });
+        self.chart_layout.borrow_mut().warm(&chart.chart);
+        self.ahead.push((n, chart, metrics));
+        self.ahead.sort_by_key(|(k, ..)| *k);
     }
 
     /// The moment the ticks on their way run to (now, when none is).
@@ -445,7 +511,7 @@ impl Live {
     /// the only command on its way is a jump coming in slices, which the
     /// new one ends where it has come (see `Engine::take_message`).
     pub fn jump_goes_now(&self) -> bool {
-        self.seek_on_way().is_none() || self.jump_progress().is_some() && self.pending.len() == 1
+        self.seek_on_way().is_none() || self.jump_progress().is_some() && self.in_flight() == 1
     }
 
     /// The moment of the last jump on its way, if one is.

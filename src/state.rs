@@ -1662,6 +1662,53 @@ mod tests {
         assert!(short < first / 2, "now {short}");
     }
 
+    /// Paused on a worker, the page is also sent the events of the run
+    /// made ahead (a preview): it keeps them aside with their chart and
+    /// figures, built while the user reads the page, and nothing of them
+    /// shows. The first tick's reply resumes that trace instead of
+    /// carrying its events, the chart made aside is shown, and the chart
+    /// and the figures are those of the run.
+    #[test]
+    fn the_first_tick_shows_the_chart_made_aside_while_paused() {
+        let m = paused_running_ahead("cluster-20-mobike", 2.0, 64);
+        let before = m.session.borrow().world.trace().len();
+        let m = deliver(m);
+        let (kept, charts) = m.session.borrow().kept_ahead();
+        assert_eq!(
+            m.session.borrow().world.trace().len(),
+            before,
+            "nothing shows"
+        );
+        assert!(kept > before + 500 && charts == [kept], "{kept} {charts:?}");
+        let taken = m.session.borrow().taken_back();
+        let m = run(m, [Action::TogglePlay, Action::Tick(40)]);
+        let replies = m.session.borrow_mut().outbox();
+        let tick: crate::engine::Reply = crate::engine::codec::from_bytes(
+            replies.last().unwrap(),
+            &mut crate::engine::codec::Names::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            tick.resume,
+            Some(kept),
+            "the tick resumes the trace kept aside"
+        );
+        assert!(
+            tick.events.is_empty(),
+            "{} events sent again",
+            tick.events.len()
+        );
+        let replies = replies.into_iter().map(Rc::from).collect();
+        let m = m.reduce(Action::Engine(EngineReply(replies)));
+        let s = m.session.borrow();
+        assert_eq!(s.taken_back(), taken + 1, "the chart made aside is shown");
+        let first = 40 * 64 * MS;
+        assert!(same_trace(&m, &straight_run("cluster-20-mobike", first)).0);
+        let trace = s.world.trace();
+        assert!(s.chart() == &mobike_render::Chart::build(&s.scenario, trace));
+        assert_eq!(s.metrics(), Some(mobike_render::metrics::compute(trace)));
+    }
+
     /// What was run ahead never shows before its time, nor stands for
     /// another run: at a lower speed the first tick stops where it goes
     /// (the copy, past it, is made again), and after an intervention the
@@ -1725,6 +1772,68 @@ mod tests {
         step.set(1.0);
         e.handle(Command::RunTo { to, budget_ms: 2.0 }, &read);
         assert_eq!(e.session().map(Session::now), Some(to));
+    }
+
+    /// A preview asked for before the run made ahead is done waits for
+    /// it; a command that comes first is answered after the preview, which
+    /// then holds what the run made ahead got to (the page reads the
+    /// replies in the order it asked). The tick that takes the run resumes
+    /// the last preview's trace, and only that tick.
+    #[test]
+    fn a_preview_waits_for_the_run_made_ahead_or_goes_before_the_next_reply() {
+        use crate::engine::{Outcome, Reply, codec};
+        let clock = std::cell::Cell::new(0.0);
+        let read = || {
+            clock.set(clock.get() + 1.0);
+            Some(clock.get())
+        };
+        let reply =
+            |b: Vec<u8>| -> Reply { codec::from_bytes(&b, &mut codec::Names::default()).unwrap() };
+        let mut e = crate::engine::Engine::default().in_slices();
+        let send =
+            |e: &mut crate::engine::Engine, c: Command| e.take_message(&codec::to_bytes(&c), &read);
+        let scenario = example_session("cluster-20-mobike")
+            .scenario
+            .to_toml()
+            .unwrap();
+        let load = Command::Load {
+            scenario,
+            source: Source::of_text(""),
+            log: Vec::new(),
+        };
+        let loaded = reply(send(&mut e, load).unwrap()).events.len();
+        let to = 2560 * MS;
+        assert!(send(&mut e, Command::RunAhead { to }).is_some());
+        assert!(send(&mut e, Command::Preview).is_none(), "it waits");
+        assert_eq!(e.run_ahead(&read), Some(0.0), "one slice, not done");
+        assert!(!e.more());
+        let first = reply(send(&mut e, Command::Sync).expect("the preview first"));
+        assert_eq!(first.outcome, Outcome::Ahead);
+        assert!(!first.events.is_empty(), "what was run so far");
+        assert!(e.more());
+        let sync = reply(e.next_message(&read));
+        assert_eq!((sync.outcome, sync.events.len()), (Outcome::Done, 0));
+        // Asked again, it comes once the run made ahead is done.
+        assert!(send(&mut e, Command::Preview).is_none());
+        while e.run_ahead(&read).is_some() {}
+        let preview = reply(e.next_message(&read));
+        assert!(preview.events.len() > first.events.len());
+        let tick = reply(send(&mut e, Command::RunTo { to, budget_ms: 0.0 }).unwrap());
+        let n = loaded + preview.events.len();
+        assert_eq!((tick.resume, tick.events.len()), (Some(n), 0));
+        assert_eq!(tick.now, to);
+        // The next tick sends its events as ever.
+        let next = reply(
+            send(
+                &mut e,
+                Command::RunTo {
+                    to: 2 * to,
+                    budget_ms: 0.0,
+                },
+            )
+            .unwrap(),
+        );
+        assert!(next.resume.is_none() && !next.events.is_empty());
     }
 
     /// Paused while ticks are on their way: they come in, and the page

@@ -61,6 +61,8 @@ ahead.port1.onmessage = () => {
   const next = engine_run_ahead();
   if (next === 0) idle();
   else if (next > 0) wait = setTimeout(idle, next);
+  // Done: the page's preview of it, if asked for, goes now.
+  else more();
 };
 
 function answer(data) {

@@ -82,6 +82,9 @@ impl FakeWorker {
                 None => break,
             }
         }
+        // As `engine.js` does when running ahead is done: a preview asked
+        // for goes.
+        while !self.held && self.next() {}
     }
 
     /// The engine (tests).

@@ -82,6 +82,13 @@ pub enum Command {
     RunAhead {
         to: Time,
     },
+    /// The events of the run made ahead ([`Command::RunAhead`]), once it
+    /// reaches where the first tick goes (or as far as it got when another
+    /// command comes first), as a reply whose outcome is
+    /// [`Outcome::Ahead`]: the page builds their chart rows and figures in
+    /// its idle time, aside, and the tick that takes that run sends none
+    /// of them again ([`Reply::resume`]).
+    Preview,
     /// [`Session::rewind`]: back to the moment a pause was clicked at,
     /// once the ticks then on their way are in.
     Rewind {
@@ -103,6 +110,7 @@ codec_enum!(Command {
     Sync,
     Rewind { t },
     RunAhead { to },
+    Preview,
 });
 
 codec_enum!(Source {
@@ -128,6 +136,9 @@ pub enum Outcome {
     Stopped(bool),
     /// An intervention the simulator's check refused, and why.
     Refused(String),
+    /// The reply to [`Command::Preview`]: its events are the run made
+    /// ahead, not the run (yet); the rest of it says nothing.
+    Ahead,
 }
 
 codec_enum!(Outcome {
@@ -135,6 +146,7 @@ codec_enum!(Outcome {
     Fork(fork),
     Stopped(yes),
     Refused(why),
+    Ahead,
 });
 
 /// The run's state after a command, as far as the page's mirror lacks it.
@@ -221,6 +233,14 @@ pub struct Engine {
     /// ahead), by the engine's clock: running ahead waits
     /// [`RUN_AHEAD_QUIET_MS`] after it.
     last_input: Option<f64>,
+    /// A [`Command::Preview`] waits for the run made ahead to reach where
+    /// the tick goes.
+    preview_asked: bool,
+    /// The world and trace length of the run made ahead that the page was
+    /// sent a preview of: the tick that takes that run resumes the trace
+    /// the page holds aside instead of receiving its events again. Any
+    /// other command forgets it.
+    previewed: Option<(u64, usize)>,
 }
 
 /// A copy of the session's world, run ahead of the moment shown in the
@@ -290,6 +310,25 @@ impl Engine {
         bytes: &[u8],
         clock: &dyn Fn() -> Option<f64>,
     ) -> Option<Vec<u8>> {
+        // A preview still waiting goes first, as far as the run made ahead
+        // got (the page reads the replies in the order it asked).
+        if self.preview_asked {
+            let preview = self.preview_reply();
+            self.replies.push_back(preview);
+        }
+        let preview = matches!(
+            codec::from_bytes::<Command>(bytes, &mut codec::Names::default()),
+            Ok(Command::Preview)
+        );
+        if preview && !self.more() {
+            if self.ahead_done() {
+                return Some(self.preview_reply());
+            }
+            // Answered when the run made ahead is done (see
+            // `Engine::run_ahead`).
+            self.preview_asked = true;
+            return None;
+        }
         if self.seeking.is_none() && self.replies.is_empty() && self.waiting.is_empty() {
             return Some(self.handle_message(bytes, clock));
         }
@@ -347,6 +386,65 @@ impl Engine {
     /// how many milliseconds: `None` when there is nothing to run, a wait
     /// while the user's last command is recent ([`RUN_AHEAD_QUIET_MS`]).
     pub fn run_ahead(&mut self, clock: &dyn Fn() -> Option<f64>) -> Option<f64> {
+        let next = self.run_ahead_slice(clock);
+        // Done (or nothing to run): a preview asked for goes now.
+        if next.is_none() && self.preview_asked {
+            let preview = self.preview_reply();
+            self.replies.push_back(preview);
+        }
+        next
+    }
+
+    /// Whether the run made ahead is as far as it goes: a preview of it
+    /// is sent at once.
+    fn ahead_done(&self) -> bool {
+        let (Some(s), Some(r)) = (&self.session, &self.run_ahead) else {
+            return true;
+        };
+        let Some(limit) = s.run_ahead_limit().map(|l| l.min(r.to)) else {
+            return true;
+        };
+        let world = r.world.as_ref().unwrap_or(&s.world);
+        r.base != (s.stamp(), s.now()) || world.next_event_time().is_none_or(|e| e > limit)
+    }
+
+    /// The reply to [`Command::Preview`]: the events the run made ahead
+    /// has past the page's trace (none when there is no such run, or the
+    /// page does not hold the session's whole trace).
+    fn preview_reply(&mut self) -> Vec<u8> {
+        self.preview_asked = false;
+        let mut events = Vec::new();
+        if let (Some(s), Some(r)) = (&self.session, &self.run_ahead)
+            && let Some(w) = &r.world
+            && r.base == (s.stamp(), s.now())
+            && self.shipped == Some((s.stamp().world(), s.world.trace().len()))
+        {
+            events = w.trace().iter_from(s.world.trace().len()).collect();
+            if !events.is_empty() {
+                self.previewed = Some((s.stamp().world(), w.trace().len()));
+            }
+        }
+        codec::to_bytes(&Reply {
+            cut: None,
+            resume: None,
+            events,
+            now: 0,
+            horizon: 0,
+            step_at: 0,
+            steps_seen: 0,
+            checkpoints: Vec::new(),
+            log: None,
+            host_count: 0,
+            hosts: Vec::new(),
+            nats: None,
+            links: None,
+            outcome: Outcome::Ahead,
+            partial: false,
+        })
+    }
+
+    /// One slice of [`Engine::run_ahead`].
+    fn run_ahead_slice(&mut self, clock: &dyn Fn() -> Option<f64>) -> Option<f64> {
         if self.more() {
             return None;
         }
@@ -388,10 +486,12 @@ impl Engine {
     pub fn handle(&mut self, cmd: Command, clock: &dyn Fn() -> Option<f64>) -> Reply {
         if !matches!(
             cmd,
-            Command::Load { .. } | Command::RunAhead { .. } | Command::Sync
+            Command::Load { .. } | Command::RunAhead { .. } | Command::Sync | Command::Preview
         ) {
             self.last_input = clock();
         }
+        // Only the tick that takes the run made ahead resumes its preview.
+        let previewed = self.previewed.take();
         let outcome = match cmd {
             Command::Load {
                 scenario,
@@ -423,7 +523,7 @@ impl Engine {
                         s.seek(t);
                     }
                     match cmd {
-                        Command::Sync => Outcome::Done,
+                        Command::Sync | Command::Preview => Outcome::Done,
                         Command::RunAhead { to } => {
                             let base = (s.stamp(), s.now());
                             match &mut self.run_ahead {
@@ -461,6 +561,8 @@ impl Engine {
                                 && w.now() <= to
                             {
                                 s.adopt_run_ahead(w);
+                                // The page holds its events aside.
+                                self.previewed = previewed;
                             }
                             match cmd {
                                 Command::Seek { t } if self.slices && clock().is_some() => {
@@ -487,6 +589,8 @@ impl Engine {
     pub fn handle_message(&mut self, bytes: &[u8], clock: &dyn Fn() -> Option<f64>) -> Vec<u8> {
         let mut names = codec::Names::default();
         let reply = match codec::from_bytes::<Command>(bytes, &mut names) {
+            // Behind other commands: as far as the run made ahead got.
+            Ok(Command::Preview) => return self.preview_reply(),
             Ok(cmd) => self.handle(cmd, clock),
             Err(err) => self.reply(Outcome::Refused(format!(
                 "the page's command could not be read: {err}"
@@ -534,7 +638,13 @@ impl Engine {
                 }
             }
             Some((_, n)) if n > trace.len() => (Some(trace.len()), None),
-            Some(_) => (None, None),
+            // The run made ahead, whose events the page holds aside.
+            Some((world, n)) => match self.previewed.take() {
+                Some((w, p)) if w == world && p.min(trace.len()) > n => {
+                    (None, Some(p.min(trace.len())))
+                }
+                _ => (None, None),
+            },
         };
         if let Some(c) = cut
             && c < shipped
@@ -646,7 +756,7 @@ fn run(s: &mut Session, cmd: Command, clock: &dyn Fn() -> Option<f64>) -> Outcom
             s.show_step(k);
             Outcome::Done
         }
-        Command::Sync | Command::RunAhead { .. } => Outcome::Done,
+        Command::Sync | Command::RunAhead { .. } | Command::Preview => Outcome::Done,
         Command::Rewind { t } => {
             s.rewind(t);
             Outcome::Done
