@@ -182,6 +182,30 @@ pub struct Reply {
     pub partial: bool,
 }
 
+impl Reply {
+    /// A reply that tells nothing of a run (there is none, or it is not
+    /// the run's: a preview's events), with `outcome`.
+    fn nothing(outcome: Outcome) -> Reply {
+        Reply {
+            cut: None,
+            resume: None,
+            events: Vec::new(),
+            now: 0,
+            horizon: 0,
+            step_at: 0,
+            steps_seen: 0,
+            checkpoints: Vec::new(),
+            log: None,
+            host_count: 0,
+            hosts: Vec::new(),
+            nats: None,
+            links: None,
+            outcome,
+            partial: false,
+        }
+    }
+}
+
 codec_struct!(Reply {
     cut,
     resume,
@@ -425,21 +449,8 @@ impl Engine {
             }
         }
         codec::to_bytes(&Reply {
-            cut: None,
-            resume: None,
             events,
-            now: 0,
-            horizon: 0,
-            step_at: 0,
-            steps_seen: 0,
-            checkpoints: Vec::new(),
-            log: None,
-            host_count: 0,
-            hosts: Vec::new(),
-            nats: None,
-            links: None,
-            outcome: Outcome::Ahead,
-            partial: false,
+            ..Reply::nothing(Outcome::Ahead)
         })
     }
 
@@ -602,23 +613,7 @@ impl Engine {
     /// What the mirror lacks, and the outcome.
     fn reply(&mut self, outcome: Outcome) -> Reply {
         let Some(s) = &self.session else {
-            return Reply {
-                cut: None,
-                resume: None,
-                events: Vec::new(),
-                now: 0,
-                horizon: 0,
-                step_at: 0,
-                steps_seen: 0,
-                checkpoints: Vec::new(),
-                log: None,
-                host_count: 0,
-                hosts: Vec::new(),
-                nats: None,
-                links: None,
-                outcome,
-                partial: false,
-            };
+            return Reply::nothing(outcome);
         };
         let partial = self.seeking.is_some();
         let stamp = s.stamp();
