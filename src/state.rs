@@ -1834,6 +1834,31 @@ mod tests {
             .unwrap(),
         );
         assert!(next.resume.is_none() && !next.events.is_empty());
+        // A run made ahead larger than a preview carries is not previewed:
+        // its tick brings its events.
+        let mut e = crate::engine::Engine::default()
+            .in_slices()
+            .with_preview_max(preview.events.len() - 1);
+        let scenario = example_session("cluster-20-mobike")
+            .scenario
+            .to_toml()
+            .unwrap();
+        let load = Command::Load {
+            scenario,
+            source: Source::of_text(""),
+            log: Vec::new(),
+        };
+        assert!(send(&mut e, load).is_some());
+        assert!(send(&mut e, Command::RunAhead { to }).is_some());
+        assert!(send(&mut e, Command::Preview).is_none());
+        while e.run_ahead(&read).is_some() {}
+        let none = reply(e.next_message(&read));
+        assert_eq!((none.outcome, none.events.len()), (Outcome::Ahead, 0));
+        let tick = reply(send(&mut e, Command::RunTo { to, budget_ms: 0.0 }).unwrap());
+        assert_eq!(
+            (tick.resume, tick.events.len()),
+            (None, preview.events.len())
+        );
     }
 
     /// Paused while ticks are on their way: they come in, and the page

@@ -265,7 +265,15 @@ pub struct Engine {
     /// the page holds aside instead of receiving its events again. Any
     /// other command forgets it.
     previewed: Option<(u64, usize)>,
+    /// The most events a preview carries (`None`: [`PREVIEW_MAX_EVENTS`]).
+    preview_max: Option<usize>,
 }
+
+/// The most events a preview carries: the page builds their chart in one
+/// task (about 5 µs an event), so a larger run made ahead (the first tick
+/// of a thousand clients' key exchanges and more) is not previewed, and
+/// the tick brings it as before.
+const PREVIEW_MAX_EVENTS: usize = 20_000;
 
 /// A copy of the session's world, run ahead of the moment shown in the
 /// worker's idle time, for the first tick of playing to take.
@@ -308,6 +316,13 @@ impl Engine {
     /// The session it runs (tests).
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()
+    }
+
+    /// Previews of at most `n` events (tests).
+    #[cfg(test)]
+    pub fn with_preview_max(mut self, n: usize) -> Engine {
+        self.preview_max = Some(n);
+        self
     }
 
     /// Sends a long jump forward on in slices (see [`Engine::more`]).
@@ -443,8 +458,9 @@ impl Engine {
             && r.base == (s.stamp(), s.now())
             && self.shipped == Some((s.stamp().world(), s.world.trace().len()))
         {
-            events = w.trace().iter_from(s.world.trace().len()).collect();
-            if !events.is_empty() {
+            let more = w.trace().len() - s.world.trace().len();
+            if more > 0 && more <= self.preview_max.unwrap_or(PREVIEW_MAX_EVENTS) {
+                events = w.trace().iter_from(s.world.trace().len()).collect();
                 self.previewed = Some((s.stamp().world(), w.trace().len()));
             }
         }
@@ -509,7 +525,7 @@ impl Engine {
                 source,
                 log,
             } => {
-                let slices = self.slices;
+                let (slices, preview_max) = (self.slices, self.preview_max);
                 let outcome = match Scenario::from_toml(&scenario) {
                     Ok(scenario) => {
                         *self = Engine::with(Session::replay(scenario, source, log));
@@ -521,7 +537,7 @@ impl Engine {
                         Outcome::Refused(format!("the scenario could not be read: {e}"))
                     }
                 };
-                self.slices = slices;
+                (self.slices, self.preview_max) = (slices, preview_max);
                 outcome
             }
             cmd => match &mut self.session {
