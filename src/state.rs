@@ -1792,16 +1792,15 @@ mod tests {
         let mut e = crate::engine::Engine::default().in_slices();
         let send =
             |e: &mut crate::engine::Engine, c: Command| e.take_message(&codec::to_bytes(&c), &read);
-        let scenario = example_session("cluster-20-mobike")
-            .scenario
-            .to_toml()
-            .unwrap();
-        let load = Command::Load {
-            scenario,
+        let load = || Command::Load {
+            scenario: example_session("cluster-20-mobike")
+                .scenario
+                .to_toml()
+                .unwrap(),
             source: Source::of_text(""),
             log: Vec::new(),
         };
-        let loaded = reply(send(&mut e, load).unwrap()).events.len();
+        let loaded = reply(send(&mut e, load()).unwrap()).events.len();
         let to = 2560 * MS;
         assert!(send(&mut e, Command::RunAhead { to }).is_some());
         assert!(send(&mut e, Command::Preview).is_none(), "it waits");
@@ -1839,16 +1838,7 @@ mod tests {
         let mut e = crate::engine::Engine::default()
             .in_slices()
             .with_preview_max(preview.events.len() - 1);
-        let scenario = example_session("cluster-20-mobike")
-            .scenario
-            .to_toml()
-            .unwrap();
-        let load = Command::Load {
-            scenario,
-            source: Source::of_text(""),
-            log: Vec::new(),
-        };
-        assert!(send(&mut e, load).is_some());
+        assert!(send(&mut e, load()).is_some());
         assert!(send(&mut e, Command::RunAhead { to }).is_some());
         assert!(send(&mut e, Command::Preview).is_none());
         while e.run_ahead(&read).is_some() {}
