@@ -100,7 +100,10 @@ impl Finder {
         {
             return Some(i);
         }
-        let i = view.rows.iter().position(|r| is(r))?;
+        let i = match what {
+            Found::Key(k) => view.rows.iter().position(|r| r.key == k),
+            Found::Packet(pk) => view.row_of_packet(pk),
+        }?;
         self.last
             .retain(|(w, _)| std::mem::discriminant(w) != std::mem::discriminant(&what));
         self.last.push((what, i));
