@@ -1,7 +1,10 @@
 //! Runs a scenario file to its end and prints the number of events, the
 //! trace's size, the wall time and the peak memory (on Linux): `cargo run
-//! --release -p mobike-sim --example hour -- FILE.toml`. For profiling the
-//! simulator alone (no chart, no metrics), e.g. under `perf record`.
+//! --release -p mobike-sim --example hour -- FILE.toml` (`--slices`: each
+//! 5 virtual minutes apart). For profiling the simulator alone (no chart,
+//! no metrics), e.g. under `perf record`; it runs as `mobike check` does,
+//! with `World::run_until`, so a long run files its trace on a second
+//! thread.
 use mobike_sim::{Scenario, World};
 use std::process::ExitCode;
 
@@ -27,25 +30,25 @@ fn main() -> ExitCode {
     let start = std::time::Instant::now();
     let until = scenario.until.micros();
     let mut w = World::new(&scenario);
-    let mut events = 0u64;
     // `--slices`: the events and wall time of every 5 virtual minutes.
-    let slices = std::env::args().any(|a| a == "--slices");
-    let (mut slice_end, mut slice_events, mut slice_start) = (300_000_000, 0u64, start);
-    while let Some(t) = w.next_event_time().filter(|&t| t <= until) {
-        if slices && t > slice_end {
+    let events = if std::env::args().any(|a| a == "--slices") {
+        let (mut events, mut slice_end) = (0, 0);
+        while slice_end < until {
+            slice_end = (slice_end + 300_000_000).min(until);
+            let slice_start = std::time::Instant::now();
+            let n = w.run_until(slice_end);
             let s = slice_start.elapsed().as_secs_f64();
             println!(
-                "to {:>3} min: {:>8} events, {s:.2} s, {:.0} events/s",
+                "to {:>3} min: {n:>8} events, {s:.2} s, {:.0} events/s",
                 slice_end / 60_000_000,
-                events - slice_events,
-                (events - slice_events) as f64 / s
+                n as f64 / s
             );
-            (slice_end, slice_events, slice_start) =
-                (slice_end + 300_000_000, events, std::time::Instant::now());
+            events += n;
         }
-        w.step();
-        events += 1;
-    }
+        events
+    } else {
+        w.run_until(until)
+    };
     let secs = start.elapsed().as_secs_f64();
     println!(
         "{events} events, {} trace entries, {secs:.2} s, {:.0} events/s{}",

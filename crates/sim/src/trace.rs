@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// A packet's number in the trace, unique within a run.
@@ -213,6 +213,20 @@ struct Entry {
 }
 
 impl Entry {
+    /// An entry of `tag` at `time`, its numbers still 0.
+    fn at(time: Time, tag: Tag) -> Entry {
+        Entry {
+            time: [time as u32, (time >> 32) as u32],
+            tag,
+            esp: false,
+            packet: 0,
+            who: 0,
+            src: 0,
+            dst: 0,
+            index: 0,
+        }
+    }
+
     fn time(&self) -> Time {
         Time::from(self.time[0]) | Time::from(self.time[1]) << 32
     }
@@ -306,19 +320,85 @@ fn intern<K: std::hash::Hash + Eq, V>(
     })
 }
 
+/// A datagram that crossed a NAT or reached a host, as the world files it:
+/// the NAT's or host's row in the table of names (see [`Trace::name_row`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Passed {
+    Translated { nat: u32 },
+    Delivered { node: u32 },
+}
+
 impl Trace {
+    /// The row of `name` in the table of names, made the first time: the
+    /// world keeps the rows of its hosts, links and NATs, so filing a
+    /// datagram looks none of them up (see `world::record`).
+    pub(crate) fn name_row(&mut self, name: &Name) -> u32 {
+        intern(&mut self.name_ids, &mut self.names, name.identity(), || {
+            name.clone()
+        })
+    }
+
+    /// The row of a (node, link) pair that datagrams are sent on.
+    pub(crate) fn sender_row(&mut self, node: u32, link: u32) -> u32 {
+        let pair = (node, link);
+        intern(&mut self.sender_ids, &mut self.senders, pair, || pair)
+    }
+
+    /// Files a datagram sent on sender row `sender`: what [`Trace::push`]
+    /// makes of a `Sent` event with a packet number below 2^32, its names
+    /// already filed.
+    pub(crate) fn push_sent(
+        &mut self,
+        time: Time,
+        packet: u32,
+        sender: u32,
+        (src, dst): (SocketAddr, SocketAddr),
+        payload: &[u8],
+        protocol: IpProtocol,
+    ) {
+        let mut e = Entry::at(time, Tag::Sent);
+        e.packet = packet;
+        e.who = sender;
+        e.src = self.addr(src.into());
+        e.dst = self.addr(dst.into());
+        e.index = self.payload(payload);
+        e.esp = protocol == IpProtocol::Esp;
+        self.entries.push(e);
+    }
+
+    /// Files a datagram that crossed a NAT or reached a host (see
+    /// [`Trace::push_sent`]).
+    pub(crate) fn push_passed(
+        &mut self,
+        time: Time,
+        packet: u32,
+        passed: Passed,
+        (src, dst): (SocketAddr, SocketAddr),
+    ) {
+        let (tag, who) = match passed {
+            Passed::Translated { nat } => (Tag::Translated, nat),
+            Passed::Delivered { node } => (Tag::Delivered, node),
+        };
+        let mut e = Entry::at(time, tag);
+        e.packet = packet;
+        e.who = who;
+        e.src = self.addr(src.into());
+        e.dst = self.addr(dst.into());
+        self.entries.push(e);
+    }
+
+    /// Files a protocol event of the node at name row `node`.
+    pub(crate) fn push_event(&mut self, time: Time, node: u32, event: Arc<Event>) {
+        let mut e = Entry::at(time, Tag::Protocol);
+        e.who = node;
+        e.index = idx(self.events.len());
+        self.events.push(event);
+        self.entries.push(e);
+    }
+
     /// Records what happened at `time` (never earlier than the last event).
     pub fn push(&mut self, time: Time, kind: TraceKind) {
-        let mut e = Entry {
-            time: [time as u32, (time >> 32) as u32],
-            tag: Tag::Other,
-            esp: false,
-            packet: 0,
-            who: 0,
-            src: 0,
-            dst: 0,
-            index: 0,
-        };
+        let mut e = Entry::at(time, Tag::Other);
         let packet = match &kind {
             TraceKind::Sent { packet, .. }
             | TraceKind::Translated { packet, .. }
@@ -344,7 +424,7 @@ impl Trace {
                 e.who = intern(&mut self.sender_ids, &mut self.senders, pair, || pair);
                 e.src = self.addr(src);
                 e.dst = self.addr(dst);
-                e.index = self.payload(payload);
+                e.index = self.payload(&payload);
                 e.esp = protocol == IpProtocol::Esp;
             }
             (TraceKind::Translated { nat, src, dst, .. }, Some(p)) => {
@@ -387,15 +467,15 @@ impl Trace {
         intern(&mut self.addr_ids, &mut self.addrs, a.clone(), || a)
     }
 
-    fn payload(&mut self, b: Bytes) -> u32 {
+    fn payload(&mut self, b: &[u8]) -> u32 {
         if b.len() > 1 {
-            self.payloads.push(self.bytes.push(&b));
+            self.payloads.push(self.bytes.push(b));
             return idx(self.payloads.len() - 1);
         }
         let key = b.first().map_or(256, |&o| u16::from(o));
         let (payloads, bytes) = (&mut self.payloads, &mut self.bytes);
         *self.shared_payloads.entry(key).or_insert_with(|| {
-            payloads.push(bytes.push(&b));
+            payloads.push(bytes.push(b));
             idx(payloads.len() - 1)
         })
     }

@@ -73,3 +73,40 @@ fn wifi_to_lte_trace_is_pinned() {
          golden charts and pin the new hash (see the top of this file)"
     );
 }
+
+/// A long run files its trace on a second thread (natively): the trace is
+/// the same as when the world files every event itself, entry for entry,
+/// for every example and for a run cut into several calls.
+#[test]
+fn filing_in_the_background_gives_the_same_trace() {
+    for (name, s) in examples() {
+        let end = s.until.micros();
+        let run = |after: u64, stops: &[u64]| {
+            let mut w = World::new(&s);
+            w.file_in_background_after(after);
+            let mut events = 0;
+            for &t in stops.iter().chain([&end]) {
+                events += w.run_until(t.min(end));
+            }
+            (events, w)
+        };
+        let (events, alone) = run(u64::MAX, &[]);
+        for (after, stops) in [
+            (0, &[][..]),
+            (1, &[end / 3, end / 2][..]),
+            (100, &[end / 4][..]),
+        ] {
+            let (n, w) = run(after, stops);
+            assert_eq!(n, events, "{name}: events run");
+            assert_eq!(w.trace().len(), alone.trace().len(), "{name}: trace length");
+            for (i, (a, b)) in alone.trace().iter().zip(w.trace().iter()).enumerate() {
+                assert_eq!(a, b, "{name}: event {i}, filing after {after} events");
+            }
+            assert_eq!(
+                serde_json::to_vec(w.trace()).unwrap(),
+                serde_json::to_vec(alone.trace()).unwrap(),
+                "{name}: the serialised trace"
+            );
+        }
+    }
+}

@@ -29,7 +29,7 @@ impl World {
                     return;
                 }
                 self.note(&action, None, by_user);
-                self.trace.push(
+                self.record(
                     now,
                     TraceKind::Link {
                         link: l.into(),
@@ -65,7 +65,7 @@ impl World {
                     return;
                 }
                 self.note(&action, None, by_user);
-                self.trace.push(
+                self.record(
                     now,
                     TraceKind::Link {
                         link: link.into(),
@@ -78,7 +78,7 @@ impl World {
                 let Some(n) = self.nat_index(nat) else { return };
                 let lost = self.nats[n].reboot(now);
                 self.note(&action, Some(Effect::MappingsLost(lost.len())), by_user);
-                self.trace.push(
+                self.record(
                     now,
                     TraceKind::NatRebooted {
                         nat: nat.into(),
@@ -91,7 +91,7 @@ impl World {
                 let behaviour = changes.over(self.nats[n].behaviour);
                 let lost = self.nats[n].reconfigure(now, behaviour);
                 self.note(&action, None, by_user);
-                self.trace.push(
+                self.record(
                     now,
                     TraceKind::NatConfigured {
                         nat: nat.into(),
@@ -125,7 +125,7 @@ impl World {
                 }
                 let (delay, jitter, loss, duplicate) = (l.delay, l.jitter, l.loss, l.duplicate);
                 self.note(&action, None, by_user);
-                self.trace.push(
+                self.record(
                     now,
                     TraceKind::LinkProperties {
                         link: link.into(),
@@ -143,7 +143,7 @@ impl World {
                 }
                 self.nats[n].public = *address;
                 self.note(&action, None, by_user);
-                self.trace.push(
+                self.record(
                     now,
                     TraceKind::NatAddress {
                         nat: nat.into(),
@@ -219,7 +219,7 @@ impl World {
                 }
                 self.hosts[h].iface_up[f] = *up;
                 self.note(&action, None, by_user);
-                self.trace.push(
+                self.record(
                     now,
                     TraceKind::Interface {
                         node: host.into(),
@@ -250,7 +250,7 @@ impl World {
                 self.nats[n].link = li;
                 self.nats[n].clear();
                 self.note(&action, None, by_user);
-                self.trace.push(
+                self.record(
                     now,
                     TraceKind::NatPlaced {
                         nat: nat.into(),
@@ -407,8 +407,7 @@ impl World {
             Some(e) => words.with(e).to_string(),
             None => words.to_string(),
         };
-        self.trace
-            .push(self.now, TraceKind::Intervention { text, by_user });
+        self.record(self.now, TraceKind::Intervention { text, by_user });
     }
 
     /// Records an address added or removed and, when the OS announces it,
@@ -424,7 +423,7 @@ impl World {
         let now = self.now;
         let node = self.scenario.hosts[h].id.clone();
         let interface = self.scenario.hosts[h].interfaces[f].name.clone();
-        self.trace.push(
+        self.record(
             now,
             TraceKind::Address {
                 node: node.into(),

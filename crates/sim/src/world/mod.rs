@@ -17,8 +17,9 @@
 mod attacker;
 mod interventions;
 mod queue;
+mod record;
 mod routing;
-mod step;
+pub mod step;
 mod traffic;
 pub(crate) mod views;
 
@@ -137,6 +138,13 @@ pub struct World {
     free_slots: Vec<u32>,
     /// Room for what a host's endpoint sends at once (see `after_host`).
     sends: Vec<mobike_protocol::Transmit>,
+    /// Files datagrams and protocol events into `trace` (see [`record`]).
+    filer: record::Filer,
+    /// Where events go instead while a long run files them in the
+    /// background.
+    sink: record::SinkSlot,
+    /// See [`World::file_in_background_after`].
+    background_after: u64,
 }
 
 /// A packet crossing a link: its number in [`World::in_flight`].
@@ -224,7 +232,15 @@ impl World {
                 nat
             })
             .collect();
+        let names = Names {
+            hosts: scenario.hosts.iter().map(|h| Name::from(&h.id)).collect(),
+            links: scenario.links.iter().map(|l| Name::from(&l.id)).collect(),
+            nats: scenario.nats.iter().map(|n| Name::from(&n.id)).collect(),
+        };
         let mut w = World {
+            filer: record::Filer::new(&names),
+            sink: record::SinkSlot::default(),
+            background_after: record::BACKGROUND_AFTER,
             in_flight: Vec::new(),
             free_slots: Vec::new(),
             sends: Vec::new(),
@@ -245,11 +261,7 @@ impl World {
             owners: rustc_hash::FxHashMap::default(),
             owner: rustc_hash::FxHashMap::default(),
             attacker: Attacker::default(),
-            names: Names {
-                hosts: scenario.hosts.iter().map(|h| Name::from(&h.id)).collect(),
-                links: scenario.links.iter().map(|l| Name::from(&l.id)).collect(),
-                nats: scenario.nats.iter().map(|n| Name::from(&n.id)).collect(),
-            },
+            names,
             keepalive: Bytes::from(&mobike_wire::udp::KEEPALIVE[..]),
             iface_link: scenario
                 .hosts
@@ -324,7 +336,7 @@ impl World {
         let mut w = World::new(scenario);
         w.queue = Queue::new();
         w.now = trace.last_time().unwrap_or(0);
-        w.trace = trace;
+        w.set_trace(trace);
         w
     }
 
@@ -347,6 +359,7 @@ impl World {
     /// then carries its state without the (append-only, often large)
     /// record of how it got there. Put it back with [`World::set_trace`].
     pub fn take_trace(&mut self) -> Trace {
+        self.filer.forget_rows();
         std::mem::take(&mut self.trace)
     }
 
@@ -354,6 +367,7 @@ impl World {
     /// or, for a copy of an earlier moment, the same run's trace cut back
     /// to the length it had then.
     pub fn set_trace(&mut self, trace: Trace) {
+        self.filer.forget_rows();
         self.trace = trace;
     }
 

@@ -3,6 +3,7 @@
 //! the far link (and its NAT) to a host. Every drop is recorded with its
 //! reason.
 
+use super::record::At;
 use super::{Ev, InFlight, Packet, World};
 use crate::link::Crossing;
 use crate::trace::{Bytes, Name, PacketId, TraceKind};
@@ -26,30 +27,15 @@ impl World {
         protocol: IpProtocol,
         injected: bool,
     ) {
-        let now = self.now;
         self.next_packet += 1;
         let id = self.next_packet;
-        let spec = &self.scenario.hosts[h];
         let owned = self.owner_of(src.ip()).filter(|(o, _, _)| *o == h);
         let iface = owned.map(|(_, f, _)| f);
         let link = iface.and_then(|f| self.iface_link[h][f]);
-        self.trace.push(
-            now,
-            TraceKind::Sent {
-                packet: id,
-                node: self.names.hosts[h].clone(),
-                link: link
-                    .map(|l| self.names.links[l].clone())
-                    .unwrap_or_default(),
-                src: src.into(),
-                dst: dst.into(),
-                payload: payload.clone(),
-                protocol,
-            },
-        );
+        self.record_sent(id, h, link, (src, dst), &payload, protocol);
         let (Some((_, f, present)), Some(link)) = (owned, link) else {
             let reason = DropReason::NoInterface {
-                host: spec.id.clone(),
+                host: self.scenario.hosts[h].id.clone(),
                 address: src.ip(),
             };
             self.drop_packet(id, self.names.hosts[h].clone(), reason);
@@ -110,7 +96,7 @@ impl World {
         if let Some((delay, mut p)) = second {
             self.next_packet += 1;
             p.id = self.next_packet;
-            self.trace.push(
+            self.record(
                 self.now,
                 TraceKind::Duplicated {
                     packet: original,
@@ -192,7 +178,7 @@ impl World {
     }
 
     pub(super) fn drop_packet(&mut self, packet: PacketId, at: Name, reason: DropReason) {
-        self.trace.push(
+        self.record(
             self.now,
             TraceKind::Dropped {
                 packet,
@@ -248,15 +234,7 @@ impl World {
                     return;
                 }
             }
-            self.trace.push(
-                self.now,
-                TraceKind::Translated {
-                    packet: packet.id,
-                    nat: self.names.nats[n].clone(),
-                    src: packet.src.into(),
-                    dst: packet.dst.into(),
-                },
-            );
+            self.record_passed(packet.id, At::Nat(n), (packet.src, packet.dst));
             if packet.dst.ip() == self.nats[n].public && !self.nats[n].behaviour.hairpinning {
                 self.nat_drop(packet.id, n, NatRefusal::NoHairpin { to: packet.dst });
                 return;
@@ -332,15 +310,7 @@ impl World {
             match self.nat_inbound(n, packet.src, packet.dst) {
                 Ok(internal) => {
                     packet.dst = internal;
-                    self.trace.push(
-                        now,
-                        TraceKind::Translated {
-                            packet: packet.id,
-                            nat: self.names.nats[n].clone(),
-                            src: packet.src.into(),
-                            dst: packet.dst.into(),
-                        },
-                    );
+                    self.record_passed(packet.id, At::Nat(n), (packet.src, packet.dst));
                 }
                 Err(refusal) => {
                     self.nat_drop(packet.id, n, refusal);
@@ -377,15 +347,7 @@ impl World {
             );
             return;
         }
-        self.trace.push(
-            now,
-            TraceKind::Delivered {
-                packet: packet.id,
-                node,
-                src: packet.src.into(),
-                dst: packet.dst.into(),
-            },
-        );
+        self.record_passed(packet.id, At::Host(h), (packet.src, packet.dst));
         let ep = &mut self.hosts[h].endpoint;
         match packet.protocol {
             IpProtocol::Udp => ep.handle_datagram(now, packet.src, packet.dst, &packet.payload),
@@ -401,7 +363,7 @@ impl World {
         for m in self.nats[n].expire(now) {
             // Each mapping has its check queued at its expiry, so this
             // runs at that very time.
-            self.trace.push(
+            self.record(
                 now,
                 TraceKind::NatMappingExpired {
                     nat: self.names.nats[n].clone(),
@@ -423,7 +385,7 @@ impl World {
         self.nat_expire(n);
         let out = self.nats[n].outbound(self.now, src, dst)?;
         if let Some((id, expires)) = out.created {
-            self.trace.push(
+            self.record(
                 self.now,
                 TraceKind::NatMapping {
                     nat: self.names.nats[n].clone(),

@@ -14,12 +14,33 @@ impl World {
         self.queue.next_time()
     }
 
-    /// Processes every event up to and including `until`; time then stands at `until`.
-    pub fn run_until(&mut self, until: Time) {
+    /// Processes every event up to and including `until`; time then stands
+    /// at `until`. Returns the number of events run.
+    ///
+    /// Natively, a long run files its trace on a second thread once it has
+    /// run [`record::BACKGROUND_AFTER`](super::record) events by itself;
+    /// the trace is the same either way.
+    pub fn run_until(&mut self, until: Time) -> u64 {
+        let mut events = 0;
         while self.next_event_time().is_some_and(|t| t <= until) {
+            #[cfg(not(target_arch = "wasm32"))]
+            if events >= self.background_after {
+                events += self.run_filing_in_background(until);
+                break;
+            }
             self.step();
+            events += 1;
         }
         self.now = self.now.max(until);
+        events
+    }
+
+    /// Natively, how many events a run goes through by itself before it
+    /// files its trace on a second thread (see [`World::run_until`]); for
+    /// tests that hold the two ways to the same trace.
+    #[doc(hidden)]
+    pub fn file_in_background_after(&mut self, events: u64) {
+        self.background_after = events;
     }
 
     /// Processes the next event. Returns false when nothing is queued.

@@ -38,7 +38,7 @@ impl World {
             seq,
         };
         let carried = self.hosts[h].endpoint.send_data(now, &ping.to_packet());
-        self.trace.push(
+        self.record(
             now,
             TraceKind::PingSent {
                 node: self.names.hosts[h].clone(),
@@ -63,13 +63,7 @@ impl World {
             sends.push(t);
         }
         while let Some(e) = self.hosts[h].endpoint.poll_event() {
-            self.trace.push(
-                now,
-                TraceKind::Protocol {
-                    node: node.clone(),
-                    event: std::sync::Arc::new(e),
-                },
-            );
+            self.record_event(h, e);
         }
         for t in sends.drain(..) {
             let payload = if t.payload == mobike_wire::udp::KEEPALIVE {
@@ -85,7 +79,7 @@ impl World {
             let Ok(ping) = Ping::parse(&inner) else {
                 continue;
             };
-            self.trace.push(
+            self.record(
                 now,
                 TraceKind::PingReceived {
                     node: node.clone(),
@@ -96,7 +90,7 @@ impl World {
             if !ping.reply && self.answers_pings_to(h, ping.dst) {
                 let answer = ping.reply().to_packet();
                 let carried = self.hosts[h].endpoint.send_data(now, &answer);
-                self.trace.push(
+                self.record(
                     now,
                     TraceKind::PingSent {
                         node: node.clone(),
