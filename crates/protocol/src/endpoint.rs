@@ -91,27 +91,24 @@ pub struct Endpoint {
     /// Deleted IKE SAs by initiator SPI, to say why their messages are
     /// refused.
     deleted: FxHashMap<u64, usize>,
-    /// Per SA, the SPI it is filed under in `by_spi` (0: not filed; an
-    /// initiator SPI is never 0, RFC 7296 §3.1).
-    filed: Vec<u64>,
+    /// Per SA, where it is filed and when its next timer runs out (see
+    /// [`Book`]): one list, so an input that touches an SA reads one place
+    /// beside the SA for all three.
+    book: Vec<Book>,
     /// Live Child SAs by our inbound ESP SPI.
     by_esp_spi: FxHashMap<u32, usize>,
-    /// Per SA, the inbound ESP SPI that `by_esp_spi` names it under now
-    /// (kept beside it so that touching an SA reads a short list, not the
-    /// map: with thousands of SAs a map look-up is a cache miss).
-    filed_esp: Vec<Option<u32>>,
     /// When we followed redirects, for loop protection.
     redirects: Vec<Time>,
     /// Inner source address -> IKE SA (by SPIi) it last came through: a
     /// gateway with many clients sends each one's traffic through its own
     /// SA (the route a virtual IP would install).
     routes: std::collections::BTreeMap<IpAddr, u64>,
-    /// Each SA's next timer as of the last input, and the same ordered by
-    /// time: a gateway with ten thousand SAs asks only the SAs an input
-    /// touched, and finds the earliest timer and the SAs due without
-    /// looking at the others.
-    due: Vec<Option<Time>>,
-    timers: BTreeSet<(Time, usize)>,
+    /// The SAs' timers of `book` ordered by time, once the endpoint has
+    /// more than [`FEW_SAS`]: a gateway with ten thousand SAs asks only
+    /// the SAs an input touched, and finds the earliest timer and the SAs
+    /// due without looking at the others. An endpoint with a few SAs (a
+    /// client's) looks at each, which is faster than keeping them in order.
+    timers: Option<BTreeSet<(Time, usize)>>,
     /// SAs an input touched (their timers must be read again).
     dirty: Vec<usize>,
     /// Room for the SAs whose timers ran out (see `handle_timeout`).
@@ -119,6 +116,23 @@ pub struct Endpoint {
     /// The secret behind our COOKIEs (RFC 7296 §2.6), drawn the first time
     /// one is needed (so a run without load draws the same as before).
     cookie_secret: Option<[u8; 32]>,
+}
+
+/// An endpoint keeps its SAs' timers in order once it has more than this
+/// many SAs (see `Endpoint::timers`).
+const FEW_SAS: usize = 8;
+
+/// Where one SA is filed, and its next timer.
+#[derive(Clone, Copy, Debug, Default)]
+struct Book {
+    /// The SPI it is filed under in `by_spi`.
+    filed: Option<u64>,
+    /// The inbound ESP SPI that `by_esp_spi` names it under now (kept
+    /// beside it so that touching an SA reads a short list, not the map:
+    /// with thousands of SAs a map look-up is a cache miss).
+    filed_esp: Option<u32>,
+    /// Its next timer as of the last input.
+    due: Option<Time>,
 }
 
 /// What every IKE SA of the endpoint uses while it handles an input.
@@ -190,12 +204,10 @@ impl Endpoint {
             by_spi: FxHashMap::default(),
             deleted: FxHashMap::default(),
             by_esp_spi: FxHashMap::default(),
-            filed_esp: Vec::new(),
-            filed: Vec::new(),
+            book: Vec::new(),
             redirects: Vec::new(),
             routes: std::collections::BTreeMap::new(),
-            due: Vec::new(),
-            timers: BTreeSet::new(),
+            timers: None,
             dirty: Vec::new(),
             expired: Vec::new(),
             cookie_secret: None,
@@ -204,9 +216,13 @@ impl Endpoint {
 
     /// Reads the timers of the SAs the last input touched again.
     fn settle(&mut self) {
-        if self.due.len() < self.sas.len() {
-            self.dirty.extend(self.due.len()..self.sas.len());
-            self.due.resize(self.sas.len(), None);
+        if self.book.len() < self.sas.len() {
+            self.dirty.extend(self.book.len()..self.sas.len());
+            self.book.resize(self.sas.len(), Book::default());
+        }
+        if self.timers.is_none() && self.sas.len() > FEW_SAS {
+            let due = self.book.iter().enumerate();
+            self.timers = Some(due.filter_map(|(i, b)| Some((b.due?, i))).collect());
         }
         if self.dirty.is_empty() {
             return;
@@ -216,14 +232,17 @@ impl Endpoint {
         for i in self.dirty.drain(..) {
             if let Some(sa) = self.sas.get(i) {
                 let t = sa.next_timeout(settings);
-                if self.due[i] != t {
-                    if let Some(old) = self.due[i] {
-                        self.timers.remove(&(old, i));
+                let book = &mut self.book[i];
+                if book.due != t {
+                    if let Some(timers) = &mut self.timers {
+                        if let Some(old) = book.due {
+                            timers.remove(&(old, i));
+                        }
+                        if let Some(new) = t {
+                            timers.insert((new, i));
+                        }
                     }
-                    if let Some(new) = t {
-                        self.timers.insert((new, i));
-                    }
-                    self.due[i] = t;
+                    book.due = t;
                 }
             }
         }
@@ -243,49 +262,44 @@ impl Endpoint {
                 }
             }
             self.by_esp_spi.retain(|_, k| *k != i);
-            if let Some(f) = self.filed_esp.get_mut(i) {
-                *f = None;
+            if let Some(b) = self.book.get_mut(i) {
+                b.filed_esp = None;
+                b.filed = None;
             }
             self.deleted.insert(spi, i);
-            if let Some(f) = self.filed.get_mut(i) {
-                *f = 0;
-            }
             return;
+        }
+        if self.book.len() <= i {
+            self.book.resize(i + 1, Book::default());
         }
         // Filed under its SPI already (the common case: an SA touched by
         // each of its messages)?
-        if self.filed.get(i) != Some(&spi) {
+        if self.book[i].filed != Some(spi) {
             let v = self.by_spi.entry(spi).or_default();
             if !v.contains(&i) {
                 v.push(i);
             }
-            if self.filed.len() <= i {
-                self.filed.resize(i + 1, 0);
-            }
-            self.filed[i] = spi;
+            self.book[i].filed = Some(spi);
         }
-        // Whenever `filed_esp[i] == Some(esp)` the map names SA `i` under
+        // Whenever `book[i].filed_esp == Some(esp)` the map names SA `i` under
         // `esp` (an SA that takes an SPI over clears the other's entry):
         // then there is nothing to write.
         // A new newest Child SA files every one of the SA's Child SAs: an
         // IKE SA made by a rekey took them all over (RFC 7296 §2.18), and
         // several may carry traffic at once (§1.3.1).
         if let Some(esp) = sa.inbound_spi()
-            && self.filed_esp.get(i).copied().flatten() != Some(esp)
+            && self.book[i].filed_esp != Some(esp)
         {
             for spi in sa.inbound_spis() {
                 if let Some(j) = self.by_esp_spi.insert(spi, i)
                     && j != i
-                    && let Some(f) = self.filed_esp.get_mut(j)
-                    && *f == Some(spi)
+                    && let Some(b) = self.book.get_mut(j)
+                    && b.filed_esp == Some(spi)
                 {
-                    *f = None;
+                    b.filed_esp = None;
                 }
             }
-            if self.filed_esp.len() <= i {
-                self.filed_esp.resize(i + 1, None);
-            }
-            self.filed_esp[i] = Some(esp);
+            self.book[i].filed_esp = Some(esp);
         }
     }
 
@@ -706,8 +720,17 @@ impl Endpoint {
         self.settle();
         // In the SAs' order, as a scan of them all would find them.
         let mut due = std::mem::take(&mut self.expired);
-        due.extend(self.timers.range(..=(now, usize::MAX)).map(|&(_, i)| i));
-        due.sort_unstable();
+        match &self.timers {
+            Some(timers) => {
+                due.extend(timers.range(..=(now, usize::MAX)).map(|&(_, i)| i));
+                due.sort_unstable();
+            }
+            None => due.extend(
+                (self.book.iter().enumerate())
+                    .filter(|(_, b)| b.due.is_some_and(|t| t <= now))
+                    .map(|(i, _)| i),
+            ),
+        }
         let mut ctx = self.shared.ctx(now);
         for &i in &due {
             self.sas[i].handle_timeout(&mut ctx);
@@ -745,7 +768,10 @@ impl Endpoint {
 
     /// The earliest timer of any IKE SA.
     pub fn poll_timeout(&self) -> Option<Time> {
-        self.timers.first().map(|&(t, _)| t)
+        match &self.timers {
+            Some(timers) => timers.first().map(|&(t, _)| t),
+            None => self.book.iter().filter_map(|b| b.due).min(),
+        }
     }
 
     /// Serializable state of every IKE SA, for the UI.
