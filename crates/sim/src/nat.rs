@@ -29,8 +29,110 @@ pub struct NatMapping {
     pub remote: Option<SocketAddr>,
     pub external_port: u16,
     /// Outside endpoints the inside has sent to through this mapping.
-    pub sent_to: Vec<SocketAddr>,
+    pub sent_to: SentTo,
     pub expires: Time,
+}
+
+/// The outside endpoints an inside one has sent to through a mapping, in
+/// the order it first did: the first held in the mapping itself (nearly
+/// every mapping has only one, and a packet reads it without a look
+/// elsewhere), the others after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentTo {
+    first: SocketAddr,
+    more: Vec<SocketAddr>,
+}
+
+impl SentTo {
+    pub fn new(first: SocketAddr) -> SentTo {
+        SentTo {
+            first,
+            more: Vec::new(),
+        }
+    }
+
+    pub fn contains(&self, e: &SocketAddr) -> bool {
+        self.first == *e || self.more.contains(e)
+    }
+
+    /// Notes `e` unless it is there already.
+    pub fn add(&mut self, e: SocketAddr) {
+        if !self.contains(&e) {
+            self.more.push(e);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &SocketAddr> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+}
+
+/// The mappings, each in a slot of its own that the look-ups by port and
+/// by key name (a packet finds its mapping with one hash look-up and one
+/// read), and by id: the order they were made, which the panel lists.
+#[derive(Clone, Debug, Default)]
+struct Table {
+    slots: Vec<Option<NatMapping>>,
+    /// Slots emptied, for the next mappings.
+    free: Vec<u32>,
+    by_id: BTreeMap<u64, u32>,
+}
+
+impl Table {
+    fn insert(&mut self, m: NatMapping) -> u32 {
+        let id = m.id;
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(m);
+                s
+            }
+            None => {
+                self.slots.push(Some(m));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 mappings")
+            }
+        };
+        self.by_id.insert(id, slot);
+        slot
+    }
+
+    fn get(&self, slot: u32) -> &NatMapping {
+        self.slots[slot as usize].as_ref().expect("a filed slot")
+    }
+
+    fn get_mut(&mut self, slot: u32) -> &mut NatMapping {
+        self.slots[slot as usize].as_mut().expect("a filed slot")
+    }
+
+    fn by_id(&self, id: u64) -> Option<&NatMapping> {
+        self.by_id.get(&id).map(|&s| self.get(s))
+    }
+
+    fn remove(&mut self, id: u64) -> Option<NatMapping> {
+        let slot = self.by_id.remove(&id)?;
+        self.free.push(slot);
+        self.slots[slot as usize].take()
+    }
+
+    /// In the order they were made.
+    fn values(&self) -> impl Iterator<Item = &NatMapping> {
+        self.by_id.values().map(|&s| self.get(s))
+    }
+
+    fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Takes every mapping out, in the order they were made.
+    fn take_all(&mut self) -> Vec<NatMapping> {
+        let ids = std::mem::take(&mut self.by_id);
+        let all = ids
+            .into_values()
+            .filter_map(|s| self.slots[s as usize].take())
+            .collect();
+        self.slots.clear();
+        self.free.clear();
+        all
+    }
 }
 
 /// Who may send in through a mapping, as the NAT panel shows it.
@@ -126,9 +228,10 @@ pub struct NatBox {
     pub link: Option<usize>,
     /// Static forwards; their ports are never handed out to mappings.
     pub forwards: Vec<PortForward>,
-    mappings: BTreeMap<u64, NatMapping>,
-    by_port: FxHashMap<u16, u64>,
-    by_key: FxHashMap<MappingKey, u64>,
+    mappings: Table,
+    /// Slots of `mappings`.
+    by_port: FxHashMap<u16, u32>,
+    by_key: FxHashMap<MappingKey, u32>,
     /// (time, id): when to look at mapping `id` again, soonest first. Each
     /// live mapping has an entry no later than its expiry; a refresh that
     /// only extends the timer leaves the entry where it is, and `expire`
@@ -154,7 +257,7 @@ impl NatBox {
             public,
             link,
             forwards: Vec::new(),
-            mappings: BTreeMap::new(),
+            mappings: Table::default(),
             by_port: FxHashMap::default(),
             by_key: FxHashMap::default(),
             expiries: BTreeSet::new(),
@@ -178,7 +281,7 @@ impl NatBox {
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.mappings.is_empty()
+        self.mappings.len() == 0
     }
 
     fn key(&self, src: SocketAddr, dst: SocketAddr) -> MappingKey {
@@ -202,13 +305,13 @@ impl NatBox {
         self.by_port.clear();
         self.by_key.clear();
         self.expiries.clear();
-        std::mem::take(&mut self.mappings).into_values().collect()
+        self.mappings.take_all()
     }
 
     /// Who may send in through `m`.
     pub fn permits(&self, m: &NatMapping) -> Vec<Permit> {
         let mut out: Vec<Permit> = Vec::new();
-        for e in &m.sent_to {
+        for e in m.sent_to.iter() {
             let p = match self.behaviour.filtering {
                 Filtering::EndpointIndependent => Permit::Anyone,
                 Filtering::AddressDependent => Permit::Address(e.ip()),
@@ -229,7 +332,7 @@ impl NatBox {
             && t <= now
         {
             self.expiries.pop_first();
-            match self.mappings.get(&id) {
+            match self.mappings.by_id(id) {
                 // Gone already (a stale entry of an expired mapping).
                 None => {}
                 // Refreshed since: look again when the new timer runs out.
@@ -246,7 +349,7 @@ impl NatBox {
         ids.dedup();
         let mut gone = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(m) = self.mappings.remove(&id) {
+            if let Some(m) = self.mappings.remove(id) {
                 self.by_port.remove(&m.external_port);
                 let key = self.key_of(&m);
                 self.by_key.remove(&key);
@@ -265,7 +368,7 @@ impl NatBox {
 
     /// When mapping `id` expires, if it still exists.
     pub fn expiry_of(&self, id: u64) -> Option<Time> {
-        self.mappings.get(&id).map(|m| m.expires)
+        self.mappings.by_id(id).map(|m| m.expires)
     }
 
     fn note_gone(&mut self, port: u16, why: MappingGone) {
@@ -278,15 +381,13 @@ impl NatBox {
             && !self.forwards.iter().any(|f| f.port == p)
     }
 
-    /// Moves mapping `id`'s timer to `expires`.
-    fn refresh(&mut self, id: u64, expires: Time) {
-        let Some(m) = self.mappings.get_mut(&id) else {
-            return;
-        };
+    /// Moves the timer of the mapping in `slot` to `expires`.
+    fn refresh(&mut self, slot: u32, expires: Time) {
+        let m = self.mappings.get_mut(slot);
         if expires < m.expires {
             // Sooner than before (a shorter timer): the entry must come
             // no later than the expiry.
-            self.expiries.insert((expires, id));
+            self.expiries.insert((expires, m.id));
         }
         m.expires = expires;
     }
@@ -338,12 +439,10 @@ impl NatBox {
         }
         let timeout = self.behaviour.timeout;
         let key = self.key(src, dst);
-        if let Some(&id) = self.by_key.get(&key) {
-            self.refresh(id, now + timeout);
-            let m = self.mappings.get_mut(&id).expect("indexed mapping");
-            if !m.sent_to.contains(&dst) {
-                m.sent_to.push(dst);
-            }
+        if let Some(&slot) = self.by_key.get(&key) {
+            self.refresh(slot, now + timeout);
+            let m = self.mappings.get_mut(slot);
+            m.sent_to.add(dst);
             return Ok(Outbound {
                 src: SocketAddr::new(self.public, m.external_port),
                 created: None,
@@ -355,23 +454,20 @@ impl NatBox {
         })?;
         self.next_id += 1;
         let id = self.next_id;
-        self.by_port.insert(port, id);
-        self.by_key.insert(key, id);
         self.expiries.insert((now + timeout, id));
-        self.mappings.insert(
+        let slot = self.mappings.insert(NatMapping {
             id,
-            NatMapping {
-                id,
-                internal: src,
-                remote: match self.behaviour.mapping {
-                    MappingBehaviour::EndpointIndependent => None,
-                    _ => Some(dst),
-                },
-                external_port: port,
-                sent_to: vec![dst],
-                expires: now + timeout,
+            internal: src,
+            remote: match self.behaviour.mapping {
+                MappingBehaviour::EndpointIndependent => None,
+                _ => Some(dst),
             },
-        );
+            external_port: port,
+            sent_to: SentTo::new(dst),
+            expires: now + timeout,
+        });
+        self.by_port.insert(port, slot);
+        self.by_key.insert(key, slot);
         Ok(Outbound {
             src: SocketAddr::new(self.public, port),
             created: Some((id, now + timeout)),
@@ -394,13 +490,13 @@ impl NatBox {
             return Ok(f.to);
         }
         let filtering = self.behaviour.filtering;
-        let Some(&id) = self.by_port.get(&dst.port()) else {
+        let Some(&slot) = self.by_port.get(&dst.port()) else {
             return Err(NatRefusal::NoMapping {
                 port: dst.port(),
                 gone: self.gone.get(&dst.port()).copied(),
             });
         };
-        let m = &self.mappings[&id];
+        let m = self.mappings.get(slot);
         let allowed = match filtering {
             Filtering::EndpointIndependent => true,
             Filtering::AddressDependent => m.sent_to.iter().any(|e| e.ip() == src.ip()),
@@ -414,7 +510,7 @@ impl NatBox {
         }
         let internal = m.internal;
         if self.behaviour.inbound_refresh {
-            self.refresh(id, now + self.behaviour.timeout);
+            self.refresh(slot, now + self.behaviour.timeout);
         }
         Ok(internal)
     }
