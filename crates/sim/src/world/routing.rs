@@ -333,14 +333,13 @@ impl World {
             );
             return;
         };
-        let node = self.names.hosts[h].clone();
         if !self.iface_usable(packet.id, h, f, present, packet.dst.ip()) {
             return;
         }
         if packet.protocol == IpProtocol::Udp && !is_ike_port(packet.dst.port()) {
             self.drop_packet(
                 packet.id,
-                node,
+                self.names.hosts[h].clone(),
                 DropReason::PortUnreachable {
                     port: packet.dst.port(),
                 },

@@ -53,7 +53,6 @@ impl World {
     /// Collects what a host's endpoint produced and re-arms its timer.
     pub(super) fn after_host(&mut self, h: usize) {
         let now = self.now;
-        let node = self.names.hosts[h].clone();
         // The endpoint's transmits are taken first (its documented poll
         // order) but its events are recorded before the packets: an event
         // such as KeysDerived explains the packets sent with it.
@@ -79,6 +78,7 @@ impl World {
             let Ok(ping) = Ping::parse(&inner) else {
                 continue;
             };
+            let node = self.names.hosts[h].clone();
             self.record(
                 now,
                 TraceKind::PingReceived {
