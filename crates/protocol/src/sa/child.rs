@@ -32,6 +32,67 @@ pub(super) struct ChildSa {
     pub(super) ts: Selectors,
 }
 
+/// An IKE SA's Child SAs, oldest first, with the newest one's inbound SPI
+/// beside the list: the endpoint reads that SPI after every input to the
+/// SA (to file the SA under it), and here it costs no look at the list.
+/// The list changes only through these methods, which keep the two in
+/// step; its Child SAs may change, but not their inbound SPIs.
+#[derive(Clone, Default)]
+pub(super) struct Children {
+    list: Vec<ChildSa>,
+    newest_in: Option<u32>,
+}
+
+impl Children {
+    fn sync(&mut self) {
+        self.newest_in = self.list.last().map(|c| c.inbound.spi);
+    }
+
+    pub(super) fn push(&mut self, c: ChildSa) {
+        self.list.push(c);
+        self.sync();
+    }
+
+    pub(super) fn retain(&mut self, keep: impl FnMut(&ChildSa) -> bool) {
+        self.list.retain(keep);
+        self.sync();
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.list.clear();
+        self.sync();
+    }
+
+    /// The inbound SPI of the newest Child SA.
+    pub(super) fn newest_in(&self) -> Option<u32> {
+        self.newest_in
+    }
+}
+
+impl std::ops::Deref for Children {
+    type Target = [ChildSa];
+    fn deref(&self) -> &[ChildSa] {
+        &self.list
+    }
+}
+
+impl std::ops::DerefMut for Children {
+    fn deref_mut(&mut self) -> &mut [ChildSa] {
+        &mut self.list
+    }
+}
+
+impl FromIterator<ChildSa> for Children {
+    fn from_iter<I: IntoIterator<Item = ChildSa>>(iter: I) -> Children {
+        let mut c = Children {
+            list: iter.into_iter().collect(),
+            newest_in: None,
+        };
+        c.sync();
+        c
+    }
+}
+
 /// A Child SA's traffic selectors: (our side, the peer's side).
 pub(super) type Selectors = (Vec<TrafficSelector>, Vec<TrafficSelector>);
 
@@ -157,7 +218,7 @@ impl IkeSa {
     /// Our inbound ESP SPI of the newest Child SA (older ones stay known to
     /// the endpoint until they are deleted).
     pub fn inbound_spi(&self) -> Option<u32> {
-        self.est()?.children.last().map(|c| c.inbound.spi)
+        self.est()?.children.newest_in()
     }
 
     /// Our inbound ESP SPIs of every Child SA, oldest first.

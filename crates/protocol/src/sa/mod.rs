@@ -214,7 +214,7 @@ struct Established {
     /// The newest carries our traffic; an older one is kept, and its
     /// inbound packets taken, until one side deletes it (RFC 7296 §1.4.1,
     /// §2.8).
-    children: Vec<ChildSa>,
+    children: child::Children,
     /// ESP seen from addresses other than the IPsec SA's (M-3.12-1), noted once.
     esp_mismatch: Option<(SocketAddr, SocketAddr)>,
     /// The NAT_DETECTION_DESTINATION_IP value a liveness response should
