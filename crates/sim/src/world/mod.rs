@@ -141,9 +141,11 @@ pub struct World {
     /// Files datagrams and protocol events into `trace` (see [`record`]).
     filer: record::Filer,
     /// Where events go instead while a long run files them in the
-    /// background.
+    /// background (natively: the page's wasm has one thread).
+    #[cfg(not(target_arch = "wasm32"))]
     sink: record::SinkSlot,
     /// See [`World::file_in_background_after`].
+    #[cfg(not(target_arch = "wasm32"))]
     background_after: u64,
 }
 
@@ -239,7 +241,9 @@ impl World {
         };
         let mut w = World {
             filer: record::Filer::new(&names),
+            #[cfg(not(target_arch = "wasm32"))]
             sink: record::SinkSlot::default(),
+            #[cfg(not(target_arch = "wasm32"))]
             background_after: record::BACKGROUND_AFTER,
             in_flight: Vec::new(),
             free_slots: Vec::new(),

@@ -12,10 +12,6 @@
 //! ([`World::run_until`]). The trace that results is the same, entry for
 //! entry: only where the work is done changes.
 
-// The page's wasm has no second thread: what hands events to it is never
-// used there.
-#![cfg_attr(target_arch = "wasm32", allow(dead_code))]
-
 use super::{Names, World};
 use crate::trace::{Name, PacketId, Passed, Trace, TraceKind};
 use mobike_protocol::{Event, IpProtocol, Time};
@@ -39,6 +35,8 @@ pub(super) struct Filer {
 }
 
 /// What the world hands the filing thread: an event as [`Filer`] takes it.
+/// (The page's wasm has one thread: there, none of this is built.)
+#[cfg(not(target_arch = "wasm32"))]
 enum Record {
     Sent {
         packet: PacketId,
@@ -182,6 +180,7 @@ impl Filer {
     }
 
     /// Files a batch in order, emptying it.
+    #[cfg(not(target_arch = "wasm32"))]
     fn file(&mut self, trace: &mut Trace, batch: &mut Batch) {
         let Batch { records, bytes } = batch;
         for (time, record) in records.drain(..) {
@@ -208,6 +207,7 @@ impl Filer {
 }
 
 /// Events on their way to the filing thread.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Default)]
 struct Batch {
     records: Vec<(Time, Record)>,
@@ -216,9 +216,11 @@ struct Batch {
 }
 
 /// So many events go to the filing thread at a time.
+#[cfg(not(target_arch = "wasm32"))]
 const BATCH: usize = 4096;
 
 /// The world's end of the filing thread (see [`World::run_until`]).
+#[cfg(not(target_arch = "wasm32"))]
 pub(super) struct Sink {
     batch: Batch,
     to_filer: std::sync::mpsc::SyncSender<Batch>,
@@ -226,6 +228,7 @@ pub(super) struct Sink {
     spare: std::sync::mpsc::Receiver<Batch>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Sink {
     fn add(&mut self, time: Time, record: Record) {
         self.batch.records.push((time, record));
@@ -255,9 +258,11 @@ impl Sink {
 
 /// The world's slot for its [`Sink`]: empty but while a run files in the
 /// background, and then never copied (a copy of the world starts with none).
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Default)]
 pub(super) struct SinkSlot(Option<Sink>);
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Clone for SinkSlot {
     fn clone(&self) -> SinkSlot {
         SinkSlot(None)
@@ -266,16 +271,19 @@ impl Clone for SinkSlot {
 
 /// A run files in the background once it has run this many events by
 /// itself: a short one never starts a thread.
+#[cfg(not(target_arch = "wasm32"))]
 pub(super) const BACKGROUND_AFTER: u64 = 20_000;
 
 impl World {
     /// Records an event that is not a datagram sent, translated or
     /// delivered, nor a protocol event.
     pub(super) fn record(&mut self, time: Time, kind: TraceKind) {
-        match &mut self.sink.0 {
-            Some(sink) => sink.add(time, Record::Other(kind)),
-            None => self.trace.push(time, kind),
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(sink) = &mut self.sink.0 {
+            sink.add(time, Record::Other(kind));
+            return;
         }
+        self.trace.push(time, kind);
     }
 
     /// Records a datagram sent by host `h` on `link`.
@@ -289,27 +297,24 @@ impl World {
         protocol: IpProtocol,
     ) {
         let now = self.now;
-        match &mut self.sink.0 {
-            Some(sink) => {
-                let bytes = &mut sink.batch.bytes;
-                let start = u32::try_from(bytes.len()).expect("a batch under 4 GB");
-                bytes.extend_from_slice(payload);
-                let record = Record::Sent {
-                    packet,
-                    host: h as u32,
-                    link: link.map(|l| l as u32),
-                    addrs,
-                    payload: (start, payload.len() as u32),
-                    protocol,
-                };
-                sink.add(now, record);
-            }
-            None => {
-                let trace = &mut self.trace;
-                self.filer
-                    .sent(trace, now, packet, h, link, addrs, payload, protocol)
-            }
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(sink) = &mut self.sink.0 {
+            let bytes = &mut sink.batch.bytes;
+            let start = u32::try_from(bytes.len()).expect("a batch under 4 GB");
+            bytes.extend_from_slice(payload);
+            let record = Record::Sent {
+                packet,
+                host: h as u32,
+                link: link.map(|l| l as u32),
+                addrs,
+                payload: (start, payload.len() as u32),
+                protocol,
+            };
+            sink.add(now, record);
+            return;
         }
+        let trace = &mut self.trace;
+        (self.filer).sent(trace, now, packet, h, link, addrs, payload, protocol);
     }
 
     /// Records a datagram translated by a NAT or delivered to a host.
@@ -320,25 +325,24 @@ impl World {
         addrs: (SocketAddr, SocketAddr),
     ) {
         let now = self.now;
-        match &mut self.sink.0 {
-            Some(sink) => sink.add(now, Record::Passed { packet, at, addrs }),
-            None => self.filer.passed(&mut self.trace, now, packet, at, addrs),
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(sink) = &mut self.sink.0 {
+            sink.add(now, Record::Passed { packet, at, addrs });
+            return;
         }
+        self.filer.passed(&mut self.trace, now, packet, at, addrs);
     }
 
     /// Records a protocol event of host `h`.
     pub(super) fn record_event(&mut self, h: usize, event: Event) {
         let now = self.now;
-        match &mut self.sink.0 {
-            Some(sink) => sink.add(
-                now,
-                Record::Event {
-                    host: h as u32,
-                    event,
-                },
-            ),
-            None => self.filer.event(&mut self.trace, now, h, event),
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(sink) = &mut self.sink.0 {
+            let host = h as u32;
+            sink.add(now, Record::Event { host, event });
+            return;
         }
+        self.filer.event(&mut self.trace, now, h, event);
     }
 
     /// Runs every event up to `until` while a second thread files the

@@ -39,6 +39,7 @@ impl World {
     /// files its trace on a second thread (see [`World::run_until`]); for
     /// tests that hold the two ways to the same trace.
     #[doc(hidden)]
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn file_in_background_after(&mut self, events: u64) {
         self.background_after = events;
     }
