@@ -565,6 +565,46 @@ mod tests {
         NatBox::new(b, "198.51.100.1".parse().unwrap(), Some(0))
     }
 
+    /// A mapping that expires frees its slot, and the next mapping takes
+    /// it: packets through either port find their own mapping, the panel
+    /// lists the mappings in the order they were made, and the first
+    /// outside endpoint and the ones after it are all let in.
+    #[test]
+    fn a_freed_slot_serves_a_new_mapping_and_the_list_keeps_its_order() {
+        let mut n = nat(NatBehaviour {
+            filtering: Filtering::AddressAndPortDependent,
+            timeout: 100,
+            ..Default::default()
+        });
+        let (a, b) = (ep("10.0.0.2:4500"), ep("10.0.0.3:4500"));
+        let (gw, other) = (ep("203.0.113.1:4500"), ep("203.0.113.9:500"));
+        n.outbound(0, a, gw).unwrap();
+        let pb = n.outbound(50, b, gw).unwrap().src;
+        // a's mapping runs out at 100; b's, refreshed, lives on.
+        n.outbound(90, b, other).unwrap();
+        let c = ep("10.0.0.4:4500");
+        let pc = n.outbound(120, c, gw).unwrap().src;
+        assert_eq!(n.len(), 2);
+        let listed: Vec<_> = n.mappings().iter().map(|m| (m.id, m.internal)).collect();
+        assert_eq!(listed, [(2, b), (3, c)], "in the order they were made");
+        assert_eq!(
+            n.inbound(130, gw, pc),
+            Ok(c),
+            "the new mapping in the freed slot"
+        );
+        assert_eq!(n.inbound(130, gw, pb), Ok(b));
+        assert_eq!(
+            n.inbound(130, other, pb),
+            Ok(b),
+            "the second outside endpoint"
+        );
+        assert!(n.inbound(130, other, pc).is_err(), "c never sent to it");
+        let sent: Vec<_> = n.mappings()[0].sent_to.iter().copied().collect();
+        assert_eq!(sent, [gw, other]);
+        assert_eq!(n.expiry_of(1), None);
+        assert_eq!(n.expiry_of(3), Some(220));
+    }
+
     #[test]
     fn allocator_without_preservation_walks_its_range_and_skips_used_ports() {
         let mut n = nat(NatBehaviour {
