@@ -59,6 +59,19 @@ enum Record {
     Other(TraceKind),
 }
 
+/// A datagram a host sent, by the world's numbers.
+#[derive(Clone, Copy)]
+pub(super) struct Datagram<'a> {
+    pub(super) packet: PacketId,
+    pub(super) host: usize,
+    /// The link it left on (none: the host has no interface for its source
+    /// address).
+    pub(super) link: Option<usize>,
+    pub(super) addrs: (SocketAddr, SocketAddr),
+    pub(super) payload: &'a [u8],
+    pub(super) protocol: IpProtocol,
+}
+
 /// Where a datagram passed: a NAT or a host, by the world's numbers.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum At {
@@ -91,20 +104,16 @@ impl Filer {
         self.senders = vec![(NONE, NONE); self.names.hosts.len()];
     }
 
-    /// Host `h` sent a datagram on `link` (none: it has no interface for
-    /// the source address).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn sent(
-        &mut self,
-        trace: &mut Trace,
-        time: Time,
-        packet: PacketId,
-        h: usize,
-        link: Option<usize>,
-        addrs: (SocketAddr, SocketAddr),
-        payload: &[u8],
-        protocol: IpProtocol,
-    ) {
+    /// A host sent a datagram.
+    pub(super) fn sent(&mut self, trace: &mut Trace, time: Time, d: Datagram) {
+        let Datagram {
+            packet,
+            host: h,
+            link,
+            addrs,
+            payload,
+            protocol,
+        } = d;
         let (Ok(number), Some(l)) = (u32::try_from(packet), link) else {
             // Rare: filed whole, as `Trace::push` files it.
             let kind = TraceKind::Sent {
@@ -193,9 +202,15 @@ impl Filer {
                     payload: (start, len),
                     protocol,
                 } => {
-                    let octets = &bytes[start as usize..][..len as usize];
-                    let (h, link) = (host as usize, link.map(|l| l as usize));
-                    self.sent(trace, time, packet, h, link, addrs, octets, protocol);
+                    let d = Datagram {
+                        packet,
+                        host: host as usize,
+                        link: link.map(|l| l as usize),
+                        addrs,
+                        payload: &bytes[start as usize..][..len as usize],
+                        protocol,
+                    };
+                    self.sent(trace, time, d);
                 }
                 Record::Passed { packet, at, addrs } => self.passed(trace, time, packet, at, addrs),
                 Record::Event { host, event } => self.event(trace, time, host as usize, event),
@@ -286,35 +301,26 @@ impl World {
         self.trace.push(time, kind);
     }
 
-    /// Records a datagram sent by host `h` on `link`.
-    pub(super) fn record_sent(
-        &mut self,
-        packet: PacketId,
-        h: usize,
-        link: Option<usize>,
-        addrs: (SocketAddr, SocketAddr),
-        payload: &[u8],
-        protocol: IpProtocol,
-    ) {
+    /// Records a datagram a host sent.
+    pub(super) fn record_sent(&mut self, d: Datagram) {
         let now = self.now;
         #[cfg(not(target_arch = "wasm32"))]
         if let Some(sink) = &mut self.sink.0 {
             let bytes = &mut sink.batch.bytes;
             let start = u32::try_from(bytes.len()).expect("a batch under 4 GB");
-            bytes.extend_from_slice(payload);
+            bytes.extend_from_slice(d.payload);
             let record = Record::Sent {
-                packet,
-                host: h as u32,
-                link: link.map(|l| l as u32),
-                addrs,
-                payload: (start, payload.len() as u32),
-                protocol,
+                packet: d.packet,
+                host: d.host as u32,
+                link: d.link.map(|l| l as u32),
+                addrs: d.addrs,
+                payload: (start, d.payload.len() as u32),
+                protocol: d.protocol,
             };
             sink.add(now, record);
             return;
         }
-        let trace = &mut self.trace;
-        (self.filer).sent(trace, now, packet, h, link, addrs, payload, protocol);
+        self.filer.sent(&mut self.trace, now, d);
     }
 
     /// Records a datagram translated by a NAT or delivered to a host.

@@ -3,7 +3,7 @@
 //! the far link (and its NAT) to a host. Every drop is recorded with its
 //! reason.
 
-use super::record::At;
+use super::record::{At, Datagram};
 use super::{Ev, InFlight, Packet, World};
 use crate::link::Crossing;
 use crate::trace::{Bytes, Name, PacketId, TraceKind};
@@ -32,7 +32,14 @@ impl World {
         let owned = self.owner_of(src.ip()).filter(|(o, _, _)| *o == h);
         let iface = owned.map(|(_, f, _)| f);
         let link = iface.and_then(|f| self.iface_link[h][f]);
-        self.record_sent(id, h, link, (src, dst), &payload, protocol);
+        self.record_sent(Datagram {
+            packet: id,
+            host: h,
+            link,
+            addrs: (src, dst),
+            payload: &payload,
+            protocol,
+        });
         let (Some((_, f, present)), Some(link)) = (owned, link) else {
             let reason = DropReason::NoInterface {
                 host: self.scenario.hosts[h].id.clone(),
