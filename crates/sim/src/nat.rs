@@ -215,10 +215,10 @@ impl From<PortForward> for String {
 /// The table is indexed four ways, so a packet costs a few lookups
 /// whatever the number of mappings (a carrier-grade NAT holds thousands):
 /// by id (creation order, what the panel lists), by outside port (inbound
-/// packets), by [`MappingKey`] (outbound packets) and by expiry time. The
-/// two that packets look up are hash maps (FxHash: no seed, and neither is
-/// ever iterated, so nothing depends on their order); the others are
-/// ordered.
+/// packets), by `MappingKey` (outbound packets) and by expiry time. The
+/// two that packets look up are hash maps that name the mapping's slot
+/// (FxHash: no seed, and neither is ever iterated, so nothing depends on
+/// their order); the others are ordered.
 #[derive(Clone, Debug)]
 pub struct NatBox {
     pub behaviour: NatBehaviour,

@@ -143,7 +143,7 @@ impl Filer {
         trace.push_sent(time, number, sender, addrs, payload, protocol);
     }
 
-    /// A datagram crossed NAT or reached host `at`.
+    /// A datagram crossed a NAT or reached a host.
     pub(super) fn passed(
         &mut self,
         trace: &mut Trace,

@@ -17,9 +17,9 @@ impl World {
     /// Processes every event up to and including `until`; time then stands
     /// at `until`. Returns the number of events run.
     ///
-    /// Natively, a long run files its trace on a second thread once it has
-    /// run [`record::BACKGROUND_AFTER`](super::record) events by itself;
-    /// the trace is the same either way.
+    /// Natively, a long run files its trace on a second thread once the
+    /// call has run 20,000 events by itself; the trace is the same either
+    /// way.
     pub fn run_until(&mut self, until: Time) -> u64 {
         let mut events = 0;
         while self.next_event_time().is_some_and(|t| t <= until) {
