@@ -196,7 +196,7 @@ pub struct HostSpec {
     pub label: String,
     pub pos: [f64; 2],
     pub role: Role,
-    /// IKE identity (FQDN); defaults to "<id>.example".
+    /// IKE identity (FQDN); defaults to `"<id>.example"`.
     #[serde(default)]
     pub identity: Option<String>,
     /// The identity the peer must show; any whose AUTH verifies if unset.
@@ -221,7 +221,7 @@ pub struct HostSpec {
     /// `[host.settings]`: this host's exceptions to the global `[settings]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<SettingsLayer>,
-    /// Many alike hosts from one entry: ids "<id>-1" … "<id>-<count>",
+    /// Many alike hosts from one entry: ids `"<id>-1"` … `"<id>-<count>"`,
     /// each interface address counted up by one per copy, positions in
     /// columns of ten (the clients of a cluster, say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
