@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// A packet's number in the trace, unique within a run.
@@ -352,15 +352,15 @@ impl Trace {
         time: Time,
         packet: u32,
         sender: u32,
-        (src, dst): (SocketAddr, SocketAddr),
+        (src, dst): (Addr, Addr),
         payload: &[u8],
         protocol: IpProtocol,
     ) {
         let mut e = Entry::at(time, Tag::Sent);
         e.packet = packet;
         e.who = sender;
-        e.src = self.addr(src.into());
-        e.dst = self.addr(dst.into());
+        e.src = self.addr(src);
+        e.dst = self.addr(dst);
         e.index = self.payload(payload);
         e.esp = protocol == IpProtocol::Esp;
         self.entries.push(e);
@@ -373,7 +373,7 @@ impl Trace {
         time: Time,
         packet: u32,
         passed: Passed,
-        (src, dst): (SocketAddr, SocketAddr),
+        (src, dst): (Addr, Addr),
     ) {
         let (tag, who) = match passed {
             Passed::Translated { nat } => (Tag::Translated, nat),
@@ -382,8 +382,8 @@ impl Trace {
         let mut e = Entry::at(time, tag);
         e.packet = packet;
         e.who = who;
-        e.src = self.addr(src.into());
-        e.dst = self.addr(dst.into());
+        e.src = self.addr(src);
+        e.dst = self.addr(dst);
         self.entries.push(e);
     }
 
@@ -398,7 +398,6 @@ impl Trace {
 
     /// Records what happened at `time` (never earlier than the last event).
     pub fn push(&mut self, time: Time, kind: TraceKind) {
-        let mut e = Entry::at(time, Tag::Other);
         let packet = match &kind {
             TraceKind::Sent { packet, .. }
             | TraceKind::Translated { packet, .. }
@@ -418,45 +417,29 @@ impl Trace {
                 },
                 Some(p),
             ) => {
-                e.tag = Tag::Sent;
-                e.packet = p;
-                let pair = (self.name(node), self.name(link));
-                e.who = intern(&mut self.sender_ids, &mut self.senders, pair, || pair);
-                e.src = self.addr(src);
-                e.dst = self.addr(dst);
-                e.index = self.payload(&payload);
-                e.esp = protocol == IpProtocol::Esp;
+                let (node, link) = (self.name_row(&node), self.name_row(&link));
+                let sender = self.sender_row(node, link);
+                self.push_sent(time, p, sender, (src, dst), &payload, protocol);
             }
             (TraceKind::Translated { nat, src, dst, .. }, Some(p)) => {
-                e.tag = Tag::Translated;
-                e.packet = p;
-                e.who = self.name(nat);
-                e.src = self.addr(src);
-                e.dst = self.addr(dst);
+                let nat = self.name_row(&nat);
+                self.push_passed(time, p, Passed::Translated { nat }, (src, dst));
             }
             (TraceKind::Delivered { node, src, dst, .. }, Some(p)) => {
-                e.tag = Tag::Delivered;
-                e.packet = p;
-                e.who = self.name(node);
-                e.src = self.addr(src);
-                e.dst = self.addr(dst);
+                let node = self.name_row(&node);
+                self.push_passed(time, p, Passed::Delivered { node }, (src, dst));
             }
             (TraceKind::Protocol { node, event }, _) => {
-                e.tag = Tag::Protocol;
-                e.who = self.name(node);
-                e.index = idx(self.events.len());
-                self.events.push(event);
+                let node = self.name_row(&node);
+                self.push_event(time, node, event);
             }
             (kind, _) => {
+                let mut e = Entry::at(time, Tag::Other);
                 e.index = idx(self.others.len());
                 self.others.push(kind);
+                self.entries.push(e);
             }
         }
-        self.entries.push(e);
-    }
-
-    fn name(&mut self, n: Name) -> u32 {
-        intern(&mut self.name_ids, &mut self.names, n.identity(), || n)
     }
 
     fn addr(&mut self, a: Addr) -> u32 {

@@ -140,6 +140,7 @@ impl Filer {
                 sender
             }
         };
+        let addrs = (addrs.0.into(), addrs.1.into());
         trace.push_sent(time, number, sender, addrs, payload, protocol);
     }
 
@@ -179,6 +180,7 @@ impl Filer {
                 node: row(&mut self.hosts, h, &self.names.hosts[h], trace),
             },
         };
+        let addrs = (addrs.0.into(), addrs.1.into());
         trace.push_passed(time, number, passed, addrs);
     }
 
@@ -223,7 +225,6 @@ impl Filer {
 
 /// Events on their way to the filing thread.
 #[cfg(not(target_arch = "wasm32"))]
-#[derive(Default)]
 struct Batch {
     records: Vec<(Time, Record)>,
     /// The octets of the datagrams sent, one after another.
