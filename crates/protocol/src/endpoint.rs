@@ -766,6 +766,34 @@ impl Endpoint {
         self.shared.events.pop_front()
     }
 
+    /// Reads the endpoint's own fields that handling an input reads first
+    /// (its lists' lengths, the settings a timer checks), so that they
+    /// come from memory together.
+    pub fn warm(&self) {
+        let s = &self.shared.config.settings;
+        std::hint::black_box((
+            self.book.len(),
+            self.sas.len(),
+            self.dirty.len(),
+            self.expired.len(),
+            self.timers.is_some(),
+            self.shared.out.len(),
+            self.shared.actions.len(),
+            self.shared.local_addrs.len(),
+        ));
+        std::hint::black_box((
+            s.liveness_interval,
+            s.keepalive_interval,
+            s.path_test_interval,
+            s.child_lifetime,
+            s.ike_lifetime,
+            s.retransmit_initial,
+            s.reaction_delay,
+            s.window_size,
+            s.mobike,
+        ));
+    }
+
     /// The earliest timer of any IKE SA.
     pub fn poll_timeout(&self) -> Option<Time> {
         match &self.timers {

@@ -55,6 +55,7 @@ impl World {
             Some(Ev::Timer { host }) => {
                 if let Some(h) = self.hosts.get(*host as usize) {
                     std::hint::black_box(h.timer_at);
+                    h.endpoint.warm();
                 }
             }
             Some(Ev::AtHost { packet, .. } | Ev::AtInternet { packet, .. }) => {
