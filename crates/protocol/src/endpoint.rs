@@ -7,6 +7,7 @@ use mobike_wire::udp::{self, UdpPayload};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 use std::collections::{BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
@@ -87,7 +88,7 @@ pub struct Endpoint {
     /// only if two peers chose the same SPI).
     /// (This and the next two are FxHash maps: no seed, and never iterated
     /// in an order that shows.)
-    by_spi: FxHashMap<u64, Vec<usize>>,
+    by_spi: FxHashMap<u64, SmallVec<[usize; 1]>>,
     /// Deleted IKE SAs by initiator SPI, to say why their messages are
     /// refused.
     deleted: FxHashMap<u64, usize>,
@@ -256,7 +257,7 @@ impl Endpoint {
         let spi = sa.spi_i();
         if sa.is_deleted() {
             if let Some(v) = self.by_spi.get_mut(&spi) {
-                v.retain(|&k| k != i);
+                v.retain(|k| *k != i);
                 if v.is_empty() {
                     self.by_spi.remove(&spi);
                 }
