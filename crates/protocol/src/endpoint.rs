@@ -793,6 +793,9 @@ impl Endpoint {
             s.window_size,
             s.mobike,
         ));
+        if let [sa] = &self.sas[..] {
+            sa.warm();
+        }
     }
 
     /// The earliest timer of any IKE SA.

@@ -373,6 +373,25 @@ impl IkeSa {
         }
     }
 
+    /// The fields a timer of the SA reads first, for
+    /// [`crate::Endpoint::warm`].
+    pub fn warm(&self) {
+        std::hint::black_box((
+            self.window.outstanding.len(),
+            self.window.queue.len(),
+            self.last_rx,
+            self.last_tx,
+            self.last_path_test,
+            self.reaction.is_some(),
+            self.rekeyed_to,
+            self.retired_until,
+            self.nat.natt,
+        ));
+        if let Lifecycle::Established(e) = &self.life {
+            std::hint::black_box((e.generation, e.pending_update, e.children.newest_in()));
+        }
+    }
+
     pub fn state(&self) -> SaState {
         match &self.life {
             Lifecycle::ExpectInitResponse(_) => SaState::InitSent,
