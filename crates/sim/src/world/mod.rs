@@ -48,8 +48,7 @@ struct Packet {
 
 /// What the queue holds. Indices are `u32` so an event is 16 bytes (and a
 /// queued entry 32): a 10,000-client run keeps some 50,000 queued, and
-/// each packet's trip through the queue moves entries up and down its
-/// heap.
+/// the queue moves each entry several times between its buckets.
 #[derive(Clone, Debug)]
 enum Ev {
     /// The packet crossed `link` from its host to the internet.
@@ -479,9 +478,9 @@ impl World {
 
 #[cfg(test)]
 mod sizes {
-    /// Every packet goes through the queue's heap, and a large run keeps
-    /// some 50,000 entries there: each stays at 32 bytes (time, order and
-    /// a 16-byte event).
+    /// Every packet goes through the queue, and a large run keeps some
+    /// 50,000 entries there, each moved several times: each stays at 32
+    /// bytes (time, order and a 16-byte event).
     #[test]
     fn a_queued_event_is_32_bytes() {
         assert_eq!(super::queue::entry_size::<super::Ev>(), 32);
