@@ -15,7 +15,7 @@ impl Dur {
         self.0
     }
 
-    /// Parses "<number><unit>" with unit us, ms, s or min; the number may
+    /// Parses `<number><unit>` with unit us, ms, s or min; the number may
     /// have a fractional part ("1.5s").
     pub fn parse(text: &str) -> Result<Dur, String> {
         let t = text.trim();

@@ -333,7 +333,7 @@ pub fn nat_detection_hash(spi_i: u64, spi_r: u64, addr: SocketAddr) -> [u8; 20] 
 pub const KEY_PAD: &[u8] = b"Key Pad for IKEv2";
 
 /// AUTH data for "Shared Key Message Integrity Code" (method 2):
-/// prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>) where
+/// `prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>)` where
 /// SignedOctets = RealMessage | NonceData of the peer | prf(SK_p, RestOfIDPayload).
 pub fn psk_auth(
     psk: &[u8],
