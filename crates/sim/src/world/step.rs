@@ -44,11 +44,12 @@ impl World {
         self.background_after = events;
     }
 
-    /// Reads the first thing the next event will read, so the processor
-    /// fetches it from memory while this event runs: with thousands of
-    /// hosts, a host's timer or a packet's slot is rarely in the cache
-    /// when its event comes (README, "Speed and size"). Nothing is
-    /// changed; the value is only kept from being optimised away.
+    /// Reads the first things the next event will read (a timer's host and
+    /// endpoint, see [`mobike_protocol::Endpoint::warm`], or a packet's
+    /// slot), so they come from memory together while this event starts:
+    /// with thousands of hosts they are rarely in the cache when their
+    /// event comes (README, "Speed and size"). Nothing is changed; the
+    /// values are only kept from being optimised away.
     #[inline]
     fn prefetch_next(&self) {
         match self.queue.peek() {
