@@ -19,7 +19,7 @@ mod interventions;
 mod queue;
 mod record;
 mod routing;
-pub mod step;
+mod step;
 mod traffic;
 pub(crate) mod views;
 

@@ -231,6 +231,16 @@ struct Batch {
     bytes: Vec<u8>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            records: Vec::with_capacity(BATCH),
+            bytes: Vec::new(),
+        }
+    }
+}
+
 /// So many events go to the filing thread at a time.
 #[cfg(not(target_arch = "wasm32"))]
 const BATCH: usize = 4096;
@@ -254,10 +264,7 @@ impl Sink {
     }
 
     fn send(&mut self) {
-        let next = self.spare.try_recv().unwrap_or_else(|_| Batch {
-            records: Vec::with_capacity(BATCH),
-            bytes: Vec::new(),
-        });
+        let next = self.spare.try_recv().unwrap_or_else(|_| Batch::new());
         let full = std::mem::replace(&mut self.batch, next);
         // The thread is gone only if it failed: the run ends with its
         // panic when it is joined.
@@ -374,10 +381,7 @@ impl World {
                 (trace, filer)
             });
             self.sink.0 = Some(Sink {
-                batch: Batch {
-                    records: Vec::with_capacity(BATCH),
-                    bytes: Vec::new(),
-                },
+                batch: Batch::new(),
                 to_filer,
                 spare,
             });
